@@ -1,0 +1,50 @@
+"""Errors a user can act on: one line naming the file, the field and the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import ValidationError
+
+
+class TaxoptError(Exception):
+    """A problem with the user's input or request; the CLI prints it without a traceback."""
+
+
+class InputError(TaxoptError):
+    """A plan or rule file that cannot be used as written."""
+
+
+class InfeasiblePlanError(TaxoptError):
+    """The plan's requirements cannot all be met; the message names which and by how much."""
+
+    def __init__(self, message: str, closest_feasible: dict | None = None):
+        super().__init__(message)
+        self.closest_feasible = closest_feasible or {}
+
+
+class SolverError(TaxoptError):
+    """The solver failed for a reason other than infeasibility."""
+
+
+def field_path(loc: tuple) -> str:
+    """('accounts', 1, 'basis') -> 'accounts[1].basis'."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def explain_validation_error(source: str | Path, error: ValidationError) -> InputError:
+    """Turn pydantic's report into lines of the form `file: field: problem`."""
+    lines = []
+    for item in error.errors():
+        message = item["msg"]
+        # pydantic prefixes errors raised from our validators with "Value error, ".
+        message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        loc = tuple(p for p in item["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        lines.append(f"{source}: {field_path(loc)}: {message}")
+    return InputError("\n".join(lines))

@@ -1,0 +1,497 @@
+"""Rule sets: a jurisdiction-year's tax law as data, with a source for every table.
+
+A rule file is TOML under `rules/`. It may `extends` another rule set and override only
+what changes (a reform). Code here knows *kinds* of rules (bracket schedules, stacked
+preferential schedules, deductions with phase-outs, surtaxes, benefit taxation,
+contribution limits, distribution tables, account tax treatment), never a country.
+
+Conventions: amounts are nominal currency units of the rule set's `year`; rates are
+fractions. Tables marked `indexed = true` grow with the plan's inflation after `year`
+(see `RuleSet.for_year`).
+"""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from taxopt.errors import InputError, explain_validation_error
+
+RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
+
+FilingStatus = str  # one of RuleSet.meta.filing_statuses, e.g. "single", "mfj"
+Source = Annotated[str, Field(min_length=3, description="Legal source of the values")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Schedule(Strict):
+    """Marginal rates: `rates[i]` applies from `thresholds[i]` up to `thresholds[i+1]`."""
+
+    thresholds: list[float]
+    rates: list[float]
+
+    @model_validator(mode="after")
+    def _check(self) -> Schedule:
+        if len(self.thresholds) != len(self.rates):
+            raise ValueError(
+                f"thresholds has {len(self.thresholds)} entries but rates has "
+                f"{len(self.rates)}; give one rate per threshold"
+            )
+        if not self.thresholds or self.thresholds[0] != 0:
+            raise ValueError("the first threshold must be 0")
+        if any(b <= a for a, b in zip(self.thresholds, self.thresholds[1:], strict=False)):
+            raise ValueError("thresholds must strictly increase")
+        if any(not 0 <= r <= 1 for r in self.rates):
+            raise ValueError("rates are fractions between 0 and 1 (0.22, not 22)")
+        return self
+
+    def scaled(self, factor: float) -> Schedule:
+        return Schedule(thresholds=[t * factor for t in self.thresholds], rates=list(self.rates))
+
+
+class OrdinarySchedule(Strict):
+    """Tax on ordinary taxable income, one schedule per filing status."""
+
+    source: Source
+    indexed: bool = True
+    brackets: dict[FilingStatus, Schedule]
+
+
+class Phaseout(Strict):
+    """Reduce an amount by `rate` x (measure - start), not below zero."""
+
+    start: dict[FilingStatus, float]
+    rate: float = Field(gt=0, le=1)
+    measure: Literal["magi", "total_income"] = "magi"
+    indexed: bool = False
+
+
+class Deduction(Strict):
+    """An amount subtracted from income before the ordinary schedule.
+
+    `per_qualifying_person` deductions count each person at least `min_age` in the year;
+    otherwise the amount is per filing unit. A phase-out applies to each person's amount.
+    """
+
+    name: str
+    description: str = ""
+    source: Source
+    amount: dict[FilingStatus, float]
+    per_qualifying_person: bool = False
+    min_age: int | None = None
+    first_year: int | None = None
+    last_year: int | None = None
+    indexed: bool = True
+    phaseout: Phaseout | None = None
+
+    def applies_in(self, year: int) -> bool:
+        return (self.first_year is None or year >= self.first_year) and (
+            self.last_year is None or year <= self.last_year
+        )
+
+
+class Credit(Strict):
+    """A non-refundable credit: `rate` x `amount` off the tax (e.g. Canada's basic personal amount)."""
+
+    name: str
+    source: Source
+    amount: dict[FilingStatus, float]
+    rate: float = Field(ge=0, le=1)
+    indexed: bool = True
+
+
+IncomeKind = Literal["qualified_dividends", "ltcg"]
+
+
+class PreferentialSchedule(Strict):
+    """Rates on some income kinds, stacked on top of ordinary taxable income.
+
+    The schedule's thresholds are positions in *total* taxable income: the slice of
+    preferential income between thresholds[i] and thresholds[i+1] (after ordinary income
+    has filled the bottom) is taxed at rates[i]. Listed schedules stack in file order.
+    """
+
+    name: str
+    source: Source
+    applies_to: list[IncomeKind]
+    indexed: bool = True
+    allowance: dict[FilingStatus, float] = Field(default_factory=dict)
+    brackets: dict[FilingStatus, Schedule]
+
+
+class CapitalGains(Strict):
+    source: Source
+    inclusion_rate: float = Field(1.0, gt=0, le=1, description="fraction of a gain that is taxable")
+    annual_exemption: dict[FilingStatus, float] = Field(default_factory=dict)
+
+
+class Surtax(Strict):
+    """rate x min(base, max(0, measure - threshold)): e.g. the US net investment income tax."""
+
+    name: str
+    source: Source
+    rate: float = Field(gt=0, le=1)
+    base: Literal["net_investment_income"] = "net_investment_income"
+    measure: Literal["magi"] = "magi"
+    threshold: dict[FilingStatus, float]
+    indexed: bool = False
+
+
+class BenefitTaxation(Strict):
+    """Taxable part of a public pension benefit by provisional income (US Social Security).
+
+    provisional income = other income + `benefit_fraction` x benefits. Without this table
+    every benefit is fully taxable as ordinary income.
+    """
+
+    source: Source
+    benefit_fraction: float = 0.5
+    base1: dict[FilingStatus, float]
+    base2: dict[FilingStatus, float]
+    rate1: float = 0.5
+    rate2: float = 0.85
+    max_fraction: float = 0.85
+    indexed: bool = False
+
+
+class EarlyWithdrawal(Strict):
+    source: Source
+    age: float
+    penalty_rate: float = Field(ge=0, le=1)
+
+
+class RmdStartAge(Strict):
+    born_from: int | None = None
+    born_through: int | None = None
+    age: int
+
+
+class Rmd(Strict):
+    source: Source
+    start_ages: list[RmdStartAge]
+    uniform_lifetime_table: dict[int, float]
+
+    def start_age(self, birth_year: int) -> int:
+        for rule in self.start_ages:
+            if (rule.born_from is None or birth_year >= rule.born_from) and (
+                rule.born_through is None or birth_year <= rule.born_through
+            ):
+                return rule.age
+        raise InputError(f"rmd.start_ages: no start age covers birth year {birth_year}")
+
+    def divisor(self, age: int) -> float:
+        table = self.uniform_lifetime_table
+        if age in table:
+            return table[age]
+        return table[max(table)] if age > max(table) else table[min(table)]
+
+
+class CatchUp(Strict):
+    min_age: int
+    max_age: int | None = None
+    amount: float = Field(ge=0)
+
+
+class ContributionLimit(Strict):
+    """One annual limit per person, shared by the listed account kinds."""
+
+    name: str
+    source: Source
+    account_kinds: list[str]
+    annual: float = Field(ge=0)
+    catch_up: list[CatchUp] = Field(default_factory=list)
+    indexed: bool = True
+
+    def for_age(self, age: int) -> float:
+        """Annual limit for a person of `age` (the largest catch-up that applies)."""
+        extra = [
+            c.amount
+            for c in self.catch_up
+            if age >= c.min_age and (c.max_age is None or age <= c.max_age)
+        ]
+        return self.annual + max(extra, default=0.0)
+
+
+class Growth(StrEnum):
+    TAXED = "taxed"  # yields taxed each year by their character; gains taxed when realized
+    DEFERRED = "deferred"  # nothing taxed until withdrawn
+    EXEMPT = "exempt"  # never taxed
+
+
+class WithdrawalTax(StrEnum):
+    ORDINARY = "ordinary"  # whole withdrawal is ordinary income
+    EXEMPT = "exempt"
+    BASIS_AND_GAINS = "basis_and_gains"  # sale: gain over basis is a capital gain
+
+
+class AccountKind(Strict):
+    """Tax treatment of an account kind; the model reads only this, never the kind's name."""
+
+    label: str
+    source: Source
+    contributions: Literal["deductible", "after_tax"]
+    growth: Growth
+    withdrawals: WithdrawalTax
+    tax_free_withdrawal_fraction: float = Field(
+        0.0, ge=0, le=1, description="share of each withdrawal that is tax free (UK SIPP: 0.25)"
+    )
+    rmd: bool = False
+    early_withdrawal_penalty: bool = False
+    convertible_to: str | None = Field(None, description="kind a conversion moves money into")
+    contribution_limit: str | None = None
+
+
+class Meta(Strict):
+    name: str
+    title: str
+    jurisdiction: str
+    year: int
+    currency: str = "USD"
+    filing_statuses: list[str]
+    description: str = ""
+
+
+class RuleSet(Strict):
+    """A validated, fully merged rule set for one jurisdiction-year."""
+
+    meta: Meta
+    extends: str | None = None
+    ordinary: OrdinarySchedule
+    deductions: list[Deduction] = Field(default_factory=list)
+    credits: list[Credit] = Field(default_factory=list)
+    preferential: list[PreferentialSchedule] = Field(default_factory=list)
+    capital_gains: CapitalGains
+    surtaxes: list[Surtax] = Field(default_factory=list)
+    benefit_taxation: BenefitTaxation | None = None
+    early_withdrawal: EarlyWithdrawal | None = None
+    rmd: Rmd | None = None
+    contribution_limits: list[ContributionLimit] = Field(default_factory=list)
+    account_kinds: dict[str, AccountKind]
+
+    @field_validator("account_kinds")
+    @classmethod
+    def _kinds_not_empty(cls, value: dict) -> dict:
+        if not value:
+            raise ValueError("define at least one account kind")
+        return value
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> RuleSet:
+        statuses = set(self.meta.filing_statuses)
+        missing = statuses - set(self.ordinary.brackets)
+        if missing:
+            raise ValueError(f"ordinary.brackets lacks filing status {sorted(missing)}")
+        for pref in self.preferential:
+            gap = statuses - set(pref.brackets)
+            if gap:
+                raise ValueError(f"preferential '{pref.name}' lacks filing status {sorted(gap)}")
+        limit_names = {lim.name for lim in self.contribution_limits}
+        for kind_name, kind in self.account_kinds.items():
+            if kind.contribution_limit and kind.contribution_limit not in limit_names:
+                raise ValueError(
+                    f"account_kinds.{kind_name}.contribution_limit names "
+                    f"'{kind.contribution_limit}', which contribution_limits does not define"
+                )
+            if kind.convertible_to and kind.convertible_to not in self.account_kinds:
+                raise ValueError(
+                    f"account_kinds.{kind_name}.convertible_to names unknown kind "
+                    f"'{kind.convertible_to}'"
+                )
+        if any(k.rmd for k in self.account_kinds.values()) and self.rmd is None:
+            raise ValueError("an account kind has rmd = true but the rule set has no [rmd] table")
+        return self
+
+    @property
+    def name(self) -> str:
+        return self.meta.name
+
+    @property
+    def year(self) -> int:
+        return self.meta.year
+
+    @cached_property
+    def limits_by_name(self) -> dict[str, ContributionLimit]:
+        return {lim.name: lim for lim in self.contribution_limits}
+
+    def for_year(self, year: int, inflation: float) -> RuleSet:
+        """The rules as they apply in `year`: indexed tables grown by (1+inflation)^(year-base).
+
+        Years before the rule set's own year are not deflated: a rule set states the law
+        from its year on.
+        """
+        factor = (1.0 + inflation) ** max(0, year - self.meta.year)
+        if factor == 1.0:
+            return self
+        return _scale_indexed(self, factor)
+
+
+def _scale_map(values: dict[str, float], factor: float) -> dict[str, float]:
+    return {k: v * factor for k, v in values.items()}
+
+
+def _scale_indexed(rules: RuleSet, f: float) -> RuleSet:
+    o = rules.ordinary
+    ordinary = (
+        o.model_copy(update={"brackets": {s: b.scaled(f) for s, b in o.brackets.items()}})
+        if o.indexed
+        else o
+    )
+    deductions = []
+    for d in rules.deductions:
+        update: dict[str, Any] = {}
+        if d.indexed:
+            update["amount"] = _scale_map(d.amount, f)
+        if d.phaseout is not None and d.phaseout.indexed:
+            update["phaseout"] = d.phaseout.model_copy(
+                update={"start": _scale_map(d.phaseout.start, f)}
+            )
+        deductions.append(d.model_copy(update=update) if update else d)
+    credits = [
+        c.model_copy(update={"amount": _scale_map(c.amount, f)}) if c.indexed else c
+        for c in rules.credits
+    ]
+    preferential = [
+        p.model_copy(
+            update={
+                "brackets": {s: b.scaled(f) for s, b in p.brackets.items()},
+                "allowance": _scale_map(p.allowance, f),
+            }
+        )
+        if p.indexed
+        else p
+        for p in rules.preferential
+    ]
+    surtaxes = [
+        s.model_copy(update={"threshold": _scale_map(s.threshold, f)}) if s.indexed else s
+        for s in rules.surtaxes
+    ]
+    bt = rules.benefit_taxation
+    if bt is not None and bt.indexed:
+        bt = bt.model_copy(update={"base1": _scale_map(bt.base1, f), "base2": _scale_map(bt.base2, f)})
+    limits = [
+        lim.model_copy(
+            update={
+                "annual": lim.annual * f,
+                "catch_up": [c.model_copy(update={"amount": c.amount * f}) for c in lim.catch_up],
+            }
+        )
+        if lim.indexed
+        else lim
+        for lim in rules.contribution_limits
+    ]
+    cg = rules.capital_gains.model_copy(
+        update={"annual_exemption": _scale_map(rules.capital_gains.annual_exemption, f)}
+    )
+    return rules.model_copy(
+        update={
+            "ordinary": ordinary,
+            "deductions": deductions,
+            "credits": credits,
+            "preferential": preferential,
+            "surtaxes": surtaxes,
+            "benefit_taxation": bt,
+            "contribution_limits": limits,
+            "capital_gains": cg,
+        }
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Loading, `extends` and the registry of rules/
+
+
+def available_rule_sets(rules_dir: Path = RULES_DIR) -> list[str]:
+    return sorted(p.stem for p in rules_dir.glob("*.toml"))
+
+
+def _resolve_path(name_or_path: str | Path, rules_dir: Path) -> Path:
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".toml" and candidate.exists():
+        return candidate
+    named = rules_dir / f"{name_or_path}.toml"
+    if named.exists():
+        return named
+    if candidate.exists():
+        return candidate
+    known = ", ".join(available_rule_sets(rules_dir)) or "(none)"
+    raise InputError(
+        f"rules: no rule set named '{name_or_path}'; known rule sets: {known} "
+        f"(or give the path of a .toml rule file)"
+    )
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read: {exc.strerror}") from None
+
+
+def merge_override(base: Any, override: Any) -> Any:
+    """Deep-merge a reform into its base.
+
+    Tables merge key by key. A list of tables that all carry a `name` merges by name
+    (an override entry replaces fields of the base entry of that name, new names are
+    appended, and `remove = true` drops one). Any other value is replaced.
+    """
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = copy.deepcopy(base)
+        for key, value in override.items():
+            merged[key] = merge_override(base[key], value) if key in base else copy.deepcopy(value)
+        return merged
+    if _is_named_list(base) and _is_named_list(override):
+        merged_list = [copy.deepcopy(item) for item in base]
+        index = {item["name"]: i for i, item in enumerate(merged_list)}
+        for item in override:
+            if item["name"] in index:
+                position = index[item["name"]]
+                merged_list[position] = merge_override(merged_list[position], item)
+            else:
+                merged_list.append(copy.deepcopy(item))
+        return [item for item in merged_list if not item.get("remove", False)]
+    return copy.deepcopy(override)
+
+
+def _is_named_list(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(v, dict) and "name" in v for v in value)
+    )
+
+
+def load_raw(name_or_path: str | Path, rules_dir: Path = RULES_DIR, _seen: tuple = ()) -> dict:
+    """The merged TOML data of a rule set, following `extends` chains."""
+    path = _resolve_path(name_or_path, rules_dir)
+    if path.resolve() in _seen:
+        chain = " -> ".join(str(p.name) for p in (*_seen, path.resolve()))
+        raise InputError(f"{path}: extends: circular chain {chain}; remove one extends")
+    data = _read_toml(path)
+    parent = data.get("extends")
+    if parent:
+        parent_data = load_raw(parent, path.parent, (*_seen, path.resolve()))
+        data = merge_override(parent_data, data)
+    return data
+
+
+def load_rules(name_or_path: str | Path, rules_dir: Path = RULES_DIR) -> RuleSet:
+    """Load, merge and validate a rule set by name (`us-federal-2026`) or file path."""
+    path = _resolve_path(name_or_path, rules_dir)
+    data = load_raw(path, rules_dir)
+    data.pop("remove", None)
+    try:
+        return RuleSet.model_validate(data)
+    except ValidationError as exc:
+        raise explain_validation_error(path, exc) from None
