@@ -1,0 +1,5 @@
+import sys
+
+from taxopt.cli import main
+
+sys.exit(main())
