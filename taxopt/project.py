@@ -351,8 +351,8 @@ def future_value(
     elif log_q == 0:
         geometric = n_years * math.exp((n_years - 1) * log_a)
     else:
-        geometric = math.exp((n_years - 1) * log_a) * math.expm1(n_years * log_q) / math.expm1(
-            log_q
+        geometric = (
+            math.exp((n_years - 1) * log_a) * math.expm1(n_years * log_q) / math.expm1(log_q)
         )
     contribution = monthly * 12 / periods
     growth_all = math.exp(n_years * log_a)
