@@ -1,0 +1,418 @@
+"""The household plan file: people, accounts, tiers, profile, contributions, policy.
+
+Validated once here (pydantic v2); code downstream trusts it. Conventions: calendar years;
+amounts in today's dollars (the plan's `start_year`) unless a field says nominal; rates and
+weights are fractions (0.04, not 4).
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from taxopt.errors import InputError, explain_validation_error
+from taxopt.rules import Growth, RuleSet
+
+WEIGHT_TOLERANCE = 1e-6
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Person(Strict):
+    name: str = Field(min_length=1)
+    birth_year: int = Field(ge=1900, le=2100)
+
+
+class Tier(Strict):
+    """An index product with its assumptions (annual, nominal, fractions)."""
+
+    name: str = Field(min_length=1)
+    expected_return: float = Field(gt=-1, le=5, description="annual total return incl. yield")
+    yield_rate: float = Field(0.0, ge=0, le=1, alias="yield", description="annual cash yield")
+    yield_character: Literal["qualified_dividends", "ordinary", "none"] = Field(
+        "qualified_dividends",
+        description="tax character of the yield in a taxable account (staking, interest: ordinary)",
+    )
+    volatility: float = Field(0.0, ge=0, le=5, description="annual standard deviation of return")
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _yield_within_return(self) -> Tier:
+        if self.yield_rate > 0 and self.yield_character == "none":
+            raise ValueError("a tier with a yield needs yield_character qualified_dividends or ordinary")
+        return self
+
+
+class Account(Strict):
+    name: str = Field(min_length=1)
+    kind: str = Field(min_length=1, description="an account kind defined by the rule set")
+    owner: str | None = Field(None, description="person who owns it; required for limited kinds")
+    balances: dict[str, float] = Field(default_factory=dict, description="dollars per tier today")
+    basis: dict[str, float] | None = Field(
+        None, description="cost basis per tier (taxable accounts); default: equal to the balance"
+    )
+
+    @model_validator(mode="after")
+    def _check_amounts(self) -> Account:
+        for tier, amount in self.balances.items():
+            if amount < 0:
+                raise ValueError(f"balance of tier '{tier}' is {amount}; balances cannot be negative")
+        for tier, amount in (self.basis or {}).items():
+            if amount < 0:
+                raise ValueError(f"basis of tier '{tier}' is {amount}; basis cannot be negative")
+            balance = self.balances.get(tier, 0.0)
+            if amount > balance + 1e-9:
+                raise ValueError(
+                    f"basis of tier '{tier}' ({amount:,.0f}) is more than its balance "
+                    f"({balance:,.0f}); lower the basis"
+                )
+        return self
+
+    @property
+    def total(self) -> float:
+        return sum(self.balances.values())
+
+    def basis_of(self, tier: str) -> float:
+        if self.basis is None or tier not in self.basis:
+            return self.balances.get(tier, 0.0)
+        return self.basis[tier]
+
+
+class GlidePath(Strict):
+    """Move the index weights linearly from the profile's weights to `to_weights`."""
+
+    start_age: int = Field(ge=0, le=120)
+    end_age: int = Field(ge=0, le=120)
+    to_weights: dict[str, float]
+
+    @model_validator(mode="after")
+    def _check(self) -> GlidePath:
+        if self.end_age < self.start_age:
+            raise ValueError(f"end_age {self.end_age} is before start_age {self.start_age}")
+        _check_weights(self.to_weights, "to_weights")
+        return self
+
+
+class Profile(Strict):
+    """The whole portfolio's mix: index-tier weights plus a reserve band."""
+
+    weights: dict[str, float] = Field(description="weights of the index tiers; sum to 1")
+    reserve_tier: str | None = Field(None, description="the stablecoin / cash reserve tier")
+    reserve_min: float = Field(0.0, ge=0, le=1)
+    reserve_max: float = Field(0.0, ge=0, le=1)
+    tolerance: float = Field(
+        0.02, ge=0, le=1, description="each tier may deviate this share of the portfolio"
+    )
+    glide_path: GlidePath | None = None
+    mix_measure: Literal["pre_tax", "tax_adjusted"] = "pre_tax"
+    assumed_tax_rate: float = Field(
+        0.22, ge=0, lt=1, description="scales traditional balances when mix_measure=tax_adjusted"
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Profile:
+        _check_weights(self.weights, "weights")
+        if self.reserve_max < self.reserve_min:
+            raise ValueError(
+                f"reserve_max {self.reserve_max} is below reserve_min {self.reserve_min}"
+            )
+        if self.reserve_tier is None and self.reserve_max > 0:
+            raise ValueError("reserve_min/max are set but reserve_tier is not; name the tier")
+        if self.reserve_tier is not None and self.reserve_tier in self.weights:
+            raise ValueError(
+                f"reserve tier '{self.reserve_tier}' must not also appear in weights"
+            )
+        if self.glide_path and set(self.glide_path.to_weights) != set(self.weights):
+            raise ValueError("glide_path.to_weights must name the same tiers as weights")
+        return self
+
+
+def _check_weights(weights: dict[str, float], label: str) -> None:
+    if not weights:
+        raise ValueError(f"{label} is empty; give at least one tier weight")
+    for tier, w in weights.items():
+        if not 0 <= w <= 1:
+            raise ValueError(f"{label}.{tier} = {w}; weights are fractions between 0 and 1")
+    total = sum(weights.values())
+    if abs(total - 1.0) > WEIGHT_TOLERANCE:
+        raise ValueError(
+            f"{label} sum to {total:.4f}, not 1; scale them so they add up to 1 "
+            f"(50/30/20 is 0.5, 0.3, 0.2)"
+        )
+
+
+class FixedContribution(Strict):
+    """An amount that must go to one account each year (e.g. an employer 401(k) match)."""
+
+    account: str
+    annual: float = Field(ge=0, description="today's dollars per year")
+    until_year: int | None = None
+
+
+class Contributions(Strict):
+    """Savings the household invests each year until retirement (today's dollars)."""
+
+    initial: float = Field(0.0, ge=0, description="one-off amount in the first year")
+    monthly: float = Field(0.0, ge=0)
+    annual: float = Field(0.0, ge=0)
+    growth: float = Field(0.0, ge=-0.5, le=1, description="yearly real growth of the amounts")
+    until_year: int | None = Field(None, description="last contribution year; default: retirement-1")
+    accounts: list[str] | None = Field(
+        None, description="accounts the optimizer may route savings to; default: all eligible"
+    )
+    fixed: list[FixedContribution] = Field(default_factory=list)
+
+    @property
+    def yearly_amount(self) -> float:
+        return 12 * self.monthly + self.annual
+
+
+class Earnings(Strict):
+    """Wages of one person until retirement; sets the tax rate that contributions save."""
+
+    person: str
+    annual: float = Field(ge=0, description="today's dollars per year")
+    until_year: int | None = Field(None, description="last year of wages; default: retirement-1")
+
+
+class IncomeStream(Strict):
+    name: str
+    kind: Literal["social_security", "pension", "other_taxable"]
+    owner: str | None = None
+    start_year: int | None = None
+    start_age: int | None = Field(None, ge=0, le=120)
+    end_year: int | None = None
+    annual: float = Field(ge=0, description="today's dollars per year at the start")
+    inflation_adjusted: bool = True
+
+    @model_validator(mode="after")
+    def _start(self) -> IncomeStream:
+        if (self.start_year is None) == (self.start_age is None):
+            raise ValueError("give exactly one of start_year or start_age")
+        if self.start_age is not None and self.owner is None:
+            raise ValueError("start_age needs an owner")
+        return self
+
+
+class Withdrawal(Strict):
+    """Retirement income policy (gross withdrawals before income tax).
+
+    fixed_real: year-1 withdrawal = rate x portfolio at retirement, then raised with inflation
+    (Bengen). constant_percentage: rate x portfolio each year. fixed_amount: `amount` in
+    today's dollars each year, raised with inflation.
+    """
+
+    policy: Literal["fixed_real", "constant_percentage", "fixed_amount"] = "fixed_real"
+    rate: float = Field(0.04, gt=0, le=0.5)
+    amount: float | None = Field(None, ge=0, description="today's dollars, for fixed_amount")
+
+    @model_validator(mode="after")
+    def _amount(self) -> Withdrawal:
+        if self.policy == "fixed_amount" and self.amount is None:
+            raise ValueError("policy fixed_amount needs `amount` (today's dollars per year)")
+        return self
+
+
+class Objective(Strict):
+    """What the optimizer maximizes or minimizes.
+
+    max_spending: the highest constant real after-tax spending from retirement to the horizon,
+    leaving at least `bequest_floor`. max_estate: after-tax estate at the horizon with spending
+    set by the withdrawal policy. min_tax: lifetime tax (today's dollars, including the tax
+    heirs owe on traditional balances) with spending set by the policy.
+    """
+
+    kind: Literal["max_spending", "max_estate", "min_tax"] = "max_spending"
+    bequest_floor: float = Field(0.0, ge=0, description="today's dollars, after tax")
+    heir_tax_rate: float = Field(
+        0.22, ge=0, lt=1, description="tax heirs pay on inherited traditional balances"
+    )
+
+
+class Options(Strict):
+    roth_conversions: bool = True
+    mode: Literal["exact", "fast"] = "exact"
+    solver: Literal["highs", "cbc"] = "highs"
+    taxable_buys: Literal["always", "contribution_years"] = Field(
+        "always",
+        description="years the taxable account may buy (and so open lots); "
+        "contribution_years keeps the model smaller",
+    )
+
+
+class Plan(Strict):
+    """A household plan. `source` is the file it came from (for messages)."""
+
+    name: str = "plan"
+    description: str = ""
+    filing_status: str
+    start_year: int = Field(ge=2000, le=2100)
+    retirement_year: int = Field(ge=2000, le=2200)
+    horizon_age: int = Field(95, ge=50, le=120, description="plan until the youngest is this age")
+    inflation: float = Field(0.025, ge=-0.05, le=0.5)
+    people: list[Person] = Field(min_length=1, max_length=2)
+    tier_preset: str | None = Field(
+        None, description="bundled tier assumptions (sober, guide_optimistic) used when tiers is empty"
+    )
+    tiers: list[Tier] = Field(default_factory=list)
+    profile: Profile
+    accounts: list[Account] = Field(min_length=1)
+    contributions: Contributions = Field(default_factory=Contributions)
+    earnings: list[Earnings] = Field(default_factory=list)
+    income: list[IncomeStream] = Field(default_factory=list)
+    withdrawal: Withdrawal = Field(default_factory=Withdrawal)
+    objective: Objective = Field(default_factory=Objective)
+    options: Options = Field(default_factory=Options)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_tiers_from_preset(cls, data: object) -> object:
+        if isinstance(data, dict) and not data.get("tiers"):
+            preset = data.get("tier_preset") or "sober"
+            presets = tier_presets()
+            if preset not in presets:
+                raise ValueError(
+                    f"tier_preset '{preset}' is unknown; use one of {', '.join(presets)}"
+                )
+            data = {**data, "tier_preset": preset, "tiers": presets[preset]["tiers"]}
+        return data
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Plan:
+        tier_names = [t.name for t in self.tiers]
+        _unique(tier_names, "tiers")
+        _unique([a.name for a in self.accounts], "accounts")
+        people = {p.name for p in self.people}
+        _unique([p.name for p in self.people], "people")
+        known = set(tier_names)
+        for tier in [*self.profile.weights, self.profile.reserve_tier]:
+            if tier is not None and tier not in known:
+                raise ValueError(f"profile names tier '{tier}', which tiers does not define")
+        for i, account in enumerate(self.accounts):
+            for tier in [*account.balances, *(account.basis or {})]:
+                if tier not in known:
+                    raise ValueError(
+                        f"accounts[{i}] ({account.name}) holds tier '{tier}', which tiers does "
+                        f"not define (known: {', '.join(tier_names)})"
+                    )
+            if account.owner is not None and account.owner not in people:
+                raise ValueError(
+                    f"accounts[{i}].owner '{account.owner}' is not one of the people "
+                    f"({', '.join(sorted(people))})"
+                )
+        if self.retirement_year < self.start_year:
+            raise ValueError(
+                f"retirement_year {self.retirement_year} is before start_year {self.start_year}"
+            )
+        if self.retirement_year > self.end_year:
+            raise ValueError(f"retirement_year {self.retirement_year} is after the horizon {self.end_year}")
+        for person in self.people:
+            age = self.start_year - person.birth_year
+            if not 0 <= age <= 110:
+                raise ValueError(
+                    f"{person.name} would be {age} in {self.start_year}; check birth_year"
+                )
+        account_names = {a.name for a in self.accounts}
+        for name in [*(self.contributions.accounts or []), *(f.account for f in self.contributions.fixed)]:
+            if name not in account_names:
+                raise ValueError(f"contributions name account '{name}', which accounts does not define")
+        for stream in [*self.income, *self.earnings]:
+            owner = getattr(stream, "owner", None) or getattr(stream, "person", None)
+            if owner is not None and owner not in people:
+                raise ValueError(f"'{owner}' in income/earnings is not one of the people")
+        return self
+
+    @property
+    def end_year(self) -> int:
+        """Last modelled year: when the youngest person reaches `horizon_age`."""
+        return max(p.birth_year for p in self.people) + self.horizon_age
+
+    @property
+    def years(self) -> list[int]:
+        return list(range(self.start_year, self.end_year + 1))
+
+    @property
+    def tier_names(self) -> list[str]:
+        return [t.name for t in self.tiers]
+
+    def person(self, name: str) -> Person:
+        return next(p for p in self.people if p.name == name)
+
+    def ages_in(self, year: int) -> tuple[int, ...]:
+        return tuple(year - p.birth_year for p in self.people)
+
+    def inflation_factor(self, year: int) -> float:
+        """Nominal dollars of `year` per today's dollar."""
+        return (1.0 + self.inflation) ** (year - self.start_year)
+
+    def check_against(self, rules: RuleSet, source: str = "plan") -> None:
+        """Errors for what only the rule set can tell: unknown account kinds, filing status."""
+        if self.filing_status not in rules.meta.filing_statuses:
+            raise InputError(
+                f"{source}: filing_status: '{self.filing_status}' is not defined by rule set "
+                f"{rules.name}; use one of {', '.join(rules.meta.filing_statuses)}"
+            )
+        for i, account in enumerate(self.accounts):
+            kind = rules.account_kinds.get(account.kind)
+            if kind is None:
+                raise InputError(
+                    f"{source}: accounts[{i}].kind: '{account.kind}' is not an account kind of "
+                    f"rule set {rules.name}; use one of {', '.join(rules.account_kinds)}"
+                )
+            if account.basis and kind.growth != Growth.TAXED:
+                raise InputError(
+                    f"{source}: accounts[{i}].basis: only taxable accounts track basis; remove "
+                    f"the basis of {account.name} ({account.kind})"
+                )
+            if (kind.contribution_limit or kind.rmd) and account.owner is None:
+                raise InputError(
+                    f"{source}: accounts[{i}].owner: {account.kind} accounts belong to one "
+                    f"person; set owner"
+                )
+
+
+def tier_presets() -> dict:
+    """Bundled tier assumptions, by name (taxopt/data/tier_presets.toml)."""
+    with (Path(__file__).parent / "data" / "tier_presets.toml").open("rb") as handle:
+        return tomllib.load(handle)
+
+
+def _unique(names: list[str], label: str) -> None:
+    seen = set()
+    for name in names:
+        if name in seen:
+            raise ValueError(f"{label} has '{name}' twice; names must be unique")
+        seen.add(name)
+
+
+def load_plan(path: str | Path) -> Plan:
+    """Read and validate a plan file (.toml, .json)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such plan file")
+    try:
+        if path.suffix == ".json":
+            data = json.loads(path.read_text())
+        else:
+            with path.open("rb") as handle:
+                data = tomllib.load(handle)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: not valid {path.suffix.lstrip('.').upper()}: {exc}") from None
+    return plan_from_dict(data, source=str(path))
+
+
+def plan_from_dict(data: dict, source: str = "plan") -> Plan:
+    try:
+        return Plan.model_validate(data)
+    except ValidationError as exc:
+        raise explain_validation_error(source, exc) from None
+
+
+def plan_json_schema() -> dict:
+    return Plan.model_json_schema(by_alias=True)
