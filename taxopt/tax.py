@@ -14,7 +14,8 @@ Order of computation (US federal, generalised by the rule data):
 4. deductions, each possibly per person aged `min_age`+ and phased out by MAGI;
 5. taxable income; preferential income is the part of it that is dividends and gains
    (deductions fall on ordinary income first);
-6. ordinary schedule on the ordinary part; preferential schedules stacked on top;
+6. ordinary schedule on the ordinary part; preferential schedules stacked on top, capped
+   at the tax the same income would bear as ordinary income;
 7. non-refundable credits; surtaxes (NIIT); early-withdrawal penalty.
 """
 
@@ -138,7 +139,9 @@ def taxable_benefits(rules: RuleSet, status: str, benefits: float, other_income:
     return min(table.max_fraction * benefits, table.rate2 * (provisional - base2) + first_tier)
 
 
-def deduction_amount(deduction: Deduction, status: str, ages: tuple[int, ...], magi: float) -> float:
+def deduction_amount(
+    deduction: Deduction, status: str, ages: tuple[int, ...], magi: float
+) -> float:
     """One deduction's amount for the filing unit, after any phase-out."""
     base = deduction.amount[status]
     if deduction.per_qualifying_person:
@@ -186,7 +189,9 @@ def compute_tax(rules: RuleSet, income: TaxInput) -> TaxResult:
     # Income kinds that a preferential schedule covers; the rest is ordinary.
     covered = {kind for p in rules.preferential for kind in p.applies_to}
     pref_amounts = {
-        "qualified_dividends": income.qualified_dividends if "qualified_dividends" in covered else 0.0,
+        "qualified_dividends": (
+            income.qualified_dividends if "qualified_dividends" in covered else 0.0
+        ),
         "ltcg": gains if "ltcg" in covered else 0.0,
     }
     preferential_income = min(taxable_income, sum(pref_amounts.values()))
@@ -194,10 +199,17 @@ def compute_tax(rules: RuleSet, income: TaxInput) -> TaxResult:
 
     schedule = rules.ordinary.brackets[status]
     ordinary_tax = schedule_tax(schedule, ordinary_taxable)
-    capital_gains_tax = _stacked_preferential_tax(rules, status, ordinary_taxable, pref_amounts,
-                                                  preferential_income)
+    stacked = _stacked_preferential_tax(
+        rules, status, ordinary_taxable, pref_amounts, preferential_income
+    )
+    # A preferential schedule is relief: the tax with it never exceeds the tax on all
+    # taxable income as ordinary (IRC §1(h)(1) "shall not exceed"; Form 1040 Qualified
+    # Dividends and Capital Gain Tax Worksheet, "smaller of" line). It binds where a 15%
+    # band starts inside the 12% bracket (2026 single: 49,450 vs 50,400).
+    all_ordinary_extra = schedule_tax(schedule, taxable_income) - ordinary_tax
+    capital_gains_tax = max(0.0, min(stacked, all_ordinary_extra))
 
-    credit_total = sum(c.rate * c.amount[status] for c in rules.credits)
+    credit_total = sum((c.rate * c.amount[status] for c in rules.credits), 0.0)
     credits = min(credit_total, ordinary_tax + capital_gains_tax)
 
     nii = income.investment_ordinary_income + income.qualified_dividends + gains
