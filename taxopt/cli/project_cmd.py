@@ -38,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Future value of an initial sum plus monthly contributions at a constant annual "
             "return, under a stated compounding convention. Amounts in currency units; rates "
-            "are fractions (0.07 = 7%%)."
+            "are fractions (0.07 = 7%)."
         ),
     )
     parser.add_argument("--initial", type=float, default=0.0, help="starting balance (>= 0)")
