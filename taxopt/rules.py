@@ -19,14 +19,26 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from taxopt.errors import InputError, explain_validation_error
 
 RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
 
 FilingStatus = str  # one of RuleSet.meta.filing_statuses, e.g. "single", "mfj"
-Source = Annotated[str, Field(min_length=3, description="Legal source of the values")]
+Source = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=3),
+    Field(description="Legal source of the values"),
+]
 
 
 class Strict(BaseModel):
@@ -100,7 +112,7 @@ class Deduction(Strict):
 
 
 class Credit(Strict):
-    """A non-refundable credit: `rate` x `amount` off the tax (e.g. Canada's basic personal amount)."""
+    """A non-refundable credit: `rate` x `amount` off the tax (Canada's basic personal amount)."""
 
     name: str
     source: Source
@@ -132,6 +144,7 @@ class CapitalGains(Strict):
     source: Source
     inclusion_rate: float = Field(1.0, gt=0, le=1, description="fraction of a gain that is taxable")
     annual_exemption: dict[FilingStatus, float] = Field(default_factory=dict)
+    indexed: bool = Field(True, description="grow annual_exemption with inflation (UK: frozen)")
 
 
 class Surtax(Strict):
@@ -286,28 +299,10 @@ class RuleSet(Strict):
 
     @model_validator(mode="after")
     def _check_consistency(self) -> RuleSet:
-        statuses = set(self.meta.filing_statuses)
-        missing = statuses - set(self.ordinary.brackets)
-        if missing:
-            raise ValueError(f"ordinary.brackets lacks filing status {sorted(missing)}")
-        for pref in self.preferential:
-            gap = statuses - set(pref.brackets)
-            if gap:
-                raise ValueError(f"preferential '{pref.name}' lacks filing status {sorted(gap)}")
-        limit_names = {lim.name for lim in self.contribution_limits}
-        for kind_name, kind in self.account_kinds.items():
-            if kind.contribution_limit and kind.contribution_limit not in limit_names:
-                raise ValueError(
-                    f"account_kinds.{kind_name}.contribution_limit names "
-                    f"'{kind.contribution_limit}', which contribution_limits does not define"
-                )
-            if kind.convertible_to and kind.convertible_to not in self.account_kinds:
-                raise ValueError(
-                    f"account_kinds.{kind_name}.convertible_to names unknown kind "
-                    f"'{kind.convertible_to}'"
-                )
-        if any(k.rmd for k in self.account_kinds.values()) and self.rmd is None:
-            raise ValueError("an account kind has rmd = true but the rule set has no [rmd] table")
+        problems = _consistency_problems(self)
+        if problems:
+            # One "field: reason" per line; load_rules prefixes each with the file.
+            raise ValueError("\n".join(problems))
         return self
 
     @property
@@ -332,6 +327,167 @@ class RuleSet(Strict):
         if factor == 1.0:
             return self
         return _scale_indexed(self, factor)
+
+
+# ---------------------------------------------------------------------------------------
+# Cross-table checks: each returns "field: reason; fix" lines.
+
+
+def _consistency_problems(rules: RuleSet) -> list[str]:
+    return [
+        *_status_problems(rules),
+        *_name_problems(rules),
+        *_reference_problems(rules),
+        *_range_problems(rules),
+    ]
+
+
+def _status_maps(rules: RuleSet) -> list[tuple[str, dict, bool]]:
+    """(field, per-status map, required) for every table keyed by filing status."""
+    maps: list[tuple[str, dict, bool]] = [("ordinary.brackets", rules.ordinary.brackets, True)]
+    for d in rules.deductions:
+        maps.append((f"deductions[{d.name}].amount", d.amount, True))
+        if d.phaseout is not None:
+            maps.append((f"deductions[{d.name}].phaseout.start", d.phaseout.start, True))
+    for c in rules.credits:
+        maps.append((f"credits[{c.name}].amount", c.amount, True))
+    for p in rules.preferential:
+        maps.append((f"preferential[{p.name}].brackets", p.brackets, True))
+        maps.append((f"preferential[{p.name}].allowance", p.allowance, False))
+    for t in rules.surtaxes:
+        maps.append((f"surtaxes[{t.name}].threshold", t.threshold, True))
+    bt = rules.benefit_taxation
+    if bt is not None:
+        maps += [
+            ("benefit_taxation.base1", bt.base1, True),
+            ("benefit_taxation.base2", bt.base2, True),
+        ]
+    maps.append(("capital_gains.annual_exemption", rules.capital_gains.annual_exemption, False))
+    return maps
+
+
+def _status_problems(rules: RuleSet) -> list[str]:
+    statuses = rules.meta.filing_statuses
+    if not statuses:
+        return ['meta.filing_statuses: is empty; list at least one, e.g. ["single"]']
+    if len(set(statuses)) != len(statuses):
+        return [f"meta.filing_statuses: {statuses} repeats a status; list each once"]
+    problems = []
+    for field, values, required in _status_maps(rules):
+        unknown = sorted(set(values) - set(statuses))
+        if unknown:
+            problems.append(
+                f"{field}: filing status {unknown} is not in meta.filing_statuses "
+                f"{statuses}; fix the spelling or add it there"
+            )
+        missing = sorted(set(statuses) - set(values))
+        if missing and (required or values):
+            problems.append(
+                f"{field}: lacks filing status {missing}; give a value for each of "
+                f"meta.filing_statuses {statuses}"
+            )
+    return problems
+
+
+def _name_problems(rules: RuleSet) -> list[str]:
+    problems = []
+    named: dict[str, list[str]] = {
+        "deductions": [d.name for d in rules.deductions],
+        "credits": [c.name for c in rules.credits],
+        "preferential": [p.name for p in rules.preferential],
+        "surtaxes": [t.name for t in rules.surtaxes],
+        "contribution_limits": [lim.name for lim in rules.contribution_limits],
+    }
+    for table, names in named.items():
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            problems.append(
+                f"{table}: name {repeated} is used twice; names must be unique because "
+                "a reform overrides entries by name"
+            )
+    seen: dict[str, str] = {}
+    for p in rules.preferential:
+        for kind in p.applies_to:
+            if kind in seen:
+                problems.append(
+                    f"preferential[{p.name}].applies_to: '{kind}' is already taxed by "
+                    f"preferential[{seen[kind]}]; list each income kind in one schedule"
+                )
+            seen[kind] = p.name
+    return problems
+
+
+def _reference_problems(rules: RuleSet) -> list[str]:
+    problems = []
+    kinds = sorted(rules.account_kinds)
+    limit_names = {lim.name for lim in rules.contribution_limits}
+    for lim in rules.contribution_limits:
+        for kind in lim.account_kinds:
+            if kind not in rules.account_kinds:
+                problems.append(
+                    f"contribution_limits[{lim.name}].account_kinds: names '{kind}', which "
+                    f"account_kinds does not define (defined: {', '.join(kinds)})"
+                )
+    for kind_name, kind in rules.account_kinds.items():
+        if kind.contribution_limit and kind.contribution_limit not in limit_names:
+            problems.append(
+                f"account_kinds.{kind_name}.contribution_limit: names "
+                f"'{kind.contribution_limit}', which contribution_limits does not define"
+            )
+        if kind.convertible_to and kind.convertible_to not in rules.account_kinds:
+            problems.append(
+                f"account_kinds.{kind_name}.convertible_to: names unknown kind "
+                f"'{kind.convertible_to}' (defined: {', '.join(kinds)})"
+            )
+        if kind.rmd and rules.rmd is None:
+            problems.append(
+                f"account_kinds.{kind_name}.rmd: is true but the rule set has no [rmd] "
+                "table; add one or set rmd = false"
+            )
+        if kind.early_withdrawal_penalty and rules.early_withdrawal is None:
+            problems.append(
+                f"account_kinds.{kind_name}.early_withdrawal_penalty: is true but the rule "
+                "set has no [early_withdrawal] table; add one or set it to false"
+            )
+    return problems
+
+
+def _range_problems(rules: RuleSet) -> list[str]:
+    problems = []
+    for d in rules.deductions:
+        if d.first_year is not None and d.last_year is not None and d.first_year > d.last_year:
+            problems.append(
+                f"deductions[{d.name}]: first_year {d.first_year} is after last_year "
+                f"{d.last_year}; swap them"
+            )
+    for lim in rules.contribution_limits:
+        for i, c in enumerate(lim.catch_up):
+            if c.max_age is not None and c.max_age < c.min_age:
+                problems.append(
+                    f"contribution_limits[{lim.name}].catch_up[{i}]: max_age {c.max_age} "
+                    f"is below min_age {c.min_age}"
+                )
+    if rules.rmd is not None:
+        problems += _rmd_overlaps(rules.rmd.start_ages)
+    return problems
+
+
+def _rmd_overlaps(start_ages: list[RmdStartAge]) -> list[str]:
+    lo = float("-inf")
+    spans = sorted(
+        (
+            r.born_from if r.born_from is not None else lo,
+            r.born_through if r.born_through is not None else -lo,
+            i,
+        )
+        for i, r in enumerate(start_ages)
+    )
+    return [
+        f"rmd.start_ages[{b[2]}]: birth years overlap start_ages[{a[2]}]; give each birth "
+        "year one start age"
+        for a, b in zip(spans, spans[1:], strict=False)
+        if b[0] <= a[1]
+    ]
 
 
 def _scale_map(values: dict[str, float], factor: float) -> dict[str, float]:
@@ -376,7 +532,9 @@ def _scale_indexed(rules: RuleSet, f: float) -> RuleSet:
     ]
     bt = rules.benefit_taxation
     if bt is not None and bt.indexed:
-        bt = bt.model_copy(update={"base1": _scale_map(bt.base1, f), "base2": _scale_map(bt.base2, f)})
+        bt = bt.model_copy(
+            update={"base1": _scale_map(bt.base1, f), "base2": _scale_map(bt.base2, f)}
+        )
     limits = [
         lim.model_copy(
             update={
@@ -388,9 +546,9 @@ def _scale_indexed(rules: RuleSet, f: float) -> RuleSet:
         else lim
         for lim in rules.contribution_limits
     ]
-    cg = rules.capital_gains.model_copy(
-        update={"annual_exemption": _scale_map(rules.capital_gains.annual_exemption, f)}
-    )
+    cg = rules.capital_gains
+    if cg.indexed:
+        cg = cg.model_copy(update={"annual_exemption": _scale_map(cg.annual_exemption, f)})
     return rules.model_copy(
         update={
             "ordinary": ordinary,
@@ -451,7 +609,7 @@ def merge_override(base: Any, override: Any) -> Any:
         for key, value in override.items():
             merged[key] = merge_override(base[key], value) if key in base else copy.deepcopy(value)
         return merged
-    if _is_named_list(base) and _is_named_list(override):
+    if (_is_named_list(base) or base == []) and _is_named_list(override):
         merged_list = [copy.deepcopy(item) for item in base]
         index = {item["name"]: i for i, item in enumerate(merged_list)}
         for item in override:
@@ -460,7 +618,10 @@ def merge_override(base: Any, override: Any) -> Any:
                 merged_list[position] = merge_override(merged_list[position], item)
             else:
                 merged_list.append(copy.deepcopy(item))
-        return [item for item in merged_list if not item.get("remove", False)]
+        kept = [item for item in merged_list if not item.get("remove", False)]
+        for item in kept:
+            item.pop("remove", None)  # `remove = false` is not a field of the entry
+        return kept
     return copy.deepcopy(override)
 
 
@@ -480,10 +641,30 @@ def load_raw(name_or_path: str | Path, rules_dir: Path = RULES_DIR, _seen: tuple
         raise InputError(f"{path}: extends: circular chain {chain}; remove one extends")
     data = _read_toml(path)
     parent = data.get("extends")
+    if parent is not None and (not isinstance(parent, str) or not parent.strip()):
+        raise InputError(f"{path}: extends: must be the name or path of a rule set, got {parent!r}")
     if parent:
-        parent_data = load_raw(parent, path.parent, (*_seen, path.resolve()))
+        parent_path = _resolve_parent(parent, path)
+        parent_data = load_raw(parent_path, path.parent, (*_seen, path.resolve()))
         data = merge_override(parent_data, data)
     return data
+
+
+def _resolve_parent(parent: str, path: Path) -> Path:
+    """The file an `extends` names: a .toml path relative to the extending file, or a
+    rule-set name found beside it or in the registry `rules/`."""
+    beside = path.parent / parent
+    if beside.suffix == ".toml" and beside.exists():
+        return beside
+    for directory in dict.fromkeys((path.parent, RULES_DIR)):
+        named = directory / f"{parent}.toml"
+        if named.exists():
+            return named
+    known = sorted(set(available_rule_sets(path.parent)) | set(available_rule_sets()))
+    raise InputError(
+        f"{path}: extends: no rule set named '{parent}' beside this file or in {RULES_DIR}; "
+        f"known rule sets: {', '.join(known) or '(none)'}"
+    )
 
 
 def load_rules(name_or_path: str | Path, rules_dir: Path = RULES_DIR) -> RuleSet:
@@ -494,4 +675,14 @@ def load_rules(name_or_path: str | Path, rules_dir: Path = RULES_DIR) -> RuleSet
     try:
         return RuleSet.model_validate(data)
     except ValidationError as exc:
-        raise explain_validation_error(path, exc) from None
+        raise _explain(path, exc) from None
+
+
+def _explain(path: Path, exc: ValidationError) -> InputError:
+    """`file: field: reason` lines; cross-table problems carry their field in the message."""
+    prefix = f"{path}: "
+    lines = []
+    for line in str(explain_validation_error(path, exc)).splitlines():
+        line = line.replace(f"{prefix}(top level): ", prefix, 1)
+        lines.append(line if line.startswith(prefix) else prefix + line)
+    return InputError("\n".join(lines))
