@@ -134,8 +134,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     batch = parser.add_argument_group("many households")
     batch.add_argument(
         "--input",
-        help="CSV with columns " + ", ".join(REQUIRED_COLUMNS) + " (optional: "
-        + ", ".join(OPTIONAL_COLUMNS) + ")",
+        help="CSV with columns "
+        + ", ".join(REQUIRED_COLUMNS)
+        + " (optional: "
+        + ", ".join(OPTIONAL_COLUMNS)
+        + ")",
     )
     batch.add_argument("--output", help="CSV to write (default: standard output)")
     parser.set_defaults(handler=run)
@@ -338,9 +341,7 @@ def result_table(household: Household, result: TaxResult, rates: dict[str, float
     rows += [(f"Marginal rate: {kind}", _percent(rate)) for kind, rate in rates.items()]
     width = max(len(label) for label, _ in rows)
     value_width = max(len(value) for _, value in rows)
-    title = (
-        f"{household.rules.name}, tax year {income.year}, {income.filing_status}, ages {ages}"
-    )
+    title = f"{household.rules.name}, tax year {income.year}, {income.filing_status}, ages {ages}"
     lines = [title, ""] + [f"{label:<{width}}  {value:>{value_width}}" for label, value in rows]
     return "\n".join(lines)
 
