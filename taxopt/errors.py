@@ -45,6 +45,8 @@ def explain_validation_error(source: str | Path, error: ValidationError) -> Inpu
         message = item["msg"]
         # pydantic prefixes errors raised from our validators with "Value error, ".
         message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
-        loc = tuple(p for p in item["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        loc = tuple(
+            p for p in item["loc"] if not (isinstance(p, str) and p.startswith("function-"))
+        )
         lines.append(f"{source}: {field_path(loc)}: {message}")
     return InputError("\n".join(lines))

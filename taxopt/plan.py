@@ -45,7 +45,9 @@ class Tier(Strict):
     @model_validator(mode="after")
     def _yield_within_return(self) -> Tier:
         if self.yield_rate > 0 and self.yield_character == "none":
-            raise ValueError("a tier with a yield needs yield_character qualified_dividends or ordinary")
+            raise ValueError(
+                "a tier with a yield needs yield_character qualified_dividends or ordinary"
+            )
         return self
 
 
@@ -62,7 +64,9 @@ class Account(Strict):
     def _check_amounts(self) -> Account:
         for tier, amount in self.balances.items():
             if amount < 0:
-                raise ValueError(f"balance of tier '{tier}' is {amount}; balances cannot be negative")
+                raise ValueError(
+                    f"balance of tier '{tier}' is {amount}; balances cannot be negative"
+                )
         for tier, amount in (self.basis or {}).items():
             if amount < 0:
                 raise ValueError(f"basis of tier '{tier}' is {amount}; basis cannot be negative")
@@ -125,9 +129,7 @@ class Profile(Strict):
         if self.reserve_tier is None and self.reserve_max > 0:
             raise ValueError("reserve_min/max are set but reserve_tier is not; name the tier")
         if self.reserve_tier is not None and self.reserve_tier in self.weights:
-            raise ValueError(
-                f"reserve tier '{self.reserve_tier}' must not also appear in weights"
-            )
+            raise ValueError(f"reserve tier '{self.reserve_tier}' must not also appear in weights")
         if self.glide_path and set(self.glide_path.to_weights) != set(self.weights):
             raise ValueError("glide_path.to_weights must name the same tiers as weights")
         return self
@@ -162,7 +164,9 @@ class Contributions(Strict):
     monthly: float = Field(0.0, ge=0)
     annual: float = Field(0.0, ge=0)
     growth: float = Field(0.0, ge=-0.5, le=1, description="yearly real growth of the amounts")
-    until_year: int | None = Field(None, description="last contribution year; default: retirement-1")
+    until_year: int | None = Field(
+        None, description="last contribution year; default: retirement-1"
+    )
     accounts: list[str] | None = Field(
         None, description="accounts the optimizer may route savings to; default: all eligible"
     )
@@ -258,7 +262,8 @@ class Plan(Strict):
     inflation: float = Field(0.025, ge=-0.05, le=0.5)
     people: list[Person] = Field(min_length=1, max_length=2)
     tier_preset: str | None = Field(
-        None, description="bundled tier assumptions (sober, guide_optimistic) used when tiers is empty"
+        None,
+        description="bundled tier assumptions (sober, guide_optimistic) used when tiers is empty",
     )
     tiers: list[Tier] = Field(default_factory=list)
     profile: Profile
@@ -311,7 +316,9 @@ class Plan(Strict):
                 f"retirement_year {self.retirement_year} is before start_year {self.start_year}"
             )
         if self.retirement_year > self.end_year:
-            raise ValueError(f"retirement_year {self.retirement_year} is after the horizon {self.end_year}")
+            raise ValueError(
+                f"retirement_year {self.retirement_year} is after the horizon {self.end_year}"
+            )
         for person in self.people:
             age = self.start_year - person.birth_year
             if not 0 <= age <= 110:
@@ -319,9 +326,14 @@ class Plan(Strict):
                     f"{person.name} would be {age} in {self.start_year}; check birth_year"
                 )
         account_names = {a.name for a in self.accounts}
-        for name in [*(self.contributions.accounts or []), *(f.account for f in self.contributions.fixed)]:
+        for name in [
+            *(self.contributions.accounts or []),
+            *(f.account for f in self.contributions.fixed),
+        ]:
             if name not in account_names:
-                raise ValueError(f"contributions name account '{name}', which accounts does not define")
+                raise ValueError(
+                    f"contributions name account '{name}', which accounts does not define"
+                )
         for stream in [*self.income, *self.earnings]:
             owner = getattr(stream, "owner", None) or getattr(stream, "person", None)
             if owner is not None and owner not in people:

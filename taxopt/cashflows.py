@@ -1,0 +1,76 @@
+"""The plan's fixed cash flows by year: savings, wages, income streams, tax on wages.
+
+Plan interpretation shared by the model, the ledger and the simulator (not decisions):
+amounts are nominal dollars of each year.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from taxopt.plan import IncomeStream, Plan
+from taxopt.rules import RuleSet
+from taxopt.tax import TaxInput, compute_tax
+
+
+@dataclass(frozen=True)
+class PlanFlows:
+    contribution_years: list[int]
+    savings: dict[int, float]  # out-of-pocket savings to invest
+    earnings: dict[int, dict[str, float]]  # wages by person
+    social_security: dict[int, float]
+    other_income: dict[int, float]  # pensions and other taxable streams
+    wage_tax: dict[int, float]  # tax on wages alone
+
+    def wages(self, year: int) -> float:
+        return sum(self.earnings[year].values())
+
+
+def plan_flows(plan: Plan, rules: RuleSet) -> PlanFlows:
+    c = plan.contributions
+    last_contribution = c.until_year if c.until_year is not None else plan.retirement_year - 1
+    contribution_years = [y for y in plan.years if y <= last_contribution]
+    savings, earnings, social_security, other_income, wage_tax = {}, {}, {}, {}, {}
+    for y in plan.years:
+        infl = plan.inflation_factor(y)
+        real = 0.0
+        if y <= last_contribution:
+            real = c.yearly_amount * (1.0 + c.growth) ** (y - plan.start_year)
+            if y == plan.start_year:
+                real += c.initial
+        savings[y] = real * infl
+        by_person = {}
+        for e in plan.earnings:
+            until = e.until_year if e.until_year is not None else plan.retirement_year - 1
+            by_person[e.person] = e.annual * infl if y <= until else 0.0
+        earnings[y] = by_person
+        ss = other = 0.0
+        for stream in plan.income:
+            amount = stream_amount(plan, stream, y)
+            if stream.kind == "social_security":
+                ss += amount
+            else:
+                other += amount
+        social_security[y], other_income[y] = ss, other
+        # Savings are out-of-pocket: the tax a deductible contribution saves (or taxable
+        # yields cost) is measured against the tax on wages alone.
+        wages = sum(by_person.values())
+        wage_tax[y] = 0.0
+        if wages > 0:
+            income = TaxInput(plan.filing_status, plan.ages_in(y), ordinary_income=wages, year=y)
+            wage_tax[y] = compute_tax(rules.for_year(y, plan.inflation), income).total_tax
+    return PlanFlows(contribution_years, savings, earnings, social_security, other_income, wage_tax)
+
+
+def stream_amount(plan: Plan, stream: IncomeStream, year: int) -> float:
+    """Nominal amount of an income stream in `year`."""
+    if stream.start_year is not None:
+        start = stream.start_year
+    else:
+        start = plan.person(stream.owner).birth_year + stream.start_age
+    if year < start or (stream.end_year is not None and year > stream.end_year):
+        return 0.0
+    if stream.inflation_adjusted:
+        return stream.annual * plan.inflation_factor(year)
+    # A nominal stream (pension without COLA): today's amount grown to its start year only.
+    return stream.annual * plan.inflation_factor(max(start, plan.start_year))

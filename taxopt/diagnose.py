@@ -1,0 +1,103 @@
+"""Why a plan is infeasible, in words: which requirement fails and the closest feasible value.
+
+Relaxes one requirement at a time and re-solves the fast LP: the bequest floor, then the
+withdrawal policy (bisection on its rate or amount), then the portfolio mix.
+"""
+
+from __future__ import annotations
+
+from taxopt.model import build_model
+from taxopt.plan import Plan
+from taxopt.rules import RuleSet
+from taxopt.solve import solve
+
+BISECTION_STEPS = 14
+
+
+def _feasible(plan: Plan, rules: RuleSet) -> tuple[bool, float | None, object]:
+    ctx = build_model(plan, rules, "fast")
+    report = solve(ctx)
+    ok = report.status in ("optimal", "feasible")
+    return ok, report.objective, ctx
+
+
+def _with(plan: Plan, **changes) -> Plan:
+    data = plan.model_dump(by_alias=True)
+    for path, value in changes.items():
+        target = data
+        *parents, leaf = path.split("__")
+        for key in parents:
+            target = target[key]
+        target[leaf] = value
+    return Plan.model_validate(data)
+
+
+def explain_infeasibility(plan: Plan, rules: RuleSet) -> tuple[str, dict]:
+    """(message, closest feasible values) for a plan whose model is infeasible."""
+    floor = plan.objective.bequest_floor
+    if floor > 0:
+        relaxed = _with(plan, objective__bequest_floor=0.0)
+        ok, _objective, ctx = _feasible(relaxed, rules)
+        if ok:
+            best = (
+                _with(relaxed, objective__kind="max_estate")
+                if plan.objective.kind == "max_spending"
+                else relaxed
+            )
+            if plan.objective.kind == "max_spending":
+                # Highest estate when spending is only what retirement requires of nothing more.
+                best = _with(best, withdrawal__policy="fixed_amount", withdrawal__amount=0.0)
+            ok_best, estate, _ = _feasible(best, rules)
+            if ok_best and estate is not None:
+                return (
+                    f"objective.bequest_floor: an after-tax estate of ${floor:,.0f} (today's "
+                    f"dollars) cannot be left; the most this plan can leave is ${estate:,.0f}. "
+                    f"Lower the floor or save more.",
+                    {"bequest_floor": estate},
+                )
+    if plan.objective.kind != "max_spending":
+        policy = plan.withdrawal
+        field, value = (
+            ("amount", policy.amount) if policy.policy == "fixed_amount" else ("rate", policy.rate)
+        )
+        low, high = 0.0, value
+        ok_low, _, _ = _feasible(
+            _with(
+                plan,
+                **{f"withdrawal__{field}": 1e-9 if field == "rate" else 0.0},
+                objective__bequest_floor=plan.objective.bequest_floor,
+            ),
+            rules,
+        )
+        if ok_low:
+            for _ in range(BISECTION_STEPS):
+                mid = (low + high) / 2
+                ok, _, _ = _feasible(_with(plan, **{f"withdrawal__{field}": max(mid, 1e-9)}), rules)
+                low, high = (mid, high) if ok else (low, mid)
+            shown = f"{low:.2%}" if field == "rate" else f"${low:,.0f} a year"
+            asked = f"{value:.2%}" if field == "rate" else f"${value:,.0f} a year"
+            return (
+                f"withdrawal.{field}: a {policy.policy} withdrawal of {asked} cannot be sustained "
+                f"to {plan.end_year} with taxes paid"
+                f"{' and the bequest floor met' if plan.objective.bequest_floor else ''}; "
+                f"the highest sustainable is {shown}.",
+                {f"withdrawal_{field}": low},
+            )
+    loose = _with(
+        plan,
+        profile__tolerance=1.0,
+        profile__reserve_min=0.0,
+        profile__reserve_max=1.0 if plan.profile.reserve_tier else 0.0,
+    )
+    ok, _, _ = _feasible(loose, rules)
+    if ok:
+        return (
+            "profile: the portfolio mix (weights within the tolerance and the reserve band) "
+            "cannot be held every year; widen profile.tolerance or the reserve band.",
+            {},
+        )
+    return (
+        "the plan's requirements cannot all be met together (contributions, RMDs, "
+        "spending and mix); check the plan's amounts and years.",
+        {},
+    )

@@ -1,0 +1,41 @@
+"""The optimization model, assembled from one component per concern.
+
+plan + rules -> ModelContext -> components add variables and constraints -> PuLP problem.
+"""
+
+from __future__ import annotations
+
+import time
+
+from taxopt.model.context import ModelContext
+from taxopt.model.contributions import add_contributions
+from taxopt.model.holdings import add_holdings
+from taxopt.model.mix import add_mix
+from taxopt.model.objective import add_objective
+from taxopt.model.taxes import add_taxes, create_tax_variables
+from taxopt.model.withdrawals import add_withdrawals
+from taxopt.plan import Plan
+from taxopt.rules import RuleSet
+
+COMPONENTS = (
+    add_holdings,
+    add_contributions,
+    create_tax_variables,
+    add_withdrawals,
+    add_taxes,
+    add_mix,
+    add_objective,
+)
+
+
+def build_model(plan: Plan, rules: RuleSet, mode: str | None = None) -> ModelContext:
+    """Build the whole model; `ctx.build_seconds` records how long it took."""
+    started = time.perf_counter()
+    ctx = ModelContext(plan, rules, mode)
+    for component in COMPONENTS:
+        component(ctx)
+    ctx.build_seconds = time.perf_counter() - started
+    return ctx
+
+
+__all__ = ["ModelContext", "build_model"]

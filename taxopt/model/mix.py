@@ -1,0 +1,74 @@
+"""The portfolio mix: tier weights (with glide path) and the reserve band, every year.
+
+Where each tier lives is free; only the whole portfolio's mix is held to the profile, within
+the plan's tolerance. The mix is measured on pre-tax values, or tax-adjusted values where
+tax-deferred balances count at (1 - assumed_tax_rate).
+"""
+
+from __future__ import annotations
+
+from taxopt.model.context import ModelContext, lin
+
+
+def target_weights(ctx: ModelContext, year: int) -> dict[str, float]:
+    """Index-tier weights in `year`: linear along the glide path by the first person's age."""
+    profile = ctx.plan.profile
+    glide = profile.glide_path
+    if glide is None:
+        return dict(profile.weights)
+    age = year - ctx.plan.people[0].birth_year
+    if glide.end_age == glide.start_age:
+        share = 1.0 if age >= glide.end_age else 0.0
+    else:
+        share = min(1.0, max(0.0, (age - glide.start_age) / (glide.end_age - glide.start_age)))
+    return {
+        tier: (1 - share) * w + share * glide.to_weights[tier]
+        for tier, w in profile.weights.items()
+    }
+
+
+def add_mix(ctx: ModelContext) -> None:
+    profile = ctx.plan.profile
+    hold = ctx.x["hold"]
+    scale = {
+        a.name: (1.0 - profile.assumed_tax_rate)
+        if profile.mix_measure == "tax_adjusted" and a.name in ctx.deferred
+        else 1.0
+        for a in ctx.accounts
+    }
+    tol = profile.tolerance
+    for year in ctx.years:
+        tier_value = {
+            t.name: {hold[a.name, t.name, year]: scale[a.name] for a in ctx.accounts}
+            for t in ctx.tiers
+        }
+        portfolio = {v: c for terms in tier_value.values() for v, c in terms.items()}
+        reserve = profile.reserve_tier
+        reserve_terms = tier_value[reserve] if reserve else {}
+        for tier, weight in target_weights(ctx, year).items():
+            # value_k - w_k (V - R) within +/- tol V
+            deviation = _combine(tier_value[tier], 1.0, portfolio, -weight, reserve_terms, weight)
+            ctx.constrain(
+                f"mix_upper_{year}_{tier}", lin(_combine(deviation, 1.0, portfolio, -tol)) <= 0
+            )
+            ctx.constrain(
+                f"mix_lower_{year}_{tier}", lin(_combine(deviation, 1.0, portfolio, tol)) >= 0
+            )
+        if reserve:
+            ctx.constrain(
+                f"reserve_min_{year}",
+                lin(_combine(reserve_terms, 1.0, portfolio, -profile.reserve_min)) >= 0,
+            )
+            ctx.constrain(
+                f"reserve_max_{year}",
+                lin(_combine(reserve_terms, 1.0, portfolio, -profile.reserve_max)) <= 0,
+            )
+
+
+def _combine(*parts) -> dict:
+    """_combine(terms_a, ca, terms_b, cb, ...) -> ca*terms_a + cb*terms_b as one dict."""
+    out: dict = {}
+    for terms, coef in zip(parts[::2], parts[1::2], strict=True):
+        for var, c in terms.items():
+            out[var] = out.get(var, 0.0) + coef * c
+    return out

@@ -1,0 +1,127 @@
+"""Cash flow, spending and the withdrawal policy; RMDs; which withdrawals are early.
+
+Each year: withdrawals + income streams + savings (+ the tax on wages alone, see context)
+= contributions + income tax + spending. Spending is after-tax money for the household;
+before retirement the household lives on wages outside the model.
+"""
+
+from __future__ import annotations
+
+import math
+
+from taxopt.model.context import ModelContext, lin, total
+
+
+def add_withdrawals(ctx: ModelContext) -> None:
+    _add_rmds(ctx)
+    _add_cash_flow(ctx)
+    if ctx.plan.objective.kind == "max_spending":
+        _add_spending_floor(ctx)
+    else:
+        _add_policy(ctx)
+
+
+def portfolio_opening(ctx: ModelContext, year: int):
+    """Pre-tax portfolio value at the start of `year`, before its flows."""
+    return total(ctx.x["opening"][a.name, t.name, year] for a in ctx.accounts for t in ctx.tiers)
+
+
+def rmd_divisor(ctx: ModelContext, account: str, year: int) -> float | None:
+    """Uniform Lifetime Table divisor if the owner must take an RMD from `account` in `year`."""
+    rules = ctx.base_rules
+    if not ctx.kind[account].rmd or rules.rmd is None:
+        return None
+    age = ctx.owner_age(account, year)
+    owner = next(a.owner for a in ctx.accounts if a.name == account)
+    if age is None or age < rules.rmd.start_age(ctx.plan.person(owner).birth_year):
+        return None
+    return rules.rmd.divisor(age)
+
+
+def _add_rmds(ctx: ModelContext) -> None:
+    for account in ctx.deferred:
+        for year in ctx.years:
+            divisor = rmd_divisor(ctx, account, year)
+            if divisor is None:
+                continue
+            opening = total(ctx.x["opening"][account, t.name, year] for t in ctx.tiers)
+            ctx.constrain(
+                f"rmd_{year}_{account}",
+                ctx.x["withdraw"][account, year] - (1.0 / divisor) * opening >= 0,
+            )
+
+
+def early_withdrawals(ctx: ModelContext, year: int) -> dict:
+    """{withdraw variable: 1} for withdrawals subject to the early-withdrawal penalty.
+
+    Age is taken at the end of the year (year - birth year); a person is safe from the
+    year in which that age exceeds the rule's age (59.5 -> from age 60), a conservative
+    reading of "attained age 59 1/2".
+    """
+    rule = ctx.base_rules.early_withdrawal
+    if rule is None:
+        return {}
+    terms = {}
+    for account in ctx.accounts:
+        if not ctx.kind[account.name].early_withdrawal_penalty:
+            continue
+        age = ctx.owner_age(account.name, year)
+        if age is not None and age <= math.floor(rule.age):
+            terms[ctx.x["withdraw"][account.name, year]] = 1.0
+    return terms
+
+
+def _add_cash_flow(ctx: ModelContext) -> None:
+    spend, tax = ctx.x["spend"], ctx.x["tax"]
+    for year in ctx.years:
+        spend[year] = ctx.var(f"spend_{year}")
+        terms = {ctx.x["withdraw"][a.name, year]: 1.0 for a in ctx.accounts}
+        for (_account, y), var in ctx.x["contribute"].items():
+            if y == year:
+                terms[var] = -1.0
+        terms[spend[year]] = -1.0
+        sources = (
+            ctx.social_security[year]
+            + ctx.other_income[year]
+            + ctx.savings[year]
+            + ctx.wage_tax[year]
+        )
+        ctx.constrain(f"cash_flow_{year}", lin(terms, sources) - tax[year] == 0)
+
+
+def _add_spending_floor(ctx: ModelContext) -> None:
+    """max_spending: spending >= level (today's dollars) x inflation in each retirement year."""
+    level = ctx.var("spending_level_real")
+    ctx.x["spending_level"][None] = level
+    for year in ctx.years:
+        if ctx.is_retired(year):
+            ctx.constrain(
+                f"spending_floor_{year}",
+                ctx.x["spend"][year] - ctx.inflation[year] * level >= 0,
+            )
+
+
+def policy_withdrawal(ctx: ModelContext, year: int):
+    """Gross withdrawal the policy sets for `year` (an expression, nominal dollars)."""
+    policy = ctx.plan.withdrawal
+    if policy.policy == "fixed_amount":
+        return lin({}, policy.amount * ctx.inflation[year])
+    if policy.policy == "constant_percentage":
+        return policy.rate * portfolio_opening(ctx, year)
+    # fixed_real (Bengen): rate x portfolio at retirement, then raised with inflation.
+    start = max(ctx.retirement_year, ctx.first_year)
+    return (policy.rate * ctx.inflation[year] / ctx.inflation[start]) * portfolio_opening(
+        ctx, start
+    )
+
+
+def _add_policy(ctx: ModelContext) -> None:
+    """Net withdrawals (withdrawals less reinvested surplus) follow the policy each year."""
+    for year in ctx.years:
+        if not ctx.is_retired(year):
+            continue
+        terms = {ctx.x["withdraw"][a.name, year]: 1.0 for a in ctx.accounts}
+        for (_account, y), var in ctx.x["contribute"].items():
+            if y == year:
+                terms[var] = -1.0
+        ctx.constrain(f"policy_{year}", lin(terms) - policy_withdrawal(ctx, year) == 0)

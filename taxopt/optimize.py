@@ -1,0 +1,163 @@
+"""optimize(plan, rules) -> Result: build, solve, read the decisions, replay them in the ledger.
+
+Exact mode finds its solution in three steps, each one solved by HiGHS:
+1. the fast LP (convex approximations of the tax code's kinks) gives a first plan;
+2. the ledger's true taxes of that plan say, for each kink, which side each year is on
+   (the "regime"); the exact model with its binaries fixed to that regime is an LP whose
+   taxes are exact, solved and re-checked until the regime repeats;
+3. the full MILP, started from that solution, may improve it within `mip_seconds`.
+The result reports which step produced the final plan and the MIP gap if one ran.
+"""
+
+from __future__ import annotations
+
+import time
+
+from taxopt.decisions import Decisions
+from taxopt.errors import InfeasiblePlanError, SolverError
+from taxopt.ledger import Ledger, replay
+from taxopt.model import build_model
+from taxopt.model.context import ModelContext
+from taxopt.plan import Plan
+from taxopt.result import Result, reconcile
+from taxopt.rules import RuleSet
+from taxopt.solve import SolveReport, solve, values
+
+DEFAULT_MIP_SECONDS = 0.0
+DUST = 1e-7  # dollars: solver noise below this is zero
+
+
+def optimize(
+    plan: Plan,
+    rules: RuleSet,
+    mode: str | None = None,
+    mip_seconds: float | None = None,
+    solver: str | None = None,
+    with_baselines: bool = True,
+) -> Result:
+    """Optimize a plan under a rule set; the Result holds the ledger's tables."""
+    plan.check_against(rules)
+    mode = mode or plan.options.mode
+    solver = solver or plan.options.solver
+    mip_seconds = DEFAULT_MIP_SECONDS if mip_seconds is None else mip_seconds
+    started = time.perf_counter()
+    build_seconds = solve_seconds = 0.0
+
+    fast = build_model(plan, rules, "fast")
+    build_seconds += fast.build_seconds
+    report = solve(fast, solver)
+    solve_seconds += report.seconds
+    _raise_if_unsolved(plan, rules, fast, report)
+    ctx, decisions = fast, read_decisions(fast)
+    ledger = replay(plan, rules, decisions)
+    method = "lp"
+
+    if mode == "exact":
+        exact = build_model(plan, rules, "exact")
+        build_seconds += exact.build_seconds
+        _fix(exact, regime_of(exact, ledger))
+        fixed = solve(exact, solver)
+        solve_seconds += fixed.seconds
+        if fixed.status in ("optimal", "feasible"):
+            report, ctx, method = fixed, exact, "regime-lp"
+            decisions = read_decisions(exact)
+            ledger = replay(plan, rules, decisions)
+        if mip_seconds > 0 or ctx is not exact:
+            _unfix(exact)
+            start = values(exact) if ctx is exact else None
+            mip = solve(exact, solver, time_limit=mip_seconds or 60.0, gap=1e-4, start=start)
+            solve_seconds += mip.seconds
+            improved = mip.objective is not None and (
+                ctx is not exact or _better(plan, mip.objective, report.objective)
+            )
+            if mip.status in ("optimal", "feasible") and improved:
+                report, ctx, method = mip, exact, "milp"
+                decisions = read_decisions(exact)
+                ledger = replay(plan, rules, decisions)
+            elif ctx is not exact:
+                _raise_if_unsolved(plan, rules, exact, mip)
+            else:  # keep the regime solution: restore its values for reconciliation
+                _fix(exact, regime_of(exact, ledger))
+                solve(exact, solver)
+    optimize.last_ctx = ctx
+    result = Result.from_run(
+        plan=plan,
+        rules=rules,
+        ctx=ctx,
+        decisions=decisions,
+        ledger=ledger,
+        report=report,
+        build_seconds=build_seconds,
+        solve_seconds=solve_seconds,
+        method=method,
+        reconciliation=reconcile(ctx, ledger),
+    )
+    if with_baselines:
+        from taxopt.baselines import evaluate_baselines
+
+        result.baselines = evaluate_baselines(plan, rules, result)
+    result.total_seconds = time.perf_counter() - started
+    return result
+
+
+def _better(plan: Plan, candidate: float, incumbent: float | None) -> bool:
+    if incumbent is None:
+        return True
+    if plan.objective.kind == "min_tax":
+        return candidate < incumbent - 1e-6
+    return candidate > incumbent + 1e-6
+
+
+def regime_of(ctx: ModelContext, ledger: Ledger) -> dict[str, int]:
+    """Each binary's value implied by the ledger's true taxes."""
+    index = {year: i for i, year in enumerate(ctx.years)}
+    return {
+        var.name: rule(ledger.inputs[index[year]], ledger.taxes[index[year]])
+        for var, year, rule in ctx.regimes
+    }
+
+
+def _fix(ctx: ModelContext, regime: dict[str, int]) -> None:
+    for var, _year, _rule in ctx.regimes:
+        var.lowBound = var.upBound = regime[var.name]
+
+
+def _unfix(ctx: ModelContext) -> None:
+    for var, _year, _rule in ctx.regimes:
+        var.lowBound, var.upBound = 0, 1
+
+
+def read_decisions(ctx: ModelContext) -> Decisions:
+    """The solved model's decisions as plain data (nominal dollars)."""
+
+    def val(var) -> float:
+        v = var.varValue or 0.0
+        return v if abs(v) > DUST else 0.0
+
+    x = ctx.x
+    decisions = Decisions(
+        contributions={k: val(v) for k, v in x["contribute"].items()},
+        withdrawals={k: val(v) for k, v in x["withdraw"].items()},
+        conversions={k: val(v) for k, v in x["convert"].items()},
+        allocation={(a, t, y): val(v) for (a, t, y), v in x["hold"].items() if a in ctx.sheltered},
+        buys={k: val(v) for k, v in x["buy"].items()},
+    )
+    for lot in ctx.lots:
+        for year in ctx.years:
+            q = x["sell"].get((lot.key, year))
+            if q is not None and val(q) > 0:
+                decisions.lot_sales[lot.account, lot.tier, lot.year, lot.opening, year] = val(q)
+    return decisions
+
+
+def _raise_if_unsolved(plan: Plan, rules: RuleSet, ctx: ModelContext, report: SolveReport) -> None:
+    if report.status in ("optimal", "feasible"):
+        return
+    if report.status == "infeasible":
+        from taxopt.diagnose import explain_infeasibility
+
+        raise InfeasiblePlanError(*explain_infeasibility(plan, rules))
+    raise SolverError(
+        f"the solver ({report.solver}) stopped with status '{report.status}' after "
+        f"{report.seconds:.1f} s; try --solver cbc or --mode fast"
+    )

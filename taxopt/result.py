@@ -1,0 +1,251 @@
+"""Result: the optimized plan as DataFrames and headline figures, all from the ledger.
+
+Headline figures are in today's dollars (the plan's start year): sustainable spending is
+the first retirement year's after-tax spending, the after-tax estate is what is left at the
+horizon net of the heirs' tax on deferred balances, lifetime tax is the sum of each year's
+tax deflated to today.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from taxopt.decisions import Decisions
+from taxopt.io import write_json
+from taxopt.ledger import Ledger
+from taxopt.model.context import ModelContext
+from taxopt.plan import Plan
+from taxopt.rules import RuleSet
+
+LATER_AGES = (75, 85)
+
+
+@dataclass
+class PlanFigures:
+    """The figures by which plans are compared (today's dollars)."""
+
+    sustainable_spending: float
+    after_tax_estate: float
+    lifetime_tax: float
+    first_year_withdrawal_rate: float | None
+
+    def as_dict(self) -> dict:
+        return {
+            "sustainable_spending": self.sustainable_spending,
+            "after_tax_estate": self.after_tax_estate,
+            "lifetime_tax": self.lifetime_tax,
+            "first_year_withdrawal_rate": self.first_year_withdrawal_rate,
+        }
+
+
+def plan_figures(plan: Plan, ledger: Ledger) -> PlanFigures:
+    yearly = ledger.yearly
+    retired = yearly[yearly["year"] >= plan.retirement_year]
+    first = retired.iloc[0] if len(retired) else yearly.iloc[-1]
+    opening = sum(first[f"opening_{a.name}"] for a in plan.accounts)
+    rate = (first["withdrawals"] - first["contributions"]) / opening if opening > 0 else None
+    return PlanFigures(
+        sustainable_spending=float(first["spending_real"]),
+        after_tax_estate=ledger.after_tax_estate_real,
+        lifetime_tax=ledger.lifetime_tax_real,
+        first_year_withdrawal_rate=float(rate) if rate is not None else None,
+    )
+
+
+@dataclass
+class Result:
+    plan: Plan
+    rules: RuleSet
+    status: str
+    objective: float | None
+    method: str  # lp | regime-lp | milp: which step produced the plan (see optimize)
+    mode: str
+    mip_gap: float | None
+    build_seconds: float
+    solve_seconds: float
+    decisions: Decisions
+    ledger: Ledger
+    figures: PlanFigures
+    reconciliation: pd.DataFrame
+    location: pd.DataFrame
+    baselines: dict[str, PlanFigures] = field(default_factory=dict)
+    total_seconds: float = 0.0
+    model_size: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_run(
+        cls,
+        *,
+        plan,
+        rules,
+        ctx: ModelContext,
+        decisions,
+        ledger,
+        report,
+        build_seconds,
+        solve_seconds,
+        method,
+        reconciliation,
+    ) -> Result:
+        return cls(
+            plan=plan,
+            rules=rules,
+            status=report.status,
+            objective=report.objective,
+            method=method,
+            mode=ctx.mode,
+            mip_gap=report.mip_gap if method == "milp" else None,
+            build_seconds=build_seconds,
+            solve_seconds=solve_seconds,
+            decisions=decisions,
+            ledger=ledger,
+            figures=plan_figures(plan, ledger),
+            reconciliation=reconciliation,
+            location=location_table(plan, rules, ledger),
+            model_size={
+                "variables": len(ctx.prob.variables()),
+                "constraints": len(ctx.prob.constraints),
+                "binaries": ctx.binaries,
+            },
+        )
+
+    # -- the DataFrames users read ------------------------------------------------------
+
+    @property
+    def yearly(self) -> pd.DataFrame:
+        return self.ledger.yearly
+
+    @property
+    def baselines_table(self) -> pd.DataFrame:
+        rows = [{"plan": "optimized", **self.figures.as_dict()}]
+        rows += [{"plan": name, **figs.as_dict()} for name, figs in self.baselines.items()]
+        table = pd.DataFrame(rows).set_index("plan")
+        for column in ("sustainable_spending", "after_tax_estate"):
+            table[f"gain_in_{column}"] = table.loc["optimized", column] - table[column]
+        table["tax_saved"] = table["lifetime_tax"] - table.loc["optimized", "lifetime_tax"]
+        return table
+
+    @property
+    def reconciliation_max_abs_error(self) -> float:
+        columns = [c for c in self.reconciliation.columns if c.endswith("_error")]
+        return float(self.reconciliation[columns].abs().max().max()) if columns else 0.0
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self.ledger.warnings)
+
+    # -- output ------------------------------------------------------------------------
+
+    def to_dict(self) -> dict:
+        f = self.figures
+        return {
+            "plan": self.plan.name,
+            "rules": self.rules.name,
+            "status": self.status,
+            "mode": self.mode,
+            "method": self.method,
+            "objective_kind": self.plan.objective.kind,
+            "objective": self.objective,
+            "mip_gap": self.mip_gap,
+            "sustainable_spending": f.sustainable_spending,
+            "after_tax_estate": f.after_tax_estate,
+            "lifetime_tax": f.lifetime_tax,
+            "first_year_withdrawal_rate": f.first_year_withdrawal_rate,
+            "units": "today's dollars (plan start year) unless a name says nominal",
+            "location": _location_json(self.location),
+            "reconciliation_max_abs_error": self.reconciliation_max_abs_error,
+            "baselines": {name: figs.as_dict() for name, figs in self.baselines.items()},
+            "solve_seconds": self.solve_seconds,
+            "build_seconds": self.build_seconds,
+            "model_size": self.model_size,
+            "warnings": self.warnings,
+        }
+
+    def to_json(self, path: str | Path) -> Path:
+        return write_json(path, self.to_dict())
+
+    def to_excel(self, path: str | Path) -> Path:
+        from taxopt.report.excel import write_plan_workbook
+
+        return write_plan_workbook(self, path)
+
+
+def location_table(plan: Plan, rules: RuleSet, ledger: Ledger) -> pd.DataFrame:
+    """Account x tier dollars and shares at today, retirement and later ages (post-trade)."""
+    holdings = ledger.holdings
+    first = plan.people[0]
+    snapshots = {"today": plan.start_year, "retirement": max(plan.retirement_year, plan.start_year)}
+    for age in LATER_AGES:
+        year = first.birth_year + age
+        if snapshots["retirement"] < year <= plan.end_year:
+            snapshots[f"age {age}"] = year
+    kinds = {a.name: a.kind for a in plan.accounts}
+    rows = []
+    for label, year in snapshots.items():
+        at = holdings[holdings["year"] == year]
+        portfolio = at["post_trade"].sum()
+        for account in plan.accounts:
+            in_account = at[at["account"] == account.name]
+            account_total = in_account["post_trade"].sum()
+            for _, h in in_account.iterrows():
+                rows.append(
+                    {
+                        "snapshot": label,
+                        "year": year,
+                        "account": account.name,
+                        "kind": kinds[account.name],
+                        "tier": h["tier"],
+                        "dollars": h["post_trade"],
+                        "dollars_real": h["post_trade"] / plan.inflation_factor(year),
+                        "share_of_account": h["post_trade"] / account_total
+                        if account_total > 0
+                        else 0.0,
+                        "share_of_portfolio": h["post_trade"] / portfolio if portfolio > 0 else 0.0,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def _location_json(location: pd.DataFrame) -> dict:
+    out: dict = {}
+    for (snapshot, account), group in location.groupby(["snapshot", "account"], sort=False):
+        out.setdefault(snapshot, {})[account] = {
+            row.tier: {"dollars": row.dollars, "share_of_account": row.share_of_account}
+            for row in group.itertuples()
+        }
+    return out
+
+
+def reconcile(ctx: ModelContext, ledger: Ledger) -> pd.DataFrame:
+    """The model's figures beside the ledger's, each year (nominal dollars)."""
+    x = ctx.x
+    rows = []
+    yearly = ledger.yearly.set_index("year")
+    for year in ctx.years:
+        closing = sum(
+            (x["hold"][a.name, t.name, year].varValue or 0.0) * ctx.growth[t.name]
+            for a in ctx.accounts
+            for t in ctx.tiers
+        )
+        model = {
+            "tax": x["tax"][year].varValue or 0.0,
+            "spending": x["spend"][year].varValue or 0.0,
+            "realized_gains": x["gain"][year].varValue or 0.0,
+            "portfolio_closing": closing,
+        }
+        ledger_values = {
+            "tax": yearly.at[year, "total_tax"],
+            "spending": yearly.at[year, "spending"],
+            "realized_gains": max(0.0, yearly.at[year, "realized_gains"]),
+            "portfolio_closing": yearly.at[year, "portfolio_closing"],
+        }
+        row = {"year": year}
+        for key in model:
+            row[f"model_{key}"] = model[key]
+            row[f"ledger_{key}"] = ledger_values[key]
+            row[f"{key}_error"] = model[key] - ledger_values[key]
+        rows.append(row)
+    return pd.DataFrame(rows)
