@@ -227,8 +227,10 @@ class Objective(Strict):
     """What the optimizer maximizes or minimizes.
 
     max_spending: the highest constant real after-tax spending from retirement to the horizon,
-    leaving at least `bequest_floor`. max_estate: after-tax estate at the horizon with spending
-    set by the withdrawal policy. min_tax: lifetime tax (today's dollars, including the tax
+    leaving at least `bequest_floor`. max_estate: after-tax estate at the horizon with gross
+    withdrawals set by the withdrawal policy; since a dollar of tax saved is a dollar more
+    after-tax spending, it maximizes estate plus that spending (estate - lifetime tax).
+    min_tax: lifetime tax (today's dollars, including the tax
     heirs owe on traditional balances) with spending set by the policy.
     """
 

@@ -7,6 +7,7 @@ from taxopt.model.context import ModelContext, lin
 # Weight of the after-tax estate as a tie-breaker when spending is the objective: a dollar
 # of today's spending per year outranks any estate difference the solver could trade for it.
 ESTATE_TIE_BREAK = 1e-4
+TAX_TIE_BREAK = 1e-6
 
 
 def estate_terms(ctx: ModelContext) -> dict:
@@ -25,20 +26,36 @@ def estate_terms(ctx: ModelContext) -> dict:
     return terms
 
 
+def lifetime_tax_terms(ctx: ModelContext) -> dict:
+    """{tax variable: 1/inflation}: lifetime tax in today's dollars."""
+    return {ctx.x["tax"][y]: 1.0 / ctx.inflation[y] for y in ctx.years}
+
+
 def add_objective(ctx: ModelContext) -> None:
+    """Set the objective; every objective pushes tax down so tax variables stay exact.
+
+    Tax constraints bound tax from below only; an objective indifferent to tax could
+    overstate it. max_spending and max_estate therefore subtract a small multiple of the
+    lifetime tax (max_estate a full one, see below).
+    """
     objective = ctx.plan.objective
     estate = lin(estate_terms(ctx))
+    lifetime_tax = lin(lifetime_tax_terms(ctx))
     ctx.x["estate_real"][None] = estate
     ctx.constrain("bequest_floor", estate >= objective.bequest_floor)
     if objective.kind == "max_spending":
-        ctx.prob.setObjective(lin({ctx.x["spending_level"][None]: 1.0}) + ESTATE_TIE_BREAK * estate)
+        level = lin({ctx.x["spending_level"][None]: 1.0})
+        ctx.prob.setObjective(level + ESTATE_TIE_BREAK * estate - TAX_TIE_BREAK * lifetime_tax)
         ctx.prob.sense = -1  # maximize
     elif objective.kind == "max_estate":
-        ctx.prob.setObjective(estate)
+        # With the policy fixing gross withdrawals, each dollar of tax saved is a dollar more
+        # after-tax spending: maximize the estate plus that spending (= estate - lifetime tax
+        # + a constant), so neither is given up for nothing.
+        ctx.prob.setObjective(estate - lifetime_tax)
         ctx.prob.sense = -1
     else:  # min_tax: lifetime tax in today's dollars, plus the heirs' tax on deferred money
         heir = objective.heir_tax_rate
-        terms = {ctx.x["tax"][y]: 1.0 / ctx.inflation[y] for y in ctx.years}
+        terms = lifetime_tax_terms(ctx)
         for account in ctx.deferred:
             for tier in ctx.tiers:
                 var = ctx.x["hold"][account, tier.name, ctx.last_year]

@@ -78,13 +78,17 @@ def _add_year_taxes(ctx: ModelContext, year: int, rules: RuleSet) -> None:
     qualified = yield_income(ctx, year, "qualified_dividends")
 
     # Realized long-term gains, not below zero (no loss carry-forward, as in the calculator).
+    # When no sale can realize a loss, gains equal the sales' gains exactly; otherwise the
+    # variable only bounds them from below (tax pressure keeps it tight where it matters).
     gains = ctx.var(f"gain_{year}")
     x["gain"][year] = gains
     gain_terms = realized_gains(ctx, year)
-    if gain_terms:
-        ctx.constrain(f"gain_floor_{year}", gains - lin(gain_terms) >= 0)
-    else:
+    if not gain_terms:
         gains.upBound = 0
+    elif min(gain_terms.values()) >= 0:
+        ctx.constrain(f"gain_{year}", gains - lin(gain_terms) == 0)
+    else:
+        ctx.constrain(f"gain_floor_{year}", gains - lin(gain_terms) >= 0)
     included = _included_gains(ctx, year, rules, gains)
 
     # Other income (AGI without benefits) and taxable Social Security.
@@ -374,7 +378,7 @@ def _add_niit(ctx: ModelContext, year, rules: RuleSet, magi, investment, big):
                 year,
                 lambda i, r, t=threshold: int(
                     i.investment_ordinary_income + i.qualified_dividends + r.included_gains
-                    <= max(0.0, r.magi - t)
+                    <= r.magi - t
                 ),
             )
             bound = surtax.rate * big

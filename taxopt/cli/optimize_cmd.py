@@ -1,0 +1,78 @@
+"""`taxopt optimize PLAN --rules NAME [--json FILE] [-o plan.xlsx]`."""
+
+from __future__ import annotations
+
+import argparse
+
+from taxopt.optimize import optimize
+from taxopt.plan import load_plan
+from taxopt.rules import load_rules
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "optimize", help="optimize asset location, contributions and withdrawals for a plan"
+    )
+    parser.add_argument("plan", help="plan file (.toml or .json)")
+    parser.add_argument("--rules", default="us-federal-2026", help="rule set name or file")
+    parser.add_argument("--mode", choices=["exact", "fast"], help="default: the plan's option")
+    parser.add_argument(
+        "--mip-seconds",
+        type=float,
+        default=None,
+        help="exact mode: also run the full MILP from the regime solution for this long",
+    )
+    parser.add_argument("--solver", choices=["highs", "cbc"], help="default: the plan's option")
+    parser.add_argument("--json", metavar="FILE", help="write the result as JSON")
+    parser.add_argument("-o", "--output", metavar="XLSX", help="write the advisor's workbook")
+    parser.add_argument("--no-baselines", action="store_true", help="skip the rules of thumb")
+    parser.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    plan = load_plan(args.plan)
+    rules = load_rules(args.rules)
+    plan.check_against(rules, source=args.plan)
+    result = optimize(
+        plan,
+        rules,
+        mode=args.mode,
+        mip_seconds=args.mip_seconds,
+        solver=args.solver,
+        with_baselines=not args.no_baselines,
+    )
+    print(summary_text(result))
+    if args.json:
+        result.to_json(args.json)
+        print(f"wrote {args.json}")
+    if args.output:
+        result.to_excel(args.output)
+        print(f"wrote {args.output}")
+    return 0
+
+
+def summary_text(result) -> str:
+    f = result.figures
+    lines = [
+        f"{result.plan.name} under {result.rules.name} ({result.mode} mode, {result.method}, "
+        f"{result.status})",
+        f"  sustainable spending, first retirement year: ${f.sustainable_spending:,.0f} "
+        f"(today's dollars, after tax)",
+        f"  after-tax estate at {result.plan.end_year}: ${f.after_tax_estate:,.0f} (today's dollars)",
+        f"  lifetime tax: ${f.lifetime_tax:,.0f} (today's dollars)",
+        f"  model vs ledger: largest yearly difference ${result.reconciliation_max_abs_error:,.2f}",
+        f"  build {result.build_seconds:.2f} s, solve {result.solve_seconds:.2f} s",
+    ]
+    if result.baselines:
+        table = result.baselines_table
+        lines.append("  value of the plan against simple rules (today's dollars):")
+        for name in result.baselines:
+            row = table.loc[name]
+            lines.append(
+                f"    vs {name}: spending {row['gain_in_sustainable_spending']:+,.0f}/yr, "
+                f"estate {row['gain_in_after_tax_estate']:+,.0f}, "
+                f"tax saved {row['tax_saved']:+,.0f}"
+            )
+    for warning in result.warnings:
+        lines.append(f"  warning: {warning}")
+    return "\n".join(lines)
