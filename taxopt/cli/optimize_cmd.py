@@ -58,7 +58,8 @@ def summary_text(result) -> str:
         f"{result.status})",
         f"  sustainable spending, first retirement year: ${f.sustainable_spending:,.0f} "
         f"(today's dollars, after tax)",
-        f"  after-tax estate at {result.plan.end_year}: ${f.after_tax_estate:,.0f} (today's dollars)",
+        f"  after-tax estate at {result.plan.end_year}: ${f.after_tax_estate:,.0f} "
+        "(today's dollars)",
         f"  lifetime tax: ${f.lifetime_tax:,.0f} (today's dollars)",
         f"  model vs ledger: largest yearly difference ${result.reconciliation_max_abs_error:,.2f}",
         f"  build {result.build_seconds:.2f} s, solve {result.solve_seconds:.2f} s",
