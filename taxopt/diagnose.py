@@ -56,33 +56,9 @@ def explain_infeasibility(plan: Plan, rules: RuleSet) -> tuple[str, dict]:
                     {"bequest_floor": estate},
                 )
     if plan.objective.kind != "max_spending":
-        policy = plan.withdrawal
-        field, value = (
-            ("amount", policy.amount) if policy.policy == "fixed_amount" else ("rate", policy.rate)
-        )
-        low, high = 0.0, value
-        ok_low, _, _ = _feasible(
-            _with(
-                plan,
-                **{f"withdrawal__{field}": 1e-9 if field == "rate" else 0.0},
-                objective__bequest_floor=plan.objective.bequest_floor,
-            ),
-            rules,
-        )
-        if ok_low:
-            for _ in range(BISECTION_STEPS):
-                mid = (low + high) / 2
-                ok, _, _ = _feasible(_with(plan, **{f"withdrawal__{field}": max(mid, 1e-9)}), rules)
-                low, high = (mid, high) if ok else (low, mid)
-            shown = f"{low:.2%}" if field == "rate" else f"${low:,.0f} a year"
-            asked = f"{value:.2%}" if field == "rate" else f"${value:,.0f} a year"
-            return (
-                f"withdrawal.{field}: a {policy.policy} withdrawal of {asked} cannot be sustained "
-                f"to {plan.end_year} with taxes paid"
-                f"{' and the bequest floor met' if plan.objective.bequest_floor else ''}; "
-                f"the highest sustainable is {shown}.",
-                {f"withdrawal_{field}": low},
-            )
+        found = _policy_diagnosis(plan, rules)
+        if found is not None:
+            return found
     loose = _with(
         plan,
         profile__tolerance=1.0,
@@ -100,4 +76,33 @@ def explain_infeasibility(plan: Plan, rules: RuleSet) -> tuple[str, dict]:
         "the plan's requirements cannot all be met together (contributions, RMDs, "
         "spending and mix); check the plan's amounts and years.",
         {},
+    )
+
+
+def _policy_diagnosis(plan: Plan, rules: RuleSet) -> tuple[str, dict] | None:
+    """Find a feasible withdrawal below the plan's and bisect up to the highest one."""
+    policy = plan.withdrawal
+    field = "amount" if policy.policy == "fixed_amount" else "rate"
+    asked = policy.amount if field == "amount" else policy.rate
+
+    def feasible(value: float) -> bool:
+        return _feasible(_with(plan, **{f"withdrawal__{field}": max(value, 1e-9)}), rules)[0]
+
+    low = next((asked * f for f in (0.5, 0.25, 0.1, 0.0) if feasible(asked * f)), None)
+    if low is None:
+        return None
+    high = asked
+    for _ in range(BISECTION_STEPS):
+        mid = (low + high) / 2
+        low, high = (mid, high) if feasible(mid) else (low, mid)
+
+    def show(value: float) -> str:
+        return f"{value:.2%}" if field == "rate" else f"${value:,.0f} a year"
+
+    return (
+        f"withdrawal.{field}: a {policy.policy} withdrawal of {show(asked)} cannot be sustained "
+        f"to {plan.end_year} with taxes paid"
+        f"{' and the bequest floor met' if plan.objective.bequest_floor else ''}; "
+        f"the highest sustainable is {show(low)}.",
+        {f"withdrawal_{field}": low},
     )
