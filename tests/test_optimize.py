@@ -126,8 +126,12 @@ def test_faster_tier_goes_to_roth_under_flat_tax(flat_rules):
             horizon_age=65,
             accounts=[
                 {"name": "roth", "kind": "roth", "owner": "Ann", "balances": {"slow": 100000}},
-                {"name": "ira", "kind": "traditional", "owner": "Ann",
-                 "balances": {"fast": 100000}},
+                {
+                    "name": "ira",
+                    "kind": "traditional",
+                    "owner": "Ann",
+                    "balances": {"fast": 100000},
+                },
             ],
         )
     )
@@ -168,8 +172,14 @@ def test_traditional_only_retiree_pays_the_calculators_tax(us2026):
         small_plan(
             tiers=[{"name": "index", "expected_return": 0.05}],
             profile={"weights": {"index": 1.0}},
-            accounts=[{"name": "ira", "kind": "traditional_ira", "owner": "Ann",
-                       "balances": {"index": 800000}}],
+            accounts=[
+                {
+                    "name": "ira",
+                    "kind": "traditional_ira",
+                    "owner": "Ann",
+                    "balances": {"index": 800000},
+                }
+            ],
             withdrawal={"policy": "fixed_amount", "amount": 50000.0},
             inflation=0.02,
         )
@@ -183,7 +193,9 @@ def test_traditional_only_retiree_pays_the_calculators_tax(us2026):
             rules, TaxInput("single", ages, ordinary_income=row.withdrawal_ira, year=row.year)
         ).total_tax
         assert recon.at[row.year, "model_tax"] == pytest.approx(expected, abs=0.01)
-        assert row.withdrawal_ira == pytest.approx(50000 * plan.inflation_factor(row.year), abs=0.01)
+        assert row.withdrawal_ira == pytest.approx(
+            50000 * plan.inflation_factor(row.year), abs=0.01
+        )
 
 
 def test_low_brackets_are_filled_with_traditional_money(us2026):
@@ -195,8 +207,12 @@ def test_low_brackets_are_filled_with_traditional_money(us2026):
             tiers=[{"name": "index", "expected_return": 0.04}],
             profile={"weights": {"index": 1.0}},
             accounts=[
-                {"name": "ira", "kind": "traditional_ira", "owner": "Ann",
-                 "balances": {"index": 400000}},
+                {
+                    "name": "ira",
+                    "kind": "traditional_ira",
+                    "owner": "Ann",
+                    "balances": {"index": 400000},
+                },
                 {"name": "roth", "kind": "roth_ira", "owner": "Ann", "balances": {"index": 400000}},
             ],
             objective={"kind": "max_spending", "bequest_floor": 0.0},
@@ -236,7 +252,9 @@ def test_rmds_met_and_no_balance_negative(example_results, us2026, name):
     checked = 0
     for row in yearly.itertuples():
         for account in deferred:
-            required = rmd_required(plan, us2026, account, row.year, getattr(row, f"opening_{account}"))
+            required = rmd_required(
+                plan, us2026, account, row.year, getattr(row, f"opening_{account}")
+            )
             assert getattr(row, f"withdrawal_{account}") >= required - 0.01
             checked += required > 0
     assert checked > 0 or name == "couple-near-retirement"
@@ -258,8 +276,13 @@ def test_money_is_conserved(example_results, name):
         assert post == pytest.approx(opening + row.contributions - row.withdrawals, abs=0.01)
         grown = sum(r.post_trade * (1 + growth[r.tier]) for r in at.itertuples())
         assert grown == pytest.approx(row.portfolio_closing, abs=0.01)
-        sources = (row.withdrawals + row.social_security + row.other_income
-                   + row.savings_budget + _wage_tax(plan, row))
+        sources = (
+            row.withdrawals
+            + row.social_security
+            + row.other_income
+            + row.savings_budget
+            + _wage_tax(plan, row)
+        )
         assert row.spending + row.total_tax + row.contributions == pytest.approx(sources, abs=0.01)
 
 
@@ -268,8 +291,9 @@ def _wage_tax(plan, row) -> float:
         return 0.0
     rules = load_rules("us-federal-2026").for_year(row.year, plan.inflation)
     ages = plan.ages_in(row.year)
-    return compute_tax(rules, TaxInput(plan.filing_status, ages, ordinary_income=row.wages,
-                                       year=row.year)).total_tax
+    return compute_tax(
+        rules, TaxInput(plan.filing_status, ages, ordinary_income=row.wages, year=row.year)
+    ).total_tax
 
 
 def test_couple_plan_uses_every_account_kind_and_conversions_are_taxed(example_results, us2026):
@@ -296,8 +320,14 @@ def test_cbc_fallback_solves_the_same_lp(us2026):
         small_plan(
             tiers=[{"name": "index", "expected_return": 0.05}],
             profile={"weights": {"index": 1.0}},
-            accounts=[{"name": "ira", "kind": "traditional_ira", "owner": "Ann",
-                       "balances": {"index": 300000}}],
+            accounts=[
+                {
+                    "name": "ira",
+                    "kind": "traditional_ira",
+                    "owner": "Ann",
+                    "balances": {"index": 300000},
+                }
+            ],
             objective={"kind": "max_spending"},
             horizon_age=70,
         )
@@ -314,8 +344,9 @@ def test_infeasible_bequest_floor_names_the_requirement_and_closest_value(us2026
         small_plan(
             tiers=[{"name": "index", "expected_return": 0.03}],
             profile={"weights": {"index": 1.0}},
-            accounts=[{"name": "roth", "kind": "roth_ira", "owner": "Ann",
-                       "balances": {"index": 100000}}],
+            accounts=[
+                {"name": "roth", "kind": "roth_ira", "owner": "Ann", "balances": {"index": 100000}}
+            ],
             objective={"kind": "max_spending", "bequest_floor": 10_000_000},
             horizon_age=70,
         )
@@ -334,8 +365,9 @@ def test_unsustainable_withdrawal_rate_reports_the_highest_sustainable(us2026):
         small_plan(
             tiers=[{"name": "index", "expected_return": 0.0}],
             profile={"weights": {"index": 1.0}},
-            accounts=[{"name": "roth", "kind": "roth_ira", "owner": "Ann",
-                       "balances": {"index": 100000}}],
+            accounts=[
+                {"name": "roth", "kind": "roth_ira", "owner": "Ann", "balances": {"index": 100000}}
+            ],
             withdrawal={"policy": "fixed_real", "rate": 0.25},
             horizon_age=70,  # 2026..2031: six withdrawals
         )
@@ -349,13 +381,31 @@ def test_unsustainable_withdrawal_rate_reports_the_highest_sustainable(us2026):
 
 def test_cli_optimize_writes_the_json_contract(tmp_path, capsys):
     out = tmp_path / "result.json"
-    code = main(["optimize", str(EXAMPLES / "retiree-4-percent.toml"), "--rules",
-                 "us-federal-2026", "--json", str(out), "--no-baselines"])
+    code = main(
+        [
+            "optimize",
+            str(EXAMPLES / "retiree-4-percent.toml"),
+            "--rules",
+            "us-federal-2026",
+            "--json",
+            str(out),
+            "--no-baselines",
+        ]
+    )
     assert code == 0
     data = json.loads(out.read_text())
-    for key in ("status", "objective", "sustainable_spending", "after_tax_estate", "lifetime_tax",
-                "location", "reconciliation_max_abs_error", "baselines", "solve_seconds",
-                "build_seconds"):
+    for key in (
+        "status",
+        "objective",
+        "sustainable_spending",
+        "after_tax_estate",
+        "lifetime_tax",
+        "location",
+        "reconciliation_max_abs_error",
+        "baselines",
+        "solve_seconds",
+        "build_seconds",
+    ):
         assert key in data
     assert data["reconciliation_max_abs_error"] < 1.0
     assert set(data["location"]) >= {"today", "retirement"}
@@ -364,9 +414,61 @@ def test_cli_optimize_writes_the_json_contract(tmp_path, capsys):
 
 def test_cli_reports_a_bad_plan_without_traceback(tmp_path, capsys):
     bad = tmp_path / "bad.toml"
-    bad.write_text((EXAMPLES / "retiree-4-percent.toml").read_text().replace(
-        'kind = "roth_ira"', 'kind = "roth_iraa"'))
+    bad.write_text(
+        (EXAMPLES / "retiree-4-percent.toml")
+        .read_text()
+        .replace('kind = "roth_ira"', 'kind = "roth_iraa"')
+    )
     code = main(["optimize", str(bad), "--no-baselines"])
     err = capsys.readouterr().err
     assert code == 2
     assert "accounts[1].kind" in err and "roth_iraa" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("wages", [150_000, 400_000])
+def test_niit_and_high_brackets_reconcile_exactly(us2026, wages):
+    """High earners with large taxable yields: NIIT (both lesser-of branches), the 20% gains
+    band and the top brackets; exact mode must still equal the ledger within $1 a year."""
+    plan = plan_from_dict(
+        small_plan(
+            people=[{"name": "Ann", "birth_year": 1976}],
+            retirement_year=2030,
+            horizon_age=54,
+            tiers=[
+                {
+                    "name": "stocks",
+                    "expected_return": 0.07,
+                    "yield": 0.03,
+                    "yield_character": "qualified_dividends",
+                },
+                {
+                    "name": "bonds",
+                    "expected_return": 0.04,
+                    "yield": 0.04,
+                    "yield_character": "ordinary",
+                },
+            ],
+            profile={"weights": {"stocks": 0.6, "bonds": 0.4}, "tolerance": 0.05},
+            accounts=[
+                {
+                    "name": "brokerage",
+                    "kind": "taxable",
+                    "balances": {"stocks": 3_000_000, "bonds": 1_000_000},
+                    "basis": {"stocks": 1_000_000, "bonds": 1_000_000},
+                },
+                {
+                    "name": "ira",
+                    "kind": "traditional_ira",
+                    "owner": "Ann",
+                    "balances": {"bonds": 500_000},
+                },
+            ],
+            earnings=[{"person": "Ann", "annual": wages}],
+            contributions={"annual": 20_000},
+            objective={"kind": "max_spending"},
+            options={"roth_conversions": False},
+        )
+    )
+    result = optimize(plan, us2026, mode="exact", with_baselines=False)
+    assert result.yearly.niit.sum() > 0
+    assert result.reconciliation.filter(like="_error").abs().max().max() < 1.0

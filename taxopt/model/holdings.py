@@ -190,7 +190,7 @@ def realized_gains(ctx: ModelContext, year: int) -> dict:
         q = ctx.x["sell"].get((lot.key, year))
         if q is not None:
             gain = lot.value_per_unit[year] - lot.basis_per_unit[year]
-            if abs(gain) > 1e-12:
+            if abs(gain) > 1e-9:  # per dollar bought; below this it is rounding noise
                 terms[q] = gain
     return terms
 

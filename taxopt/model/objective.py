@@ -8,6 +8,7 @@ from taxopt.model.context import ModelContext, lin
 # of today's spending per year outranks any estate difference the solver could trade for it.
 ESTATE_TIE_BREAK = 1e-4
 TAX_TIE_BREAK = 1e-6
+GAIN_TIE_BREAK = 1e-6
 
 
 def estate_terms(ctx: ModelContext) -> dict:
@@ -41,17 +42,22 @@ def add_objective(ctx: ModelContext) -> None:
     objective = ctx.plan.objective
     estate = lin(estate_terms(ctx))
     lifetime_tax = lin(lifetime_tax_terms(ctx))
+    # Gains that could be losses are bounded from below only; a small cost per dollar keeps
+    # the variable at max(0, gains) even where no tax depends on it.
+    penalty = lin({g: GAIN_TIE_BREAK / ctx.inflation[y] for y, g in ctx.x["gain_floor"].items()})
     ctx.x["estate_real"][None] = estate
     ctx.constrain("bequest_floor", estate >= objective.bequest_floor)
     if objective.kind == "max_spending":
         level = lin({ctx.x["spending_level"][None]: 1.0})
-        ctx.prob.setObjective(level + ESTATE_TIE_BREAK * estate - TAX_TIE_BREAK * lifetime_tax)
+        ctx.prob.setObjective(
+            level + ESTATE_TIE_BREAK * estate - TAX_TIE_BREAK * lifetime_tax - penalty
+        )
         ctx.prob.sense = -1  # maximize
     elif objective.kind == "max_estate":
         # With the policy fixing gross withdrawals, each dollar of tax saved is a dollar more
         # after-tax spending: maximize the estate plus that spending (= estate - lifetime tax
         # + a constant), so neither is given up for nothing.
-        ctx.prob.setObjective(estate - lifetime_tax)
+        ctx.prob.setObjective(estate - lifetime_tax - penalty)
         ctx.prob.sense = -1
     else:  # min_tax: lifetime tax in today's dollars, plus the heirs' tax on deferred money
         heir = objective.heir_tax_rate
@@ -60,5 +66,5 @@ def add_objective(ctx: ModelContext) -> None:
             for tier in ctx.tiers:
                 var = ctx.x["hold"][account, tier.name, ctx.last_year]
                 terms[var] = heir * ctx.growth[tier.name] / ctx.end_inflation
-        ctx.prob.setObjective(lin(terms) - ESTATE_TIE_BREAK * estate)
+        ctx.prob.setObjective(lin(terms) - ESTATE_TIE_BREAK * estate + penalty)
         ctx.prob.sense = 1

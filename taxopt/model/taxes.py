@@ -85,10 +85,11 @@ def _add_year_taxes(ctx: ModelContext, year: int, rules: RuleSet) -> None:
     gain_terms = realized_gains(ctx, year)
     if not gain_terms:
         gains.upBound = 0
-    elif min(gain_terms.values()) >= 0:
+    elif min(gain_terms.values()) >= -1e-9:
         ctx.constrain(f"gain_{year}", gains - lin(gain_terms) == 0)
     else:
         ctx.constrain(f"gain_floor_{year}", gains - lin(gain_terms) >= 0)
+        ctx.x["gain_floor"][year] = gains  # the objective keeps it tight (see objective)
     included = _included_gains(ctx, year, rules, gains)
 
     # Other income (AGI without benefits) and taxable Social Security.
