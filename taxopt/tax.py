@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
+
 from taxopt.rules import Deduction, RuleSet, Schedule
 
 
@@ -289,3 +291,198 @@ def _bump(income: TaxInput, kind: str, step: float) -> TaxInput:
     values[kind] += step
     values["ages"] = tuple(values["ages"])
     return TaxInput(**values)
+
+
+# ---------------------------------------------------------------------------------------
+# The same calculator over numpy arrays: one element per simulated path.
+
+
+@dataclass(frozen=True)
+class TaxArrays:
+    """Taxes of many filing units that share a status, ages and year (nominal currency).
+
+    Each field is an array with one element per unit (a simulated path); the values are
+    those `compute_tax` gives for that unit, computed in the same order.
+    """
+
+    taxable_social_security: np.ndarray
+    included_gains: np.ndarray
+    agi: np.ndarray
+    total_deductions: np.ndarray
+    taxable_income: np.ndarray
+    ordinary_taxable_income: np.ndarray
+    preferential_taxable_income: np.ndarray
+    ordinary_tax: np.ndarray
+    capital_gains_tax: np.ndarray
+    credits: np.ndarray
+    niit: np.ndarray
+    early_withdrawal_penalty: np.ndarray
+    total_tax: np.ndarray
+
+
+def compute_tax_arrays(
+    rules: RuleSet,
+    filing_status: str,
+    ages: tuple[int, ...],
+    *,
+    ordinary_income: np.ndarray,
+    investment_ordinary_income: np.ndarray | float = 0.0,
+    qualified_dividends: np.ndarray | float = 0.0,
+    ltcg: np.ndarray | float = 0.0,
+    social_security: np.ndarray | float = 0.0,
+    early_distributions: np.ndarray | float = 0.0,
+    year: int | None = None,
+) -> TaxArrays:
+    """`compute_tax` for arrays of incomes (one element per path), same rules and order.
+
+    Status, ages and year are shared by all elements (they do not vary across simulated
+    return paths). Incomes must be non-negative, as in `TaxInput`.
+    """
+    if filing_status not in rules.meta.filing_statuses:
+        raise ValueError(
+            f"filing status '{filing_status}' is not defined by rule set {rules.name} "
+            f"(choose from {', '.join(rules.meta.filing_statuses)})"
+        )
+    status = filing_status
+    ordinary = np.asarray(ordinary_income, dtype=float)
+    shape = ordinary.shape
+
+    def arr(value: np.ndarray | float) -> np.ndarray:
+        return np.broadcast_to(np.asarray(value, dtype=float), shape)
+
+    qualified, benefits = arr(qualified_dividends), arr(social_security)
+    year = year if year is not None else rules.year
+    exemption = rules.capital_gains.annual_exemption.get(status, 0.0)
+    gains = np.maximum(0.0, arr(ltcg) - exemption) * rules.capital_gains.inclusion_rate
+    other_income = ordinary + qualified + gains
+    taxable_ss = _taxable_benefits_arrays(rules, status, benefits, other_income)
+    agi = other_income + taxable_ss
+    magi = agi
+
+    total_deductions = np.zeros(shape)
+    for d in rules.deductions:
+        if d.applies_in(year):
+            total_deductions = total_deductions + _deduction_arrays(d, status, ages, magi)
+    taxable_income = np.maximum(0.0, agi - total_deductions)
+
+    covered = {kind for p in rules.preferential for kind in p.applies_to}
+    zero = np.zeros(shape)
+    pref_amounts = {
+        "qualified_dividends": qualified if "qualified_dividends" in covered else zero,
+        "ltcg": gains if "ltcg" in covered else zero,
+    }
+    preferential_income = np.minimum(
+        taxable_income, pref_amounts["qualified_dividends"] + pref_amounts["ltcg"]
+    )
+    ordinary_taxable = taxable_income - preferential_income
+
+    schedule = rules.ordinary.brackets[status]
+    ordinary_tax = schedule_tax_arrays(schedule, zero, ordinary_taxable)
+    stacked = _stacked_preferential_arrays(
+        rules, status, ordinary_taxable, pref_amounts, preferential_income
+    )
+    # Preferential rates are relief: never more than the same income taxed as ordinary.
+    all_ordinary_extra = schedule_tax_arrays(schedule, zero, taxable_income) - ordinary_tax
+    capital_gains_tax = np.maximum(0.0, np.minimum(stacked, all_ordinary_extra))
+
+    credit_total = sum((c.rate * c.amount[status] for c in rules.credits), 0.0)
+    credits = np.minimum(credit_total, ordinary_tax + capital_gains_tax)
+
+    nii = arr(investment_ordinary_income) + qualified + gains
+    niit = zero
+    for s in rules.surtaxes:
+        niit = niit + s.rate * np.minimum(nii, np.maximum(0.0, magi - s.threshold[status]))
+
+    penalty = zero
+    if rules.early_withdrawal is not None:
+        penalty = rules.early_withdrawal.penalty_rate * arr(early_distributions)
+
+    total = ordinary_tax + capital_gains_tax - credits + niit + penalty
+    return TaxArrays(
+        taxable_social_security=taxable_ss,
+        included_gains=gains,
+        agi=agi,
+        total_deductions=total_deductions,
+        taxable_income=taxable_income,
+        ordinary_taxable_income=ordinary_taxable,
+        preferential_taxable_income=preferential_income,
+        ordinary_tax=ordinary_tax,
+        capital_gains_tax=capital_gains_tax,
+        credits=credits,
+        niit=niit,
+        early_withdrawal_penalty=penalty,
+        total_tax=total,
+    )
+
+
+def schedule_tax_arrays(schedule: Schedule, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """`schedule_tax_between` element-wise: tax on the slice from `low` to `high`."""
+    tax = np.zeros(np.shape(high))
+    bounds = [*schedule.thresholds[1:], float("inf")]
+    for start, end, rate in zip(schedule.thresholds, bounds, schedule.rates, strict=True):
+        overlap = np.minimum(high, end) - np.maximum(low, start)
+        tax = tax + np.where(overlap > 0, overlap * rate, 0.0)
+    return np.where(high <= low, 0.0, tax)
+
+
+def _taxable_benefits_arrays(
+    rules: RuleSet, status: str, benefits: np.ndarray, other_income: np.ndarray
+) -> np.ndarray:
+    """`taxable_benefits` element-wise (IRC §86 worksheet when the table exists)."""
+    table = rules.benefit_taxation
+    if table is None:
+        return np.where(benefits <= 0, 0.0, benefits)
+    provisional = other_income + table.benefit_fraction * benefits
+    base1, base2 = table.base1[status], table.base2[status]
+    middle = np.minimum(table.rate1 * benefits, table.rate1 * (provisional - base1))
+    first_tier = np.minimum(table.rate1 * benefits, table.rate1 * (base2 - base1))
+    upper = np.minimum(
+        table.max_fraction * benefits, table.rate2 * (provisional - base2) + first_tier
+    )
+    out = np.where(provisional <= base2, middle, upper)
+    out = np.where(provisional <= base1, 0.0, out)
+    return np.where(benefits <= 0, 0.0, out)
+
+
+def _deduction_arrays(
+    deduction: Deduction, status: str, ages: tuple[int, ...], magi: np.ndarray
+) -> np.ndarray:
+    """`deduction_amount` element-wise (people counted from the shared ages)."""
+    if deduction.per_qualifying_person:
+        minimum = deduction.min_age if deduction.min_age is not None else 0
+        people = sum(1 for age in ages if age >= minimum)
+    else:
+        people = 1
+    if people == 0:
+        return np.zeros(magi.shape)
+    base = np.full(magi.shape, deduction.amount[status])
+    if deduction.phaseout is not None:
+        excess = np.maximum(0.0, magi - deduction.phaseout.start[status])
+        base = np.maximum(0.0, base - deduction.phaseout.rate * excess)
+    return base * people
+
+
+def _stacked_preferential_arrays(
+    rules: RuleSet,
+    status: str,
+    ordinary_taxable: np.ndarray,
+    amounts: dict[str, np.ndarray],
+    preferential_income: np.ndarray,
+) -> np.ndarray:
+    """`_stacked_preferential_tax` element-wise."""
+    reduction = (amounts["qualified_dividends"] + amounts["ltcg"]) - preferential_income
+    base = ordinary_taxable
+    tax = np.zeros(ordinary_taxable.shape)
+    for pref in rules.preferential:
+        slice_amount = np.zeros(ordinary_taxable.shape)
+        for kind in pref.applies_to:
+            slice_amount = slice_amount + amounts[kind]
+        cut = np.minimum(reduction, slice_amount)
+        slice_amount = slice_amount - cut
+        reduction = reduction - cut
+        allowance = np.minimum(slice_amount, pref.allowance.get(status, 0.0))
+        tax = tax + schedule_tax_arrays(
+            pref.brackets[status], base + allowance, base + slice_amount
+        )
+        base = base + slice_amount
+    return tax
