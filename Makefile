@@ -20,7 +20,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/python -m ruff check taxopt tests benchmarks
+	$(BIN)/python -m ruff check taxopt tests benchmarks examples
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_optimize.py
