@@ -5,6 +5,8 @@ Statuses become plain-language errors; a MIP may start from a known solution.
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from dataclasses import dataclass
 
@@ -46,6 +48,31 @@ class _HighsWithStart(pulp.HiGHS):
         lp.solverModel.run()
 
 
+_BANNER_SHOWN = False
+
+
+def _consume_highs_banner() -> None:
+    """HiGHS prints its banner to stdout on the first Highs() of a process, whatever the
+    options; create that first instance with stdout pointed at /dev/null so CLI output and
+    JSON on stdout stay clean."""
+    global _BANNER_SHOWN
+    if _BANNER_SHOWN:
+        return
+    import highspy
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+    _BANNER_SHOWN = True
+
+
 def make_solver(
     name: str,
     msg: bool = False,
@@ -54,6 +81,8 @@ def make_solver(
     start: dict | None = None,
 ):
     if name == "highs":
+        if not msg:
+            _consume_highs_banner()
         return _HighsWithStart(
             start=start, msg=msg, timeLimit=time_limit, gapRel=gap, **HIGHS_OPTIONS
         )
