@@ -52,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     except TaxoptError as exc:
         print(f"taxopt: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and the like
+        return 0
 
 
 if __name__ == "__main__":
