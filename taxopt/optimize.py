@@ -34,8 +34,13 @@ def optimize(
     mip_seconds: float | None = None,
     solver: str | None = None,
     with_baselines: bool = True,
+    lp_path: str | None = None,
 ) -> Result:
-    """Optimize a plan under a rule set; the Result holds the ledger's tables."""
+    """Optimize a plan under a rule set; the Result holds the ledger's tables.
+
+    `lp_path` writes the final model as an LP file whose variable and constraint names
+    (withdraw_2031_alex_roth, rmd_2040_blake_ira, ...) a person can read.
+    """
     plan.check_against(rules)
     mode = mode or plan.options.mode
     solver = solver or plan.options.solver
@@ -80,6 +85,8 @@ def optimize(
                 _fix(exact, regime_of(exact, ledger))
                 solve(exact, solver)
     optimize.last_ctx = ctx
+    if lp_path:
+        ctx.prob.writeLP(str(lp_path))
     result = Result.from_run(
         plan=plan,
         rules=rules,

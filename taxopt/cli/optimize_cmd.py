@@ -25,6 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--solver", choices=["highs", "cbc"], help="default: the plan's option")
     parser.add_argument("--json", metavar="FILE", help="write the result as JSON")
     parser.add_argument("-o", "--output", metavar="XLSX", help="write the advisor's workbook")
+    parser.add_argument("--lp", metavar="FILE", help="write the model as a readable LP file")
     parser.add_argument("--no-baselines", action="store_true", help="skip the rules of thumb")
     parser.set_defaults(handler=_run)
 
@@ -40,6 +41,7 @@ def _run(args: argparse.Namespace) -> int:
         mip_seconds=args.mip_seconds,
         solver=args.solver,
         with_baselines=not args.no_baselines,
+        lp_path=args.lp,
     )
     print(summary_text(result))
     if args.json:
