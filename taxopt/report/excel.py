@@ -516,7 +516,7 @@ def _baselines_block(ws: Worksheet, result, group: PlanSheets, row: int) -> int:
     row = _section(ws, row, "Value of the plan against simple alternatives (today's dollars)")
     table = result.baselines_table
     headers = [
-        "Plan",
+        "Alternative",
         *(h for _k, h, _f in _BASELINE_COLUMNS),
         "Gain in spending",
         "Gain in estate",
