@@ -12,6 +12,7 @@ The result reports which step produced the final plan and the MIP gap if one ran
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from taxopt.decisions import Decisions
 from taxopt.errors import InfeasiblePlanError, SolverError
@@ -24,6 +25,7 @@ from taxopt.rules import RuleSet
 from taxopt.solve import SolveReport, solve, values
 
 DEFAULT_MIP_SECONDS = 0.0
+REGIME_ROUNDS = 4
 DUST = 1e-7  # dollars: solver noise below this is zero
 
 
@@ -60,31 +62,27 @@ def optimize(
     if mode == "exact":
         exact = build_model(plan, rules, "exact")
         build_seconds += exact.build_seconds
-        _fix(exact, regime_of(exact, ledger))
-        fixed = solve(exact, solver)
-        solve_seconds += fixed.seconds
-        if fixed.status in ("optimal", "feasible"):
-            report, ctx, method = fixed, exact, "regime-lp"
-            decisions = read_decisions(exact)
-            ledger = replay(plan, rules, decisions)
-        if mip_seconds > 0 or ctx is not exact:
+        best, seconds = _regime_search(plan, rules, exact, ledger, solver)
+        solve_seconds += seconds
+        if best is not None:
+            report, ctx, method = best.report, exact, "regime-lp"
+            decisions, ledger = best.decisions, best.ledger
+        if mip_seconds > 0 or best is None:
             _unfix(exact)
-            start = values(exact) if ctx is exact else None
+            start = best.values if best is not None else None
             mip = solve(exact, solver, time_limit=mip_seconds or 60.0, gap=1e-4, start=start)
             solve_seconds += mip.seconds
             improved = mip.objective is not None and (
-                ctx is not exact or _better(plan, mip.objective, report.objective)
+                best is None or _better(plan, mip.objective, best.report.objective)
             )
             if mip.status in ("optimal", "feasible") and improved:
                 report, ctx, method = mip, exact, "milp"
                 decisions = read_decisions(exact)
                 ledger = replay(plan, rules, decisions)
-            elif ctx is not exact:
+            elif best is None:
                 _raise_if_unsolved(plan, rules, exact, mip)
-            else:  # keep the regime solution: restore its values for reconciliation
-                _fix(exact, regime_of(exact, ledger))
-                solve(exact, solver)
-    optimize.last_ctx = ctx
+        if method == "regime-lp":
+            _restore(exact, best.values)
     if lp_path:
         ctx.prob.writeLP(str(lp_path))
     result = Result.from_run(
@@ -105,6 +103,44 @@ def optimize(
         result.baselines = evaluate_baselines(plan, rules, result)
     result.total_seconds = time.perf_counter() - started
     return result
+
+
+@dataclass
+class _Candidate:
+    report: SolveReport
+    values: dict[str, float]
+    decisions: Decisions
+    ledger: Ledger
+
+
+def _regime_search(plan, rules, exact: ModelContext, ledger: Ledger, solver: str):
+    """Fix the binaries to the regime the ledger's true taxes imply, solve the LP, and repeat
+    from the new plan's regime while the objective improves (a plan often sits on a kink,
+    where the neighbouring regime can be better). Returns the best candidate and seconds."""
+    best, seconds, seen = None, 0.0, []
+    for _ in range(REGIME_ROUNDS):
+        regime = regime_of(exact, ledger)
+        if regime in seen:
+            break
+        seen.append(regime)
+        _fix(exact, regime)
+        report = solve(exact, solver)
+        seconds += report.seconds
+        if report.status not in ("optimal", "feasible"):
+            break
+        decisions = read_decisions(exact)
+        ledger = replay(plan, rules, decisions)
+        candidate = _Candidate(report, values(exact), decisions, ledger)
+        if best is not None and not _better(plan, report.objective, best.report.objective):
+            break
+        best = candidate
+    return best, seconds
+
+
+def _restore(ctx: ModelContext, solution: dict[str, float]) -> None:
+    """Put a stored solution back into the model's variables (for reconciliation)."""
+    for var in ctx.prob.variables():
+        var.varValue = solution.get(var.name, 0.0)
 
 
 def _better(plan: Plan, candidate: float, incumbent: float | None) -> bool:

@@ -11,6 +11,7 @@ the tier's return over the year (yield paid and reinvested inside the account).
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -135,9 +136,12 @@ class ModelContext:
         self.prob.addConstraint(expr, _safe(name))
 
 
+_UNSAFE = re.compile(r"[^0-9A-Za-z_]")
+
+
 def _safe(name: str) -> str:
     """PuLP/LP-file safe names: letters, digits and underscores."""
-    return "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in name)
+    return _UNSAFE.sub("_", name)
 
 
 def lin(terms: dict | list, constant: float = 0.0) -> Expr:
