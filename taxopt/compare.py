@@ -1,0 +1,589 @@
+"""taxopt.compare: plans under several rule sets, side by side.
+
+Each (plan, rule set) pair is optimized on its own (taxopt.optimize), in parallel worker
+processes. The table has one row per pair, in today's dollars (the plan's start year):
+
+- sustainable_spending, after_tax_estate, lifetime_tax, first_year_withdrawal_rate: the
+  Result's headline figures.
+- lifetime_agi: the sum of each year's AGI deflated to today; AGI includes withdrawals from
+  tax-deferred accounts, Roth conversions, realized gains, dividends and the taxable part of
+  Social Security, before deductions.
+- effective_rate = lifetime_tax / lifetime_agi: the share of the income the tax is levied on
+  that goes in tax over the whole plan (a fraction).
+- <figure>_vs_first: this row minus the same plan under the first rule set.
+- share_<tier>_in_<place>: at retirement, the fraction of the tier's dollars held in Roth
+  (accounts whose growth is tax exempt), deferred (tax-deferred) or taxable accounts.
+- weight_<tier>: the tier's fraction of the whole portfolio at retirement.
+- largest_shift, largest_shift_points: the (tier, place) whose holding moves most against the
+  first rule set, measured as a fraction of the portfolio (share x weight), so that a tiny
+  tier swinging wholly from one account to another does not hide a large move. Points are
+  a signed fraction of the portfolio (0.03 is 3 percentage points).
+
+A pair that the optimizer cannot run (a rule set the model does not support, an infeasible
+plan) becomes a row with status "error" and its message; the other pairs still run.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.chart import BarChart, Reference, Series
+from openpyxl.styles import Font
+from openpyxl.utils import column_index_from_string
+
+from taxopt.errors import InputError, TaxoptError
+from taxopt.io import write_json
+from taxopt.optimize import optimize
+from taxopt.plan import Plan, load_plan
+from taxopt.report.excel import (
+    MONEY,
+    PERCENT,
+    RATE,
+    TEXT,
+    Col,
+    TableLayout,
+    add_plan_sheets,
+    save_workbook,
+    write_table,
+)
+from taxopt.result import Result
+from taxopt.rules import Growth, RuleSet, load_rules
+
+PLACES = {Growth.EXEMPT: "roth", Growth.DEFERRED: "deferred", Growth.TAXED: "taxable"}
+FIGURES = ["sustainable_spending", "after_tax_estate", "lifetime_tax", "effective_rate"]
+PLAN_SUFFIXES = (".toml", ".json")
+NEGLIGIBLE_SHIFT = 0.0005  # fraction of the portfolio: below this a shift reads "none"
+EFFECTIVE_RATE = "lifetime tax / lifetime AGI, both in today's dollars"
+
+PlanInput = Plan | str | Path
+RulesInput = RuleSet | str | Path
+
+
+@dataclass
+class Comparison:
+    """Results of every (plan, rule set) pair; `table` has one row per pair."""
+
+    plans: list[str]  # plan labels, in the order given
+    rule_sets: list[str]  # rule-set labels, in the order given (the first is the reference)
+    results: dict[tuple[str, str], Result] = field(default_factory=dict)
+    errors: dict[tuple[str, str], str] = field(default_factory=dict)
+    mode: str | None = None
+
+    @property
+    def pairs(self) -> list[tuple[str, str]]:
+        return [(p, r) for p in self.plans for r in self.rule_sets]
+
+    @cached_property
+    def table(self) -> pd.DataFrame:
+        return comparison_table(self)
+
+    def sheet_prefix(self, plan: str, rules: str) -> str:
+        """Prefix of the pair's sheets in the workbook: 'R2 ' (one plan) or 'P1R2 '."""
+        j = self.rule_sets.index(rules) + 1
+        if len(self.plans) == 1:
+            return f"R{j} "
+        return f"P{self.plans.index(plan) + 1}R{j} "
+
+    def to_dict(self) -> dict:
+        rows = [
+            {k: _json_value(v) for k, v in record.items()}
+            for record in self.table.to_dict(orient="records")
+        ]
+        return {
+            "plans": self.plans,
+            "rule_sets": self.rule_sets,
+            "mode": self.mode,
+            "units": "today's dollars (each plan's start year); rates and shares as fractions",
+            "effective_rate": EFFECTIVE_RATE,
+            "rows": rows,
+            "errors": [
+                {"plan": p, "rules": r, "error": message} for (p, r), message in self.errors.items()
+            ],
+        }
+
+    def to_json(self, path: str | Path) -> Path:
+        return write_json(path, self.to_dict())
+
+    def to_excel(self, path: str | Path) -> Path:
+        """A Comparison sheet with charts, then each pair's plan sheets (prefixed)."""
+        return save_workbook(comparison_workbook(self), path)
+
+
+def compare(
+    plan_or_plans: PlanInput | Iterable[PlanInput],
+    rules: RulesInput | Sequence[RulesInput],
+    mode: str | None = None,
+    processes: int | None = None,
+    with_baselines: bool = False,
+) -> Comparison:
+    """Optimize each plan under each rule set and put the figures side by side.
+
+    Plans are Plan objects or paths (a folder means every .toml/.json plan in it); rule sets
+    are RuleSet objects, names in rules/ or paths. `processes`: worker processes (default:
+    all cores, at most one per pair; 1 runs inline). `mode`: fast or exact (default: each
+    plan's option).
+    """
+    if mode not in (None, "fast", "exact"):
+        raise InputError(f"compare: mode '{mode}' is unknown; use fast or exact")
+    if processes is not None and processes < 1:
+        raise InputError(f"compare: processes is {processes}; give 1 or more")
+    plans = _label(_load_plans(plan_or_plans), lambda item: item[1].name)
+    rule_sets = _label(_load_rule_sets(rules), lambda item: item[1].name)
+    comparison = Comparison([p for p, _ in plans], [r for r, _ in rule_sets], mode=mode)
+    jobs = []
+    for plan_label, (source, plan) in plans:
+        for rules_label, (_given, rule_set) in rule_sets:
+            try:  # the user's mismatch (filing status, account kind) named by file
+                plan.check_against(rule_set, source=source)
+            except TaxoptError as exc:
+                comparison.errors[plan_label, rules_label] = str(exc)
+                continue
+            jobs.append(((plan_label, rules_label), plan, rule_set))
+    outcomes = _run_all(jobs, mode, processes, with_baselines)
+    for (key, _plan, _rules), outcome in zip(jobs, outcomes, strict=True):
+        if isinstance(outcome, Result):
+            comparison.results[key] = outcome
+        else:
+            comparison.errors[key] = outcome
+    return comparison
+
+
+# ---------------------------------------------------------------------------------------
+# Inputs
+
+
+def _load_plans(given: PlanInput | Iterable[PlanInput]) -> list[tuple[str, Plan]]:
+    """(source for messages, plan) for each plan, a folder expanding to its plan files."""
+    items = [given] if isinstance(given, Plan | str | Path) else list(given)
+    if not items:
+        raise InputError("compare: no plans given; pass a plan file, a folder or a Plan")
+    out: list[tuple[str, Plan]] = []
+    for item in items:
+        if isinstance(item, Plan):
+            out.append(("plan", item))
+            continue
+        path = Path(item)
+        if path.is_dir():
+            files = sorted(p for p in path.iterdir() if p.suffix in PLAN_SUFFIXES)
+            if not files:
+                raise InputError(f"{path}: the folder has no plan files (.toml or .json)")
+            out += [(str(f), load_plan(f)) for f in files]
+        else:
+            out.append((str(path), load_plan(path)))
+    return out
+
+
+def _load_rule_sets(given: RulesInput | Sequence[RulesInput]) -> list[tuple[str, RuleSet]]:
+    items = [given] if isinstance(given, RuleSet | str | Path) else list(given)
+    if not items:
+        raise InputError("compare: no rule sets given; pass at least one, e.g. us-federal-2026")
+    return [(str(item), item if isinstance(item, RuleSet) else load_rules(item)) for item in items]
+
+
+def _label(items: list, name_of) -> list[tuple[str, object]]:
+    """Distinct labels by name: a name given twice becomes 'name (2)'."""
+    out, seen = [], {}
+    for item in items:
+        name = name_of(item)
+        seen[name] = seen.get(name, 0) + 1
+        out.append((name if seen[name] == 1 else f"{name} ({seen[name]})", item))
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Running the pairs
+
+
+def _run_pair(plan: Plan, rules: RuleSet, mode: str | None, with_baselines: bool) -> Result | str:
+    """One optimization; a TaxoptError comes back as its message (other errors are bugs)."""
+    try:
+        return optimize(plan, rules, mode=mode, with_baselines=with_baselines)
+    except TaxoptError as exc:
+        return str(exc)
+
+
+def _run_all(jobs: list, mode, processes: int | None, with_baselines: bool) -> list:
+    if not jobs:
+        return []
+    workers = min(processes or os.cpu_count() or 1, len(jobs))
+    args = [(plan, rules, mode, with_baselines) for _key, plan, rules in jobs]
+    if workers == 1:
+        return [_run_pair(*a) for a in args]
+    # Plans and rule sets are pydantic models: they pickle to the workers, Results back.
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(_run_pair, *zip(*args, strict=True)))
+
+
+# ---------------------------------------------------------------------------------------
+# The table
+
+
+def comparison_table(comparison: Comparison) -> pd.DataFrame:
+    rows = []
+    for plan, rules in comparison.pairs:
+        row: dict = {"plan": plan, "rules": rules}
+        result = comparison.results.get((plan, rules))
+        if result is None:
+            row.update(status="error", error=comparison.errors.get((plan, rules), ""))
+        else:
+            row.update(status=result.status, error="", **pair_figures(result))
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    for figure in [*FIGURES, "lifetime_agi", "first_year_withdrawal_rate"]:
+        if figure not in table:
+            table[figure] = math.nan
+    shares = sorted(c for c in table.columns if c.startswith("share_"))
+    weights = [c for c in table.columns if c.startswith("weight_")]
+    _add_differences(table, comparison, shares)
+    ordered = [
+        "plan",
+        "rules",
+        "status",
+        "sustainable_spending",
+        "after_tax_estate",
+        "lifetime_tax",
+        "lifetime_agi",
+        "effective_rate",
+        "first_year_withdrawal_rate",
+        *(f"{f}_vs_first" for f in FIGURES),
+        "largest_shift",
+        "largest_shift_points",
+        *shares,
+        *weights,
+        "error",
+    ]
+    return table[ordered]
+
+
+def pair_figures(result: Result) -> dict:
+    """Headline figures, lifetime AGI and effective rate, location shares at retirement."""
+    yearly = result.yearly
+    lifetime_agi = float((yearly["agi"] / yearly["inflation_factor"]).sum())
+    f = result.figures
+    figures = {
+        "sustainable_spending": f.sustainable_spending,
+        "after_tax_estate": f.after_tax_estate,
+        "lifetime_tax": f.lifetime_tax,
+        "lifetime_agi": lifetime_agi,
+        "effective_rate": f.lifetime_tax / lifetime_agi if lifetime_agi > 0 else math.nan,
+        "first_year_withdrawal_rate": (
+            math.nan if f.first_year_withdrawal_rate is None else f.first_year_withdrawal_rate
+        ),
+    }
+    return {**figures, **location_shares(result)}
+
+
+def location_shares(result: Result, snapshot: str = "retirement") -> dict[str, float]:
+    """share_<tier>_in_<place>: fraction of each tier's dollars in each kind of account;
+    weight_<tier>: the tier's fraction of the portfolio."""
+    at = result.location[result.location["snapshot"] == snapshot]
+    place_of = {
+        a.name: PLACES[result.rules.account_kinds[a.kind].growth] for a in result.plan.accounts
+    }
+    portfolio = float(at["dollars"].sum())
+    out = {}
+    for tier in result.plan.tier_names:
+        of_tier = at[at["tier"] == tier]
+        total = float(of_tier["dollars"].sum())
+        out[f"weight_{tier}"] = total / portfolio if portfolio > 0 else math.nan
+        for place in PLACES.values():
+            dollars = float(of_tier[of_tier["account"].map(place_of) == place]["dollars"].sum())
+            out[f"share_{tier}_in_{place}"] = dollars / total if total > 0 else math.nan
+    return out
+
+
+def _add_differences(table: pd.DataFrame, comparison: Comparison, shares: list[str]) -> None:
+    first = comparison.rule_sets[0]
+    for figure in FIGURES:
+        table[f"{figure}_vs_first"] = math.nan
+    table["largest_shift"] = ""
+    table["largest_shift_points"] = math.nan
+    for plan in comparison.plans:
+        mine = table["plan"] == plan
+        base = table[mine & (table["rules"] == first)].iloc[0]
+        if base["status"] == "error":
+            continue
+        for index in table[mine & (table["status"] != "error")].index:
+            for figure in FIGURES:
+                table.at[index, f"{figure}_vs_first"] = table.at[index, figure] - base[figure]
+            label, points = _largest_shift(table.loc[index], base, shares)
+            table.at[index, "largest_shift"] = label
+            table.at[index, "largest_shift_points"] = points
+
+
+def _largest_shift(row: pd.Series, base: pd.Series, shares: list[str]) -> tuple[str, float]:
+    """The holding that moved most against the first rule set, in points of the portfolio."""
+    best, best_points = None, 0.0
+    for column in shares:
+        tier = column.removeprefix("share_").rsplit("_in_", 1)[0]
+        a = _of_portfolio(base, column, tier)
+        b = _of_portfolio(row, column, tier)
+        if abs(b - a) > abs(best_points) + 1e-9:
+            best, best_points = column, b - a
+    if best is None:
+        return "none", 0.0
+    if abs(best_points) < NEGLIGIBLE_SHIFT:
+        return "none", best_points
+    tier, place = best.removeprefix("share_").rsplit("_in_", 1)
+    return (
+        f"{tier} in {place}: {_pct(base[best])} -> {_pct(row[best])} of the tier "
+        f"({best_points:+.1%} of the portfolio)",
+        best_points,
+    )
+
+
+def _of_portfolio(row: pd.Series, share: str, tier: str) -> float:
+    """Fraction of the portfolio that a (tier, place) holds; 0 for a tier with no dollars."""
+    value = row.get(share, math.nan) * row.get(f"weight_{tier}", math.nan)
+    return 0.0 if math.isnan(value) else float(value)
+
+
+def _pct(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.1%}"
+
+
+def _json_value(value):
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+# ---------------------------------------------------------------------------------------
+# The workbook
+
+_SHEET_COLUMNS = [  # key, label, number format
+    ("plan", "Plan", TEXT),
+    ("rules", "Rule set", TEXT),
+    ("status", "Status", TEXT),
+    ("sustainable_spending", "Sustainable spending", MONEY),
+    ("after_tax_estate", "After-tax estate", MONEY),
+    ("lifetime_tax", "Lifetime tax", MONEY),
+    ("lifetime_agi", "Lifetime AGI", MONEY),
+]
+
+
+def comparison_workbook(comparison: Comparison) -> Workbook:
+    """The Comparison sheet (live differences, charts), then each pair's plan sheets."""
+    workbook = Workbook()
+    ws = workbook.active
+    ws.title = "Comparison"
+    layout = _comparison_table(ws, comparison)
+    _comparison_charts(ws, layout, comparison)
+    for plan, rules in comparison.pairs:
+        result = comparison.results.get((plan, rules))
+        if result is not None:
+            prefix = comparison.sheet_prefix(plan, rules)
+            add_plan_sheets(workbook, result, prefix=prefix, suffix="_" + prefix.strip())
+    return workbook
+
+
+def _comparison_table(ws, comparison: Comparison) -> TableLayout:
+    table = comparison.table
+    ok = list(table["status"] != "error")
+    base_index = {
+        plan: table.index[(table["plan"] == plan) & (table["rules"] == comparison.rule_sets[0])][0]
+        for plan in comparison.plans
+    }
+    first_row = 3  # write_table: labels on row 1, keys on row 2
+
+    def base_row(row: int) -> int | None:
+        i = row - first_row
+        b = base_index[table.at[i, "plan"]]
+        return first_row + b if ok[i] and ok[b] else None
+
+    def vs_first(key: str):
+        def formula(r) -> str | None:
+            b = base_row(r.row)
+            return None if b is None else f"={r(key)}-{r.letters[key]}{b}"
+
+        return formula
+
+    cols = [Col(k, label, fmt, list(table[k]), width=16) for k, label, fmt in _SHEET_COLUMNS]
+    cols += [
+        Col(
+            "effective_rate",
+            "Effective rate (lifetime tax / lifetime AGI)",
+            RATE,
+            width=14,
+            formula=lambda r: (
+                None
+                if not ok[r.row - first_row]
+                else f'=IF({r("lifetime_agi")}>0,{r("lifetime_tax")}/{r("lifetime_agi")},"")'
+            ),
+        ),
+        Col(
+            "first_year_withdrawal_rate",
+            "First-year withdrawal rate",
+            RATE,
+            list(table["first_year_withdrawal_rate"]),
+        ),
+        *(
+            Col(
+                f"{f}_vs_first",
+                f"{f.replace('_', ' ').capitalize()} vs {comparison.rule_sets[0]}",
+                RATE if f == "effective_rate" else MONEY,
+                formula=vs_first(f),
+                width=16,
+            )
+            for f in FIGURES
+        ),
+        Col(
+            "largest_shift",
+            "Largest location shift (at retirement)",
+            TEXT,
+            list(table["largest_shift"]),
+            width=36,
+        ),
+        Col(
+            "largest_shift_points",
+            "Largest shift (points of the portfolio)",
+            PERCENT,
+            list(table["largest_shift_points"]),
+        ),
+        *(
+            Col(c, c.removeprefix("share_").replace("_", " "), PERCENT, list(table[c]), width=11)
+            for c in table.columns
+            if c.startswith("share_")
+        ),
+        *(
+            Col(c, c.replace("_", " ") + " (of portfolio)", PERCENT, list(table[c]), width=11)
+            for c in table.columns
+            if c.startswith("weight_")
+        ),
+        Col(
+            "sheets",
+            "Sheets",
+            TEXT,
+            [
+                comparison.sheet_prefix(p, r).strip() + " ..." if ok[i] else ""
+                for i, (p, r) in enumerate(zip(table["plan"], table["rules"], strict=True))
+            ],
+            width=10,
+        ),
+        Col("error", "Error", TEXT, list(table["error"]), width=60),
+    ]
+    layout = write_table(ws, cols, len(table), freeze_col=3)
+    notes = [
+        "Today's dollars (each plan's start year). Differences are against the same plan "
+        f"under {comparison.rule_sets[0]}.",
+        f"Effective rate = {EFFECTIVE_RATE}. Shares: fraction of each tier's dollars held in "
+        "Roth, tax-deferred or taxable accounts at retirement.",
+        "Each rule set's plan sheets follow, named by the prefix in the Sheets column.",
+    ]
+    for i, note in enumerate(notes):
+        ws.cell(layout.last_row + 2 + i, 1, note).font = Font(italic=True)
+    return layout
+
+
+def _comparison_charts(ws, layout: TableLayout, comparison: Comparison) -> None:
+    letters = layout.letters
+    several = len(comparison.plans) > 1
+    categories = Reference(
+        ws,
+        min_col=_index(letters["plan" if several else "rules"]),
+        max_col=_index(letters["rules"]) if several else None,
+        min_row=layout.first_row,
+        max_row=layout.last_row,
+    )
+    anchor_row = layout.last_row + 7
+    for n, (keys, title) in enumerate(
+        [
+            (["sustainable_spending", "lifetime_tax"], "Spending and lifetime tax (today's $)"),
+            (["after_tax_estate"], "After-tax estate (today's $)"),
+        ]
+    ):
+        chart = BarChart()
+        chart.type, chart.grouping = "col", "clustered"
+        for key in keys:
+            values = Reference(
+                ws, min_col=_index(letters[key]), min_row=layout.first_row, max_row=layout.last_row
+            )
+            chart.series.append(Series(values, title=key.replace("_", " ")))
+        chart.set_categories(categories)
+        chart.title = title
+        chart.y_axis.number_format = "#,##0"
+        chart.width, chart.height = 18, 9
+        ws.add_chart(chart, f"{('A', 'K')[n]}{anchor_row}")
+
+
+def _index(letter: str) -> int:
+    return column_index_from_string(letter)
+
+
+# ---------------------------------------------------------------------------------------
+# Text for the CLI
+
+
+def render_table(comparison: Comparison) -> str:
+    """The comparison as a text table (today's dollars)."""
+    table = comparison.table
+    several = len(comparison.plans) > 1
+    headers = [
+        *(["PLAN"] if several else []),
+        "RULES",
+        "SPENDING/YR",
+        "ESTATE",
+        "LIFETIME TAX",
+        "EFF. RATE",
+        "d SPENDING",
+        "d ESTATE",
+        "d TAX",
+        "LARGEST LOCATION SHIFT",
+    ]
+    lines = [headers]
+    for row in table.to_dict(orient="records"):
+        cells = [row["plan"]] if several else []
+        cells.append(row["rules"])
+        if row["status"] == "error":
+            cells += ["error: see below", "", "", "", "", "", "", ""]
+        else:
+            cells += [
+                _money(row["sustainable_spending"]),
+                _money(row["after_tax_estate"]),
+                _money(row["lifetime_tax"]),
+                _rate(row["effective_rate"]),
+                _money(row["sustainable_spending_vs_first"], signed=True),
+                _money(row["after_tax_estate_vs_first"], signed=True),
+                _money(row["lifetime_tax_vs_first"], signed=True),
+                row["largest_shift"],
+            ]
+        lines.append(cells)
+    widths = [max(len(str(line[i])) for line in lines) for i in range(len(headers))]
+    text_columns = {0, 1} if several else {0}
+    out = [
+        "  ".join(
+            str(c).ljust(w) if i in text_columns or i == len(headers) - 1 else str(c).rjust(w)
+            for i, (c, w) in enumerate(zip(line, widths, strict=True))
+        ).rstrip()
+        for line in lines
+    ]
+    first = comparison.rule_sets[0]
+    out.append(
+        f"today's dollars; d = difference from {first}; effective rate = {EFFECTIVE_RATE}; "
+        "location at retirement"
+    )
+    return "\n".join(out)
+
+
+def _money(value: float, signed: bool = False) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if abs(value) < 0.5:  # no "-0" for a difference that rounds to nothing
+        value = 0.0
+    return f"{value:+,.0f}" if signed else f"{value:,.0f}"
+
+
+def _rate(value: float) -> str:
+    if value is None or math.isnan(value):
+        return "-"
+    return f"{value:.2%}"
