@@ -248,7 +248,8 @@ class Options(Strict):
     taxable_buys: Literal["always", "contribution_years"] = Field(
         "always",
         description="years the taxable account may buy (and so open lots); "
-        "contribution_years keeps the model smaller",
+        "contribution_years keeps the model smaller: after the last contribution the taxable "
+        "account only sells, rebalancing happens in sheltered accounts",
     )
 
 

@@ -51,8 +51,9 @@ def _add_flow_variables(ctx: ModelContext) -> None:
         for year in ctx.years:
             working = year in ctx.contribution_years
             # Surplus cash in retirement (an RMD above spending) can only go to taxable accounts.
+            reinvests = plan.options.taxable_buys == "always" and kind.growth == Growth.TAXED
             may_contribute = (working and account.name in routable) or (
-                ctx.is_retired(year) and kind.growth == Growth.TAXED
+                ctx.is_retired(year) and reinvests
             )
             if may_contribute:
                 contribute[account.name, year] = ctx.var(f"contribute_{year}_{account.name}")
@@ -107,14 +108,14 @@ def _add_taxable_lots(ctx: ModelContext, account: str) -> None:
     acct = next(a for a in ctx.accounts if a.name == account)
     hold, opening = ctx.x["hold"], ctx.x["opening"]
     buy, sell = ctx.x["buy"], ctx.x["sell"]
+    # "contribution_years" keeps the model small: the taxable account only sells after
+    # the last contribution, so rebalancing then happens in sheltered accounts and surplus
+    # cash (an RMD above spending) is spent rather than reinvested.
     buy_years = (
         ctx.years
         if plan.options.taxable_buys == "always"
         else sorted(set(ctx.contribution_years) | {ctx.first_year})
     )
-    # Purchases are also needed whenever cash may arrive (retirement surplus).
-    if plan.options.taxable_buys != "always":
-        buy_years = sorted(set(buy_years) | {y for y in ctx.years if ctx.is_retired(y)})
     for tier in ctx.tiers:
         lots = _tier_lots(ctx, acct, tier.name, buy_years)
         ctx.lots.extend(lots)
