@@ -189,12 +189,17 @@ def _load_rule_sets(given: RulesInput | Sequence[RulesInput]) -> list[tuple[str,
 
 
 def _label(items: list, name_of) -> list[tuple[str, object]]:
-    """Distinct labels by name: a name given twice becomes 'name (2)'."""
-    out, seen = [], {}
+    """Distinct labels by name: a name already used becomes 'name (2)', 'name (3)', ..."""
+    out: list[tuple[str, object]] = []
+    used: set[str] = set()
     for item in items:
-        name = name_of(item)
-        seen[name] = seen.get(name, 0) + 1
-        out.append((name if seen[name] == 1 else f"{name} ({seen[name]})", item))
+        name = label = name_of(item)
+        n = 1
+        while label in used:
+            n += 1
+            label = f"{name} ({n})"
+        used.add(label)
+        out.append((label, item))
     return out
 
 

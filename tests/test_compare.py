@@ -1,0 +1,370 @@
+"""taxopt.compare: plans under several rule sets side by side, its workbook and its CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import subprocess
+from pathlib import Path
+
+import openpyxl
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import taxopt
+from taxopt.cli import main
+from taxopt.compare import FIGURES, Comparison, _label, _money, compare, render_table
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+RETIREE = EXAMPLES / "retiree-4-percent.toml"
+BASE = "us-federal-2026"
+# Rates of us-federal-2026 (IRC §1(j), Rev. Proc. 2025-32 §4.01): 10, 12, 22, 24, 32, 35, 37%.
+BASE_RATES = [0.10, 0.12, 0.22, 0.24, 0.32, 0.35, 0.37]
+HIGHER_RATES = [r + 0.05 for r in BASE_RATES]  # every bracket five points higher
+
+REFORM = f"""
+extends = "{BASE}"
+
+[meta]
+name = "us-2026-higher-rates"
+title = "Test reform: every ordinary bracket rate of us-federal-2026 raised by 5 points"
+
+[ordinary]
+source = "Test reform written for tests/test_compare.py; thresholds from us-federal-2026"
+[ordinary.brackets.single]
+rates = {HIGHER_RATES}
+[ordinary.brackets.mfj]
+rates = {HIGHER_RATES}
+"""
+
+UK_PLAN = """
+name = "UK saver"
+filing_status = "single"
+start_year = 2026
+retirement_year = 2030
+inflation = 0.02
+tier_preset = "sober"
+[[people]]
+name = "Sam"
+birth_year = 1965
+[profile]
+weights = { conservative = 0.6, balanced = 0.4 }
+[[accounts]]
+name = "sam_isa"
+kind = "isa"
+owner = "Sam"
+balances = { balanced = 100000 }
+[[accounts]]
+name = "sam_gia"
+kind = "gia"
+balances = { conservative = 100000 }
+"""
+
+
+@pytest.fixture(scope="module")
+def reform_path(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("rules") / "higher-rates.toml"
+    path.write_text(REFORM)
+    return path
+
+
+@pytest.fixture(scope="module")
+def comparison(reform_path) -> Comparison:
+    # The retiree plan in fast mode (~0.15 s a pair), two worker processes.
+    return compare(RETIREE, [BASE, BASE, reform_path], mode="fast", processes=2)
+
+
+def row(comparison: Comparison, rules: str):
+    table = comparison.table
+    return table[table["rules"] == rules].iloc[0]
+
+
+# ---------------------------------------------------------------------------------------
+# The table
+
+
+def test_one_row_per_pair_with_distinct_labels(comparison):
+    assert list(comparison.table["rules"]) == [BASE, f"{BASE} (2)", "us-2026-higher-rates"]
+    assert list(comparison.table["status"]) == ["optimal"] * 3
+    assert comparison.errors == {}
+
+
+def test_reform_file_really_raises_every_rate(comparison):
+    result = comparison.results["Retiree drawing 4%", "us-2026-higher-rates"]
+    for status in ("single", "mfj"):
+        assert result.rules.ordinary.brackets[status].rates == pytest.approx(HIGHER_RATES)
+
+
+def test_rule_set_with_itself_shows_zero_differences(comparison):
+    same = row(comparison, f"{BASE} (2)")
+    for figure in FIGURES:
+        assert same[f"{figure}_vs_first"] == 0.0
+    assert same["largest_shift"] == "none" and same["largest_shift_points"] == 0.0
+    first = row(comparison, BASE)
+    shares = [c for c in comparison.table.columns if c.startswith("share_")]
+    assert list(same[shares]) == list(first[shares])
+
+
+def test_higher_rates_raise_lifetime_tax(comparison):
+    reform = row(comparison, "us-2026-higher-rates")
+    assert reform["lifetime_tax_vs_first"] > 0
+    assert reform["effective_rate_vs_first"] > 0
+    # Gross withdrawals are fixed by the 4% policy, so the extra tax comes out of spending.
+    assert reform["sustainable_spending_vs_first"] < 0
+
+
+def test_figures_equal_each_result(comparison):
+    for (plan, rules), result in comparison.results.items():
+        r = row(comparison, rules)
+        assert r["plan"] == plan
+        f = result.figures
+        assert r["sustainable_spending"] == f.sustainable_spending
+        assert r["after_tax_estate"] == f.after_tax_estate
+        assert r["lifetime_tax"] == f.lifetime_tax
+        y = result.yearly
+        lifetime_agi = sum(y["agi"] / y["inflation_factor"])
+        assert r["effective_rate"] == pytest.approx(f.lifetime_tax / lifetime_agi, rel=1e-12)
+
+
+def test_location_shares_from_the_retirement_snapshot(comparison):
+    result = comparison.results["Retiree drawing 4%", BASE]
+    r = row(comparison, BASE)
+    at = result.location[result.location["snapshot"] == "retirement"]
+    balanced = at[at["tier"] == "balanced"]
+    in_roth = balanced[balanced["account"] == "lee_roth"]["dollars"].sum()  # the only Roth
+    assert r["share_balanced_in_roth"] == pytest.approx(in_roth / balanced["dollars"].sum())
+    assert r["weight_balanced"] == pytest.approx(balanced["dollars"].sum() / at["dollars"].sum())
+    for tier in result.plan.tier_names:
+        places = [r[f"share_{tier}_in_{p}"] for p in ("roth", "deferred", "taxable")]
+        if not any(math.isnan(p) for p in places):
+            assert sum(places) == pytest.approx(1.0)
+
+
+def test_largest_shift_is_the_biggest_move_of_the_portfolio(comparison):
+    reform, first = row(comparison, "us-2026-higher-rates"), row(comparison, BASE)
+    moves = {}
+    for column in [c for c in comparison.table.columns if c.startswith("share_")]:
+        tier = column.removeprefix("share_").rsplit("_in_", 1)[0]
+        weight = f"weight_{tier}"
+        moves[column] = reform[column] * reform[weight] - first[column] * first[weight]
+    biggest = max(moves, key=lambda c: abs(moves[c]))
+    assert reform["largest_shift_points"] == pytest.approx(moves[biggest])
+    tier, place = biggest.removeprefix("share_").rsplit("_in_", 1)
+    if abs(moves[biggest]) >= 0.0005:
+        assert reform["largest_shift"].startswith(f"{tier} in {place}: ")
+
+
+def test_inline_run_matches_the_parallel_one(comparison, reform_path):
+    inline = compare(taxopt.load_plan(RETIREE), [BASE, reform_path], mode="fast", processes=1)
+    for rules in (BASE, "us-2026-higher-rates"):
+        assert row(inline, rules)["lifetime_tax"] == row(comparison, rules)["lifetime_tax"]
+
+
+# ---------------------------------------------------------------------------------------
+# Errors
+
+
+def test_unsupported_rule_set_is_reported_per_pair(tmp_path):
+    uk_plan = tmp_path / "uk-saver.toml"
+    uk_plan.write_text(UK_PLAN)
+    result = compare([RETIREE, uk_plan], [BASE, "uk-2025-26"], mode="fast", processes=1)
+    table = result.table
+    statuses = {(p, r): s for p, r, s in table[["plan", "rules", "status"]].itertuples(index=False)}
+    assert statuses == {
+        ("Retiree drawing 4%", BASE): "optimal",
+        ("Retiree drawing 4%", "uk-2025-26"): "error",
+        ("UK saver", BASE): "error",
+        ("UK saver", "uk-2025-26"): "error",
+    }
+    errors = result.errors
+    # The model's own refusal of a non-US rule set, passed through as one line.
+    assert "the optimizer supports one preferential schedule" in errors["UK saver", "uk-2025-26"]
+    assert (
+        "filing_status: 'mfj' is not defined by rule set uk-2025-26"
+        in errors["Retiree drawing 4%", "uk-2025-26"]
+    )
+    assert str(uk_plan) in errors["UK saver", BASE]  # names the file to fix
+    assert "error: see below" in render_table(result)
+
+
+@pytest.mark.parametrize(
+    ("plans", "rules", "message"),
+    [
+        (RETIREE, ["no-such-rules"], "no rule set named 'no-such-rules'"),
+        (RETIREE, [], "no rule sets given"),
+        ([], [BASE], "no plans given"),
+        (Path(__file__).parent / "data", [BASE], "no plan files"),
+    ],
+)
+def test_user_mistakes_raise_input_error(plans, rules, message):
+    with pytest.raises(taxopt.InputError, match=message):
+        compare(plans, rules, mode="fast")
+
+
+def test_bad_processes_and_mode():
+    with pytest.raises(taxopt.InputError, match="processes is 0"):
+        compare(RETIREE, [BASE], processes=0)
+    with pytest.raises(taxopt.InputError, match="mode 'slow' is unknown"):
+        compare(RETIREE, [BASE], mode="slow")
+
+
+# ---------------------------------------------------------------------------------------
+# Outputs
+
+
+@pytest.fixture(scope="module")
+def workbook_path(comparison, tmp_path_factory) -> Path:
+    return comparison.to_excel(tmp_path_factory.mktemp("cmp") / "compare.xlsx")
+
+
+def test_workbook_has_the_comparison_then_one_sheet_group_per_rule_set(workbook_path):
+    book = openpyxl.load_workbook(workbook_path)
+    assert book.sheetnames[0] == "Comparison"
+    for prefix in ("R1 ", "R2 ", "R3 "):
+        assert f"{prefix}Yearly plan" in book.sheetnames
+    assert all(len(name) <= 31 for name in book.sheetnames)
+    assert len(book.sheetnames) == 1 + 3 * 7
+    ws = book["Comparison"]
+    keys = {c.value: c.column for c in ws[2] if c.value}
+    assert ws.cell(4, keys["lifetime_tax_vs_first"]).value == "=F4-F3"
+    assert len(ws._charts) == 2
+    assert {"LifetimeTax_R1", "LifetimeTax_R3", "YearlyPlan_R2"} <= set(book.defined_names)
+
+
+def test_each_group_shows_its_own_result(workbook_path, comparison):
+    book = openpyxl.load_workbook(workbook_path)
+    reform = comparison.results["Retiree drawing 4%", "us-2026-higher-rates"]
+    ws = book["R3 Yearly plan"]
+    keys = {c.value: c.column for c in ws[2] if c.value}
+    taxes = [ws.cell(3 + i, keys["ordinary_tax"]).value for i in range(len(reform.yearly))]
+    assert taxes == pytest.approx(list(reform.yearly["ordinary_tax"]), rel=1e-12)
+    summary = book["R3 Summary"]
+    assert summary["A1"].value.endswith("under us-2026-higher-rates")
+
+
+def test_recalculated_comparison_equals_the_table(workbook_path, comparison, tmp_path):
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        pytest.skip("LibreOffice (soffice) is not installed: apt-get install libreoffice-calc")
+    subprocess.run(
+        [
+            soffice,
+            f"-env:UserInstallation=file://{tmp_path / 'profile'}",
+            "--headless",
+            "--convert-to",
+            "xlsx",
+            "--outdir",
+            str(tmp_path),
+            str(workbook_path),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    book = openpyxl.load_workbook(tmp_path / workbook_path.name, data_only=True)
+    ws = book["Comparison"]
+    keys = {c.value: c.column for c in ws[2] if c.value}
+    for i, record in enumerate(comparison.table.to_dict(orient="records")):
+        for key in ("effective_rate", *(f"{f}_vs_first" for f in FIGURES)):
+            assert math.isclose(
+                ws.cell(3 + i, keys[key]).value, record[key], rel_tol=1e-12, abs_tol=1e-6
+            ), key
+    summary = {r[0].value: r[1].value for r in book["R3 Summary"].iter_rows() if r[0].value}
+    assert math.isclose(
+        summary["Lifetime tax (sum of each year's tax in today's dollars)"],
+        row(comparison, "us-2026-higher-rates")["lifetime_tax"],
+        rel_tol=1e-12,
+    )
+
+
+def test_json_has_no_nan(tmp_path):
+    result = compare(RETIREE, [BASE, "uk-2025-26"], mode="fast", processes=1)
+    path = result.to_json(tmp_path / "c.json")
+
+    def reject(constant):
+        raise ValueError(f"{constant} is not JSON")
+
+    data = json.loads(path.read_text(), parse_constant=reject)
+    assert [r["rules"] for r in data["rows"]] == [BASE, "uk-2025-26"]
+    assert data["rows"][1]["lifetime_tax"] is None
+    assert data["errors"][0]["rules"] == "uk-2025-26"
+
+
+def test_cli_prints_the_table_and_writes_files(tmp_path, capsys, reform_path):
+    out, js = tmp_path / "c.xlsx", tmp_path / "c.json"
+    code = main(
+        [
+            "compare",
+            str(RETIREE),
+            "--rules",
+            BASE,
+            "--rules",
+            str(reform_path),
+            "--mode",
+            "fast",
+            "--processes",
+            "1",
+            "-o",
+            str(out),
+            "--json",
+            str(js),
+        ]
+    )
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "us-2026-higher-rates" in printed and "LIFETIME TAX" in printed
+    assert out.exists() and json.loads(js.read_text())["rule_sets"] == [
+        BASE,
+        "us-2026-higher-rates",
+    ]
+
+
+def test_cli_reports_a_failed_pair_and_exits_2(tmp_path, capsys):
+    folder = tmp_path / "plans"
+    folder.mkdir()
+    shutil.copy(RETIREE, folder)
+    code = main(
+        [
+            "compare",
+            str(folder),
+            "--rules",
+            BASE,
+            "--rules",
+            "uk-2025-26",
+            "--mode",
+            "fast",
+            "--processes",
+            "1",
+        ]
+    )
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "Retiree drawing 4%" in captured.out or BASE in captured.out
+    assert captured.err.startswith("taxopt: Retiree drawing 4% under uk-2025-26: ")
+    assert "Traceback" not in captured.err
+
+
+def test_cli_unknown_rules_is_one_line(capsys):
+    code = main(["compare", str(RETIREE), "--rules", "nope", "--mode", "fast"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "no rule set named 'nope'" in err
+
+
+# ---------------------------------------------------------------------------------------
+# Properties
+
+
+@given(st.lists(st.sampled_from(["a", "b", "a (2)", "c"]), max_size=8))
+def test_labels_are_unique(names):
+    labels = [label for label, _ in _label(names, lambda n: n)]
+    assert len(set(labels)) == len(labels)
+    assert all(label.startswith(name) for label, name in zip(labels, names, strict=True))
+    assert labels[:1] == names[:1]
+
+
+@given(st.floats(-1e9, 1e9))
+def test_money_never_prints_minus_zero(value):
+    text = _money(value, signed=True)
+    assert text not in ("-0", "+-0") and text[0] in "+-"
