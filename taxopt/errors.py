@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -38,8 +39,12 @@ def field_path(loc: tuple) -> str:
     return out or "(top level)"
 
 
+# A validator of a whole table may name the field it means: "weights: sum to 1.1, not 1".
+_FIELD_PREFIX = re.compile(r"^([A-Za-z_][\w\[\]]*(?:\.[A-Za-z_][\w\[\]]*)*): (.+)$", re.S)
+
+
 def explain_validation_error(source: str | Path, error: ValidationError) -> InputError:
-    """Turn pydantic's report into lines of the form `file: field: problem`."""
+    """Turn pydantic's report into lines of the form `file: field: problem and fix`."""
     lines = []
     for item in error.errors():
         message = item["msg"]
@@ -48,5 +53,10 @@ def explain_validation_error(source: str | Path, error: ValidationError) -> Inpu
         loc = tuple(
             p for p in item["loc"] if not (isinstance(p, str) and p.startswith("function-"))
         )
-        lines.append(f"{source}: {field_path(loc)}: {message}")
+        path = field_path(loc)
+        named = _FIELD_PREFIX.match(message) if item["type"] == "value_error" else None
+        if named:
+            inner, message = named.groups()
+            path = inner if path == "(top level)" else f"{path}.{inner}"
+        lines.append(f"{source}: {path}: {message}")
     return InputError("\n".join(lines))

@@ -46,7 +46,7 @@ class Tier(Strict):
     def _yield_within_return(self) -> Tier:
         if self.yield_rate > 0 and self.yield_character == "none":
             raise ValueError(
-                "a tier with a yield needs yield_character qualified_dividends or ordinary"
+                "yield_character: a tier with a yield needs qualified_dividends or ordinary"
             )
         return self
 
@@ -64,17 +64,15 @@ class Account(Strict):
     def _check_amounts(self) -> Account:
         for tier, amount in self.balances.items():
             if amount < 0:
-                raise ValueError(
-                    f"balance of tier '{tier}' is {amount}; balances cannot be negative"
-                )
+                raise ValueError(f"balances.{tier}: {amount} cannot be negative; use 0 or more")
         for tier, amount in (self.basis or {}).items():
             if amount < 0:
-                raise ValueError(f"basis of tier '{tier}' is {amount}; basis cannot be negative")
+                raise ValueError(f"basis.{tier}: {amount} cannot be negative; use 0 or more")
             balance = self.balances.get(tier, 0.0)
             if amount > balance + 1e-9:
                 raise ValueError(
-                    f"basis of tier '{tier}' ({amount:,.0f}) is more than its balance "
-                    f"({balance:,.0f}); lower the basis"
+                    f"basis.{tier}: {amount:,.0f} is more than the balance "
+                    f"{balance:,.0f}; lower the basis"
                 )
         return self
 
@@ -98,7 +96,7 @@ class GlidePath(Strict):
     @model_validator(mode="after")
     def _check(self) -> GlidePath:
         if self.end_age < self.start_age:
-            raise ValueError(f"end_age {self.end_age} is before start_age {self.start_age}")
+            raise ValueError(f"end_age: {self.end_age} is before start_age {self.start_age}")
         _check_weights(self.to_weights, "to_weights")
         return self
 
@@ -124,27 +122,27 @@ class Profile(Strict):
         _check_weights(self.weights, "weights")
         if self.reserve_max < self.reserve_min:
             raise ValueError(
-                f"reserve_max {self.reserve_max} is below reserve_min {self.reserve_min}"
+                f"reserve_max: {self.reserve_max} is below reserve_min {self.reserve_min}"
             )
         if self.reserve_tier is None and self.reserve_max > 0:
-            raise ValueError("reserve_min/max are set but reserve_tier is not; name the tier")
+            raise ValueError("reserve_tier: reserve_min/max are set but no reserve tier; name it")
         if self.reserve_tier is not None and self.reserve_tier in self.weights:
-            raise ValueError(f"reserve tier '{self.reserve_tier}' must not also appear in weights")
+            raise ValueError(f"weights: reserve tier '{self.reserve_tier}' must not appear here")
         if self.glide_path and set(self.glide_path.to_weights) != set(self.weights):
-            raise ValueError("glide_path.to_weights must name the same tiers as weights")
+            raise ValueError("glide_path.to_weights: must name the same tiers as weights")
         return self
 
 
 def _check_weights(weights: dict[str, float], label: str) -> None:
     if not weights:
-        raise ValueError(f"{label} is empty; give at least one tier weight")
+        raise ValueError(f"{label}: empty; give at least one tier weight")
     for tier, w in weights.items():
         if not 0 <= w <= 1:
-            raise ValueError(f"{label}.{tier} = {w}; weights are fractions between 0 and 1")
+            raise ValueError(f"{label}.{tier}: {w}; weights are fractions between 0 and 1")
     total = sum(weights.values())
     if abs(total - 1.0) > WEIGHT_TOLERANCE:
         raise ValueError(
-            f"{label} sum to {total:.4f}, not 1; scale them so they add up to 1 "
+            f"{label}: sum to {total:.4f}, not 1; scale them so they add up to 1 "
             f"(50/30/20 is 0.5, 0.3, 0.2)"
         )
 
@@ -198,9 +196,9 @@ class IncomeStream(Strict):
     @model_validator(mode="after")
     def _start(self) -> IncomeStream:
         if (self.start_year is None) == (self.start_age is None):
-            raise ValueError("give exactly one of start_year or start_age")
+            raise ValueError("start_year: give exactly one of start_year or start_age")
         if self.start_age is not None and self.owner is None:
-            raise ValueError("start_age needs an owner")
+            raise ValueError("owner: start_age needs an owner")
         return self
 
 
@@ -219,7 +217,7 @@ class Withdrawal(Strict):
     @model_validator(mode="after")
     def _amount(self) -> Withdrawal:
         if self.policy == "fixed_amount" and self.amount is None:
-            raise ValueError("policy fixed_amount needs `amount` (today's dollars per year)")
+            raise ValueError("amount: policy fixed_amount needs today's dollars per year")
         return self
 
 
@@ -301,32 +299,38 @@ class Plan(Strict):
         known = set(tier_names)
         for tier in [*self.profile.weights, self.profile.reserve_tier]:
             if tier is not None and tier not in known:
-                raise ValueError(f"profile names tier '{tier}', which tiers does not define")
+                raise ValueError(
+                    f"profile: names tier '{tier}', which tiers does not define; "
+                    f"use one of {', '.join(tier_names)}"
+                )
         for i, account in enumerate(self.accounts):
             for tier in [*account.balances, *(account.basis or {})]:
                 if tier not in known:
                     raise ValueError(
-                        f"accounts[{i}] ({account.name}) holds tier '{tier}', which tiers does "
-                        f"not define (known: {', '.join(tier_names)})"
+                        f"accounts[{i}].balances: {account.name} holds tier '{tier}', which "
+                        f"tiers does not define; use one of {', '.join(tier_names)}"
                     )
             if account.owner is not None and account.owner not in people:
                 raise ValueError(
-                    f"accounts[{i}].owner '{account.owner}' is not one of the people "
+                    f"accounts[{i}].owner: '{account.owner}' is not one of the people "
                     f"({', '.join(sorted(people))})"
                 )
         if self.retirement_year < self.start_year:
             raise ValueError(
-                f"retirement_year {self.retirement_year} is before start_year {self.start_year}"
+                f"retirement_year: {self.retirement_year} is before start_year "
+                f"{self.start_year}; retirement cannot be in the past of the plan"
             )
         if self.retirement_year > self.end_year:
             raise ValueError(
-                f"retirement_year {self.retirement_year} is after the horizon {self.end_year}"
+                f"retirement_year: {self.retirement_year} is after the horizon "
+                f"{self.end_year}; raise horizon_age or retire earlier"
             )
-        for person in self.people:
+        for i, person in enumerate(self.people):
             age = self.start_year - person.birth_year
             if not 0 <= age <= 110:
                 raise ValueError(
-                    f"{person.name} would be {age} in {self.start_year}; check birth_year"
+                    f"people[{i}].birth_year: {person.name} would be {age} in "
+                    f"{self.start_year}; give a birth year 0 to 110 years before start_year"
                 )
         account_names = {a.name for a in self.accounts}
         for name in [
@@ -335,12 +339,15 @@ class Plan(Strict):
         ]:
             if name not in account_names:
                 raise ValueError(
-                    f"contributions name account '{name}', which accounts does not define"
+                    f"contributions: name account '{name}', which accounts does not define"
                 )
         for stream in [*self.income, *self.earnings]:
             owner = getattr(stream, "owner", None) or getattr(stream, "person", None)
             if owner is not None and owner not in people:
-                raise ValueError(f"'{owner}' in income/earnings is not one of the people")
+                raise ValueError(
+                    f"income: '{owner}' in income/earnings is not one of the people "
+                    f"({', '.join(sorted(people))})"
+                )
         return self
 
     @property
@@ -402,7 +409,7 @@ def _unique(names: list[str], label: str) -> None:
     seen = set()
     for name in names:
         if name in seen:
-            raise ValueError(f"{label} has '{name}' twice; names must be unique")
+            raise ValueError(f"{label}: '{name}' appears twice; names must be unique")
         seen.add(name)
 
 

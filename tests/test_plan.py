@@ -1,0 +1,123 @@
+"""Plan files: the bundled examples load, and every user mistake gets one line that names
+the file, the field and the fix (no traceback through the CLI)."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from taxopt import InputError, load_plan, load_rules
+from taxopt.cli import main
+from taxopt.plan import plan_json_schema, tier_presets
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+COUPLE = EXAMPLES / "couple-near-retirement.toml"
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "plan.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    "name", ["couple-near-retirement", "young-accumulator", "retiree-4-percent"]
+)
+def test_examples_load_and_match_the_rules(name):
+    plan = load_plan(EXAMPLES / f"{name}.toml")
+    plan.check_against(load_rules("us-federal-2026"), source=name)
+    assert plan.end_year > plan.retirement_year >= plan.start_year
+
+
+def test_sober_preset_is_the_default_and_guide_figures_are_a_named_alternative():
+    plan = load_plan(COUPLE)
+    assert plan.tier_preset == "sober"
+    presets = tier_presets()
+    sober = {t["name"]: t["expected_return"] for t in presets["sober"]["tiers"]}
+    guide = {t["name"]: t["expected_return"] for t in presets["guide_optimistic"]["tiers"]}
+    assert set(sober) == set(guide) == {"conservative", "balanced", "aggressive", "reserve"}
+    assert all(guide[name] > sober[name] for name in sober)
+    assert max(sober.values()) <= 0.12  # the default does not believe the marketing
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "weights = { conservative = 0.5, balanced = 0.3, aggressive = 0.2 }",
+            "weights = { conservative = 0.5, balanced = 0.3, aggressive = 0.3 }",
+            ["profile.weights", "sum to 1.1000", "0.5, 0.3, 0.2"],
+        ),
+        (
+            "balances = { aggressive = 150000 }",
+            "balances = { aggressive = -5 }",
+            ["accounts[2].balances.aggressive", "cannot be negative"],
+        ),
+        (
+            "basis = { conservative = 80000,",
+            "basis = { conservative = 180000,",
+            ["accounts[4].basis.conservative", "more than the balance", "lower the basis"],
+        ),
+        (
+            "birth_year = 1965",
+            "birth_year = 1865",
+            ["people[0].birth_year", "greater than or equal"],
+        ),
+        ("birth_year = 1967", "birth_year = 2030", ["people[1].birth_year", "would be -4"]),
+        (
+            'reserve_tier = "reserve"',
+            'reserve_tier = "cash"',
+            ["profile: names tier 'cash'", "use one of"],
+        ),
+        ("retirement_year = 2031", "retirement_year = 2020", ["retirement_year: 2020 is before"]),
+    ],
+)
+def test_plan_errors_name_file_field_and_fix(tmp_path, old, new, expected):
+    text = COUPLE.read_text()
+    assert old in text
+    path = _write(tmp_path, text.replace(old, new, 1))
+    with pytest.raises(InputError) as caught:
+        load_plan(path)
+    message = str(caught.value)
+    assert message.startswith(str(path))
+    for fragment in expected:
+        assert fragment in message
+
+
+def test_unknown_account_kind_is_reported_against_the_rule_set(tmp_path):
+    path = _write(tmp_path, COUPLE.read_text().replace('kind = "roth_ira"', 'kind = "roth"', 1))
+    plan = load_plan(path)
+    with pytest.raises(InputError) as caught:
+        plan.check_against(load_rules("us-federal-2026"), source=str(path))
+    message = str(caught.value)
+    assert "accounts[2].kind" in message and "'roth'" in message and "roth_ira" in message
+
+
+def test_invalid_toml_and_missing_file(tmp_path):
+    with pytest.raises(InputError, match="not valid TOML"):
+        load_plan(_write(tmp_path, "name = "))
+    with pytest.raises(InputError, match="no such plan file"):
+        load_plan(tmp_path / "missing.toml")
+
+
+def test_json_plan_files_are_accepted(tmp_path):
+    data = tomllib.loads(COUPLE.read_text())
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(data))
+    assert load_plan(path).name == load_plan(COUPLE).name
+
+
+def test_schema_and_validate_commands(tmp_path, capsys):
+    assert main(["plan", "schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema == json.loads(json.dumps(plan_json_schema()))
+    assert {"accounts", "profile", "withdrawal"} <= set(schema["properties"])
+    assert main(["plan", "validate", str(COUPLE)]) == 0
+    assert "ok:" in capsys.readouterr().out
+    bad = _write(tmp_path, COUPLE.read_text().replace("tolerance = 0.02", "tolerance = 2"))
+    assert main(["plan", "validate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "profile.tolerance" in err and "Traceback" not in err
