@@ -377,12 +377,12 @@ def compute_tax_arrays(
     ordinary_taxable = taxable_income - preferential_income
 
     schedule = rules.ordinary.brackets[status]
-    ordinary_tax = schedule_tax_arrays(schedule, zero, ordinary_taxable)
+    ordinary_tax = schedule_tax_arrays(schedule, 0.0, ordinary_taxable)
     stacked = _stacked_preferential_arrays(
         rules, status, ordinary_taxable, pref_amounts, preferential_income
     )
     # Preferential rates are relief: never more than the same income taxed as ordinary.
-    all_ordinary_extra = schedule_tax_arrays(schedule, zero, taxable_income) - ordinary_tax
+    all_ordinary_extra = schedule_tax_arrays(schedule, 0.0, taxable_income) - ordinary_tax
     capital_gains_tax = np.maximum(0.0, np.minimum(stacked, all_ordinary_extra))
 
     credit_total = sum((c.rate * c.amount[status] for c in rules.credits), 0.0)
@@ -415,14 +415,23 @@ def compute_tax_arrays(
     )
 
 
-def schedule_tax_arrays(schedule: Schedule, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """`schedule_tax_between` element-wise: tax on the slice from `low` to `high`."""
+def schedule_tax_arrays(
+    schedule: Schedule, low: np.ndarray | float, high: np.ndarray
+) -> np.ndarray:
+    """`schedule_tax_between` element-wise: tax on the slice from `low` to `high`.
+
+    Brackets that start above every `high` add nothing and are skipped; where
+    `high <= low` every overlap is non-positive, so the tax is 0 as in the scalar version.
+    """
     tax = np.zeros(np.shape(high))
+    top = float(np.max(high)) if np.size(high) else 0.0
     bounds = [*schedule.thresholds[1:], float("inf")]
     for start, end, rate in zip(schedule.thresholds, bounds, schedule.rates, strict=True):
+        if start >= top:
+            break
         overlap = np.minimum(high, end) - np.maximum(low, start)
-        tax = tax + np.where(overlap > 0, overlap * rate, 0.0)
-    return np.where(high <= low, 0.0, tax)
+        tax += np.maximum(overlap, 0.0) * rate
+    return tax
 
 
 def _taxable_benefits_arrays(
