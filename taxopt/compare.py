@@ -583,8 +583,7 @@ def render_table(comparison: Comparison) -> str:
 def _money(value: float, signed: bool = False) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
-    if abs(value) < 0.5:  # no "-0" for a difference that rounds to nothing
-        value = 0.0
+    value = round(value) or 0.0  # whole dollars; no "-0" for a difference that rounds away
     return f"{value:+,.0f}" if signed else f"{value:,.0f}"
 
 
