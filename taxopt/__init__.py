@@ -5,6 +5,7 @@ result = taxopt.optimize(plan, taxopt.load_rules("us-federal-2026"))
 result.location, result.yearly, result.baselines_table
 """
 
+from taxopt.compare import Comparison, compare
 from taxopt.errors import InfeasiblePlanError, InputError, SolverError, TaxoptError
 from taxopt.optimize import optimize
 from taxopt.plan import Plan, load_plan
@@ -14,6 +15,8 @@ from taxopt.rules import RuleSet, available_rule_sets, load_rules
 from taxopt.tax import TaxInput, TaxResult, compute_tax
 
 __all__ = [
+    "Comparison",
+    "compare",
     "InfeasiblePlanError",
     "InputError",
     "Plan",
