@@ -738,7 +738,8 @@ def _gross_up(year: _Year, target: np.ndarray, start: np.ndarray) -> tuple[_Trad
         trade = year.trade(year.allocate(gross))
     need = year.need(trade, target)
     residual = np.abs(need - trade.withdrawals.sum(axis=0)) / np.maximum(np.abs(need), 1.0)
-    funded = need < year.capacity - 1.0
+    # where RMDs force more than the need, or the accounts hold less, there is no root
+    funded = (need < year.capacity - 1.0) & (need > year.low.sum(axis=0) + 1.0)
     return trade, float(residual[funded].max()) if funded.any() else 0.0
 
 
@@ -911,19 +912,25 @@ class Simulation:
         return np.expm1(logs[:, first].mean(axis=1)), np.expm1(logs[:, full].mean(axis=1))
 
     @property
+    def outcome_real(self) -> np.ndarray:
+        """(P,) a path's whole outcome: real spending over retirement plus real after-tax
+        wealth at the horizon (a rule that spends everything still has an outcome)."""
+        return self._retired_spending().sum(axis=1) + self.wealth_real[:, -1]
+
+    @property
     def sequence_risk(self) -> dict[str, float]:
         """How much of the spread of outcomes the first decade's returns explain.
 
-        R^2 of log final real after-tax wealth (floored at $1) regressed on the annualized
+        R^2 of the log outcome (`outcome_real`, floored at $1) regressed on the annualized
         portfolio return of the first ten retirement years, beside the same R^2 for the
-        whole retirement's annualized return. A first-decade R^2 close to the full-horizon
-        one means the order of returns, not only their average, decides the outcome.
+        whole retirement's annualized return. A first-decade R^2 close to the whole-horizon
+        one means the early returns, not only the average, decide the outcome.
         """
         first, full = self.annualized_returns()
-        final = np.log(np.maximum(self.wealth_real[:, -1], 1.0))
+        outcome = np.log(np.maximum(self.outcome_real, 1.0))
         return {
-            "r2_first_decade": _r_squared(first, final),
-            "r2_full_horizon": _r_squared(full, final),
+            "r2_first_decade": _r_squared(first, outcome),
+            "r2_full_horizon": _r_squared(full, outcome),
             "median_first_decade_return": float(np.median(first)),
             "median_full_horizon_return": float(np.median(full)),
         }
@@ -1013,9 +1020,9 @@ class Simulation:
             f"  after-tax wealth at the end of {last}: median "
             f"${pct.at[last, 'wealth_real_p50']:,.0f} (5th ${pct.at[last, 'wealth_real_p5']:,.0f}, "
             f"95th ${pct.at[last, 'wealth_real_p95']:,.0f}), today's dollars",
-            f"  sequence risk: R^2 of log final wealth on the first retirement decade's "
-            f"return {seq['r2_first_decade']:.2f}, on the whole retirement's "
-            f"{seq['r2_full_horizon']:.2f}",
+            f"  sequence risk: R^2 of the log outcome (retirement spending + final wealth) on "
+            f"the first retirement decade's return {seq['r2_first_decade']:.2f}, on the whole "
+            f"retirement's {seq['r2_full_horizon']:.2f}",
             f"  {self.seconds:.2f} s; gross-up residual at most ${self.gross_up_residual:,.4f}",
         ]
         return "\n".join(lines)

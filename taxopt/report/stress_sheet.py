@@ -77,11 +77,16 @@ def _facts(ws: Worksheet, sim: Simulation) -> int:
         ("Withdrawal rule", sim.rule.describe(), None),
         ("Success rate (spending met every year)", sim.success_rate, PERCENT),
         (
-            "R^2, log final wealth on first retirement decade's return",
+            "R^2 of log outcome on first retirement decade's return",
             seq["r2_first_decade"],
             RATIO,
         ),
-        ("R^2, log final wealth on whole retirement's return", seq["r2_full_horizon"], RATIO),
+        ("R^2 of log outcome on whole retirement's return", seq["r2_full_horizon"], RATIO),
+        (
+            "Outcome",
+            "real spending over retirement + real after-tax wealth at the horizon",
+            None,
+        ),
         (
             "Units",
             "today's dollars; spending after tax; wealth after heirs' tax on deferred accounts",
