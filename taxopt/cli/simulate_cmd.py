@@ -61,7 +61,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _return_options(args: argparse.Namespace) -> dict:
     options: dict = {}
-    if args.correlation is not None and args.returns != "bootstrap":
+    if args.correlation is not None:
+        if args.returns == "bootstrap":
+            raise InputError("--correlation does not apply to --returns bootstrap (the CSV's own)")
         options["correlation"] = args.correlation
     if args.returns == "regime":
         options["scenario"] = args.scenario
