@@ -25,7 +25,9 @@ Spending is after tax: the withdrawal rule sets each retirement year's real spen
 and the gross withdrawal is found per path by a fixed number of secant steps on
 gross = spending + tax + contributions - income. Before retirement the target is the
 plan's own spending. A path succeeds when every year's spending meets its target (within
-half a dollar); when the accounts cannot, the path spends what is left.
+half a dollar, or a billionth of it); when the accounts cannot, the path spends what is
+left. A rule may ask for everything (VPW's last year): the accounts are emptied and the
+target is what that buys after tax.
 
 With zero volatility and the `fixed` rule (the plan's own spending) every path reproduces
 the ledger (`result.yearly`) to the cent: the test of this module.
@@ -57,7 +59,9 @@ from taxopt.tax import compute_tax_arrays
 
 PERCENTILES = (5, 25, 50, 75, 95)
 SECANT_STEPS = 12  # most gross-up steps per year (see `_gross_up`); most years need 4-6
-SUCCESS_TOLERANCE = 0.5  # dollars: spending this close to the target counts as met
+SUCCESS_TOLERANCE = 0.5  # dollars: spending this close to the target counts as met ...
+SUCCESS_RELATIVE = 1e-9  # ... or this share of it (float rounding on very large paths)
+SPEND_ALL = np.inf  # a rule's target meaning "whatever is left, after tax"
 SEQUENCE_YEARS = 10  # "first decade" of retirement for the sequence-risk figure
 WORST_PATHS = 10
 
@@ -475,7 +479,8 @@ class VanguardDynamic:
 class VariablePercentage:
     """VPW (Bogleheads): spend the level payment that would use up the portfolio over the
     plan's remaining years at a stated real return, paid at the start of each year:
-    rate = r / ((1 + r) (1 - (1 + r)^-n)), or 1/n when r = 0."""
+    rate = r / ((1 + r) (1 - (1 + r)^-n)), or 1/n when r = 0. In the last year the rate is
+    1: the household spends whatever is left after that year's tax (and meets its target)."""
 
     real_return: float = 0.03
     name: str = "vpw"
@@ -484,6 +489,8 @@ class VariablePercentage:
         pass
 
     def target_real(self, view: YearView) -> np.ndarray:
+        if view.remaining <= 1:  # the last year: spend what is left after its tax
+            return SPEND_ALL
         return vpw_rate(self.real_return, view.remaining) * view.portfolio_real + view.income_real
 
     def describe(self) -> str:
@@ -807,6 +814,9 @@ def run_paths(
             target = np.broadcast_to(np.asarray(rule.target_real(view), float) * infl, (n_p,))
         else:
             target = np.full(n_p, policy.spending[i])
+        spend_all = np.isinf(target)
+        if spend_all.any():  # more than the accounts can fund: they are emptied
+            target = np.where(spend_all, 2.0 * (year.capacity + abs(year.income)) + 1.0, target)
         start = target + year.contrib_total - year.income + policy.tax[i]
         trade, residual = _gross_up(year, target, start)
         out.gross_up_residual = max(out.gross_up_residual, residual)
@@ -820,7 +830,7 @@ def run_paths(
         last_return = np.where(before > 0, after / np.where(before > 0, before, 1.0) - 1.0, 0.0)
 
         out.spending[i] = year.spending(trade)
-        out.target[i] = target
+        out.target[i] = np.where(spend_all, out.spending[i], target)
         out.tax[i] = trade.tax
         out.withdrawals[i] = trade.withdrawals
         out.closing[i] = closing
@@ -869,7 +879,8 @@ class Simulation:
     @property
     def met(self) -> np.ndarray:
         """(P, Y) bool: the year's spending met its target."""
-        return self.spending_real >= self.target_real - SUCCESS_TOLERANCE
+        slack = np.maximum(SUCCESS_TOLERANCE, SUCCESS_RELATIVE * np.abs(self.target_real))
+        return self.spending_real >= self.target_real - slack
 
     @property
     def success(self) -> np.ndarray:
@@ -1024,7 +1035,8 @@ class Simulation:
             f"  sequence risk: R^2 of the log outcome (retirement spending + final wealth) on "
             f"the first retirement decade's return {seq['r2_first_decade']:.2f}, on the whole "
             f"retirement's {seq['r2_full_horizon']:.2f}",
-            f"  {self.seconds:.2f} s; gross-up residual at most ${self.gross_up_residual:,.4f}",
+            f"  {self.seconds:.2f} s; gross-up residual at most "
+            f"{self.gross_up_residual:.1e} of the need",
         ]
         return "\n".join(lines)
 

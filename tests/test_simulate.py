@@ -30,6 +30,7 @@ from taxopt.simulate import (
     FixedReal,
     Guardrails,
     VanguardDynamic,
+    VariablePercentage,
     YearView,
     policy_from_result,
     simulate,
@@ -313,6 +314,16 @@ def test_figures_and_rules_side_by_side(retiree) -> None:
     assert table.at["vpw", "success_rate"] == sim.success_rate
     other = simulate(retiree, paths=60, seed=3, returns="regime", withdrawal="bengen")
     assert table.at["bengen", "success_rate"] == other.success_rate
+
+
+def test_vpw_spends_level_amounts_and_empties_the_account_in_the_last_year(roth10) -> None:
+    # At a 0% stated return VPW spends 1/n of the portfolio with n years left: with 0%
+    # returns that is $100,000 every year of ten from $1,000,000, the last year "all that
+    # is left" (also $100,000), ending at exactly 0, and every target met.
+    sim = simulate(roth10, paths=1, returns=np.zeros((10, 1)), withdrawal=VariablePercentage(0.0))
+    assert sim.spending_real[0] == pytest.approx([100_000] * 10)
+    assert sim.closing[0, -1, 0] == pytest.approx(0.0, abs=1e-6)
+    assert sim.success_rate == 1.0
 
 
 def test_bengen_and_constant_rules_are_what_they_say(roth10) -> None:
