@@ -22,12 +22,16 @@ paths; the loops are over years, accounts and tiers only):
 - taxes each year from `compute_tax_arrays`, the tax calculator over arrays.
 
 Spending is after tax: the withdrawal rule sets each retirement year's real spending target
-and the gross withdrawal is found per path by a fixed number of secant steps on
+and the gross withdrawal is found per path by at most SECANT_STEPS secant steps on
 gross = spending + tax + contributions - income. Before retirement the target is the
-plan's own spending. A path succeeds when every year's spending meets its target (within
-half a dollar, or a billionth of it); when the accounts cannot, the path spends what is
-left. A rule may ask for everything (VPW's last year): the accounts are emptied and the
-target is what that buys after tax.
+plan's own spending. Rules stated as a share of the portfolio apply it to the pre-tax
+opening balances and add the household's income (Social Security, pensions); the tax is
+drawn on top, so "4%" here asks more of the portfolio than a pre-tax 4% withdrawal.
+A path succeeds when every year's spending meets its target (within half a dollar, or a
+billionth of it); when the accounts cannot, the path spends what is left. A rule may ask
+for everything (VPW's last year): the accounts are emptied and the target is what that
+buys after tax. Rules that spend a share of what is left (constant, VPW, RMD-based)
+cannot run out and succeed by construction: compare their spending instead.
 
 With zero volatility and the `fixed` rule (the plan's own spending) every path reproduces
 the ledger (`result.yearly`) to the cent: the test of this module.
