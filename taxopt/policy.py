@@ -1,0 +1,679 @@
+"""A rule-based household engine: conventional contributions and withdrawals, any placement.
+
+Nothing here optimizes. Each year the engine routes savings by a conventional rule (fixed
+amounts, then tax-deferred accounts up to each owner's limit, then exempt accounts, then
+taxable), draws money in the conventional order (RMDs, then taxable, then tax-deferred, then
+exempt; accounts of one class pro rata to their balances), sells taxable lots oldest first
+and pro rata across tiers (the account's mix is kept), and asks a `Placement` where the
+sheltered money and the taxable purchases go. It grosses the draw up for tax by a
+safeguarded fixed-point (secant) iteration on the pure tax calculator, since the tax depends
+on which accounts are drawn and on the gains the sales realize.
+
+The engine keeps its own state (balances per account and tier; taxable lots with units,
+value and basis per unit, kept as the ledger keeps them) and emits `Decisions`; the ledger's
+replay of those decisions is the official record and must agree with the engine to the cent.
+
+Timing as everywhere in taxopt: flows at the start of the year on opening balances; yields
+on post-trade taxable holdings are paid and reinvested (adding basis); then total growth.
+Amounts are nominal dollars of their year unless a name says `_real` (today's dollars).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import pandas as pd
+
+from taxopt.cashflows import plan_flows
+from taxopt.decisions import Decisions
+from taxopt.ledger import penalty_applies, rmd_required
+from taxopt.plan import Plan
+from taxopt.rules import Growth, RuleSet, WithdrawalTax
+from taxopt.tax import TaxInput, TaxResult, compute_tax
+
+DRAW_TOLERANCE = 1e-6  # dollars: a year's spending is solved to within this of its target
+LEVEL_TOLERANCE = 0.005  # today's dollars: bisection stops when the bracket is this narrow
+ESTATE_SLACK = 1e-6  # today's dollars: an estate this close to the floor meets it
+MAX_DRAW_ITERATIONS = 100
+
+LotKey = tuple[str, str, int, bool]  # (account, tier, purchase year, is opening lot)
+
+
+@dataclass
+class PolicyLot:
+    """A taxable purchase (or the opening holding): units, value and basis per unit."""
+
+    account: str
+    tier: str
+    year: int
+    opening: bool
+    units: float
+    value_per_unit: float
+    basis_per_unit: float
+
+    @property
+    def key(self) -> LotKey:
+        return (self.account, self.tier, self.year, self.opening)
+
+
+@dataclass
+class PolicyState:
+    """Balances per (account, tier) and taxable lots, at the start of a year (nominal)."""
+
+    balances: dict[tuple[str, str], float]
+    lots: dict[LotKey, PolicyLot]
+
+    def copy(self) -> PolicyState:
+        return PolicyState(
+            dict(self.balances),
+            {k: PolicyLot(**vars(lot)) for k, lot in self.lots.items()},
+        )
+
+
+Dollars = dict[str, dict[str, float]]  # account -> tier -> dollars
+
+
+class Placement(Protocol):
+    """Where money lives: sheltered accounts' post-trade split and taxable purchases."""
+
+    def place(
+        self,
+        year: int,
+        sheltered: dict[str, float],
+        taxable_held: Dollars,
+        taxable_cash: dict[str, float],
+    ) -> tuple[Dollars, Dollars]:
+        """(post-trade dollars per tier of each sheltered account, purchases per tier of
+        each taxable account). `sheltered` is each sheltered account's post-flow total,
+        `taxable_held` each taxable account's holdings after this year's sales, and
+        `taxable_cash` the cash each taxable account must invest (all nominal)."""
+        ...
+
+
+@dataclass
+class YearOutcome:
+    """One year's decisions and the engine's own figures (nominal dollars)."""
+
+    year: int
+    draw: float  # withdrawals less contributions, as solved
+    contributions: dict[str, float]
+    withdrawals: dict[str, float]  # taxable: cash from sales
+    allocation: Dollars  # sheltered accounts' post-trade split
+    buys: Dollars  # taxable purchases
+    sales: list[tuple[LotKey, float]]  # (lot, units sold)
+    realized_gains: float
+    tax_input: TaxInput
+    tax: TaxResult
+    spending: float
+    unplaced: float  # cash no account could take (spent instead)
+    shortfall: float  # money the year needed beyond everything the portfolio held
+
+
+@dataclass
+class PolicyRun:
+    """A walk through the plan's years: outcomes, closing balances and the estate."""
+
+    plan: Plan
+    outcomes: list[YearOutcome]
+    closing: list[dict[str, float]]  # per year: account -> closing balance (nominal)
+    estate_real: float  # after-tax estate at the horizon, today's dollars
+    level_real: float | None = None  # the constant real spending level, if one was solved
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def short_years(self) -> list[int]:
+        return [o.year for o in self.outcomes if o.shortfall > DRAW_TOLERANCE]
+
+    def decisions(self, label: str) -> Decisions:
+        """The run as plain decisions for the ledger; no Roth conversions."""
+        d = Decisions(label=label)
+        for o in self.outcomes:
+            for account, amount in o.contributions.items():
+                if amount > 0:
+                    d.contributions[account, o.year] = amount
+            for account, amount in o.withdrawals.items():
+                if amount > 0:
+                    d.withdrawals[account, o.year] = amount
+            for account, split in o.allocation.items():
+                for tier, amount in split.items():
+                    d.allocation[account, tier, o.year] = amount
+            for account, split in o.buys.items():
+                for tier, amount in split.items():
+                    if amount > 0:
+                        d.buys[account, tier, o.year] = amount
+            for (account, tier, bought, opening), units in o.sales:
+                key = (account, tier, bought, opening, o.year)
+                d.lot_sales[key] = d.lot_sales.get(key, 0.0) + units
+        return d
+
+    @property
+    def yearly(self) -> pd.DataFrame:
+        """The engine's own figures by year, named as in the ledger's table."""
+        rows = []
+        for o, closing in zip(self.outcomes, self.closing, strict=True):
+            infl = self.plan.inflation_factor(o.year)
+            row = {
+                "year": o.year,
+                "total_tax": o.tax.total_tax,
+                "spending": o.spending,
+                "spending_real": o.spending / infl,
+                "realized_gains": o.realized_gains,
+                "contributions": sum(o.contributions.values()),
+                "shortfall": o.shortfall,
+            }
+            for account, value in closing.items():
+                row[f"closing_{account}"] = value
+            row["portfolio_closing"] = sum(closing.values())
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+
+class PolicyEngine:
+    """The plan and rules laid out by year, and the conventional rules that walk it."""
+
+    def __init__(self, plan: Plan, rules: RuleSet, placement: Placement):
+        self.plan, self.rules, self.placement = plan, rules, placement
+        self.flows = plan_flows(plan, rules)
+        self.kinds = {a.name: rules.account_kinds[a.kind] for a in plan.accounts}
+        self.accounts = [a.name for a in plan.accounts]
+        self.owner = {a.name: a.owner for a in plan.accounts}
+        self.kind_name = {a.name: a.kind for a in plan.accounts}
+        self.tiers = [t.name for t in plan.tiers]
+        self.tier = {t.name: t for t in plan.tiers}
+        self.growth = {t.name: 1.0 + t.expected_return for t in plan.tiers}
+        by_growth = {g: [a for a in self.accounts if self.kinds[a].growth == g] for g in Growth}
+        self.taxable = by_growth[Growth.TAXED]
+        self.deferred = by_growth[Growth.DEFERRED]
+        self.exempt = by_growth[Growth.EXEMPT]
+        self.sheltered = [a for a in self.accounts if a not in self.taxable]
+        self.year_rules = {y: rules.for_year(y, plan.inflation) for y in plan.years}
+        self.contribution_years = set(self.flows.contribution_years)
+        c = plan.contributions
+        self.routable = set(c.accounts or self.accounts) | {f.account for f in c.fixed}
+        self.income = {
+            y: self.flows.social_security[y]
+            + self.flows.other_income[y]
+            + self.flows.savings[y]
+            + self.flows.wage_tax[y]
+            for y in plan.years
+        }
+        self.heir_keep = {
+            a: 1.0 - plan.objective.heir_tax_rate if a in self.deferred else 1.0
+            for a in self.accounts
+        }
+
+    # -- state ---------------------------------------------------------------------------
+
+    def initial_state(self) -> PolicyState:
+        balances = {
+            (a.name, t): a.balances.get(t, 0.0) for a in self.plan.accounts for t in self.tiers
+        }
+        lots = {}
+        for a in self.plan.accounts:
+            if a.name not in self.taxable:
+                continue
+            for t in self.tiers:
+                balance = a.balances.get(t, 0.0)
+                if balance > 0:
+                    lot = PolicyLot(
+                        a.name, t, self.plan.start_year, True, balance, 1.0, a.basis_of(t) / balance
+                    )
+                    lots[lot.key] = lot
+        return PolicyState(balances, lots)
+
+    def opening(self, state: PolicyState) -> dict[str, float]:
+        return {a: sum(state.balances[a, t] for t in self.tiers) for a in self.accounts}
+
+    # -- one year --------------------------------------------------------------------------
+
+    def year_context(self, state: PolicyState, year: int) -> _Year:
+        opening = self.opening(state)
+        rmd = {a: rmd_required(self.plan, self.rules, a, year, opening[a]) for a in self.deferred}
+        capacity = sum(self.route(year, math.inf)[0].values())
+        lots = {
+            (a, t): sorted(
+                (lot for lot in state.lots.values() if lot.account == a and lot.tier == t),
+                key=lambda lot: (lot.year, not lot.opening),
+            )
+            for a in self.taxable
+            for t in self.tiers
+        }
+        return _Year(year, state, opening, rmd, capacity, lots)
+
+    def evaluate(self, y: _Year, draw: float) -> YearOutcome:
+        """The year's flows, trades and tax for a net draw (withdrawals - contributions)."""
+        year, opening = y.year, y.opening
+        withdrawals = {a: r for a, r in y.rmd.items() if r > 0}
+        contributions: dict[str, float] = {}
+        shortfall = unplaced = 0.0
+        if draw >= y.forced:
+            shortfall = self._draw_down(y, draw - y.forced, withdrawals)
+        else:
+            contributions, unplaced = self.route(year, y.forced - draw)
+        sales, realized, held, proceeds = self._sell(y, withdrawals)
+        sheltered = {
+            a: opening[a] + contributions.get(a, 0.0) - withdrawals.get(a, 0.0)
+            for a in self.sheltered
+        }
+        cash = {a: contributions.get(a, 0.0) for a in self.taxable}
+        allocation, buys = self.placement.place(year, sheltered, held, cash)
+        post = {
+            (a, t): max(0.0, held[a][t] + buys.get(a, {}).get(t, 0.0))
+            for a in self.taxable
+            for t in self.tiers
+        }
+        # As the ledger counts it: a taxable account's withdrawal is its net cash out.
+        cash_out = {a: cash[a] + proceeds[a] - sum(buys.get(a, {}).values()) for a in self.taxable}
+        tax_input = self._tax_input(year, withdrawals, contributions, post, realized)
+        tax = compute_tax(self.year_rules[year], tax_input)
+        sheltered_out = sum(withdrawals.get(a, 0.0) for a in self.sheltered)
+        spending = (
+            sheltered_out
+            + sum(cash_out.values())
+            + self.income[year]
+            - sum(contributions.values())
+            - tax.total_tax
+        )
+        for a in self.taxable:
+            withdrawals[a] = withdrawals.get(a, 0.0)
+        return YearOutcome(
+            year=year,
+            draw=draw,
+            contributions=contributions,
+            withdrawals=withdrawals,
+            allocation=allocation,
+            buys=buys,
+            sales=sales,
+            realized_gains=realized,
+            tax_input=tax_input,
+            tax=tax,
+            spending=spending,
+            unplaced=unplaced,
+            shortfall=shortfall,
+        )
+
+    def solve_year(self, y: _Year, target: float) -> YearOutcome:
+        """The outcome whose after-tax spending is `target` (or the nearest one possible).
+
+        Spending rises with the draw (slope 1 - marginal tax rate, between 0 and 2), so the
+        first step is the plain fixed-point one (draw = target - income + tax), later ones
+        are secant steps kept inside the bracket found so far, else bisection.
+        """
+        low, high = y.forced - y.capacity, y.portfolio
+        lo, hi, lo_known, hi_known = low, high, False, False
+        if low > -math.inf:
+            floor = self.evaluate(y, low)
+            if floor.spending >= target - DRAW_TOLERANCE:
+                return floor  # nothing more can be invested: the surplus is spent
+            lo_known = True
+        x = min(max(target - self.income[y.year], low), high)
+        best: YearOutcome | None = None
+        previous: tuple[float, float] | None = None
+        for i in range(MAX_DRAW_ITERATIONS):
+            o = self.evaluate(y, x)
+            fx = o.spending - target
+            if best is None or abs(fx) < abs(best.spending - target):
+                best = o
+            if abs(fx) <= DRAW_TOLERANCE:
+                return o
+            if fx < 0:
+                lo, lo_known = x, True
+                if x >= high:  # even selling everything falls short
+                    o.shortfall = max(o.shortfall, -fx)
+                    return o
+            else:
+                hi, hi_known = x, True
+            step = x - fx
+            if previous is not None and previous[1] != fx:
+                step = x - fx * (x - previous[0]) / (fx - previous[1])
+            previous = (x, fx)
+            if not lo < step < hi or i > MAX_DRAW_ITERATIONS // 2:
+                if lo_known and hi_known:
+                    step = 0.5 * (lo + hi)
+                else:
+                    step = min(max(x - fx, low), high)
+            x = step
+        assert best is not None
+        return best
+
+    def apply(self, state: PolicyState, o: YearOutcome) -> dict[str, float]:
+        """Carry out a year's outcome on the state (as the ledger replays it); grow; closing."""
+        b = state.balances
+        for a in self.sheltered:
+            total = (
+                sum(b[a, t] for t in self.tiers)
+                + o.contributions.get(a, 0.0)
+                - o.withdrawals.get(a, 0.0)
+            )
+            wanted = {t: max(0.0, o.allocation[a].get(t, 0.0)) for t in self.tiers}
+            wanted_total = sum(wanted.values())
+            for t in self.tiers:
+                share = wanted[t] / wanted_total if wanted_total > 0 else 1.0 / len(self.tiers)
+                b[a, t] = max(total, 0.0) * share
+        for key, units in o.sales:
+            lot = state.lots[key]
+            units = min(units, lot.units)
+            lot.units -= units
+            b[key[0], key[1]] -= units * lot.value_per_unit
+        for a, split in o.buys.items():
+            for t, amount in split.items():
+                if amount > 0:
+                    b[a, t] += amount
+                    lot = PolicyLot(a, t, o.year, False, amount, 1.0, 1.0)
+                    state.lots[lot.key] = lot
+        for a in self.taxable:
+            for t in self.tiers:
+                b[a, t] = max(0.0, b[a, t])
+        for lot in state.lots.values():
+            lot.basis_per_unit += self.tier[lot.tier].yield_rate * lot.value_per_unit
+            lot.value_per_unit *= self.growth[lot.tier]
+        for key in b:
+            b[key] *= self.growth[key[1]]
+        return self.opening(state)
+
+    # -- the conventional rules -------------------------------------------------------------
+
+    def route(self, year: int, amount: float) -> tuple[dict[str, float], float]:
+        """Contributions of `amount` cash: ({account: dollars}, what no account could take).
+
+        Working years: fixed amounts, then tax-deferred accounts up to each owner's limit
+        (and wages), then exempt accounts, then the first taxable account. Retirement:
+        surplus cash goes to a taxable account. Other years nothing is invested.
+        """
+        out: dict[str, float] = {}
+        if year in self.contribution_years:
+            room = _Room(self, year)
+            for fixed in self.plan.contributions.fixed:
+                if fixed.until_year is None or year <= fixed.until_year:
+                    wanted = fixed.annual * self.plan.inflation_factor(year)
+                    amount -= room.give(out, fixed.account, min(wanted, amount))
+            for group in (self.deferred, self.exempt, self.taxable):
+                for a in group:
+                    if a in self.routable and amount > 0:
+                        given = room.give(out, a, amount)
+                        amount = 0.0 if given == math.inf else amount - given
+        elif year >= self.plan.retirement_year and self.taxable and amount > 0:
+            out[self.taxable[0]] = amount
+            amount = 0.0
+        return out, max(0.0, amount)
+
+    def _draw_down(self, y: _Year, extra: float, withdrawals: dict[str, float]) -> float:
+        """Withdraw `extra` beyond the RMDs: taxable, then deferred, then exempt; shortfall."""
+        for group in (self.taxable, self.deferred, self.exempt):
+            room = {a: y.opening[a] - withdrawals.get(a, 0.0) for a in group}
+            room = {a: r for a, r in room.items() if r > 0}
+            available = sum(room.values())
+            if extra <= 0 or available <= 0:
+                continue
+            if extra >= available:
+                for a in room:
+                    withdrawals[a] = y.opening[a]
+                extra -= available
+            else:
+                for a, r in room.items():
+                    withdrawals[a] = withdrawals.get(a, 0.0) + extra * r / available
+                extra = 0.0
+        return max(0.0, extra)
+
+    def _sell(
+        self, y: _Year, withdrawals: dict[str, float]
+    ) -> tuple[list[tuple[LotKey, float]], float, Dollars, dict[str, float]]:
+        """Sales raising each taxable withdrawal: pro rata across tiers, oldest lots first.
+
+        Returns (sales, realized gain, holdings after the sales, cash raised per account).
+        """
+        sales: list[tuple[LotKey, float]] = []
+        realized = 0.0
+        held: Dollars = {}
+        proceeds = dict.fromkeys(self.taxable, 0.0)
+        balances = y.state.balances
+        for a in self.taxable:
+            held[a] = {t: balances[a, t] for t in self.tiers}
+            amount = withdrawals.get(a, 0.0)
+            if amount <= 0:
+                continue
+            everything = amount >= y.opening[a]
+            for t in self.tiers:
+                want = amount * balances[a, t] / y.opening[a]
+                for lot in y.lots[a, t]:
+                    if lot.units <= 0 or (want <= 0 and not everything):
+                        continue
+                    value = lot.units * lot.value_per_unit
+                    units = lot.units if everything or want >= value else want / lot.value_per_unit
+                    sales.append((lot.key, units))
+                    realized += units * (lot.value_per_unit - lot.basis_per_unit)
+                    held[a][t] -= units * lot.value_per_unit
+                    proceeds[a] += units * lot.value_per_unit
+                    want -= units * lot.value_per_unit
+        return sales, realized, held, proceeds
+
+    def _tax_input(
+        self,
+        year: int,
+        withdrawals: dict[str, float],
+        contributions: dict[str, float],
+        post: dict[tuple[str, str], float],
+        realized: float,
+    ) -> TaxInput:
+        ordinary = early = deductible = ordinary_yield = qualified_yield = 0.0
+        for a in self.accounts:
+            kind = self.kinds[a]
+            out = withdrawals.get(a, 0.0)
+            if kind.withdrawals == WithdrawalTax.ORDINARY:
+                ordinary += out * (1.0 - kind.tax_free_withdrawal_fraction)
+                owner = self.owner[a]
+                if kind.early_withdrawal_penalty and owner is not None:
+                    if penalty_applies(self.rules, year - self.plan.person(owner).birth_year):
+                        early += out
+            if kind.contributions == "deductible":
+                deductible += contributions.get(a, 0.0)
+        for (_a, t), value in post.items():
+            tier = self.tier[t]
+            if tier.yield_character == "ordinary":
+                ordinary_yield += tier.yield_rate * value
+            elif tier.yield_character == "qualified_dividends":
+                qualified_yield += tier.yield_rate * value
+        flows = self.flows
+        return TaxInput(
+            filing_status=self.plan.filing_status,
+            ages=self.plan.ages_in(year),
+            ordinary_income=max(
+                0.0,
+                flows.wages(year)
+                + flows.other_income[year]
+                + ordinary
+                + ordinary_yield
+                - deductible,
+            ),
+            investment_ordinary_income=ordinary_yield,
+            qualified_dividends=qualified_yield,
+            ltcg=max(0.0, realized),
+            social_security=flows.social_security[year],
+            early_distributions=early,
+            year=year,
+        )
+
+    # -- whole runs -------------------------------------------------------------------------
+
+    def policy_draw(self, y: _Year, retirement_opening: float) -> float:
+        """Net withdrawal the plan's withdrawal policy sets for a retirement year (nominal)."""
+        policy, plan = self.plan.withdrawal, self.plan
+        if policy.policy == "fixed_amount":
+            return (policy.amount or 0.0) * plan.inflation_factor(y.year)
+        if policy.policy == "constant_percentage":
+            return policy.rate * y.portfolio
+        start = max(plan.retirement_year, plan.start_year)
+        ratio = plan.inflation_factor(y.year) / plan.inflation_factor(start)
+        return policy.rate * ratio * retirement_opening
+
+    def walk(
+        self,
+        state: PolicyState,
+        years: list[int],
+        year_outcome: Callable[[_Year], YearOutcome],
+        stop_when_short: bool = False,
+    ) -> tuple[list[YearOutcome], list[dict[str, float]]]:
+        """Walk `years` from `state` (mutated), each year's outcome from `year_outcome`."""
+        outcomes, closing = [], []
+        for year in years:
+            o = year_outcome(self.year_context(state, year))
+            outcomes.append(o)
+            closing.append(self.apply(state, o))
+            if stop_when_short and o.shortfall > DRAW_TOLERANCE:
+                break
+        return outcomes, closing
+
+    def estate_real(self, closing: dict[str, float]) -> float:
+        end = self.plan.inflation_factor(self.plan.end_year + 1)
+        return sum(closing[a] * self.heir_keep[a] for a in closing) / end
+
+    def run_policy(self) -> PolicyRun:
+        """Working years save everything; retirement draws what the withdrawal policy sets."""
+        plan, state = self.plan, self.initial_state()
+        retirement_opening: list[float] = []
+
+        def outcome(y: _Year) -> YearOutcome:
+            if y.year < plan.retirement_year:
+                return self.solve_year(y, 0.0)
+            if not retirement_opening:
+                retirement_opening.append(y.portfolio)
+            draw = self.policy_draw(y, retirement_opening[0])
+            return self.evaluate(y, draw)
+
+        outcomes, closing = self.walk(state, plan.years, outcome)
+        return self._finish(outcomes, closing, None)
+
+    def run_level(self, level_real: float, start: PolicyState, years: list[int], stop: bool):
+        """Retirement years spending `level_real` today's dollars each, from `start` (copied)."""
+        state = start.copy()
+
+        def outcome(y: _Year) -> YearOutcome:
+            target = level_real * self.plan.inflation_factor(y.year)
+            return self.solve_year(y, target)
+
+        return self.walk(state, years, outcome, stop_when_short=stop)
+
+    def run_max_spending(self) -> PolicyRun:
+        """Bisect for the highest constant real spending that never runs short and leaves
+        the bequest floor (today's dollars, after tax)."""
+        plan = self.plan
+        state = self.initial_state()
+        working = [y for y in plan.years if y < plan.retirement_year]
+        retired = [y for y in plan.years if y >= plan.retirement_year]
+        pre, pre_closing = self.walk(state, working, lambda y: self.solve_year(y, 0.0))
+        floor = plan.objective.bequest_floor
+
+        def attempt(level: float, stop: bool = True):
+            outcomes, closing = self.run_level(level, state, retired, stop)
+            short = any(o.shortfall > DRAW_TOLERANCE for o in outcomes)
+            final = closing[-1] if closing else (pre_closing[-1] if pre_closing else {})
+            ok = not short and self.estate_real(final) >= floor - ESTATE_SLACK
+            return ok, outcomes, closing
+
+        warnings = []
+        low = 0.0
+        if not attempt(low)[0]:
+            warnings.append(
+                "no constant spending level meets the bequest floor and never runs short; "
+                "the baseline spends nothing"
+            )
+            high = low
+        else:
+            high = max(1.0, self._level_guess(state, retired))
+            while attempt(high)[0]:
+                low, high = high, 2.0 * high
+        while high - low > LEVEL_TOLERANCE:
+            middle = 0.5 * (low + high)
+            if attempt(middle)[0]:
+                low = middle
+            else:
+                high = middle
+        _ok, outcomes, closing = attempt(low, stop=False)
+        run = self._finish(pre + outcomes, pre_closing + closing, low)
+        run.warnings.extend(warnings)
+        return run
+
+    def run(self) -> PolicyRun:
+        """The run the plan's objective calls for."""
+        if self.plan.objective.kind == "max_spending":
+            return self.run_max_spending()
+        return self.run_policy()
+
+    def _level_guess(self, state: PolicyState, retired: list[int]) -> float:
+        """A rough upper guess of the level: wealth plus income spread over retirement."""
+        if not retired:
+            return 1.0
+        wealth = sum(state.balances.values()) / self.plan.inflation_factor(retired[0])
+        income = sum(self.income[y] / self.plan.inflation_factor(y) for y in retired)
+        return 1.5 * (wealth + income) / len(retired)
+
+    def _finish(self, outcomes, closing, level) -> PolicyRun:
+        final = closing[-1] if closing else self.opening(self.initial_state())
+        run = PolicyRun(self.plan, outcomes, closing, self.estate_real(final), level)
+        for o in outcomes:
+            if o.shortfall > DRAW_TOLERANCE:
+                run.warnings.append(f"{o.year}: the portfolio is {o.shortfall:,.2f} short")
+        return run
+
+
+@dataclass
+class _Year:
+    """What a year's evaluations share: the opening state, RMDs, limits, lots by tier."""
+
+    year: int
+    state: PolicyState
+    opening: dict[str, float]
+    rmd: dict[str, float]
+    capacity: float  # the most cash the year's contributions can take
+    lots: dict[tuple[str, str], list[PolicyLot]]
+
+    @property
+    def forced(self) -> float:
+        return sum(self.rmd.values())
+
+    @property
+    def portfolio(self) -> float:
+        return sum(self.opening.values())
+
+
+class _Room:
+    """Contribution room left this year: per (owner, limit) and per owner's wages."""
+
+    def __init__(self, engine: PolicyEngine, year: int):
+        self.engine, self.year = engine, year
+        self.rules = engine.year_rules[year]
+        self.limit_room: dict[tuple[str, str], float] = {}
+        self.wage_room = dict(engine.flows.earnings[year])
+
+    def _limits(self, account: str) -> list[tuple[str, str]]:
+        owner = self.engine.owner[account]
+        if owner is None:
+            return []
+        kind = self.engine.kind_name[account]
+        keys = []
+        age = self.year - self.engine.plan.person(owner).birth_year
+        for limit in self.rules.contribution_limits:
+            if kind in limit.account_kinds:
+                key = (owner, limit.name)
+                self.limit_room.setdefault(key, limit.for_age(age))
+                keys.append(key)
+        return keys
+
+    def give(self, out: dict[str, float], account: str, amount: float) -> float:
+        """Contribute up to `amount` to `account` within its limits; return what was given."""
+        keys = self._limits(account)
+        room = min((self.limit_room[k] for k in keys), default=math.inf)
+        if keys:
+            room = min(room, self.wage_room.get(self.engine.owner[account] or "", 0.0))
+        given = max(0.0, min(amount, room))
+        if given <= 0:
+            return 0.0
+        for k in keys:
+            self.limit_room[k] -= given
+        if keys:
+            self.wage_room[self.engine.owner[account] or ""] -= given
+        out[account] = out.get(account, 0.0) + given
+        return given
