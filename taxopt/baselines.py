@@ -38,6 +38,7 @@ from taxopt.rules import Growth, RuleSet
 if TYPE_CHECKING:
     from taxopt.result import Result
 
+EMPTY_PORTFOLIO = 1.0  # dollars
 BASELINE_NAMES = ("guide_rule_of_thumb", "same_mix_everywhere", "conventional_withdrawals")
 
 
@@ -285,6 +286,7 @@ def mix_deviation(plan: Plan, rules: RuleSet, ledger: Ledger) -> pd.Series:
 
     Shares are post-trade, measured as the profile says (tax-adjusted: deferred balances at
     1 - assumed rate); a fraction of the portfolio, comparable with profile.tolerance.
+    A portfolio under EMPTY_PORTFOLIO dollars (a plan spent down to nothing) has no mix.
     """
     profile = plan.profile
     deferred = {
@@ -302,6 +304,8 @@ def mix_deviation(plan: Plan, rules: RuleSet, ledger: Ledger) -> pd.Series:
         total = row.sum()
         mix = target_mix(plan, int(year))
         out[int(year)] = (
-            max(abs(row.get(t, 0.0) / total - w) for t, w in mix.items()) if total > 0 else 0.0
+            max(abs(row.get(t, 0.0) / total - w) for t, w in mix.items())
+            if total > EMPTY_PORTFOLIO
+            else 0.0
         )
     return pd.Series(out, name="mix_deviation")

@@ -38,6 +38,7 @@ DRAW_TOLERANCE = 1e-6  # dollars: a year's spending is solved to within this of 
 LEVEL_TOLERANCE = 0.005  # today's dollars: bisection stops when the bracket is this narrow
 ESTATE_SLACK = 1e-6  # today's dollars: an estate this close to the floor meets it
 MAX_DRAW_ITERATIONS = 100
+MAX_DOUBLINGS = 60  # the level's upper bracket: 2^60 x the first guess is beyond any plan
 
 LotKey = tuple[str, str, int, bool]  # (account, tier, purchase year, is opening lot)
 
@@ -583,7 +584,9 @@ class PolicyEngine:
             high = low
         else:
             high = max(1.0, self._level_guess(state, retired))
-            while attempt(high)[0]:
+            for _ in range(MAX_DOUBLINGS):
+                if not attempt(high)[0]:
+                    break
                 low, high = high, 2.0 * high
         while high - low > LEVEL_TOLERANCE:
             middle = 0.5 * (low + high)
