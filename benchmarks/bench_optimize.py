@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import importlib
 import io
 import os
 import pstats
@@ -35,7 +36,7 @@ from taxopt import load_rules, optimize  # noqa: E402
 from taxopt.ledger import replay  # noqa: E402
 from taxopt.model import build_model  # noqa: E402
 from taxopt.model.context import ModelContext  # noqa: E402
-from taxopt.optimize import _fix, read_decisions, regime_of  # noqa: E402
+from taxopt.optimize import read_decisions  # noqa: E402
 from taxopt.plan import Plan, plan_from_dict  # noqa: E402
 from taxopt.rules import RuleSet  # noqa: E402
 
@@ -162,8 +163,12 @@ def regime_fixed_exact(plan: Plan, rules: RuleSet) -> tuple[ModelContext, ModelC
     """The fast LP (solved) and the exact model with its binaries fixed, as optimize does."""
     fast = build_model(plan, rules, "fast")
     fast.prob.solve(pulp.HiGHS(msg=False))
-    exact = build_model(plan, rules, "exact")
-    _fix(exact, regime_of(exact, replay(plan, rules, read_decisions(fast))))
+    ledger = replay(plan, rules, read_decisions(fast))
+    steps = importlib.import_module("taxopt.optimize")  # the module; taxopt.optimize is the fn
+    if hasattr(steps, "regime_from"):  # binaries substituted while building: a plain LP
+        return fast, build_model(plan, rules, "exact", steps.regime_from(ledger, plan.years))
+    exact = build_model(plan, rules, "exact")  # older optimize: fixed binary columns
+    steps._fix(exact, steps.regime_of(exact, ledger))
     return fast, exact
 
 
@@ -175,8 +180,10 @@ def bench_highs(rules: RuleSet, horizons: tuple[int, ...], runs: int) -> list[di
     rows = []
     for years in horizons:
         fast, exact = regime_fixed_exact(plan_with_horizon(base, years), rules)
-        problems = {"fast LP": (fast, True), "exact fixed, as MIP": (exact, True)}
-        problems["exact fixed, mip=False"] = (exact, False)
+        label = _exact_label(exact)
+        problems = {"fast LP": (fast, True), label: (exact, True)}
+        if exact.binaries and "regime_values" not in vars(exact):
+            problems["exact fixed, mip=False"] = (exact, False)
         for problem, (ctx, mip) in problems.items():
             for config, options in HIGHS_CONFIGS.items():
                 if years > 45 and config in SLOW_CONFIGS:
@@ -184,6 +191,12 @@ def bench_highs(rules: RuleSet, horizons: tuple[int, ...], runs: int) -> list[di
                 rows.append(_highs_row(years, problem, config, ctx, mip, options, runs))
                 print(_format_row(rows[-1]), flush=True)
     return rows
+
+
+def _exact_label(exact: ModelContext) -> str:
+    """Older builds keep the fixed binaries as integer columns (HiGHS' MIP path)."""
+    integer = any(v.cat == pulp.LpInteger for v in exact.prob.variables())
+    return "exact fixed, as MIP" if integer else "exact regime LP"
 
 
 def _highs_row(years, problem, config, ctx, mip, options, runs) -> dict:
@@ -271,7 +284,7 @@ def handoff_rows(rules: RuleSet, horizons: tuple[int, ...]) -> list[dict]:
     rows = []
     for years in horizons:
         fast, exact = regime_fixed_exact(plan_with_horizon(base, years), rules)
-        for problem, ctx in (("fast LP", fast), ("exact fixed, as MIP", exact)):
+        for problem, ctx in (("fast LP", fast), (_exact_label(exact), exact)):
             solver = _StepTimedHiGHS(msg=False)
             wall, _, _ = timed(lambda solver=solver, ctx=ctx: ctx.prob.solve(solver))
             row = {"horizon_years": years, "problem": problem, "solve_wall_s": wall}
@@ -342,8 +355,7 @@ def write_results(name: str, rows: list[dict], note: str, out_dir: Path) -> None
 
 def run_note(runs: int) -> str:
     import subprocess
-
-    import highspy
+    from importlib.metadata import version
 
     commit = subprocess.run(
         ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
@@ -352,7 +364,7 @@ def run_note(runs: int) -> str:
         f"{time.strftime('%Y-%m-%d %H:%M')}, taxopt at commit {commit or '?'} (plus any "
         f"uncommitted edits), median of {runs} run(s); Python "
         f"{sys.version.split()[0]}, PuLP {pulp.__version__}, highspy "
-        f"{getattr(highspy, '__version__', '?')}; {load_note()} at the end of the run. "
+        f"{version('highspy')}; {load_note()} at the end of the run. "
         f"Plan: {PLAN_FILE.name}, horizon varied as in plan_with_horizon(); rules {RULES}."
     )
 
@@ -361,12 +373,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10 and 45 years, 3 runs")
     parser.add_argument("--runs", type=int, help="runs per cell (default 5; --quick 3)")
+    parser.add_argument("--horizons", type=int, nargs="+", help="years to time (default all)")
     parser.add_argument("--highs", action="store_true", help="compare HiGHS options")
     parser.add_argument("--profile", action="store_true", help="profile build and handoff")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
     args = parser.parse_args(argv)
     rules = load_rules(RULES)
-    horizons = QUICK_HORIZONS if args.quick else HORIZONS
+    horizons = tuple(args.horizons or (QUICK_HORIZONS if args.quick else HORIZONS))
     if args.highs:
         runs = args.runs or 3
         rows = bench_highs(rules, (45,) if args.quick else (45, 80), runs)
@@ -384,7 +397,8 @@ def main(argv: list[str] | None = None) -> int:
         rows = bench_modes(rules, horizons, runs)
         print()
         print(markdown_table(rows))
-        write_results("optimize_by_horizon", rows, run_note(runs), args.out)
+        name = "optimize_by_horizon" if horizons == HORIZONS else "optimize_selected_horizons"
+        write_results(name, rows, run_note(runs), args.out)
     return 0
 
 
