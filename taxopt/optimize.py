@@ -25,7 +25,9 @@ from taxopt.rules import RuleSet
 from taxopt.solve import SolveReport, solve, values
 
 DEFAULT_MIP_SECONDS = 0.0
+FALLBACK_MIP_SECONDS = 30.0  # when no regime LP is feasible, the MILP gets this long
 REGIME_ROUNDS = 4
+REGIME_TOLERANCE = 1e-4  # relative objective gain below which another regime round stops
 DUST = 1e-7  # dollars: solver noise below this is zero
 
 
@@ -60,17 +62,31 @@ def optimize(
     method = "lp"
 
     if mode == "exact":
-        exact = build_model(plan, rules, "exact")
-        build_seconds += exact.build_seconds
-        best, seconds = _regime_search(plan, rules, exact, ledger, solver)
-        solve_seconds += seconds
+        best, build_s, solve_s = _regime_search(plan, rules, ledger, solver)
+        build_seconds += build_s
+        solve_seconds += solve_s
+        if best is None:
+            # The fast plan's regime admits no plan (it happens when a kink's side cannot be
+            # kept together with the cash flow); start again from the exact model's LP
+            # relaxation, whose plan lies elsewhere.
+            relaxed = build_model(plan, rules, "exact")
+            build_seconds += relaxed.build_seconds
+            relaxed_report = solve(relaxed, solver, relax=True)
+            solve_seconds += relaxed_report.seconds
+            if relaxed_report.status == "optimal":
+                start_ledger = replay(plan, rules, read_decisions(relaxed))
+                best, build_s, solve_s = _regime_search(plan, rules, start_ledger, solver)
+                build_seconds += build_s
+                solve_seconds += solve_s
         if best is not None:
-            report, ctx, method = best.report, exact, "regime-lp"
+            report, ctx, method = best.report, best.ctx, "regime-lp"
             decisions, ledger = best.decisions, best.ledger
         if mip_seconds > 0 or best is None:
-            _unfix(exact)
-            start = best.values if best is not None else None
-            mip = solve(exact, solver, time_limit=mip_seconds or 60.0, gap=1e-4, start=start)
+            exact = build_model(plan, rules, "exact")
+            build_seconds += exact.build_seconds
+            start = {**best.values, **best.ctx.regime_values} if best is not None else None
+            limit = mip_seconds or FALLBACK_MIP_SECONDS
+            mip = solve(exact, solver, time_limit=limit, gap=1e-4, start=start)
             solve_seconds += mip.seconds
             improved = mip.objective is not None and (
                 best is None or _better(plan, mip.objective, best.report.objective)
@@ -79,10 +95,16 @@ def optimize(
                 report, ctx, method = mip, exact, "milp"
                 decisions = read_decisions(exact)
                 ledger = replay(plan, rules, decisions)
+                # A MIP solution honours its binaries only to the solver's tolerance, which
+                # big-M rows turn into dollars; re-solve it as a regime LP to make it exact.
+                polished, build_s, solve_s = _regime_search(plan, rules, ledger, solver)
+                build_seconds += build_s
+                solve_seconds += solve_s
+                if polished is not None:
+                    report, ctx, method = polished.report, polished.ctx, "milp+regime-lp"
+                    decisions, ledger = polished.decisions, polished.ledger
             elif best is None:
                 _raise_if_unsolved(plan, rules, exact, mip)
-        if method == "regime-lp":
-            _restore(exact, best.values)
     if lp_path:
         ctx.prob.writeLP(str(lp_path))
     result = Result.from_run(
@@ -108,33 +130,55 @@ def optimize(
 @dataclass
 class _Candidate:
     report: SolveReport
+    ctx: ModelContext
     values: dict[str, float]
     decisions: Decisions
     ledger: Ledger
 
 
-def _regime_search(plan, rules, exact: ModelContext, ledger: Ledger, solver: str):
-    """Fix the binaries to the regime the ledger's true taxes imply, solve the LP, and repeat
-    from the new plan's regime while the objective improves (a plan often sits on a kink,
-    where the neighbouring regime can be better). Returns the best candidate and seconds."""
-    best, seconds, seen = None, 0.0, []
+def regime_from(ledger: Ledger, years: list[int]):
+    """fixed_regime for build_model: each binary set by the ledger's true taxes."""
+    index = {year: i for i, year in enumerate(years)}
+
+    def value(_name: str, year: int, rule) -> int:
+        i = index[year]
+        return rule(ledger.inputs[i], ledger.taxes[i])
+
+    return value
+
+
+def _regime_search(plan: Plan, rules: RuleSet, ledger: Ledger, solver: str):
+    """Build the exact model with its binaries fixed to the regime the ledger's true taxes
+    imply (an LP without big-M rows), solve it, and repeat from the new plan's regime while
+    the objective improves: a plan often sits on a kink, where the neighbouring regime can
+    be better. Returns (best candidate or None, build seconds, solve seconds)."""
+    best, build_s, solve_s, seen, previous = None, 0.0, 0.0, [], None
     for _ in range(REGIME_ROUNDS):
-        regime = regime_of(exact, ledger)
-        if regime in seen:
+        ctx = build_model(plan, rules, "exact", regime_from(ledger, plan.years))
+        build_s += ctx.build_seconds
+        if ctx.regime_values in seen or ctx.regime_conflicts:
             break
-        seen.append(regime)
-        _fix(exact, regime)
-        report = solve(exact, solver)
-        seconds += report.seconds
+        seen.append(ctx.regime_values)
+        report = solve(ctx, solver)
+        solve_s += report.seconds
         if report.status not in ("optimal", "feasible"):
             break
-        decisions = read_decisions(exact)
+        decisions = read_decisions(ctx)
         ledger = replay(plan, rules, decisions)
-        candidate = _Candidate(report, values(exact), decisions, ledger)
-        if best is not None and not _better(plan, report.objective, best.report.objective):
+        improves = best is None or _better(plan, report.objective, best.report.objective)
+        if improves:
+            previous = best
+            best = _Candidate(report, ctx, values(ctx), decisions, ledger)
+        # Stop when a round no longer improves by a meaningful amount.
+        if not improves or (
+            previous is not None
+            and abs(report.objective - previous.report.objective)
+            <= REGIME_TOLERANCE * max(1.0, abs(previous.report.objective))
+        ):
             break
-        best = candidate
-    return best, seconds
+    if best is not None:
+        _restore(best.ctx, best.values)
+    return best, build_s, solve_s
 
 
 def _restore(ctx: ModelContext, solution: dict[str, float]) -> None:
@@ -149,25 +193,6 @@ def _better(plan: Plan, candidate: float, incumbent: float | None) -> bool:
     if plan.objective.kind == "min_tax":
         return candidate < incumbent - 1e-6
     return candidate > incumbent + 1e-6
-
-
-def regime_of(ctx: ModelContext, ledger: Ledger) -> dict[str, int]:
-    """Each binary's value implied by the ledger's true taxes."""
-    index = {year: i for i, year in enumerate(ctx.years)}
-    return {
-        var.name: rule(ledger.inputs[index[year]], ledger.taxes[index[year]])
-        for var, year, rule in ctx.regimes
-    }
-
-
-def _fix(ctx: ModelContext, regime: dict[str, int]) -> None:
-    for var, _year, _rule in ctx.regimes:
-        var.lowBound = var.upBound = regime[var.name]
-
-
-def _unfix(ctx: ModelContext) -> None:
-    for var, _year, _rule in ctx.regimes:
-        var.lowBound, var.upBound = 0, 1
 
 
 def read_decisions(ctx: ModelContext) -> Decisions:

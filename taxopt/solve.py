@@ -17,7 +17,7 @@ from taxopt.model.context import ModelContext
 
 # Measured on the bundled couple plan: HiGHS' dual simplex beats IPM and primal simplex for
 # these LPs (see benchmarks/); its MIP starts from the regime solution when we have one.
-HIGHS_OPTIONS: dict = {}
+HIGHS_OPTIONS: dict = {"solver": "ipm"}
 
 
 @dataclass
@@ -79,15 +79,22 @@ def make_solver(
     time_limit: float | None = None,
     gap: float | None = None,
     start: dict | None = None,
+    relax: bool = False,
 ):
+    """A PuLP solver; `relax` solves a MIP's LP relaxation (binaries as [0, 1])."""
     if name == "highs":
         if not msg:
             _consume_highs_banner()
         return _HighsWithStart(
-            start=start, msg=msg, timeLimit=time_limit, gapRel=gap, **HIGHS_OPTIONS
+            start=start,
+            msg=msg,
+            timeLimit=time_limit,
+            gapRel=gap,
+            mip=not relax,
+            **HIGHS_OPTIONS,
         )
     if name == "cbc":
-        return pulp.PULP_CBC_CMD(msg=msg, timeLimit=time_limit, gapRel=gap)
+        return pulp.PULP_CBC_CMD(msg=msg, timeLimit=time_limit, gapRel=gap, mip=not relax)
     raise SolverError(f"unknown solver '{name}'; use highs or cbc")
 
 
@@ -97,16 +104,19 @@ def solve(
     time_limit: float | None = None,
     gap: float | None = None,
     start: dict | None = None,
+    relax: bool = False,
 ) -> SolveReport:
     """Solve ctx.prob; fall back to CBC if HiGHS is unavailable or errors."""
     started = time.perf_counter()
     try:
-        status = ctx.prob.solve(make_solver(solver, time_limit=time_limit, gap=gap, start=start))
+        status = ctx.prob.solve(
+            make_solver(solver, time_limit=time_limit, gap=gap, start=start, relax=relax)
+        )
         used = solver
     except pulp.PulpSolverError as exc:
         if solver != "highs":
             raise SolverError(f"solver {solver} failed: {exc}") from None
-        status = ctx.prob.solve(make_solver("cbc", time_limit=time_limit, gap=gap))
+        status = ctx.prob.solve(make_solver("cbc", time_limit=time_limit, gap=gap, relax=relax))
         used = "cbc"
     seconds = time.perf_counter() - started
     name = pulp.LpStatus.get(status, "Undefined")

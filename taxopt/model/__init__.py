@@ -28,10 +28,16 @@ COMPONENTS = (
 )
 
 
-def build_model(plan: Plan, rules: RuleSet, mode: str | None = None) -> ModelContext:
-    """Build the whole model; `ctx.build_seconds` records how long it took."""
+def build_model(
+    plan: Plan, rules: RuleSet, mode: str | None = None, fixed_regime=None
+) -> ModelContext:
+    """Build the whole model; `ctx.build_seconds` records how long it took.
+
+    With `fixed_regime(name, year, rule) -> 0 | 1` the exact model's binaries are constants
+    (see ModelContext.binary).
+    """
     started = time.perf_counter()
-    ctx = ModelContext(plan, rules, mode)
+    ctx = ModelContext(plan, rules, mode, fixed_regime)
     for component in COMPONENTS:
         component(ctx)
     ctx.build_seconds = time.perf_counter() - started

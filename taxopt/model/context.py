@@ -50,7 +50,9 @@ class Lot:
 class ModelContext:
     """The plan and rules by year, plus the PuLP problem and its named parts."""
 
-    def __init__(self, plan: Plan, rules: RuleSet, mode: str | None = None):
+    def __init__(
+        self, plan: Plan, rules: RuleSet, mode: str | None = None, fixed_regime=None
+    ):
         self.plan = plan
         self.base_rules = rules
         self.mode = mode or plan.options.mode
@@ -81,9 +83,12 @@ class ModelContext:
         # Named expressions the components share, keyed by concept then year (and more).
         self.x: dict[str, dict] = defaultdict(dict)
         self.binaries = 0
-        # (binary variable, year, rule) where rule(tax_input, tax_result) -> 0 or 1 gives the
+        # (binary name, year, rule) where rule(tax_input, tax_result) -> 0 or 1 gives the
         # binary's value implied by the true taxes of a decision set (the "regime").
-        self.regimes: list[tuple[pulp.LpVariable, int, object]] = []
+        self.regimes: list[tuple[str, int, object]] = []
+        self.fixed_regime = fixed_regime
+        self.regime_values: dict[str, int] = {}
+        self.regime_conflicts: list[str] = []
 
     # -- constants by year ------------------------------------------------------------
 
@@ -120,19 +125,31 @@ class ModelContext:
 
     # -- naming helpers ---------------------------------------------------------------
 
-    def var(
-        self, name: str, low: float | None = 0.0, high: float | None = None, binary: bool = False
-    ) -> pulp.LpVariable:
-        if binary:
-            self.binaries += 1
-            return pulp.LpVariable(_safe(name), cat=pulp.LpBinary)
+    def var(self, name: str, low: float | None = 0.0, high: float | None = None) -> pulp.LpVariable:
         return pulp.LpVariable(_safe(name), lowBound=low, upBound=high)
 
-    def regime(self, var: pulp.LpVariable, year: int, rule) -> None:
-        """Record how the ledger's taxes of `year` determine the binary `var`."""
-        self.regimes.append((var, year, rule))
+    def binary(self, name: str, year: int, rule) -> pulp.LpVariable | int:
+        """A binary for one kink of the tax code in `year`.
 
-    def constrain(self, name: str, expr: Expr | pulp.LpConstraint) -> None:
+        `rule(tax_input, tax_result) -> 0 | 1` says which side of the kink the ledger's true
+        taxes of a plan are on (the "regime"). With a `fixed_regime` (a function of name,
+        year and rule) the binary is that constant instead of a variable, so the model is an
+        LP without big-M rows; `regime_values` records what was used.
+        """
+        name = _safe(name)
+        self.regimes.append((name, year, rule))
+        if self.fixed_regime is not None:
+            value = int(self.fixed_regime(name, year, rule))
+            self.regime_values[name] = value
+            return value
+        self.binaries += 1
+        return pulp.LpVariable(name, cat=pulp.LpBinary)
+
+    def constrain(self, name: str, expr: Expr | pulp.LpConstraint | bool) -> None:
+        if isinstance(expr, bool):  # a fixed regime turned the constraint into a constant
+            if not expr:
+                self.regime_conflicts.append(name)
+            return
         self.prob.addConstraint(expr, _safe(name))
 
 

@@ -112,9 +112,8 @@ def _add_year_taxes(ctx: ModelContext, year: int, rules: RuleSet) -> None:
         ctx.constrain(f"preferential_nonneg_{year}", preferential_income >= 0)
         if ctx.exact:
             # Deduction left over from ordinary income only when ordinary taxable income is 0.
-            flag = ctx.var(f"deduction_exceeds_ordinary_{year}", binary=True)
-            ctx.regime(
-                flag,
+            flag = ctx.binary(
+                f"deduction_exceeds_ordinary_{year}",
                 year,
                 lambda i, r: int(
                     r.agi - i.qualified_dividends - r.included_gains - r.total_deductions < 0
@@ -233,15 +232,17 @@ def _add_taxable_benefits(ctx: ModelContext, year: int, rules: RuleSet, other, b
     provisional = other + table.benefit_fraction * benefits
     ctx.constrain(f"provisional_{year}", lin({d: 1.0 for d in deltas}) - provisional == 0)
     # Zero-slope pieces after a rising piece may be used only once that piece is full.
-    rise1 = ctx.var(f"ss_first_tier_full_{year}", binary=True)
-    rise2 = ctx.var(f"ss_cap_reached_{year}", binary=True)
     full1, full2 = base1 + len1, base2 + len3
 
     def _provisional(i, r, fraction=table.benefit_fraction):
         return r.agi - r.taxable_social_security + fraction * i.social_security
 
-    ctx.regime(rise1, year, lambda i, r: int(_provisional(i, r) >= full1))
-    ctx.regime(rise2, year, lambda i, r: int(_provisional(i, r) >= full2))
+    rise1 = ctx.binary(
+        f"ss_first_tier_full_{year}", year, lambda i, r: int(_provisional(i, r) >= full1)
+    )
+    rise2 = ctx.binary(
+        f"ss_cap_reached_{year}", year, lambda i, r: int(_provisional(i, r) >= full2)
+    )
     ctx.constrain(f"ss_order1a_{year}", deltas[1] - len1 * rise1 >= 0)
     ctx.constrain(f"ss_order1b_{year}", deltas[2] - max(len2, 0.0) * rise1 <= 0)
     ctx.constrain(f"ss_order2a_{year}", deltas[3] - len3 * rise2 >= 0)
@@ -273,10 +274,11 @@ def _add_deductions(ctx: ModelContext, year: int, rules: RuleSet, magi, status, 
         lost = ctx.var(f"phaseout_{year}_{d.name}", 0.0, None if not ctx.exact else full)
         excess = d.phaseout.rate * people * (magi - d.phaseout.start[status])
         if ctx.exact:
-            gone = ctx.var(f"phaseout_complete_{year}_{d.name}", binary=True)
             start, rate, amount = d.phaseout.start[status], d.phaseout.rate, d.amount[status]
-            ctx.regime(
-                gone, year, lambda i, r, s=start, q=rate, f=amount: int(q * (r.magi - s) >= f)
+            gone = ctx.binary(
+                f"phaseout_complete_{year}_{d.name}",
+                year,
+                lambda i, r, s=start, q=rate, f=amount: int(q * (r.magi - s) >= f),
             )
             ctx.constrain(f"phaseout_a_{year}_{d.name}", lost - excess + big * gone >= 0)
             ctx.constrain(f"phaseout_b_{year}_{d.name}", lost - full * gone >= 0)
@@ -307,8 +309,11 @@ def _add_stacking(ctx: ModelContext, year: int, schedule, segments, preferential
         room.update({b: 1.0 for b in bands[: j + 1]})
         ctx.constrain(f"stack_{year}_{j}", lin(room) <= threshold)
         if ctx.exact and above:
-            over = ctx.var(f"ordinary_above_{year}_{j}", binary=True)
-            ctx.regime(over, year, lambda i, r, t=threshold: int(r.ordinary_taxable_income > t))
+            over = ctx.binary(
+                f"ordinary_above_{year}_{j}",
+                year,
+                lambda i, r, t=threshold: int(r.ordinary_taxable_income > t),
+            )
             ctx.constrain(f"stack_order_a_{year}_{j}", lin(above) - big * over <= 0)
             ctx.constrain(f"stack_order_b_{year}_{j}", lin(below) - threshold * over >= 0)
     ctx.x["preferential_bands"][year] = bands
@@ -341,9 +346,8 @@ def _add_ordinary_cap(
     ctx.constrain(f"regular_fill_{year}", lin({v: 1.0 for v in segments}) - taxable_income == 0)
     regular = lin(segments)
     income_tax = ctx.var(f"income_tax_{year}")
-    binds = ctx.var(f"ordinary_cap_binds_{year}", binary=True)
-    ctx.regime(
-        binds,
+    binds = ctx.binary(
+        f"ordinary_cap_binds_{year}",
         year,
         lambda i, r, sched=ordinary: int(
             r.capital_gains_tax < r.taxable_income
@@ -372,10 +376,9 @@ def _add_niit(ctx: ModelContext, year, rules: RuleSet, magi, investment, big):
         amount = ctx.var(name)
         if ctx.exact:
             # The binary picks which of the two is the lesser; minimizing tax takes the smaller.
-            nii_lesser = ctx.var(f"{surtax.name}_nii_lesser_{year}", binary=True)
             threshold = surtax.threshold[status]
-            ctx.regime(
-                nii_lesser,
+            nii_lesser = ctx.binary(
+                f"{surtax.name}_nii_lesser_{year}",
                 year,
                 lambda i, r, t=threshold: int(
                     i.investment_ordinary_income + i.qualified_dividends + r.included_gains
