@@ -17,6 +17,11 @@ from dataclasses import dataclass, field
 
 import pulp
 
+# PuLP 3.x warns about its 4.0 API on every variable; we pin <4 (pyproject) and the
+# warnings cost measurable build time on long horizons.
+if hasattr(pulp, "set_v4_migration_warnings"):
+    pulp.set_v4_migration_warnings(False)
+
 from taxopt.cashflows import plan_flows
 from taxopt.plan import Account, Plan, Tier
 from taxopt.rules import AccountKind, Growth, RuleSet
@@ -144,6 +149,19 @@ class ModelContext:
             return value
         self.binaries += 1
         return pulp.LpVariable(name, cat=pulp.LpBinary)
+
+    def implies(self, name: str, binary, when: int, expr, big: float) -> None:
+        """If `binary` == `when` then `expr` <= 0 (else it may reach `big`).
+
+        With a fixed regime the binary is a constant: the row is either `expr <= 0` or
+        left out, so the LP carries no big-M coefficients (they cost precision).
+        """
+        if isinstance(binary, int):
+            if binary == when:
+                self.constrain(name, expr <= 0)
+            return
+        switch = (1 - binary) if when == 1 else binary
+        self.constrain(name, expr - big * switch <= 0)
 
     def constrain(self, name: str, expr: Expr | pulp.LpConstraint | bool) -> None:
         if isinstance(expr, bool):  # a fixed regime turned the constraint into a constant

@@ -119,8 +119,8 @@ def _add_year_taxes(ctx: ModelContext, year: int, rules: RuleSet) -> None:
                     r.agi - i.qualified_dividends - r.included_gains - r.total_deductions < 0
                 ),
             )
-            ctx.constrain(f"unused_only_if_needed_{year}", unused - big * flag <= 0)
-            ctx.constrain(f"unused_ordinary_zero_{year}", ordinary_taxable + big * flag <= big)
+            ctx.implies(f"unused_only_if_needed_{year}", flag, 0, lin({unused: 1.0}), big)
+            ctx.implies(f"unused_ordinary_zero_{year}", flag, 1, ordinary_taxable, big)
     else:  # no preferential rates: dividends and gains are ordinary income
         ordinary_taxable += lin(qualified) + included
 
@@ -246,7 +246,7 @@ def _add_taxable_benefits(ctx: ModelContext, year: int, rules: RuleSet, other, b
     ctx.constrain(f"ss_order1a_{year}", deltas[1] - len1 * rise1 >= 0)
     ctx.constrain(f"ss_order1b_{year}", deltas[2] - max(len2, 0.0) * rise1 <= 0)
     ctx.constrain(f"ss_order2a_{year}", deltas[3] - len3 * rise2 >= 0)
-    ctx.constrain(f"ss_order2b_{year}", deltas[4] - big * rise2 <= 0)
+    ctx.implies(f"ss_order2b_{year}", rise2, 0, lin({deltas[4]: 1.0}), big)
     ctx.constrain(f"ss_chain_{year}", rise2 - rise1 <= 0)
     # Earlier pieces are full whenever a later one is used, so a fixed regime is consistent.
     ctx.constrain(f"ss_order0_{year}", deltas[0] - base1 * rise1 >= 0)
@@ -280,9 +280,9 @@ def _add_deductions(ctx: ModelContext, year: int, rules: RuleSet, magi, status, 
                 year,
                 lambda i, r, s=start, q=rate, f=amount: int(q * (r.magi - s) >= f),
             )
-            ctx.constrain(f"phaseout_a_{year}_{d.name}", lost - excess + big * gone >= 0)
+            ctx.implies(f"phaseout_a_{year}_{d.name}", gone, 0, excess - lost, big)
             ctx.constrain(f"phaseout_b_{year}_{d.name}", lost - full * gone >= 0)
-            ctx.constrain(f"phaseout_c_{year}_{d.name}", excess - full * gone - big * gone >= -big)
+            ctx.implies(f"phaseout_c_{year}_{d.name}", gone, 1, full - excess, big + full)
         else:
             ctx.constrain(f"phaseout_a_{year}_{d.name}", lost - excess >= 0)
         phased += full - lin({lost: 1.0})
@@ -314,7 +314,7 @@ def _add_stacking(ctx: ModelContext, year: int, schedule, segments, preferential
                 year,
                 lambda i, r, t=threshold: int(r.ordinary_taxable_income > t),
             )
-            ctx.constrain(f"stack_order_a_{year}_{j}", lin(above) - big * over <= 0)
+            ctx.implies(f"stack_order_a_{year}_{j}", over, 0, lin(above), big)
             ctx.constrain(f"stack_order_b_{year}_{j}", lin(below) - threshold * over >= 0)
     ctx.x["preferential_bands"][year] = bands
     return terms
@@ -357,8 +357,8 @@ def _add_ordinary_cap(
         ),
     )
     ctx.constrain(f"income_tax_stacked_{year}", income_tax - stacked + saving * binds >= 0)
-    ctx.constrain(f"income_tax_regular_{year}", income_tax - regular - big * binds >= -big)
-    ctx.constrain(f"ordinary_cap_a_{year}", regular - stacked + big * binds <= big)
+    ctx.implies(f"income_tax_regular_{year}", binds, 1, regular - income_tax, big)
+    ctx.implies(f"ordinary_cap_a_{year}", binds, 1, regular - stacked, big)
     ctx.constrain(f"ordinary_cap_b_{year}", stacked - regular - saving * binds <= 0)
     ctx.x["regular_tax"][year] = regular
     return lin({income_tax: 1.0})
@@ -386,16 +386,12 @@ def _add_niit(ctx: ModelContext, year, rules: RuleSet, magi, investment, big):
                 ),
             )
             bound = surtax.rate * big
-            ctx.constrain(
-                f"{name}_on_excess", amount - surtax.rate * excess + bound * nii_lesser >= 0
-            )
-            ctx.constrain(
-                f"{name}_on_nii", amount - surtax.rate * nii - bound * nii_lesser >= -bound
-            )
+            ctx.implies(f"{name}_on_excess", nii_lesser, 0, surtax.rate * excess - amount, bound)
+            ctx.implies(f"{name}_on_nii", nii_lesser, 1, surtax.rate * nii - amount, bound)
             # The chosen branch must really be the lesser (keeps a fixed regime exact).
             gap = magi - surtax.threshold[status]
-            ctx.constrain(f"{name}_nii_lesser_a", nii - gap + big * nii_lesser <= big)
-            ctx.constrain(f"{name}_nii_lesser_b", gap - nii - big * nii_lesser <= 0)
+            ctx.implies(f"{name}_nii_lesser_a", nii_lesser, 1, nii - gap, big)
+            ctx.implies(f"{name}_nii_lesser_b", nii_lesser, 0, gap - nii, big)
         else:
             ctx.constrain(f"{name}_on_excess", amount - surtax.rate * excess >= 0)
         out += lin({amount: 1.0})
