@@ -12,6 +12,7 @@ from taxopt.plan import Plan, load_plan
 from taxopt.project import Projection, future_value, project
 from taxopt.result import Result
 from taxopt.rules import RuleSet, available_rule_sets, load_rules
+from taxopt.simulate import Simulation, simulate
 from taxopt.tax import TaxInput, TaxResult, compute_tax
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "Projection",
     "Result",
     "RuleSet",
+    "Simulation",
     "SolverError",
     "TaxInput",
     "TaxResult",
@@ -34,5 +36,6 @@ __all__ = [
     "load_rules",
     "optimize",
     "project",
+    "simulate",
 ]
 __version__ = "0.1.0"

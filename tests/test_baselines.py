@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import math
-import time
 from pathlib import Path
 
 import pytest
@@ -185,12 +184,10 @@ def test_guide_places_aggressive_in_roth_and_conservative_in_traditional():
     )
 
 
-def test_evaluate_baselines_is_fast_and_returns_ledger_figures():
+def test_evaluate_baselines_returns_ledger_figures():
+    # Speed is measured in benchmarks/, not asserted here.
     plan, result = optimized("couple-near-retirement")
-    started = time.perf_counter()
     figures = evaluate_baselines(plan, rules(), result)
-    seconds = time.perf_counter() - started
-    assert seconds < 2.0, f"evaluate_baselines took {seconds:.2f} s"
     assert set(figures) == set(BASELINE_NAMES)
     for name, f in figures.items():
         assert f.sustainable_spending == pytest.approx(
