@@ -159,6 +159,13 @@ def deduction_amount(
     return base * people
 
 
+def _measure(deduction: Deduction, measures: dict):
+    """The income a deduction's phase-out is measured on (MAGI when it has none)."""
+    if deduction.phaseout is None:
+        return measures["magi"]
+    return measures[deduction.phaseout.measure]
+
+
 def included_gains(rules: RuleSet, status: str, ltcg: float) -> float:
     """Realized long-term gains that enter income, after exemption and inclusion rate."""
     exemption = rules.capital_gains.annual_exemption.get(status, 0.0)
@@ -180,8 +187,11 @@ def compute_tax(rules: RuleSet, income: TaxInput) -> TaxResult:
     agi = other_income + taxable_ss
     magi = agi
 
+    # A phase-out measures MAGI (US) or total income without capital gains (UK adjusted
+    # net income, ITA 2007 s.58).
+    measures = {"magi": magi, "total_income": agi - gains}
     deductions = {
-        d.name: deduction_amount(d, status, income.ages, magi)
+        d.name: deduction_amount(d, status, income.ages, _measure(d, measures))
         for d in rules.deductions
         if d.applies_in(year)
     }
@@ -359,10 +369,12 @@ def compute_tax_arrays(
     agi = other_income + taxable_ss
     magi = agi
 
+    measures = {"magi": magi, "total_income": agi - gains}
     total_deductions = np.zeros(shape)
     for d in rules.deductions:
         if d.applies_in(year):
-            total_deductions = total_deductions + _deduction_arrays(d, status, ages, magi)
+            measure = _measure(d, measures)
+            total_deductions = total_deductions + _deduction_arrays(d, status, ages, measure)
     taxable_income = np.maximum(0.0, agi - total_deductions)
 
     covered = {kind for p in rules.preferential for kind in p.applies_to}

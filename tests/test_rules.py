@@ -315,12 +315,8 @@ def test_uk_hand_worked_cases(ordinary, dividends, gains, expected):
     assert uk_tax(ordinary, dividends, gains) == pytest.approx(expected, abs=0.01)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="calculator gap: the personal-allowance taper measures AGI, which includes "
-    "capital gains; UK adjusted net income excludes them (ITA 2007 s.58)",
-)
 def test_uk_gains_do_not_taper_the_personal_allowance():
+    # The taper measures adjusted net income, which excludes capital gains (ITA 2007 s.58).
     # 95,000 wages + 23,000 gains: ANI 95,000 < 100,000 so PA stays 12,570; taxable
     # 82,430: 7,540 + 44,730 x 40% = 17,892 -> 25,432; gains 20,000 above the basic band at
     # 24% = 4,800 -> 30,232.
