@@ -109,6 +109,7 @@ class Result:
                 "variables": len(ctx.prob.variables()),
                 "constraints": len(ctx.prob.constraints),
                 "binaries": ctx.binaries,
+                "regime_binaries_fixed": len(ctx.regime_values),
             },
         )
 
