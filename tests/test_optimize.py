@@ -472,3 +472,11 @@ def test_niit_and_high_brackets_reconcile_exactly(us2026, wages):
     result = optimize(plan, us2026, mode="exact", with_baselines=False)
     assert result.yearly.niit.sum() > 0
     assert result.reconciliation.filter(like="_error").abs().max().max() < 1.0
+
+
+def test_thorough_search_is_never_worse_and_stays_exact(us2026):
+    plan = load_plan(EXAMPLES / "retiree-4-percent.toml")
+    quick = optimize(plan, us2026, mode="exact", with_baselines=False)
+    thorough = optimize(plan, us2026, mode="exact", with_baselines=False, thorough=True)
+    assert thorough.objective >= quick.objective - 1e-6
+    assert thorough.reconciliation_max_abs_error < 1.0

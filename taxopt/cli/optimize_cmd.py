@@ -22,6 +22,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="exact mode: also run the full MILP from the regime solution for this long",
     )
+    parser.add_argument(
+        "--thorough",
+        action="store_true",
+        help="exact mode: search from two starting plans and keep the better (about 2x time)",
+    )
     parser.add_argument("--solver", choices=["highs", "cbc"], help="default: the plan's option")
     parser.add_argument("--json", metavar="FILE", help="write the result as JSON")
     parser.add_argument("-o", "--output", metavar="XLSX", help="write the advisor's workbook")
@@ -42,6 +47,7 @@ def _run(args: argparse.Namespace) -> int:
         solver=args.solver,
         with_baselines=not args.no_baselines,
         lp_path=args.lp,
+        thorough=args.thorough,
     )
     print(summary_text(result))
     if args.json:
