@@ -76,7 +76,7 @@ def summary_text(result) -> str:
         table = result.baselines_table
         lines.append("  value of the plan against simple rules (today's dollars):")
         for name in result.baselines:
-            row = table.loc[name]
+            row = table.loc[name] + 0.0  # + 0.0 turns -0.0 into 0.0 for printing
             lines.append(
                 f"    vs {name}: spending {row['gain_in_sustainable_spending']:+,.0f}/yr, "
                 f"estate {row['gain_in_after_tax_estate']:+,.0f}, "
