@@ -22,14 +22,12 @@ the plan's withdrawal policy. Figures are the ledger's, computed by `plan_figure
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from taxopt.decisions import Decisions
 from taxopt.ledger import Ledger, replay
-from taxopt.model.mix import target_weights
 from taxopt.plan import Plan
 from taxopt.policy import Dollars, PolicyEngine, PolicyRun
 from taxopt.result import PlanFigures, plan_figures
@@ -45,7 +43,7 @@ BASELINE_NAMES = ("guide_rule_of_thumb", "same_mix_everywhere", "conventional_wi
 def target_mix(plan: Plan, year: int) -> dict[str, float]:
     """Whole-portfolio weight of every tier in `year` (sums to 1).
 
-    Index tiers follow the profile and its glide path (taxopt.model.mix.target_weights)
+    Index tiers follow the profile and its glide path (Plan.index_weights)
     scaled to leave the reserve at the middle of its band; tiers the profile does not name
     get no weight.
     """
@@ -53,7 +51,7 @@ def target_mix(plan: Plan, year: int) -> dict[str, float]:
     reserve = 0.0
     if profile.reserve_tier is not None:
         reserve = 0.5 * (profile.reserve_min + profile.reserve_max)
-    weights = target_weights(SimpleNamespace(plan=plan), year)  # type: ignore[arg-type]
+    weights = plan.index_weights(year)
     mix = dict.fromkeys(plan.tier_names, 0.0)
     for tier, weight in weights.items():
         mix[tier] = weight * (1.0 - reserve)

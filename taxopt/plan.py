@@ -369,6 +369,22 @@ class Plan(Strict):
     def ages_in(self, year: int) -> tuple[int, ...]:
         return tuple(year - p.birth_year for p in self.people)
 
+    def index_weights(self, year: int) -> dict[str, float]:
+        """Index-tier weights in `year`: linear along the glide path by the first person's age."""
+        profile = self.profile
+        glide = profile.glide_path
+        if glide is None:
+            return dict(profile.weights)
+        age = year - self.people[0].birth_year
+        if glide.end_age == glide.start_age:
+            share = 1.0 if age >= glide.end_age else 0.0
+        else:
+            share = min(1.0, max(0.0, (age - glide.start_age) / (glide.end_age - glide.start_age)))
+        return {
+            tier: (1 - share) * w + share * glide.to_weights[tier]
+            for tier, w in profile.weights.items()
+        }
+
     def inflation_factor(self, year: int) -> float:
         """Nominal dollars of `year` per today's dollar."""
         return (1.0 + self.inflation) ** (year - self.start_year)

@@ -11,20 +11,8 @@ from taxopt.model.context import ModelContext, lin
 
 
 def target_weights(ctx: ModelContext, year: int) -> dict[str, float]:
-    """Index-tier weights in `year`: linear along the glide path by the first person's age."""
-    profile = ctx.plan.profile
-    glide = profile.glide_path
-    if glide is None:
-        return dict(profile.weights)
-    age = year - ctx.plan.people[0].birth_year
-    if glide.end_age == glide.start_age:
-        share = 1.0 if age >= glide.end_age else 0.0
-    else:
-        share = min(1.0, max(0.0, (age - glide.start_age) / (glide.end_age - glide.start_age)))
-    return {
-        tier: (1 - share) * w + share * glide.to_weights[tier]
-        for tier, w in profile.weights.items()
-    }
+    """Index-tier weights in `year` (see Plan.index_weights)."""
+    return ctx.plan.index_weights(year)
 
 
 def add_mix(ctx: ModelContext) -> None:
