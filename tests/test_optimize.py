@@ -7,6 +7,7 @@ ledger's replay (which shares no code with the model).
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 
 import pulp
@@ -15,6 +16,7 @@ import pytest
 from taxopt import InfeasiblePlanError, load_plan, load_rules, optimize
 from taxopt.cli import main
 from taxopt.ledger import rmd_required
+from taxopt.model.objective import ESTATE_TIE_BREAK
 from taxopt.plan import plan_from_dict
 from taxopt.rules import Growth
 from taxopt.tax import TaxInput, compute_tax
@@ -480,3 +482,87 @@ def test_thorough_search_is_never_worse_and_stays_exact(us2026):
     thorough = optimize(plan, us2026, mode="exact", with_baselines=False, thorough=True)
     assert thorough.objective >= quick.objective - 1e-6
     assert thorough.reconciliation_max_abs_error < 1.0
+
+
+def test_early_withdrawals_pay_the_penalty_and_reconcile(us2026):
+    """A 50-year-old living off a traditional IRA pays 10% on each withdrawal (IRC §72(t))
+    on top of income tax, until the year she turns 60."""
+    plan = plan_from_dict(
+        small_plan(
+            people=[{"name": "Ann", "birth_year": 1976}],
+            horizon_age=62,
+            tiers=[{"name": "index", "expected_return": 0.05}],
+            profile={"weights": {"index": 1.0}},
+            accounts=[
+                {
+                    "name": "ira",
+                    "kind": "traditional_ira",
+                    "owner": "Ann",
+                    "balances": {"index": 900000},
+                }
+            ],
+            withdrawal={"policy": "fixed_amount", "amount": 40000.0},
+        )
+    )
+    result = optimize(plan, us2026, mode="exact", with_baselines=False)
+    yearly = result.yearly.set_index("year")
+    assert yearly.at[2030, "early_withdrawal_penalty"] == pytest.approx(0.10 * 40000, abs=0.01)
+    assert yearly.at[2036, "early_withdrawal_penalty"] == 0.0  # she is 60 in 2036
+    assert result.reconciliation_max_abs_error < 1.0
+
+
+@pytest.mark.parametrize("measure", ["pre_tax", "tax_adjusted"])
+def test_min_tax_objective_and_mix_measures_reconcile(measure):
+    data = tomllib.loads((EXAMPLES / "retiree-4-percent.toml").read_text())
+    data["objective"]["kind"] = "min_tax"
+    data["profile"]["mix_measure"] = measure
+    data["horizon_age"] = 85
+    plan = plan_from_dict(data)
+    result = optimize(plan, load_rules("us-federal-2026"), mode="exact", with_baselines=False)
+    assert result.reconciliation_max_abs_error < 1.0
+    # The objective is lifetime tax plus the heirs' tax on what stays tax-deferred (less a
+    # tiny estate tie-break), all from the ledger's figures.
+    deferred_left = sum(
+        result.yearly[f"closing_{a.name}"].iloc[-1]
+        for a in plan.accounts
+        if a.kind.startswith("trad")
+    ) / plan.inflation_factor(plan.end_year + 1)
+    expected = (
+        result.figures.lifetime_tax
+        + plan.objective.heir_tax_rate * deferred_left
+        - ESTATE_TIE_BREAK * result.figures.after_tax_estate
+    )
+    assert result.objective == pytest.approx(expected, rel=1e-4)
+
+
+def test_fixed_and_routed_contributions_are_respected(us2026):
+    """`contributions.fixed` forces an amount into one account each working year and
+    `contributions.accounts` limits where the rest may go."""
+    plan = plan_from_dict(
+        small_plan(
+            people=[{"name": "Ann", "birth_year": 1981}],
+            retirement_year=2031,
+            horizon_age=55,
+            tiers=[{"name": "index", "expected_return": 0.05}],
+            profile={"weights": {"index": 1.0}},
+            accounts=[
+                {"name": "k401", "kind": "traditional_401k", "owner": "Ann", "balances": {}},
+                {"name": "roth", "kind": "roth_ira", "owner": "Ann", "balances": {}},
+                {"name": "brokerage", "kind": "taxable", "balances": {"index": 10000}},
+            ],
+            earnings=[{"person": "Ann", "annual": 120000}],
+            contributions={
+                "annual": 30000,
+                "accounts": ["k401", "roth"],
+                "fixed": [{"account": "k401", "annual": 10000}],
+            },
+            objective={"kind": "max_spending"},
+        )
+    )
+    result = optimize(plan, us2026, mode="exact", with_baselines=False)
+    working = result.yearly[result.yearly.year < 2031]
+    assert (working.contribution_k401 >= 10000 - 0.01).all()
+    assert (working.contribution_brokerage == 0).all()
+    limit = us2026.limits_by_name["ira"].for_age(45)
+    assert (working.contribution_roth <= limit + 0.01).all()
+    assert result.reconciliation_max_abs_error < 1.0
