@@ -137,6 +137,11 @@ class PreferentialSchedule(Strict):
     applies_to: list[IncomeKind]
     indexed: bool = True
     allowance: dict[FilingStatus, float] = Field(default_factory=dict)
+    deductions_offset: bool = Field(
+        True,
+        description="deductions left over from other income may reduce this income (US: "
+        "yes; UK gains: no, the personal allowance is not set against gains)",
+    )
     brackets: dict[FilingStatus, Schedule]
 
 

@@ -196,9 +196,9 @@ def compute_tax(rules: RuleSet, income: TaxInput) -> TaxResult:
         if d.applies_in(year)
     }
     total_deductions = sum(deductions.values())
-    taxable_income = max(0.0, agi - total_deductions)
 
-    # Income kinds that a preferential schedule covers; the rest is ordinary.
+    # Income kinds that a preferential schedule covers; the rest is ordinary. Deductions
+    # fall on ordinary income first, then on preferential income whose schedule allows it.
     covered = {kind for p in rules.preferential for kind in p.applies_to}
     pref_amounts = {
         "qualified_dividends": (
@@ -206,8 +206,12 @@ def compute_tax(rules: RuleSet, income: TaxInput) -> TaxResult:
         ),
         "ltcg": gains if "ltcg" in covered else 0.0,
     }
-    preferential_income = min(taxable_income, sum(pref_amounts.values()))
-    ordinary_taxable = taxable_income - preferential_income
+    shielded = sum(pref_amounts[k] for k in _kinds_without_offset(rules))
+    taxable_base = max(0.0, agi - shielded - total_deductions)
+    taxable_income = taxable_base + shielded
+    pref_in_base = min(taxable_base, sum(pref_amounts.values()) - shielded)
+    preferential_income = pref_in_base + shielded
+    ordinary_taxable = taxable_base - pref_in_base
 
     schedule = rules.ordinary.brackets[status]
     ordinary_tax = schedule_tax(schedule, ordinary_taxable)
@@ -256,6 +260,11 @@ def compute_tax(rules: RuleSet, income: TaxInput) -> TaxResult:
     )
 
 
+def _kinds_without_offset(rules: RuleSet) -> list[str]:
+    """Income kinds whose schedule takes no left-over deductions (UK gains)."""
+    return [k for p in rules.preferential if not p.deductions_offset for k in p.applies_to]
+
+
 def _stacked_preferential_tax(
     rules: RuleSet,
     status: str,
@@ -273,7 +282,7 @@ def _stacked_preferential_tax(
     tax = 0.0
     for pref in rules.preferential:
         slice_amount = sum(amounts[kind] for kind in pref.applies_to)
-        cut = min(reduction, slice_amount)
+        cut = min(reduction, slice_amount) if pref.deductions_offset else 0.0
         slice_amount -= cut
         reduction -= cut
         allowance = min(slice_amount, pref.allowance.get(status, 0.0))
@@ -375,18 +384,20 @@ def compute_tax_arrays(
         if d.applies_in(year):
             measure = _measure(d, measures)
             total_deductions = total_deductions + _deduction_arrays(d, status, ages, measure)
-    taxable_income = np.maximum(0.0, agi - total_deductions)
-
     covered = {kind for p in rules.preferential for kind in p.applies_to}
     zero = np.zeros(shape)
     pref_amounts = {
         "qualified_dividends": qualified if "qualified_dividends" in covered else zero,
         "ltcg": gains if "ltcg" in covered else zero,
     }
-    preferential_income = np.minimum(
-        taxable_income, pref_amounts["qualified_dividends"] + pref_amounts["ltcg"]
+    shielded = zero + sum((pref_amounts[k] for k in _kinds_without_offset(rules)), zero)
+    taxable_base = np.maximum(0.0, agi - shielded - total_deductions)
+    taxable_income = taxable_base + shielded
+    pref_in_base = np.minimum(
+        taxable_base, pref_amounts["qualified_dividends"] + pref_amounts["ltcg"] - shielded
     )
-    ordinary_taxable = taxable_income - preferential_income
+    preferential_income = pref_in_base + shielded
+    ordinary_taxable = taxable_base - pref_in_base
 
     schedule = rules.ordinary.brackets[status]
     ordinary_tax = schedule_tax_arrays(schedule, 0.0, ordinary_taxable)
@@ -494,11 +505,12 @@ def _stacked_preferential_arrays(
     reduction = (amounts["qualified_dividends"] + amounts["ltcg"]) - preferential_income
     base = ordinary_taxable
     tax = np.zeros(ordinary_taxable.shape)
+    zero_cut = np.zeros(ordinary_taxable.shape)
     for pref in rules.preferential:
         slice_amount = np.zeros(ordinary_taxable.shape)
         for kind in pref.applies_to:
             slice_amount = slice_amount + amounts[kind]
-        cut = np.minimum(reduction, slice_amount)
+        cut = np.minimum(reduction, slice_amount) if pref.deductions_offset else zero_cut
         slice_amount = slice_amount - cut
         reduction = reduction - cut
         allowance = np.minimum(slice_amount, pref.allowance.get(status, 0.0))

@@ -389,3 +389,10 @@ def test_for_year_scales_every_indexed_value_by_one_factor(year, inflation):
         if item.path.startswith("ordinary.brackets") and item.path.endswith("thresholds"):
             expected = [t * factor for t in before[item.path]]
             assert item.value == pytest.approx(expected)
+
+
+def test_uk_personal_allowance_is_not_set_against_gains():
+    # 5,000 wages use 5,000 of the 12,570 allowance; the rest is lost, not set against gains.
+    # Gains 20,000 - 3,000 annual exempt amount = 17,000, all in the basic band at 18%:
+    # 3,060 (HMRC 'Capital Gains Tax: what you pay it on, rates and allowances', 2025-26).
+    assert uk_tax(5_000, 0, 20_000) == pytest.approx(3_060.0, abs=0.01)

@@ -36,14 +36,16 @@ def create_tax_variables(ctx: ModelContext) -> None:
 
 
 def add_taxes(ctx: ModelContext) -> None:
-    unsupported = [p.name for p in ctx.base_rules.preferential if p.allowance]
+    unsupported = [
+        p.name for p in ctx.base_rules.preferential if p.allowance or not p.deductions_offset
+    ]
     if unsupported or len(ctx.base_rules.preferential) > 1:
         from taxopt.errors import InputError
 
         raise InputError(
             f"rules {ctx.base_rules.name}: the optimizer supports one preferential schedule "
             f"without allowances (US style); this rule set has {len(ctx.base_rules.preferential)}"
-            f"{' with allowances' if unsupported else ''}. Use `taxopt tax` for this rule set."
+            f"{' with allowances or no deduction offset' if unsupported else ''}. Use `taxopt tax` for this rule set."
         )
     for year in ctx.years:
         _add_year_taxes(ctx, year, ctx.rules_by_year[year])
