@@ -42,10 +42,11 @@ def add_taxes(ctx: ModelContext) -> None:
     if unsupported or len(ctx.base_rules.preferential) > 1:
         from taxopt.errors import InputError
 
+        detail = " with allowances or no deduction offset" if unsupported else ""
         raise InputError(
             f"rules {ctx.base_rules.name}: the optimizer supports one preferential schedule "
-            f"without allowances (US style); this rule set has {len(ctx.base_rules.preferential)}"
-            f"{' with allowances or no deduction offset' if unsupported else ''}. Use `taxopt tax` for this rule set."
+            f"without allowances (US style); this rule set has "
+            f"{len(ctx.base_rules.preferential)}{detail}. Use `taxopt tax` for this rule set."
         )
     for year in ctx.years:
         _add_year_taxes(ctx, year, ctx.rules_by_year[year])
