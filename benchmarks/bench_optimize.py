@@ -142,6 +142,7 @@ def bench_modes(rules: RuleSet, horizons: tuple[int, ...], runs: int) -> list[di
                     "variables": last.model_size["variables"],
                     "constraints": last.model_size["constraints"],
                     "binaries": last.model_size["binaries"],
+                    "regime_binaries_fixed": last.model_size.get("regime_binaries_fixed", 0),
                     "build_s": build,
                     "solve_s": solve,
                     "total_s": build + solve,
