@@ -43,7 +43,7 @@ class Ledger:
     """The replay's tables; `yearly` has one row per year, every flow and balance."""
 
     yearly: pd.DataFrame
-    holdings: pd.DataFrame  # long: year, account, tier, opening, post_trade (nominal)
+    holdings: pd.DataFrame  # long: year, account, tier, post_trade (nominal, after flows)
     taxes: list[TaxResult]
     inputs: list[TaxInput]
     warnings: list[str] = field(default_factory=list)
