@@ -4,13 +4,14 @@ Three baselines, each with conventional contributions and withdrawals (see taxop
 and no Roth conversions; they differ in where money lives:
 
 - guide_rule_of_thumb: the investing guide's placement. The whole portfolio holds the
-  profile mix (glide path included, the reserve at the middle of its band); within it the
+  optimized plan's own mix each year (so the comparison measures location and withdrawals,
+  not the tilt the profile's tolerance allows the optimizer); within it the
   aggressive tier (highest expected return) goes to exempt accounts, the conservative tier
   (lowest expected return of the profile's index tiers) to tax-deferred accounts, and the
   rest to taxable. Taxable accounts are buy-and-hold, so new money there buys "the rest";
   sheltered accounts fill what the taxable holdings leave of each tier's target, exempt
   accounts preferring higher returns, deferred accounts lower ones.
-- same_mix_everywhere: every sheltered account holds the profile mix; taxable purchases
+- same_mix_everywhere: every sheltered account holds that same mix; taxable purchases
   move the taxable account toward it (no sales to rebalance).
 - conventional_withdrawals: the optimized plan's location (its sheltered shares each year;
   its taxable purchase mix) with conventional withdrawals.
@@ -21,6 +22,7 @@ the plan's withdrawal policy. Figures are the ledger's, computed by `plan_figure
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -60,6 +62,42 @@ def target_mix(plan: Plan, year: int) -> dict[str, float]:
     return mix
 
 
+MixPath = Callable[[int], dict[str, float]]
+
+
+def optimized_mix(plan: Plan, rules: RuleSet, ledger: Ledger) -> MixPath:
+    """The optimized plan's own whole-portfolio mix each year (post-trade, measured as the
+    profile says), so baselines differ from it only in location and withdrawals: their gap
+    is then tax, not the tilt the profile's tolerance allows. Years with no money fall back
+    to the profile's target."""
+    shares = _portfolio_shares(plan, rules, ledger)
+
+    def mix(year: int) -> dict[str, float]:
+        return shares.get(year) or target_mix(plan, year)
+
+    return mix
+
+
+def _portfolio_shares(plan: Plan, rules: RuleSet, ledger: Ledger) -> dict[int, dict[str, float]]:
+    profile = plan.profile
+    deferred = {
+        a.name for a in plan.accounts if rules.account_kinds[a.kind].growth == Growth.DEFERRED
+    }
+    holdings = ledger.holdings.copy()
+    if profile.mix_measure == "tax_adjusted":
+        scale = holdings["account"].map(
+            lambda a: 1.0 - profile.assumed_tax_rate if a in deferred else 1.0
+        )
+        holdings["post_trade"] = holdings["post_trade"] * scale
+    by_tier = holdings.pivot_table(index="year", columns="tier", values="post_trade", aggfunc="sum")
+    out = {}
+    for year, row in by_tier.iterrows():
+        total = row.sum()
+        if total > EMPTY_PORTFOLIO:
+            out[int(year)] = {t: row.get(t, 0.0) / total for t in plan.tier_names}
+    return out
+
+
 def _spread(cash: float, wanted: dict[str, float]) -> dict[str, float]:
     """Split `cash` across tiers pro rata to `wanted` (nothing if nothing is wanted)."""
     total = sum(w for w in wanted.values() if w > 0)
@@ -94,9 +132,8 @@ def _pour(cash: float, need: dict[str, float], tiers: list[str]) -> tuple[dict, 
     return out, max(0.0, cash - total)
 
 
-def _buy_toward(plan: Plan, year: int, held: dict[str, float], cash: float) -> dict[str, float]:
-    """Purchases that move a taxable account toward the profile mix without selling."""
-    mix = target_mix(plan, year)
+def _buy_toward(mix: dict[str, float], held: dict[str, float], cash: float) -> dict[str, float]:
+    """Purchases that move a taxable account toward `mix` without selling."""
     total = sum(held.values()) + cash
     need = {t: max(0.0, total * mix[t] - held.get(t, 0.0)) for t in mix}
     return _spread(cash, need) or _spread(cash, mix)
@@ -105,8 +142,9 @@ def _buy_toward(plan: Plan, year: int, held: dict[str, float], cash: float) -> d
 class SameMixPlacement:
     """Every account holds the profile mix (taxable: by its purchases)."""
 
-    def __init__(self, plan: Plan):
+    def __init__(self, plan: Plan, mix: MixPath | None = None):
         self.plan = plan
+        self.mix = mix or (lambda year: target_mix(plan, year))
 
     def place(
         self,
@@ -115,10 +153,10 @@ class SameMixPlacement:
         taxable_held: Dollars,
         taxable_cash: dict[str, float],
     ) -> tuple[Dollars, Dollars]:
-        mix = target_mix(self.plan, year)
+        mix = self.mix(year)
         allocation = {a: {t: total * w for t, w in mix.items()} for a, total in sheltered.items()}
         buys = {
-            a: _buy_toward(self.plan, year, taxable_held[a], cash)
+            a: _buy_toward(mix, taxable_held[a], cash)
             for a, cash in taxable_cash.items()
             if cash > 0
         }
@@ -128,8 +166,9 @@ class SameMixPlacement:
 class GuidePlacement:
     """The guide's rule of thumb, as far as the whole-portfolio mix allows (module doc)."""
 
-    def __init__(self, plan: Plan, rules: RuleSet):
+    def __init__(self, plan: Plan, rules: RuleSet, mix: MixPath | None = None):
         self.plan = plan
+        self.mix = mix or (lambda year: target_mix(plan, year))
         kinds = {a.name: rules.account_kinds[a.kind].growth for a in plan.accounts}
         self.exempt = [a for a, g in kinds.items() if g == Growth.EXEMPT]
         self.deferred = [a for a, g in kinds.items() if g == Growth.DEFERRED]
@@ -157,7 +196,7 @@ class GuidePlacement:
         taxable_held: Dollars,
         taxable_cash: dict[str, float],
     ) -> tuple[Dollars, Dollars]:
-        mix = target_mix(self.plan, year)
+        mix = self.mix(year)
         held = {t: sum(h.get(t, 0.0) for h in taxable_held.values()) for t in mix}
         exempt_room = sum(sheltered[a] for a in self.exempt)
         deferred_room = sum(sheltered[a] * self.scale[a] for a in self.deferred)
@@ -254,9 +293,10 @@ class BaselineRun:
 
 
 def baseline_engines(plan: Plan, rules: RuleSet, result: Result) -> dict[str, PolicyEngine]:
+    mix = optimized_mix(plan, rules, result.ledger)
     return {
-        "guide_rule_of_thumb": PolicyEngine(plan, rules, GuidePlacement(plan, rules)),
-        "same_mix_everywhere": PolicyEngine(plan, rules, SameMixPlacement(plan)),
+        "guide_rule_of_thumb": PolicyEngine(plan, rules, GuidePlacement(plan, rules, mix)),
+        "same_mix_everywhere": PolicyEngine(plan, rules, SameMixPlacement(plan, mix)),
         "conventional_withdrawals": PolicyEngine(
             plan, rules, FollowPlacement(plan, result.decisions, result.ledger)
         ),
@@ -279,31 +319,25 @@ def evaluate_baselines(plan: Plan, rules: RuleSet, result: Result) -> dict[str, 
     return {name: b.figures for name, b in run_baselines(plan, rules, result).items()}
 
 
-def mix_deviation(plan: Plan, rules: RuleSet, ledger: Ledger) -> pd.Series:
-    """Largest gap, each year, between a tier's share of the portfolio and its target.
+def mix_deviation(
+    plan: Plan, rules: RuleSet, ledger: Ledger, mix: MixPath | None = None
+) -> pd.Series:
+    """Largest gap, each year, between a tier's share of the portfolio and `mix` (default:
+    the profile's target).
 
     Shares are post-trade, measured as the profile says (tax-adjusted: deferred balances at
     1 - assumed rate); a fraction of the portfolio, comparable with profile.tolerance.
     A portfolio under EMPTY_PORTFOLIO dollars (a plan spent down to nothing) has no mix.
     """
-    profile = plan.profile
-    deferred = {
-        a.name for a in plan.accounts if rules.account_kinds[a.kind].growth == Growth.DEFERRED
-    }
-    holdings = ledger.holdings.copy()
-    if profile.mix_measure == "tax_adjusted":
-        scale = holdings["account"].map(
-            lambda a: 1.0 - profile.assumed_tax_rate if a in deferred else 1.0
-        )
-        holdings["post_trade"] = holdings["post_trade"] * scale
-    by_tier = holdings.pivot_table(index="year", columns="tier", values="post_trade", aggfunc="sum")
-    out = {}
-    for year, row in by_tier.iterrows():
-        total = row.sum()
-        mix = target_mix(plan, int(year))
-        out[int(year)] = (
-            max(abs(row.get(t, 0.0) / total - w) for t, w in mix.items())
-            if total > EMPTY_PORTFOLIO
+    mix = mix or (lambda year: target_mix(plan, year))
+    shares = _portfolio_shares(plan, rules, ledger)
+    years = sorted(set(ledger.holdings["year"]))
+    return pd.Series(
+        {
+            int(y): max(abs(shares[y].get(t, 0.0) - w) for t, w in mix(int(y)).items())
+            if y in shares
             else 0.0
-        )
-    return pd.Series(out, name="mix_deviation")
+            for y in years
+        },
+        name="mix_deviation",
+    )
