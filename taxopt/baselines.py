@@ -13,8 +13,9 @@ and no Roth conversions; they differ in where money lives:
   accounts preferring higher returns, deferred accounts lower ones.
 - same_mix_everywhere: every sheltered account holds that same mix; taxable purchases
   move the taxable account toward it (no sales to rebalance).
-- conventional_withdrawals: the optimized plan's location (its sheltered shares each year;
-  its taxable purchase mix) with conventional withdrawals.
+- conventional_withdrawals: the optimized plan's location as a preference (its tier order
+  in each sheltered account, its taxable purchase mix) holding the optimized mix, with
+  conventional withdrawals.
 
 Spending: for max_spending plans the highest constant real level (bisection); otherwise
 the plan's withdrawal policy. Figures are the ledger's, computed by `plan_figures`.
@@ -274,6 +275,57 @@ class FollowPlacement:
         return allocation, buys
 
 
+class FollowMixPlacement(FollowPlacement):
+    """The optimized plan's location as a preference, holding the optimized mix.
+
+    Taxable purchases follow the optimized purchase mix; each sheltered account (exempt ones
+    first) fills what the whole-portfolio mix still needs, tiers in the order of the
+    optimized plan's shares in that account that year. So the baseline keeps the plan's mix
+    and differs in its withdrawals (and in location only where its balances force it).
+    """
+
+    def __init__(
+        self, plan: Plan, rules: RuleSet, decisions: Decisions, ledger: Ledger, mix: MixPath
+    ):
+        super().__init__(plan, decisions, ledger)
+        self.mix = mix
+        growth = {a.name: rules.account_kinds[a.kind].growth for a in plan.accounts}
+        adjusted = plan.profile.mix_measure == "tax_adjusted"
+        self.scale = {
+            a: 1.0 - plan.profile.assumed_tax_rate if adjusted and g == Growth.DEFERRED else 1.0
+            for a, g in growth.items()
+        }
+        self.order = {a: (g != Growth.EXEMPT) for a, g in growth.items()}
+
+    def place(
+        self,
+        year: int,
+        sheltered: dict[str, float],
+        taxable_held: Dollars,
+        taxable_cash: dict[str, float],
+    ) -> tuple[Dollars, Dollars]:
+        _, buys = super().place(year, sheltered, taxable_held, taxable_cash)
+        mix = self.mix(year)
+        held = {t: sum(h.get(t, 0.0) for h in taxable_held.values()) for t in mix}
+        for bought in buys.values():
+            for t, v in bought.items():
+                held[t] = held.get(t, 0.0) + v
+        rooms = {a: total * self.scale[a] for a, total in sheltered.items()}
+        portfolio = sum(rooms.values()) + sum(held.values())
+        need = {t: max(0.0, portfolio * w - held.get(t, 0.0)) for t, w in mix.items()}
+        allocation = {}
+        for a in sorted(sheltered, key=lambda name: self.order[name]):
+            prefer = self.shares.get((a, year)) or self._nearest(self.shares, a, year)
+            order = sorted(mix, key=lambda t: -prefer.get(t, 0.0))
+            fill = _fill(rooms[a], need, order)
+            left = rooms[a] - sum(fill.values())
+            for t, v in _spread(left, mix).items():
+                fill[t] = fill.get(t, 0.0) + v
+            shares = _shares(fill) or mix
+            allocation[a] = {t: sheltered[a] * shares.get(t, 0.0) for t in mix}
+        return allocation, buys
+
+
 def _shares(dollars: dict[str, float]) -> dict[str, float]:
     """Each tier's share of the total (empty if the total is not positive)."""
     positive = {t: v for t, v in dollars.items() if v > 0}
@@ -298,7 +350,7 @@ def baseline_engines(plan: Plan, rules: RuleSet, result: Result) -> dict[str, Po
         "guide_rule_of_thumb": PolicyEngine(plan, rules, GuidePlacement(plan, rules, mix)),
         "same_mix_everywhere": PolicyEngine(plan, rules, SameMixPlacement(plan, mix)),
         "conventional_withdrawals": PolicyEngine(
-            plan, rules, FollowPlacement(plan, result.decisions, result.ledger)
+            plan, rules, FollowMixPlacement(plan, rules, result.decisions, result.ledger, mix)
         ),
     }
 

@@ -166,10 +166,11 @@ def test_guide_keeps_the_optimized_plans_mix_while_sheltered_money_allows():
     optimized plan's own mix each year (its gap to the plan is then location, not risk)."""
     for example in EXAMPLES:
         plan, result = optimized(example)
-        b = baselines(example)["guide_rule_of_thumb"]
         mix = optimized_mix(plan, rules(), result.ledger)
-        deviation = mix_deviation(plan, rules(), b.ledger, mix)
-        assert deviation.max() <= 1e-9, (example, deviation.idxmax(), deviation.max())
+        for name in ("guide_rule_of_thumb", "conventional_withdrawals"):
+            b = baselines(example)[name]
+            deviation = mix_deviation(plan, rules(), b.ledger, mix)
+            assert deviation.max() <= 1e-9, (example, name, deviation.idxmax(), deviation.max())
 
 
 def test_guide_places_aggressive_in_roth_and_conservative_in_traditional():
