@@ -1,12 +1,15 @@
 """optimize(plan, rules) -> Result: build, solve, read the decisions, replay them in the ledger.
 
-Exact mode finds its solution in three steps, each one solved by HiGHS:
+Exact mode finds its solution in steps, each one solved by HiGHS:
 1. the fast LP (convex approximations of the tax code's kinks) gives a first plan;
 2. the ledger's true taxes of that plan say, for each kink, which side each year is on
    (the "regime"); the exact model with its binaries fixed to that regime is an LP whose
-   taxes are exact, solved and re-checked until the regime repeats;
-3. the full MILP, started from that solution, may improve it within `mip_seconds`.
-The result reports which step produced the final plan and the MIP gap if one ran.
+   taxes are exact (with `thorough`, repeated from each new plan while it improves, and
+   also started from the exact model's LP relaxation);
+3. with `mip_seconds`, the full MILP started from that solution may improve it; its answer
+   is re-solved as a regime LP so its taxes are exact too.
+If no regime LP is feasible, the relaxation start and then the MILP are the fallbacks.
+The result's `method` says which step produced the final plan.
 """
 
 from __future__ import annotations
