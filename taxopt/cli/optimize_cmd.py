@@ -76,12 +76,17 @@ def summary_text(result) -> str:
         table = result.baselines_table
         lines.append("  value of the plan against simple rules (today's dollars):")
         for name in result.baselines:
-            row = table.loc[name] + 0.0  # + 0.0 turns -0.0 into 0.0 for printing
+            row = table.loc[name]
             lines.append(
-                f"    vs {name}: spending {row['gain_in_sustainable_spending']:+,.0f}/yr, "
-                f"estate {row['gain_in_after_tax_estate']:+,.0f}, "
-                f"tax saved {row['tax_saved']:+,.0f}"
+                f"    vs {name}: spending {_signed(row['gain_in_sustainable_spending'])}/yr, "
+                f"estate {_signed(row['gain_in_after_tax_estate'])}, "
+                f"tax saved {_signed(row['tax_saved'])}"
             )
     for warning in result.warnings:
         lines.append(f"  warning: {warning}")
     return "\n".join(lines)
+
+
+def _signed(dollars: float) -> str:
+    """Whole dollars with a sign; a difference that rounds to nothing is "+0", not "-0"."""
+    return f"{round(dollars) + 0:+,}"
