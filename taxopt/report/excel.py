@@ -609,31 +609,8 @@ def _yearly_columns(result, group: PlanSheets) -> list[Col]:
         *_group(y, "rmd", "RMD due from", with_rmd, "rmd_required", "RMDs due, total"),
     ]
     cols += _income_columns(result, flows, years)
+    cols += _tax_by_kind_columns(result)
     cols += [
-        Col("ordinary_tax", "Ordinary income tax", values=_values(y, "ordinary_tax"), total="sum"),
-        Col(
-            "capital_gains_tax",
-            "Tax on dividends and gains",
-            values=_values(y, "capital_gains_tax"),
-            total="sum",
-        ),
-        Col("credits", "Credits", values=[t.credits for t in result.ledger.taxes], total="sum"),
-        Col("niit", "Net investment income tax", values=_values(y, "niit"), total="sum"),
-        Col(
-            "early_withdrawal_penalty",
-            "Early-withdrawal penalty",
-            values=_values(y, "early_withdrawal_penalty"),
-            total="sum",
-        ),
-        Col(
-            "total_tax",
-            "Total tax",
-            total="sum",
-            formula=lambda r: (
-                f"={r('ordinary_tax')}+{r('capital_gains_tax')}-{r('credits')}+{r('niit')}"
-                f"+{r('early_withdrawal_penalty')}"
-            ),
-        ),
         Col(
             "spending",
             "After-tax spending",
@@ -760,6 +737,31 @@ def _bracket_widths(result) -> list[list[float | None]]:
     return widths
 
 
+def _tax_by_kind_columns(result) -> list[Col]:
+    """Tax by kind from the ledger, and their total as a live formula (both sheets)."""
+    y = result.yearly
+
+    def v(key: str, label: str) -> Col:
+        return Col(key, label, values=_values(y, key), total="sum")
+
+    return [
+        v("ordinary_tax", "Ordinary income tax"),
+        v("capital_gains_tax", "Tax on dividends and gains"),
+        Col("credits", "Credits", values=[t.credits for t in result.ledger.taxes], total="sum"),
+        v("niit", "Net investment income tax"),
+        v("early_withdrawal_penalty", "Early-withdrawal penalty"),
+        Col(
+            "total_tax",
+            "Total tax",
+            total="sum",
+            formula=lambda r: (
+                f"={r('ordinary_tax')}+{r('capital_gains_tax')}-{r('credits')}+{r('niit')}"
+                f"+{r('early_withdrawal_penalty')}"
+            ),
+        ),
+    ]
+
+
 def _taxes_columns(result) -> list[Col]:
     y = result.yearly
     rates = result.rules.ordinary.brackets[result.plan.filing_status].rates
@@ -777,20 +779,7 @@ def _taxes_columns(result) -> list[Col]:
         v("taxable_income", "Taxable income", total="sum"),
         v("ordinary_taxable_income", "Ordinary taxable income", total="sum"),
         v("preferential_taxable_income", "Taxable dividends and gains (preferential)", total="sum"),
-        v("ordinary_tax", "Ordinary income tax", total="sum"),
-        v("capital_gains_tax", "Tax on dividends and gains", total="sum"),
-        Col("credits", "Credits", values=[t.credits for t in result.ledger.taxes], total="sum"),
-        v("niit", "Net investment income tax", total="sum"),
-        v("early_withdrawal_penalty", "Early-withdrawal penalty", total="sum"),
-        Col(
-            "total_tax",
-            "Total tax",
-            total="sum",
-            formula=lambda r: (
-                f"={r('ordinary_tax')}+{r('capital_gains_tax')}-{r('credits')}+{r('niit')}"
-                f"+{r('early_withdrawal_penalty')}"
-            ),
-        ),
+        *_tax_by_kind_columns(result),
         Col(
             "average_rate",
             "Average rate (tax / AGI)",
