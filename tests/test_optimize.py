@@ -566,3 +566,20 @@ def test_fixed_and_routed_contributions_are_respected(us2026):
     limit = us2026.limits_by_name["ira"].for_age(45)
     assert (working.contribution_roth <= limit + 0.01).all()
     assert result.reconciliation_max_abs_error < 1.0
+
+
+def test_location_and_withdrawal_rate_agree_with_independent_figures(example_results):
+    """Location dollars at each snapshot add up to that year's opening balances plus
+    contributions less withdrawals (the yearly table); each account's shares sum to 1.
+    The retiree's first-year rate is the 4% its fixed_real policy sets."""
+    for name, (plan, result) in example_results.items():
+        yearly = result.yearly.set_index("year")
+        for (_snapshot, year), group in result.location.groupby(["snapshot", "year"]):
+            opening = sum(yearly.at[year, f"opening_{a.name}"] for a in plan.accounts)
+            expected = opening + yearly.at[year, "contributions"] - yearly.at[year, "withdrawals"]
+            assert group.dollars.sum() == pytest.approx(expected, abs=0.01), (name, year)
+            for _account, shares in group.groupby("account"):
+                if shares.dollars.sum() > 0:
+                    assert shares.share_of_account.sum() == pytest.approx(1.0)
+        if name == "retiree-4-percent":
+            assert result.figures.first_year_withdrawal_rate == pytest.approx(0.04, abs=1e-9)
