@@ -12,12 +12,27 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from taxopt.errors import InputError, explain_validation_error
 from taxopt.rules import Growth, RuleSet
 
 WEIGHT_TOLERANCE = 1e-6
+
+ReturnBasis = Literal["median", "mean"]
+
+
+def lognormal_log_moments(mean, sd):
+    """(mu, s2): mean and variance of log(1 + r) when 1 + r is lognormal with mean
+    1 + `mean` and standard deviation `sd` (floats or arrays; fractions a year).
+
+    The one statement of the convention the simulator samples (taxopt.returns.Lognormal) and
+    the median basis compounds at: s2 = ln(1 + (sd / (1 + mean))^2), mu = ln(1 + mean) - s2/2.
+    """
+    gross = 1.0 + np.asarray(mean, dtype=float)
+    s2 = np.log1p((np.asarray(sd, dtype=float) / gross) ** 2)
+    return np.log(gross) - s2 / 2.0, s2
 
 
 class Strict(BaseModel):
@@ -41,6 +56,18 @@ class Tier(Strict):
     )
     volatility: float = Field(0.0, ge=0, le=5, description="annual standard deviation of return")
     description: str = ""
+
+    def deterministic_return(self, basis: ReturnBasis = "median") -> float:
+        """The annual return (fraction) a deterministic plan compounds this tier at.
+
+        mean: `expected_return`. median: the median of the simulator's lognormal return,
+        exp(mu) - 1 = (1 + m) / sqrt(1 + (s / (1 + m))^2) - 1 (see lognormal_log_moments):
+        the growth a typical path earns, below the mean by about half the variance.
+        """
+        if basis == "mean" or self.volatility == 0:
+            return self.expected_return
+        mu, _ = lognormal_log_moments(self.expected_return, self.volatility)
+        return float(np.expm1(mu))
 
     @model_validator(mode="after")
     def _yield_within_return(self) -> Tier:
@@ -261,6 +288,12 @@ class Plan(Strict):
     retirement_year: int = Field(ge=2000, le=2200)
     horizon_age: int = Field(95, ge=50, le=120, description="plan until the youngest is this age")
     inflation: float = Field(0.025, ge=-0.05, le=0.5)
+    return_basis: ReturnBasis = Field(
+        "median",
+        description="growth the deterministic plan compounds each tier at: median (the "
+        "lognormal median from expected_return and volatility, what a typical path earns) "
+        "or mean (expected_return)",
+    )
     people: list[Person] = Field(min_length=1, max_length=2)
     tier_preset: str | None = Field(
         None,
@@ -362,6 +395,17 @@ class Plan(Strict):
     @property
     def tier_names(self) -> list[str]:
         return [t.name for t in self.tiers]
+
+    @property
+    def tier_returns(self) -> dict[str, float]:
+        """Each tier's deterministic annual return (fraction) under `return_basis`: the
+        growth the model, the ledger, the baselines and the simulator's replay all use."""
+        return {t.name: t.deterministic_return(self.return_basis) for t in self.tiers}
+
+    @property
+    def tier_growth(self) -> dict[str, float]:
+        """1 + each tier's deterministic annual return (see tier_returns)."""
+        return {name: 1.0 + r for name, r in self.tier_returns.items()}
 
     def person(self, name: str) -> Person:
         return next(p for p in self.people if p.name == name)

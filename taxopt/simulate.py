@@ -33,8 +33,10 @@ for everything (VPW's last year): the accounts are emptied and the target is wha
 buys after tax. Rules that spend a share of what is left (constant, VPW, RMD-based)
 cannot run out and succeed by construction: compare their spending instead.
 
-With zero volatility and the `fixed` rule (the plan's own spending) every path reproduces
-the ledger (`result.yearly`) to the cent: the test of this module.
+Paths on which every tier earns the plan's deterministic return (`Plan.tier_returns`: the
+lognormal median by default, the mean, i.e. zero volatility, under `return_basis = "mean"`)
+reproduce the ledger (`result.yearly`) to the cent with the `fixed` rule (the plan's own
+spending): the test of this module.
 
 Timing and units as in the ledger: flows at the start of each year on opening balances;
 yields on post-trade taxable holdings are reinvested (adding basis); then total growth.
@@ -231,14 +233,14 @@ def planned_sales(plan: Plan, decisions, taxable: np.ndarray) -> tuple[np.ndarra
     """For each (year, account, tier) of a taxable account: the share of the holding the
     plan's lot sales sold, and the share of the holding's basis those lots carried.
 
-    Walks the plan's lots under its constant returns, valued as the ledger values them
+    Walks the plan's lots under its deterministic returns, valued as the ledger values them
     (a purchase is one unit per dollar; yields add basis; then total growth).
     """
     years, tiers = plan.years, plan.tier_names
     n_y, n_a, n_t = len(years), len(plan.accounts), len(tiers)
     sale = np.zeros((n_y, n_a, n_t))
     used = np.zeros((n_y, n_a, n_t))
-    growth = {t.name: 1.0 + t.expected_return for t in plan.tiers}
+    growth = plan.tier_growth
     yields = {t.name: t.yield_rate for t in plan.tiers}
     lots: dict[tuple, list[float]] = {}  # (account, tier, year, opening) -> [units, value, basis]
     for j, account in enumerate(plan.accounts):

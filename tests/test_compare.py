@@ -19,6 +19,7 @@ from taxopt.compare import FIGURES, Comparison, _label, _money, compare, render_
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 RETIREE = EXAMPLES / "retiree-4-percent.toml"
+RETIREE_NAME = taxopt.load_plan(RETIREE).name
 BASE = "us-federal-2026"
 # Rates of us-federal-2026 (IRC §1(j), Rev. Proc. 2025-32 §4.01): 10, 12, 22, 24, 32, 35, 37%.
 BASE_RATES = [0.10, 0.12, 0.22, 0.24, 0.32, 0.35, 0.37]
@@ -92,7 +93,7 @@ def test_one_row_per_pair_with_distinct_labels(comparison):
 
 
 def test_reform_file_really_raises_every_rate(comparison):
-    result = comparison.results["Retiree drawing 4%", "us-2026-higher-rates"]
+    result = comparison.results[RETIREE_NAME, "us-2026-higher-rates"]
     for status in ("single", "mfj"):
         assert result.rules.ordinary.brackets[status].rates == pytest.approx(HIGHER_RATES)
 
@@ -129,7 +130,7 @@ def test_figures_equal_each_result(comparison):
 
 
 def test_location_shares_from_the_retirement_snapshot(comparison):
-    result = comparison.results["Retiree drawing 4%", BASE]
+    result = comparison.results[RETIREE_NAME, BASE]
     r = row(comparison, BASE)
     at = result.location[result.location["snapshot"] == "retirement"]
     balanced = at[at["tier"] == "balanced"]
@@ -173,8 +174,8 @@ def test_unsupported_rule_set_is_reported_per_pair(tmp_path):
     table = result.table
     statuses = {(p, r): s for p, r, s in table[["plan", "rules", "status"]].itertuples(index=False)}
     assert statuses == {
-        ("Retiree drawing 4%", BASE): "optimal",
-        ("Retiree drawing 4%", "uk-2025-26"): "error",
+        (RETIREE_NAME, BASE): "optimal",
+        (RETIREE_NAME, "uk-2025-26"): "error",
         ("UK saver", BASE): "error",
         ("UK saver", "uk-2025-26"): "error",
     }
@@ -183,7 +184,7 @@ def test_unsupported_rule_set_is_reported_per_pair(tmp_path):
     assert "the optimizer supports one preferential schedule" in errors["UK saver", "uk-2025-26"]
     assert (
         "filing_status: 'mfj' is not defined by rule set uk-2025-26"
-        in errors["Retiree drawing 4%", "uk-2025-26"]
+        in errors[RETIREE_NAME, "uk-2025-26"]
     )
     assert str(uk_plan) in errors["UK saver", BASE]  # names the file to fix
     assert "error: see below" in render_table(result)
@@ -235,7 +236,7 @@ def test_workbook_has_the_comparison_then_one_sheet_group_per_rule_set(workbook_
 
 def test_each_group_shows_its_own_result(workbook_path, comparison):
     book = openpyxl.load_workbook(workbook_path)
-    reform = comparison.results["Retiree drawing 4%", "us-2026-higher-rates"]
+    reform = comparison.results[RETIREE_NAME, "us-2026-higher-rates"]
     ws = book["R3 Yearly plan"]
     keys = {c.value: c.column for c in ws[2] if c.value}
     taxes = [ws.cell(3 + i, keys["ordinary_tax"]).value for i in range(len(reform.yearly))]
@@ -341,8 +342,8 @@ def test_cli_reports_a_failed_pair_and_exits_2(tmp_path, capsys):
     )
     captured = capsys.readouterr()
     assert code == 2
-    assert "Retiree drawing 4%" in captured.out or BASE in captured.out
-    assert captured.err.startswith("taxopt: Retiree drawing 4% under uk-2025-26: ")
+    assert RETIREE_NAME in captured.out or BASE in captured.out
+    assert captured.err.startswith(f"taxopt: {RETIREE_NAME} under uk-2025-26: ")
     assert "Traceback" not in captured.err
 
 
