@@ -1,21 +1,23 @@
 """optimize(plan, rules) -> Result: build, solve, read the decisions, replay them in the ledger.
 
 Exact mode finds its solution in steps, each one solved by HiGHS:
-1. the fast LP (convex approximations of the tax code's kinks) gives a first plan;
-2. the ledger's true taxes of that plan say, for each kink, which side each year is on
-   (the "regime"); the exact model with its binaries fixed to that regime is an LP whose
-   taxes are exact (with `thorough`, repeated from each new plan while it improves, and
-   also started from the exact model's LP relaxation);
+1. two starting plans: the fast LP's (convex approximations of the tax code's kinks) and
+   the exact model's LP relaxation's (binaries between 0 and 1), each solved to a looser
+   tolerance since only its kinks' sides matter;
+2. the ledger's true taxes of each starting plan say, for each kink, which side each year
+   is on (the "regime"); the exact model with its binaries fixed to that regime is an LP
+   whose taxes are exact (with `thorough`, repeated from each new plan while it improves);
+   the better of the two plans is kept;
 3. with `mip_seconds`, the full MILP started from that solution may improve it; its answer
    is re-solved as a regime LP so its taxes are exact too.
-If no regime LP is feasible, the relaxation start and then the MILP are the fallbacks.
-The result's `method` says which step produced the final plan.
+If no regime LP is feasible, the MILP is the fallback. The result's `method` says which
+step produced the final plan.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from taxopt.decisions import Decisions
 from taxopt.errors import InfeasiblePlanError, SolverError
@@ -26,11 +28,19 @@ from taxopt.plan import Plan
 from taxopt.result import Result, reconcile
 from taxopt.rules import RuleSet
 from taxopt.solve import SolveReport, solve, values
+from taxopt.stress import (
+    DEFAULT_PATHS,
+    DEFAULT_SEED,
+    DEFAULT_TARGET,
+    check_stress_options,
+    stress_test,
+)
 
 DEFAULT_MIP_SECONDS = 0.0
 FALLBACK_MIP_SECONDS = 30.0  # when no regime LP is feasible, the MILP gets this long
 REGIME_ROUNDS = 4  # --thorough: regime rounds from each start (default: one)
 REGIME_TOLERANCE = 1e-4  # relative objective gain below which another regime round stops
+BOUND_TOLERANCE = 1e-4  # a plan this close (relative) to the relaxation's bound is kept
 DUST = 1e-7  # dollars: solver noise below this is zero
 
 
@@ -43,16 +53,24 @@ def optimize(
     with_baselines: bool = True,
     lp_path: str | None = None,
     thorough: bool = False,
+    paths: int = DEFAULT_PATHS,
+    success: float = DEFAULT_TARGET,
+    seed: int | None = DEFAULT_SEED,
 ) -> Result:
     """Optimize a plan under a rule set; the Result holds the ledger's tables.
 
-    `thorough` (exact mode) repeats the regime step from each new plan while it improves and
-    also searches from the exact model's LP relaxation, keeping the better plan: two to
-    four times the time, sometimes a few tenths of a percent better.
+    `paths` return paths (0: none) stress the optimized plan (taxopt.stress): the result's
+    `stress` gives the success rate of its headline spending and the safe spending met on
+    `success` of the paths (seeded by `seed`).
+
+    Exact mode searches from two starting plans (the fast LP's and the exact model's LP
+    relaxation's) and keeps the better; `thorough` also repeats the regime step from each
+    new plan while it improves (up to REGIME_ROUNDS), for a little more time.
     `lp_path` writes the final model as an LP file whose variable and constraint names
     (withdraw_2031_alex_roth, rmd_2040_blake_ira, ...) a person can read.
     """
     plan.check_against(rules)
+    check_stress_options(paths, success)
     mode = mode or plan.options.mode
     solver = solver or plan.options.solver
     mip_seconds = DEFAULT_MIP_SECONDS if mip_seconds is None else mip_seconds
@@ -61,7 +79,8 @@ def optimize(
 
     fast = build_model(plan, rules, "fast")
     build_seconds += fast.build_seconds
-    report = solve(fast, solver)
+    # In exact mode the fast LP is only a starting plan: its kinks' sides, not its cents.
+    report = solve(fast, solver, rough=mode == "exact")
     solve_seconds += report.seconds
     _raise_if_unsolved(plan, rules, fast, report)
     ctx, decisions = fast, read_decisions(fast)
@@ -70,34 +89,37 @@ def optimize(
 
     if mode == "exact":
         rounds = REGIME_ROUNDS if thorough else 1
-        best, build_s, solve_s = _regime_search(plan, rules, ledger, solver, rounds)
+        solved = _Solved()  # regimes already solved, shared by both starts
+        best, build_s, solve_s = _regime_search(plan, rules, ledger, solver, rounds, solved)
         build_seconds += build_s
         solve_seconds += solve_s
-        if best is None or thorough:
-            # A second start: the exact model's LP relaxation, whose plan lies elsewhere
-            # (needed when the fast plan's regime admits no plan; --thorough always tries it
-            # and keeps the better of the two).
-            relaxed = build_model(plan, rules, "exact")
-            build_seconds += relaxed.build_seconds
-            relaxed_report = solve(relaxed, solver, relax=True)
-            solve_seconds += relaxed_report.seconds
-            if relaxed_report.status == "optimal":
-                start_ledger = replay(plan, rules, read_decisions(relaxed))
-                second, build_s, solve_s = _regime_search(plan, rules, start_ledger, solver, rounds)
-                build_seconds += build_s
-                solve_seconds += solve_s
-                if second is not None and (
-                    best is None or _better(plan, second.report.objective, best.report.objective)
-                ):
-                    best = second
-                if best is not None:
-                    _restore(best.ctx, best.values)
+        # A second start: the exact model's LP relaxation. Its objective bounds every plan
+        # (each regime LP restricts the exact model), so when the first plan is within
+        # BOUND_TOLERANCE of it no better plan exists worth the search. Otherwise its plan,
+        # which lies elsewhere, often leads to a better regime (or to a feasible one when
+        # the fast plan's regime admits no plan); the better of the two is kept.
+        relaxed = build_model(plan, rules, "exact")
+        build_seconds += relaxed.build_seconds
+        relaxed_report = solve(relaxed, solver, relax=True, rough=True)
+        solve_seconds += relaxed_report.seconds
+        bound = relaxed_report.objective if relaxed_report.status == "optimal" else None
+        if bound is not None and (thorough or not _near(plan, best, bound)):
+            start_ledger = replay(plan, rules, read_decisions(relaxed))
+            second, build_s, solve_s = _regime_search(
+                plan, rules, start_ledger, solver, rounds, solved
+            )
+            build_seconds += build_s
+            solve_seconds += solve_s
+            if second is not None and (
+                best is None or _better(plan, second.report.objective, best.report.objective)
+            ):
+                best = second
         if best is not None:
+            _restore(best.ctx, best.values)
             report, ctx, method = best.report, best.ctx, "regime-lp"
             decisions, ledger = best.decisions, best.ledger
         if mip_seconds > 0 or best is None:
-            exact = build_model(plan, rules, "exact")
-            build_seconds += exact.build_seconds
+            exact = relaxed  # the same model; solved with its binaries integer this time
             start = {**best.values, **best.ctx.regime_values} if best is not None else None
             limit = mip_seconds or FALLBACK_MIP_SECONDS
             mip = solve(exact, solver, time_limit=limit, gap=1e-4, start=start)
@@ -137,6 +159,8 @@ def optimize(
         from taxopt.baselines import evaluate_baselines
 
         result.baselines = evaluate_baselines(plan, rules, result)
+    if paths > 0:
+        result.stress = stress_test(result, paths, success, seed)
     result.total_seconds = time.perf_counter() - started
     return result
 
@@ -166,22 +190,38 @@ def _regime_values(kinks: list, ledger: Ledger, years: list[int]) -> dict[str, i
     return {name: int(value(name, year, rule)) for name, year, rule in kinks}
 
 
-def _regime_search(plan: Plan, rules: RuleSet, ledger: Ledger, solver: str, rounds: int = 1):
+@dataclass
+class _Solved:
+    """Regimes whose LP was built already, and the model's kinks once known."""
+
+    regimes: list = field(default_factory=list)  # regime_values of each LP built
+    kinks: list = field(default_factory=list)  # (name, year, rule) of every binary
+
+
+def _regime_search(
+    plan: Plan,
+    rules: RuleSet,
+    ledger: Ledger,
+    solver: str,
+    rounds: int = 1,
+    solved: _Solved | None = None,
+):
     """Build the exact model with its binaries fixed to the regime the ledger's true taxes
     imply (an LP without big-M rows), solve it, and repeat from the new plan's regime while
     the objective improves: a plan often sits on a kink, where the neighbouring regime can
-    be better. Returns (best candidate or None, build seconds, solve seconds)."""
-    best, build_s, solve_s, seen, previous = None, 0.0, 0.0, [], None
-    kinks: list = []  # (name, year, rule) of every binary, known after the first build
+    be better. A regime in `solved` is not solved again. Returns (best candidate or None,
+    build seconds, solve seconds)."""
+    best, build_s, solve_s, previous = None, 0.0, 0.0, None
+    solved = solved or _Solved()
     for _ in range(rounds):
-        if kinks and _regime_values(kinks, ledger, plan.years) in seen:
+        if solved.kinks and _regime_values(solved.kinks, ledger, plan.years) in solved.regimes:
             break  # the new plan sits in a regime already solved: no need to build it
         ctx = build_model(plan, rules, "exact", regime_from(ledger, plan.years))
         build_s += ctx.build_seconds
-        kinks = ctx.regimes
-        if ctx.regime_values in seen or ctx.regime_conflicts:
+        solved.kinks = ctx.regimes
+        if ctx.regime_values in solved.regimes or ctx.regime_conflicts:
             break
-        seen.append(ctx.regime_values)
+        solved.regimes.append(ctx.regime_values)
         report = solve(ctx, solver)
         solve_s += report.seconds
         if report.status not in ("optimal", "feasible"):
@@ -202,6 +242,14 @@ def _regime_search(plan: Plan, rules: RuleSet, ledger: Ledger, solver: str, roun
     if best is not None:
         _restore(best.ctx, best.values)
     return best, build_s, solve_s
+
+
+def _near(plan: Plan, candidate: _Candidate | None, bound: float) -> bool:
+    """Whether a plan's objective is within BOUND_TOLERANCE of the relaxation's bound."""
+    if candidate is None or candidate.report.objective is None:
+        return False
+    gap = abs(bound - candidate.report.objective)
+    return gap <= BOUND_TOLERANCE * max(1.0, abs(bound))
 
 
 def _restore(ctx: ModelContext, solution: dict[str, float]) -> None:

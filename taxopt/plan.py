@@ -407,6 +407,22 @@ class Plan(Strict):
         """1 + each tier's deterministic annual return (see tier_returns)."""
         return {name: 1.0 + r for name, r in self.tier_returns.items()}
 
+    @property
+    def safe_tier(self) -> Tier:
+        """The plan's safest asset: its reserve tier, else its least volatile tier."""
+        reserve = self.profile.reserve_tier
+        if reserve is not None:
+            return next(t for t in self.tiers if t.name == reserve)
+        return min(self.tiers, key=lambda t: (t.volatility, t.expected_return))
+
+    @property
+    def discount_rate(self) -> float:
+        """The annual nominal rate (fraction) present values of tax use: the safe tier's
+        deterministic return. Tax amounts are close to certain, so they are discounted at
+        what safe money earns, not at the risky portfolio's growth (whose median can be
+        below zero, which would make later tax weigh more than tax today)."""
+        return self.safe_tier.deterministic_return(self.return_basis)
+
     def person(self, name: str) -> Person:
         return next(p for p in self.people if p.name == name)
 
@@ -432,6 +448,10 @@ class Plan(Strict):
     def inflation_factor(self, year: int) -> float:
         """Nominal dollars of `year` per today's dollar."""
         return (1.0 + self.inflation) ** (year - self.start_year)
+
+    def discount_factor(self, year: int) -> float:
+        """Today's value of a nominal dollar paid at the start of `year` (discount_rate)."""
+        return (1.0 + self.discount_rate) ** -(year - self.start_year)
 
     def check_against(self, rules: RuleSet, source: str = "plan") -> None:
         """Errors for what only the rule set can tell: unknown account kinds, filing status."""

@@ -367,6 +367,26 @@ class FixedReal:
 
 
 @dataclass
+class ConstantLevel:
+    """A constant real after-tax spending level through retirement, income included
+    (today's dollars); an array gives each path its own level (the stress search)."""
+
+    level_real: float | np.ndarray
+    name: str = "level"
+
+    def start(self, paths: int, policy: Policy) -> None:
+        pass
+
+    def target_real(self, view: YearView) -> np.ndarray | float:
+        return self.level_real
+
+    def describe(self) -> str:
+        if np.ndim(self.level_real):
+            return "constant real spending, a level per path"
+        return f"constant real spending of ${float(self.level_real):,.0f} a year"
+
+
+@dataclass
 class ConstantPercentage:
     """Spend `rate` x this year's opening portfolio, plus income."""
 
@@ -1084,6 +1104,24 @@ def _simulation(
     )
 
 
+def sample_returns(
+    policy: Policy, model: ReturnModel, paths: int, seed: int | None
+) -> np.ndarray:
+    """(paths, years, tiers) annual returns of the plan's tiers from `default_rng(seed)`."""
+    rng = np.random.default_rng(seed)
+    plan = policy.plan
+    sample = model.sample(plan.tiers, plan.profile.reserve_tier, policy.n_years, paths, rng)
+    if (sample <= -1.0).any():
+        raise InputError(f"returns {model.name}: a path has a return of -100% or below")
+    return sample
+
+
+def meets_level(policy: Policy, returns: np.ndarray, level_real: float | np.ndarray) -> np.ndarray:
+    """(P,) bool: each path meets constant real spending `level_real` (today's dollars, or
+    one level per path) in every retirement year, and the plan's own spending before."""
+    return _simulation(policy, returns, ConstantLevel(level_real), None, "").success
+
+
 def simulate(
     result,
     paths: int = 1000,
@@ -1106,11 +1144,7 @@ def simulate(
     policy = policy_from_result(result)
     model = make_return_model(returns, **return_options)
     rule = make_withdrawal_rule(withdrawal)
-    rng = np.random.default_rng(seed)
-    tiers = policy.plan.tiers
-    sample = model.sample(tiers, policy.plan.profile.reserve_tier, policy.n_years, paths, rng)
-    if (sample <= -1.0).any():
-        raise InputError(f"returns {model.name}: a path has a return of -100% or below")
+    sample = sample_returns(policy, model, paths, seed)
     show = (
         progress
         if progress is not None

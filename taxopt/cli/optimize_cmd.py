@@ -7,6 +7,7 @@ import argparse
 from taxopt.optimize import optimize
 from taxopt.plan import load_plan
 from taxopt.rules import load_rules
+from taxopt.stress import DEFAULT_PATHS, DEFAULT_SEED, DEFAULT_TARGET
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -32,6 +33,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("-o", "--output", metavar="XLSX", help="write the advisor's workbook")
     parser.add_argument("--lp", metavar="FILE", help="write the model as a readable LP file")
     parser.add_argument("--no-baselines", action="store_true", help="skip the rules of thumb")
+    parser.add_argument(
+        "--success",
+        type=float,
+        default=DEFAULT_TARGET,
+        metavar="P",
+        help=f"share of stress paths the safe spending must meet (default {DEFAULT_TARGET})",
+    )
+    parser.add_argument(
+        "--paths",
+        type=int,
+        default=DEFAULT_PATHS,
+        metavar="N",
+        help=f"lognormal return paths of the stress test (default {DEFAULT_PATHS}; 0 skips it)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help="stress paths' random seed (default 0)"
+    )
     parser.set_defaults(handler=_run)
 
 
@@ -48,6 +66,9 @@ def _run(args: argparse.Namespace) -> int:
         with_baselines=not args.no_baselines,
         lp_path=args.lp,
         thorough=args.thorough,
+        paths=args.paths,
+        success=args.success,
+        seed=args.seed,
     )
     print(summary_text(result))
     if args.json:
@@ -61,30 +82,50 @@ def _run(args: argparse.Namespace) -> int:
 
 def summary_text(result) -> str:
     f = result.figures
+    growth = ", ".join(f"{tier} {r:+.2%}" for tier, r in result.tier_returns.items())
     lines = [
         f"{result.plan.name} under {result.rules.name} ({result.mode} mode, {result.method}, "
         f"{result.status})",
+        f"  built on {result.return_basis} returns a year: {growth}",
         f"  sustainable spending, first retirement year: ${f.sustainable_spending:,.0f} "
         f"(today's dollars, after tax)",
+        *_stress_lines(result.stress),
         f"  after-tax estate at {result.plan.end_year}: ${f.after_tax_estate:,.0f} "
         "(today's dollars)",
-        f"  lifetime tax: ${f.lifetime_tax:,.0f} (today's dollars)",
+        f"  lifetime tax: ${f.lifetime_tax_pv:,.0f} present value at {f.discount_rate:.2%} a year "
+        f"(the {result.plan.safe_tier.name} tier's return); ${f.lifetime_tax:,.0f} as a sum in "
+        "today's dollars",
         f"  model vs ledger: largest yearly difference ${result.reconciliation_max_abs_error:,.2f}",
-        f"  build {result.build_seconds:.2f} s, solve {result.solve_seconds:.2f} s",
+        f"  build {result.build_seconds:.2f} s, solve {result.solve_seconds:.2f} s"
+        + (f", stress {result.stress.seconds:.2f} s" if result.stress else ""),
     ]
     if result.baselines:
         table = result.baselines_table
-        lines.append("  value of the plan against simple rules (today's dollars):")
+        lines.append(
+            "  value of the plan against simple rules (today's dollars; tax saved at present "
+            "value):"
+        )
         for name in result.baselines:
             row = table.loc[name]
             lines.append(
                 f"    vs {name}: spending {_signed(row['gain_in_sustainable_spending'])}/yr, "
                 f"estate {_signed(row['gain_in_after_tax_estate'])}, "
-                f"tax saved {_signed(row['tax_saved'])}"
+                f"tax saved {_signed(row['tax_saved_pv'])}"
             )
     for warning in result.warnings:
         lines.append(f"  warning: {warning}")
     return "\n".join(lines)
+
+
+def _stress_lines(stress) -> list[str]:
+    if stress is None:
+        return []
+    return [
+        f"  on {stress.paths:,} random return paths (seed {stress.seed}): the headline is met "
+        f"every year on {stress.success_rate:.1%} of them; safe spending "
+        f"${stress.safe_spending:,.0f}/yr is met on {stress.target:.0%} "
+        f"(to ${stress.tolerance:,.0f})"
+    ]
 
 
 def _signed(dollars: float) -> str:
