@@ -155,6 +155,8 @@ def optimize(
         method=method,
         reconciliation=reconcile(ctx, ledger),
     )
+    if mode == "exact":
+        result.objective_bound = bound
     if with_baselines:
         from taxopt.baselines import evaluate_baselines
 

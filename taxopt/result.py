@@ -93,6 +93,8 @@ class Result:
     total_seconds: float = 0.0
     model_size: dict = field(default_factory=dict)
     stress: StressFigures | None = None  # taxopt.stress; None when skipped (paths 0)
+    # Exact mode: the exact model's LP relaxation's objective, a bound no plan can beat.
+    objective_bound: float | None = None
 
     @property
     def return_basis(self) -> str:
@@ -181,6 +183,7 @@ class Result:
             "method": self.method,
             "objective_kind": self.plan.objective.kind,
             "objective": self.objective,
+            "objective_bound": self.objective_bound,
             "mip_gap": self.mip_gap,
             "return_basis": self.return_basis,
             "tier_returns": self.tier_returns,

@@ -95,7 +95,8 @@ def summary_text(result) -> str:
         f"  lifetime tax: ${f.lifetime_tax_pv:,.0f} present value at {f.discount_rate:.2%} a year "
         f"(the {result.plan.safe_tier.name} tier's return); ${f.lifetime_tax:,.0f} as a sum in "
         "today's dollars",
-        f"  model vs ledger: largest yearly difference ${result.reconciliation_max_abs_error:,.2f}",
+        f"  model vs ledger: largest yearly difference ${result.reconciliation_max_abs_error:,.2f}"
+        + _bound_note(result),
         f"  build {result.build_seconds:.2f} s, solve {result.solve_seconds:.2f} s"
         + (f", stress {result.stress.seconds:.2f} s" if result.stress else ""),
     ]
@@ -115,6 +116,15 @@ def summary_text(result) -> str:
     for warning in result.warnings:
         lines.append(f"  warning: {warning}")
     return "\n".join(lines)
+
+
+def _bound_note(result) -> str:
+    """How far the plan may be from the best possible: the LP relaxation's bound."""
+    bound, objective = result.objective_bound, result.objective
+    if bound is None or objective is None:
+        return ""
+    side = "below" if result.plan.objective.kind == "min_tax" else "above"
+    return f"; objective {objective:,.2f}, no plan {side} {bound:,.2f} (LP relaxation)"
 
 
 def _stress_lines(stress) -> list[str]:
