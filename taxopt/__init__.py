@@ -2,7 +2,7 @@
 
 plan = taxopt.load_plan("examples/couple-near-retirement.toml")
 result = taxopt.optimize(plan, taxopt.load_rules("us-federal-2026"))
-result.location, result.yearly, result.baselines_table
+result.location, result.yearly, result.baselines_table, result.stress
 """
 
 from taxopt.compare import Comparison, compare
@@ -13,6 +13,7 @@ from taxopt.project import Projection, future_value, project
 from taxopt.result import Result
 from taxopt.rules import RuleSet, available_rule_sets, load_rules
 from taxopt.simulate import Simulation, simulate
+from taxopt.stress import StressFigures, stress_test
 from taxopt.tax import TaxInput, TaxResult, compute_tax
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "Result",
     "RuleSet",
     "Simulation",
+    "StressFigures",
     "SolverError",
     "TaxInput",
     "TaxResult",
@@ -37,5 +39,6 @@ __all__ = [
     "optimize",
     "project",
     "simulate",
+    "stress_test",
 ]
 __version__ = "0.1.0"

@@ -1,14 +1,14 @@
 """optimize(plan, rules) -> Result: build, solve, read the decisions, replay them in the ledger.
 
 Exact mode finds its solution in steps, each one solved by HiGHS:
-1. two starting plans: the fast LP's (convex approximations of the tax code's kinks) and
-   the exact model's LP relaxation's (binaries between 0 and 1), each solved to a looser
-   tolerance since only its kinks' sides matter;
-2. the ledger's true taxes of each starting plan say, for each kink, which side each year
-   is on (the "regime"); the exact model with its binaries fixed to that regime is an LP
-   whose taxes are exact (with `thorough`, repeated from each new plan while it improves);
-   the better of the two plans is kept;
-3. with `mip_seconds`, the full MILP started from that solution may improve it; its answer
+1. a starting plan: the exact model's LP relaxation (binaries between 0 and 1), solved to a
+   looser tolerance since only its kinks' sides matter; its objective bounds every plan;
+2. the ledger's true taxes of that plan say, for each kink, which side each year is on
+   (the "regime"); the exact model with its binaries fixed to that regime is an LP whose
+   taxes are exact (with `thorough`, repeated from each new plan while it improves);
+3. unless that plan is within 0.01% of the bound, the same from a second start, the fast
+   LP's plan (convex approximations of the kinks), keeping the better plan;
+4. with `mip_seconds`, the full MILP started from that solution may improve it; its answer
    is re-solved as a regime LP so its taxes are exact too.
 If no regime LP is feasible, the MILP is the fallback. The result's `method` says which
 step produced the final plan.
@@ -63,9 +63,10 @@ def optimize(
     `stress` gives the success rate of its headline spending and the safe spending met on
     `success` of the paths (seeded by `seed`).
 
-    Exact mode searches from two starting plans (the fast LP's and the exact model's LP
-    relaxation's) and keeps the better; `thorough` also repeats the regime step from each
-    new plan while it improves (up to REGIME_ROUNDS), for a little more time.
+    Exact mode searches from the exact model's LP relaxation and, unless the plan found is
+    within 0.01% of the relaxation's bound, from the fast LP too, keeping the better plan;
+    `thorough` always tries both and repeats the regime step from each new plan while it
+    improves (up to REGIME_ROUNDS).
     `lp_path` writes the final model as an LP file whose variable and constraint names
     (withdraw_2031_alex_roth, rmd_2040_blake_ira, ...) a person can read.
     """
@@ -75,72 +76,21 @@ def optimize(
     solver = solver or plan.options.solver
     mip_seconds = DEFAULT_MIP_SECONDS if mip_seconds is None else mip_seconds
     started = time.perf_counter()
-    build_seconds = solve_seconds = 0.0
 
-    fast = build_model(plan, rules, "fast")
-    build_seconds += fast.build_seconds
-    # In exact mode the fast LP is only a starting plan: its kinks' sides, not its cents.
-    report = solve(fast, solver, rough=mode == "exact")
-    solve_seconds += report.seconds
-    _raise_if_unsolved(plan, rules, fast, report)
-    ctx, decisions = fast, read_decisions(fast)
-    ledger = replay(plan, rules, decisions)
-    method = "lp"
-
+    clock = _Clock()
+    bound = None
     if mode == "exact":
-        rounds = REGIME_ROUNDS if thorough else 1
-        solved = _Solved()  # regimes already solved, shared by both starts
-        best, build_s, solve_s = _regime_search(plan, rules, ledger, solver, rounds, solved)
-        build_seconds += build_s
-        solve_seconds += solve_s
-        # A second start: the exact model's LP relaxation. Its objective bounds every plan
-        # (each regime LP restricts the exact model), so when the first plan is within
-        # BOUND_TOLERANCE of it no better plan exists worth the search. Otherwise its plan,
-        # which lies elsewhere, often leads to a better regime (or to a feasible one when
-        # the fast plan's regime admits no plan); the better of the two is kept.
-        relaxed = build_model(plan, rules, "exact")
-        build_seconds += relaxed.build_seconds
-        relaxed_report = solve(relaxed, solver, relax=True, rough=True)
-        solve_seconds += relaxed_report.seconds
-        bound = relaxed_report.objective if relaxed_report.status == "optimal" else None
-        if bound is not None and (thorough or not _near(plan, best, bound)):
-            start_ledger = replay(plan, rules, read_decisions(relaxed))
-            second, build_s, solve_s = _regime_search(
-                plan, rules, start_ledger, solver, rounds, solved
-            )
-            build_seconds += build_s
-            solve_seconds += solve_s
-            if second is not None and (
-                best is None or _better(plan, second.report.objective, best.report.objective)
-            ):
-                best = second
-        if best is not None:
-            _restore(best.ctx, best.values)
-            report, ctx, method = best.report, best.ctx, "regime-lp"
-            decisions, ledger = best.decisions, best.ledger
-        if mip_seconds > 0 or best is None:
-            exact = relaxed  # the same model; solved with its binaries integer this time
-            start = {**best.values, **best.ctx.regime_values} if best is not None else None
-            limit = mip_seconds or FALLBACK_MIP_SECONDS
-            mip = solve(exact, solver, time_limit=limit, gap=1e-4, start=start)
-            solve_seconds += mip.seconds
-            improved = mip.objective is not None and (
-                best is None or _better(plan, mip.objective, best.report.objective)
-            )
-            if mip.status in ("optimal", "feasible") and improved:
-                report, ctx, method = mip, exact, "milp"
-                decisions = read_decisions(exact)
-                ledger = replay(plan, rules, decisions)
-                # A MIP solution honours its binaries only to the solver's tolerance, which
-                # big-M rows turn into dollars; re-solve it as a regime LP to make it exact.
-                polished, build_s, solve_s = _regime_search(plan, rules, ledger, solver, rounds)
-                build_seconds += build_s
-                solve_seconds += solve_s
-                if polished is not None:
-                    report, ctx, method = polished.report, polished.ctx, "milp+regime-lp"
-                    decisions, ledger = polished.decisions, polished.ledger
-            elif best is None:
-                _raise_if_unsolved(plan, rules, exact, mip)
+        found = _exact_search(plan, rules, solver, thorough, mip_seconds, clock)
+        report, ctx, method, bound = found.report, found.ctx, found.method, found.bound
+        decisions, ledger = found.decisions, found.ledger
+    else:
+        ctx = build_model(plan, rules, "fast")
+        clock.build += ctx.build_seconds
+        report = solve(ctx, solver)
+        clock.solve += report.seconds
+        _raise_if_unsolved(plan, rules, ctx, report)
+        decisions, method = read_decisions(ctx), "lp"
+        ledger = replay(plan, rules, decisions)
     if lp_path:
         ctx.prob.writeLP(str(lp_path))
     result = Result.from_run(
@@ -150,13 +100,12 @@ def optimize(
         decisions=decisions,
         ledger=ledger,
         report=report,
-        build_seconds=build_seconds,
-        solve_seconds=solve_seconds,
+        build_seconds=clock.build,
+        solve_seconds=clock.solve,
         method=method,
         reconciliation=reconcile(ctx, ledger),
     )
-    if mode == "exact":
-        result.objective_bound = bound
+    result.objective_bound = bound
     if with_baselines:
         from taxopt.baselines import evaluate_baselines
 
@@ -165,6 +114,114 @@ def optimize(
         result.stress = stress_test(result, paths, success, seed)
     result.total_seconds = time.perf_counter() - started
     return result
+
+
+@dataclass
+class _Clock:
+    """Seconds spent building models and in the solver."""
+
+    build: float = 0.0
+    solve: float = 0.0
+
+
+@dataclass
+class _Found:
+    """What the exact search settles on."""
+
+    report: SolveReport
+    ctx: ModelContext
+    decisions: Decisions
+    ledger: Ledger
+    method: str
+    bound: float | None  # the exact model's LP relaxation's objective
+
+
+def _exact_search(
+    plan: Plan, rules: RuleSet, solver: str, thorough: bool, mip_seconds: float, clock: _Clock
+) -> _Found:
+    """Regime LPs from two starting plans, the better kept; then the optional MILP.
+
+    The first start is the exact model's LP relaxation (binaries between 0 and 1). Its
+    objective bounds every plan (each regime LP restricts the exact model it relaxes), so
+    when the plan found from it is within BOUND_TOLERANCE of the bound no other start can
+    be worth its time. Otherwise (or with `thorough`) the fast LP's plan, which lies
+    elsewhere, is a second start. Both starts only need their kinks' sides, so they are
+    solved to a looser tolerance.
+    """
+    rounds = REGIME_ROUNDS if thorough else 1
+    solved = _Solved()  # regimes already solved, shared by both starts
+    relaxed = build_model(plan, rules, "exact")
+    clock.build += relaxed.build_seconds
+    relaxed_report = solve(relaxed, solver, relax=True, rough=True)
+    clock.solve += relaxed_report.seconds
+    _raise_if_unsolved(plan, rules, relaxed, relaxed_report)  # no relaxation, no plan
+    bound = relaxed_report.objective
+    best = _search_from(plan, rules, relaxed, solver, rounds, solved, clock)
+    if thorough or not _near(best, bound):
+        fast = build_model(plan, rules, "fast")
+        clock.build += fast.build_seconds
+        fast_report = solve(fast, solver, rough=True)
+        clock.solve += fast_report.seconds
+        if fast_report.status == "optimal":
+            second = _search_from(plan, rules, fast, solver, rounds, solved, clock)
+            if second is not None and (
+                best is None or _better(plan, second.report.objective, best.report.objective)
+            ):
+                best = second
+    found = None
+    if best is not None:
+        _restore(best.ctx, best.values)
+        found = _Found(best.report, best.ctx, best.decisions, best.ledger, "regime-lp", bound)
+    if mip_seconds <= 0 and found is not None:
+        return found
+    # The full MILP (same model as the relaxation, binaries integer this time), from the
+    # best plan when there is one.
+    start = {**best.values, **best.ctx.regime_values} if best is not None else None
+    mip = solve(
+        relaxed, solver, time_limit=mip_seconds or FALLBACK_MIP_SECONDS, gap=1e-4, start=start
+    )
+    clock.solve += mip.seconds
+    improved = mip.objective is not None and (
+        best is None or _better(plan, mip.objective, best.report.objective)
+    )
+    if mip.status not in ("optimal", "feasible") or not improved:
+        if found is None:
+            _raise_if_unsolved(plan, rules, relaxed, mip)
+        return found
+    decisions = read_decisions(relaxed)
+    found = _Found(mip, relaxed, decisions, replay(plan, rules, decisions), "milp", bound)
+    # A MIP solution honours its binaries only to the solver's tolerance, which big-M rows
+    # turn into dollars; re-solve it as a regime LP to make it exact.
+    polished, build_s, solve_s = _regime_search(plan, rules, found.ledger, solver, rounds)
+    clock.build += build_s
+    clock.solve += solve_s
+    if polished is not None:
+        found = _Found(
+            polished.report,
+            polished.ctx,
+            polished.decisions,
+            polished.ledger,
+            "milp+regime-lp",
+            bound,
+        )
+    return found
+
+
+def _search_from(
+    plan: Plan,
+    rules: RuleSet,
+    start: ModelContext,
+    solver: str,
+    rounds: int,
+    solved: _Solved,
+    clock: _Clock,
+) -> _Candidate | None:
+    """The regime search from a solved starting model's plan."""
+    ledger = replay(plan, rules, read_decisions(start))
+    best, build_s, solve_s = _regime_search(plan, rules, ledger, solver, rounds, solved)
+    clock.build += build_s
+    clock.solve += solve_s
+    return best
 
 
 @dataclass
@@ -246,9 +303,9 @@ def _regime_search(
     return best, build_s, solve_s
 
 
-def _near(plan: Plan, candidate: _Candidate | None, bound: float) -> bool:
+def _near(candidate: _Candidate | None, bound: float | None) -> bool:
     """Whether a plan's objective is within BOUND_TOLERANCE of the relaxation's bound."""
-    if candidate is None or candidate.report.objective is None:
+    if candidate is None or candidate.report.objective is None or bound is None:
         return False
     gap = abs(bound - candidate.report.objective)
     return gap <= BOUND_TOLERANCE * max(1.0, abs(bound))
