@@ -217,6 +217,35 @@ def test_a_seasoned_roth_after_59_and_a_half_is_drawn_freely_and_a_young_one_is_
         assert result.reconciliation_max_abs_error < 1.0
 
 
+def test_a_plan_the_roth_rules_make_infeasible_says_so_with_the_closest_amount():
+    """Ann, 52, must draw a fixed amount A a year in 2026-2030 from the worked Roth alone.
+    Free of tax: $50,000 through 2028 (3A <= 50,000), $80,000 once the 2024 conversion is
+    seasoned in 2029 (4A <= 80,000), and still $80,000 in 2030 at 56, when earnings are
+    not yet qualified (5A <= 80,000): A <= 16,000. Asking $30,000 is infeasible, and the
+    message names the Roth rules and the highest amount."""
+    plan = _plan(
+        [_worked_roth()],
+        horizon_age=56,
+        withdrawal={"policy": "fixed_amount", "amount": 30_000},
+    )
+    with pytest.raises(taxopt.InfeasiblePlanError) as caught:
+        taxopt.optimize(plan, US, mode="fast", with_baselines=False)
+    message = str(caught.value)
+    assert "withdrawal.amount" in message and "The Roth rules bind" in message
+    assert caught.value.closest_feasible["withdrawal_amount"] == pytest.approx(16_000, abs=2)
+    # At 60 (born 1966, qualified) only the balance limits: 100,000 / 5, no Roth clause.
+    older = _plan(
+        [_worked_roth()],
+        birth_year=1966,
+        horizon_age=64,
+        withdrawal={"policy": "fixed_amount", "amount": 30_000},
+    )
+    with pytest.raises(taxopt.InfeasiblePlanError) as caught:
+        taxopt.optimize(older, US, mode="fast", with_baselines=False)
+    assert "Roth" not in str(caught.value)
+    assert caught.value.closest_feasible["withdrawal_amount"] == pytest.approx(20_000, abs=2)
+
+
 def _ladder(rules) -> taxopt.Result:
     """Ann retires at 50 (born 1976) with $600,000 in a traditional IRA and an empty Roth;
     $40,000 a year to spend; conversions allowed; to age 62."""
