@@ -5,8 +5,8 @@ It knows nothing of the optimization model. From the plan, the rule set and the 
 the years with its own state: balances per account and tier, and for taxable accounts
 each lot's units, value and basis; for each Roth owner, the basis by ordering layer
 (taxopt.roth: Roth money beyond it is income or penalised). Taxes come from the pure tax
-calculator. Its tables
-are what every report shows; the model's own figures are only compared with them.
+calculator. Its tables are what every report shows; the model's own figures are only
+compared with them.
 
 Timing: flows at the start of each year on the opening balances; yields on post-trade
 holdings are paid during the year and reinvested (adding to a taxable lot's basis);
