@@ -57,19 +57,25 @@ def _plan(accounts: list[dict], birth_year: int = 1974, **over) -> taxopt.Plan:
     return plan_from_dict(data)
 
 
-def _worked_roth(**over) -> dict:
-    """$100,000: $50,000 regular contributions, $30,000 converted in 2024, $20,000 earnings."""
-    account = {
+def _roth(balance: float, **fields) -> dict:
+    """Ann's Roth IRA holding `balance` of the one tier, with any Roth fields."""
+    return {
         "name": "roth",
         "kind": "roth_ira",
         "owner": "Ann",
-        "balances": {"index": 100_000},
+        "balances": {"index": balance},
+        **fields,
+    }
+
+
+def _worked_roth(**over) -> dict:
+    """$100,000: $50,000 regular contributions, $30,000 converted in 2024, $20,000 earnings."""
+    fields = {
         "roth_contributions": 50_000,
         "roth_conversions": {2024: 30_000},
         "roth_first_contribution_year": 2015,
     }
-    account.update(over)
-    return account
+    return _roth(100_000, **{**fields, **over})
 
 
 # -- the ledger against hand figures ------------------------------------------------------
@@ -133,13 +139,7 @@ def test_a_roth_401k_counts_as_rolled_into_the_owners_roth_ira():
     contract); Ann is 52. As after a rollover to her Roth IRA (Treas. Reg. §1.408A-10
     Q&A-3) the $20,000 is regular contributions: a $20,000 withdrawal is free, $30,000
     adds $10,000 of earnings: income inside the deduction, 10% = 1,000."""
-    account = {
-        "name": "r401k",
-        "kind": "roth_401k",
-        "owner": "Ann",
-        "balances": {"index": 50_000},
-        "roth_contributions": 20_000,
-    }
+    account = {**_roth(50_000, roth_contributions=20_000), "name": "r401k", "kind": "roth_401k"}
     plan = _plan([account])
     for amount, tax in ((20_000, 0.0), (30_000, 1_000.0)):
         ledger = replay(plan, US, Decisions(withdrawals={("r401k", 2026): amount}))
@@ -200,14 +200,9 @@ def test_a_seasoned_roth_after_59_and_a_half_is_drawn_freely_and_a_young_one_is_
     First contribution in 2024 with $60,000 of contributions: until 2028 only the $60,000
     comes out tax free, so a constant level is at most 60,000 / 3 = 20,000."""
     for first_year, contributions, level, rows in ((2010, 0.0, 50_000, 0), (2024, 6e4, 2e4, 3)):
-        account = {
-            "name": "roth",
-            "kind": "roth_ira",
-            "owner": "Ann",
-            "balances": {"index": 500_000},
-            "roth_contributions": contributions,
-            "roth_first_contribution_year": first_year,
-        }
+        account = _roth(
+            500_000, roth_contributions=contributions, roth_first_contribution_year=first_year
+        )
         plan = _plan([account], birth_year=1960, objective={"kind": "max_spending"})
         ctx = build_model(plan, US, "fast")
         assert len([n for n in ctx.prob.constraints if n.startswith("roth_ordering")]) == rows
@@ -328,7 +323,7 @@ def test_the_result_notes_when_the_default_clock_carries_the_plan():
     """Ann, 66, holds $500,000 in a Roth and states no first-contribution year: the plan
     draws Roth earnings from 2026, which is tax free only if her first contribution was in
     2021 or earlier. The note says so; stating the year silences it."""
-    account = {"name": "roth", "kind": "roth_ira", "owner": "Ann", "balances": {"index": 5e5}}
+    account = _roth(500_000)
     plan = _plan([account], birth_year=1960, objective={"kind": "max_spending"})
     result = taxopt.optimize(plan, US, with_baselines=False)
     assert len(result.notes) == 1
