@@ -102,6 +102,13 @@ class Account(Strict):
                 raise ValueError(
                     f"roth_conversions[{year}]: {amount} cannot be negative; use 0 or more"
                 )
+        roth_basis = (self.roth_contributions or 0.0) + sum(self.roth_conversions.values())
+        if roth_basis > self.total + 1e-9:
+            raise ValueError(
+                f"roth_contributions: with roth_conversions {roth_basis:,.0f} is more than the "
+                f"balance {self.total:,.0f}; lower them to at most the balance (after a loss "
+                f"that is conservative)"
+            )
         first = self.roth_first_contribution_year
         converted = [y for y, amount in self.roth_conversions.items() if amount > 0]
         if first is not None and converted and min(converted) < first:

@@ -362,6 +362,10 @@ def test_the_result_notes_when_the_default_clock_carries_the_plan():
             ["accounts[0].roth_first_contribution_year", "after start_year"],
         ),
         ({"roth_contributions": -1}, ["accounts[0].roth_contributions", "greater than or equal"]),
+        (
+            {"roth_contributions": 90_000},
+            ["accounts[0].roth_contributions", "110,000 is more than the balance 100,000"],
+        ),
     ],
 )
 def test_roth_fields_get_one_line_errors(change, expected):
@@ -377,7 +381,15 @@ def test_roth_fields_get_one_line_errors(change, expected):
 
 def test_roth_fields_on_other_accounts_are_refused_by_name():
     plan = _plan(
-        [{"name": "ira", "kind": "traditional_ira", "owner": "Ann", "roth_contributions": 5}]
+        [
+            {
+                "name": "ira",
+                "kind": "traditional_ira",
+                "owner": "Ann",
+                "balances": {"index": 10},
+                "roth_contributions": 5,
+            }
+        ]
     )
     with pytest.raises(InputError) as caught:
         plan.check_against(US, source="plan.toml")
@@ -396,12 +408,13 @@ def roth_plans(draw) -> taxopt.Plan:
     taxable account; conversions allowed; spending set by a policy or maximized."""
     birth = 2026 - draw(st.integers(45, 70))
     balance = draw(st.integers(0, 400_000))
+    converted = {
+        year: draw(st.integers(0, balance // 4))
+        for year in draw(st.sets(st.integers(2018, 2026), max_size=3))
+    }
     history = {
-        "roth_contributions": draw(st.integers(0, balance)),
-        "roth_conversions": {
-            year: draw(st.integers(1_000, 50_000))
-            for year in draw(st.sets(st.integers(2018, 2026), max_size=3))
-        },
+        "roth_contributions": draw(st.integers(0, balance - sum(converted.values()))),
+        "roth_conversions": converted,
     }
     if draw(st.booleans()):
         history["roth_first_contribution_year"] = min(
