@@ -39,6 +39,13 @@ ROTH_RULES_BIND = (
     "contributions or older, state roth_contributions, roth_conversions or "
     "roth_first_contribution_year."
 )
+ROTH_PROBE = 1e-3  # relative step beyond the closest feasible value
+# closest-feasible key -> (plan field path for _with, absolute step beyond the value)
+_CLOSEST_FIELDS = {
+    "bequest_floor": ("objective__bequest_floor", 1.0),
+    "withdrawal_amount": ("withdrawal__amount", 1.0),
+    "withdrawal_rate": ("withdrawal__rate", 1e-5),
+}
 
 
 def explain_infeasibility(plan: Plan, rules: RuleSet) -> tuple[str, dict]:
@@ -57,15 +64,6 @@ def explain_infeasibility(plan: Plan, rules: RuleSet) -> tuple[str, dict]:
         if _feasible(_with(plan, **beyond), without)[0]:
             message += ROTH_RULES_BIND
     return message, closest
-
-
-ROTH_PROBE = 1e-3  # relative step beyond the closest feasible value
-# closest-feasible key -> (plan field path for _with, absolute step beyond the value)
-_CLOSEST_FIELDS = {
-    "bequest_floor": ("objective__bequest_floor", 1.0),
-    "withdrawal_amount": ("withdrawal__amount", 1.0),
-    "withdrawal_rate": ("withdrawal__rate", 1e-5),
-}
 
 
 def _explain_requirement(plan: Plan, rules: RuleSet) -> tuple[str, dict]:
