@@ -340,7 +340,7 @@ def find_state_rules(state: str, year: int, rules_dir: Path = STATE_RULES_DIR) -
     if not matches:
         known = ", ".join(s.lower() for s in available_states(rules_dir=rules_dir)) or "(none)"
         raise InputError(
-            f"--state: no state rules for '{state}' in tax year {year}; "
+            f"--state: '{state}' has no state rules for tax year {year}; "
             f"available states: {known} (or give the path of a state .toml file)"
         )
     return load_state_rules(max(matches)[1])
