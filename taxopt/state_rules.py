@@ -168,9 +168,26 @@ class Surtax(Cited):
     indexed: bool = False
 
 
+class Recapture(Cited):
+    """Recapture of the lower brackets' benefit as the measure rises (New York §601(d-1)).
+
+    Above `start`, taxable income in or below the bracket holding `start` is taxed at
+    that bracket's rate, phased in over `phase_in` dollars of the measure. In a higher
+    bracket k (from threshold t_k at rate r_k), the tax is the schedule's plus the benefit
+    of the brackets below at r_(k-1) (r_(k-1) x t_k - tax(t_k)) plus (r_k - r_(k-1)) x t_k
+    phased in over `phase_in` from t_k. Above the top threshold, all taxable income is
+    taxed at the top rate.
+    """
+
+    start: StatusAmounts
+    phase_in: float = Field(gt=0)
+    measure: Measure = Measure.STATE_AGI
+
+
 class Brackets(Cited):
     indexed: bool = False
     schedules: dict[str, Schedule]
+    recapture: Recapture | None = None
 
 
 class StartingPoint(Cited):
@@ -236,6 +253,10 @@ class StateRuleSet(Strict):
         if self.brackets.indexed:
             for schedule in data["brackets"]["schedules"].values():
                 schedule["thresholds"] = [t * factor for t in schedule["thresholds"]]
+            recapture = data["brackets"]["recapture"]
+            if recapture is not None:
+                recapture["start"] = {k: v * factor for k, v in recapture["start"].items()}
+                recapture["phase_in"] *= factor
         for table in (*data["deductions"], *data["credits"]):
             if table["indexed"]:
                 table["amount"] = {k: v * factor for k, v in table["amount"].items()}
@@ -249,6 +270,8 @@ def _status_problems(rules: StateRuleSet) -> list[tuple[str, str]]:
     """Every by-status table must name each filing status the file declares."""
     statuses = set(rules.meta.filing_statuses)
     maps: list[tuple[str, dict | None]] = [("brackets.schedules", rules.brackets.schedules)]
+    if rules.brackets.recapture is not None:
+        maps.append(("brackets.recapture.start", rules.brackets.recapture.start))
     for i, sub in enumerate(rules.subtractions):
         maps += [
             (f"subtractions[{i}].cap", sub.cap),

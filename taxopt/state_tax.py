@@ -129,7 +129,14 @@ def compute_state_tax(rules: StateRuleSet, income: StateTaxInput) -> StateTaxRes
     bracket_income = left
     for flat, part in zip(rules.flat_rates, flat_parts, strict=True):
         flat_taxes[flat.name] = flat.rate * part
-    bracket_tax = schedule_tax(rules.brackets.schedules[status], bracket_income)
+    schedule = rules.brackets.schedules[status]
+    bracket_tax = schedule_tax(schedule, bracket_income)
+    if rules.brackets.recapture is not None:
+        recapture = rules.brackets.recapture
+        bracket_tax = bracket_tax + recaptured_benefit(
+            schedule, bracket_income, measures[recapture.measure], recapture.start[status],
+            recapture.phase_in,
+        )  # fmt: skip
     before_credits = bracket_tax + sum(flat_taxes.values(), np.zeros(()))
 
     wanted = {c.name: _allowance(c, status, income.ages, measures) for c in rules.credits}
@@ -166,6 +173,38 @@ def schedule_tax(schedule: Schedule, income: Amount) -> np.ndarray:
     rates = np.asarray(schedule.rates, dtype=float)
     filled = np.clip(income[..., None] - starts, 0.0, ends - starts)
     return filled @ rates
+
+
+def recaptured_benefit(
+    schedule: Schedule, taxable: Amount, measure: Amount, start: float, phase_in: float
+) -> np.ndarray:
+    """Tax added by a benefit recapture (see `state_rules.Recapture`) on top of the schedule.
+
+    `taxable` is the income the schedule taxes; `measure` the income the recapture reads
+    (New York AGI). Both may be arrays.
+    """
+    taxable = np.asarray(taxable, dtype=float)
+    measure = np.asarray(measure, dtype=float)
+    starts = np.asarray(schedule.thresholds, dtype=float)
+    rates = np.asarray(schedule.rates, dtype=float)
+    tax_at_starts = schedule_tax(schedule, starts)
+    plain = schedule_tax(schedule, taxable)
+    first = max(0, int(np.searchsorted(starts, start, side="right")) - 1)
+    # The bracket taxable income falls in ("over t_k"): income equal to t_k stays below.
+    bracket = np.clip(np.searchsorted(starts, taxable, side="left") - 1, 0, len(starts) - 1)
+
+    def phase(excess: np.ndarray) -> np.ndarray:
+        return np.clip(excess / phase_in, 0.0, 1.0)
+
+    low = (rates[first] * taxable - plain) * phase(measure - start)
+    lower = np.maximum(bracket - 1, 0)
+    base = rates[lower] * starts[bracket] - tax_at_starts[bracket]
+    step = (rates[bracket] - rates[lower]) * starts[bracket]
+    high = base + step * phase(measure - starts[bracket])
+    extra = np.where(bracket <= first, low, high)
+    extra = np.where(measure > start, extra, 0.0)
+    top = rates[-1] * taxable - plain
+    return np.where(measure > starts[-1], top, extra)
 
 
 # ---------------------------------------------------------------------------------------

@@ -151,6 +151,33 @@ def test_ny_2026_single_rate_schedule() -> None:
     assert tax("ny", "single", (40,), wages=100_000) == pytest.approx(4_859.75)
 
 
+def test_ny_supplemental_tax_phases_in_above_107650() -> None:
+    # Tax Law §601(d-1), joint, 2026 schedule. Schedule tax at 161,550:
+    # 668.85 + 283.80 + 221.45 + 5.4% x 133,650 = 8,391.20.
+    def ny(agi: float) -> float:
+        return float(result("ny", "mfj", (50, 50), wages=agi, federal_agi=agi).bracket_tax)
+
+    # At NY AGI 107,650 nothing is recaptured: taxable 91,600 on the schedule
+    # (668.85 + 283.80 + 221.45 = 1,174.10 up to 27,900).
+    assert ny(107_650) == pytest.approx(1_174.10 + 0.054 * (91_600 - 27_900))
+    # 50,000 later the 5.4% bracket's rate applies to all of taxable income 141,600.
+    assert ny(157_650) == pytest.approx(0.054 * 141_600)
+    # AGI 200,000, taxable 183,950 in the 5.9% bracket: schedule 9,712.80; recapture base
+    # 5.4% x 161,550 - 8,391.20 = 332.50; incremental benefit 0.5% x 161,550 = 807.75
+    # phased in by (200,000 - 161,550) / 50,000 = 0.769.
+    assert ny(200_000) == pytest.approx(9_712.80 + 332.50 + 807.75 * 0.769)
+
+
+def test_ny_supplemental_tax_full_recapture_and_top_rate() -> None:
+    # Single AGI 300,000, taxable 292,000 in the 6.85% bracket, more than 50,000 above
+    # its 215,400 threshold: the whole taxable income at 6.85%.
+    assert tax("ny", "single", (40,), wages=300_000) == pytest.approx(0.0685 * 292_000)
+    # Above 25,000,000 of NY AGI: all taxable income at 10.9%.
+    assert tax("ny", "mfj", (40, 40), wages=30_000_000) == pytest.approx(
+        0.109 * (30_000_000 - 16_050)
+    )
+
+
 def test_ny_pension_exclusion_at_its_age_edge_and_cap() -> None:
     # Tax Law §612(c)(3-a): 20,000 per person 59 1/2+ (read as 60 at year end).
     def excluded(ages: tuple[int, ...], status: str = "single") -> float:
