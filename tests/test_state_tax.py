@@ -393,9 +393,20 @@ def test_co_social_security_cliff_for_55_to_64() -> None:
 # No-income-tax states
 
 
-@pytest.mark.parametrize("code", ["ak", "fl", "nv", "nh", "sd", "tn", "tx", "wa", "wy"])
+@pytest.mark.parametrize("code", ["ak", "fl", "nv", "nh", "sd", "tn", "tx", "wy"])
 def test_no_income_tax_states(code: str) -> None:
     assert tax(code, "mfj", (50, 50), wages=1e6, interest=1e5, ltcg=1e6) == 0
+
+
+def test_washington_taxes_only_long_term_gains_above_its_deduction() -> None:
+    # RCW 82.87.040, .060: 7% of long-term gains over the 270,000 deduction (one per
+    # household); from 2025 2.9% more on Washington capital gains over 1,000,000.
+    other = dict(wages=500_000, interest=50_000, ira_distributions=100_000)
+    assert tax("wa", "mfj", (50, 50), ltcg=270_000, **other) == 0
+    assert tax("wa", "single", (50,), ltcg=300_000) == pytest.approx(0.07 * 30_000)
+    assert tax("wa", "mfj", (50, 50), ltcg=1_500_000) == pytest.approx(
+        0.07 * 1_000_000 + 0.099 * 230_000
+    )
 
 
 # ---------------------------------------------------------------------------------------
