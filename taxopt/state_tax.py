@@ -32,7 +32,7 @@ from taxopt.state_rules import (
     StateRuleSet,
     Subtraction,
 )
-from taxopt.tax import TaxInput, TaxResult, compute_tax
+from taxopt.tax import TaxInput, TaxResult, compute_tax, schedule_tax_arrays
 
 Amount = float | np.ndarray
 
@@ -167,12 +167,7 @@ def compute_state_tax(rules: StateRuleSet, income: StateTaxInput) -> StateTaxRes
 
 def schedule_tax(schedule: Schedule, income: Amount) -> np.ndarray:
     """Tax on `income` (float or array) under a marginal-rate schedule."""
-    income = np.asarray(income, dtype=float)
-    starts = np.asarray(schedule.thresholds, dtype=float)
-    ends = np.append(starts[1:], np.inf)
-    rates = np.asarray(schedule.rates, dtype=float)
-    filled = np.clip(income[..., None] - starts, 0.0, ends - starts)
-    return filled @ rates
+    return schedule_tax_arrays(schedule, 0.0, np.asarray(income, dtype=float))
 
 
 def recaptured_benefit(
