@@ -19,7 +19,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, ValidationError, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, ValidationError, model_validator
 
 from taxopt.errors import InputError, explain_validation_error
 from taxopt.rules import RULES_DIR, Schedule, Strict, _read_toml
@@ -32,6 +32,15 @@ Source = Annotated[
     Field(description="Legal source: statute, form instructions and tax year"),
 ]
 StatusAmounts = dict[str, float]  # filing status -> annual dollars
+
+
+def _fraction(value: float) -> float:
+    if not 0 <= value <= 1:
+        raise ValueError(f"is {value:g}; rates are fractions from 0 to 1 (0.085, not 8.5)")
+    return value
+
+
+Fraction = Annotated[float, AfterValidator(_fraction)]
 
 
 class IncomeKind(StrEnum):
@@ -84,7 +93,7 @@ class IncomeTier(Strict):
     """
 
     max_income: StatusAmounts
-    fraction: StatusAmounts
+    fraction: dict[str, Fraction]
     cap: StatusAmounts | None = None
 
 
@@ -103,7 +112,7 @@ class Subtraction(Cited):
     description: str = ""
     kinds: list[IncomeKind] = Field(min_length=1)
     ages: AgeBand = Field(default_factory=AgeBand)
-    fraction: float = Field(default=1.0, gt=0, le=1)
+    fraction: Fraction = 1.0
     cap: StatusAmounts | None = None
     cap_per_person: list[PersonCap] = Field(default_factory=list)
     kind_limits_per_person: dict[IncomeKind, float] = Field(default_factory=dict)
@@ -156,14 +165,14 @@ class FlatRate(Cited):
 
     name: str
     kinds: list[IncomeKind] = Field(min_length=1)
-    rate: float = Field(ge=0, le=1)
+    rate: Fraction
 
 
 class Surtax(Cited):
     """`rate` on state taxable income above `threshold` (MA 4%; CA behavioral health 1%)."""
 
     name: str
-    rate: float = Field(gt=0, le=1)
+    rate: Fraction
     threshold: StatusAmounts
     indexed: bool = False
 

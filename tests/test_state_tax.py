@@ -460,3 +460,30 @@ def test_end_to_end_with_the_federal_calculator() -> None:
     assert rates["social_security"] == pytest.approx(0.0)
     pa = state_marginal_rates(federal_rules, rules("pa", 2026), household, parts)
     assert pa["ira_distributions"] == 0 and pa["wages"] == pytest.approx(0.0307)
+
+
+# ---------------------------------------------------------------------------------------
+# Bad state files: one line per problem naming file, field and fix
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("[brackets.schedules.mfj]", "[brackets.schedules.joint]",
+         "brackets.schedules: no value for filing status mfj"),
+        ("rate = 0.085", "rate = 8.5", "flat_rates[0].rate: is 8.5; rates are fractions"),
+        ('kinds = ["short_term_gains"]', 'kinds = ["stcg"]', "flat_rates[0].kinds[0]: Input"),
+        ("[meta]", "[meta", "not valid TOML"),
+    ],
+)  # fmt: skip
+def test_bad_state_file_names_file_field_and_fix(
+    tmp_path, old: str, new: str, expected: str
+) -> None:
+    text = next(p for p in state_rule_files() if p.stem == "us-ma-2025").read_text()
+    assert old in text
+    path = tmp_path / "bad.toml"
+    path.write_text(text.replace(old, new, 1))
+    with pytest.raises(InputError) as caught:
+        find_state_rules(str(path), 2026)
+    assert str(caught.value).startswith(str(path))
+    assert expected in str(caught.value)
