@@ -148,3 +148,12 @@ def test_batch_without_state_keeps_the_federal_columns(
     )
     code, out, _ = run(capsys, "--rules", "us-federal-2026", "--input", str(households))
     assert code == 0 and "state_tax" not in out.splitlines()[0]
+
+
+def test_state_with_a_non_us_rule_set_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(
+        capsys, "--rules", "uk-2025-26", "--state", "ca", "--filing-status", "single",
+        "--age", "40",
+    )  # fmt: skip
+    assert code == 2 and "Traceback" not in err
+    assert "--state: 'ca': a US state's tax needs a US federal rule set" in err

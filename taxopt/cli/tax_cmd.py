@@ -279,10 +279,22 @@ def build_household(
     code = (fields.get("state") or "").strip()
     state = None
     if code:
+        if not base.meta.jurisdiction.upper().startswith("US"):
+            raise FieldProblem(
+                "state",
+                f"'{code}': a US state's tax needs a US federal rule set, and {base.name} "
+                f"is {base.meta.jurisdiction}; use e.g. --rules us-federal-2026",
+            )
         try:
             state = _state_rules(code, year, inflation)
         except InputError as problem:
             raise FieldProblem("state", str(problem).removeprefix("--state: ")) from None
+        if status not in state.meta.filing_statuses:
+            raise FieldProblem(
+                "state",
+                f"{state.name} has no filing status '{status}'; it has "
+                f"{', '.join(state.meta.filing_statuses)}",
+            )
     return Household(income=income, rules=base.for_year(year, inflation), parts=parts, state=state)
 
 
