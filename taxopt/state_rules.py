@@ -193,6 +193,18 @@ class Recapture(Cited):
     measure: Measure = Measure.STATE_AGI
 
 
+class TaxCap(Cited):
+    """Total tax at most `rate` x (measure - threshold), never below 0, while the measure is
+    at most `max_income`: Massachusetts' no-tax status and limited income credit.
+    """
+
+    name: str
+    threshold: StatusAmounts
+    rate: Fraction
+    max_income: StatusAmounts | None = None
+    measure: Measure = Measure.STATE_AGI
+
+
 class Brackets(Cited):
     indexed: bool = False
     schedules: dict[str, Schedule]
@@ -241,6 +253,7 @@ class StateRuleSet(Strict):
     flat_rates: list[FlatRate] = Field(default_factory=list)
     surtaxes: list[Surtax] = Field(default_factory=list)
     credits: list[Allowance] = Field(default_factory=list)
+    tax_caps: list[TaxCap] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _check_statuses(self) -> StateRuleSet:
@@ -300,6 +313,9 @@ def _status_problems(rules: StateRuleSet) -> list[tuple[str, str]]:
                 maps.append((f"{group}[{i}].phaseout.start", table.phaseout.start))
     for i, surtax in enumerate(rules.surtaxes):
         maps.append((f"surtaxes[{i}].threshold", surtax.threshold))
+    for i, cap in enumerate(rules.tax_caps):
+        maps += [(f"tax_caps[{i}].threshold", cap.threshold)]
+        maps += [(f"tax_caps[{i}].max_income", cap.max_income)]
     problems = []
     for where, mapping in maps:
         if mapping is None:

@@ -10,8 +10,10 @@ Order of computation:
    and income cliffs), each from what earlier ones left of its kinds -> state AGI;
 3. deductions and exemptions (per person or per unit, phase-outs, cliffs) -> taxable
    income; deductions fall on bracket-taxed income before flat-rate kinds;
-4. brackets on the rest, flat rates on their kinds (MA short-term gains), surtaxes on
-   taxable income above a threshold, non-refundable credits against bracket and flat tax.
+4. brackets on the rest (with any benefit recapture), flat rates on their kinds (MA
+   short-term gains), non-refundable credits against bracket and flat tax, surtaxes on
+   taxable income above a threshold;
+5. tax caps at low incomes (MA no-tax status and limited income credit).
 
 Amounts are nominal dollars of the tax year; rates are fractions.
 """
@@ -77,6 +79,7 @@ class StateTaxResult:
     flat_rate_taxes: dict[str, Amount]
     surtaxes: dict[str, Amount]
     credits: dict[str, Amount]  # as allowed: never more than bracket and flat-rate tax
+    reliefs: dict[str, Amount]  # tax taken off by a tax cap (MA no-tax status, LIC)
     total_tax: Amount
 
     def as_dict(self) -> dict:
@@ -150,6 +153,14 @@ def compute_state_tax(rules: StateRuleSet, income: StateTaxInput) -> StateTaxRes
         s.name: s.rate * np.maximum(0.0, taxable - s.threshold[status]) for s in rules.surtaxes
     }
     total = room + sum(surtaxes.values(), np.zeros(()))
+    reliefs = {}
+    for cap in rules.tax_caps:
+        measure = measures[cap.measure]
+        limit = np.maximum(0.0, cap.rate * (measure - cap.threshold[status]))
+        if cap.max_income is not None:
+            limit = np.where(measure <= cap.max_income[status], limit, np.inf)
+        reliefs[cap.name] = np.maximum(0.0, total - limit)
+        total = total - reliefs[cap.name]
     return StateTaxResult(
         state=rules.name,
         state_income=state_income,
@@ -161,6 +172,7 @@ def compute_state_tax(rules: StateRuleSet, income: StateTaxInput) -> StateTaxRes
         flat_rate_taxes=flat_taxes,
         surtaxes=surtaxes,
         credits=credits,
+        reliefs=reliefs,
         total_tax=total,
     )
 

@@ -261,9 +261,9 @@ def test_ma_short_term_gains_rate_and_exemptions() -> None:
         "ma", "single", (40,), wages=100_000, short_term_gains=10_000, social_security=5_000
     )
     assert value == pytest.approx(5_630)
-    # Exemptions larger than 5% income reach the short-term gains: (12,000 - 4,400 - 2,000).
-    value = tax("ma", "single", (40,), wages=2_000, short_term_gains=10_000)
-    assert value == pytest.approx(0.085 * 7_600)
+    # Exemptions larger than 5% income reach the short-term gains: (32,000 - 4,400 - 2,000).
+    value = tax("ma", "single", (40,), wages=2_000, short_term_gains=30_000)
+    assert value == pytest.approx(0.085 * 27_600)
 
 
 def test_ma_age_exemption_and_retirement_income_taxed() -> None:
@@ -487,3 +487,14 @@ def test_bad_state_file_names_file_field_and_fix(
         find_state_rules(str(path), 2026)
     assert str(caught.value).startswith(str(path))
     assert expected in str(caught.value)
+
+
+def test_ma_no_tax_status_and_limited_income_credit() -> None:
+    # DOR, No Tax Status and Limited Income Credit: no tax at Massachusetts AGI up to 8,000
+    # (single) / 16,400 (joint); above, the tax is at most 10% of AGI over that amount.
+    assert tax("ma", "single", (40,), wages=8_000) == 0
+    assert tax("ma", "single", (40,), wages=8_001) == pytest.approx(0.10)
+    assert tax("ma", "single", (40,), wages=11_000) == pytest.approx(300)  # < 5% x 6,600
+    assert tax("ma", "single", (40,), wages=12_000) == pytest.approx(0.05 * 7_600)  # < 400
+    # A retired couple with Social Security and a small IRA withdrawal owes nothing.
+    assert tax("ma", "mfj", (66, 66), ira_distributions=15_000, social_security=40_000) == 0

@@ -439,6 +439,7 @@ def state_table(household: Household, result: StateTaxResult, rates: dict[str, f
     rows += [(f"Flat-rate tax: {k}", _money(v)) for k, v in figures["flat_rate_taxes"].items()]
     rows += [(f"Credit: {k}", _money(v)) for k, v in figures["credits"].items()]
     rows += [(f"Surtax: {k}", _money(v)) for k, v in figures["surtaxes"].items()]
+    rows += [(f"Relief: {k}", _money(v)) for k, v in figures["reliefs"].items()]
     rows.append(("State tax", _money(figures["total_tax"])))
     rows += [(f"Marginal rate: {kind}", _percent(rate)) for kind, rate in rates.items()]
     width = max(len(label) for label, _ in rows)
