@@ -417,6 +417,8 @@ def state_json(household: Household, result: StateTaxResult, rates: dict[str, fl
     state = household.state
     assert state is not None
     out = {"rules": state.name, "states": state.meta.states, "rules_year": state.meta.year}
+    if state.meta.figures_year is not None:
+        out["figures_year"] = state.meta.figures_year
     out.update(_rounded(result.as_dict()))
     out.pop("state", None)
     out["marginal_rates"] = {kind: round(rate, 6) for kind, rate in rates.items()}
