@@ -22,7 +22,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, StringConstraints, ValidationError, model_validator
 
 from taxopt.errors import InputError, explain_validation_error
-from taxopt.rules import RULES_DIR, Schedule, Strict, _read_toml
+from taxopt.rules import RULES_DIR, Schedule, Strict, _read_toml, merge_override
 
 STATE_RULES_DIR = RULES_DIR / "states"
 
@@ -234,7 +234,10 @@ class StartingPoint(Cited):
 class StateMeta(Strict):
     name: str
     title: str
-    states: list[Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]] = Field(min_length=1)
+    # Two-letter state codes; a local overlay adds its place: "NY-NYC".
+    states: list[Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}(-[A-Z]+)?$")]] = Field(
+        min_length=1
+    )
     year: int
     figures_year: int | None = None  # the year whose published figures are used, if earlier
     filing_statuses: list[str] = Field(default_factory=lambda: ["single", "mfj"])
@@ -242,10 +245,18 @@ class StateMeta(Strict):
     not_modelled: list[str] = Field(default_factory=list)
 
 
+class LocalTax(Cited):
+    """A local income tax on the state's taxable income (New York City), by filing status."""
+
+    name: str
+    schedules: dict[str, Schedule]
+
+
 class StateRuleSet(Strict):
-    """A validated state rule file."""
+    """A validated state rule file (`extends` another in the same folder: a local overlay)."""
 
     meta: StateMeta
+    extends: str | None = None
     start: StartingPoint
     subtractions: list[Subtraction] = Field(default_factory=list)
     deductions: list[Allowance] = Field(default_factory=list)
@@ -254,6 +265,7 @@ class StateRuleSet(Strict):
     surtaxes: list[Surtax] = Field(default_factory=list)
     credits: list[Allowance] = Field(default_factory=list)
     tax_caps: list[TaxCap] = Field(default_factory=list)
+    local: LocalTax | None = None
 
     @model_validator(mode="after")
     def _check_statuses(self) -> StateRuleSet:
@@ -279,6 +291,9 @@ class StateRuleSet(Strict):
             if recapture is not None:
                 recapture["start"] = {k: v * factor for k, v in recapture["start"].items()}
                 recapture["phase_in"] *= factor
+        if self.local is not None and self.brackets.indexed:
+            for schedule in data["local"]["schedules"].values():
+                schedule["thresholds"] = [t * factor for t in schedule["thresholds"]]
         for table in (*data["deductions"], *data["credits"]):
             if table["indexed"]:
                 table["amount"] = {k: v * factor for k, v in table["amount"].items()}
@@ -313,6 +328,8 @@ def _status_problems(rules: StateRuleSet) -> list[tuple[str, str]]:
                 maps.append((f"{group}[{i}].phaseout.start", table.phaseout.start))
     for i, surtax in enumerate(rules.surtaxes):
         maps.append((f"surtaxes[{i}].threshold", surtax.threshold))
+    if rules.local is not None:
+        maps.append(("local.schedules", rules.local.schedules))
     for i, cap in enumerate(rules.tax_caps):
         maps += [(f"tax_caps[{i}].threshold", cap.threshold)]
         maps += [(f"tax_caps[{i}].max_income", cap.max_income)]
@@ -358,17 +375,35 @@ def available_states(year: int | None = None, rules_dir: Path = STATE_RULES_DIR)
 
 
 def load_state_rules(path: str | Path) -> StateRuleSet:
-    """Load and validate one state rule file."""
+    """Load and validate one state rule file, merged onto the file it `extends`."""
     path = Path(path)
-    data = _read_toml(path)
+    data = _merged_raw(path, ())
     try:
         return StateRuleSet.model_validate(data)
     except ValidationError as exc:
         raise explain_validation_error(path, exc) from None
 
 
+def _merged_raw(path: Path, seen: tuple[Path, ...]) -> dict:
+    """The file's TOML data merged onto its `extends` chain (files beside it)."""
+    if path.resolve() in seen:
+        raise InputError(f"{path}: extends: circular chain; remove one extends")
+    data = _read_toml(path)
+    parent = data.get("extends")
+    if parent is None:
+        return data
+    parent_path = path.parent / f"{parent}.toml"
+    if not isinstance(parent, str) or not parent_path.exists():
+        known = ", ".join(p.stem for p in state_rule_files(path.parent)) or "(none)"
+        raise InputError(
+            f"{path}: extends: no state rule file named {parent!r} beside it; known: {known}"
+        )
+    return merge_override(_merged_raw(parent_path, (*seen, path.resolve())), data)
+
+
 def find_state_rules(state: str, year: int, rules_dir: Path = STATE_RULES_DIR) -> StateRuleSet:
-    """The rule file for a two-letter state code (or a .toml path) and a tax year.
+    """The rule file for a state code (`ca`, or `ny-nyc` for a local overlay) or a .toml
+    path, for a tax year.
 
     Picks the file covering the state whose year is the latest not after `year` (a later
     tax year is then indexed with `for_year`). Unknown state: one line listing the known.

@@ -13,7 +13,8 @@ Order of computation:
 4. brackets on the rest (with any benefit recapture), flat rates on their kinds (MA
    short-term gains), non-refundable credits against bracket and flat tax, surtaxes on
    taxable income above a threshold;
-5. tax caps at low incomes (MA no-tax status and limited income credit).
+5. tax caps at low incomes (MA no-tax status and limited income credit);
+6. a local overlay's schedule on the state taxable income (New York City).
 
 Amounts are nominal dollars of the tax year; rates are fractions.
 """
@@ -80,7 +81,8 @@ class StateTaxResult:
     surtaxes: dict[str, Amount]
     credits: dict[str, Amount]  # as allowed: never more than bracket and flat-rate tax
     reliefs: dict[str, Amount]  # tax taken off by a tax cap (MA no-tax status, LIC)
-    total_tax: Amount
+    local_tax: Amount  # a local overlay's tax on the state taxable income (NYC)
+    total_tax: Amount  # state and local
 
     def as_dict(self) -> dict:
         def plain(value: object) -> object:
@@ -161,6 +163,10 @@ def compute_state_tax(rules: StateRuleSet, income: StateTaxInput) -> StateTaxRes
             limit = np.where(measure <= cap.max_income[status], limit, np.inf)
         reliefs[cap.name] = np.maximum(0.0, total - limit)
         total = total - reliefs[cap.name]
+    local_tax = np.zeros(())
+    if rules.local is not None:
+        local_tax = schedule_tax(rules.local.schedules[status], taxable)
+        total = total + local_tax
     return StateTaxResult(
         state=rules.name,
         state_income=state_income,
@@ -173,6 +179,7 @@ def compute_state_tax(rules: StateRuleSet, income: StateTaxInput) -> StateTaxRes
         surtaxes=surtaxes,
         credits=credits,
         reliefs=reliefs,
+        local_tax=local_tax,
         total_tax=total,
     )
 

@@ -58,13 +58,14 @@ def test_every_rule_file_loads_and_cites_every_table() -> None:
         state = load_state_rules(path)
         assert state.meta.name == path.stem
         tables = [state.start, state.brackets, *state.subtractions, *state.deductions]
-        tables += [*state.flat_rates, *state.surtaxes, *state.credits]
+        tables += [*state.flat_rates, *state.surtaxes, *state.credits, *state.tax_caps]
+        tables += [state.local] if state.local is not None else []
         for table in tables:
             assert len(table.source) > 10, (path.name, table)
 
 
 def test_required_states_are_available() -> None:
-    required = {"CA", "NY", "PA", "IL", "MA", "NJ", "GA", "CO"}
+    required = {"CA", "NY", "NY-NYC", "PA", "IL", "MA", "NJ", "GA", "CO"}
     no_tax = {"AK", "FL", "NV", "NH", "SD", "TN", "TX", "WA", "WY"}
     assert required | no_tax <= set(available_states())
 
@@ -176,6 +177,19 @@ def test_ny_supplemental_tax_full_recapture_and_top_rate() -> None:
     assert tax("ny", "mfj", (40, 40), wages=30_000_000) == pytest.approx(
         0.109 * (30_000_000 - 16_050)
     )
+
+
+def test_nyc_overlay_adds_the_city_schedule_on_ny_taxable_income() -> None:
+    # NYC Admin. Code §11-1701(a), single: 3.078% x 12,000 + 3.762% x 13,000
+    # + 3.819% x 25,000 + 3.876% x 42,000 = 3,441.09 on NY taxable income 92,000;
+    # the state part is us-ny-2026's (4,859.75, above).
+    figures = result("ny-nyc", "single", (40,), wages=100_000, federal_agi=100_000)
+    assert float(figures.local_tax) == pytest.approx(3_441.09)
+    assert float(figures.total_tax) == pytest.approx(4_859.75 + 3_441.09)
+    state_only = load_state_rules(next(p for p in state_rule_files() if p.stem == "us-ny-2026"))
+    overlay = rules("ny-nyc")
+    assert overlay.subtractions == state_only.subtractions  # inherited by `extends`
+    assert overlay.brackets == state_only.brackets
 
 
 def test_ny_pension_exclusion_at_its_age_edge_and_cap() -> None:
@@ -498,3 +512,13 @@ def test_ma_no_tax_status_and_limited_income_credit() -> None:
     assert tax("ma", "single", (40,), wages=12_000) == pytest.approx(0.05 * 7_600)  # < 400
     # A retired couple with Social Security and a small IRA withdrawal owes nothing.
     assert tax("ma", "mfj", (66, 66), ira_distributions=15_000, social_security=40_000) == 0
+
+
+def test_overlay_extending_a_missing_file_is_one_line(tmp_path) -> None:
+    path = tmp_path / "overlay.toml"
+    path.write_text('extends = "us-zz-2026"\n[meta]\nname = "overlay"\n')
+    with pytest.raises(InputError) as caught:
+        load_state_rules(path)
+    assert str(caught.value) == (
+        f"{path}: extends: no state rule file named 'us-zz-2026' beside it; known: overlay"
+    )

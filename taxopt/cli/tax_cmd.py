@@ -442,7 +442,10 @@ def state_table(household: Household, result: StateTaxResult, rates: dict[str, f
     rows += [(f"Credit: {k}", _money(v)) for k, v in figures["credits"].items()]
     rows += [(f"Surtax: {k}", _money(v)) for k, v in figures["surtaxes"].items()]
     rows += [(f"Relief: {k}", _money(v)) for k, v in figures["reliefs"].items()]
-    rows.append(("State tax", _money(figures["total_tax"])))
+    if state.local is not None:
+        rows.append((f"Local tax: {state.local.name}", _money(figures["local_tax"])))
+    total_label = "State and local tax" if state.local is not None else "State tax"
+    rows.append((total_label, _money(figures["total_tax"])))
     rows += [(f"Marginal rate: {kind}", _percent(rate)) for kind, rate in rates.items()]
     width = max(len(label) for label, _ in rows)
     value_width = max(len(value) for _, value in rows)
