@@ -13,8 +13,6 @@ from taxopt.project import Projection, future_value, project
 from taxopt.result import Result
 from taxopt.rules import RuleSet, available_rule_sets, load_rules
 from taxopt.simulate import Simulation, simulate
-from taxopt.state_rules import StateRuleSet, available_states, find_state_rules
-from taxopt.state_tax import StateTaxInput, StateTaxResult, compute_state_tax
 from taxopt.tax import TaxInput, TaxResult, compute_tax
 
 __all__ = [
@@ -28,17 +26,11 @@ __all__ = [
     "RuleSet",
     "Simulation",
     "SolverError",
-    "StateRuleSet",
-    "StateTaxInput",
-    "StateTaxResult",
     "TaxInput",
     "TaxResult",
     "TaxoptError",
     "available_rule_sets",
-    "available_states",
-    "compute_state_tax",
     "compute_tax",
-    "find_state_rules",
     "future_value",
     "load_plan",
     "load_rules",
