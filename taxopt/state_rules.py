@@ -243,6 +243,10 @@ class StateMeta(Strict):
     filing_statuses: list[str] = Field(default_factory=lambda: ["single", "mfj"])
     description: str = ""
     not_modelled: list[str] = Field(default_factory=list)
+    # The state's own published indexing rate for a later year (a fraction), used instead
+    # of the caller's inflation for that year: tax year -> rate.
+    indexing: dict[int, float] = Field(default_factory=dict)
+    indexing_source: str = ""
 
 
 class LocalTax(Cited):
@@ -279,8 +283,11 @@ class StateRuleSet(Strict):
         return self.meta.name
 
     def for_year(self, year: int, inflation: float) -> StateRuleSet:
-        """Indexed tables grown by (1 + inflation)^(year - rule year); never deflated."""
-        factor = (1.0 + inflation) ** max(0, year - self.meta.year)
+        """Indexed tables grown year by year to `year`: by the state's published indexing
+        rate where `meta.indexing` has one, else by `inflation`; never deflated."""
+        factor = 1.0
+        for later in range(self.meta.year + 1, year + 1):
+            factor *= 1.0 + self.meta.indexing.get(later, inflation)
         if factor == 1.0:
             return self
         data = self.model_dump(mode="json")

@@ -84,9 +84,11 @@ def test_a_year_before_every_rule_file_is_refused() -> None:
 
 
 def test_later_year_indexes_only_indexed_tables() -> None:
-    ca = find_state_rules("ca", 2027).for_year(2027, 0.03)  # 2025 figures, 2 years at 3%
-    assert ca.deductions[0].amount["single"] == pytest.approx(5706 * 1.03**2)
-    assert ca.brackets.schedules["single"].thresholds[1] == pytest.approx(11079 * 1.03**2)
+    ma = find_state_rules("ma", 2027).for_year(2027, 0.03)  # 2025 figures, 2 years at 3%
+    assert ma.surtaxes[0].threshold["single"] == pytest.approx(1_083_150 * 1.03**2)
+    assert ma.deductions[0].amount["single"] == 4_400  # M.G.L. c. 62 §3(B)(b): fixed
+    ca = find_state_rules("ca", 2027).for_year(2027, 0.03)  # 2026 at FTB's 3.4%, then 3%
+    assert ca.brackets.schedules["single"].thresholds[1] == pytest.approx(11079 * 1.034 * 1.03)
     assert ca.surtaxes[0].threshold["single"] == 1_000_000  # R&TC §17043: not indexed
     nj = find_state_rules("nj", 2027).for_year(2027, 0.03)
     assert nj.brackets.schedules["mfj"].thresholds[1] == 20_000  # N.J.S.A. 54A:2-1: fixed
@@ -522,3 +524,17 @@ def test_overlay_extending_a_missing_file_is_one_line(tmp_path) -> None:
     assert str(caught.value) == (
         f"{path}: extends: no state rule file named 'us-zz-2026' beside it; known: overlay"
     )
+
+
+def test_ca_2026_uses_ftb_announced_indexing_rate() -> None:
+    # FTB Tax News (October 2026): 2026 indexing of 3.4%; standard deduction 5,900 single
+    # and 11,800 joint, personal exemption credit 158. The 2025 figures grown by the rate
+    # land within a dollar of the announced ones, whatever the caller's inflation.
+    for inflation in (0.0, 0.025, 0.05):
+        ca = find_state_rules("ca", 2026).for_year(2026, inflation)
+        assert ca.deductions[0].amount["single"] == pytest.approx(5_900, abs=1)
+        assert ca.deductions[0].amount["mfj"] == pytest.approx(11_800, abs=1)
+        assert ca.credits[0].amount["single"] == pytest.approx(158, abs=1)
+    # A later year continues from there with the caller's inflation.
+    ca_2027 = find_state_rules("ca", 2027).for_year(2027, 0.02)
+    assert ca_2027.deductions[0].amount["single"] == pytest.approx(5_706 * 1.034 * 1.02)

@@ -419,6 +419,8 @@ def state_json(household: Household, result: StateTaxResult, rates: dict[str, fl
     out = {"rules": state.name, "states": state.meta.states, "rules_year": state.meta.year}
     if state.meta.figures_year is not None:
         out["figures_year"] = state.meta.figures_year
+    if state.meta.year != household.income.year:
+        out["indexed_to"] = household.income.year
     out.update(_rounded(result.as_dict()))
     out.pop("state", None)
     out["marginal_rates"] = {kind: round(rate, 6) for kind, rate in rates.items()}
