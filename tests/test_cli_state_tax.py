@@ -157,3 +157,17 @@ def test_state_with_a_non_us_rule_set_is_refused(capsys: pytest.CaptureFixture[s
     )  # fmt: skip
     assert code == 2 and "Traceback" not in err
     assert "--state: 'ca': a US state's tax needs a US federal rule set" in err
+
+
+def test_example_households_with_states(capsys: pytest.CaptureFixture[str]) -> None:
+    example = Path(__file__).resolve().parent.parent / "examples" / "households-states.csv"
+    code, out, _ = run(capsys, "--rules", "us-federal-2026", "--input", str(example))
+    assert code == 0
+    rows = {row["case_id"]: row for row in csv.DictReader(out.splitlines())}
+    assert rows["retirees_tx"]["state_tax"] == "0.00"
+    # New Jersey: one dollar more of total income loses the last quarter of the pension
+    # exclusion (N.J.S.A. 54A:6-10): 25,000 more taxable income.
+    below, above = rows["retirees_nj_below_cliff"], rows["retirees_nj_above_cliff"]
+    taxable_jump = float(above["state_taxable_income"]) - float(below["state_taxable_income"])
+    assert taxable_jump == pytest.approx(25_001)
+    assert float(below["state_marginal_ordinary_rate"]) > 1  # the cliff, per dollar
