@@ -55,7 +55,9 @@ class Lot:
 class ModelContext:
     """The plan and rules by year, plus the PuLP problem and its named parts."""
 
-    def __init__(self, plan: Plan, rules: RuleSet, mode: str | None = None, fixed_regime=None):
+    def __init__(
+        self, plan: Plan, rules: RuleSet, mode: str | None = None, fixed_regime=None
+    ):
         self.plan = plan
         self.base_rules = rules
         self.mode = mode or plan.options.mode
