@@ -22,6 +22,7 @@ from taxopt.io import write_json
 from taxopt.ledger import Ledger
 from taxopt.model.context import ModelContext
 from taxopt.plan import Plan
+from taxopt.roth import assumed_clock_notes
 from taxopt.rules import RuleSet
 
 if TYPE_CHECKING:
@@ -92,6 +93,7 @@ class Result:
     baselines: dict[str, PlanFigures] = field(default_factory=dict)
     total_seconds: float = 0.0
     model_size: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # assumptions the plan relies on
     stress: StressFigures | None = None  # taxopt.stress; None when skipped (paths 0)
     # Exact mode: the exact model's LP relaxation's objective, a bound no plan can beat.
     objective_bound: float | None = None
@@ -142,6 +144,7 @@ class Result:
                 "binaries": ctx.binaries,
                 "regime_binaries_fixed": len(ctx.regime_values),
             },
+            notes=assumed_clock_notes(plan, rules, decisions),
         )
 
     # -- the DataFrames users read ------------------------------------------------------
@@ -197,6 +200,7 @@ class Result:
             "build_seconds": self.build_seconds,
             "model_size": self.model_size,
             "warnings": self.warnings,
+            "notes": self.notes,
         }
 
     def to_json(self, path: str | Path) -> Path:
