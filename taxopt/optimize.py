@@ -6,7 +6,7 @@ Exact mode finds its solution in steps, each one solved by HiGHS:
 2. the ledger's true taxes of that plan say, for each kink, which side each year is on
    (the "regime"); the exact model with its binaries fixed to that regime is an LP whose
    taxes are exact (with `thorough`, repeated from each new plan while it improves);
-3. unless that plan is within 0.01% of the bound, the same from a second start, the fast
+3. unless that plan is within 0.02% of the bound, the same from a second start, the fast
    LP's plan (convex approximations of the kinks), keeping the better plan;
 4. with `mip_seconds`, the full MILP started from that solution may improve it; its answer
    is re-solved as a regime LP so its taxes are exact too.
@@ -27,7 +27,7 @@ from taxopt.model.context import ModelContext
 from taxopt.plan import Plan
 from taxopt.result import Result, reconcile
 from taxopt.rules import RuleSet
-from taxopt.solve import SolveReport, solve, values
+from taxopt.solve import START_TOLERANCE, SolveReport, solve, values
 from taxopt.stress import (
     DEFAULT_PATHS,
     DEFAULT_SEED,
@@ -38,9 +38,9 @@ from taxopt.stress import (
 
 DEFAULT_MIP_SECONDS = 0.0
 FALLBACK_MIP_SECONDS = 30.0  # when no regime LP is feasible, the MILP gets this long
-REGIME_ROUNDS = 4  # --thorough: regime rounds from each start (default: one)
+REGIME_ROUNDS = 4  # regime rounds from each start with --thorough or far from the bound
 REGIME_TOLERANCE = 1e-4  # relative objective gain below which another regime round stops
-BOUND_TOLERANCE = 1e-4  # a plan this close (relative) to the relaxation's bound is kept
+BOUND_TOLERANCE = 2e-4  # a plan this close (relative) to the relaxation's bound is kept
 DUST = 1e-7  # dollars: solver noise below this is zero
 
 
@@ -64,7 +64,7 @@ def optimize(
     `success` of the paths (seeded by `seed`).
 
     Exact mode searches from the exact model's LP relaxation and, unless the plan found is
-    within 0.01% of the relaxation's bound, from the fast LP too, keeping the better plan;
+    within 0.02% of the relaxation's bound, from the fast LP too, keeping the better plan;
     `thorough` always tries both and repeats the regime step from each new plan while it
     improves (up to REGIME_ROUNDS).
     `lp_path` writes the final model as an LP file whose variable and constraint names
@@ -143,31 +143,33 @@ def _exact_search(
 
     The first start is the exact model's LP relaxation (binaries between 0 and 1). Its
     objective bounds every plan (each regime LP restricts the exact model it relaxes), so
-    when the plan found from it is within BOUND_TOLERANCE of the bound no other start can
-    be worth its time. Otherwise (or with `thorough`) the fast LP's plan, which lies
-    elsewhere, is a second start. Both starts only need their kinks' sides, so they are
-    solved to a looser tolerance.
+    when the plan found from it is within BOUND_TOLERANCE of the bound no other search can
+    be worth its time. Otherwise (or with `thorough`) the search goes on as far as it can:
+    up to REGIME_ROUNDS regime rounds from that plan, then from the fast LP's plan, which
+    lies elsewhere. Both starts only need their kinks' sides, so they are solved to a
+    looser tolerance.
     """
-    rounds = REGIME_ROUNDS if thorough else 1
     solved = _Solved()  # regimes already solved, shared by both starts
     relaxed = build_model(plan, rules, "exact")
     clock.build += relaxed.build_seconds
-    relaxed_report = solve(relaxed, solver, relax=True, rough=True)
-    clock.solve += relaxed_report.seconds
+    relaxed_report = _solve_start(relaxed, solver, clock, relax=True)
     _raise_if_unsolved(plan, rules, relaxed, relaxed_report)  # no relaxation, no plan
-    bound = relaxed_report.objective
-    best = _search_from(plan, rules, relaxed, solver, rounds, solved, clock)
+    bound = _bound(plan, relaxed_report.objective)
+    ledger = replay(plan, rules, read_decisions(relaxed))
+    best = _search(plan, rules, ledger, solver, REGIME_ROUNDS if thorough else 1, solved, clock)
     if thorough or not _near(best, bound):
+        # Far from the bound: search as --thorough does. More rounds from the relaxation's
+        # plan, then the fast LP's plan as a second start.
+        if not thorough and best is not None:
+            more = _search(plan, rules, best.ledger, solver, REGIME_ROUNDS - 1, solved, clock)
+            best = _best_of(plan, best, more)
         fast = build_model(plan, rules, "fast")
         clock.build += fast.build_seconds
-        fast_report = solve(fast, solver, rough=True)
-        clock.solve += fast_report.seconds
+        fast_report = _solve_start(fast, solver, clock)
         if fast_report.status == "optimal":
-            second = _search_from(plan, rules, fast, solver, rounds, solved, clock)
-            if second is not None and (
-                best is None or _better(plan, second.report.objective, best.report.objective)
-            ):
-                best = second
+            ledger = replay(plan, rules, read_decisions(fast))
+            second = _search(plan, rules, ledger, solver, REGIME_ROUNDS, solved, clock)
+            best = _best_of(plan, best, second)
     found = None
     if best is not None:
         _restore(best.ctx, best.values)
@@ -192,6 +194,7 @@ def _exact_search(
     found = _Found(mip, relaxed, decisions, replay(plan, rules, decisions), "milp", bound)
     # A MIP solution honours its binaries only to the solver's tolerance, which big-M rows
     # turn into dollars; re-solve it as a regime LP to make it exact.
+    rounds = REGIME_ROUNDS if thorough else 1
     polished, build_s, solve_s = _regime_search(plan, rules, found.ledger, solver, rounds)
     clock.build += build_s
     clock.solve += solve_s
@@ -207,21 +210,44 @@ def _exact_search(
     return found
 
 
-def _search_from(
+def _solve_start(ctx: ModelContext, solver: str, clock: _Clock, relax: bool = False):
+    """Solve a starting model roughly (solve.START_OPTIONS); fully if that did not settle."""
+    report = solve(ctx, solver, relax=relax, rough=True)
+    clock.solve += report.seconds
+    if report.status not in ("optimal", "infeasible"):
+        report = solve(ctx, solver, relax=relax)
+        clock.solve += report.seconds
+    return report
+
+
+def _bound(plan: Plan, relaxed_objective: float) -> float:
+    """The relaxation's objective widened by its solve's tolerance: no plan beats it."""
+    margin = 10 * START_TOLERANCE * max(1.0, abs(relaxed_objective))
+    if plan.objective.kind == "min_tax":
+        return relaxed_objective - margin
+    return relaxed_objective + margin
+
+
+def _search(
     plan: Plan,
     rules: RuleSet,
-    start: ModelContext,
+    ledger: Ledger,
     solver: str,
     rounds: int,
     solved: _Solved,
     clock: _Clock,
 ) -> _Candidate | None:
-    """The regime search from a solved starting model's plan."""
-    ledger = replay(plan, rules, read_decisions(start))
+    """The regime search from a plan's ledger, timed on `clock`."""
     best, build_s, solve_s = _regime_search(plan, rules, ledger, solver, rounds, solved)
     clock.build += build_s
     clock.solve += solve_s
     return best
+
+
+def _best_of(plan: Plan, a: _Candidate | None, b: _Candidate | None) -> _Candidate | None:
+    if a is None or (b is not None and _better(plan, b.report.objective, a.report.objective)):
+        return b
+    return a
 
 
 @dataclass

@@ -1104,9 +1104,7 @@ def _simulation(
     )
 
 
-def sample_returns(
-    policy: Policy, model: ReturnModel, paths: int, seed: int | None
-) -> np.ndarray:
+def sample_returns(policy: Policy, model: ReturnModel, paths: int, seed: int | None) -> np.ndarray:
     """(paths, years, tiers) annual returns of the plan's tiers from `default_rng(seed)`."""
     rng = np.random.default_rng(seed)
     plan = policy.plan

@@ -84,9 +84,7 @@ def _run(args: argparse.Namespace) -> int:
     rules = load_rules(args.rules)
     plan.check_against(rules, source=args.plan)
     # The stress test here is the command itself: no stress pass inside optimize.
-    result = optimize(
-        plan, rules, mode=args.mode, with_baselines=not args.no_baselines, paths=0
-    )
+    result = optimize(plan, rules, mode=args.mode, with_baselines=not args.no_baselines, paths=0)
     sim = simulate(
         result,
         paths=args.paths,
