@@ -485,10 +485,10 @@ def test_niit_and_high_brackets_reconcile_exactly(us2026, wages):
 
 
 def test_default_search_finds_what_thorough_finds_within_the_relaxation_bound(us2026):
-    """The retiree's fast-LP start leads to a regime $5,066 of lifetime tax worse than the
-    LP relaxation's start; the default search tries the second start because the first
-    plan is far below the relaxation's bound, and so ends where --thorough does. No plan
-    beats the bound (each regime LP restricts the exact model it relaxes)."""
+    """The retiree's first plan (from the LP relaxation, one regime round) is far below the
+    relaxation's bound, so the default search goes on as --thorough does (more rounds, the
+    fast LP's plan as a second start) and ends where --thorough does. No plan beats the
+    bound (each regime LP restricts the exact model it relaxes)."""
     plan = load_plan(EXAMPLES / "retiree-4-percent.toml")
     quick = optimize(plan, us2026, mode="exact", with_baselines=False, paths=0)
     thorough = optimize(plan, us2026, mode="exact", with_baselines=False, thorough=True, paths=0)
