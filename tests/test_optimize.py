@@ -182,7 +182,14 @@ def test_traditional_only_retiree_pays_the_calculators_tax(us2026):
                     "balances": {"index": 800000},
                 }
             ],
-            withdrawal={"policy": "fixed_amount", "amount": 50000.0},
+            # Gross basis: the IRA withdrawal itself is the policy's amount (and no RMD
+            # reaches it: nothing to reinvest).
+            withdrawal={
+                "policy": "fixed_amount",
+                "amount": 50000.0,
+                "basis": "gross",
+                "rmd_surplus": "spend",
+            },
             inflation=0.02,
         )
     )
@@ -501,7 +508,7 @@ def test_early_withdrawals_pay_the_penalty_and_reconcile(us2026):
                     "balances": {"index": 900000},
                 }
             ],
-            withdrawal={"policy": "fixed_amount", "amount": 40000.0},
+            withdrawal={"policy": "fixed_amount", "amount": 40000.0, "basis": "gross"},
         )
     )
     result = optimize(plan, us2026, mode="exact", with_baselines=False)
@@ -571,7 +578,9 @@ def test_fixed_and_routed_contributions_are_respected(us2026):
 def test_location_and_withdrawal_rate_agree_with_independent_figures(example_results):
     """Location dollars at each snapshot add up to that year's opening balances plus
     contributions less withdrawals (the yearly table); each account's shares sum to 1.
-    The retiree's first-year rate is the 4% its fixed_real policy sets."""
+    The retiree's first retirement year spends the 4% its fixed_real policy sets on the net
+    basis: 4% of the after-tax portfolio (the $1,000,000 IRA at 1 - 22%, the $650,000 Roth
+    and taxable in full) = $57,200, plus $60,000 of Social Security."""
     for name, (plan, result) in example_results.items():
         yearly = result.yearly.set_index("year")
         for (_snapshot, year), group in result.location.groupby(["snapshot", "year"]):
@@ -582,4 +591,4 @@ def test_location_and_withdrawal_rate_agree_with_independent_figures(example_res
                 if shares.dollars.sum() > 0:
                     assert shares.share_of_account.sum() == pytest.approx(1.0)
         if name == "retiree-4-percent":
-            assert result.figures.first_year_withdrawal_rate == pytest.approx(0.04, abs=1e-9)
+            assert result.figures.sustainable_spending == pytest.approx(57_200 + 60_000, abs=0.01)

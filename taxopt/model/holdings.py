@@ -134,7 +134,6 @@ def _add_sheltered_balance(ctx: ModelContext, account: str) -> None:
 
 def _add_taxable_lots(ctx: ModelContext, account: str) -> None:
     """Lots, sales by lot, per-tier holdings, cash balance and realized gains."""
-    plan = ctx.plan
     acct = next(a for a in ctx.accounts if a.name == account)
     hold, opening = ctx.x["hold"], ctx.x["opening"]
     buy, sell = ctx.x["buy"], ctx.x["sell"]

@@ -49,16 +49,21 @@ def rmd_divisor(ctx: ModelContext, account: str, year: int) -> float | None:
 
 
 def _add_rmds(ctx: ModelContext) -> None:
+    """withdraw[a, t] >= opening[a, t] / divisor; the implied taxable account (opened for RMD
+    surplus, see plan.with_implied_taxable) takes no more than the year's RMDs."""
+    due: dict[int, list] = {}
     for account in ctx.deferred:
         for year in ctx.years:
             divisor = rmd_divisor(ctx, account, year)
             if divisor is None:
                 continue
             opening = total(ctx.x["opening"][account, t.name, year] for t in ctx.tiers)
-            ctx.constrain(
-                f"rmd_{year}_{account}",
-                ctx.x["withdraw"][account, year] - (1.0 / divisor) * opening >= 0,
-            )
+            required = (1.0 / divisor) * opening
+            due.setdefault(year, []).append(required)
+            ctx.constrain(f"rmd_{year}_{account}", ctx.x["withdraw"][account, year] - required >= 0)
+    for (account, year), var in ctx.x["contribute"].items():
+        if account in ctx.implied:
+            ctx.constrain(f"rmd_surplus_{year}_{account}", var - total(due.get(year, [])) <= 0)
 
 
 def early_withdrawals(ctx: ModelContext, year: int) -> dict:
