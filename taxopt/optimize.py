@@ -27,13 +27,13 @@ from taxopt.plan import IMPLIED_TAXABLE, Plan, policy_applies, policy_notes, wit
 from taxopt.result import Result, reconcile
 from taxopt.rules import RuleSet
 from taxopt.solve import SolveReport, solve, values
+from taxopt.spending import fixed_policy_amounts, gross_policy_tax, policy_amounts
 
 DEFAULT_MIP_SECONDS = 0.0
 FALLBACK_MIP_SECONDS = 30.0  # when no regime LP is feasible, the MILP gets this long
 REGIME_ROUNDS = 4  # --thorough: regime rounds from each start (default: one)
 REGIME_TOLERANCE = 1e-4  # relative objective gain below which another regime round stops
 DUST = 1e-7  # dollars: solver noise below this is zero
-SPENDING_FLOOR_SLACK = 0.01  # dollars a year: a gross floor's allowance for solver noise
 CIRCLE_TOLERANCE = 1.0  # objective units ($, or $/yr of spending): what a circle must be worth
 UNTANGLE_ROUNDS = 2  # re-solves without circles (one rarely opens another)
 
@@ -57,10 +57,11 @@ def optimize(
     (withdraw_2031_alex_roth, rmd_2040_blake_ira, ...) a person can read.
 
     Before the search: a plan that reinvests RMD surplus but has no taxable account gets
-    one (plan.with_implied_taxable; `result.plan` is that plan). A gross-basis policy with
-    Roth conversions is first solved without conversions: its spending each year is the
-    floor the plan with conversions keeps (model.withdrawals). After it: circles of money
-    that remain are re-solved away unless the plan is strictly better with them (circles).
+    one (plan.with_implied_taxable; `result.plan` is that plan). A gross-basis policy's
+    withdrawal pays only its own tax (taxopt.spending.gross_policy_tax); when the withdrawal
+    depends on the portfolio, a first search without that rule gives the amounts it is
+    taxed on. After the search: circles of money that remain are re-solved away unless the
+    plan is strictly better with them (taxopt.circles).
     """
     plan.check_against(rules)
     mode = mode or plan.options.mode
@@ -77,11 +78,12 @@ def optimize(
         )
         plan = opened
     search = _Search(plan, rules, mode, solver, mip_seconds, thorough)
-    floor = None
-    if needs_spending_floor(plan):
-        floor, note = search.spending_floor()
-        notes.append(note)
-    run = search.run(floor)
+    if policy_applies(plan) and plan.withdrawal.basis == "gross":
+        amounts = fixed_policy_amounts(plan, rules)
+        if amounts is None:  # the withdrawal depends on the portfolio: take a first plan's
+            amounts = policy_amounts(plan, rules, search.run().ledger.yearly)
+        search.policy_tax = gross_policy_tax(plan, rules, amounts)
+    run = search.run()
     run, circles = search.untangle(run)
     if lp_path:
         run.ctx.prob.writeLP(str(lp_path))
@@ -97,7 +99,7 @@ def optimize(
         method=run.method,
         reconciliation=reconcile(run.ctx, run.ledger),
     )
-    result.spending_floor = floor or {}
+    result.policy_tax = search.policy_tax or {}
     result.circles = circles_table(circles)
     result.notes = notes + [f"kept: {c.describe()}: {c.why}" for c in circles]
     if with_baselines:
@@ -106,13 +108,6 @@ def optimize(
         result.baselines = evaluate_baselines(plan, rules, result)
     result.total_seconds = time.perf_counter() - started
     return result
-
-
-def needs_spending_floor(plan: Plan) -> bool:
-    """Gross-basis policies with Roth conversions keep the spending of a plan without them."""
-    return (
-        policy_applies(plan) and plan.withdrawal.basis == "gross" and plan.options.roth_conversions
-    )
 
 
 @dataclass
@@ -135,9 +130,10 @@ class _Search:
         self.plan, self.rules, self.mode, self.solver = plan, rules, mode, solver
         self.mip_seconds, self.thorough = mip_seconds, thorough
         self.build_seconds = self.solve_seconds = 0.0
+        self.policy_tax: dict[int, float] | None = None  # gross basis (see optimize)
 
-    def build(self, plan: Plan, mode: str, regime=None, floor=None) -> ModelContext:
-        ctx = build_model(plan, self.rules, mode, regime, floor)
+    def build(self, plan: Plan, mode: str, regime=None) -> ModelContext:
+        ctx = build_model(plan, self.rules, mode, regime, self.policy_tax)
         self.build_seconds += ctx.build_seconds
         return ctx
 
@@ -146,38 +142,11 @@ class _Search:
         self.solve_seconds += report.seconds
         return report
 
-    def spending_floor(self) -> tuple[dict[int, float] | None, str]:
-        """Each retirement year's spending (nominal, ledger) in the best plan without Roth
-        conversions, less a cent of solver tolerance; and a note saying what it is."""
+    def run(self) -> _Run:
+        """The search of the module doc."""
         plan = self.plan
-        options = plan.options.model_copy(update={"roth_conversions": False})
-        without = plan.model_copy(update={"options": options})
-        try:
-            run = self.run(None, without)
-        except InfeasiblePlanError:
-            return None, (
-                "withdrawal.basis: gross, but no plan without Roth conversions meets the "
-                "requirements, so no year's spending is held to one; conversions' tax may "
-                "lower spending"
-            )
-        spend = run.ledger.yearly.set_index("year")["spending"]
-        model = {y: run.ctx.x["spend"][y].varValue or 0.0 for y in plan.years}
-        floor = {
-            y: min(float(spend[y]), model[y]) - SPENDING_FLOOR_SLACK
-            for y in plan.years
-            if y >= plan.retirement_year
-        }
-        return floor, (
-            "withdrawal.basis: gross, with Roth conversions: conversions' tax is paid from "
-            "extra withdrawals; each year spends at least what the policy spends in the best "
-            "plan without conversions"
-        )
-
-    def run(self, floor: dict[int, float] | None, plan: Plan | None = None) -> _Run:
-        """The search of the module doc for `plan` (default: the search's own)."""
-        plan = plan or self.plan
         rules = self.rules
-        fast = self.build(plan, "fast", floor=floor)
+        fast = self.build(plan, "fast")
         report = self.solve(fast)
         _raise_if_unsolved(plan, rules, fast, report)
         decisions = read_decisions(fast)
@@ -185,16 +154,16 @@ class _Search:
         if self.mode != "exact":
             return run
         rounds = REGIME_ROUNDS if self.thorough else 1
-        best = self.regime_search(plan, run.ledger, rounds, floor)
+        best = self.regime_search(plan, run.ledger, rounds)
         if best is None or self.thorough:
             # A second start: the exact model's LP relaxation, whose plan lies elsewhere
             # (needed when the fast plan's regime admits no plan; --thorough always tries it
             # and keeps the better of the two).
-            relaxed = self.build(plan, "exact", floor=floor)
+            relaxed = self.build(plan, "exact")
             relaxed_report = self.solve(relaxed, relax=True)
             if relaxed_report.status == "optimal":
                 start_ledger = replay(plan, rules, read_decisions(relaxed))
-                second = self.regime_search(plan, start_ledger, rounds, floor)
+                second = self.regime_search(plan, start_ledger, rounds)
                 if second is not None and (
                     best is None or _better(plan, second.report.objective, best.report.objective)
                 ):
@@ -204,7 +173,7 @@ class _Search:
         if best is not None:
             run = _Run(best.report, best.ctx, best.decisions, best.ledger, "regime-lp")
         if self.mip_seconds > 0 or best is None:
-            exact = self.build(plan, "exact", floor=floor)
+            exact = self.build(plan, "exact")
             start = {**best.values, **best.ctx.regime_values} if best is not None else None
             limit = self.mip_seconds or FALLBACK_MIP_SECONDS
             mip = self.solve(exact, time_limit=limit, gap=1e-4, start=start)
@@ -216,7 +185,7 @@ class _Search:
                 run = _Run(mip, exact, decisions, replay(plan, rules, decisions), "milp")
                 # A MIP solution honours its binaries only to the solver's tolerance, which
                 # big-M rows turn into dollars; re-solve it as a regime LP to make it exact.
-                polished = self.regime_search(plan, run.ledger, rounds, floor)
+                polished = self.regime_search(plan, run.ledger, rounds)
                 if polished is not None:
                     run = _Run(
                         polished.report,
@@ -229,7 +198,7 @@ class _Search:
                 _raise_if_unsolved(plan, rules, exact, mip)
         return run
 
-    def regime_search(self, plan: Plan, ledger: Ledger, rounds: int, floor):
+    def regime_search(self, plan: Plan, ledger: Ledger, rounds: int):
         """Build the exact model with its binaries fixed to the regime the ledger's true taxes
         imply (an LP without big-M rows), solve it, and repeat from the new plan's regime
         while the objective improves: a plan often sits on a kink, where the neighbouring
@@ -239,7 +208,7 @@ class _Search:
         for _ in range(rounds):
             if kinks and _regime_values(kinks, ledger, plan.years) in seen:
                 break  # the new plan sits in a regime already solved: no need to build it
-            ctx = self.build(plan, "exact", regime_from(ledger, plan.years), floor)
+            ctx = self.build(plan, "exact", regime_from(ledger, plan.years))
             kinks = ctx.regimes
             if ctx.regime_values in seen or ctx.regime_conflicts:
                 break

@@ -76,8 +76,8 @@ class Result:
     baselines: dict[str, PlanFigures] = field(default_factory=dict)
     total_seconds: float = 0.0
     model_size: dict = field(default_factory=dict)
-    # Gross basis with conversions: each retirement year's least spending (nominal).
-    spending_floor: dict[int, float] = field(default_factory=dict)
+    # Gross basis: each retirement year's tax on the policy's own withdrawal (nominal).
+    policy_tax: dict[int, float] = field(default_factory=dict)
     # Circles of money the plan keeps because it is strictly better with them (taxopt.circles).
     circles: pd.DataFrame = field(default_factory=circles_table)
     # Lines a user should read: a policy the objective does not apply, an account taxopt
@@ -154,7 +154,7 @@ class Result:
     @property
     def spending_check(self) -> pd.DataFrame:
         """Retirement years: the ledger's spending beside what the plan's rule requires."""
-        return spending_check(self.plan, self.rules, self.yearly, self.spending_floor)
+        return spending_check(self.plan, self.rules, self.yearly, self.policy_tax)
 
     @property
     def implied_accounts(self) -> list[str]:

@@ -61,7 +61,7 @@ class ModelContext:
         rules: RuleSet,
         mode: str | None = None,
         fixed_regime=None,
-        spending_floor: dict[int, float] | None = None,
+        gross_policy_tax: dict[int, float] | None = None,
     ):
         self.plan = plan
         self.base_rules = rules
@@ -89,9 +89,9 @@ class ModelContext:
         self.end_inflation = plan.inflation_factor(self.last_year + 1)
 
         self._precompute_cash_flows()
-        # Gross basis with conversions: each retirement year's spending in the best plan
-        # without conversions (nominal), which conversions may not lower (see withdrawals).
-        self.spending_floor = spending_floor or {}
+        # Gross basis: each retirement year's tax on the policy's own withdrawal (nominal,
+        # taxopt.spending.gross_policy_tax); every other tax is paid by extra withdrawals.
+        self.gross_policy_tax = gross_policy_tax or {}
         self.rmd_years = self._rmd_years()
         self.lots: list[Lot] = []
         self.prob = pulp.LpProblem(_safe(plan.name) or "taxopt", pulp.LpMaximize)

@@ -8,9 +8,11 @@ Retirement spending, by objective and the policy's basis (nominal dollars, year 
 - max_spending: spend[t] >= level x inflation[t] (the policy is not used);
 - net basis: spend[t] = policy[t] + income[t] (+ RMD surplus spent), policy[t] on the
   after-tax portfolio; every tax is paid beside it, so no tax can lower spending;
-- gross basis: withdrawals[t] - contributions[t] = policy[t] + extra[t] (extra >= 0: the
-  withdrawals that pay a conversion's tax, or an RMD surplus spent), and with conversions
-  spend[t] >= floor[t], the spending of the best plan without conversions.
+- gross basis: withdrawals[t] - contributions[t] = policy[t] + extra[t] and
+  spend[t] >= policy[t] + income[t] - policy_tax[t]: the policy's withdrawal pays its own
+  tax (taxopt.spending.gross_policy_tax, a constant); extra >= 0 withdrawals pay every
+  other tax (a conversion's, an RMD surplus's, taxable yields' and gains') and an RMD
+  surplus spent.
 """
 
 from __future__ import annotations
@@ -174,19 +176,21 @@ def _add_net_policy(ctx: ModelContext) -> None:
 
 
 def _add_gross_policy(ctx: ModelContext) -> None:
-    """Net withdrawals (withdrawals less reinvested surplus) = policy[t] + extra[t]; with a
-    spending floor, spend[t] >= floor[t]."""
+    """Net withdrawals (withdrawals less reinvested surplus) = policy[t] + extra[t];
+    spend[t] - policy[t] >= income[t] - policy_tax[t] (see the module doc)."""
     for year in ctx.years:
         if not ctx.is_retired(year):
             continue
+        amount = policy_amount(ctx, year)
         terms = {ctx.x["withdraw"][a.name, year]: 1.0 for a in ctx.accounts}
         for (_account, y), var in ctx.x["contribute"].items():
             if y == year:
                 terms[var] = -1.0
-        floor = ctx.spending_floor.get(year)
-        extra = _beyond_policy(ctx, year, floor is not None or _surplus_spent(ctx, year))
-        if extra is not None:
-            terms[extra] = -1.0
-        ctx.constrain(f"policy_{year}", lin(terms) - policy_amount(ctx, year) == 0)
-        if floor is not None:
-            ctx.constrain(f"policy_spending_{year}", ctx.x["spend"][year] >= floor)
+        terms[_beyond_policy(ctx, year, True)] = -1.0
+        ctx.constrain(f"policy_{year}", lin(terms) - amount == 0)
+        tax = ctx.gross_policy_tax.get(year)
+        if tax is not None:
+            spend = lin({ctx.x["spend"][year]: 1.0})
+            ctx.constrain(
+                f"policy_spending_{year}", spend - amount >= income_streams(ctx, year) - tax
+            )
