@@ -152,6 +152,8 @@ def explain(plan: Plan, rules: RuleSet, yearly: pd.DataFrame, circle: Circle) ->
     fixed = [f for f in plan.contributions.fixed if f.account == circle.account]
     if fixed and (fixed[0].until_year is None or circle.year <= fixed[0].until_year):
         return "contributions.fixed requires the contribution"
+    if row.get(f"rmd_{circle.account}", 0.0) > 0:
+        return "the required minimum distribution must be withdrawn even while contributing"
     return "the contribution and the withdrawal are taxed differently this year"
 
 

@@ -55,6 +55,17 @@ def _highest(feasible, low: float, high: float, step: float) -> float:
     return low
 
 
+def _highest_dollars(feasible, low: float, high: float) -> int:
+    """The highest feasible whole-dollar value in [low, high) (low feasible, high not)."""
+    low, high = math.floor(low), math.ceil(high)
+    for _ in range(MAX_BISECTIONS):
+        if high - low <= 1:
+            break
+        mid = (low + high) // 2
+        low, high = (mid, high) if feasible(mid) else (low, mid)
+    return low
+
+
 def explain_infeasibility(plan: Plan, rules: RuleSet) -> tuple[str, dict]:
     """(message, closest feasible values) for a plan whose model is infeasible."""
     for diagnosis in (_bequest_diagnosis, _contribution_diagnosis, _policy_diagnosis):
@@ -130,7 +141,7 @@ def _contribution_diagnosis(plan: Plan, rules: RuleSet) -> tuple[str, dict] | No
             changes = {**zeroed, f"contributions__fixed__{i}__annual": value}
             return _feasible(_with(plan, **changes), rules)[0]
 
-        most = math.floor(_highest(feasible, 0.0, item.annual, RESOLUTION))
+        most = _highest_dollars(feasible, 0.0, item.annual)
         return (
             f"contributions.fixed[{i}].annual: ${item.annual:,.0f} a year (today's dollars) "
             f"into {item.account} cannot be contributed every year (its limit, or the "
@@ -156,9 +167,10 @@ def _policy_diagnosis(plan: Plan, rules: RuleSet) -> tuple[str, dict] | None:
         return None
     # A rate is resolved to a dollar of the first year's amount on today's portfolio.
     scale = 1.0 if field == "amount" else max(1.0, sum(a.total for a in plan.accounts))
-    low = _highest(feasible, low, asked, RESOLUTION / scale)
     if field == "amount":
-        low = float(math.floor(low))
+        low = float(_highest_dollars(feasible, low, asked))
+    else:
+        low = _highest(feasible, low, asked, RESOLUTION / scale)
 
     def show(value: float) -> str:
         if field == "rate":

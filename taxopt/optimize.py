@@ -234,62 +234,90 @@ class _Search:
         return best
 
     def untangle(self, run: _Run) -> tuple[_Run, list[Circle]]:
-        """Re-solve the final model (same regime) without the circles the plan still has;
-        take that plan when its objective is within CIRCLE_TOLERANCE of the original, else
-        keep the circles, each with why and what doing without them costs.
-        Returns the run and the circles kept."""
-        plan, rules, ctx = self.plan, self.rules, run.ctx
-        original, solution = run.report.objective, values(ctx)
+        """Re-solve the final model (same regime) with the circles the plan still has
+        netted (each one's smaller leg forbidden); take that plan when its objective is
+        within CIRCLE_TOLERANCE of the original. All kinds of circle at once first; if the
+        plan needs some, one kind at a time. The circles kept say why and what netting
+        them costs. Returns the run and the circles kept."""
+        plan, rules = self.plan, self.rules
         circles = find_circles(plan, rules, run.decisions)
-        forbidden: list = []
-        cost = ""
-        for _ in range(UNTANGLE_ROUNDS):
-            if not circles or ctx.binaries:  # a MILP's answer: no regime LP to re-solve
+        kinds = sorted({c.kind for c in circles})
+        attempts = [set(kinds)] + ([{k} for k in kinds] if len(kinds) > 1 else [])
+        original, forbidden, kept = run.report.objective, [], {}
+        for i, attempt in enumerate(attempts):
+            if run.ctx.binaries:  # a MILP's answer: no regime LP to re-solve
                 break
-            legs = circle_variables(ctx, circles)
-            for var in legs:
-                var.upBound = 0.0
-            report = self.solve(ctx)
-            solved = report.status in ("optimal", "feasible") and report.objective is not None
-            if solved and not _better(plan, original, report.objective, CIRCLE_TOLERANCE):
-                forbidden += legs
-                decisions = read_decisions(ctx)
-                run = _Run(report, ctx, decisions, replay(plan, rules, decisions), run.method)
-                solution = values(ctx)
-                circles = find_circles(plan, rules, run.decisions)
+            pending = [
+                c
+                for c in find_circles(plan, rules, run.decisions)
+                if c.kind in attempt and c.key not in kept
+            ]
+            if not pending:
                 continue
-            for var in legs:
+            netted, legs, cost = self._net(run, pending, forbidden, original)
+            if netted is not None:
+                run, forbidden = netted, forbidden + legs
+            elif i > 0 or len(attempts) == 1:
+                for c in pending:
+                    c.why = explain(plan, rules, run.ledger.yearly, c) + cost
+                    kept[c.key] = c
+        left = find_circles(plan, rules, run.decisions)
+        for c in left:
+            if c.key not in kept:  # not re-solved (a MILP's answer, or opened by a re-solve)
+                c.why = explain(plan, rules, run.ledger.yearly, c)
+        return run, [kept.get(c.key, c) for c in left]
+
+    def _net(self, run: _Run, circles: list[Circle], forbidden: list, original: float):
+        """Re-solve `run`'s model with `circles` netted on top of `forbidden` legs. Returns
+        (the new run or None, the legs forbidden, what netting costs when it is refused);
+        a refused re-solve leaves the model and its solution as they were."""
+        ctx, plan = run.ctx, self.plan
+        solution = values(ctx)
+        legs = circle_variables(ctx, circles)
+        for var in legs:
+            var.upBound = 0.0
+        report = self.solve(ctx)
+        solved = report.status in ("optimal", "feasible") and report.objective is not None
+        if solved and not _better(plan, original, report.objective, CIRCLE_TOLERANCE):
+            decisions = read_decisions(ctx)
+            ledger = replay(plan, self.rules, decisions)
+            return _Run(report, ctx, decisions, ledger, run.method), legs, ""
+        keep = {var.name for var in forbidden}
+        for var in legs:
+            if var.name not in keep:
                 var.upBound = None
-            _restore(ctx, solution)
-            cost = (
-                f"; without them the plan is worse by {_objective_gap(plan, original, report)}"
-                if solved
-                else "; the plan cannot do without them"
-            )
-            break
-        for c in circles:
-            c.why = explain(plan, rules, run.ledger.yearly, c) + cost
-        return run, circles
+        _restore(ctx, solution)
+        if not solved:
+            return None, legs, "; the plan cannot do without them"
+        return None, legs, f"; netting them costs {_objective_gap(plan, original, report)}"
 
 
 def circle_variables(ctx: ModelContext, circles: list[Circle]) -> list:
-    """The model variable of each circle's leg to forbid: the purchase, the conversions into
-    the Roth, the exempt account's withdrawal, the contribution (the withdrawal when the
-    plan requires the contribution, or when the account is taxable, where a contribution
-    may be the RMD surplus)."""
+    """The model variables of each circle's smaller leg, to forbid: without it the larger
+    leg can still carry the net amount, so the re-solve nets the circle (a contribution
+    the plan requires keeps its leg: the withdrawal goes)."""
     x, out = ctx.x, []
     required = {f.account for f in ctx.plan.contributions.fixed}
     for c in circles:
+        inflow = c.money_in <= c.money_out and c.account not in required
         if c.kind == "purchase_and_sale":
-            out.append(x["buy"][c.account, c.tier, c.year])
-        elif c.kind == "conversion_and_withdrawal":
+            if inflow:
+                out.append(x["buy"][c.account, c.tier, c.year])
+            else:
+                out += [
+                    x["sell"][lot.key, c.year]
+                    for lot in ctx.lots
+                    if (lot.account, lot.tier) == (c.account, c.tier)
+                    and (lot.key, c.year) in x["sell"]
+                ]
+        elif c.kind == "conversion_and_withdrawal" and inflow:
             out += [x["convert"][s, c.account, c.year] for s in c.sources]
-        elif c.kind == "exempt_to_taxable":
-            out.append(x["withdraw"][c.account, c.year])
-        elif c.account in required or c.account in ctx.taxable:
-            out.append(x["withdraw"][c.account, c.year])
-        else:
+        elif c.kind == "exempt_to_taxable" and inflow:
+            out += [x["contribute"][a, c.year] for a in c.sources]
+        elif c.kind == "contribution_and_withdrawal" and inflow:
             out.append(x["contribute"][c.account, c.year])
+        else:
+            out.append(x["withdraw"][c.account, c.year])
     return out
 
 

@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from taxopt.errors import InputError, explain_validation_error
 from taxopt.rules import Growth, RuleSet
@@ -301,6 +301,7 @@ class Options(Strict):
 class Plan(Strict):
     """A household plan. `source` is the file it came from (for messages)."""
 
+    _source: str = PrivateAttr("plan")
     name: str = "plan"
     description: str = ""
     filing_status: str
@@ -398,6 +399,11 @@ class Plan(Strict):
         return self
 
     @property
+    def source(self) -> str:
+        """The file the plan came from, or "plan" (names it in messages)."""
+        return self._source
+
+    @property
     def end_year(self) -> int:
         """Last modelled year: when the youngest person reaches `horizon_age`."""
         return max(p.birth_year for p in self.people) + self.horizon_age
@@ -481,14 +487,14 @@ def spending_rule(plan: Plan) -> str:
     )
 
 
-def policy_notes(plan: Plan, source: str = "plan") -> list[str]:
+def policy_notes(plan: Plan) -> list[str]:
     """A line for a withdrawal policy the objective will not apply (one a plan file set)."""
     given = set(plan.withdrawal.model_fields_set) & set(POLICY_FIELDS)
     if policy_applies(plan) or "withdrawal" not in plan.model_fields_set or not given:
         return []
     fields = ", ".join(f"withdrawal.{f}" for f in POLICY_FIELDS if f in given)
     return [
-        f"{source}: {fields}: objective max_spending sets its own constant real spending, so "
+        f"{plan.source}: {fields}: objective max_spending sets its own constant real spending, so "
         f"the policy ({plan.withdrawal.describe()}) is not used; remove it, or use objective "
         "max_estate or min_tax to spend by it"
     ]
@@ -560,9 +566,11 @@ def load_plan(path: str | Path) -> Plan:
 
 def plan_from_dict(data: dict, source: str = "plan") -> Plan:
     try:
-        return Plan.model_validate(data)
+        plan = Plan.model_validate(data)
     except ValidationError as exc:
         raise explain_validation_error(source, exc) from None
+    plan._source = source
+    return plan
 
 
 def plan_json_schema() -> dict:
