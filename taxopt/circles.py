@@ -27,11 +27,10 @@ from taxopt.rules import Growth, RuleSet
 CIRCLE_DOLLARS = 1.0  # both legs at least this big (nominal) make a circle
 
 KINDS = {
-    "conversion_and_withdrawal": "converts into the Roth and withdraws from it",
-    "contribution_and_withdrawal": "contributes to the account and withdraws from it",
-    "purchase_and_sale": "buys the tier and sells it in the same taxable account",
-    "exempt_to_taxable": "withdraws from this tax-exempt account while a taxable account "
-    "takes new money",
+    "conversion_and_withdrawal": "converts into it and withdraws from it",
+    "contribution_and_withdrawal": "contributes to it and withdraws from it",
+    "purchase_and_sale": "buys and sells {tier}",
+    "exempt_to_taxable": "withdraws from it while a taxable account takes new money",
 }
 
 
@@ -52,7 +51,7 @@ class Circle:
         return (self.year, self.kind, self.account, self.tier or "")
 
     def describe(self) -> str:
-        what = KINDS[self.kind].replace("the tier", self.tier or "the tier")
+        what = KINDS[self.kind].format(tier=self.tier)
         return (
             f"{self.year} {self.account}: {what} (${self.money_in:,.0f} in, "
             f"${self.money_out:,.0f} out)"
@@ -129,8 +128,8 @@ def explain(plan: Plan, rules: RuleSet, yearly: pd.DataFrame, circle: Circle) ->
     row = yearly.set_index("year").loc[circle.year]
     if circle.kind == "purchase_and_sale":
         return (
-            f"selling realizes gains now (long-term rate {row['marginal_ltcg_rate']:.0%} this "
-            "year) and buying back raises the basis, which saves more tax on later sales"
+            f"realizing gains now (at {row['marginal_ltcg_rate']:.0%}) raises the basis, "
+            "which saves more tax on later sales"
         )
     if circle.kind == "conversion_and_withdrawal":
         owners = {a.name: a.owner for a in plan.accounts}
