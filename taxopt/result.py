@@ -190,7 +190,10 @@ class Result:
             "warnings": self.warnings,
             "notes": self.notes,
             "implied_accounts": self.implied_accounts,
-            "circles": self.circles.to_dict(orient="records"),
+            "circles": [
+                {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
+                for row in self.circles.to_dict(orient="records")
+            ],
         }
 
     def to_json(self, path: str | Path) -> Path:
