@@ -101,7 +101,7 @@ def optimize(
     )
     result.policy_tax = search.policy_tax or {}
     result.circles = circles_table(circles)
-    result.notes = notes + [f"kept: {c.describe()}: {c.why}" for c in circles]
+    result.notes = notes + result.notes + [f"kept: {c.describe()}: {c.why}" for c in circles]
     if with_baselines:
         from taxopt.baselines import evaluate_baselines
 

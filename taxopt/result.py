@@ -19,6 +19,7 @@ from taxopt.io import write_json
 from taxopt.ledger import Ledger
 from taxopt.model.context import ModelContext
 from taxopt.plan import Plan, spending_rule
+from taxopt.roth import assumed_clock_notes
 from taxopt.rules import RuleSet
 from taxopt.spending import spending_check
 
@@ -80,8 +81,8 @@ class Result:
     policy_tax: dict[int, float] = field(default_factory=dict)
     # Circles of money the plan keeps because it is strictly better with them (taxopt.circles).
     circles: pd.DataFrame = field(default_factory=circles_table)
-    # Lines a user should read: a policy the objective does not apply, an account taxopt
-    # opened, the gross floor, circles kept and why.
+    # Lines a user should read: assumptions the plan relies on (Roth clocks), a policy the
+    # objective does not apply, an account taxopt opened, circles kept and why.
     notes: list[str] = field(default_factory=list)
 
     @classmethod
@@ -120,6 +121,7 @@ class Result:
                 "binaries": ctx.binaries,
                 "regime_binaries_fixed": len(ctx.regime_values),
             },
+            notes=assumed_clock_notes(plan, rules, decisions),
         )
 
     # -- the DataFrames users read ------------------------------------------------------
