@@ -51,20 +51,27 @@ def _reconciles(result) -> None:
 # Conversions never push spending below the policy
 
 
-def conversion_pays(**withdrawal) -> dict:
-    """A 65-year-old with $2M of traditional money and an empty Roth whose heirs pay 37%:
-    converting pays (a test asserts it does), so the optimizer converts heavily."""
-    return {
-        "name": "conversion pays",
+def one_person(**overrides) -> dict:
+    """Ann, 65 in 2026, retired, one index tier: the skeleton the plans below fill in."""
+    data = {
         "filing_status": "single",
         "start_year": 2026,
         "retirement_year": 2026,
-        "horizon_age": 85,
-        "inflation": 0.02,
         "people": [{"name": "Ann", "birth_year": 1961}],
-        "tiers": [{"name": "index", "expected_return": 0.06}],
         "profile": {"weights": {"index": 1.0}},
-        "accounts": [
+    }
+    return {**data, **overrides}
+
+
+def conversion_pays(**withdrawal) -> dict:
+    """A 65-year-old with $2M of traditional money and an empty Roth whose heirs pay 37%:
+    converting pays (a test asserts it does), so the optimizer converts heavily."""
+    return one_person(
+        name="conversion pays",
+        horizon_age=85,
+        inflation=0.02,
+        tiers=[{"name": "index", "expected_return": 0.06}],
+        accounts=[
             {
                 "name": "ira",
                 "kind": "traditional_ira",
@@ -73,9 +80,9 @@ def conversion_pays(**withdrawal) -> dict:
             },
             {"name": "roth", "kind": "roth_ira", "owner": "Ann", "balances": {}},
         ],
-        "withdrawal": {"policy": "fixed_amount", "amount": 40_000, **withdrawal},
-        "objective": {"kind": "max_estate", "heir_tax_rate": 0.37},
-    }
+        withdrawal={"policy": "fixed_amount", "amount": 40_000, **withdrawal},
+        objective={"kind": "max_estate", "heir_tax_rate": 0.37},
+    )
 
 
 @pytest.mark.parametrize("kind", ["max_estate", "min_tax"])
@@ -359,23 +366,18 @@ def test_reported_conversions_are_real(examples):
 
 def roth_only(**overrides) -> dict:
     """$100,000 in a Roth, no growth, no inflation, no tax: six years, 2026-2031."""
-    data = {
-        "name": "roth only",
-        "filing_status": "single",
-        "start_year": 2026,
-        "retirement_year": 2026,
-        "horizon_age": 70,
-        "inflation": 0.0,
-        "people": [{"name": "Ann", "birth_year": 1961}],
-        "tiers": [{"name": "index", "expected_return": 0.0}],
-        "profile": {"weights": {"index": 1.0}},
-        "accounts": [
+    data = one_person(
+        name="roth only",
+        horizon_age=70,
+        inflation=0.0,
+        tiers=[{"name": "index", "expected_return": 0.0}],
+        accounts=[
             {"name": "roth", "kind": "roth_ira", "owner": "Ann", "balances": {"index": 100_000}}
         ],
-        "withdrawal": {"policy": "fixed_amount", "amount": 25_000},
-        "objective": {"kind": "max_estate"},
-        "options": {"roth_conversions": False},
-    }
+        withdrawal={"policy": "fixed_amount", "amount": 25_000},
+        objective={"kind": "max_estate"},
+        options={"roth_conversions": False},
+    )
     data.update(overrides)
     return data
 
