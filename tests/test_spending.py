@@ -423,3 +423,25 @@ def test_gross_example_summary_states_the_basis(tmp_path):
     _reconciles(result)
     assert (result.spending_check.margin.dropna() >= -CENT).all()
     assert result.to_dict()["withdrawal_basis"] == "gross"
+
+
+def test_the_workbook_and_the_stress_test_show_the_implied_account(tmp_path):
+    """The account taxopt opened is a column of the workbook's yearly plan (its
+    contributions are the reinvested surplus) and the simulator replays it."""
+    from openpyxl import load_workbook
+
+    from taxopt import simulate
+
+    result = optimize(plan_from_dict(ira_only(2)), US, with_baselines=False)
+    path = result.to_excel(tmp_path / "plan.xlsx")
+    sheet = load_workbook(path)["Yearly plan"]
+    headers = [cell.value for cell in next(sheet.iter_rows(min_row=1, max_row=1))]
+    assert f"Contribution to {IMPLIED_TAXABLE}" in headers
+    assert f"Closing balance {IMPLIED_TAXABLE}" in headers
+    assert any(
+        IMPLIED_TAXABLE in str(c.value)
+        for row in load_workbook(path)["Summary"].iter_rows()
+        for c in row
+    )
+    sim = simulate(result, paths=4, seed=1)
+    assert sim.success_rate >= 0.0
