@@ -180,7 +180,12 @@ class Profile(Strict):
     glide_path: GlidePath | None = None
     mix_measure: Literal["pre_tax", "tax_adjusted"] = "pre_tax"
     assumed_tax_rate: float = Field(
-        0.22, ge=0, lt=1, description="scales traditional balances when mix_measure=tax_adjusted"
+        0.22,
+        ge=0,
+        lt=1,
+        description="the household's expected tax rate on traditional money: scales "
+        "traditional balances in the tax_adjusted mix and in the after-tax portfolio a net "
+        "withdrawal policy is measured on",
     )
 
     @model_validator(mode="after")
