@@ -72,7 +72,7 @@ def optimize(
     opened = with_implied_taxable(plan, rules)
     if opened is not plan:
         notes.append(
-            f"accounts: the plan has no taxable account to reinvest RMDs above spending; "
+            f"{plan.source}: accounts: no taxable account to reinvest RMDs above spending; "
             f"taxopt opened '{IMPLIED_TAXABLE}' (zero balance and basis) for that surplus. "
             'Set withdrawal.rmd_surplus = "spend" to spend it instead.'
         )
