@@ -13,9 +13,10 @@ fractions. Tables marked `indexed = true` grow with the plan's inflation after `
 from __future__ import annotations
 
 import copy
+import math
 import tomllib
+from collections.abc import Iterator
 from enum import StrEnum
-from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -69,6 +70,10 @@ class Schedule(Strict):
     def scaled(self, factor: float) -> Schedule:
         return Schedule(thresholds=[t * factor for t in self.thresholds], rates=list(self.rates))
 
+    def bands(self) -> Iterator[tuple[float, float, float]]:
+        """(start, end, rate) of each bracket; the last ends at infinity."""
+        return zip(self.thresholds, [*self.thresholds[1:], math.inf], self.rates, strict=True)
+
 
 class OrdinarySchedule(Strict):
     """Tax on ordinary taxable income, one schedule per filing status."""
@@ -109,6 +114,14 @@ class Deduction(Strict):
         return (self.first_year is None or year >= self.first_year) and (
             self.last_year is None or year <= self.last_year
         )
+
+    def qualifying_people(self, ages: tuple[int, ...]) -> int:
+        """How many times the filing unit gets the amount: each person at least `min_age`
+        (ages at the end of the year) for a per-person deduction, else once."""
+        if not self.per_qualifying_person:
+            return 1
+        minimum = self.min_age if self.min_age is not None else 0
+        return sum(1 for age in ages if age >= minimum)
 
 
 class Credit(Strict):
@@ -182,9 +195,20 @@ class BenefitTaxation(Strict):
 
 
 class EarlyWithdrawal(Strict):
+    """An additional tax on distributions taken before `age` (US: IRC §72(t))."""
+
     source: Source
     age: float
     penalty_rate: float = Field(ge=0, le=1)
+
+    def applies_at(self, age: int) -> bool:
+        """Whether a person whose age at the end of the year is `age` still pays it.
+
+        Safe from the year in which that age exceeds the rule's age (59.5 -> from 60): a
+        conservative reading of "attained age 59 1/2", since the birthday's place in the
+        year is unknown.
+        """
+        return age <= math.floor(self.age)
 
 
 class RmdStartAge(Strict):
@@ -206,7 +230,14 @@ class Rmd(Strict):
                 return rule.age
         raise InputError(f"rmd.start_ages: no start age covers birth year {birth_year}")
 
+    def divisor_if_due(self, age: int, birth_year: int) -> float | None:
+        """The divisor for an owner of `age` born in `birth_year`; None before the start age."""
+        if age < self.start_age(birth_year):
+            return None
+        return self.divisor(age)
+
     def divisor(self, age: int) -> float:
+        """Uniform Lifetime Table divisor; ages outside the table take its nearest end."""
         table = self.uniform_lifetime_table
         if age in table:
             return table[age]
@@ -275,6 +306,11 @@ class Meta(Strict):
     year: int
     currency: str = "USD"
     filing_statuses: list[str]
+    people_per_status: dict[str, int] = Field(
+        default_factory=dict,
+        description="people one return covers, by filing status (e.g. mfj = 2); a status "
+        "not listed covers one person",
+    )
     description: str = ""
 
 
@@ -318,9 +354,37 @@ class RuleSet(Strict):
     def year(self) -> int:
         return self.meta.year
 
-    @cached_property
+    @property
     def limits_by_name(self) -> dict[str, ContributionLimit]:
+        # Not cached: `model_copy` (for_year) would carry a cached map of the base's limits.
         return {lim.name: lim for lim in self.contribution_limits}
+
+    # --- the law's answers to questions the model, ledger, simulator and CLI ask ---------
+
+    def people_covered(self, filing_status: str) -> int:
+        """How many people one return under `filing_status` covers (meta.people_per_status;
+        a status it does not list covers one person)."""
+        return self.meta.people_per_status.get(filing_status, 1)
+
+    def early_withdrawal_penalty_rate(self) -> float:
+        """Additional tax per unit of early distribution (0 without an [early_withdrawal])."""
+        rule = self.early_withdrawal
+        return rule.penalty_rate if rule is not None else 0.0
+
+    def withdrawal_is_early(self, account_kind: str, age: int) -> bool:
+        """Whether a withdrawal from an account of `account_kind` by an owner whose age at
+        the end of the year is `age` bears the early-withdrawal penalty."""
+        rule = self.early_withdrawal
+        kind = self.account_kinds[account_kind]
+        return kind.early_withdrawal_penalty and rule is not None and rule.applies_at(age)
+
+    def rmd_divisor(self, account_kind: str, age: int, birth_year: int) -> float | None:
+        """Distribution-table divisor when an RMD is due from an account of `account_kind`
+        whose owner, born in `birth_year`, is `age` at the end of the year; None if none."""
+        table = self.rmd
+        if not self.account_kinds[account_kind].rmd or table is None:
+            return None
+        return table.divisor_if_due(age, birth_year)
 
     def for_year(self, year: int, inflation: float) -> RuleSet:
         """The rules as they apply in `year`: indexed tables grown by (1+inflation)^(year-base).
