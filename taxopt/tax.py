@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, fields
+from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 
@@ -34,28 +36,26 @@ from taxopt.rules import Deduction, RuleSet, Schedule
 Amount = float | np.ndarray  # one filing unit's amount, or one element per simulated path
 
 
-class _Floats:
-    """The few numpy functions the calculator uses, for plain floats.
-
-    On one number numpy's ufuncs cost several times Python's built-ins, and a household
-    is taxed once a year per ledger replay; so the calculator calls these through a
-    namespace `xp`: numpy for arrays, this class for floats (the array-API pattern).
-    """
-
-    maximum = staticmethod(max)
-    minimum = staticmethod(min)
-
-    @staticmethod
-    def max(amount: float) -> float:  # numpy: the largest element
-        return amount
+def _largest(amount: float) -> float:
+    return amount
 
 
-def _namespace(*amounts: Amount):
+# The few numpy functions the calculator uses, for plain floats. On one number numpy's
+# ufuncs cost several times Python's built-ins, and a household is taxed once a year per
+# ledger replay; so the calculator calls them through a namespace `xp` (the array-API
+# pattern): numpy for arrays, this one for floats. `max` is numpy's largest element.
+_Floats = SimpleNamespace(maximum=max, minimum=min, max=_largest)
+
+Namespace = Any  # numpy, or _Floats
+
+
+def _namespace(*amounts: Amount) -> Namespace:
     """numpy when any amount is an array, else the float namespace."""
     for amount in amounts:
         if isinstance(amount, np.ndarray):
             return np
     return _Floats
+
 
 INCOME_FIELDS = (
     "ordinary_income",
@@ -89,16 +89,14 @@ class TaxInput:
             if not math.isfinite(value):
                 raise ValueError(f"{name} must be a finite amount (got {value})")
 
-    def incomes(self) -> dict[str, float]:
-        return {name: getattr(self, name) for name in INCOME_FIELDS}
 
-
-@dataclass(frozen=True)
+@dataclass
 class TaxAmounts:
     """Taxes by kind and the quantities they were computed from (nominal currency).
 
     Each amount is a float for one filing unit, or an array with one element per unit (a
-    simulated path) when the incomes were arrays.
+    simulated path) when the incomes were arrays. Not frozen: it is built for every
+    household-year, and a frozen dataclass's constructor costs twice as much.
     """
 
     taxable_social_security: Amount
@@ -155,11 +153,20 @@ class TaxResult:
 def compute_tax(rules: RuleSet, income: TaxInput) -> TaxResult:
     """All taxes of one filing unit for one year under `rules` (already indexed to the year)."""
     amounts = calculate(
-        rules, income.filing_status, income.ages, year=income.year, **income.incomes()
+        rules,
+        income.filing_status,
+        income.ages,
+        ordinary_income=income.ordinary_income,
+        investment_ordinary_income=income.investment_ordinary_income,
+        qualified_dividends=income.qualified_dividends,
+        ltcg=income.ltcg,
+        social_security=income.social_security,
+        early_distributions=income.early_distributions,
+        year=income.year,
     )
     # Float incomes give float amounts (the float namespace never makes numpy scalars).
     schedule = rules.ordinary.brackets[income.filing_status]
-    fill = bracket_fill(schedule, amounts.ordinary_taxable_income)
+    fill = bracket_fill(schedule, amounts.ordinary_taxable_income, _Floats)
     return TaxResult(**amounts.__dict__, bracket_fill=fill)
 
 
@@ -182,17 +189,15 @@ def compute_tax_arrays(
     Incomes must be non-negative, as in `TaxInput`.
     """
     shape = np.shape(ordinary_income)
-    incomes = {
-        name: np.broadcast_to(np.asarray(value, dtype=float), shape)
-        for name, value in (
-            ("ordinary_income", ordinary_income),
-            ("investment_ordinary_income", investment_ordinary_income),
-            ("qualified_dividends", qualified_dividends),
-            ("ltcg", ltcg),
-            ("social_security", social_security),
-            ("early_distributions", early_distributions),
-        )
-    }
+    given = (
+        ordinary_income,
+        investment_ordinary_income,
+        qualified_dividends,
+        ltcg,
+        social_security,
+        early_distributions,
+    )
+    incomes = {name: _full(value, shape) for name, value in zip(INCOME_FIELDS, given, strict=True)}
     amounts = calculate(rules, filing_status, ages, year=year, **incomes)
     values = {}
     for item in fields(TaxAmounts):
@@ -241,9 +246,9 @@ def calculate(
             f"(choose from {', '.join(rules.meta.filing_statuses)})"
         )
     year = year if year is not None else rules.year
-    gains = included_gains(rules, status, ltcg)
+    gains = included_gains(rules, status, ltcg, xp)
     other_income = ordinary_income + qualified_dividends + gains
-    taxable_ss = taxable_benefits(rules, status, social_security, other_income)
+    taxable_ss = taxable_benefits(rules, status, social_security, other_income, xp)
     agi = other_income + taxable_ss
     magi = agi
 
@@ -251,7 +256,7 @@ def calculate(
     # net income, ITA 2007 s.58).
     measures = {"magi": magi, "total_income": agi - gains}
     deductions = {
-        d.name: deduction_amount(d, status, ages, _measure(d, measures))
+        d.name: deduction_amount(d, status, ages, _measure(d, measures), xp)
         for d in rules.deductions
         if d.applies_in(year)
     }
@@ -272,15 +277,15 @@ def calculate(
     ordinary_taxable = taxable_base - pref_in_base
 
     schedule = rules.ordinary.brackets[status]
-    ordinary_tax = schedule_tax(schedule, ordinary_taxable)
+    ordinary_tax = schedule_tax(schedule, ordinary_taxable, xp)
     stacked = _stacked_preferential_tax(
-        rules, status, ordinary_taxable, pref_amounts, preferential_income
+        rules, status, ordinary_taxable, pref_amounts, preferential_income, xp
     )
     # A preferential schedule is relief: the tax with it never exceeds the tax on all
     # taxable income as ordinary (IRC §1(h)(1) "shall not exceed"; Form 1040 Qualified
     # Dividends and Capital Gain Tax Worksheet, "smaller of" line). It binds where a 15%
     # band starts inside the 12% bracket (2026 single: 49,450 vs 50,400).
-    all_ordinary_extra = schedule_tax(schedule, taxable_income) - ordinary_tax
+    all_ordinary_extra = schedule_tax(schedule, taxable_income, xp) - ordinary_tax
     capital_gains_tax = xp.maximum(0.0, xp.minimum(stacked, all_ordinary_extra))
 
     credit_total = sum((c.rate * c.amount[status] for c in rules.credits), 0.0)
@@ -316,18 +321,23 @@ def calculate(
     )
 
 
-def schedule_tax(schedule: Schedule, income: Amount) -> Amount:
+# Each helper takes the namespace from its caller, or finds it from its amounts.
+
+
+def schedule_tax(schedule: Schedule, income: Amount, xp: Namespace = None) -> Amount:
     """Tax on `income` under a marginal-rate schedule."""
-    return schedule_tax_between(schedule, 0.0, income)
+    return schedule_tax_between(schedule, 0.0, income, xp)
 
 
-def schedule_tax_between(schedule: Schedule, low: Amount, high: Amount) -> Amount:
+def schedule_tax_between(
+    schedule: Schedule, low: Amount, high: Amount, xp: Namespace = None
+) -> Amount:
     """Tax on the slice of income from `low` to `high` under the schedule's rates.
 
     Where `high <= low` every overlap is non-positive, so the tax is 0. Brackets that start
     above every `high` add nothing and are skipped.
     """
-    xp = _namespace(low, high)
+    xp = xp or _namespace(low, high)
     tax = 0.0
     top = xp.max(high)
     for start, end, rate in schedule.bands():
@@ -337,14 +347,14 @@ def schedule_tax_between(schedule: Schedule, low: Amount, high: Amount) -> Amoun
     return tax
 
 
-def bracket_fill(schedule: Schedule, income: Amount) -> list[Amount]:
+def bracket_fill(schedule: Schedule, income: Amount, xp: Namespace = None) -> list[Amount]:
     """Amount of `income` that falls in each bracket of the schedule."""
-    xp = _namespace(income)
+    xp = xp or _namespace(income)
     return [xp.maximum(0.0, xp.minimum(income, end) - start) for start, end, _ in schedule.bands()]
 
 
 def taxable_benefits(
-    rules: RuleSet, status: str, benefits: Amount, other_income: Amount
+    rules: RuleSet, status: str, benefits: Amount, other_income: Amount, xp: Namespace = None
 ) -> Amount:
     """Taxable part of public-pension benefits (IRC §86 worksheet when the table exists).
 
@@ -356,7 +366,7 @@ def taxable_benefits(
     table = rules.benefit_taxation
     if table is None:
         return benefits
-    xp = _namespace(benefits, other_income)
+    xp = xp or _namespace(benefits, other_income)
     provisional = other_income + table.benefit_fraction * benefits
     base1, base2 = table.base1[status], table.base2[status]
     in_first_band = xp.minimum(xp.maximum(provisional - base1, 0.0), base2 - base1)
@@ -366,7 +376,7 @@ def taxable_benefits(
 
 
 def deduction_amount(
-    deduction: Deduction, status: str, ages: tuple[int, ...], magi: Amount
+    deduction: Deduction, status: str, ages: tuple[int, ...], magi: Amount, xp: Namespace = None
 ) -> Amount:
     """One deduction's amount for the filing unit, after any phase-out."""
     people = deduction.qualifying_people(ages)
@@ -374,7 +384,7 @@ def deduction_amount(
         return 0.0
     base = deduction.amount[status]
     if deduction.phaseout is not None:
-        xp = _namespace(magi)
+        xp = xp or _namespace(magi)
         excess = xp.maximum(0.0, magi - deduction.phaseout.start[status])
         base = xp.maximum(0.0, base - deduction.phaseout.rate * excess)
     return base * people
@@ -387,10 +397,11 @@ def _measure(deduction: Deduction, measures: dict[str, Amount]) -> Amount:
     return measures[deduction.phaseout.measure]
 
 
-def included_gains(rules: RuleSet, status: str, ltcg: Amount) -> Amount:
+def included_gains(rules: RuleSet, status: str, ltcg: Amount, xp: Namespace = None) -> Amount:
     """Realized long-term gains that enter income, after exemption and inclusion rate."""
+    xp = xp or _namespace(ltcg)
     exemption = rules.capital_gains.annual_exemption.get(status, 0.0)
-    return _namespace(ltcg).maximum(0.0, ltcg - exemption) * rules.capital_gains.inclusion_rate
+    return xp.maximum(0.0, ltcg - exemption) * rules.capital_gains.inclusion_rate
 
 
 def _kinds_without_offset(rules: RuleSet) -> list[str]:
@@ -404,13 +415,13 @@ def _stacked_preferential_tax(
     ordinary_taxable: Amount,
     amounts: dict[str, Amount],
     preferential_income: Amount,
+    xp: Namespace,
 ) -> Amount:
     """Tax each preferential schedule's income on top of what is already stacked below it.
 
     When deductions exceed ordinary income, the shortfall reduces preferential income;
     it is taken from the schedules in file order.
     """
-    xp = _namespace(ordinary_taxable, preferential_income, *amounts.values())
     reduction = sum(amounts.values()) - preferential_income
     base = ordinary_taxable
     tax = 0.0
@@ -421,7 +432,7 @@ def _stacked_preferential_tax(
         reduction = reduction - cut
         allowance = xp.minimum(slice_amount, pref.allowance.get(status, 0.0))
         tax = tax + schedule_tax_between(
-            pref.brackets[status], base + allowance, base + slice_amount
+            pref.brackets[status], base + allowance, base + slice_amount, xp
         )
         base = base + slice_amount
     return tax

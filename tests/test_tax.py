@@ -17,12 +17,14 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from taxopt.rules import RuleSet, load_rules
 from taxopt.tax import (
     TaxInput,
     compute_tax,
+    compute_tax_arrays,
     deduction_amount,
     included_gains,
     marginal_rates,
@@ -439,7 +441,22 @@ def test_negative_income_is_rejected() -> None:
         single(ltcg=-1)
 
 
-# --- the table of cases -----------------------------------------------------------------
+# --- the table of cases, in both shapes -------------------------------------------------
+# The calculator is one piece of code for a household (floats) and for many simulated
+# paths (arrays). Each hand-worked row must come out of it both ways: as floats through
+# `compute_tax`, and as one element of arrays through `compute_tax_arrays`, beside the
+# other rows that share its rules, year, status and ages (in two orders, so no element
+# can borrow from its neighbours).
+
+COLUMNS = ("taxable_income", "ordinary_tax", "capital_gains_tax", "niit", "penalty", "total_tax")
+INCOMES = {  # CSV column -> TaxInput field
+    "ordinary_income": "ordinary_income",
+    "investment_income": "investment_ordinary_income",
+    "qualified_dividends": "qualified_dividends",
+    "ltcg": "ltcg",
+    "social_security": "social_security",
+    "early_distributions": "early_distributions",
+}
 
 
 def _load_cases() -> list[dict[str, str]]:
@@ -447,32 +464,40 @@ def _load_cases() -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+def _household(case: dict[str, str]) -> tuple:
+    """What elements of one array share: rule set, year, inflation, status, ages."""
+    ages = (int(case["age"]),) + ((int(case["spouse_age"]),) if case["spouse_age"] else ())
+    return case["rules"], int(case["year"]), float(case["inflation"]), case["filing_status"], ages
+
+
+def _figures(amounts, i: int | None = None) -> dict[str, float]:
+    def pick(value):
+        return float(value if i is None else value[i])
+
+    return {
+        "taxable_income": pick(amounts.taxable_income),
+        "ordinary_tax": pick(amounts.ordinary_tax),
+        "capital_gains_tax": pick(amounts.capital_gains_tax),
+        "niit": pick(amounts.niit),
+        "penalty": pick(amounts.early_withdrawal_penalty),
+        "total_tax": pick(amounts.total_tax),
+    }
+
+
 @pytest.mark.parametrize("case", _load_cases(), ids=lambda case: case["case_id"])
-def test_tax_cases_table(case: dict[str, str]) -> None:
+def test_tax_cases_table_as_floats_and_as_array_elements(case: dict[str, str]) -> None:
     """Each row of tests/data/tax_cases.csv: worked by hand, its source in the row."""
     assert case["source"].strip() and case["working"].strip()
-    year = int(case["year"])
-    rules = load_rules(case["rules"]).for_year(year, float(case["inflation"]))
-    ages = (int(case["age"]),) + ((int(case["spouse_age"]),) if case["spouse_age"] else ())
-    income = TaxInput(
-        filing_status=case["filing_status"],
-        ages=ages,
-        ordinary_income=float(case["ordinary_income"]),
-        investment_ordinary_income=float(case["investment_income"]),
-        qualified_dividends=float(case["qualified_dividends"]),
-        ltcg=float(case["ltcg"]),
-        social_security=float(case["social_security"]),
-        early_distributions=float(case["early_distributions"]),
-        year=year,
-    )
-    result = compute_tax(rules, income)
-    got = {
-        "taxable_income": result.taxable_income,
-        "ordinary_tax": result.ordinary_tax,
-        "capital_gains_tax": result.capital_gains_tax,
-        "niit": result.niit,
-        "penalty": result.early_withdrawal_penalty,
-        "total_tax": result.total_tax,
-    }
-    expected = {name: float(case[name]) for name in got}
-    assert got == pytest.approx(expected, abs=CENT)
+    rule_set, year, inflation, status, ages = _household(case)
+    rules = load_rules(rule_set).for_year(year, inflation)
+    expected = {name: float(case[name]) for name in COLUMNS}
+
+    income = TaxInput(status, ages, year=year, **{f: float(case[c]) for c, f in INCOMES.items()})
+    assert _figures(compute_tax(rules, income)) == pytest.approx(expected, abs=CENT)
+
+    group = [c for c in _load_cases() if _household(c) == _household(case)]
+    for ordered in (group, group[::-1]):
+        columns = {f: np.array([float(c[col]) for c in ordered]) for col, f in INCOMES.items()}
+        arrays = compute_tax_arrays(rules, status, ages, year=year, **columns)
+        i = ordered.index(case)
+        assert _figures(arrays, i) == pytest.approx(expected, abs=CENT)
