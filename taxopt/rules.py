@@ -84,11 +84,15 @@ class OrdinarySchedule(Strict):
 
 
 class Phaseout(Strict):
-    """Reduce an amount by `rate` x (measure - start), not below zero."""
+    """Reduce an amount by `rate` x (measure - start), not below zero.
+
+    `measure`: "magi" (US modified AGI) or "total_income" (income without capital gains,
+    as UK adjusted net income); a rule file names it, no country's choice is the default.
+    """
 
     start: dict[FilingStatus, float]
     rate: float = Field(gt=0, le=1)
-    measure: Literal["magi", "total_income"] = "magi"
+    measure: Literal["magi", "total_income"]
     indexed: bool = False
 
 
@@ -151,7 +155,6 @@ class PreferentialSchedule(Strict):
     indexed: bool = True
     allowance: dict[FilingStatus, float] = Field(default_factory=dict)
     deductions_offset: bool = Field(
-        True,
         description="deductions left over from other income may reduce this income (US: "
         "yes; UK gains: no, the personal allowance is not set against gains)",
     )
@@ -180,17 +183,19 @@ class Surtax(Strict):
 class BenefitTaxation(Strict):
     """Taxable part of a public pension benefit by provisional income (US Social Security).
 
-    provisional income = other income + `benefit_fraction` x benefits. Without this table
-    every benefit is fully taxable as ordinary income.
+    provisional income = other income + `benefit_fraction` x benefits; `rate1` of it
+    between `base1` and `base2` (at most `rate1` x benefits), plus `rate2` of it above
+    `base2`, at most `max_fraction` x benefits. Every figure is the law's, so the file
+    states each one. Without this table every benefit is fully taxable as ordinary income.
     """
 
     source: Source
-    benefit_fraction: float = 0.5
+    benefit_fraction: float = Field(ge=0, le=1)
     base1: dict[FilingStatus, float]
     base2: dict[FilingStatus, float]
-    rate1: float = 0.5
-    rate2: float = 0.85
-    max_fraction: float = 0.85
+    rate1: float = Field(ge=0, le=1)
+    rate2: float = Field(ge=0, le=1)
+    max_fraction: float = Field(ge=0, le=1)
     indexed: bool = False
 
 
@@ -304,7 +309,7 @@ class Meta(Strict):
     title: str
     jurisdiction: str
     year: int
-    currency: str = "USD"
+    currency: str  # ISO 4217 code of the amounts, e.g. "USD", "GBP"
     filing_statuses: list[str]
     people_per_status: dict[str, int] = Field(
         default_factory=dict,
@@ -386,6 +391,40 @@ class RuleSet(Strict):
             return None
         return table.divisor_if_due(age, birth_year)
 
+    # --- what the optimizer can model -----------------------------------------------------
+
+    def optimizer_support_problems(self) -> list[str]:
+        """What in this rule set the optimizer cannot encode ("field: what" each; empty when
+        it can). The tax calculator handles every valid rule set; the optimizer stacks one
+        preferential schedule without a nil-rate allowance that takes left-over deductions,
+        and measures phase-outs on MAGI (US style)."""
+        problems = []
+        if len(self.preferential) > 1:
+            names = ", ".join(p.name for p in self.preferential)
+            problems.append(f"preferential: {len(self.preferential)} schedules ({names})")
+        for p in self.preferential:
+            if p.allowance:
+                problems.append(f"preferential[{p.name}].allowance: a nil-rate allowance")
+            if not p.deductions_offset:
+                problems.append(f"preferential[{p.name}].deductions_offset: false")
+        for d in self.deductions:
+            if d.phaseout is not None and d.phaseout.measure != "magi":
+                problems.append(
+                    f"deductions[{d.name}].phaseout.measure: {d.phaseout.measure}, not magi"
+                )
+        return problems
+
+    def check_optimizer_support(self) -> None:
+        """Refuse, in one line, a rule set the optimizer cannot model (see above)."""
+        problems = self.optimizer_support_problems()
+        if problems:
+            raise InputError(
+                f"rules {self.name}: the optimizer supports one preferential schedule without "
+                "allowances that takes left-over deductions, and phase-outs measured on MAGI "
+                f"(US style); this rule set has {'; '.join(problems)}. Use `taxopt tax` for "
+                "this rule set."
+            )
+
     def for_year(self, year: int, inflation: float) -> RuleSet:
         """The rules as they apply in `year`: indexed tables grown by (1+inflation)^(year-base).
 
@@ -442,6 +481,17 @@ def _status_problems(rules: RuleSet) -> list[str]:
     if len(set(statuses)) != len(statuses):
         return [f"meta.filing_statuses: {statuses} repeats a status; list each once"]
     problems = []
+    for status, people in rules.meta.people_per_status.items():
+        if status not in statuses:
+            problems.append(
+                f"meta.people_per_status: filing status '{status}' is not in "
+                f"meta.filing_statuses {statuses}; fix the spelling or add it there"
+            )
+        if people not in (1, 2):
+            problems.append(
+                f"meta.people_per_status.{status}: {people} people; a return covers 1 "
+                "person or 2 (a couple)"
+            )
     for field, values, required in _status_maps(rules):
         unknown = sorted(set(values) - set(statuses))
         if unknown:

@@ -71,8 +71,14 @@ def test_validate_ok_files(capsys):
     paths = [str(RULES_DIR / f"{name}.toml") for name in SHIPPED]
     code, out, err = run(capsys, "validate", *paths)
     assert code == 0, err
-    assert [line.split()[0] for line in out.splitlines()] == ["ok:"] * len(SHIPPED)
+    oks = [line for line in out.splitlines() if not line.startswith("  note:")]
+    assert [line.split()[0] for line in oks] == ["ok:"] * len(SHIPPED)
     assert "us-federal-2026-pre-tcja, year 2026" in out
+    # A valid rule set the optimizer cannot model is valid, with one note saying why.
+    notes = [line for line in out.splitlines() if line.startswith("  note:")]
+    assert len(notes) == 1 and "preferential: 2 schedules (dividends, capital_gains)" in notes[0]
+    uk_line = next(i for i, line in enumerate(out.splitlines()) if "uk-2025-26.toml" in line)
+    assert out.splitlines()[uk_line + 1] == notes[0]
 
 
 def test_validate_reports_file_field_and_reason_and_exits_2(capsys, tmp_path):

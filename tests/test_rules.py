@@ -167,6 +167,7 @@ BROKEN = {
     ),
     "income_kind_twice": (
         '[[preferential]]\nname = "more"\nsource = "test src"\napplies_to = ["ltcg"]\n'
+        "deductions_offset = true\n"
         "[preferential.brackets.single]\nthresholds = [0]\nrates = [0.1]\n"
         "[preferential.brackets.mfj]\nthresholds = [0]\nrates = [0.1]\n",
         "preferential[more].applies_to: 'ltcg' is already taxed by "
@@ -203,6 +204,100 @@ def test_invalid_toml_names_the_file(tmp_path):
     assert error_of(path).startswith(f"{path}: not valid TOML")
 
 
+@pytest.mark.parametrize("figure", ["benefit_fraction", "rate1", "rate2", "max_fraction"])
+def test_benefit_taxation_states_every_figure_of_the_law(tmp_path, figure):
+    # IRC §86's fractions are law, not schema defaults: a file that leaves one out is
+    # refused instead of silently inheriting US law.
+    text = (RULES_DIR / "us-federal-2025.toml").read_text(encoding="utf-8")
+    lines = [line for line in text.splitlines() if not line.startswith(f"{figure} =")]
+    assert len(lines) == len(text.splitlines()) - 1
+    path = write(tmp_path, "no-" + figure, "\n".join(lines))
+    assert f"{path}: benefit_taxation.{figure}: Field required" in error_of(path)
+
+
+def test_currency_phaseout_measure_and_deduction_offset_are_stated(tmp_path):
+    text = (RULES_DIR / "uk-2025-26.toml").read_text(encoding="utf-8")
+    for line, field in [
+        ('currency = "GBP"', "meta.currency"),
+        ('measure = "total_income"', "deductions[0].phaseout.measure"),
+        ("deductions_offset = false", "preferential[1].deductions_offset"),
+    ]:
+        path = write(tmp_path, "uk", text.replace(line, ""))
+        assert f"{path}: {field}: Field required" in error_of(path), field
+
+
+def test_people_per_status_is_read_from_the_rule_set(tmp_path):
+    us, uk = load_rules("us-federal-2026"), load_rules("uk-2025-26")
+    assert (us.people_covered("single"), us.people_covered("mfj")) == (1, 2)
+    assert uk.people_covered("single") == 1
+    for body, expected in [
+        ("{ single = 1, mfj = 3 }", "meta.people_per_status.mfj: 3 people"),
+        ("{ single = 1, mfs = 1 }", "meta.people_per_status: filing status 'mfs' is not in"),
+    ]:
+        body = f'extends = "us-federal-2026"\n[meta]\npeople_per_status = {body}\n'
+        path = write(tmp_path, "p", body)
+        assert f"{path}: {expected}" in error_of(path)
+
+
+@pytest.mark.parametrize(
+    ("rules", "kind", "age", "born", "divisor"),
+    [
+        # SECURE 2.0 §107: born 1951-1959 start at 73; Treas. Reg. §1.401(a)(9)-9(c).
+        ("us-federal-2026", "traditional_ira", 72, 1954, None),
+        ("us-federal-2026", "traditional_ira", 73, 1953, 26.5),
+        ("us-federal-2026", "traditional_401k", 75, 1951, 24.6),
+        # born 1960 or later: 75
+        ("us-federal-2026", "traditional_ira", 74, 1960, None),
+        ("us-federal-2026", "traditional_ira", 75, 1960, 24.6),
+        # IRC §408A(c)(5): no lifetime RMD from a Roth IRA; the UK has no RMD table.
+        ("us-federal-2026", "roth_ira", 80, 1946, None),
+        ("uk-2025-26", "sipp", 80, 1946, None),
+    ],
+)
+def test_rmd_divisor_by_kind_age_and_birth_year(rules, kind, age, born, divisor):
+    assert load_rules(rules).rmd_divisor(kind, age, born) == divisor
+
+
+@pytest.mark.parametrize(
+    ("rules", "kind", "age", "early"),
+    [
+        # IRC §72(t)(2)(A)(i), 59 1/2, read as "safe from the year one turns 60".
+        ("us-federal-2026", "traditional_ira", 59, True),
+        ("us-federal-2026", "traditional_ira", 60, False),
+        ("us-federal-2026", "roth_ira", 40, False),  # the kind bears no penalty
+        # FA 2004 s.279 normal minimum pension age 57 (from 2028).
+        ("uk-2025-26", "sipp", 57, True),
+        ("uk-2025-26", "sipp", 58, False),
+        ("uk-2025-26", "isa", 30, False),
+    ],
+)
+def test_early_withdrawal_by_kind_and_age(rules, kind, age, early):
+    assert load_rules(rules).withdrawal_is_early(kind, age) is early
+
+
+def test_early_withdrawal_penalty_rate():
+    assert load_rules("us-federal-2026").early_withdrawal_penalty_rate() == 0.10
+    assert load_rules("uk-2025-26").early_withdrawal_penalty_rate() == 0.40
+
+
+def test_optimizer_support_is_a_property_of_the_rule_set():
+    for name in ("us-federal-2025", "us-federal-2026", "us-federal-2026-pre-tcja"):
+        assert load_rules(name).optimizer_support_problems() == []
+    uk = load_rules("uk-2025-26")
+    assert uk.optimizer_support_problems() == [
+        "preferential: 2 schedules (dividends, capital_gains)",
+        "preferential[dividends].allowance: a nil-rate allowance",
+        "preferential[capital_gains].deductions_offset: false",
+        "deductions[personal_allowance].phaseout.measure: total_income, not magi",
+    ]
+    with pytest.raises(InputError) as info:
+        uk.check_optimizer_support()
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith("rules uk-2025-26: the optimizer supports one preferential")
+    assert message.endswith("Use `taxopt tax` for this rule set.")
+
+
 # ---------------------------------------------------------------------------------------
 # Indexing, RMDs, limits
 
@@ -222,6 +317,12 @@ def test_for_year_grows_indexed_tables_only():
     assert later.benefit_taxation.base1["mfj"] == 32000
     # A rule set states the law from its year on: earlier years are not deflated.
     assert rules.for_year(2020, 0.03) is rules
+
+
+def test_limits_by_name_follow_for_year():
+    # The map is read from the indexed copy, not from the base year's rules.
+    later = load_rules("us-federal-2026").for_year(2027, 0.0)
+    assert later.limits_by_name["ira"] is later.contribution_limits[0]
 
 
 def test_uk_frozen_thresholds_stay_put_including_the_cgt_exempt_amount():
