@@ -155,8 +155,10 @@ class PreferentialSchedule(Strict):
     indexed: bool = True
     allowance: dict[FilingStatus, float] = Field(default_factory=dict)
     deductions_offset: bool = Field(
-        description="deductions left over from other income may reduce this income (US: "
-        "yes; UK gains: no, the personal allowance is not set against gains)",
+        True,
+        description="deductions left over from other income may reduce this income (the "
+        "general rule that allowances reduce total income; UK gains are the exception: the "
+        "personal allowance is not set against them)",
     )
     brackets: dict[FilingStatus, Schedule]
 
@@ -309,7 +311,7 @@ class Meta(Strict):
     title: str
     jurisdiction: str
     year: int
-    currency: str  # ISO 4217 code of the amounts, e.g. "USD", "GBP"
+    currency: str = "USD"  # ISO 4217 code of the amounts, a label (no law reads it)
     filing_statuses: list[str]
     people_per_status: dict[str, int] = Field(
         default_factory=dict,
