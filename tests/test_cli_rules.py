@@ -84,7 +84,7 @@ def test_validate_ok_files(capsys):
 def test_validate_reports_file_field_and_reason_and_exits_2(capsys, tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text(
-        'extends = "us-federal-2026"\n[[surtaxes]]\nname = "niit"\nrate = 3.8\n',
+        'extends = "us-federal-2026"\n[[surtaxes]]\nname = "niit"\nrate = 3.8\nsource = "test"\n',
         encoding="utf-8",
     )
     good = RULES_DIR / "us-federal-2025.toml"
@@ -135,7 +135,7 @@ def test_paths_outside_rules_dir_can_extend_by_name(capsys, tmp_path: Path):
     reform = tmp_path / "niit5.toml"
     reform.write_text(
         'extends = "us-federal-2026"\n[meta]\nname = "niit5"\ntitle = "NIIT at 5%"\n'
-        '[[surtaxes]]\nname = "niit"\nrate = 0.05\n',
+        '[[surtaxes]]\nname = "niit"\nrate = 0.05\nsource = "A test reform of IRC §1411"\n',
         encoding="utf-8",
     )
     code, out, _ = run(capsys, "diff", "us-federal-2026", str(reform))

@@ -5,6 +5,7 @@ Expected values are worked by hand from the published tables cited beside them.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from taxopt.errors import InputError
-from taxopt.rules import RULES_DIR, available_rule_sets, load_raw, load_rules, merge_override
+from taxopt.rules import (
+    RULES_DIR,
+    available_rule_sets,
+    indexed_amount,
+    load_raw,
+    load_rules,
+    merge_override,
+)
 from taxopt.rules_report import diff_rules, rule_tables, rule_values
 from taxopt.tax import TaxInput, compute_tax
 
@@ -75,7 +83,8 @@ def test_reform_changing_only_the_niit_rate_keeps_everything_else(tmp_path):
     reform = write(
         tmp_path,
         "niit5",
-        'extends = "us-federal-2026"\n[[surtaxes]]\nname = "niit"\nrate = 0.05\n',
+        'extends = "us-federal-2026"\n[[surtaxes]]\nname = "niit"\nrate = 0.05\n'
+        'source = "A test reform of IRC §1411"\n',
     )
     base, changed = load_rules("us-federal-2026"), load_rules(reform)
     differences = diff_rules(base, changed)
@@ -132,16 +141,99 @@ def test_extends_finds_the_registry_from_another_folder(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------
+# Sources: cite the law without its figures; a reform restates what it changes
+
+# A figure in a citation: a currency amount, a percent, a number with thousands
+# separators, an "x1.315" factor or a "59 1/2" fraction. Section numbers ("§1(f)(7)",
+# "Reg. §1.401(a)(9)-9"), years ("2025-26"), "Rev. Proc. 2025-32" and "SI 1998/1870" are
+# references, not figures.
+FIGURE = re.compile(r"[$£€]\s?\d|\d\s?%|\bper\s?cent\b|\d{1,3}(?:,\d{3})+|\bx\s?\d|\d\s+\d+/\d+")
+
+
+def test_the_figure_pattern_tells_figures_from_references():
+    for figure in ["($16,100 single)", "3.8% of", "£12,570", "indexed x1.315", "age 59 1/2"]:
+        assert FIGURE.search(figure), figure
+    for reference in [
+        "Rev. Proc. 2025-32 §4.01, Tables 1 (mfj) and 3 (single)",
+        "Treas. Reg. §1.401(a)(9)-9(c)",
+        "IRC §401(a)(9)(C)(v) as amended by SECURE 2.0 (P.L. 117-328) §107",
+        "Individual Savings Account Regulations 1998 (SI 1998/1870)",
+        "gov.uk 'Income Tax rates and Personal Allowances', 2025-26",
+    ]:
+        assert not FIGURE.search(reference), reference
+
+
+@pytest.mark.parametrize("name", ALL_RULE_SETS)
+def test_no_source_restates_a_figure_and_every_table_links_its_law(name):
+    # A source that restated figures would, once a reform changed a value, cite a number
+    # the rule set no longer holds; the values are checked against the linked texts.
+    for table in rule_tables(load_rules(name)):
+        if table.path in {"meta", "extends"}:
+            continue
+        assert not FIGURE.findall(table.source), (table.path, table.source)
+        assert table.urls, table.path
+        assert all(url.startswith("https://") for url in table.urls), table.urls
+
+
+def test_a_reform_that_changes_a_value_must_restate_the_source(tmp_path):
+    path = write(
+        tmp_path, "niit5", 'extends = "us-federal-2026"\n[[surtaxes]]\nname = "niit"\nrate = 0.05\n'
+    )
+    assert error_of(path) == (
+        f"{path}: surtaxes[niit]: changes rate of us-federal-2026 but not its source; add "
+        'source = "..." citing the law of the new values (the inherited source cites the '
+        "law they replace)"
+    )
+    # One line per table, each naming the file and the table.
+    path = write(
+        tmp_path,
+        "two",
+        'extends = "us-federal-2026"\n[ordinary]\nindexed = false\n'
+        '[account_kinds.roth_ira]\ncontribution_limit = "401k"\n',
+    )
+    lines = error_of(path).splitlines()
+    assert [line.split(": ")[1] for line in lines] == ["ordinary", "account_kinds.roth_ira"]
+    assert all(line.startswith(f"{path}: ") for line in lines)
+
+
+def test_a_reform_may_relink_relabel_remove_or_repeat_without_a_new_source(tmp_path):
+    path = write(
+        tmp_path,
+        "light",
+        'extends = "us-federal-2026"\n'
+        '[benefit_taxation]\nurl = ["https://www.ssa.gov/benefits/retirement/"]\n'
+        '[account_kinds.roth_ira]\nlabel = "Roth IRA (test)"\n'
+        '[[deductions]]\nname = "senior"\nremove = true\n'
+        '[[surtaxes]]\nname = "niit"\nrate = 0.038\n',  # the same rate as the base
+    )
+    rules = load_rules(path)
+    assert rules.benefit_taxation.url == ["https://www.ssa.gov/benefits/retirement/"]
+    assert "senior" not in [d.name for d in rules.deductions]
+
+
+def test_a_restated_source_does_not_inherit_the_old_links(tmp_path):
+    path = write(
+        tmp_path,
+        "niit5",
+        'extends = "us-federal-2026"\n[[surtaxes]]\nname = "niit"\nrate = 0.05\n'
+        'source = "A test reform of IRC §1411"\n',
+    )
+    assert load_rules(path).surtaxes[0].url == []
+    assert load_rules("us-federal-2026").surtaxes[0].url  # the base links its law
+
+
+# ---------------------------------------------------------------------------------------
 # Broken files: file + field + reason
 
 
 BROKEN = {
     "percent_rates": (
-        '[[surtaxes]]\nname = "niit"\nrate = 3.8\n',
+        '[[surtaxes]]\nname = "niit"\nsource = "test reform"\nrate = 3.8\n',
         "surtaxes[0].rate: Input should be less than or equal to 1",
     ),
     "typo_status": (
-        '[[deductions]]\nname = "standard"\namount = { single = 1, mjf = 2 }\n',
+        '[[deductions]]\nname = "standard"\nsource = "test reform"\n'
+        "amount = { single = 1, mjf = 2 }\n",
         "deductions[standard].amount: filing status ['mjf'] is not in meta.filing_statuses",
     ),
     "missing_status": (
@@ -158,11 +250,11 @@ BROKEN = {
         "ordinary.source: String should have at least 3 characters",
     ),
     "extra_field": (
-        "[capital_gains]\ninclusion = 0.5\n",
+        '[capital_gains]\nsource = "test reform"\ninclusion = 0.5\n',
         "capital_gains.inclusion: Extra inputs are not permitted",
     ),
     "unequal_schedule": (
-        "[ordinary.brackets.single]\nthresholds = [0, 1000]\n",
+        '[ordinary]\nsource = "test reform"\n[ordinary.brackets.single]\nthresholds = [0, 1000]\n',
         "ordinary.brackets.single: thresholds has 2 entries but rates has 7",
     ),
     "income_kind_twice": (
@@ -172,8 +264,23 @@ BROKEN = {
         "preferential[more].applies_to: 'ltcg' is already taxed by "
         "preferential[qualified_dividends_and_ltcg]",
     ),
+    "url_not_a_link": (
+        '[benefit_taxation]\nurl = ["www.law.cornell.edu/uscode/text/26/86"]\n',
+        "benefit_taxation.url: 'www.law.cornell.edu/uscode/text/26/86' is not a link; give "
+        "the full address, starting https://",
+    ),
+    "rounding_lacks_a_status": (
+        '[[surtaxes]]\nname = "niit"\nsource = "test reform"\nround_down_to = { single = 25 }\n',
+        "surtaxes[niit].round_down_to: lacks filing status ['mfj']",
+    ),
+    "rounding_not_positive": (
+        '[[deductions]]\nname = "standard"\nsource = "test reform"\nround_down_to = 0\n',
+        "deductions[0].round_down_to: 0 is not a rounding unit; give a positive amount (50) "
+        "or one per filing status ({ single = 25, mfj = 50 })",
+    ),
     "rmd_overlap": (
-        "[rmd]\nstart_ages = [{ born_through = 1955, age = 72 }, { born_from = 1950, age = 75 }]\n",
+        '[rmd]\nsource = "test reform"\n'
+        "start_ages = [{ born_through = 1955, age = 72 }, { born_from = 1950, age = 75 }]\n",
         "rmd.start_ages[1]: birth years overlap start_ages[0]",
     ),
 }
@@ -300,11 +407,12 @@ def test_optimizer_support_is_a_property_of_the_rule_set():
 def test_for_year_grows_indexed_tables_only():
     rules = load_rules("us-federal-2026")
     later = rules.for_year(2030, 0.03)
-    factor = 1.03**4
+    # factor 1.03^4 = 1.1255088; each increase rounded down to the table's unit.
     standard = {d.name: d for d in later.deductions}
-    assert standard["standard"].amount["single"] == pytest.approx(16100 * factor)
-    assert later.ordinary.brackets["mfj"].thresholds[1] == pytest.approx(24800 * factor)
-    assert later.contribution_limits[1].for_age(50) == pytest.approx((24500 + 8000) * factor)
+    assert standard["standard"].amount["single"] == 18_100  # 16,100 + 2,020.69 -> + 2,000
+    assert later.ordinary.brackets["mfj"].thresholds[1] == 27_900  # 24,800 + 3,112.62 -> 3,100
+    # 401(k) 24,500 + 3,074.97 -> + 3,000; catch-up 8,000 + 1,004.07 -> + 1,000 ($500 units)
+    assert later.contribution_limits[1].for_age(50) == 27_500 + 9_000
     # Not indexed by statute: senior deduction (§151(d)(5)(C)), NIIT (§1411), §86 bases.
     assert standard["senior"].amount["single"] == 6000
     assert standard["senior"].phaseout.start["single"] == 75000
@@ -318,6 +426,39 @@ def test_limits_by_name_follow_for_year():
     # The map is read from the indexed copy, not from the base year's rules.
     later = load_rules("us-federal-2026").for_year(2027, 0.0)
     assert later.limits_by_name["ira"] is later.contribution_limits[0]
+
+
+def test_indexing_rounds_each_increase_down_as_the_statute_does():
+    # The 2026 figures (Rev. Proc. 2025-32, Notice 2025-67) indexed to 2027 by a stated
+    # inflation of 2.5%; each increase rounded down to the unit its statute names.
+    later = load_rules("us-federal-2026").for_year(2027, 0.025)
+    standard = next(d for d in later.deductions if d.name == "standard")
+    # IRC §63(c)(4), §1(f)(7)(A), $50: 16,100 + 402.50 -> 16,500; 32,200 + 805 -> 33,000.
+    assert standard.amount == {"single": 16_500, "mfj": 33_000}
+    # §1(j)(3)(B)(ii), $25 for single: 12,400 + 310 -> 12,700; 201,775 + 5,044.38 -> 206,800.
+    # §1(f)(7)(A), $50 for joint: 24,800 + 620 -> 25,400.
+    assert later.ordinary.brackets["single"].thresholds[1] == 12_700
+    assert later.ordinary.brackets["single"].thresholds[4] == 206_800
+    assert later.ordinary.brackets["mfj"].thresholds[1] == 25_400
+    # §1(j)(5)(C), $50: joint 0% ceiling 98,900 + 2,472.50 -> 101,350; single half: 50,675.
+    assert later.preferential[0].brackets["mfj"].thresholds[1] == 101_350
+    assert later.preferential[0].brackets["single"].thresholds[1] == 50_675
+    limits = later.limits_by_name
+    # §219(b)(5)(C): IRA 7,500 + 187.50 -> + 0 ($500); catch-up 1,100 + 27.50 -> + 0 ($100).
+    assert limits["ira"].for_age(50) == 7_500 + 1_100
+    # §402(g)(4): 24,500 + 612.50 -> 25,000; §414(v)(2)(C): 8,000 + 200 -> + 0 ($500).
+    assert limits["401k"].for_age(50) == 25_000 + 8_000
+    # A single filer aged 40 with 60,000 of wages: 60,000 - 16,500 = 43,500 taxable;
+    # 10% x 12,700 + 12% x 30,800 = 1,270 + 3,696 = 4,966 (continuous growth: 4,965.50).
+    income = TaxInput(filing_status="single", ages=(40,), ordinary_income=60_000, year=2027)
+    assert compute_tax(later, income).total_tax == pytest.approx(4_966.0, abs=0.005)
+
+
+def test_indexed_amount_rounds_the_increase_not_the_amount():
+    # A single threshold that is a multiple of 25 but not of 50 keeps its odd 25.
+    assert indexed_amount(201_775, 1.025, 50) == 201_775 + 5_000
+    assert indexed_amount(201_775, 1.025, None) == pytest.approx(206_819.375)
+    assert indexed_amount(32_200, 1.025, 50) == 33_000  # 805 is 804.999... in floats
 
 
 def test_uk_frozen_thresholds_stay_put_including_the_cgt_exempt_amount():
@@ -476,15 +617,19 @@ def test_diff_is_empty_on_itself_and_symmetric(a_name, b_name):
 
 @settings(max_examples=40, deadline=None)
 @given(st.integers(2026, 2060), st.floats(0.0, 0.08))
-def test_for_year_scales_every_indexed_value_by_one_factor(year, inflation):
+def test_for_year_grows_every_threshold_by_one_factor_rounded_down(year, inflation):
     rules = load_rules("us-federal-2026")
     later = rules.for_year(year, inflation)
     factor = (1 + inflation) ** (year - 2026)
     before = {v.path: v.value for v in rule_values(rules)}
+    units = rules.ordinary.round_down_to
     for item in rule_values(later):
         if item.path.startswith("ordinary.brackets") and item.path.endswith("thresholds"):
-            expected = [t * factor for t in before[item.path]]
-            assert item.value == pytest.approx(expected)
+            unit = units[item.path.split(".")[2]]
+            for old, new in zip(before[item.path], item.value, strict=True):
+                # At most one unit below continuous growth, and grown by whole units.
+                assert old * factor - unit - 1e-6 <= new <= old * factor + 1e-6
+                assert (new - old) / unit == pytest.approx(round((new - old) / unit))
 
 
 def test_uk_personal_allowance_is_not_set_against_gains():

@@ -360,20 +360,24 @@ def test_early_withdrawal_penalty(r25: RuleSet) -> None:
 
 
 def test_for_year_indexes_indexed_tables_only(r25: RuleSet) -> None:
-    # 2027 at 2.5%: factor 1.025^2 = 1.050625.
+    # 2027 at 2.5%: factor 1.025^2 = 1.050625; each increase rounded down as the statute
+    # words it (IRC §1(f)(7)(A): $50; single brackets $25 by §1(j)(3)(B)(ii)).
     rules = r25.for_year(2027, 0.025)
-    assert deduction(rules, "standard").amount["single"] == pytest.approx(16_547.34375)
-    assert rules.ordinary.brackets["single"].thresholds[1] == pytest.approx(12_528.703125)
-    assert rules.preferential[0].brackets["mfj"].thresholds[1] == pytest.approx(101_595.4375)
+    # standard 15,750 + 797.34 -> + 750 = 16,500 (continuous growth: 16,547.34)
+    assert deduction(rules, "standard").amount["single"] == 16_500
+    # single 10% top 11,925 + 603.70 -> + 600 = 12,525
+    assert rules.ordinary.brackets["single"].thresholds[1] == 12_525
+    # joint 0% ceiling 96,700 + 4,895.44 -> + 4,850 = 101,550 (§1(j)(5)(C))
+    assert rules.preferential[0].brackets["mfj"].thresholds[1] == 101_550
     # statutory, not indexed: senior 6,000 and its 75,000 start, §86 bases, NIIT 200,000
     senior = deduction(rules, "senior")
     assert senior.amount["single"] == 6_000 and senior.phaseout.start["single"] == 75_000
     assert rules.benefit_taxation.base1["single"] == 25_000
     assert rules.surtaxes[0].threshold["single"] == 200_000
-    # Single 40, 40,000 wages in 2027: taxable 40,000 - 16,547.34375 = 23,452.65625;
-    # 10% x 12,528.703125 + 12% x 10,923.953125 = 1,252.8703125 + 1,310.874375.
+    # Single 40, 40,000 wages in 2027: taxable 40,000 - 16,500 = 23,500;
+    # 10% x 12,525 + 12% x 10,975 = 1,252.50 + 1,317 = 2,569.50.
     result = compute_tax(rules, single(ordinary_income=40_000, year=2027))
-    assert result.total_tax == pytest.approx(2_563.7446875, abs=1e-6)
+    assert result.total_tax == pytest.approx(2_569.50, abs=CENT)
 
 
 def test_for_year_leaves_own_and_earlier_years_alone(r25: RuleSet) -> None:
