@@ -211,6 +211,8 @@ def compute_tax_arrays(
 
 def _full(value: Amount, shape: tuple[int, ...]) -> np.ndarray:
     """An amount as an array of `shape` (a part that no income reaches is a constant)."""
+    if isinstance(value, np.ndarray) and value.shape == shape and value.dtype == float:
+        return value
     return np.broadcast_to(np.asarray(value, dtype=float), shape)
 
 
