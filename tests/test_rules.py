@@ -377,6 +377,23 @@ def test_early_withdrawal_by_kind_and_age(rules, kind, age, early):
     assert load_rules(rules).withdrawal_is_early(kind, age) is early
 
 
+@pytest.mark.parametrize("rules_name", ["us-federal-2026", "uk-2025-26"])
+def test_law_readings_agree_with_the_ledgers_copies(rules_name):
+    # The ledger, model, policy and simulator still read RMDs and early withdrawals
+    # themselves; until they call these methods, both readings must agree everywhere.
+    from taxopt.ledger import penalty_applies
+
+    rules = load_rules(rules_name)
+    for kind_name, kind in rules.account_kinds.items():
+        for age in range(40, 101):
+            expected = kind.early_withdrawal_penalty and penalty_applies(rules, age)
+            assert rules.withdrawal_is_early(kind_name, age) == expected, (kind_name, age)
+            for born in (1945, 1950, 1951, 1959, 1960, 1975):
+                divisor = rules.rmd_divisor(kind_name, age, born)
+                due = kind.rmd and rules.rmd is not None and age >= rules.rmd.start_age(born)
+                assert divisor == (rules.rmd.divisor(age) if due else None), (kind_name, age)
+
+
 def test_early_withdrawal_penalty_rate():
     assert load_rules("us-federal-2026").early_withdrawal_penalty_rate() == 0.10
     assert load_rules("uk-2025-26").early_withdrawal_penalty_rate() == 0.40
