@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import math
 import tomllib
+import weakref
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
@@ -489,7 +490,21 @@ class RuleSet(Strict):
         factor = (1.0 + inflation) ** max(0, year - self.meta.year)
         if factor == 1.0:
             return self
-        return _scale_indexed(self, factor)
+        cache = _INDEXED.get(id(self))
+        if cache is None:
+            cache = _INDEXED[id(self)] = {}
+            weakref.finalize(self, _INDEXED.pop, id(self), None)
+        key = (year, inflation)
+        if key not in cache:
+            cache[key] = _scale_indexed(self, factor)
+        return cache[key]
+
+
+# The indexed copies already made, per rule set (by id, dropped when it is collected) and
+# (year, inflation): the ledger, the model and the policies ask for the same years again and
+# again, and indexing rebuilds every schedule. Rule sets are frozen, so a copy stays true;
+# it lives outside the model so that equality and pickling see only the law.
+_INDEXED: dict[int, dict[tuple[int, float], RuleSet]] = {}
 
 
 # ---------------------------------------------------------------------------------------

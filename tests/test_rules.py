@@ -439,6 +439,17 @@ def test_for_year_grows_indexed_tables_only():
     assert rules.for_year(2020, 0.03) is rules
 
 
+def test_for_year_reuses_its_indexed_copy_and_a_changed_copy_indexes_its_own_law():
+    rules = load_rules("us-federal-2026")
+    assert rules.for_year(2030, 0.03) is rules.for_year(2030, 0.03)
+    assert rules.for_year(2030, 0.02) is not rules.for_year(2030, 0.03)
+    flat = rules.model_copy(
+        update={"ordinary": rules.ordinary.model_copy(update={"indexed": False})}
+    )
+    assert flat.for_year(2030, 0.03).ordinary == rules.ordinary  # not the cached copy's
+    assert rules.for_year(2030, 0.03).ordinary != rules.ordinary
+
+
 def test_limits_by_name_follow_for_year():
     # The map is read from the indexed copy, not from the base year's rules.
     later = load_rules("us-federal-2026").for_year(2027, 0.0)
