@@ -446,7 +446,7 @@ def test_for_year_reuses_its_indexed_copy_and_a_changed_copy_indexes_its_own_law
     flat = rules.model_copy(
         update={"ordinary": rules.ordinary.model_copy(update={"indexed": False})}
     )
-    assert flat.for_year(2030, 0.03).ordinary == rules.ordinary  # not the cached copy's
+    assert flat.for_year(2030, 0.03).ordinary is flat.ordinary  # not the cached copy's
     assert rules.for_year(2030, 0.03).ordinary != rules.ordinary
 
 
