@@ -263,14 +263,65 @@ class EarlyWithdrawal(Cited):
     age: float
     penalty_rate: float = Field(ge=0, le=1)
 
-    def applies_at(self, age: int) -> bool:
-        """Whether a person whose age at the end of the year is `age` still pays it.
+    def applies(self, age: int) -> bool:
+        """Is a withdrawal early for a person whose age at the end of the year is `age`?
 
         Safe from the year in which that age exceeds the rule's age (59.5 -> from 60): a
-        conservative reading of "attained age 59 1/2", since the birthday's place in the
-        year is unknown.
+        conservative reading of "attained age 59 1/2" shared by the model and the ledger.
         """
         return age <= math.floor(self.age)
+
+
+class RothPhase(StrEnum):
+    """What a Roth distribution costs in a year, by the owner's age and 5-year clock.
+
+    EARLY: before the early-withdrawal age. Regular contributions and conversions whose
+    5-year period has ended come out free; a conversion still in its period costs the
+    additional tax on its taxable part; earnings are income and cost the additional tax.
+    UNQUALIFIED: past that age but not a qualified distribution (the 5-year period since
+    the first Roth contribution is not over): contributions and conversions come out free,
+    earnings are income. QUALIFIED: nothing is income.
+    """
+
+    EARLY = "early"
+    UNQUALIFIED = "unqualified"
+    QUALIFIED = "qualified"
+
+
+class RothDistributions(Cited):
+    """Ordering and 5-year rules for distributions from Roth accounts.
+
+    US: IRC §408A(d). A qualified distribution (§408A(d)(2)) is excluded from income; it
+    must come after the 5-taxable-year period that begins with the first year a
+    contribution was made to any Roth IRA of the person, and on or after age 59 1/2 (or
+    death or disability, not modelled). Any other distribution comes out in the order of
+    §408A(d)(4) and Treas. Reg. §1.408A-6 Q&A-8 (Pub. 590-B, "Ordering Rules for
+    Distributions"): regular contributions, then conversions first-in first-out (each
+    year's taxable part before its nontaxable part), then earnings. Earnings are income
+    (§408A(d)(1), §72) and, before 59 1/2, cost the §72(t) additional tax; a conversion's
+    taxable part taken within the 5-taxable-year period beginning with the conversion
+    year, before 59 1/2, costs that tax too (§408A(d)(3)(F)). The additional tax is the
+    rule set's `early_withdrawal` one, at its rate and age.
+    """
+
+    seasoning_years: int = Field(
+        ge=0,
+        le=50,
+        description="length of the 5-taxable-year periods: conversions made in year c are "
+        "seasoned from year c + seasoning_years, earnings qualify from the first "
+        "contribution year + seasoning_years",
+    )
+    qualified_age: float = Field(ge=0, le=120, description="age for a qualified distribution")
+
+    def age_reached(self, age: int) -> bool:
+        """Has a person whose age at the end of the year is `age` reached the qualified
+        age? Same conservative reading as EarlyWithdrawal.applies (59.5 -> from 60)."""
+        return age > math.floor(self.qualified_age)
+
+    def conversion_seasoned(self, conversion_year: int, year: int) -> bool:
+        """Has the 5-taxable-year period of a conversion made in `conversion_year` ended
+        by `year`? (A 2024 conversion runs 2024-2028 and is seasoned from 2029.)"""
+        return year >= conversion_year + self.seasoning_years
 
 
 class RmdStartAge(Strict):
@@ -358,6 +409,11 @@ class AccountKind(Cited):
     early_withdrawal_penalty: bool = False
     convertible_to: str | None = Field(None, description="kind a conversion moves money into")
     contribution_limit: str | None = None
+    roth_distribution_rules: bool = Field(
+        False,
+        description="distributions follow the Roth ordering and 5-year rules of the rule "
+        "set's [roth_distributions] table, pooled over all such accounts of one owner",
+    )
 
 
 class Meta(Strict):
@@ -388,6 +444,7 @@ class RuleSet(Strict):
     surtaxes: list[Surtax] = Field(default_factory=list)
     benefit_taxation: BenefitTaxation | None = None
     early_withdrawal: EarlyWithdrawal | None = None
+    roth_distributions: RothDistributions | None = None
     rmd: Rmd | None = None
     contribution_limits: list[ContributionLimit] = Field(default_factory=list)
     account_kinds: dict[str, AccountKind]
@@ -437,7 +494,7 @@ class RuleSet(Strict):
         the end of the year is `age` bears the early-withdrawal penalty."""
         rule = self.early_withdrawal
         kind = self.account_kinds[account_kind]
-        return kind.early_withdrawal_penalty and rule is not None and rule.applies_at(age)
+        return kind.early_withdrawal_penalty and rule is not None and rule.applies(age)
 
     def rmd_divisor(self, account_kind: str, age: int, birth_year: int) -> float | None:
         """Distribution-table divisor when an RMD is due from an account of `account_kind`
@@ -480,6 +537,23 @@ class RuleSet(Strict):
                 f"(US style); this rule set has {'; '.join(problems)}. Use `taxopt tax` for "
                 "this rule set."
             )
+
+    def roth_withdrawal_phase(self, age: int, year: int, clock_start: int | None) -> RothPhase:
+        """The phase of a Roth distribution in `year` by a person whose age at the end of
+        the year is `age` and whose first Roth contribution was in `clock_start` (None:
+        none yet). Without a [roth_distributions] table every distribution is qualified."""
+        roth = self.roth_distributions
+        if roth is None:
+            return RothPhase.QUALIFIED
+        if (
+            roth.age_reached(age)
+            and clock_start is not None
+            and year >= clock_start + roth.seasoning_years
+        ):
+            return RothPhase.QUALIFIED
+        if self.early_withdrawal is not None and self.early_withdrawal.applies(age):
+            return RothPhase.EARLY
+        return RothPhase.UNQUALIFIED
 
     def for_year(self, year: int, inflation: float) -> RuleSet:
         """The rules as they apply in `year`: indexed tables grown by (1+inflation)^(year-base).
@@ -647,6 +721,17 @@ def _reference_problems(rules: RuleSet) -> list[str]:
             problems.append(
                 f"account_kinds.{kind_name}.rmd: is true but the rule set has no [rmd] "
                 "table; add one or set rmd = false"
+            )
+        if kind.roth_distribution_rules and rules.roth_distributions is None:
+            problems.append(
+                f"account_kinds.{kind_name}.roth_distribution_rules: is true but the rule set "
+                "has no [roth_distributions] table; add one or set it to false"
+            )
+        if kind.roth_distribution_rules and kind.growth != Growth.EXEMPT:
+            problems.append(
+                f"account_kinds.{kind_name}.roth_distribution_rules: applies to exempt "
+                f"accounts only, but growth is '{kind.growth}'; set growth = \"exempt\" or "
+                "remove it"
             )
         if kind.early_withdrawal_penalty and rules.early_withdrawal is None:
             problems.append(

@@ -89,9 +89,7 @@ def rule_tables(rules: RuleSet) -> list[RuleTable]:
     """The rule set grouped by table, in file order."""
     tables: dict[str, RuleTable] = {}
     for item in rule_values(rules):
-        table = tables.setdefault(
-            item.table, RuleTable(item.table, item.source, {}, item.urls)
-        )
+        table = tables.setdefault(item.table, RuleTable(item.table, item.source, {}, item.urls))
         relative = item.path[len(item.table) :].lstrip(".") or item.path
         table.values[relative] = item.value
     return list(tables.values())

@@ -40,11 +40,15 @@ def _largest(amount: float) -> float:
     return amount
 
 
+def _zero_like(_amount: float) -> float:
+    return 0.0
+
+
 # The few numpy functions the calculator uses, for plain floats. On one number numpy's
 # ufuncs cost several times Python's built-ins, and a household is taxed once a year per
 # ledger replay; so the calculator calls them through a namespace `xp` (the array-API
 # pattern): numpy for arrays, this one for floats. `max` is numpy's largest element.
-_Floats = SimpleNamespace(maximum=max, minimum=min, max=_largest)
+_Floats = SimpleNamespace(maximum=max, minimum=min, max=_largest, zeros_like=_zero_like)
 
 Namespace = Any  # numpy, or _Floats
 
@@ -340,7 +344,7 @@ def schedule_tax_between(
     above every `high` add nothing and are skipped.
     """
     xp = xp or _namespace(low, high)
-    tax = 0.0
+    tax = xp.zeros_like(high)  # of `high`'s shape even when no bracket is reached
     top = xp.max(high)
     for start, end, rate in schedule.bands():
         if start >= top:

@@ -6,6 +6,7 @@ Expected values are worked by hand from the published tables cited beside them.
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -173,6 +174,24 @@ def test_no_source_restates_a_figure_and_every_table_links_its_law(name):
         assert not FIGURE.findall(table.source), (table.path, table.source)
         assert table.urls, table.path
         assert all(url.startswith("https://") for url in table.urls), table.urls
+
+
+def test_no_state_rule_source_restates_a_figure():
+    # The state files (rules/states/, their own schema) follow the same citation rule.
+    def sources(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                yield from [value] if key == "source" else sources(value)
+        elif isinstance(node, list):
+            for item in node:
+                yield from sources(item)
+
+    files = sorted((RULES_DIR / "states").glob("*.toml"))
+    assert files
+    for path in files:
+        with path.open("rb") as handle:
+            for source in sources(tomllib.load(handle)):
+                assert not FIGURE.findall(source), (path.name, source)
 
 
 def test_a_reform_that_changes_a_value_must_restate_the_source(tmp_path):

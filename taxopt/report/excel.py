@@ -779,6 +779,8 @@ def _taxes_columns(result) -> list[Col]:
         v("taxable_income", "Taxable income", total="sum"),
         v("ordinary_taxable_income", "Ordinary taxable income", total="sum"),
         v("preferential_taxable_income", "Taxable dividends and gains (preferential)", total="sum"),
+        v("roth_taxable_earnings", "Roth earnings taxed (ordering rules)", total="sum"),
+        v("roth_early_distributions", "Roth money bearing the early-withdrawal tax", total="sum"),
         *_tax_by_kind_columns(result),
         Col(
             "average_rate",
