@@ -192,17 +192,20 @@ def compute_tax_arrays(
     Every income is broadcast to the shape of `ordinary_income`, and so is every result.
     Incomes must be non-negative, as in `TaxInput`.
     """
-    shape = np.shape(ordinary_income)
-    given = (
-        ordinary_income,
-        investment_ordinary_income,
-        qualified_dividends,
-        ltcg,
-        social_security,
-        early_distributions,
+    ordinary = np.asarray(ordinary_income, dtype=float)
+    amounts = calculate(
+        rules,
+        filing_status,
+        ages,
+        ordinary_income=ordinary,  # an array: numpy broadcasts the other incomes to it
+        investment_ordinary_income=investment_ordinary_income,
+        qualified_dividends=qualified_dividends,
+        ltcg=ltcg,
+        social_security=social_security,
+        early_distributions=early_distributions,
+        year=year,
     )
-    incomes = {name: _full(value, shape) for name, value in zip(INCOME_FIELDS, given, strict=True)}
-    amounts = calculate(rules, filing_status, ages, year=year, **incomes)
+    shape = ordinary.shape
     values = {}
     for item in fields(TaxAmounts):
         value = getattr(amounts, item.name)
