@@ -64,6 +64,7 @@ def optimize(
     plan is strictly better with them (taxopt.circles).
     """
     plan.check_against(rules)
+    rules.check_optimizer_support()
     mode = mode or plan.options.mode
     solver = solver or plan.options.solver
     mip_seconds = DEFAULT_MIP_SECONDS if mip_seconds is None else mip_seconds
