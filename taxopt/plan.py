@@ -8,6 +8,7 @@ weights are fractions (0.04, not 4).
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -58,8 +59,8 @@ class Account(Strict):
     name: str = Field(min_length=1)
     implied: bool = Field(
         False,
-        description="set by taxopt on the taxable account it opens to reinvest RMD surplus; "
-        "such an account only receives that surplus",
+        description="set by taxopt on an account it opens: a taxable account that only "
+        "receives RMD surplus, or a Roth for a person who converts and has none",
     )
     kind: str = Field(min_length=1, description="an account kind defined by the rule set")
     owner: str | None = Field(None, description="person who owns it; required for limited kinds")
@@ -621,6 +622,38 @@ def with_implied_taxable(plan: Plan, rules: RuleSet) -> Plan:
         return plan
     account = Account(name=IMPLIED_TAXABLE, kind=taxed[0], implied=True)
     return plan.model_copy(update={"accounts": [*plan.accounts, account]})
+
+
+def with_implied_roths(plan: Plan, rules: RuleSet) -> tuple[Plan, list[str]]:
+    """The plan with a Roth account for each person who could convert but has none.
+
+    A conversion goes only to the converting owner's own Roth (IRC §408A(d)(3) treats it
+    as a rollover, and an IRA is individual: IRC §408(a)); a person without one may open
+    it. Returns the plan and the names of the accounts opened (zero balance, no routing of
+    savings).
+    """
+    if not plan.options.roth_conversions:
+        return plan, []
+    opened: list[Account] = []
+    names = {a.name for a in plan.accounts}
+    for account in plan.accounts:
+        kind = rules.account_kinds.get(account.kind)
+        target = kind.convertible_to if kind is not None else None
+        if target is None or account.owner is None:
+            continue
+        owned = [*plan.accounts, *opened]
+        if any(a.kind == target and a.owner == account.owner for a in owned):
+            continue
+        name = re.sub(r"[^0-9a-z_]", "_", f"implied_{target}_{account.owner}".lower())
+        while name in names:
+            name += "_"
+        names.add(name)
+        opened.append(Account(name=name, kind=target, owner=account.owner, implied=True))
+    if not opened:
+        return plan, []
+    return plan.model_copy(update={"accounts": [*plan.accounts, *opened]}), [
+        a.name for a in opened
+    ]
 
 
 def tier_presets() -> dict:
