@@ -21,6 +21,7 @@ SUBCOMMAND_MODULES = [
     "taxopt.cli.optimize_cmd",
     "taxopt.cli.compare_cmd",
     "taxopt.cli.simulate_cmd",
+    "taxopt.cli.batch_cmd",
 ]
 
 
