@@ -145,8 +145,9 @@ def _run_dask(units: list[dict], rule_sets: dict[str, RuleSet], target: str) -> 
     with dask_client(target) as client:
         [shared_rules] = client.scatter([rule_sets], broadcast=True)
         futures = {
-            client.submit(_run_dask_unit, unit, shared_rules, key=f"taxopt-{unit['key']}",
-                          pure=False): unit
+            client.submit(
+                _run_dask_unit, unit, shared_rules, key=f"taxopt-{unit['key']}", pure=False
+            ): unit
             for unit in units
         }
         try:
@@ -155,7 +156,9 @@ def _run_dask(units: list[dict], rule_sets: dict[str, RuleSet], target: str) -> 
                 try:
                     yield future.result()
                 except Exception as exc:  # a lost worker (KilledWorker) or a broken cluster
-                    yield crashed(unit, f"the Dask worker was lost ({type(exc).__name__}); run again")
+                    yield crashed(
+                        unit, f"the Dask worker was lost ({type(exc).__name__}); run again"
+                    )
                 future.release()
         finally:
             client.cancel(list(futures))

@@ -14,7 +14,11 @@ REFRESH_SECONDS = 0.25
 
 class Progress:
     def __init__(
-        self, total: int, skipped: int, engine: str, enabled: bool | None = None,
+        self,
+        total: int,
+        skipped: int,
+        engine: str,
+        enabled: bool | None = None,
         stream: TextIO | None = None,
     ):
         self.stream = stream or sys.stderr

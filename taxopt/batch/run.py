@@ -137,17 +137,20 @@ def batch(
     return table
 
 
-def _units(
-    people: list[Household], rule_sets: dict, settings: dict, outputs: dict
-) -> list[dict]:
+def _units(people: list[Household], rule_sets: dict, settings: dict, outputs: dict) -> list[dict]:
     version = taxopt.__version__
     digests = {label: rules_digest(r) for label, r in rule_sets.items()}
     units = []
     for household in people:
         for label in rule_sets:
             key = unit_key(
-                household.id, household.plan, household.problem, label, digests[label],
-                settings, version,
+                household.id,
+                household.plan,
+                household.problem,
+                label,
+                digests[label],
+                settings,
+                version,
             )
             units.append(
                 {
@@ -200,7 +203,9 @@ def results_table(units: list[dict], rows: dict[str, dict]) -> pd.DataFrame:
     changes = []
     for figure in FIGURES:
         column = f"{figure}_vs_first"
-        difference = table[figure].astype(float) - table["household"].map(first[figure]).astype(float)
+        difference = table[figure].astype(float) - table["household"].map(first[figure]).astype(
+            float
+        )
         table[column] = difference.where(usable)
         changes.append(column)
     shares = sorted(c for c in table.columns if c.startswith("share_"))

@@ -38,8 +38,15 @@ def rules_digest(rules: RuleSet) -> str:
     return hashlib.sha256(rules.model_dump_json().encode()).hexdigest()
 
 
-def unit_key(household: str, plan: dict | None, problem: str | None, rules: str, digest: str,
-             settings: dict, version: str) -> str:
+def unit_key(
+    household: str,
+    plan: dict | None,
+    problem: str | None,
+    rules: str,
+    digest: str,
+    settings: dict,
+    version: str,
+) -> str:
     """The key of one household x rule set: equal keys give equal rows."""
     payload = {
         "household": household,
@@ -118,7 +125,9 @@ def write_table(table: pd.DataFrame, folder: str | Path) -> list[Path]:
     written = [write_atomically(folder / f"{TABLE}.csv", lambda p: table.to_csv(p, index=False))]
     if has_parquet():
         written.append(
-            write_atomically(folder / f"{TABLE}.parquet", lambda p: table.to_parquet(p, index=False))
+            write_atomically(
+                folder / f"{TABLE}.parquet", lambda p: table.to_parquet(p, index=False)
+            )
         )
     return written
 

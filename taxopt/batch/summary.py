@@ -93,8 +93,15 @@ def tier_location(table: pd.DataFrame, tier: str | None = None) -> pd.DataFrame:
                 )
     return pd.DataFrame(
         rows,
-        columns=["rules", "tier", "place", "households", "mean_share", "median_share",
-                 "households_mostly_here"],
+        columns=[
+            "rules",
+            "tier",
+            "place",
+            "households",
+            "mean_share",
+            "median_share",
+            "households_mostly_here",
+        ],
     )
 
 
@@ -179,6 +186,9 @@ def _frame_sheet(ws, frame: pd.DataFrame) -> None:
         if column in ("households", "households_mostly_here"):
             fmt = "0"
         width = 60 if column == "error" else 16
-        cols.append(Col(column, column.replace("_", " ").capitalize(), fmt, list(frame[column]),
-                        width=width))
+        cols.append(
+            Col(
+                column, column.replace("_", " ").capitalize(), fmt, list(frame[column]), width=width
+            )
+        )
     write_table(ws, cols, len(frame), freeze_col=2)

@@ -124,8 +124,7 @@ def _plan(unit: dict) -> Plan:
         return Plan.model_validate(unit["plan"])
     except ValidationError as exc:
         lines = [
-            _problem(unit, path, message, kind)
-            for path, message, kind in validation_problems(exc)
+            _problem(unit, path, message, kind) for path, message, kind in validation_problems(exc)
         ]
         raise InputError("; ".join(lines)) from None
 

@@ -61,9 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--summary", action="store_true", help="write DIR/summary.xlsx")
     progress = parser.add_mutually_exclusive_group()
     progress.add_argument("--progress", action="store_true", default=None, help="always show it")
-    progress.add_argument(
-        "--quiet", dest="progress", action="store_false", help="no progress line"
-    )
+    progress.add_argument("--quiet", dest="progress", action="store_false", help="no progress line")
     parser.set_defaults(handler=_run)
 
 
