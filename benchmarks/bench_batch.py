@@ -1,4 +1,4 @@
-"""Benchmark: taxopt.batch throughput on synthetic households, process pool and Dask.
+"""Benchmark: taxopt.batching throughput on synthetic households, process pool and Dask.
 
     .venv/bin/python benchmarks/bench_batch.py [--households 200] [--mode fast] [--seed 7]
 
@@ -96,9 +96,18 @@ def main() -> None:
         return
     rows = []
     for engine, workers in CONFIGS:
-        command = [sys.executable, __file__, "--one", f"{engine}:{workers}",
-                   "--households", str(args.households), "--seed", str(args.seed),
-                   "--mode", args.mode]
+        command = [
+            sys.executable,
+            __file__,
+            "--one",
+            f"{engine}:{workers}",
+            "--households",
+            str(args.households),
+            "--seed",
+            str(args.seed),
+            "--mode",
+            args.mode,
+        ]
         output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
         row = json.loads(output.strip().splitlines()[-1])
         row["load_average_after"] = os.getloadavg()[0]
@@ -115,11 +124,23 @@ def write_results(rows: list[dict], args) -> None:
     results = ROOT / "benchmarks" / "results"
     table = pd.DataFrame(rows)
     table.to_csv(results / "batch.csv", index=False)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                            capture_output=True, text=True).stdout.strip()
-    shown = table[["engine", "workers", "ok", "wall_s", "households_per_min",
-                   "overhead_in_worker", "overhead_overall", "peak_rss_worker_mb",
-                   "projected_10k_on_64_min", "load_average_after"]]
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    shown = table[
+        [
+            "engine",
+            "workers",
+            "ok",
+            "wall_s",
+            "households_per_min",
+            "overhead_in_worker",
+            "overhead_overall",
+            "peak_rss_worker_mb",
+            "projected_10k_on_64_min",
+            "load_average_after",
+        ]
+    ]
     lines = [
         f"# taxopt.batch: {args.households} synthetic households (seed {args.seed}), "
         f"mode {args.mode}, us-federal-2026, no baselines",
@@ -127,8 +148,9 @@ def write_results(rows: list[dict], args) -> None:
         f"commit {commit}, taxopt {taxopt.__version__}, Python {platform.python_version()}, "
         f"{os.cpu_count()} cores; `benchmarks/bench_batch.py`.",
         "",
-        shown.to_markdown(index=False, floatfmt=".3f") if _has_tabulate() else
-        shown.to_string(index=False),
+        shown.to_markdown(index=False, floatfmt=".3f")
+        if _has_tabulate()
+        else shown.to_string(index=False),
         "",
         "overhead_in_worker: (unit seconds - optimize seconds) / optimize seconds.",
         "overhead_overall: (wall x workers - optimize seconds) / optimize seconds, which also",

@@ -5,7 +5,7 @@ result = taxopt.optimize(plan, taxopt.load_rules("us-federal-2026"))
 result.location, result.yearly, result.baselines_table
 """
 
-from taxopt.batch import batch
+from taxopt.batching import batch
 from taxopt.compare import Comparison, compare
 from taxopt.errors import InfeasiblePlanError, InputError, SolverError, TaxoptError
 from taxopt.optimize import optimize

@@ -77,18 +77,30 @@ def _household(rng: np.random.Generator, number: int, start_year: int) -> dict:
     for person, share in zip(names, [1.0] if not couple else [0.5, 0.5], strict=True):
         low = person.lower()
         accounts.append(
-            {"name": f"{low}_ira", "kind": "traditional_ira", "owner": person,
-             "balances": holdings(traditional * share)}
+            {
+                "name": f"{low}_ira",
+                "kind": "traditional_ira",
+                "owner": person,
+                "balances": holdings(traditional * share),
+            }
         )
         accounts.append(
-            {"name": f"{low}_roth", "kind": "roth_ira", "owner": person,
-             "balances": holdings(roth * share)}
+            {
+                "name": f"{low}_roth",
+                "kind": "roth_ira",
+                "owner": person,
+                "balances": holdings(roth * share),
+            }
         )
     taxable_balances = holdings(taxable)
     basis_fraction = rng.uniform(0.4, 1.0)
     accounts.append(
-        {"name": "taxable", "kind": "taxable", "balances": taxable_balances,
-         "basis": {t: float(round(v * basis_fraction)) for t, v in taxable_balances.items()}}
+        {
+            "name": "taxable",
+            "kind": "taxable",
+            "balances": taxable_balances,
+            "basis": {t: float(round(v * basis_fraction)) for t, v in taxable_balances.items()},
+        }
     )
     plan = {
         "name": f"hh{number:04d}",
@@ -97,15 +109,25 @@ def _household(rng: np.random.Generator, number: int, start_year: int) -> dict:
         "retirement_year": retirement_year,
         "horizon_age": 95,
         "tier_preset": "sober",
-        "people": [{"name": p, "birth_year": start_year - a} for p, a in zip(names, ages,
-                                                                               strict=True)],
-        "profile": {"weights": weights, "reserve_tier": "reserve", "reserve_min": 0.05,
-                    "reserve_max": 0.15, "tolerance": 0.02},
+        "people": [
+            {"name": p, "birth_year": start_year - a} for p, a in zip(names, ages, strict=True)
+        ],
+        "profile": {
+            "weights": weights,
+            "reserve_tier": "reserve",
+            "reserve_min": 0.05,
+            "reserve_max": 0.15,
+            "tolerance": 0.02,
+        },
         "accounts": accounts,
         "income": [
-            {"name": f"{p} Social Security", "kind": "social_security", "owner": p,
-             "start_year": max(start_year, start_year - a + 67),
-             "annual": float(min(0.4 * w + 12_000, 45_000))}
+            {
+                "name": f"{p} Social Security",
+                "kind": "social_security",
+                "owner": p,
+                "start_year": max(start_year, start_year - a + 67),
+                "annual": float(min(0.4 * w + 12_000, 45_000)),
+            }
             for p, a, w in zip(names, ages, wages, strict=True)
         ],
         "withdrawal": {"policy": "fixed_real", "rate": 0.04},

@@ -4,7 +4,7 @@
     python examples/population/study.py --households 2000 --dask tcp://scheduler:8786 --out s/
 
 Generates the households (generate.py, seeded), optimizes each under us-federal-2026 and
-us-federal-2026-pre-tcja with taxopt.batch (resumable through --out), and prints the
+us-federal-2026-pre-tcja with taxopt.batching (resumable through --out), and prints the
 distribution of the change in lifetime tax (reform minus current law, today's dollars) and
 where the aggressive tier lives at retirement under each rule set.
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 import taxopt
-from taxopt.batch.summary import changes, tier_location
+from taxopt.batching.summary import changes, tier_location
 
 sys.path.insert(0, str(Path(__file__).parent))
 from generate import synthetic_households  # noqa: E402

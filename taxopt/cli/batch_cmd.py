@@ -66,8 +66,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from taxopt.batch import batch
-    from taxopt.batch.store import has_parquet
+    from taxopt.batching import batch
+    from taxopt.batching.store import has_parquet
 
     inputs = args.inputs[0] if len(args.inputs) == 1 else args.inputs
     table = batch(

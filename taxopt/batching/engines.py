@@ -18,7 +18,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 
-from taxopt.batch.work import run_unit
+from taxopt.batching.work import run_unit
 from taxopt.errors import InputError
 from taxopt.rules import RuleSet
 

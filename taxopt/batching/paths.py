@@ -110,7 +110,7 @@ def resolve_column(column: str, template: dict, defaults: dict | None, source: s
                 f"deeper than {where}"
             )
         data, fallback = _child(data, steps[-1]), _child(fallback, steps[-1])
-    if _model_of(annotation) is not None or _list_item_of(annotation) is not None:
+    if any(f(annotation) for f in (_model_of, _list_item_of, _is_dict)):
         raise InputError(
             f"{source}: column '{column}': {'.'.join(segments)} is a table or list, not one "
             "value; name one of its fields"

@@ -6,7 +6,7 @@ data is wrong fails on its own row when it runs, naming the household, the colum
 
 A table (CSV, Excel, Parquet or a DataFrame) has one row per household. The column
 `household` names it (default: its row, as a spreadsheet numbers it); every other column is
-a field path into the template plan (see taxopt.batch.paths).
+a field path into the template plan (see taxopt.batching.paths).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from taxopt.batch.paths import ColumnPath, apply_cells, is_blank, plain, resolve_columns
+from taxopt.batching.paths import ColumnPath, apply_cells, is_blank, plain, resolve_columns
 from taxopt.errors import InputError, TaxoptError
 from taxopt.plan import Plan, plan_from_dict, read_plan_data
 

@@ -1,8 +1,8 @@
 """batch(households, rules) -> DataFrame: every household under every rule set, resumable.
 
-The steps: read the households (taxopt.batch.households), make one plain unit of work per
-household x rule set with its key (taxopt.batch.store), skip the keys the output folder's
-journal already holds, run the rest on an engine (taxopt.batch.engines), append each row to
+The steps: read the households (taxopt.batching.households), make one plain unit of work per
+household x rule set with its key (taxopt.batching.store), skip the keys the output folder's
+journal already holds, run the rest on an engine (taxopt.batching.engines), append each row to
 the journal as it comes, then write the results table, the per-household files and the
 summary workbook.
 """
@@ -16,10 +16,10 @@ from pathlib import Path
 import pandas as pd
 
 import taxopt
-from taxopt.batch.engines import run_units, worker_count
-from taxopt.batch.households import Household, HouseholdsInput, read_households
-from taxopt.batch.progress import Progress
-from taxopt.batch.store import (
+from taxopt.batching.engines import run_units, worker_count
+from taxopt.batching.households import Household, HouseholdsInput, read_households
+from taxopt.batching.progress import Progress
+from taxopt.batching.store import (
     REDO_STATUSES,
     SUMMARY,
     Journal,
@@ -64,6 +64,7 @@ TRAILING = [
     "error",
     "key",
 ]
+TEXT = ("status", "solve_status", "mode", "method", "error")
 TIMING = ("seconds", "optimize_seconds")  # columns that differ run to run
 
 
@@ -82,11 +83,11 @@ def batch(
     summary: bool = False,
     progress: bool | None = None,
 ) -> pd.DataFrame:
-    """Optimize every household under every rule set; one row per pair (see taxopt.batch.work).
+    """Optimize every household under every rule set; one row per pair (see taxopt.batching.work).
 
     households: a folder of plan files, plan files, Plans or plan dicts; or a household table
     (CSV, Excel, Parquet path or a DataFrame) with `template`, a plan whose fields the
-    table's columns set (taxopt.batch.paths). rules: rule-set names, files or RuleSets.
+    table's columns set (taxopt.batching.paths). rules: rule-set names, files or RuleSets.
     out: a folder for results.csv/.parquet and the journal that makes a re-run resume;
     `json`/`workbooks` add households/<household>__<rules>.json/.xlsx, `summary` summary.xlsx.
     workers: local processes (default: every core; 1 runs here). dask: a scheduler address or
@@ -131,7 +132,7 @@ def batch(
     if out is not None:
         write_table(table, out)
         if summary:
-            from taxopt.batch.summary import write_summary
+            from taxopt.batching.summary import write_summary
 
             write_summary(table, Path(out) / SUMMARY)
     return table
@@ -195,7 +196,8 @@ def results_table(units: list[dict], rows: dict[str, dict]) -> pd.DataFrame:
     table = pd.DataFrame(ordered)
     for column in [*LEADING, *TRAILING]:
         if column not in table:
-            table[column] = "" if column in ("status", "solve_status", "error") else math.nan
+            table[column] = "" if column in TEXT else math.nan
+    table[list(TEXT)] = table[list(TEXT)].fillna("")  # a failed row has no mode or method
     first_rules = units[0]["rules"] if units else None
     first = table[table["rules"] == first_rules].set_index("household")
     first_ok = table["household"].map(first["status"] == "ok").astype("boolean").fillna(False)
