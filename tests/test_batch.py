@@ -409,3 +409,26 @@ def test_tables_read_from_csv_excel_and_parquet_agree(tmp_path):
     duplicated = table.assign(household=["a", "b", "a"])
     with pytest.raises(InputError, match="household 'a' appears on rows 1 and 3"):
         read_households(duplicated, TEMPLATE)
+
+
+def test_synthetic_households_are_seeded_and_valid():
+    sys.path.insert(0, str(EXAMPLES / "population"))
+    from generate import synthetic_households
+
+    first = synthetic_households(300, seed=3)
+    assert first == synthetic_households(300, seed=3)
+    assert first != synthetic_households(300, seed=4)
+    rules = taxopt.load_rules(CURRENT)
+    couples = 0
+    for data in first:
+        plan = plan_from_dict(data, source=data["name"])
+        plan.check_against(rules, source=data["name"])
+        age = plan.start_year - plan.people[0].birth_year
+        assert 30 <= age <= 75
+        couples += plan.filing_status == "mfj"
+        retirement_age = plan.retirement_year - plan.people[0].birth_year
+        if age >= 65:
+            assert plan.retirement_year == plan.start_year
+        else:
+            assert 60 <= retirement_age <= 67
+    assert 0.5 < couples / len(first) < 0.7  # drawn with probability 0.6

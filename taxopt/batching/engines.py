@@ -13,6 +13,7 @@ one thread each (`dask worker ADDRESS --nthreads 1 --nworkers N`).
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -100,8 +101,14 @@ def crashed(unit: dict, reason: str) -> dict:
 # Dask
 
 
+_ONE_AT_A_TIME = threading.Lock()
+
+
 def _run_dask_unit(unit: dict, rule_sets: dict[str, RuleSet]) -> dict:
-    return run_unit(unit, rule_sets)
+    # A worker started with several threads still solves one household at a time: model
+    # building holds the GIL anyway, and PuLP makes no promise about threads.
+    with _ONE_AT_A_TIME:
+        return run_unit(unit, rule_sets)
 
 
 @contextmanager

@@ -101,7 +101,8 @@ def _run(args: argparse.Namespace) -> int:
 def render_counts(table) -> str:
     """One line per rule set: households run, failed, median spending and lifetime tax."""
     lines = [
-        f"{table['household'].nunique()} households x {table['rules'].nunique()} rule sets: "
+        f"{_count(table['household'].nunique(), 'household')} x "
+        f"{_count(table['rules'].nunique(), 'rule set')}: "
         f"{table.attrs.get('computed', 0)} run now, {table.attrs.get('reused', 0)} already done"
     ]
     for rules in dict.fromkeys(table["rules"]):
@@ -113,6 +114,10 @@ def render_counts(table) -> str:
             f"{_money(ok['lifetime_tax'].median())} (today's dollars)"
         )
     return "\n".join(lines)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _money(value: float) -> str:
