@@ -12,12 +12,13 @@ a field path into the template plan (see taxopt.batching.paths).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
 
 from taxopt.batching.paths import ColumnPath, apply_cells, is_blank, plain, resolve_columns
+from taxopt.compare import _label
 from taxopt.errors import InputError, TaxoptError
 from taxopt.plan import Plan, plan_from_dict, read_plan_data
 
@@ -189,20 +190,8 @@ def _plan_file(path: Path) -> Household:
 
 def _distinct(households: list[Household]) -> list[Household]:
     """Ids made distinct: a repeated id becomes 'id (2)', 'id (3)', ..."""
-    used: set[str] = set()
-    out = []
-    for household in households:
-        label, n = household.id, 1
-        while label in used:
-            n += 1
-            label = f"{household.id} ({n})"
-        used.add(label)
-        if label != household.id:
-            household = Household(
-                label, household.source, household.plan, household.cells, household.problem
-            )
-        out.append(household)
-    return out
+    labelled = _label(households, lambda household: household.id)
+    return [replace(household, id=label) for label, household in labelled]
 
 
 __all__ = ["ColumnPath", "Household", "read_households", "table_households"]

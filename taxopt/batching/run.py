@@ -33,11 +33,7 @@ from taxopt.errors import InputError
 from taxopt.io import write_atomically, write_json
 from taxopt.plan import Plan
 
-LEADING = [
-    "household",
-    "rules",
-    "status",
-    "solve_status",
+FIGURES_COLUMNS = [  # the row's figures, in the order the table shows them
     "sustainable_spending",
     "after_tax_estate",
     "lifetime_tax",
@@ -55,6 +51,7 @@ LEADING = [
     "first_year_withdrawals",
     "first_year_contributions",
 ]
+LEADING = ["household", "rules", "status", "solve_status", *FIGURES_COLUMNS]
 TRAILING = [
     "mode",
     "method",

@@ -12,23 +12,11 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from taxopt.batching.run import FIGURES_COLUMNS
 from taxopt.report.excel import MONEY, PERCENT, TEXT, Col, save_workbook, write_table
 
-DISTRIBUTED = [
-    "sustainable_spending",
-    "after_tax_estate",
-    "lifetime_tax",
-    "lifetime_tax_pv",
-    "effective_rate",
-    "first_year_withdrawal_rate",
-    "safe_spending",
-    "success_rate",
-    "gain_in_spending_vs_guide",
-    "gain_in_estate_vs_guide",
-    "tax_saved_vs_guide",
-    "first_year_conversions",
-    "first_year_withdrawals",
-]
+NOT_DISTRIBUTED = {"lifetime_agi", "first_year", "first_year_contributions"}
+DISTRIBUTED = [c for c in FIGURES_COLUMNS if c not in NOT_DISTRIBUTED]
 QUANTILES = {"p5": 0.05, "p25": 0.25, "median": 0.5, "p75": 0.75, "p95": 0.95}
 STATISTICS = ["households", "mean", "min", *QUANTILES, "max"]
 PLACES = ("roth", "deferred", "taxable")
