@@ -432,3 +432,35 @@ def test_synthetic_households_are_seeded_and_valid():
         else:
             assert 60 <= retirement_age <= 67
     assert 0.5 < couples / len(first) < 0.7  # drawn with probability 0.6
+
+
+WITHOUT_EXTRAS = (  # the command as on an install without taxopt[batch] and taxopt[dask]
+    "import sys\n"
+    "for name in ('pyarrow', 'dask', 'dask.distributed'):\n"
+    "    sys.modules[name] = None\n"
+    "from taxopt.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+
+
+def test_missing_optional_packages_get_one_line_with_the_extra_to_install(tmp_path):
+    def run(*argv: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-c", WITHOUT_EXTRAS, "batch", *argv, "--rules", CURRENT]
+        command += ["--template", str(TEMPLATE), "--mode", "fast", "--no-baselines", "--quiet"]
+        return subprocess.run(command, capture_output=True, text=True)
+
+    households_table(1).to_parquet(tmp_path / "t.parquet", index=False)
+    households_table(1).to_csv(tmp_path / "t.csv", index=False)
+    parquet = run(str(tmp_path / "t.parquet"), "-o", str(tmp_path / "a"))
+    assert parquet.returncode == 2
+    assert parquet.stderr == (
+        f"taxopt: {tmp_path / 't.parquet'}: reading Parquet needs pyarrow; "
+        "pip install 'taxopt[batch]' (pyarrow)\n"
+    )
+    csv = run(str(tmp_path / "t.csv"), "-o", str(tmp_path / "b"))
+    assert csv.returncode == 0, csv.stderr
+    assert "results.parquet needs pyarrow: pip install 'taxopt[batch]'" in csv.stderr
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["journal.jsonl", "results.csv"]
+    on_dask = run(str(tmp_path / "t.csv"), "-o", str(tmp_path / "c"), "--dask", "local:1")
+    assert on_dask.returncode == 2
+    assert on_dask.stderr == ("taxopt: --dask needs dask.distributed; pip install 'taxopt[dask]'\n")

@@ -147,9 +147,9 @@ def dask_client(target: str):
 
 
 def _run_dask(units: list[dict], rule_sets: dict[str, RuleSet], target: str) -> Iterator[dict]:
-    from dask.distributed import as_completed
+    with dask_client(target) as client:  # first: it says how to install dask if missing
+        from dask.distributed import as_completed
 
-    with dask_client(target) as client:
         [shared_rules] = client.scatter([rule_sets], broadcast=True)
         futures = {
             client.submit(

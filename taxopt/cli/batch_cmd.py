@@ -70,7 +70,32 @@ def _run(args: argparse.Namespace) -> int:
     from taxopt.batching.store import has_parquet
 
     inputs = args.inputs[0] if len(args.inputs) == 1 else args.inputs
-    table = batch(
+    try:
+        table = _batch(batch, inputs, args)
+    except KeyboardInterrupt:
+        print(
+            f"taxopt: interrupted; the households done so far are kept in {args.out} "
+            "(results.csv); run the same command again to finish the rest",
+            file=sys.stderr,
+        )
+        return 130
+    print(render_counts(table))
+    failed = table[table["status"] != "ok"]
+    for row in failed.head(SHOWN_ERRORS).itertuples():
+        print(f"taxopt: {row.household} under {row.rules}: {row.error}", file=sys.stderr)
+    if len(failed) > SHOWN_ERRORS:
+        print(f"taxopt: ... and {len(failed) - SHOWN_ERRORS} more in the results", file=sys.stderr)
+    written = ["results.csv", *(["results.parquet"] if has_parquet() else [])]
+    written += ["summary.xlsx"] if args.summary else []
+    print(f"wrote {', '.join(written)} in {args.out}")
+    if not has_parquet():
+        print("taxopt: results.parquet needs pyarrow: pip install 'taxopt[batch]'", file=sys.stderr)
+    return 2 if len(failed) else 0
+
+
+def _batch(batch, inputs, args: argparse.Namespace):
+    """taxopt.batch with the command's options."""
+    return batch(
         inputs,
         args.rules,
         template=args.template,
@@ -84,18 +109,6 @@ def _run(args: argparse.Namespace) -> int:
         summary=args.summary,
         progress=args.progress,
     )
-    print(render_counts(table))
-    failed = table[table["status"] != "ok"]
-    for row in failed.head(SHOWN_ERRORS).itertuples():
-        print(f"taxopt: {row.household} under {row.rules}: {row.error}", file=sys.stderr)
-    if len(failed) > SHOWN_ERRORS:
-        print(f"taxopt: ... and {len(failed) - SHOWN_ERRORS} more in the results", file=sys.stderr)
-    written = ["results.csv", *(["results.parquet"] if has_parquet() else [])]
-    written += ["summary.xlsx"] if args.summary else []
-    print(f"wrote {', '.join(written)} in {args.out}")
-    if not has_parquet():
-        print("taxopt: results.parquet needs pyarrow: pip install 'taxopt[batch]'", file=sys.stderr)
-    return 2 if len(failed) else 0
 
 
 def render_counts(table) -> str:
