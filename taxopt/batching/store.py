@@ -133,14 +133,18 @@ def write_table(table: pd.DataFrame, folder: str | Path) -> list[Path]:
 
 
 def artifact_path(folder: str | Path, household: str, rules: str, suffix: str) -> Path:
-    """households/<household>__<rules>.<suffix>, with characters a file name cannot hold
-    replaced."""
+    """households/<household>__<rules>.<suffix> (ids a file name cannot hold are cleaned)."""
     name = f"{_safe(household)}__{_safe(rules)}{suffix}"
     return Path(folder) / PER_HOUSEHOLD / name
 
 
 def _safe(text: str) -> str:
-    return re.sub(r"[^\w.-]+", "_", text).strip("._") or "_"
+    """The text if a file name can hold it; else a cleaned form plus a short hash of the
+    text, so that two ids never share a file."""
+    cleaned = re.sub(r"[^\w.-]+", "_", text).strip("._")
+    if cleaned == text:
+        return text
+    return f"{cleaned or 'x'}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
 
 
 def is_missing(value: object) -> bool:

@@ -61,7 +61,7 @@ def run_unit(unit: dict, rule_sets: dict[str, RuleSet]) -> dict:
     try:
         plan = _plan(unit)
         rules = rule_sets[unit["rules"]]
-        plan.check_against(rules, source=source)
+        _check_against(unit, plan, rules)
         settings = unit["settings"]
         result = optimize(plan, rules, mode=settings["mode"], with_baselines=settings["baselines"])
         row.update(status="ok", solve_status=result.status, error="", **result_row(result))
@@ -127,6 +127,16 @@ def _plan(unit: dict) -> Plan:
             _problem(unit, path, message, kind) for path, message, kind in validation_problems(exc)
         ]
         raise InputError("; ".join(lines)) from None
+
+
+def _check_against(unit: dict, plan: Plan, rules: RuleSet) -> None:
+    """The plan against the rule set, a problem naming the column that set the field."""
+    source = unit["source"]
+    try:
+        plan.check_against(rules, source=source)
+    except InputError as exc:
+        path, _, message = str(exc).removeprefix(f"{source}: ").partition(": ")
+        raise InputError(_problem(unit, path, message, "")) from None
 
 
 def _problem(unit: dict, path: str, message: str, kind: str) -> str:
