@@ -148,9 +148,12 @@ def write_results(rows: list[dict], args) -> None:
         f"commit {commit}, taxopt {taxopt.__version__}, Python {platform.python_version()}, "
         f"{os.cpu_count()} cores; `benchmarks/bench_batch.py`.",
         "",
-        shown.to_markdown(index=False, floatfmt=".3f")
-        if _has_tabulate()
-        else shown.to_string(index=False),
+        "```",
+        shown.to_string(index=False, float_format="{:.3f}".format),
+        "```",
+        "",
+        f"Load average of the machine (shared with other jobs) after each run: "
+        f"{', '.join(f'{x:.1f}' for x in table['load_average_after'])}.",
         "",
         "overhead_in_worker: (unit seconds - optimize seconds) / optimize seconds.",
         "overhead_overall: (wall x workers - optimize seconds) / optimize seconds, which also",
@@ -158,14 +161,6 @@ def write_results(rows: list[dict], args) -> None:
         "projected_10k_on_64_min: wall x workers / households x 10,000 / 64 (linear scaling).",
     ]
     (results / "batch.md").write_text("\n".join(lines) + "\n")
-
-
-def _has_tabulate() -> bool:
-    try:
-        import tabulate  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 if __name__ == "__main__":
