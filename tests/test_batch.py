@@ -1,6 +1,6 @@
 """taxopt.batch: many households x rule sets, resumable, on a process pool or Dask.
 
-The machinery tests use a nine-year plan (tests/data/batch_template.toml) in fast mode
+The machinery tests use a nine-year plan (tests/data/batch/short-couple.toml) in fast mode
 without baselines: they are about the batch, not the optimizer. Every figure is checked
 against a direct `taxopt.optimize` call on the same plan (the second witness).
 """
@@ -33,7 +33,7 @@ from taxopt.plan import load_plan, plan_from_dict
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
-TEMPLATE = ROOT / "tests" / "data" / "batch_template.toml"
+TEMPLATE = ROOT / "tests" / "data" / "batch" / "short-couple.toml"
 CURRENT, REFORM = "us-federal-2026", "us-federal-2026-pre-tcja"
 FAST = {"mode": "fast", "baselines": False, "progress": False}
 
