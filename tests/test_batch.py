@@ -467,3 +467,10 @@ def test_missing_optional_packages_get_one_line_with_the_extra_to_install(tmp_pa
     on_dask = run(str(tmp_path / "t.csv"), "-o", str(tmp_path / "c"), "--dask", "local:1")
     assert on_dask.returncode == 2
     assert on_dask.stderr == ("taxopt: --dask needs dask.distributed; pip install 'taxopt[dask]'\n")
+
+
+def test_an_output_folder_that_is_a_file_is_refused_before_any_work(tmp_path):
+    (tmp_path / "results").write_text("not a folder")
+    with pytest.raises(InputError, match="results: the output folder is a file"):
+        batch(households_table(1), [CURRENT], template=TEMPLATE, out=tmp_path / "results", **FAST)
+    assert (tmp_path / "results").read_text() == "not a folder"

@@ -10,6 +10,7 @@ summary workbook.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -97,6 +98,8 @@ def batch(
         raise InputError(f"batch: workers is {workers}; give 1 or more")
     if (json or workbooks or summary) and out is None:
         raise InputError("batch: per-household files and the summary need an output folder (out)")
+    if out is not None:
+        _check_folder(Path(out))
     people = read_households(households, template)
     labelled = _label(_load_rule_sets(rules), lambda item: item[1].name)
     rule_sets = {label: rule_set for label, (_given, rule_set) in labelled}
@@ -133,6 +136,18 @@ def batch(
 
             write_summary(table, Path(out) / SUMMARY)
     return table
+
+
+def _check_folder(out: Path) -> None:
+    """The output folder, created; refused before any work if it cannot hold the results."""
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: the output folder is a file; give a folder for the results")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{out}: cannot create the output folder ({exc.strerror})") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise InputError(f"{out}: the output folder is not writable; give another folder")
 
 
 def _units(people: list[Household], rule_sets: dict, settings: dict, outputs: dict) -> list[dict]:
