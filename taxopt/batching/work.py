@@ -15,7 +15,8 @@ tax_saved_vs_guide (against the guide's rule of thumb, with baselines);
 share_<tier>_in_<roth|deferred|taxable> and weight_<tier> at retirement (taxopt.compare);
 first_year, first_year_conversions, first_year_withdrawals, first_year_contributions (the
 plan's first year, all accounts); reconciliation_max_abs_error (model vs ledger, nominal $/yr);
-optimize_seconds, seconds (the whole unit, in the worker); key.
+optimize_seconds, seconds (the whole unit, in the worker); key. The results table adds
+<figure>_vs_first: the change against the household's first rule set (taxopt.batching.run).
 """
 
 from __future__ import annotations
