@@ -84,6 +84,10 @@ def test_batch_of_the_examples_equals_three_optimize_calls():
         assert row["first_year_withdrawals"] == pytest.approx(yearly["withdrawals"], abs=1e-6)
         assert row["first_year_contributions"] == pytest.approx(yearly["contributions"], abs=1e-6)
         assert row["method"] == result.method and row["mode"] == "exact"
+        for tier in result.plan.tier_names:  # each tier's dollars are somewhere, once
+            places = [row[f"share_{tier}_in_{p}"] for p in ("roth", "deferred", "taxable")]
+            if row[f"weight_{tier}"] > 0:
+                assert sum(places) == pytest.approx(1.0)
 
 
 # ---------------------------------------------------------------------------------------
