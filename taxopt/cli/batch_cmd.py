@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from taxopt.cli import add_rule_sets_and_mode
+
 SHOWN_ERRORS = 10
 
 
@@ -25,18 +27,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "the households already done.",
     )
     parser.add_argument("inputs", metavar="INPUT", nargs="+", help="plan file, folder or table")
-    parser.add_argument(
-        "--rules",
-        action="append",
-        required=True,
-        metavar="NAME",
-        help="rule-set name or file; repeat for each rule set (the first is the reference)",
-    )
+    add_rule_sets_and_mode(parser)
     parser.add_argument("--template", metavar="PLAN", help="the plan a household table fills in")
     parser.add_argument(
         "-o", "--out", required=True, metavar="DIR", help="folder for the results (resumable)"
     )
-    parser.add_argument("--mode", choices=["fast", "exact"], help="default: each plan's option")
     parser.add_argument(
         "--no-baselines",
         action="store_true",
