@@ -672,18 +672,21 @@ def _unique(names: list[str], label: str) -> None:
 
 def load_plan(path: str | Path) -> Plan:
     """Read and validate a plan file (.toml, .json)."""
+    return plan_from_dict(read_plan_data(path), source=str(path))
+
+
+def read_plan_data(path: str | Path) -> dict:
+    """A plan file's data as written, before validation (.toml, .json)."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such plan file")
     try:
         if path.suffix == ".json":
-            data = json.loads(path.read_text())
-        else:
-            with path.open("rb") as handle:
-                data = tomllib.load(handle)
+            return json.loads(path.read_text())
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"{path}: not valid {path.suffix.lstrip('.').upper()}: {exc}") from None
-    return plan_from_dict(data, source=str(path))
 
 
 def plan_from_dict(data: dict, source: str = "plan") -> Plan:
