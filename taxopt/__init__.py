@@ -5,6 +5,7 @@ result = taxopt.optimize(plan, taxopt.load_rules("us-federal-2026"))
 result.location, result.yearly, result.baselines_table, result.stress
 """
 
+from taxopt.batching import batch
 from taxopt.compare import Comparison, compare
 from taxopt.errors import InfeasiblePlanError, InputError, SolverError, TaxoptError
 from taxopt.optimize import optimize
@@ -17,6 +18,7 @@ from taxopt.stress import StressFigures, stress_test
 from taxopt.tax import TaxInput, TaxResult, compute_tax
 
 __all__ = [
+    "batch",
     "Comparison",
     "compare",
     "InfeasiblePlanError",

@@ -6,8 +6,9 @@ Exact mode finds its solution in steps, each one solved by HiGHS:
 2. the ledger's true taxes of that plan say, for each kink, which side each year is on
    (the "regime"); the exact model with its binaries fixed to that regime is an LP whose
    taxes are exact (with `thorough`, repeated from each new plan while it improves);
-3. unless that plan is within 0.02% of the bound, the same from a second start, the fast
-   LP's plan (convex approximations of the kinks), keeping the better plan;
+3. unless that plan is within 0.02% of the bound, the search goes on as with `thorough`:
+   more regime rounds, then the same from a second start, the fast LP's plan (convex
+   approximations of the kinks), keeping the better plan;
 4. with `mip_seconds`, the full MILP started from that solution may improve it; its answer
    is re-solved as a regime LP so its taxes are exact too.
 If no regime LP is feasible, the MILP is the fallback. The result's `method` says which
@@ -19,15 +20,24 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from taxopt.circles import Circle, circles_table, explain, find_circles
 from taxopt.decisions import Decisions
 from taxopt.errors import InfeasiblePlanError, SolverError
 from taxopt.ledger import Ledger, replay
 from taxopt.model import build_model
 from taxopt.model.context import ModelContext
-from taxopt.plan import Plan
+from taxopt.plan import (
+    IMPLIED_TAXABLE,
+    Plan,
+    policy_applies,
+    policy_notes,
+    with_implied_roths,
+    with_implied_taxable,
+)
 from taxopt.result import Result, reconcile
 from taxopt.rules import RuleSet
 from taxopt.solve import START_TOLERANCE, SolveReport, solve, values
+from taxopt.spending import fixed_policy_amounts, gross_policy_tax, policy_amounts
 from taxopt.stress import (
     DEFAULT_PATHS,
     DEFAULT_SEED,
@@ -42,6 +52,8 @@ REGIME_ROUNDS = 4  # regime rounds from each start with --thorough or far from t
 REGIME_TOLERANCE = 1e-4  # relative objective gain below which another regime round stops
 BOUND_TOLERANCE = 2e-4  # a plan this close (relative) to the relaxation's bound is kept
 DUST = 1e-7  # dollars: solver noise below this is zero
+CIRCLE_TOLERANCE = 1.0  # objective units ($, or $/yr of spending): what a circle must be worth
+UNTANGLE_ROUNDS = 2  # re-solves without circles (one rarely opens another)
 
 
 def optimize(
@@ -63,49 +75,68 @@ def optimize(
     `stress` gives the success rate of its headline spending and the safe spending met on
     `success` of the paths (seeded by `seed`).
 
-    Exact mode searches from the exact model's LP relaxation and, unless the plan found is
-    within 0.02% of the relaxation's bound, from the fast LP too, keeping the better plan;
-    `thorough` always tries both and repeats the regime step from each new plan while it
-    improves (up to REGIME_ROUNDS).
+    Exact mode searches from the exact model's LP relaxation; unless the plan found is
+    within 0.02% of the relaxation's bound it goes on as `thorough` always does: more
+    regime rounds (up to REGIME_ROUNDS, while the plan improves), and the fast LP's plan as
+    a second start, keeping the better plan.
     `lp_path` writes the final model as an LP file whose variable and constraint names
     (withdraw_2031_alex_roth, rmd_2040_blake_ira, ...) a person can read.
+
+    Before the search: a plan that reinvests RMD surplus but has no taxable account gets
+    one (plan.with_implied_taxable; `result.plan` is that plan). A gross-basis policy's
+    withdrawal pays only its own tax (taxopt.spending.gross_policy_tax); when the withdrawal
+    depends on the portfolio, a first search without that rule gives the amounts it is
+    taxed on. After the search: circles of money that remain are re-solved away unless the
+    plan is strictly better with them (taxopt.circles).
     """
     plan.check_against(rules)
+    rules.check_optimizer_support()
     check_stress_options(paths, success)
     mode = mode or plan.options.mode
     solver = solver or plan.options.solver
     mip_seconds = DEFAULT_MIP_SECONDS if mip_seconds is None else mip_seconds
     started = time.perf_counter()
-
-    clock = _Clock()
-    bound = None
-    if mode == "exact":
-        found = _exact_search(plan, rules, solver, thorough, mip_seconds, clock)
-        report, ctx, method, bound = found.report, found.ctx, found.method, found.bound
-        decisions, ledger = found.decisions, found.ledger
-    else:
-        ctx = build_model(plan, rules, "fast")
-        clock.build += ctx.build_seconds
-        report = solve(ctx, solver)
-        clock.solve += report.seconds
-        _raise_if_unsolved(plan, rules, ctx, report)
-        decisions, method = read_decisions(ctx), "lp"
-        ledger = replay(plan, rules, decisions)
+    notes = policy_notes(plan)
+    opened = with_implied_taxable(plan, rules)
+    if opened is not plan:
+        notes.append(
+            f"{plan.source}: accounts: no taxable account to reinvest RMDs above spending; "
+            f"taxopt opened '{IMPLIED_TAXABLE}' (zero balance and basis) for that surplus. "
+            'Set withdrawal.rmd_surplus = "spend" to spend it instead.'
+        )
+        plan = opened
+    plan, roths = with_implied_roths(plan, rules)
+    for name in roths:
+        notes.append(
+            f"{plan.source}: accounts: a conversion goes only to its owner's own Roth; taxopt "
+            f"opened '{name}' (zero balance) for the conversions it may plan."
+        )
+    search = _Search(plan, rules, mode, solver, mip_seconds, thorough)
+    if policy_applies(plan) and plan.withdrawal.basis == "gross":
+        amounts = fixed_policy_amounts(plan, rules)
+        if amounts is None:  # the withdrawal depends on the portfolio: take a first plan's
+            amounts = policy_amounts(plan, rules, search.run().ledger.yearly)
+        search.policy_tax = gross_policy_tax(plan, rules, amounts)
+    run = search.run()
+    run, circles = search.untangle(run)
     if lp_path:
-        ctx.prob.writeLP(str(lp_path))
+        run.ctx.prob.writeLP(str(lp_path))
     result = Result.from_run(
         plan=plan,
         rules=rules,
-        ctx=ctx,
-        decisions=decisions,
-        ledger=ledger,
-        report=report,
-        build_seconds=clock.build,
-        solve_seconds=clock.solve,
-        method=method,
-        reconciliation=reconcile(ctx, ledger),
+        ctx=run.ctx,
+        decisions=run.decisions,
+        ledger=run.ledger,
+        report=run.report,
+        build_seconds=search.build_seconds,
+        solve_seconds=search.solve_seconds,
+        method=run.method,
+        reconciliation=reconcile(run.ctx, run.ledger),
     )
-    result.objective_bound = bound
+    result.objective_bound = run.bound
+    result.policy_tax = search.policy_tax or {}
+    result.circles = circles_table(circles)
+    result.notes = notes + result.notes + [f"kept: {c.describe()}: {c.why}" for c in circles]
     if with_baselines:
         from taxopt.baselines import evaluate_baselines
 
@@ -117,137 +148,242 @@ def optimize(
 
 
 @dataclass
-class _Clock:
-    """Seconds spent building models and in the solver."""
-
-    build: float = 0.0
-    solve: float = 0.0
-
-
-@dataclass
-class _Found:
-    """What the exact search settles on."""
+class _Run:
+    """One search's answer: the solve, the model, the decisions and their ledger."""
 
     report: SolveReport
     ctx: ModelContext
     decisions: Decisions
     ledger: Ledger
     method: str
-    bound: float | None  # the exact model's LP relaxation's objective
+    bound: float | None = None  # exact mode: the LP relaxation's objective (see _bound)
 
 
-def _exact_search(
-    plan: Plan, rules: RuleSet, solver: str, thorough: bool, mip_seconds: float, clock: _Clock
-) -> _Found:
-    """Regime LPs from two starting plans, the better kept; then the optional MILP.
+@dataclass
+class _Solved:
+    """Regimes whose LP was built already, and the model's kinks once known."""
 
-    The first start is the exact model's LP relaxation (binaries between 0 and 1). Its
-    objective bounds every plan (each regime LP restricts the exact model it relaxes), so
-    when the plan found from it is within BOUND_TOLERANCE of the bound no other search can
-    be worth its time. Otherwise (or with `thorough`) the search goes on as far as it can:
-    up to REGIME_ROUNDS regime rounds from that plan, then from the fast LP's plan, which
-    lies elsewhere. Both starts only need their kinks' sides, so they are solved to a
-    looser tolerance.
-    """
-    solved = _Solved()  # regimes already solved, shared by both starts
-    relaxed = build_model(plan, rules, "exact")
-    clock.build += relaxed.build_seconds
-    relaxed_report = _solve_start(relaxed, solver, clock, relax=True)
-    _raise_if_unsolved(plan, rules, relaxed, relaxed_report)  # no relaxation, no plan
-    bound = _bound(plan, relaxed_report.objective)
-    ledger = replay(plan, rules, read_decisions(relaxed))
-    best = _search(plan, rules, ledger, solver, REGIME_ROUNDS if thorough else 1, solved, clock)
-    if thorough or not _near(best, bound):
-        # Far from the bound: search as --thorough does. More rounds from the relaxation's
-        # plan, then the fast LP's plan as a second start.
-        if not thorough and best is not None:
-            more = _search(plan, rules, best.ledger, solver, REGIME_ROUNDS - 1, solved, clock)
-            best = _best_of(plan, best, more)
-        fast = build_model(plan, rules, "fast")
-        clock.build += fast.build_seconds
-        fast_report = _solve_start(fast, solver, clock)
-        if fast_report.status == "optimal":
-            ledger = replay(plan, rules, read_decisions(fast))
-            second = _search(plan, rules, ledger, solver, REGIME_ROUNDS, solved, clock)
-            best = _best_of(plan, best, second)
-    found = None
-    if best is not None:
-        _restore(best.ctx, best.values)
-        found = _Found(best.report, best.ctx, best.decisions, best.ledger, "regime-lp", bound)
-    if mip_seconds <= 0 and found is not None:
-        return found
-    # The full MILP (same model as the relaxation, binaries integer this time), from the
-    # best plan when there is one.
-    start = {**best.values, **best.ctx.regime_values} if best is not None else None
-    mip = solve(
-        relaxed, solver, time_limit=mip_seconds or FALLBACK_MIP_SECONDS, gap=1e-4, start=start
-    )
-    clock.solve += mip.seconds
-    improved = mip.objective is not None and (
-        best is None or _better(plan, mip.objective, best.report.objective)
-    )
-    if mip.status not in ("optimal", "feasible") or not improved:
-        if found is None:
-            _raise_if_unsolved(plan, rules, relaxed, mip)
-        return found
-    decisions = read_decisions(relaxed)
-    found = _Found(mip, relaxed, decisions, replay(plan, rules, decisions), "milp", bound)
-    # A MIP solution honours its binaries only to the solver's tolerance, which big-M rows
-    # turn into dollars; re-solve it as a regime LP to make it exact.
-    rounds = REGIME_ROUNDS if thorough else 1
-    polished, build_s, solve_s = _regime_search(plan, rules, found.ledger, solver, rounds)
-    clock.build += build_s
-    clock.solve += solve_s
-    if polished is not None:
-        found = _Found(
-            polished.report,
-            polished.ctx,
-            polished.decisions,
-            polished.ledger,
-            "milp+regime-lp",
-            bound,
+    regimes: list = field(default_factory=list)  # regime_values of each LP built
+    kinks: list = field(default_factory=list)  # (name, year, rule) of every binary
+
+
+class _Search:
+    """The exact-mode search for one plan (see the module doc), timing every build and solve."""
+
+    def __init__(
+        self, plan: Plan, rules: RuleSet, mode: str, solver: str, mip_seconds: float, thorough
+    ):
+        self.plan, self.rules, self.mode, self.solver = plan, rules, mode, solver
+        self.mip_seconds, self.thorough = mip_seconds, thorough
+        self.build_seconds = self.solve_seconds = 0.0
+        self.policy_tax: dict[int, float] | None = None  # gross basis (see optimize)
+
+    def build(self, plan: Plan, mode: str, regime=None) -> ModelContext:
+        ctx = build_model(plan, self.rules, mode, regime, self.policy_tax)
+        self.build_seconds += ctx.build_seconds
+        return ctx
+
+    def solve(self, ctx: ModelContext, **options) -> SolveReport:
+        report = solve(ctx, self.solver, **options)
+        self.solve_seconds += report.seconds
+        return report
+
+    def run(self) -> _Run:
+        """The search of the module doc."""
+        plan, rules = self.plan, self.rules
+        if self.mode != "exact":
+            fast = self.build(plan, "fast")
+            report = self.solve(fast)
+            _raise_if_unsolved(plan, rules, fast, report)
+            decisions = read_decisions(fast)
+            return _Run(report, fast, decisions, replay(plan, rules, decisions), "lp")
+        thorough = self.thorough
+        solved = _Solved()  # regimes already solved, shared by both starts
+        relaxed = self.build(plan, "exact")
+        relaxed_report = self.solve_start(relaxed, relax=True)
+        _raise_if_unsolved(plan, rules, relaxed, relaxed_report)  # no relaxation, no plan
+        bound = _bound(plan, relaxed_report.objective)
+        ledger = replay(plan, rules, read_decisions(relaxed))
+        best = self.regime_search(plan, ledger, REGIME_ROUNDS if thorough else 1, solved)
+        if thorough or not _near(best, bound):
+            # Far from the bound: search as --thorough does. More rounds from the
+            # relaxation's plan, then the fast LP's plan as a second start.
+            if not thorough and best is not None:
+                more = self.regime_search(plan, best.ledger, REGIME_ROUNDS - 1, solved)
+                best = _best_of(plan, best, more)
+            fast = self.build(plan, "fast")
+            if self.solve_start(fast).status == "optimal":
+                ledger = replay(plan, rules, read_decisions(fast))
+                best = _best_of(plan, best, self.regime_search(plan, ledger, REGIME_ROUNDS, solved))
+        run = None
+        if best is not None:
+            _restore(best.ctx, best.values)
+            run = _Run(best.report, best.ctx, best.decisions, best.ledger, "regime-lp", bound)
+        if self.mip_seconds <= 0 and run is not None:
+            return run
+        # The full MILP (the relaxation's model, binaries integer this time), from the best
+        # plan when there is one.
+        start = {**best.values, **best.ctx.regime_values} if best is not None else None
+        limit = self.mip_seconds or FALLBACK_MIP_SECONDS
+        mip = self.solve(relaxed, time_limit=limit, gap=1e-4, start=start)
+        improved = mip.objective is not None and (
+            best is None or _better(plan, mip.objective, best.report.objective)
         )
-    return found
+        if mip.status not in ("optimal", "feasible") or not improved:
+            if run is None:
+                _raise_if_unsolved(plan, rules, relaxed, mip)
+            return run
+        decisions = read_decisions(relaxed)
+        run = _Run(mip, relaxed, decisions, replay(plan, rules, decisions), "milp", bound)
+        # A MIP solution honours its binaries only to the solver's tolerance, which big-M
+        # rows turn into dollars; re-solve it as a regime LP to make it exact.
+        polished = self.regime_search(plan, run.ledger, REGIME_ROUNDS if thorough else 1)
+        if polished is not None:
+            run = _Run(
+                polished.report,
+                polished.ctx,
+                polished.decisions,
+                polished.ledger,
+                "milp+regime-lp",
+                bound,
+            )
+        return run
+
+    def solve_start(self, ctx: ModelContext, relax: bool = False) -> SolveReport:
+        """Solve a starting model roughly (solve.START_OPTIONS); fully if that did not settle."""
+        report = self.solve(ctx, relax=relax, rough=True)
+        if report.status not in ("optimal", "infeasible"):
+            report = self.solve(ctx, relax=relax)
+        return report
+
+    def regime_search(self, plan: Plan, ledger: Ledger, rounds: int, solved: _Solved | None = None):
+        """Build the exact model with its binaries fixed to the regime the ledger's true taxes
+        imply (an LP without big-M rows), solve it, and repeat from the new plan's regime
+        while the objective improves: a plan often sits on a kink, where the neighbouring
+        regime can be better. A regime in `solved` is not solved again. Returns the best
+        candidate or None."""
+        best, previous = None, None
+        solved = solved or _Solved()
+        for _ in range(rounds):
+            if solved.kinks and _regime_values(solved.kinks, ledger, plan.years) in solved.regimes:
+                break  # the new plan sits in a regime already solved: no need to build it
+            ctx = self.build(plan, "exact", regime_from(ledger, plan.years))
+            solved.kinks = ctx.regimes
+            if ctx.regime_values in solved.regimes or ctx.regime_conflicts:
+                break
+            solved.regimes.append(ctx.regime_values)
+            report = self.solve(ctx)
+            if report.status not in ("optimal", "feasible"):
+                break
+            decisions = read_decisions(ctx)
+            ledger = replay(plan, self.rules, decisions)
+            improves = best is None or _better(plan, report.objective, best.report.objective)
+            if improves:
+                previous = best
+                best = _Candidate(report, ctx, values(ctx), decisions, ledger)
+            # Stop when a round no longer improves by a meaningful amount.
+            if not improves or (
+                previous is not None
+                and abs(report.objective - previous.report.objective)
+                <= REGIME_TOLERANCE * max(1.0, abs(previous.report.objective))
+            ):
+                break
+        if best is not None:
+            _restore(best.ctx, best.values)
+        return best
+
+    def untangle(self, run: _Run) -> tuple[_Run, list[Circle]]:
+        """Re-solve the final model (same regime) with the circles the plan still has
+        netted (each one's smaller leg forbidden); take that plan when its objective is
+        within CIRCLE_TOLERANCE of the original. All kinds of circle at once first; if the
+        plan needs some, one kind at a time. The circles kept say why and what netting
+        them costs. Returns the run and the circles kept."""
+        plan, rules = self.plan, self.rules
+        circles = find_circles(plan, rules, run.decisions)
+        kinds = sorted({c.kind for c in circles})
+        attempts = [set(kinds)] + ([{k} for k in kinds] if len(kinds) > 1 else [])
+        original, forbidden, kept = run.report.objective, [], {}
+        for i, attempt in enumerate(attempts):
+            if run.ctx.binaries:  # a MILP's answer: no regime LP to re-solve
+                break
+            pending = [
+                c
+                for c in find_circles(plan, rules, run.decisions)
+                if c.kind in attempt and c.key not in kept
+            ]
+            if not pending:
+                continue
+            netted, legs, cost = self._net(run, pending, forbidden, original)
+            if netted is not None:
+                run, forbidden = netted, forbidden + legs
+            elif i > 0 or len(attempts) == 1:
+                for c in pending:
+                    c.why = explain(plan, rules, run.ledger.yearly, c) + cost
+                    kept[c.key] = c
+        left = find_circles(plan, rules, run.decisions)
+        for c in left:
+            if c.key not in kept:  # not re-solved (a MILP's answer, or opened by a re-solve)
+                c.why = explain(plan, rules, run.ledger.yearly, c)
+        return run, [kept.get(c.key, c) for c in left]
+
+    def _net(self, run: _Run, circles: list[Circle], forbidden: list, original: float):
+        """Re-solve `run`'s model with `circles` netted on top of `forbidden` legs. Returns
+        (the new run or None, the legs forbidden, what netting costs when it is refused);
+        a refused re-solve leaves the model and its solution as they were."""
+        ctx, plan = run.ctx, self.plan
+        solution = values(ctx)
+        legs = circle_variables(ctx, circles)
+        for var in legs:
+            var.upBound = 0.0
+        report = self.solve(ctx)
+        solved = report.status in ("optimal", "feasible") and report.objective is not None
+        if solved and not _better(plan, original, report.objective, CIRCLE_TOLERANCE):
+            decisions = read_decisions(ctx)
+            ledger = replay(plan, self.rules, decisions)
+            return _Run(report, ctx, decisions, ledger, run.method, run.bound), legs, ""
+        keep = {var.name for var in forbidden}
+        for var in legs:
+            if var.name not in keep:
+                var.upBound = None
+        _restore(ctx, solution)
+        if not solved:
+            return None, legs, "; the plan cannot do without them"
+        return None, legs, f"; netting them costs {_objective_gap(plan, original, report)}"
 
 
-def _solve_start(ctx: ModelContext, solver: str, clock: _Clock, relax: bool = False):
-    """Solve a starting model roughly (solve.START_OPTIONS); fully if that did not settle."""
-    report = solve(ctx, solver, relax=relax, rough=True)
-    clock.solve += report.seconds
-    if report.status not in ("optimal", "infeasible"):
-        report = solve(ctx, solver, relax=relax)
-        clock.solve += report.seconds
-    return report
+def circle_variables(ctx: ModelContext, circles: list[Circle]) -> list:
+    """The model variables of each circle's smaller leg, to forbid: without it the larger
+    leg can still carry the net amount, so the re-solve nets the circle (a contribution
+    the plan requires keeps its leg: the withdrawal goes)."""
+    x, out = ctx.x, []
+    required = {f.account for f in ctx.plan.contributions.fixed}
+    for c in circles:
+        inflow = c.money_in <= c.money_out and c.account not in required
+        if c.kind == "purchase_and_sale":
+            if inflow:
+                out.append(x["buy"][c.account, c.tier, c.year])
+            else:
+                out += [
+                    x["sell"][lot.key, c.year]
+                    for lot in ctx.lots
+                    if (lot.account, lot.tier) == (c.account, c.tier)
+                    and (lot.key, c.year) in x["sell"]
+                ]
+        elif c.kind == "conversion_and_withdrawal" and inflow:
+            out += [x["convert"][s, c.account, c.year] for s in c.sources]
+        elif c.kind == "exempt_to_taxable" and inflow:
+            out += [x["contribute"][a, c.year] for a in c.sources]
+        elif c.kind == "contribution_and_withdrawal" and inflow:
+            out.append(x["contribute"][c.account, c.year])
+        else:
+            out.append(x["withdraw"][c.account, c.year])
+    return out
 
 
-def _bound(plan: Plan, relaxed_objective: float) -> float:
-    """The relaxation's objective widened by its solve's tolerance: no plan beats it."""
-    margin = 10 * START_TOLERANCE * max(1.0, abs(relaxed_objective))
-    if plan.objective.kind == "min_tax":
-        return relaxed_objective - margin
-    return relaxed_objective + margin
-
-
-def _search(
-    plan: Plan,
-    rules: RuleSet,
-    ledger: Ledger,
-    solver: str,
-    rounds: int,
-    solved: _Solved,
-    clock: _Clock,
-) -> _Candidate | None:
-    """The regime search from a plan's ledger, timed on `clock`."""
-    best, build_s, solve_s = _regime_search(plan, rules, ledger, solver, rounds, solved)
-    clock.build += build_s
-    clock.solve += solve_s
-    return best
-
-
-def _best_of(plan: Plan, a: _Candidate | None, b: _Candidate | None) -> _Candidate | None:
-    if a is None or (b is not None and _better(plan, b.report.objective, a.report.objective)):
-        return b
-    return a
+def _objective_gap(plan: Plan, objective: float, other: SolveReport) -> str:
+    gap = abs(objective - other.objective)
+    unit = "/yr of spending" if plan.objective.kind == "max_spending" else ""
+    return f"${gap:,.0f}{unit} (today's dollars, re-solved)"
 
 
 @dataclass
@@ -275,58 +411,12 @@ def _regime_values(kinks: list, ledger: Ledger, years: list[int]) -> dict[str, i
     return {name: int(value(name, year, rule)) for name, year, rule in kinks}
 
 
-@dataclass
-class _Solved:
-    """Regimes whose LP was built already, and the model's kinks once known."""
-
-    regimes: list = field(default_factory=list)  # regime_values of each LP built
-    kinks: list = field(default_factory=list)  # (name, year, rule) of every binary
-
-
-def _regime_search(
-    plan: Plan,
-    rules: RuleSet,
-    ledger: Ledger,
-    solver: str,
-    rounds: int = 1,
-    solved: _Solved | None = None,
-):
-    """Build the exact model with its binaries fixed to the regime the ledger's true taxes
-    imply (an LP without big-M rows), solve it, and repeat from the new plan's regime while
-    the objective improves: a plan often sits on a kink, where the neighbouring regime can
-    be better. A regime in `solved` is not solved again. Returns (best candidate or None,
-    build seconds, solve seconds)."""
-    best, build_s, solve_s, previous = None, 0.0, 0.0, None
-    solved = solved or _Solved()
-    for _ in range(rounds):
-        if solved.kinks and _regime_values(solved.kinks, ledger, plan.years) in solved.regimes:
-            break  # the new plan sits in a regime already solved: no need to build it
-        ctx = build_model(plan, rules, "exact", regime_from(ledger, plan.years))
-        build_s += ctx.build_seconds
-        solved.kinks = ctx.regimes
-        if ctx.regime_values in solved.regimes or ctx.regime_conflicts:
-            break
-        solved.regimes.append(ctx.regime_values)
-        report = solve(ctx, solver)
-        solve_s += report.seconds
-        if report.status not in ("optimal", "feasible"):
-            break
-        decisions = read_decisions(ctx)
-        ledger = replay(plan, rules, decisions)
-        improves = best is None or _better(plan, report.objective, best.report.objective)
-        if improves:
-            previous = best
-            best = _Candidate(report, ctx, values(ctx), decisions, ledger)
-        # Stop when a round no longer improves by a meaningful amount.
-        if not improves or (
-            previous is not None
-            and abs(report.objective - previous.report.objective)
-            <= REGIME_TOLERANCE * max(1.0, abs(previous.report.objective))
-        ):
-            break
-    if best is not None:
-        _restore(best.ctx, best.values)
-    return best, build_s, solve_s
+def _bound(plan: Plan, relaxed_objective: float) -> float:
+    """The relaxation's objective widened by its solve's tolerance: no plan beats it."""
+    margin = 10 * START_TOLERANCE * max(1.0, abs(relaxed_objective))
+    if plan.objective.kind == "min_tax":
+        return relaxed_objective - margin
+    return relaxed_objective + margin
 
 
 def _near(candidate: _Candidate | None, bound: float | None) -> bool:
@@ -337,18 +427,25 @@ def _near(candidate: _Candidate | None, bound: float | None) -> bool:
     return gap <= BOUND_TOLERANCE * max(1.0, abs(bound))
 
 
+def _best_of(plan: Plan, a: _Candidate | None, b: _Candidate | None) -> _Candidate | None:
+    if a is None or (b is not None and _better(plan, b.report.objective, a.report.objective)):
+        return b
+    return a
+
+
 def _restore(ctx: ModelContext, solution: dict[str, float]) -> None:
     """Put a stored solution back into the model's variables (for reconciliation)."""
     for var in ctx.prob.variables():
         var.varValue = solution.get(var.name, 0.0)
 
 
-def _better(plan: Plan, candidate: float, incumbent: float | None) -> bool:
+def _better(plan: Plan, candidate: float, incumbent: float | None, margin: float = 1e-6) -> bool:
+    """Whether `candidate` beats `incumbent` by more than `margin` (objective units)."""
     if incumbent is None:
         return True
     if plan.objective.kind == "min_tax":
-        return candidate < incumbent - 1e-6
-    return candidate > incumbent + 1e-6
+        return candidate < incumbent - margin
+    return candidate > incumbent + margin
 
 
 def read_decisions(ctx: ModelContext) -> Decisions:

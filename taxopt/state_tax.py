@@ -35,7 +35,7 @@ from taxopt.state_rules import (
     StateRuleSet,
     Subtraction,
 )
-from taxopt.tax import TaxInput, TaxResult, compute_tax, schedule_tax_arrays
+from taxopt.tax import TaxInput, TaxResult, compute_tax, schedule_tax_between
 
 Amount = float | np.ndarray
 
@@ -186,7 +186,7 @@ def compute_state_tax(rules: StateRuleSet, income: StateTaxInput) -> StateTaxRes
 
 def schedule_tax(schedule: Schedule, income: Amount) -> np.ndarray:
     """Tax on `income` (float or array) under a marginal-rate schedule."""
-    return schedule_tax_arrays(schedule, 0.0, np.asarray(income, dtype=float))
+    return schedule_tax_between(schedule, 0.0, np.asarray(income, dtype=float))
 
 
 def recaptured_benefit(

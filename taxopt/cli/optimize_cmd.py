@@ -87,6 +87,7 @@ def summary_text(result) -> str:
         f"{result.plan.name} under {result.rules.name} ({result.mode} mode, {result.method}, "
         f"{result.status})",
         f"  built on {result.return_basis} returns a year: {growth}",
+        f"  spending rule: {result.spending_rule}",
         f"  sustainable spending, first retirement year: ${f.sustainable_spending:,.0f} "
         f"(today's dollars, after tax)",
         *_stress_lines(result.stress),
@@ -113,10 +114,10 @@ def summary_text(result) -> str:
                 f"estate {_signed(row['gain_in_after_tax_estate'])}, "
                 f"tax saved {_signed(row['tax_saved_pv'])}"
             )
-    for warning in result.warnings:
-        lines.append(f"  warning: {warning}")
     for note in result.notes:
         lines.append(f"  note: {note}")
+    for warning in result.warnings:
+        lines.append(f"  warning: {warning}")
     return "\n".join(lines)
 
 

@@ -31,8 +31,6 @@ from taxopt.state_tax import (
 )
 from taxopt.tax import TaxInput, TaxResult, compute_tax, marginal_rates
 
-# A joint return covers two people (each may qualify for per-person deductions).
-JOINT_FILING_STATUSES = frozenset({"mfj"})
 MAX_AGE = 125
 MAX_INFLATION = 0.5  # a larger figure is almost surely a percent typed as a fraction
 
@@ -229,15 +227,17 @@ def build_household(
         raise FieldProblem(
             "filing_status", f"'{fields['filing_status']}' is not one of {', '.join(statuses)}"
         )
+    joint = base.people_covered(status) == 2
     ages = (_age(fields, "age", required=True),)
-    spouse = _age(fields, "spouse_age", required=status in JOINT_FILING_STATUSES)
-    if status in JOINT_FILING_STATUSES:
+    spouse = _age(fields, "spouse_age", required=joint)
+    if joint:
         ages = (*ages, spouse)
     elif spouse is not None:
+        couples = [s for s in statuses if base.people_covered(s) == 2]
+        either = f" or use {', '.join(couples)}" if couples else ""
         raise FieldProblem(
             "spouse_age",
-            f"is {spouse} but filing status '{status}' covers one person; "
-            f"leave it blank or use {', '.join(sorted(JOINT_FILING_STATUSES))}",
+            f"is {spouse} but filing status '{status}' covers one person; leave it blank{either}",
         )
     amounts = {name: _amount(fields, name) for name in AMOUNT_FIELDS}
     for part in ("investment_income", "early_distributions", *PART_FIELDS):
