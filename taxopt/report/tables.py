@@ -1,0 +1,154 @@
+"""Tables that print legibly: at most MAX_COLUMNS columns per printed table, the key columns
+(year, ages) repeated in every part, the header repeated at the top of every page, page
+breaks between tables and never through a header; totals as SUM formulas with stored results.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from taxopt.report.book import ROW_PT, Sheet, clean
+
+MAX_COLUMNS = 16
+HEADER_PT = 54.0  # four lines of wrapped header text
+MIN_ROWS_ON_PAGE = 4  # a table starts on a new page unless this many rows fit below its header
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: header (with its unit), values, number kind, whether it gets a total."""
+
+    label: str
+    values: Sequence[Any]
+    kind: str = "money"
+    total: bool = False
+    width: float = 11.5
+
+
+@dataclass
+class Table:
+    title: str
+    columns: list[Column]
+    keys: int = 1  # leading columns repeated in every part (year, ages)
+    note: str = ""
+
+    @property
+    def rows(self) -> int:
+        return len(self.columns[0].values) if self.columns else 0
+
+
+@dataclass
+class Placed:
+    """Where a table's data landed: sheet rows of each data row, total row, columns."""
+
+    title: str
+    data_rows: list[int] = field(default_factory=list)
+    total_row: int | None = None
+    first_col: int = 0
+    labels: list[str] = field(default_factory=list)
+
+
+def split(table: Table, limit: int = MAX_COLUMNS) -> list[Table]:
+    """Parts of at most `limit` columns, each starting with the table's key columns."""
+    keys, rest = table.columns[: table.keys], table.columns[table.keys :]
+    room = max(1, limit - len(keys))
+    chunks = [rest[i : i + room] for i in range(0, len(rest), room)] or [[]]
+    if len(chunks) == 1:
+        return [table]
+    return [
+        replace(table, title=f"{table.title} (part {i + 1} of {len(chunks)})", columns=keys + c)
+        for i, c in enumerate(chunks)
+    ]
+
+
+def widths_for(tables: Sequence[Table], minimum: Sequence[float] = ()) -> list[float]:
+    """Width of each sheet column: the widest column any table puts there."""
+    n = max([len(t.columns) for t in tables] + [len(minimum)])
+    out = [minimum[i] if i < len(minimum) else 0.0 for i in range(n)]
+    for table in tables:
+        for i, col in enumerate(table.columns):
+            out[i] = max(out[i], col.width)
+    return out
+
+
+def write_tables(sheet: Sheet, tables: Sequence[Table], new_page_each: bool = True) -> list[Placed]:
+    """Write tables one after another (each split to printable parts), flowing down pages."""
+    placed = []
+    for n, table in enumerate(tables):
+        for part in split(table):
+            if new_page_each and (n or placed) and sheet.used_pt > 0:
+                sheet.page_break()
+            placed.append(write_table(sheet, part))
+    return placed
+
+
+def write_table(sheet: Sheet, table: Table) -> Placed:
+    """Caption, header, rows (header repeated after each page break), then totals."""
+    place = Placed(table.title, labels=[c.label for c in table.columns])
+    sheet.keep(2 * ROW_PT + HEADER_PT + MIN_ROWS_ON_PAGE * ROW_PT)
+    _caption(sheet, table, continued=False)
+    for i in range(table.rows):
+        if sheet.used_pt + ROW_PT > sheet.page_pt and not sheet.fit_page:
+            sheet.page_break()
+            _caption(sheet, table, continued=True)
+        row = sheet.advance()
+        place.data_rows.append(row)
+        for col, column in enumerate(table.columns):
+            sheet.write(row, col, column.values[i], column.kind)
+    if any(c.total for c in table.columns):
+        if sheet.used_pt + ROW_PT > sheet.page_pt and not sheet.fit_page:
+            sheet.page_break()
+            _caption(sheet, table, continued=True)
+        place.total_row = _totals(sheet, table, place.data_rows)
+    if table.note:
+        sheet.text_row(table.note, "note")
+    sheet.skip()
+    return place
+
+
+def _caption(sheet: Sheet, table: Table, continued: bool) -> None:
+    title = table.title + (" (continued)" if continued else "")
+    sheet.text_row(title, "section", 20.0)
+    row = sheet.advance(HEADER_PT)
+    for col, column in enumerate(table.columns):
+        sheet.write(row, col, column.label, style="header")
+
+
+def _totals(sheet: Sheet, table: Table, data_rows: list[int]) -> int:
+    row = sheet.advance()
+    sheet.write(row, 0, "Total", style="total")
+    for col, column in enumerate(table.columns):
+        if col == 0:
+            continue
+        if not column.total:
+            sheet.write(row, col, None, style="total")
+            continue
+        value = sum(clean(v, column.kind) or 0.0 for v in column.values)
+        sheet.formula(row, col, "=" + sum_formula(col, data_rows), value, column.kind, "total")
+    return row
+
+
+def sum_formula(col: int, rows: Sequence[int]) -> str:
+    """SUM over a column's cells in `rows` (0-based), one range per contiguous run."""
+    from xlsxwriter.utility import xl_rowcol_to_cell
+
+    runs: list[tuple[int, int]] = []
+    for r in rows:
+        if runs and r == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], r)
+        else:
+            runs.append((r, r))
+    parts = [
+        xl_rowcol_to_cell(a, col)
+        if a == b
+        else f"{xl_rowcol_to_cell(a, col)}:{xl_rowcol_to_cell(b, col)}"
+        for a, b in runs
+    ]
+    return "SUM(" + ",".join(parts) + ")"
+
+
+def rows_per_page(sheet: Sheet) -> int:
+    return max(1, math.floor((sheet.page_pt - 20.0 - HEADER_PT) / ROW_PT))
