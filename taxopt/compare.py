@@ -401,10 +401,12 @@ def _comparison_sheet(ws, comparison: Comparison) -> None:
     ws.set_widths([40, *([17] * n)])
     ws.fit_one_page()
     ws.text_row(f"Tax law compared: {', '.join(comparison.plans)}", "title", 24.0)
-    ws.text_row(
+    ws.wrapped(
         f"Today's dollars (each plan's start year). Differences are against the same plan "
         f"under {first}. Effective rate = {EFFECTIVE_RATE}.",
-        "note",
+        n,
+        lines=2,
+        style="wrapnote",
     )
     ws.skip()
     header = ws.advance(42.0)

@@ -80,6 +80,7 @@ _STYLES: dict[str, dict[str, Any]] = {
                  "font_color": "#404040"},
     "total": {"bold": True, "top": 1},
     "big": {"bold": True, "font_size": 13},
+    "boldleft": {"bold": True, "align": "left"},
 }
 
 
@@ -134,7 +135,13 @@ class Book:
     def format(self, style: str = "body", kind: str = "text", **extra: Any) -> Format:
         key = (style, kind, tuple(sorted(extra.items())))
         if key not in self._formats:
-            props = {"font_name": FONT, "font_size": BODY_PT, **_STYLES[style], **extra}
+            props = {
+                "font_name": FONT,
+                "font_size": BODY_PT,
+                "valign": "top",
+                **_STYLES[style],
+                **extra,
+            }
             if kind != "text":
                 props["num_format"] = NUMBER_FORMATS[kind]
             self._formats[key] = self.workbook.add_format(props)
@@ -195,7 +202,8 @@ class Sheet:
         self._rescale()
 
     def content_width_pt(self) -> float:
-        return sum(column_points(w) for w in self.widths) + self.extra_width_pt
+        extra = max(0, self.chart_cols - len(self.widths)) * column_points(DEFAULT_COL_CHARS)
+        return sum(column_points(w) for w in self.widths) + max(extra, self.extra_width_pt)
 
     def _rescale(self) -> None:
         ratio = PRINT_WIDTH_PT / max(self.content_width_pt(), 1.0)
@@ -260,11 +268,11 @@ class Sheet:
         self.write(row, 0, text, style=style)
         return row
 
-    def wrapped(self, text: str, last_col: int, lines: int = 2) -> int:
+    def wrapped(self, text: str, last_col: int, lines: int = 2, style: str = "wrap") -> int:
         """A paragraph merged across columns 0..last_col, `lines` lines high."""
         height = max(1, lines) * 13.0
         row = self.advance(height)
-        self.ws.merge_range(row, 0, row, last_col, text, self.book.format("wrap"))
+        self.ws.merge_range(row, 0, row, last_col, text, self.book.format(style))
         return row
 
     def insert_chart(self, chart: Chart, col: int, width_px: int, height_px: int) -> int:
@@ -278,21 +286,21 @@ class Sheet:
         self.row += rows
         self.used_pt += rows * ROW_PT
         self.note_chart(col, width_px)
-        left_pt = sum(column_points(w) for w in self.widths[:col])
-        reach = left_pt + width_px * 0.75 - sum(column_points(w) for w in self.widths)
-        if reach > self.extra_width_pt:
-            self.extra_width_pt = reach
-            self._rescale()
+        self._rescale()
         return rows
 
     def note_chart(self, col: int, width_px: int) -> None:
-        """Remember how far right a chart reaches, so the print area covers it."""
+        """Remember how far right a chart reaches, so the print area covers it.
+
+        The file anchors a chart to cells computed at Excel's 7 pixels a width unit;
+        LibreOffice stretches it over the same cells, so count columns that way, plus one.
+        """
         x = width_px
         while x > 0:
             width = self.widths[col] if col < len(self.widths) else DEFAULT_COL_CHARS
-            x -= column_points(width) / 0.75
+            x -= width * 7 + 5
             col += 1
-        self.chart_cols = max(self.chart_cols, col)
+        self.chart_cols = max(self.chart_cols, col + 1)
 
     # -- printing ----------------------------------------------------------------------
 

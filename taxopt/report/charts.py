@@ -21,7 +21,7 @@ AXIS_FONT = {"name": FONT, "size": 9}
 LEGEND_FONT = {"name": FONT, "size": 9}
 PALETTE = ["#1F4E78", "#C55A11", "#548235", "#7F6000", "#7030A0", "#2E75B6", "#A5A5A5", "#BF9000"]
 GRID = {"visible": True, "line": {"color": "#D9D9D9", "width": 0.5}}
-WIDTH_PX, HEIGHT_PX = 900, 420  # a chart on a page of its own with its title
+WIDTH_PX, HEIGHT_PX = 900, 560  # a chart on a page of its own, under its caption
 
 
 @dataclass(frozen=True)
@@ -84,12 +84,14 @@ def make_chart(
     x_title: str = "Year",
     lines: Sequence[Series] = (),
     y_bounds: tuple[float, float] | None = None,
+    colors: Sequence[str] = (),
 ) -> Chart:
     """A chart of `kind` (column, area, line) over years, with optional straight lines on
     top (bracket tops, spending), styled for print."""
     chart = book.add_chart(kind, subtype)
+    palette = list(colors) or PALETTE
     for i, s in enumerate(series):
-        chart.add_series(_series(kind, s, categories, PALETTE[i % len(PALETTE)]))
+        chart.add_series(_series(kind, s, categories, palette[i % len(palette)]))
     if lines:
         overlay = book.add_chart("line")
         for j, s in enumerate(lines):
@@ -101,7 +103,10 @@ def make_chart(
     groups = [[s.values for s in series]] if stacked else []
     low, high = y_bounds or nice_bounds(values, groups)
     chart.set_title({"name": title, "name_font": TITLE_FONT, "overlay": False})
-    chart.set_x_axis(
+    category_axis, value_axis = (
+        (chart.set_y_axis, chart.set_x_axis) if kind == "bar" else (chart.set_x_axis, chart.set_y_axis)
+    )
+    category_axis(
         {
             "name": x_title,
             "name_font": AXIS_TITLE_FONT,
@@ -112,7 +117,7 @@ def make_chart(
             "line": {"color": "#808080"},
         }
     )
-    chart.set_y_axis(
+    value_axis(
         {
             "name": y_title,
             "name_font": AXIS_TITLE_FONT,

@@ -160,7 +160,7 @@ def write_chart_data(sheet: Sheet, result) -> dict[str, Series]:
 def write_charts(sheet: Sheet, result, data: dict[str, Series]) -> None:
     """One chart a page: income and spending, tax by kind, conversions against the
     bracket tops, balances by kind of account; all in today's dollars."""
-    sheet.set_widths([10] * 16)
+    sheet.set_widths([10.0] * (WIDTH_PX // 95 + 1))
     sheet.text_row("Charts (today's dollars)", "title", 24.0)
     book = sheet.book
     taxes = [

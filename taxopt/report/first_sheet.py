@@ -10,17 +10,17 @@ from taxopt.report.book import Sheet, column_points
 from taxopt.report.charts import Series, make_chart
 
 TEXT_COLS = 3  # label, value, note
-CHART_PX = (440, 390)
+CHART_PX = (400, 380)
 CHART_COL_CHARS = 10.0
 # Text columns, a gap, then columns under the chart wide enough for it in any viewer.
-WIDTHS = [36.0, 13.0, 46.0, 2.0] + [CHART_COL_CHARS] * (
-    math.ceil(CHART_PX[0] / (CHART_COL_CHARS * 7 + 5)) + 1
+WIDTHS = [34.0, 12.0, 30.0, 1.0] + [CHART_COL_CHARS] * math.ceil(
+    CHART_PX[0] / (CHART_COL_CHARS * 9 + 5)
 )
 CHAR_PT = 5.2  # average width of a character of 10-point Arial, points
 
 
-def _lines(text: str, width_pt: float) -> int:
-    return max(1, math.ceil(len(text) * CHAR_PT / width_pt))
+def _lines(text: str, width_pt: float, char_pt: float = CHAR_PT) -> int:
+    return max(1, math.ceil(len(text) * char_pt / (width_pt - 6)))
 
 
 def write_first_sheet(sheet: Sheet, result, chart_data: dict[str, Series], client: str) -> None:
@@ -50,13 +50,17 @@ def write_first_sheet(sheet: Sheet, result, chart_data: dict[str, Series], clien
     paragraph(story.conversion_sentence(result))
     paragraph(story.withdrawal_order(result))
     sheet.text_row("The figures", "section", 20.0)
+    note_pt = column_points(WIDTHS[2])
     for h in story.headlines(result):
-        row = sheet.advance()
-        sheet.write(row, 0, h.label)
+        row = sheet.advance(max(15.0, 12.0 * _lines(h.note, note_pt, 4.6) + 2))
+        sheet.write(row, 0, h.label, style="wrap")
         sheet.write(row, 1, h.value, h.kind, "bold")
-        sheet.write(row, 2, h.note, style="note")
+        sheet.write(row, 2, h.note, style="wrapnote")
     versus = story.against_rule_of_thumb(result)
-    sheet.text_row("Against the rule of thumb", "section", 20.0)
+    title = "Against the rule of thumb"
+    if versus is not None:
+        title += f" ({versus.label.removeprefix('Rule of thumb: ')})"
+    sheet.text_row(title, "section", 20.0)
     if versus is None:
         paragraph("Not compared with the rule of thumb in this run.")
     else:
@@ -68,7 +72,6 @@ def write_first_sheet(sheet: Sheet, result, chart_data: dict[str, Series], clien
             row = sheet.advance()
             sheet.write(row, 0, label)
             sheet.write(row, 1, value, "money", "bold")
-            sheet.write(row, 2, versus.label, style="note")
         paragraph(versus.explanation)
     paragraph(
         "The next sheets: this year's actions, the year-by-year instructions, the inputs to "
@@ -80,6 +83,7 @@ def write_first_sheet(sheet: Sheet, result, chart_data: dict[str, Series], clien
     chart = income_chart(sheet, result, chart_data)
     chart.set_size({"width": CHART_PX[0], "height": CHART_PX[1]})
     sheet.ws.insert_chart(chart_row, TEXT_COLS + 1, chart, {"object_position": 3})
+    sheet.note_chart(TEXT_COLS + 1, CHART_PX[0])
     sheet.row = max(end_row, chart_row + math.ceil(CHART_PX[1] * 0.75 / 15.0))
 
 

@@ -15,7 +15,7 @@ from taxopt.rules import RuleSet
 from taxopt.tax import TaxInput, compute_tax
 
 PRECISION = 0.5  # dollars: bisection stops when the bracket is this narrow
-ADDS_NO_TAX = 0.5  # dollars of extra tax that still count as "no tax"
+ADDS_NO_TAX = 1e-6  # extra tax per dollar of gain that still counts as none (float noise)
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def _zero_rate_gains_room(rules: RuleSet, income: TaxInput, tax: float) -> float
     ceiling = (bands[1] if len(bands) > 1 else 0.0) + deductions + 1.0
     return _largest(
         lambda extra: compute_tax(rules, _more(income, "ltcg", extra)).total_tax
-        <= tax + ADDS_NO_TAX,
+        <= tax + ADDS_NO_TAX * (1.0 + extra),
         ceiling,
     )
 

@@ -21,14 +21,14 @@ TODAY = "(today's $)"
 def write_inputs(sheet: Sheet, result) -> None:
     plan, rules = result.plan, result.rules
     tiers = plan.tier_names
-    sheet.set_widths([30, 14, 14, *([13] * max(len(tiers) + 2, 5))])
+    sheet.set_widths([30, 12, *([12.5] * max(len(tiers) + 2, 5))])
     sheet.text_row("Inputs to confirm", "title", 24.0)
     sheet.text_row(
         f"Everything the plan assumes. Amounts are {plan.start_year} (today's) dollars.",
         "subtitle",
     )
     sheet.skip()
-    tables = [_people(plan), _balances(result), *_basis(result), *_income(plan)]
+    tables = [_people(plan), _balances(result), *_basis(result), *_income(plan, rules)]
     tables += [_assumptions(result), _tiers(result)]
     write_tables(sheet, tables, new_page_each=False)
 
@@ -88,7 +88,7 @@ def _basis(result) -> list[Table]:
     ]
 
 
-def _income(plan) -> list[Table]:
+def _income(plan, rules) -> list[Table]:
     out = []
     if plan.income:
         streams = plan.income
@@ -137,10 +137,15 @@ def _income(plan) -> list[Table]:
             ("Last year of saving", c.until_year or plan.retirement_year - 1, "year"),
         ]
         rows += [
-            (f"Fixed each year to {f.account} {TODAY}", f.annual, "money") for f in c.fixed
+            (f"Fixed each year to {_fixed_label(plan, rules, f.account)} {TODAY}", f.annual, "money")
+            for f in c.fixed
         ]
         out.append(_pairs("Savings", rows))
     return out
+
+
+def _fixed_label(plan, rules, account: str) -> str:
+    return account_labels(plan, rules).get(account, account)
 
 
 def _pairs(title: str, rows: list[tuple[str, object, str]]) -> Table:
@@ -239,7 +244,7 @@ def write_location(sheet: Sheet, result) -> None:
     plan, rules = result.plan, result.rules
     labels = account_labels(plan, rules)
     tiers = plan.tier_names
-    sheet.set_widths([30, *([13] * (len(tiers) + 2))])
+    sheet.set_widths([28, *([12.5] * (len(tiers) + 2))])
     sheet.text_row("Where each tier lives", "title", 24.0)
     sheet.text_row(
         "Holdings after each year's moves, in nominal dollars of that year; the last column "

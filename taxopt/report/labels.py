@@ -38,6 +38,8 @@ RETURN_BASIS = {
     "mean": "average return (each tier grows at its expected arithmetic mean)",
 }
 
+SURTAXES = {"niit": "net investment income tax"}
+
 SPENDING_BASIS = {"net": "after tax", "gross": "before tax"}
 
 
@@ -69,6 +71,10 @@ def policy_label(withdrawal) -> str:
     else:
         text = f"{withdrawal.amount or 0:,.0f} today's dollars a year ({kind}), raised with inflation"
     return text
+
+
+def surtax_label(name: str) -> str:
+    return SURTAXES.get(name, humanize(name).lower())
 
 
 def place_of(rules, account) -> str:

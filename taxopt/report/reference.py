@@ -3,15 +3,15 @@ reconciliation of the optimizer with the ledger (the only sheet with solver deta
 
 from __future__ import annotations
 
-from taxopt.report.book import Sheet
+from taxopt.report.book import ROW_PT, Sheet
 from taxopt.report.labels import GLOSSARY
-from taxopt.report.tables import Column, Table, write_table, write_tables
+from taxopt.report.tables import Column, Table, write_tables
 from taxopt.rules_report import format_value, rule_values
 
 
 def write_rules(sheet: Sheet, rules) -> None:
     meta = rules.meta
-    sheet.set_widths([34, 44, 90])
+    sheet.set_widths([30, 36, 64])
     sheet.text_row(f"Tax law: {meta.title}", "title", 24.0)
     for label, value in (
         ("Rule set", rules.name),
@@ -27,25 +27,41 @@ def write_rules(sheet: Sheet, rules) -> None:
         sheet.wrapped(meta.description, 2, lines=3)
     sheet.skip()
     values = [v for v in rule_values(rules) if v.table not in {"meta", "extends"}]
-    write_table(
-        sheet,
-        Table(
-            "Every value with its source",
-            [
-                Column("Item", [v.path for v in values], "text", width=34),
-                Column("Value", [format_value(v.value, v.path) for v in values], "text", width=44),
-                Column("Source", [v.source for v in values], "text", width=90),
-            ],
-        ),
-    )
+    widths = [30.0, 36.0, 64.0]
+    header = ["Item", "Value", "Source"]
+    sheet.keep(20 + 30 + 4 * ROW_PT)
+    sheet.text_row("Every value with its source", "section", 20.0)
+    _header(sheet, header)
+    for v in values:
+        cells = [v.path, format_value(v.value, v.path), v.source]
+        lines = max(_lines(text, width) for text, width in zip(cells, widths, strict=True))
+        height = max(ROW_PT, 12.5 * lines + 2)
+        if sheet.used_pt + height > sheet.page_pt:
+            sheet.page_break()
+            _header(sheet, header)
+        row = sheet.advance(height)
+        for col, text in enumerate(cells):
+            sheet.ws.write_string(row, col, text, sheet.book.format("wrap"))
+
+
+def _header(sheet: Sheet, labels: list[str]) -> None:
+    row = sheet.advance(18.0)
+    for col, label in enumerate(labels):
+        sheet.write(row, col, label, style="header")
+
+
+def _lines(text: str, width_chars: float) -> int:
+    """Lines a wrapped text takes in a column (about 1.1 characters a width unit)."""
+    per_line = max(8, int(width_chars * 1.1))
+    return max(1, -(-len(text) // per_line))
 
 
 def write_glossary(sheet: Sheet) -> None:
-    sheet.set_widths([24, 110])
+    sheet.set_widths([22, 100])
     sheet.text_row("Glossary", "title", 24.0)
     sheet.skip()
     for term, meaning in GLOSSARY:
-        row = sheet.advance(28.0 if len(meaning) > 120 else 15.0)
+        row = sheet.advance(12.5 * _lines(meaning, 100) + 3)
         sheet.write(row, 0, term, style="bold")
         sheet.ws.write_string(row, 1, meaning, sheet.book.format("wrap"))
 
@@ -53,7 +69,7 @@ def write_glossary(sheet: Sheet) -> None:
 def write_reconciliation(sheet: Sheet, result) -> None:
     frame = result.reconciliation
     errors = [c for c in frame.columns if c.endswith("_error")]
-    sheet.set_widths([24, *([13] * (1 + 3 * len(errors)))])
+    sheet.set_widths([6, *([10.5] * (3 * len(errors)))])
     sheet.text_row("Reconciliation: the optimizer against the ledger", "title", 24.0)
     sheet.text_row(
         "The ledger replays the optimizer's decisions with the tax calculator; every other "
@@ -74,8 +90,8 @@ def write_reconciliation(sheet: Sheet, result) -> None:
     ]
     for label, value in facts:
         row = sheet.advance()
-        sheet.write(row, 0, label, style="bold")
-        sheet.write(row, 1, str(value))
+        sheet.ws.merge_range(row, 0, row, 2, label, sheet.book.format("bold"))
+        sheet.ws.merge_range(row, 3, row, 5, str(value), sheet.book.format("body"))
     sheet.skip()
     cols = [Column("Year", list(frame["year"]), "year", width=6)]
     for error in errors:

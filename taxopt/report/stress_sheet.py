@@ -19,7 +19,8 @@ from taxopt.report.tables import Column, Table, split, widths_for, write_table
 from taxopt.simulate import PERCENTILES, Simulation
 
 SHEET = "Stress test"
-FAN_PX = (470, 330)
+FAN_PX = (470, 420)
+FAN_COLORS = ["#9DC3E6", "#2E75B6", "#1F3864", "#2E75B6", "#9DC3E6"]  # a fan: outer paths light
 RULE_NAMES = {
     "fixed": "The plan's own spending",
     "bengen": "4% of the starting portfolio, raised with inflation",
@@ -40,16 +41,18 @@ def add_stress_sheet(book: Book, simulation: Simulation, title: str = SHEET) -> 
     sheet = book.add_sheet(title)
     sim = simulation
     table = _percentile_table(sim)
-    widths = widths_for(split(table))
+    widths = widths_for(split(table), [30])
     sheet.set_widths(widths)
     sheet.print_cols = len(widths)
     data_col = len(widths) + 1
     sheet.text_row(f"Stress test: {sim.policy.plan.name}", "title", 24.0)
-    sheet.text_row(
+    sheet.wrapped(
         "Today's dollars; spending after tax; wealth after the heirs' tax on traditional "
         "accounts. The plan's placement, contributions, conversions and withdrawal order are "
         "replayed on each simulated market path.",
-        "note",
+        len(widths) - 1,
+        lines=2,
+        style="wrapnote",
     )
     sheet.skip()
     _facts(sheet, sim)
@@ -79,29 +82,25 @@ def _facts(sheet: Sheet, sim: Simulation) -> None:
         ("Simulated market paths", f"{sim.paths:,} (seed {sim.seed})", "text"),
         ("Return model", sim.returns_model, "text"),
         ("Tax law", sim.policy.rules.meta.title, "text"),
-        (
-            "How much the first retirement decade's returns explain (R squared)",
-            seq["r2_first_decade"],
-            "factor",
-        ),
-        ("How much the whole retirement's returns explain (R squared)", seq["r2_full_horizon"], "factor"),
+        ("Spread explained by the first decade's returns (R squared)", seq["r2_first_decade"], "factor"),
+        ("Spread explained by the whole retirement's returns", seq["r2_full_horizon"], "factor"),
     ]
     for label, value, kind in facts:
         row = sheet.advance()
-        sheet.ws.merge_range(row, 0, row, 4, label, sheet.book.format("body"))
-        sheet.ws.merge_range(row, 5, row, 8, "", sheet.book.format("bold"))
-        sheet.write(row, 5, value, kind, "bold")
+        sheet.ws.merge_range(row, 0, row, 2, label, sheet.book.format("body"))
+        sheet.ws.merge_range(row, 3, row, 10, "", sheet.book.format("bold"))
+        sheet.write(row, 3, value, kind, "boldleft")
 
 
 def _percentile_table(sim: Simulation) -> Table:
     pct = sim.percentiles
     cols = [Column("Year", [int(y) for y in pct.index], "year", width=6)]
     cols += [
-        Column(f"Spending, {_q(q)} (today's $)", list(pct[f"spending_real_p{q}"]), width=12)
+        Column(f"Spending, {_q(q)} (today's $)", list(pct[f"spending_real_p{q}"]))
         for q in PERCENTILES
     ]
     cols += [
-        Column(f"Wealth, {_q(q)} (today's $)", list(pct[f"wealth_real_p{q}"]), width=12)
+        Column(f"Wealth, {_q(q)} (today's $)", list(pct[f"wealth_real_p{q}"]))
         for q in PERCENTILES
     ]
     return Table("Percentiles across the paths, each year", cols)
@@ -145,6 +144,7 @@ def _fans(sheet: Sheet, sim: Simulation, data_col: int) -> None:
             "Today's dollars",
             data["Year"],
             [data[f"{what}_p{q}"] for q in PERCENTILES],
+            colors=FAN_COLORS,
         )
         if n == 0:
             top = sheet.row
@@ -211,7 +211,7 @@ def _rules_table(sheet: Sheet, sim: Simulation) -> None:
         y_bounds=(0.0, 1.0),
     )
     chart.set_legend({"none": True})
-    sheet.insert_chart(chart, 0, 620, 260)
+    sheet.insert_chart(chart, 0, 620, 220)
 
 
 def _worst_paths(sheet: Sheet, sim: Simulation) -> None:

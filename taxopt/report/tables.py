@@ -10,10 +10,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from taxopt.report.book import ROW_PT, Sheet, clean
+from taxopt.report.book import PRINT_WIDTH_PT, ROW_PT, Sheet, clean, column_points
 
 MAX_COLUMNS = 16
-HEADER_PT = 54.0  # four lines of wrapped header text
+# A part's columns fit the page at this print scale or larger: 10-point text prints at 8.
+LEGIBLE_SCALE = 0.8
+WIDTH_BUDGET_PT = PRINT_WIDTH_PT / LEGIBLE_SCALE
+HEADER_LINE_PT = 12.5
+HEADER_CHAR_PX = 7.5  # a bold 10-point character, pixels (a column is about 9 per unit)
+HEADER_PT = 4 * HEADER_LINE_PT  # typical header height, for planning page room
 MIN_ROWS_ON_PAGE = 4  # a table starts on a new page unless this many rows fit below its header
 
 
@@ -25,7 +30,7 @@ class Column:
     values: Sequence[Any]
     kind: str = "money"
     total: bool = False
-    width: float = 11.5
+    width: float = 10.5
 
 
 @dataclass
@@ -51,13 +56,27 @@ class Placed:
     labels: list[str] = field(default_factory=list)
 
 
-def split(table: Table, limit: int = MAX_COLUMNS) -> list[Table]:
-    """Parts of at most `limit` columns, each starting with the table's key columns."""
+def split(
+    table: Table, limit: int = MAX_COLUMNS, budget_pt: float = WIDTH_BUDGET_PT
+) -> list[Table]:
+    """Parts of at most `limit` columns and `budget_pt` printed width (unscaled), each
+    starting with the table's key columns, so every part prints at a legible scale."""
     keys, rest = table.columns[: table.keys], table.columns[table.keys :]
-    room = max(1, limit - len(keys))
-    chunks = [rest[i : i + room] for i in range(0, len(rest), room)] or [[]]
+    key_pt = sum(column_points(c.width) for c in keys)
+    chunks: list[list[Column]] = [[]]
+    used = key_pt
+    for col in rest:
+        width = column_points(col.width)
+        if chunks[-1] and (used + width > budget_pt or len(keys) + len(chunks[-1]) >= limit):
+            chunks.append([])
+            used = key_pt
+        chunks[-1].append(col)
+        used += width
     if len(chunks) == 1:
         return [table]
+    # As many parts as the budget needs, the columns spread evenly over them.
+    size = -(-len(rest) // len(chunks))
+    chunks = [rest[i : i + size] for i in range(0, len(rest), size)]
     return [
         replace(table, title=f"{table.title} (part {i + 1} of {len(chunks)})", columns=keys + c)
         for i, c in enumerate(chunks)
@@ -88,7 +107,7 @@ def write_tables(sheet: Sheet, tables: Sequence[Table], new_page_each: bool = Tr
 def write_table(sheet: Sheet, table: Table) -> Placed:
     """Caption, header, rows (header repeated after each page break), then totals."""
     place = Placed(table.title, labels=[c.label for c in table.columns])
-    sheet.keep(2 * ROW_PT + HEADER_PT + MIN_ROWS_ON_PAGE * ROW_PT)
+    sheet.keep(2 * ROW_PT + header_pt(table, sheet.widths) + MIN_ROWS_ON_PAGE * ROW_PT)
     _caption(sheet, table, continued=False)
     for i in range(table.rows):
         if sheet.used_pt + ROW_PT > sheet.page_pt and not sheet.fit_page:
@@ -109,10 +128,29 @@ def write_table(sheet: Sheet, table: Table) -> Placed:
     return place
 
 
+def header_pt(table: Table, widths: list[float] | None = None) -> float:
+    """Height that shows every wrapped header label in full."""
+    lines = 1
+    for i, col in enumerate(table.columns):
+        width = widths[i] if widths and i < len(widths) else col.width
+        per_line = max(4, int((width * 9) / HEADER_CHAR_PX) - 1)
+        words, line, count = col.label.split(), 0, 1
+        for word in words:
+            if line and line + 1 + len(word) > per_line:
+                count += 1
+                line = len(word)
+            else:
+                line += (1 if line else 0) + len(word)
+        lines = max(lines, count)
+    return lines * HEADER_LINE_PT + 4.0
+
+
 def _caption(sheet: Sheet, table: Table, continued: bool) -> None:
     title = table.title + (" (continued)" if continued else "")
     sheet.text_row(title, "section", 20.0)
-    row = sheet.advance(HEADER_PT)
+    if not any(c.label for c in table.columns):
+        return  # a list of label and value pairs has no header
+    row = sheet.advance(header_pt(table, sheet.widths))
     for col, column in enumerate(table.columns):
         sheet.write(row, col, column.label, style="header")
 

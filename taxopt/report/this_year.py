@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from taxopt.report.book import Sheet
 from taxopt.report.headroom import Headroom, headroom
-from taxopt.report.labels import account_labels, tier_label
+from taxopt.report.labels import account_labels, surtax_label, tier_label
 from taxopt.report.tables import Column, Table, write_table
 
 TRADE_FLOOR = 1.0  # dollars: smaller tier changes are not trades
@@ -139,7 +139,7 @@ def this_year_headroom(result) -> Headroom:
 
 def write_this_year(sheet: Sheet, result) -> None:
     year = first_year(result)
-    sheet.set_widths([30, 16, 14, 14, 14, 22, 14, 14])
+    sheet.set_widths([28, 12, 11, 11, 11, 20, 11, 12])
     sheet.text_row(f"What to do in {year}", "title", 24.0)
     sheet.text_row(
         f"All amounts are {year} dollars (the plan's first year, so also today's dollars).",
@@ -152,7 +152,7 @@ def write_this_year(sheet: Sheet, result) -> None:
         Table(
             "Each account",
             [
-                Column("Account", [a.account for a in actions], "text", width=30),
+                Column("Account", [a.account for a in actions], "text", width=28),
                 Column(f"Balance at the start of {year} ($)", [a.opening for a in actions], total=True),
                 Column("Contribute ($)", [a.contribute for a in actions], total=True),
                 Column("Withdraw ($)", [a.withdraw for a in actions], total=True),
@@ -234,23 +234,21 @@ def _tax_block(sheet: Sheet, result) -> None:
             ("More long-term gains that can be realized at 0% ($)", room.zero_rate_gains_room, "money")
         )
     for surtax in rules.surtaxes:
-        label = "net investment income tax" if surtax.name == "niit" else surtax.name
         lines.append(
             (
-                f"Income (MAGI) left below the {label} threshold ($)",
+                f"Income (MAGI) left below the {surtax_label(surtax.name)} threshold ($)",
                 room.surtax_room[surtax.name],
                 "money",
             )
         )
-    table = Table(
-        "Expected tax and the room left this year",
-        [
-            Column("", [label for label, _v, _k in lines], "text"),
-            Column("Amount", [v for _l, v, _k in lines], "money"),
-        ],
-        note="Room figures come from the tax calculator: each is the extra income of that "
-        "kind that keeps this year's tax position, Social Security and deductions included.",
+    sheet.keep(20.0 + 15.0 * (len(lines) + 2))
+    sheet.text_row("Expected tax and the room left this year", "section", 20.0)
+    for label, value, kind in lines:
+        row = sheet.advance()
+        sheet.ws.merge_range(row, 0, row, 3, label, sheet.book.format("body"))
+        sheet.write(row, 4, value, kind, "bold" if "total" in label else "body")
+    sheet.text_row(
+        "Room figures come from the tax calculator: each is the extra income of that kind "
+        "that keeps this year's tax position, taxable Social Security and deductions included.",
+        "note",
     )
-    place = write_table(sheet, table)
-    for row_index, (_label, value, kind) in zip(place.data_rows, lines, strict=True):
-        sheet.write(row_index, 1, value, kind)

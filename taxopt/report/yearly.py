@@ -35,7 +35,7 @@ def instruction_tables(result) -> list[Table]:
     n = len(keys)
     net = [
         Column(
-            f"{labels[a.name]}: put in (+) / take out (-) {NOMINAL}",
+            f"{labels[a.name]}: in + / out - {NOMINAL}",
             list(y[f"contribution_{a.name}"] - y[f"withdrawal_{a.name}"]),
             total=True,
         )
@@ -62,8 +62,8 @@ def instruction_tables(result) -> list[Table]:
             Column(f"Spending after tax {REAL}", list(y["spending_real"]), total=True),
         ],
         keys=n,
-        note="Put in (+): contributions and purchases; take out (-): withdrawals and sales. "
-        "An RMD is met by the take-outs and conversions from that account.",
+        note="In (+): contributions and purchases; out (-): withdrawals and sales. "
+        "An RMD is met by the money taken out of and converted from that account.",
     )
     balances = Table(
         "Balances at year end",
@@ -229,7 +229,7 @@ def ledger_table(result) -> Table:
                 values,
                 "money" if kind == "real" else kind,
                 total=total,
-                width=6 if kind in ("year", "integer") else 11.5,
+                width=6 if kind == "year" else 10.5,
             )
         )
     return Table("The ledger: every figure of every year", columns, keys=1)
