@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from taxopt.report.book import Book, Sheet, sheet_title
+from taxopt.report.book import ROW_PT, Book, Sheet, sheet_title
 from taxopt.report.charts import HEIGHT_PX, WIDTH_PX, Series, make_chart
 from taxopt.report.first_sheet import income_chart, write_first_sheet
 from taxopt.report.inputs import write_inputs, write_location, write_plan_file
@@ -206,4 +206,5 @@ def write_charts(sheet: Sheet, result, data: dict[str, Series]) -> None:
         if n:
             sheet.page_break()
         sheet.text_row(caption, "note")
-        sheet.insert_chart(chart, 0, WIDTH_PX, HEIGHT_PX)
+        room_px = int((sheet.page_pt - sheet.used_pt - ROW_PT) / 0.75)
+        sheet.insert_chart(chart, 0, WIDTH_PX, min(HEIGHT_PX, room_px))
