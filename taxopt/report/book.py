@@ -16,6 +16,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
+import re
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -163,8 +165,27 @@ class Book:
         for sheet in self.sheets:
             sheet.finish()
         self.workbook.close()
-        data = self._buffer.getvalue()
+        data = keep_axes_shown(self._buffer.getvalue())
         return write_atomically(path, lambda tmp: tmp.write_bytes(data))
+
+
+def keep_axes_shown(xlsx: bytes) -> bytes:
+    """Write `<c:delete val="0"/>` on every chart axis that does not say otherwise.
+
+    XlsxWriter leaves the element out for a visible axis; some Excel versions then hide
+    the axis. The element follows `c:scaling` in every axis (ECMA-376 CT_CatAx, CT_ValAx).
+    """
+    source = zipfile.ZipFile(io.BytesIO(xlsx))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename.startswith("xl/charts/chart"):
+                text = data.decode("utf-8")
+                text = re.sub(r"</c:scaling>(?!<c:delete)", '</c:scaling><c:delete val="0"/>', text)
+                data = text.encode("utf-8")
+            target.writestr(item, data)
+    return out.getvalue()
 
 
 class Sheet:
