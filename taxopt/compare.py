@@ -412,7 +412,9 @@ def _comparison_sheet(ws, comparison: Comparison) -> None:
     header = ws.advance(42.0)
     ws.write(header, 0, "", style="header")
     for j, record in enumerate(records, start=1):
-        ws.write(header, j, _pair_label(comparison, record["plan"], record["rules"]), style="header")
+        ws.write(
+            header, j, _pair_label(comparison, record["plan"], record["rules"]), style="header"
+        )
     rows: dict[str, int] = {}
     for key, label, kind in _FIGURE_ROWS:
         row = rows[key] = ws.advance()
@@ -420,7 +422,8 @@ def _comparison_sheet(ws, comparison: Comparison) -> None:
         for j, record in enumerate(records, start=1):
             ws.write(row, j, None if record["status"] == "error" else record[key], kind)
     base_col = {
-        plan: 1 + next(i for i, r in enumerate(records) if r["plan"] == plan and r["rules"] == first)
+        plan: 1
+        + next(i for i, r in enumerate(records) if r["plan"] == plan and r["rules"] == first)
         for plan in comparison.plans
     }
     for key, template in _DIFFERENCE_LABELS.items():

@@ -12,7 +12,14 @@ import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from workbook_checks import convert, developer_words, evaluate, formula_cells, pages_by_sheet, sheet_of
+from workbook_checks import (
+    convert,
+    developer_words,
+    evaluate,
+    formula_cells,
+    pages_by_sheet,
+    sheet_of,
+)
 
 import taxopt
 from taxopt.cli import main

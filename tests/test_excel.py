@@ -300,7 +300,9 @@ def test_charts_print_one_to_a_page_and_none_is_split(path, pdf_pages):
 
 
 def test_libreoffice_recalculates_the_stored_results(path, tmp_path):
-    again = openpyxl.load_workbook(convert(path, tmp_path, "xlsx", recalculate=True), data_only=True)
+    again = openpyxl.load_workbook(
+        convert(path, tmp_path, "xlsx", recalculate=True), data_only=True
+    )
     for sheet, coordinate, _formula, stored in formula_cells(path):
         assert again[sheet][coordinate].value == pytest.approx(stored, rel=1e-9, abs=1e-6)
 

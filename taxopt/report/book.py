@@ -78,8 +78,13 @@ _STYLES: dict[str, dict[str, Any]] = {
     },
     "note": {"italic": True, "font_size": 9, "font_color": "#404040"},
     "wrap": {"text_wrap": True, "valign": "top"},
-    "wrapnote": {"text_wrap": True, "valign": "top", "italic": True, "font_size": 9,
-                 "font_color": "#404040"},
+    "wrapnote": {
+        "text_wrap": True,
+        "valign": "top",
+        "italic": True,
+        "font_size": 9,
+        "font_color": "#404040",
+    },
     "total": {"bold": True, "top": 1},
     "big": {"bold": True, "font_size": 13},
     "boldleft": {"bold": True, "align": "left"},
@@ -351,7 +356,7 @@ class Sheet:
         date = self.book.date.isoformat()
         small = f'&"{FONT},Regular"&8 '
         ws.set_header(
-            f"&L{small}{client}&C&\"{FONT},Bold\"&9 &A&R{small}{date}", margin=MARGIN_HEADER_IN
+            f'&L{small}{client}&C&"{FONT},Bold"&9 &A&R{small}{date}', margin=MARGIN_HEADER_IN
         )
         ws.set_footer(
             f"&L{small}{_escape(DISCLAIMER)}&R{small}Page &P of &N", margin=MARGIN_HEADER_IN

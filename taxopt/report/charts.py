@@ -49,7 +49,10 @@ def nice_bounds(values: Sequence[float], stacked: Sequence[Sequence[float]] = ()
     lows = [v for v in values if v is not None and math.isfinite(v)]
     highs = list(lows)
     for group in stacked:
-        totals = [sum(v for v in vs if v is not None and math.isfinite(v)) for vs in zip(*group)]
+        totals = [
+            sum(v for v in vs if v is not None and math.isfinite(v))
+            for vs in zip(*group, strict=True)
+        ]
         highs += totals
     if not highs:
         return 0.0, 1.0
@@ -104,7 +107,9 @@ def make_chart(
     low, high = y_bounds or nice_bounds(values, groups)
     chart.set_title({"name": title, "name_font": TITLE_FONT, "overlay": False})
     category_axis, value_axis = (
-        (chart.set_y_axis, chart.set_x_axis) if kind == "bar" else (chart.set_x_axis, chart.set_y_axis)
+        (chart.set_y_axis, chart.set_x_axis)
+        if kind == "bar"
+        else (chart.set_x_axis, chart.set_y_axis)
     )
     category_axis(
         {

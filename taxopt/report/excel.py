@@ -109,7 +109,9 @@ def add_plan_sheets(book: Book, result, prefix: str = "") -> PlanSheets:
     )
     write_inputs(s["Inputs"], result)
     write_location(s["Location"], result)
-    _tables_sheet(s["Taxes"], "Taxes", "Each year's tax from the tax calculator.", tax_tables(result))
+    _tables_sheet(
+        s["Taxes"], "Taxes", "Each year's tax from the tax calculator.", tax_tables(result)
+    )
     write_charts(s["Charts"], result, data)
     write_glossary(s["Glossary"])
     write_rules(s["Rules"], result.rules)
@@ -166,7 +168,10 @@ def write_charts(sheet: Sheet, result, data: dict[str, Series]) -> None:
     taxes = [
         s
         for name, s in data.items()
-        if (name.startswith("Tax on") or name in ("Net investment income tax", "Early-withdrawal penalty"))
+        if (
+            name.startswith("Tax on")
+            or name in ("Net investment income tax", "Early-withdrawal penalty")
+        )
         and any(abs(v) > 0.5 for v in s.values)
     ]
     tops = [s for name, s in data.items() if name.startswith("Top of the")]
@@ -178,8 +183,15 @@ def write_charts(sheet: Sheet, result, data: dict[str, Series]) -> None:
         ),
         (
             "Income tax by kind, each year.",
-            make_chart(book, "column", "Income tax by kind", "Today's dollars a year",
-                       data["Year"], taxes, subtype="stacked"),
+            make_chart(
+                book,
+                "column",
+                "Income tax by kind",
+                "Today's dollars a year",
+                data["Year"],
+                taxes,
+                subtype="stacked",
+            ),
         ),
         (
             "Ordinary taxable income with Roth conversions on top (bars), against the tops of "
@@ -190,16 +202,25 @@ def write_charts(sheet: Sheet, result, data: dict[str, Series]) -> None:
                 "Roth conversions against the bracket tops",
                 "Today's dollars a year",
                 data["Year"],
-                [data["Ordinary taxable income before conversions"],
-                 data["Roth conversions (taxable part)"]],
+                [
+                    data["Ordinary taxable income before conversions"],
+                    data["Roth conversions (taxable part)"],
+                ],
                 subtype="stacked",
                 lines=tops,
             ),
         ),
         (
             "Balances at year end by kind of account.",
-            make_chart(book, "area", "Balances by kind of account", "Today's dollars",
-                       data["Year"], balances, subtype="stacked"),
+            make_chart(
+                book,
+                "area",
+                "Balances by kind of account",
+                "Today's dollars",
+                data["Year"],
+                balances,
+                subtype="stacked",
+            ),
         ),
     ]
     for n, (caption, chart) in enumerate(charts):

@@ -16,7 +16,7 @@ CHART_COL_CHARS = 10.0
 WIDTHS = [34.0, 12.0, 30.0, 1.0] + [CHART_COL_CHARS] * math.ceil(
     CHART_PX[0] / (CHART_COL_CHARS * 9 + 5)
 )
-CHAR_PT = 5.2  # average width of a character of 10-point Arial, points
+CHAR_PT = 5.6  # average width of a character of 10-point Arial as LibreOffice sets it, points
 
 
 def _lines(text: str, width_pt: float, char_pt: float = CHAR_PT) -> int:
@@ -38,8 +38,7 @@ def write_first_sheet(sheet: Sheet, result, chart_data: dict[str, Series], clien
     chart_row = sheet.row
     paragraph(
         f"Prepared {sheet.book.date:%B %d, %Y}. Amounts are in today's dollars "
-        f"({plan.start_year} dollars) unless marked nominal. "
-        + story.assumptions_sentence(result),
+        f"({plan.start_year} dollars) unless marked nominal. " + story.assumptions_sentence(result),
         "wrapnote",
     )
     sheet.text_row("What the plan recommends", "section", 20.0)

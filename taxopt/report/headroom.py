@@ -42,9 +42,10 @@ def headroom(rules: RuleSet, income: TaxInput) -> Headroom:
         next_rate = schedule.rates[index + 1]
         ceiling = top + base.total_deductions + 1.0
         room = _largest(
-            lambda extra: compute_tax(rules, _more(income, "ordinary_income", extra))
-            .ordinary_taxable_income
-            <= top,
+            lambda extra: (
+                compute_tax(rules, _more(income, "ordinary_income", extra)).ordinary_taxable_income
+                <= top
+            ),
             ceiling,
         )
     return Headroom(
@@ -67,8 +68,10 @@ def _zero_rate_gains_room(rules: RuleSet, income: TaxInput, tax: float) -> float
     deductions = compute_tax(rules, income).total_deductions
     ceiling = (bands[1] if len(bands) > 1 else 0.0) + deductions + 1.0
     return _largest(
-        lambda extra: compute_tax(rules, _more(income, "ltcg", extra)).total_tax
-        <= tax + ADDS_NO_TAX * (1.0 + extra),
+        lambda extra: (
+            compute_tax(rules, _more(income, "ltcg", extra)).total_tax
+            <= tax + ADDS_NO_TAX * (1.0 + extra)
+        ),
         ceiling,
     )
 

@@ -39,7 +39,11 @@ def _people(plan) -> Table:
         [
             Column("Name", [p.name for p in plan.people], "text"),
             Column("Born", [p.birth_year for p in plan.people], "year"),
-            Column(f"Age in {plan.start_year}", [plan.start_year - p.birth_year for p in plan.people], "integer"),
+            Column(
+                f"Age in {plan.start_year}",
+                [plan.start_year - p.birth_year for p in plan.people],
+                "integer",
+            ),
         ],
     )
 
@@ -54,7 +58,11 @@ def _balances(result) -> Table:
             Column("Account", [labels[a.name] for a in accounts], "text"),
             Column("Owner", [a.owner or "joint" for a in accounts], "text"),
             *(
-                Column(f"{tier_label(t)} {TODAY}", [a.balances.get(t, 0.0) for a in accounts], total=True)
+                Column(
+                    f"{tier_label(t)} {TODAY}",
+                    [a.balances.get(t, 0.0) for a in accounts],
+                    total=True,
+                )
                 for t in plan.tier_names
             ),
             Column(f"Total {TODAY}", [a.total for a in accounts], total=True),
@@ -107,9 +115,15 @@ def _income(plan, rules) -> list[Table]:
                         ],
                         "text",
                     ),
-                    Column("Ends", [str(s.end_year) if s.end_year else "for life" for s in streams], "text"),
+                    Column(
+                        "Ends",
+                        [str(s.end_year) if s.end_year else "for life" for s in streams],
+                        "text",
+                    ),
                     Column(f"A year {TODAY}", [s.annual for s in streams]),
-                    Column("Raised with inflation", [s.inflation_adjusted for s in streams], "text"),
+                    Column(
+                        "Raised with inflation", [s.inflation_adjusted for s in streams], "text"
+                    ),
                 ],
             )
         )
@@ -137,7 +151,11 @@ def _income(plan, rules) -> list[Table]:
             ("Last year of saving", c.until_year or plan.retirement_year - 1, "year"),
         ]
         rows += [
-            (f"Fixed each year to {_fixed_label(plan, rules, f.account)} {TODAY}", f.annual, "money")
+            (
+                f"Fixed each year to {_fixed_label(plan, rules, f.account)} {TODAY}",
+                f.annual,
+                "money",
+            )
             for f in c.fixed
         ]
         out.append(_pairs("Savings", rows))
@@ -272,7 +290,11 @@ def write_location(sheet: Sheet, result) -> None:
                     for t in tiers
                 ),
                 Column("Total (nominal $)", totals, total=True),
-                Column(TODAY.strip("()").capitalize() + " total ($)", [v / factor for v in totals], total=True),
+                Column(
+                    TODAY.strip("()").capitalize() + " total ($)",
+                    [v / factor for v in totals],
+                    total=True,
+                ),
             ],
         )
         sheet.keep(20 + 54 + 15 * (len(accounts) + 3))
@@ -281,7 +303,11 @@ def write_location(sheet: Sheet, result) -> None:
         row = place.total_row + 1 if place.total_row is not None else sheet.row
         sheet.write(row, 0, "Share of the portfolio", style="note")
         for j, t in enumerate(tiers, start=1):
-            share = sum(dollars.get((a.name, t), 0.0) for a in accounts) / portfolio if portfolio else 0.0
+            share = (
+                sum(dollars.get((a.name, t), 0.0) for a in accounts) / portfolio
+                if portfolio
+                else 0.0
+            )
             sheet.write(row, j, share, "percent")
 
 

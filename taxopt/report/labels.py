@@ -69,7 +69,9 @@ def policy_label(withdrawal) -> str:
     elif withdrawal.policy == "constant_percentage":
         text = f"{withdrawal.rate:.2%} of the portfolio each year ({kind})"
     else:
-        text = f"{withdrawal.amount or 0:,.0f} today's dollars a year ({kind}), raised with inflation"
+        text = (
+            f"{withdrawal.amount or 0:,.0f} today's dollars a year ({kind}), raised with inflation"
+        )
     return text
 
 

@@ -97,8 +97,14 @@ def write_reconciliation(sheet: Sheet, result) -> None:
     for error in errors:
         what = error.removesuffix("_error").replace("_", " ")
         cols += [
-            Column(f"Model: {what} ($)", list(frame[f"model_{error.removesuffix('_error')}"]), "cents"),
-            Column(f"Ledger: {what} ($)", list(frame[f"ledger_{error.removesuffix('_error')}"]), "cents"),
+            Column(
+                f"Model: {what} ($)", list(frame[f"model_{error.removesuffix('_error')}"]), "cents"
+            ),
+            Column(
+                f"Ledger: {what} ($)",
+                list(frame[f"ledger_{error.removesuffix('_error')}"]),
+                "cents",
+            ),
             Column(f"Difference: {what} ($)", list(frame[error]), "cents"),
         ]
     write_tables(sheet, [Table("Each year", cols)], new_page_each=False)

@@ -257,9 +257,7 @@ def _explain(result, spending: float, estate: float, saved: float) -> str:
     if saved > 0.5:
         parts.append(f"It pays {money(saved)} less tax over the plan (today's dollars).")
     elif saved < -0.5:
-        parts.append(
-            f"It pays {money(-saved)} more tax over the plan, which buys the gains above."
-        )
+        parts.append(f"It pays {money(-saved)} more tax over the plan, which buys the gains above.")
     if abs(spending) <= 0.5 and abs(estate) <= 0.5 and abs(saved) <= 0.5:
         parts = ["The plan and the rule of thumb come out the same here: little tax is at stake."]
     return " ".join(parts)

@@ -82,7 +82,11 @@ def _facts(sheet: Sheet, sim: Simulation) -> None:
         ("Simulated market paths", f"{sim.paths:,} (seed {sim.seed})", "text"),
         ("Return model", sim.returns_model, "text"),
         ("Tax law", sim.policy.rules.meta.title, "text"),
-        ("Spread explained by the first decade's returns (R squared)", seq["r2_first_decade"], "factor"),
+        (
+            "Spread explained by the first decade's returns (R squared)",
+            seq["r2_first_decade"],
+            "factor",
+        ),
         ("Spread explained by the whole retirement's returns", seq["r2_full_horizon"], "factor"),
     ]
     for label, value, kind in facts:
@@ -100,8 +104,7 @@ def _percentile_table(sim: Simulation) -> Table:
         for q in PERCENTILES
     ]
     cols += [
-        Column(f"Wealth, {_q(q)} (today's $)", list(pct[f"wealth_real_p{q}"]))
-        for q in PERCENTILES
+        Column(f"Wealth, {_q(q)} (today's $)", list(pct[f"wealth_real_p{q}"])) for q in PERCENTILES
     ]
     return Table("Percentiles across the paths, each year", cols)
 
@@ -111,9 +114,7 @@ def _fan_data(sheet: Sheet, sim: Simulation, col: int) -> dict[str, Series]:
     pct = sim.percentiles
     years = [int(y) for y in pct.index]
     sheet.write(0, col, "Data of the fan charts (today's $)", style="bold")
-    labels = ["Year"] + [
-        f"{what}, {_q(q)}" for what in ("Spending", "Wealth") for q in PERCENTILES
-    ]
+    labels = ["Year"] + [f"{what}, {_q(q)}" for what in ("Spending", "Wealth") for q in PERCENTILES]
     keys = [f"{k}_p{q}" for k in ("spending_real", "wealth_real") for q in PERCENTILES]
     for j, label in enumerate(labels):
         sheet.write(1, col + j, label, style="header")
@@ -231,8 +232,12 @@ def _worst_paths(sheet: Sheet, sim: Simulation) -> None:
                 ),
                 Column("Lowest spending (today's $)", list(worst["min_spending_real"])),
                 Column("Final wealth (today's $)", list(worst["final_wealth_real"])),
-                Column("Return a year, first decade", list(worst["first_decade_return"]), "percent"),
-                Column("Return a year, whole retirement", list(worst["full_horizon_return"]), "percent"),
+                Column(
+                    "Return a year, first decade", list(worst["first_decade_return"]), "percent"
+                ),
+                Column(
+                    "Return a year, whole retirement", list(worst["full_horizon_return"]), "percent"
+                ),
             ],
         ),
     )

@@ -69,8 +69,11 @@ def account_actions(result) -> list[AccountAction]:
     out = []
     for a in plan.accounts:
         targets = sorted(
-            {labels[d] for (s, d, y), v in result.decisions.conversions.items()
-             if s == a.name and y == year and v > TRADE_FLOOR}
+            {
+                labels[d]
+                for (s, d, y), v in result.decisions.conversions.items()
+                if s == a.name and y == year and v > TRADE_FLOOR
+            }
         )
         out.append(
             AccountAction(
@@ -99,7 +102,9 @@ def tier_trades(result) -> list[TierTrade]:
     for a in plan.accounts:
         for tier in plan.tier_names:
             before = float(a.balances.get(tier, 0.0))
-            after = float(now[(now["account"] == a.name) & (now["tier"] == tier)]["post_trade"].sum())
+            after = float(
+                now[(now["account"] == a.name) & (now["tier"] == tier)]["post_trade"].sum()
+            )
             if abs(after - before) > TRADE_FLOOR:
                 out.append(TierTrade(labels[a.name], tier_label(tier), before, after))
     return out
@@ -153,7 +158,9 @@ def write_this_year(sheet: Sheet, result) -> None:
             "Each account",
             [
                 Column("Account", [a.account for a in actions], "text", width=28),
-                Column(f"Balance at the start of {year} ($)", [a.opening for a in actions], total=True),
+                Column(
+                    f"Balance at the start of {year} ($)", [a.opening for a in actions], total=True
+                ),
                 Column("Contribute ($)", [a.contribute for a in actions], total=True),
                 Column("Withdraw ($)", [a.withdraw for a in actions], total=True),
                 Column("Convert to Roth ($)", [a.convert_out for a in actions], total=True),
@@ -231,7 +238,11 @@ def _tax_block(sheet: Sheet, result) -> None:
         )
     if room.zero_rate_gains_room is not None:
         lines.append(
-            ("More long-term gains that can be realized at 0% ($)", room.zero_rate_gains_room, "money")
+            (
+                "More long-term gains that can be realized at 0% ($)",
+                room.zero_rate_gains_room,
+                "money",
+            )
         )
     for surtax in rules.surtaxes:
         lines.append(

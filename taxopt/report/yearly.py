@@ -169,7 +169,9 @@ def bracket_tops(result, year: int) -> list[float]:
 def bracket_room(result) -> list[float | None]:
     """Ordinary taxable income left before the next bracket each year (None in the top one)."""
     out = []
-    for year, taxed in zip(result.yearly["year"], result.yearly["ordinary_taxable_income"]):
+    for year, taxed in zip(
+        result.yearly["year"], result.yearly["ordinary_taxable_income"], strict=True
+    ):
         above = [t for t in bracket_tops(result, int(year)) if t > taxed]
         out.append(above[0] - taxed if above else None)
     return out
@@ -289,11 +291,19 @@ def chart_series(result) -> dict[str, list[float]]:
     tops = [bracket_tops(result, int(year)) for year in y["year"]]
     rates = rules.ordinary.brackets[plan.filing_status].rates
     reached = max(
-        (a + b for a, b in zip(out["Ordinary taxable income before conversions"],
-                               out["Roth conversions (taxable part)"], strict=True)),
+        (
+            a + b
+            for a, b in zip(
+                out["Ordinary taxable income before conversions"],
+                out["Roth conversions (taxable part)"],
+                strict=True,
+            )
+        ),
         default=0.0,
     )
-    top_real = [[t[i] / f for t, f in zip(tops, factor, strict=True)] for i in range(len(rates) - 1)]
+    top_real = [
+        [t[i] / f for t, f in zip(tops, factor, strict=True)] for i in range(len(rates) - 1)
+    ]
     ceiling = next((i for i, t in enumerate(top_real) if min(t) > reached), len(top_real) - 1)
     for i in range(max(0, ceiling - 2), ceiling + 1):
         out[f"Top of the {rates[i]:.0%} bracket"] = top_real[i]
