@@ -31,7 +31,7 @@ from taxopt.io import write_atomically
 
 FONT = "Arial"  # LibreOffice substitutes the metric-compatible Liberation Sans
 BODY_PT = 10
-ROW_PT = 15.0  # default row height, points
+ROW_PT = 12.75  # default row height, points (Excel's for 10-point Arial)
 MAX_SHEET_TITLE = 31  # Excel's limit
 DEFAULT_COL_CHARS = 8.43  # width of a column never set
 

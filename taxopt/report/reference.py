@@ -33,7 +33,7 @@ def write_rules(sheet: Sheet, rules) -> None:
     sheet.text_row("Every value with its source", "section", 20.0)
     _header(sheet, header)
     for v in values:
-        cells = [v.path, format_value(v.value, v.path), v.source]
+        cells = [_breakable(v.path), format_value(v.value, v.path), v.source]
         lines = max(_lines(text, width) for text, width in zip(cells, widths, strict=True))
         height = max(ROW_PT, 12.5 * lines + 2)
         if sheet.used_pt + height > sheet.page_pt:
@@ -42,6 +42,14 @@ def write_rules(sheet: Sheet, rules) -> None:
         row = sheet.advance(height)
         for col, text in enumerate(cells):
             sheet.ws.write_string(row, col, text, sheet.book.format("wrap"))
+
+
+def _breakable(path: str) -> str:
+    """A rule path that may wrap after its dots, brackets and underscores (zero-width
+    spaces), so a long path shows in full in a narrow column."""
+    for mark in (".", "[", "_"):
+        path = path.replace(mark, mark + "\u200b")
+    return path
 
 
 def _header(sheet: Sheet, labels: list[str]) -> None:

@@ -30,7 +30,7 @@ class Column:
     values: Sequence[Any]
     kind: str = "money"
     total: bool = False
-    width: float = 10.5
+    width: float = 10.0
 
 
 @dataclass
@@ -109,16 +109,23 @@ def write_table(sheet: Sheet, table: Table) -> Placed:
     place = Placed(table.title, labels=[c.label for c in table.columns])
     sheet.keep(2 * ROW_PT + header_pt(table, sheet.widths) + MIN_ROWS_ON_PAGE * ROW_PT)
     _caption(sheet, table, continued=False)
+    totals = any(c.total for c in table.columns)
+    remaining = table.rows + (1 if totals else 0)
+    limit = _rows_this_page(sheet, table, remaining)
+    on_page = 0
     for i in range(table.rows):
-        if sheet.used_pt + ROW_PT > sheet.page_pt and not sheet.fit_page:
+        if on_page == limit:
             sheet.page_break()
             _caption(sheet, table, continued=True)
+            limit, on_page = _rows_this_page(sheet, table, remaining), 0
         row = sheet.advance()
         place.data_rows.append(row)
         for col, column in enumerate(table.columns):
             sheet.write(row, col, column.values[i], column.kind)
-    if any(c.total for c in table.columns):
-        if sheet.used_pt + ROW_PT > sheet.page_pt and not sheet.fit_page:
+        on_page += 1
+        remaining -= 1
+    if totals:
+        if on_page == limit:
             sheet.page_break()
             _caption(sheet, table, continued=True)
         place.total_row = _totals(sheet, table, place.data_rows)
@@ -126,6 +133,19 @@ def write_table(sheet: Sheet, table: Table) -> Placed:
         sheet.text_row(table.note, "note")
     sheet.skip()
     return place
+
+
+def _rows_this_page(sheet: Sheet, table: Table, remaining: int) -> int:
+    """Rows to put on the current page: all that are left if they fit, else spread evenly
+    over the pages they need, so the last page does not carry a lonely few."""
+    if sheet.fit_page:
+        return remaining
+    here = max(1, math.floor((sheet.page_pt - sheet.used_pt) / ROW_PT))
+    if remaining <= here:
+        return remaining
+    full = max(1, math.floor((sheet.page_pt - 20.0 - header_pt(table, sheet.widths)) / ROW_PT))
+    pages = 1 + math.ceil(max(0, remaining - here) / full)
+    return min(here, math.ceil(remaining / pages))
 
 
 def header_pt(table: Table, widths: list[float] | None = None) -> float:

@@ -14,9 +14,9 @@ REAL = "(today's $)"
 
 def key_columns(result) -> list[Column]:
     y = result.yearly
-    cols = [Column("Year", list(y["year"]), "year", width=6)]
+    cols = [Column("Year", list(y["year"]), "year", width=5)]
     cols += [
-        Column(f"Age {p.name}", list(y[f"age_{p.name}"]), "integer", width=6)
+        Column(f"Age {p.name}", list(y[f"age_{p.name}"]), "integer", width=5.5)
         for p in result.plan.people
     ]
     return cols
@@ -231,7 +231,7 @@ def ledger_table(result) -> Table:
                 values,
                 "money" if kind == "real" else kind,
                 total=total,
-                width=6 if kind == "year" else 10.5,
+                width=6 if kind == "year" else 12,
             )
         )
     return Table("The ledger: every figure of every year", columns, keys=1)
