@@ -398,7 +398,7 @@ def _comparison_sheet(ws, comparison: Comparison) -> None:
     records = table.to_dict(orient="records")
     n = len(records)
     first = comparison.rule_sets[0]
-    ws.set_widths([40, *([17] * n)])
+    ws.set_widths([46, *([20] * n)])
     ws.fit_one_page()
     ws.text_row(f"Tax law compared: {', '.join(comparison.plans)}", "title", 24.0)
     ws.wrapped(
@@ -409,7 +409,7 @@ def _comparison_sheet(ws, comparison: Comparison) -> None:
         style="wrapnote",
     )
     ws.skip()
-    header = ws.advance(42.0)
+    header = ws.advance(30.0)
     ws.write(header, 0, "", style="header")
     for j, record in enumerate(records, start=1):
         ws.write(
@@ -438,10 +438,11 @@ def _comparison_sheet(ws, comparison: Comparison) -> None:
                 continue
             formula = f"={xl_rowcol_to_cell(rows[key], j)}-{xl_rowcol_to_cell(rows[key], b)}"
             ws.formula(row, j, formula, value, kind)
-    shift = ws.advance(45.0)
-    ws.write(shift, 0, "Largest change in where a tier lives (at retirement)")
-    for j, record in enumerate(records, start=1):
-        ws.ws.write_string(shift, j, str(record["largest_shift"] or ""), ws.book.format("wrap"))
+    shifts = [_shift_words(str(r["largest_shift"] or "")) for r in records]
+    shift = ws.advance(13.0 * max(1, *(len(s) // 20 + 1 for s in shifts)) + 4)
+    ws.write(shift, 0, "Largest change in where a tier lives (at retirement)", style="wrap")
+    for j, text in enumerate(shifts, start=1):
+        ws.ws.write_string(shift, j, text, ws.book.format("wrap"))
     sheets = ws.advance()
     ws.write(sheets, 0, "This plan's sheets start with")
     for j, record in enumerate(records, start=1):
@@ -513,6 +514,15 @@ def _location_sheet(ws, comparison: Comparison) -> None:
 
 
 _PLACE_WORDS = {"roth": "Roth", "deferred": "traditional", "taxable": "taxable"}
+
+
+def _shift_words(text: str) -> str:
+    """'aggressive in roth: 62% -> 55% ...' as the client reads it: 'Aggressive in Roth: ...'."""
+    head, sep, tail = text.partition(": ")
+    tier, _in, place = head.rpartition(" in ")
+    if not sep or not _in or place not in _PLACE_WORDS:
+        return "None" if text == "none" else text
+    return f"{tier_label(tier)} in {_PLACE_WORDS[place]}: {tail}"
 
 
 # ---------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from taxopt.report.tables import Column, Table, split, widths_for, write_table
 from taxopt.simulate import PERCENTILES, Simulation
 
 SHEET = "Stress test"
-FAN_PX = (470, 420)
+FAN_PX = (470, 460)
 FAN_COLORS = ["#9DC3E6", "#2E75B6", "#1F3864", "#2E75B6", "#9DC3E6"]  # a fan: outer paths light
 RULE_NAMES = {
     "fixed": "The plan's own spending",
@@ -153,21 +153,23 @@ def _fans(sheet: Sheet, sim: Simulation, data_col: int) -> None:
         else:
             bottom = sheet.row
             sheet.row = top
-            col = _column_at(sheet, FAN_PX[0] * 0.75 + 10)
+            col = _column_after(sheet, FAN_PX[0])
             chart.set_size({"width": FAN_PX[0], "height": FAN_PX[1]})
             sheet.ws.insert_chart(top, col, chart, {"object_position": 3})
             sheet.row = bottom
 
 
-def _column_at(sheet: Sheet, left_pt: float) -> int:
-    """First column starting at or right of `left_pt`."""
-    from taxopt.report.book import column_points
+def _column_after(sheet: Sheet, width_px: int) -> int:
+    """The first column right of a chart `width_px` wide that starts in column 0.
 
+    A chart's cells are fixed at Excel's 7 pixels a width unit; LibreOffice stretches it
+    over the same cells, so the next chart starts one column beyond them.
+    """
     x = 0.0
     for i, w in enumerate(sheet.widths):
-        if x >= left_pt:
-            return i
-        x += column_points(w)
+        if x >= width_px:
+            return i + 1
+        x += w * 7 + 5
     return len(sheet.widths)
 
 
