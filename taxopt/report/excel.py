@@ -46,20 +46,10 @@ SHEETS = (
     "Chart data",
     "Plan file",
 )
-# Sheets written for the client: no identifiers, solver words or snake_case names.
-CLIENT_SHEETS = (
-    "Plan",
-    "This year",
-    "Year by year",
-    "Inputs",
-    "Location",
-    "Taxes",
-    "Charts",
-    "Glossary",
-    "Ledger",
-    "Chart data",
-)
-CHART_DATA_FIRST_ROW = 3  # title, note, header, then one row per year
+# Sheets written for the client: no identifiers, solver words or snake_case names. The
+# others quote the law's item names, the solver and the plan file as they are.
+REFERENCE_SHEETS = ("Rules", "Reconciliation", "Plan file")
+CLIENT_SHEETS = tuple(s for s in SHEETS if s not in REFERENCE_SHEETS)
 
 
 @dataclass
