@@ -5,7 +5,10 @@ this year's actions against the ledger, and (LibreOffice) how it prints."""
 from __future__ import annotations
 
 import math
+import re
+import subprocess
 import types
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -382,3 +385,35 @@ def test_split_keeps_keys_and_every_column_once(n, keys):
         assert len(part.columns) <= MAX_COLUMNS
     rest = [c for p in parts for c in p.columns[keys:]]
     assert rest == cols[keys:]
+
+
+def test_charts_are_honest_and_styled(path):
+    """Straight lines, Arial named for every text (bold too), axes kept shown, value axes
+    bounded from the data; the plan's four chart subjects are there."""
+    with zipfile.ZipFile(path) as archive:
+        charts = [archive.read(n).decode() for n in archive.namelist() if "charts/chart" in n]
+    assert len(charts) == 5  # the first sheet's and the Charts sheet's four
+    titles = " ".join(charts)
+    for subject in (
+        "Income tax by kind",
+        "Roth conversions against the bracket tops",
+        "Where the money comes from",
+        "Balances by kind of account",
+    ):
+        assert subject in titles
+    for xml in charts:
+        assert '<c:smooth val="1"/>' not in xml
+        runs = re.findall(r"<a:(?:defRPr|rPr)[^>]*>(.*?)</a:(?:defRPr|rPr)>", xml, re.S)
+        assert runs and all('typeface="Arial"' in run for run in runs)
+        assert xml.count('<c:delete val="0"/>') == xml.count("</c:scaling>")
+        assert '<c:delete val="1"/>' not in xml
+        assert "<c:min val=" in xml and "<c:max val=" in xml
+        assert "Today&apos;s dollars" in xml or "Today's dollars" in xml
+
+
+def test_printed_pages_show_no_negative_zero(path, tmp_path):
+    pdf = convert(path, tmp_path, "pdf")
+    text = subprocess.run(
+        ["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    assert re.findall(r"(?<![\w.,])-0(?:\.0+)?%?(?![\d.,])", text) == []
