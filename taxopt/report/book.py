@@ -347,7 +347,7 @@ class Sheet:
             by_width = PRINT_WIDTH_PT / max(self.content_width_pt(), 1.0)
             self.scale = max(MIN_SCALE, min(100, math.floor(min(by_height, by_width) * 100)))
         ws.set_print_scale(self.scale)
-        cols = self.print_cols or max(len(self.widths), self.chart_cols)
+        cols = max(self.print_cols or len(self.widths), self.chart_cols)
         if cols:
             ws.print_area(0, 0, max(self.row, 1) - 1, cols - 1)
         if self.breaks and not self.fit_page:

@@ -19,7 +19,7 @@ from taxopt.report.tables import Column, Table, split, widths_for, write_table
 from taxopt.simulate import PERCENTILES, Simulation
 
 SHEET = "Stress test"
-FAN_PX = (470, 460)
+FAN_PX = (440, 520)
 FAN_COLORS = ["#9DC3E6", "#2E75B6", "#1F3864", "#2E75B6", "#9DC3E6"]  # a fan: outer paths light
 RULE_NAMES = {
     "fixed": "The plan's own spending",
@@ -44,7 +44,7 @@ def add_stress_sheet(book: Book, simulation: Simulation, title: str = SHEET) -> 
     widths = widths_for(split(table), [30])
     sheet.set_widths(widths)
     sheet.print_cols = len(widths)
-    data_col = len(widths) + 1
+    data_col = len(widths) + 8  # right of the fans, outside the printed area
     sheet.text_row(f"Stress test: {sim.policy.plan.name}", "title", 24.0)
     sheet.wrapped(
         "Today's dollars; spending after tax; wealth after the heirs' tax on traditional "
@@ -156,6 +156,7 @@ def _fans(sheet: Sheet, sim: Simulation, data_col: int) -> None:
             col = _column_after(sheet, FAN_PX[0])
             chart.set_size({"width": FAN_PX[0], "height": FAN_PX[1]})
             sheet.ws.insert_chart(top, col, chart, {"object_position": 3})
+            sheet.note_chart(col, FAN_PX[0])
             sheet.row = bottom
 
 
