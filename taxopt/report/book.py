@@ -88,6 +88,7 @@ _STYLES: dict[str, dict[str, Any]] = {
     "total": {"bold": True, "top": 1},
     "big": {"bold": True, "font_size": 13},
     "boldleft": {"bold": True, "align": "left"},
+    "center": {"align": "center"},
 }
 
 

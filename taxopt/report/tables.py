@@ -31,6 +31,7 @@ class Column:
     kind: str = "money"
     total: bool = False
     width: float = 10.0
+    style: str = "body"  # a style of taxopt.report.book, e.g. "center" for yes/no
 
 
 @dataclass
@@ -121,7 +122,7 @@ def write_table(sheet: Sheet, table: Table) -> Placed:
         row = sheet.advance()
         place.data_rows.append(row)
         for col, column in enumerate(table.columns):
-            sheet.write(row, col, column.values[i], column.kind)
+            sheet.write(row, col, column.values[i], column.kind, column.style)
         on_page += 1
         remaining -= 1
     if totals:

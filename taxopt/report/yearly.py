@@ -50,13 +50,19 @@ def instruction_tables(result) -> list[Table]:
         for a in plan.accounts
         if rules.account_kinds[a.kind].convertible_to
     ]
+    has_rmd = any(rules.account_kinds[a.kind].rmd for a in plan.accounts)
+    rmd = (
+        [Column(f"RMD due, all accounts {NOMINAL}", list(y["rmd_required"]), total=True)]
+        if has_rmd
+        else []
+    )
     actions = Table(
         "What to do each year",
         [
             *keys,
             *net,
             *convert,
-            Column(f"RMD due, all accounts {NOMINAL}", list(y["rmd_required"]), total=True),
+            *rmd,
             Column(f"Income tax, total {NOMINAL}", list(y["total_tax"]), total=True),
             Column(f"Spending after tax {NOMINAL}", list(y["spending"]), total=True),
             Column(f"Spending after tax {REAL}", list(y["spending_real"]), total=True),
@@ -232,6 +238,7 @@ def ledger_table(result) -> Table:
                 "money" if kind == "real" else kind,
                 total=total,
                 width=6 if kind == "year" else 12,
+                style="center" if key == "retired" else "body",
             )
         )
     return Table("The ledger: every figure of every year", columns, keys=1)
