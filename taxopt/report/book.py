@@ -217,6 +217,7 @@ class Sheet:
         self.heights: dict[int, float] = {}
         self.print_cols: int | None = None  # print only the first columns (data beyond)
         self.chart_cols = 0  # columns that charts reach to (for the print area)
+        self.fixed_scale: int | None = None  # print at this scale, pages across if need be
         self.ws.set_default_row(ROW_PT)
         self.ws.hide_gridlines(2)
 
@@ -347,6 +348,8 @@ class Sheet:
             by_height = PRINT_HEIGHT_PT * PAGE_FILL / max(height, 1.0)
             by_width = PRINT_WIDTH_PT / max(self.content_width_pt(), 1.0)
             self.scale = max(MIN_SCALE, min(100, math.floor(min(by_height, by_width) * 100)))
+        if self.fixed_scale is not None:
+            self.scale = self.fixed_scale
         ws.set_print_scale(self.scale)
         cols = max(self.print_cols or len(self.widths), self.chart_cols)
         if cols:

@@ -141,6 +141,8 @@ def write_chart_data(sheet: Sheet, result) -> dict[str, Series]:
     place = write_table(sheet, Table("Series", columns))
     header = place.data_rows[0] - 1
     sheet.ws.repeat_rows(header)
+    sheet.ws.repeat_columns(0)  # legible pages across, each with its years
+    sheet.fixed_scale = 80
     first, last = place.data_rows[0], place.data_rows[-1]
     out = {"Year": Series("Year", sheet.title, 0, first, last, years)}
     for i, (name, values) in enumerate(series.items(), start=1):
