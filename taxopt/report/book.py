@@ -8,7 +8,7 @@ results, so it is used only to read workbooks back (tests).
 Printing is laid out here, not left to the viewer: every sheet is landscape with an explicit
 print scale (the widest content fits the page width), and a sheet flows its blocks (tables,
 charts) down pages, breaking before a block that would not fit, so no table is cut through
-its header and no chart is split. Page geometry is the smaller of US Letter and A4.
+its header and no chart is split. Pages are US Letter, landscape (set in the file).
 """
 
 from __future__ import annotations
@@ -35,12 +35,12 @@ ROW_PT = 12.75  # default row height, points (Excel's for 10-point Arial)
 MAX_SHEET_TITLE = 31  # Excel's limit
 DEFAULT_COL_CHARS = 8.43  # width of a column never set
 
-# Landscape page (points): Letter is 792 x 612, A4 842 x 595; lay out for the smaller of each.
-PAGE_WIDTH_PT, PAGE_HEIGHT_PT = 792.0, 595.0
+# Landscape US Letter (points), the paper every sheet names.
+PAGE_WIDTH_PT, PAGE_HEIGHT_PT = 792.0, 612.0
 MARGIN_SIDE_IN, MARGIN_TOP_IN, MARGIN_HEADER_IN = 0.4, 0.75, 0.3
 PRINT_WIDTH_PT = PAGE_WIDTH_PT - 2 * 72 * MARGIN_SIDE_IN
 PRINT_HEIGHT_PT = PAGE_HEIGHT_PT - 2 * 72 * MARGIN_TOP_IN
-PAGE_FILL = 0.92  # use this share of a page: room for the viewer's rounding of row heights
+PAGE_FILL = 0.95  # use this share of a page: room for the viewer's rounding of row heights
 MIN_SCALE = 10  # percent: Excel's lowest print scale
 
 DISCLAIMER = (
@@ -339,7 +339,7 @@ class Sheet:
     def finish(self) -> None:
         ws = self.ws
         ws.set_landscape()
-        ws.set_paper(1)  # US Letter (the layout also fits A4)
+        ws.set_paper(1)  # US Letter
         ws.set_margins(
             left=MARGIN_SIDE_IN, right=MARGIN_SIDE_IN, top=MARGIN_TOP_IN, bottom=MARGIN_TOP_IN
         )
