@@ -487,12 +487,14 @@ def _location_sheet(ws, comparison: Comparison) -> None:
     records = table.to_dict(orient="records")
     shares = sorted(c for c in table.columns if c.startswith("share_"))
     weights = [c for c in table.columns if c.startswith("weight_")]
-    ws.set_widths([40, *([17] * len(records))])
+    ws.set_widths([40, *([20] * len(records))])
     ws.text_row("Where each tier lives at retirement, by tax law", "title", 24.0)
-    ws.text_row(
+    ws.wrapped(
         "Share of each tier's dollars held in Roth, traditional (tax-deferred) or taxable "
         "accounts; the last rows give each tier's share of the whole portfolio.",
-        "note",
+        len(records),
+        lines=2,
+        style="wrapnote",
     )
     ws.skip()
     labels = [
@@ -507,7 +509,7 @@ def _location_sheet(ws, comparison: Comparison) -> None:
                 _pair_label(comparison, record["plan"], record["rules"]),
                 [record.get(c) for c in [*shares, *weights]],
                 "percent",
-                width=17,
+                width=20,
             )
         )
     write_tables(ws, [Table("Shares at retirement", columns)], new_page_each=False)

@@ -162,6 +162,9 @@ def header_pt(table: Table, widths: list[float] | None = None) -> float:
                 line = len(word)
             else:
                 line += (1 if line else 0) + len(word)
+            while line > per_line:  # a word longer than the column breaks inside it
+                count += 1
+                line -= per_line
         lines = max(lines, count)
     return lines * HEADER_LINE_PT + 4.0
 
