@@ -33,7 +33,7 @@ from taxopt.compare import (
     compare,
     render_table,
 )
-from taxopt.report.excel import SHEETS
+from taxopt.report.excel import CLIENT_SHEETS, SHEETS
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 RETIREE = EXAMPLES / "retiree-4-percent.toml"
@@ -288,7 +288,9 @@ def test_comparison_has_no_developer_words(workbook_path):
     book = openpyxl.load_workbook(workbook_path)
     assert developer_words(book[COMPARISON_SHEET]) == []
     assert developer_words(book[LOCATION_SHEET]) == []
-    assert developer_words(book["R2 Plan"]) == []
+    for prefix in ("R1 ", "R2 ", "R3 "):
+        for name in CLIENT_SHEETS:
+            assert developer_words(book[f"{prefix}{name}"[:31]]) == [], prefix + name
 
 
 def test_comparison_prints_its_first_page_on_one_landscape_page(workbook_path, tmp_path):

@@ -209,7 +209,6 @@ class Sheet:
         self.client = client
         self.row = 0
         self.widths: list[float] = []
-        self.extra_width_pt = 0.0  # charts reaching right of the last column
         self.scale = 100
         self.fit_page = False
         self.used_pt = 0.0  # height used on the current page
@@ -231,7 +230,7 @@ class Sheet:
 
     def content_width_pt(self) -> float:
         extra = max(0, self.chart_cols - len(self.widths)) * column_points(DEFAULT_COL_CHARS)
-        return sum(column_points(w) for w in self.widths) + max(extra, self.extra_width_pt)
+        return sum(column_points(w) for w in self.widths) + extra
 
     def _rescale(self) -> None:
         ratio = PRINT_WIDTH_PT / max(self.content_width_pt(), 1.0)

@@ -8,7 +8,6 @@ with getattr, so a Result without them still gets a complete story.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from taxopt.report.labels import (
@@ -127,12 +126,10 @@ def withdrawal_order(result) -> str:
 def spending_sentence(result) -> str:
     plan = result.plan
     f = result.figures
-    basis = getattr(plan.withdrawal, "basis", None)
     if plan.objective.kind == "max_spending":
         how = "the highest steady amount the plan can keep to the end"
     else:
         how = "set by the withdrawal policy: " + policy_label(plan.withdrawal)
-    del basis
     return (
         f"Spend {money(f.sustainable_spending)} a year after tax (today's dollars) from "
         f"{max(plan.retirement_year, plan.start_year)}: {how}."
@@ -275,7 +272,3 @@ def assumptions_sentence(result) -> str:
     if growth:
         parts.append(f"returns on the {growth}")
     return "; ".join(parts) + "."
-
-
-def is_number(value) -> bool:
-    return isinstance(value, int | float) and not (isinstance(value, float) and math.isnan(value))

@@ -18,7 +18,6 @@ LEGIBLE_SCALE = 0.8
 WIDTH_BUDGET_PT = PRINT_WIDTH_PT / LEGIBLE_SCALE
 HEADER_LINE_PT = 12.5
 HEADER_CHAR_PX = 7.5  # a bold 10-point character, pixels (a column is about 9 per unit)
-HEADER_PT = 4 * HEADER_LINE_PT  # typical header height, for planning page room
 MIN_ROWS_ON_PAGE = 4  # a table starts on a new page unless this many rows fit below its header
 
 
@@ -53,7 +52,6 @@ class Placed:
     title: str
     data_rows: list[int] = field(default_factory=list)
     total_row: int | None = None
-    first_col: int = 0
     labels: list[str] = field(default_factory=list)
 
 
@@ -210,7 +208,3 @@ def sum_formula(col: int, rows: Sequence[int]) -> str:
         for a, b in runs
     ]
     return "SUM(" + ",".join(parts) + ")"
-
-
-def rows_per_page(sheet: Sheet) -> int:
-    return max(1, math.floor((sheet.page_pt - 20.0 - HEADER_PT) / ROW_PT))
