@@ -32,8 +32,42 @@ def _with(plan: Plan, **changes) -> Plan:
     return Plan.model_validate(data)
 
 
+ROTH_RULES_BIND = (
+    " The Roth rules bind (IRC §408A(d), Pub. 590-B): before 59 1/2 only contributions and "
+    "conversions five years old come out free, earnings only five years after the first Roth "
+    "contribution, and taxopt plans no taxed Roth withdrawal; if more of the Roth money is "
+    "contributions or older, state roth_contributions, roth_conversions or "
+    "roth_first_contribution_year."
+)
+ROTH_PROBE = 1e-3  # relative step beyond the closest feasible value
+# closest-feasible key -> (plan field path for _with, absolute step beyond the value)
+_CLOSEST_FIELDS = {
+    "bequest_floor": ("objective__bequest_floor", 1.0),
+    "withdrawal_amount": ("withdrawal__amount", 1.0),
+    "withdrawal_rate": ("withdrawal__rate", 1e-5),
+}
+
+
 def explain_infeasibility(plan: Plan, rules: RuleSet) -> tuple[str, dict]:
-    """(message, closest feasible values) for a plan whose model is infeasible."""
+    """(message, closest feasible values) for a plan whose model is infeasible; says so
+    when the Roth rules are what makes the plan's requirement unreachable."""
+    message, closest = _explain_requirement(plan, rules)
+    if rules.roth_distributions is not None:
+        # Just beyond the closest feasible value, would a taxed Roth withdrawal help?
+        beyond = {
+            path: value * (1 + ROTH_PROBE) + step
+            for key, value in closest.items()
+            for path, step in [_CLOSEST_FIELDS.get(key, (None, 0.0))]
+            if path is not None
+        }
+        without = rules.model_copy(update={"roth_distributions": None})
+        if _feasible(_with(plan, **beyond), without)[0]:
+            message += ROTH_RULES_BIND
+    return message, closest
+
+
+def _explain_requirement(plan: Plan, rules: RuleSet) -> tuple[str, dict]:
+    """The first requirement whose relaxation makes the plan feasible, and how far."""
     floor = plan.objective.bequest_floor
     if floor > 0:
         relaxed = _with(plan, objective__bequest_floor=0.0)

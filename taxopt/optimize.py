@@ -53,6 +53,7 @@ def optimize(
     (withdraw_2031_alex_roth, rmd_2040_blake_ira, ...) a person can read.
     """
     plan.check_against(rules)
+    rules.check_optimizer_support()
     mode = mode or plan.options.mode
     solver = solver or plan.options.solver
     mip_seconds = DEFAULT_MIP_SECONDS if mip_seconds is None else mip_seconds

@@ -51,6 +51,9 @@ class Tier(Strict):
         return self
 
 
+ROTH_FIELDS = ("roth_contributions", "roth_conversions", "roth_first_contribution_year")
+
+
 class Account(Strict):
     name: str = Field(min_length=1)
     kind: str = Field(min_length=1, description="an account kind defined by the rule set")
@@ -59,12 +62,61 @@ class Account(Strict):
     basis: dict[str, float] | None = Field(
         None, description="cost basis per tier (taxable accounts); default: equal to the balance"
     )
+    # Roth accounts (kinds with roth_distribution_rules): what the ordering rules of IRC
+    # §408A(d)(4) need to know about money already in the account (Pub. 590-B, Form 8606
+    # Part III). Defaults: no regular-contribution basis and no past conversions, so before
+    # 59 1/2 nothing held today comes out free (conservative); and money held today is
+    # taken to be past the 5-year period for earnings, which matters only from 59 1/2 and
+    # which the result's notes flag wherever a plan relies on it.
+    roth_contributions: float | None = Field(
+        None,
+        ge=0,
+        description="Roth accounts: regular contributions still in the account (dollars, "
+        "your basis in Roth contributions); they come out first, free of tax at any age. "
+        "Default 0: the balance beyond roth_conversions counts as earnings",
+    )
+    roth_conversions: dict[int, float] = Field(
+        default_factory=dict,
+        description="Roth accounts: past conversions still in the account, by year, e.g. "
+        "{2023 = 20000}; each is free of the early-withdrawal tax 5 years after its year. "
+        "The whole amount counts as taxable when converted (conservative)",
+    )
+    roth_first_contribution_year: int | None = Field(
+        None,
+        ge=1900,
+        le=2200,
+        description="Roth accounts: year of the owner's first contribution or conversion to "
+        "any Roth IRA (starts the 5-year clock for tax-free earnings). Default: when the "
+        "owner holds Roth money at start_year, five or more years before it (the period is "
+        "met; the result notes where a plan relies on this); else the owner's first Roth "
+        "contribution in the plan",
+    )
 
     @model_validator(mode="after")
     def _check_amounts(self) -> Account:
         for tier, amount in self.balances.items():
             if amount < 0:
                 raise ValueError(f"balances.{tier}: {amount} cannot be negative; use 0 or more")
+        for year, amount in self.roth_conversions.items():
+            if amount < 0:
+                raise ValueError(
+                    f"roth_conversions[{year}]: {amount} cannot be negative; use 0 or more"
+                )
+        roth_basis = (self.roth_contributions or 0.0) + sum(self.roth_conversions.values())
+        if roth_basis > self.total + 1e-9:
+            raise ValueError(
+                f"roth_contributions: with roth_conversions {roth_basis:,.0f} is more than the "
+                f"balance {self.total:,.0f}; lower them to at most the balance (after a loss "
+                f"that is conservative)"
+            )
+        first = self.roth_first_contribution_year
+        converted = [y for y, amount in self.roth_conversions.items() if amount > 0]
+        if first is not None and converted and min(converted) < first:
+            raise ValueError(
+                f"roth_first_contribution_year: {first} is after the {min(converted)} "
+                f"conversion in roth_conversions; a conversion starts the 5-year clock too, "
+                f"so use {min(converted)} or earlier"
+            )
         for tier, amount in (self.basis or {}).items():
             if amount < 0:
                 raise ValueError(f"basis.{tier}: {amount} cannot be negative; use 0 or more")
@@ -79,6 +131,15 @@ class Account(Strict):
     @property
     def total(self) -> float:
         return sum(self.balances.values())
+
+    @property
+    def states_roth_history(self) -> bool:
+        """Does the account give any of the Roth fields?"""
+        return (
+            self.roth_contributions is not None
+            or bool(self.roth_conversions)
+            or self.roth_first_contribution_year is not None
+        )
 
     def basis_of(self, tier: str) -> float:
         if self.basis is None or tier not in self.basis:
@@ -310,6 +371,18 @@ class Plan(Strict):
                         f"accounts[{i}].balances: {account.name} holds tier '{tier}', which "
                         f"tiers does not define; use one of {', '.join(tier_names)}"
                     )
+            for year in [*account.roth_conversions, account.roth_first_contribution_year]:
+                if year is not None and year > self.start_year:
+                    field = (
+                        "roth_first_contribution_year"
+                        if year == account.roth_first_contribution_year
+                        else f"roth_conversions[{year}]"
+                    )
+                    raise ValueError(
+                        f"accounts[{i}].{field}: {year} is after start_year {self.start_year}; "
+                        f"give only the past (the plan decides later contributions and "
+                        f"conversions)"
+                    )
             if account.owner is not None and account.owner not in people:
                 raise ValueError(
                     f"accounts[{i}].owner: '{account.owner}' is not one of the people "
@@ -408,7 +481,18 @@ class Plan(Strict):
                     f"{source}: accounts[{i}].basis: only taxable accounts track basis; remove "
                     f"the basis of {account.name} ({account.kind})"
                 )
-            if (kind.contribution_limit or kind.rmd) and account.owner is None:
+            if account.states_roth_history and not kind.roth_distribution_rules:
+                field = next(
+                    name
+                    for name in ROTH_FIELDS
+                    if getattr(account, name) is not None and getattr(account, name) != {}
+                )
+                raise InputError(
+                    f"{source}: accounts[{i}].{field}: only Roth accounts keep a Roth history; "
+                    f"remove it from {account.name} ({account.kind})"
+                )
+            needs_owner = kind.contribution_limit or kind.rmd or kind.roth_distribution_rules
+            if needs_owner and account.owner is None:
                 raise InputError(
                     f"{source}: accounts[{i}].owner: {account.kind} accounts belong to one "
                     f"person; set owner"

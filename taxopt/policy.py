@@ -31,6 +31,7 @@ from taxopt.cashflows import plan_flows
 from taxopt.decisions import Decisions
 from taxopt.ledger import penalty_applies, rmd_required
 from taxopt.plan import Plan
+from taxopt.roth import RothDraw, RothLayers, opening_layers, settle_year
 from taxopt.rules import Growth, RuleSet, WithdrawalTax
 from taxopt.tax import TaxInput, TaxResult, compute_tax
 
@@ -62,15 +63,18 @@ class PolicyLot:
 
 @dataclass
 class PolicyState:
-    """Balances per (account, tier) and taxable lots, at the start of a year (nominal)."""
+    """Balances per (account, tier), taxable lots and each owner's Roth basis by ordering
+    layer, at the start of a year (nominal)."""
 
     balances: dict[tuple[str, str], float]
     lots: dict[LotKey, PolicyLot]
+    roth: dict[str, RothLayers] = field(default_factory=dict)
 
     def copy(self) -> PolicyState:
         return PolicyState(
             dict(self.balances),
             {k: PolicyLot(**vars(lot)) for k, lot in self.lots.items()},
+            {owner: layers.copy() for owner, layers in self.roth.items()},
         )
 
 
@@ -223,7 +227,7 @@ class PolicyEngine:
                         a.name, t, self.plan.start_year, True, balance, 1.0, a.basis_of(t) / balance
                     )
                     lots[lot.key] = lot
-        return PolicyState(balances, lots)
+        return PolicyState(balances, lots, opening_layers(self.plan, self.rules))
 
     def opening(self, state: PolicyState) -> dict[str, float]:
         return {a: sum(state.balances[a, t] for t in self.tiers) for a in self.accounts}
@@ -268,7 +272,8 @@ class PolicyEngine:
         }
         # As the ledger counts it: a taxable account's withdrawal is its net cash out.
         cash_out = {a: cash[a] + proceeds[a] - sum(buys.get(a, {}).values()) for a in self.taxable}
-        tax_input = self._tax_input(year, withdrawals, contributions, post, realized)
+        roth = self._roth_draws(y.state, year, contributions, withdrawals)
+        tax_input = self._tax_input(year, withdrawals, contributions, post, realized, roth)
         tax = compute_tax(self.year_rules[year], tax_input)
         sheltered_out = sum(withdrawals.get(a, 0.0) for a in self.sheltered)
         spending = (
@@ -368,6 +373,7 @@ class PolicyEngine:
         for a in self.taxable:
             for t in self.tiers:
                 b[a, t] = max(0.0, b[a, t])
+        settle_year(self.plan, self.rules, state.roth, o.year, o.contributions, {}, o.withdrawals)
         for lot in state.lots.values():
             lot.basis_per_unit += self.tier[lot.tier].yield_rate * lot.value_per_unit
             lot.value_per_unit *= self.growth[lot.tier]
@@ -458,8 +464,12 @@ class PolicyEngine:
         contributions: dict[str, float],
         post: dict[tuple[str, str], float],
         realized: float,
+        roth: list[RothDraw],
     ) -> TaxInput:
-        ordinary = early = deductible = ordinary_yield = qualified_yield = 0.0
+        # Roth money beyond the basis the ordering rules leave free is income / early.
+        ordinary = sum(d.income for d in roth)
+        early = sum(d.early for d in roth)
+        deductible = ordinary_yield = qualified_yield = 0.0
         for a in self.accounts:
             kind = self.kinds[a]
             out = withdrawals.get(a, 0.0)
@@ -496,6 +506,18 @@ class PolicyEngine:
             early_distributions=early,
             year=year,
         )
+
+    def _roth_draws(
+        self,
+        state: PolicyState,
+        year: int,
+        contributions: dict[str, float],
+        withdrawals: dict[str, float],
+    ) -> list[RothDraw]:
+        """How this year's Roth withdrawals split under the ordering rules (state untouched)."""
+        layers = {owner: lay.copy() for owner, lay in state.roth.items()}
+        draws = settle_year(self.plan, self.rules, layers, year, contributions, {}, withdrawals)
+        return list(draws.values())
 
     # -- whole runs -------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from taxopt.io import write_json
 from taxopt.ledger import Ledger
 from taxopt.model.context import ModelContext
 from taxopt.plan import Plan
+from taxopt.roth import assumed_clock_notes
 from taxopt.rules import RuleSet
 
 LATER_AGES = (75, 85)
@@ -74,6 +75,7 @@ class Result:
     baselines: dict[str, PlanFigures] = field(default_factory=dict)
     total_seconds: float = 0.0
     model_size: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # assumptions the plan relies on
 
     @classmethod
     def from_run(
@@ -111,6 +113,7 @@ class Result:
                 "binaries": ctx.binaries,
                 "regime_binaries_fixed": len(ctx.regime_values),
             },
+            notes=assumed_clock_notes(plan, rules, decisions),
         )
 
     # -- the DataFrames users read ------------------------------------------------------
@@ -163,6 +166,7 @@ class Result:
             "build_seconds": self.build_seconds,
             "model_size": self.model_size,
             "warnings": self.warnings,
+            "notes": self.notes,
         }
 
     def to_json(self, path: str | Path) -> Path:

@@ -84,6 +84,8 @@ def summary_text(result) -> str:
             )
     for warning in result.warnings:
         lines.append(f"  warning: {warning}")
+    for note in result.notes:
+        lines.append(f"  note: {note}")
     return "\n".join(lines)
 
 

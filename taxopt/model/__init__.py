@@ -12,6 +12,7 @@ from taxopt.model.contributions import add_contributions
 from taxopt.model.holdings import add_holdings
 from taxopt.model.mix import add_mix
 from taxopt.model.objective import add_objective
+from taxopt.model.roth import add_roth_rules
 from taxopt.model.taxes import add_taxes, create_tax_variables
 from taxopt.model.withdrawals import add_withdrawals
 from taxopt.plan import Plan
@@ -22,6 +23,7 @@ COMPONENTS = (
     add_contributions,
     create_tax_variables,
     add_withdrawals,
+    add_roth_rules,
     add_taxes,
     add_mix,
     add_objective,

@@ -6,9 +6,11 @@ from __future__ import annotations
 from taxopt.report.book import Sheet
 from taxopt.report.labels import (
     RETURN_BASIS,
+    SNAKE_CASE,
     STREAM_KINDS,
     YIELD_CHARACTER,
     account_labels,
+    humanize,
     objective_label,
     policy_label,
     tier_label,
@@ -31,6 +33,7 @@ def write_inputs(sheet: Sheet, result) -> None:
     tables = [_people(plan), _balances(result), *_basis(result), *_income(plan, rules)]
     tables += [_assumptions(result), _tiers(result)]
     write_tables(sheet, tables, new_page_each=False)
+    _notes(sheet, result)
 
 
 def _people(plan) -> Table:
@@ -233,6 +236,20 @@ def _assumptions(result) -> Table:
     rows.append(("Tax law", f"{rules.meta.title} ({rules.name})", "text"))
     rows.append(("Sources of the tax law", "every value with its source: the Rules sheet", "text"))
     return _pairs("Assumptions", rows)
+
+
+def _notes(sheet: Sheet, result) -> None:
+    """Facts the plan assumes that the household should confirm (Result.notes), with any
+    plan-file field named in words."""
+    notes = list(getattr(result, "notes", None) or [])
+    if not notes:
+        return
+    last = len(sheet.widths) - 1
+    sheet.keep(20.0 + 30.0 * len(notes))
+    sheet.text_row("Please confirm", "section", 20.0)
+    for note in notes:
+        text = SNAKE_CASE.sub(lambda m: f"{humanize(m.group(0)).lower()} (in the plan file)", note)
+        sheet.wrapped(text, last, lines=max(1, len(text) // 110 + 1))
 
 
 def _tiers(result) -> Table:

@@ -3,7 +3,11 @@ accounts, tiers, places; and the glossary a client reads."""
 
 from __future__ import annotations
 
+import re
+
 from taxopt.rules import Growth
+
+SNAKE_CASE = re.compile(r"\b[a-z][a-z0-9]*_[a-z0-9_]+\b")  # an identifier, not a word
 
 OBJECTIVES = {
     "max_spending": "Highest steady spending (after tax, today's dollars)",

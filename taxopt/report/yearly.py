@@ -131,6 +131,11 @@ def tax_tables(result) -> list[Table]:
             Column(
                 f"Of which dividends and gains {NOMINAL}", list(y["preferential_taxable_income"])
             ),
+            *(
+                Column(f"{label} {NOMINAL}", list(y[key]), total=True)
+                for key, (label, _kind) in _ROTH_ORDERING.items()
+                if key in y.columns
+            ),
             Column(f"Tax on ordinary income {NOMINAL}", list(y["ordinary_tax"]), total=True),
             Column(
                 f"Tax on dividends and gains {NOMINAL}", list(y["capital_gains_tax"]), total=True
@@ -206,6 +211,12 @@ _LABELS = {
     "spending": ("Spending after tax", "money"),
     "total_tax": ("Total tax", "money"),
 }
+# Roth withdrawals the ordering rules tax or penalise (IRC §408A(d)), when the ledger has them.
+_ROTH_ORDERING = {
+    "roth_taxable_earnings": ("Roth earnings taxed (ordering rules)", "money"),
+    "roth_early_distributions": ("Roth money bearing the early-withdrawal tax", "money"),
+}
+_LABELS.update(_ROTH_ORDERING)
 _PER_ACCOUNT = {
     "opening": "Opening balance",
     "contribution": "Contribution to",
