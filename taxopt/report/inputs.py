@@ -32,8 +32,8 @@ def write_inputs(sheet: Sheet, result) -> None:
     sheet.skip()
     tables = [_people(plan), _balances(result), *_basis(result), *_income(plan, rules)]
     tables += [_assumptions(result), _tiers(result)]
+    _notes(sheet, result)  # first: what only the household can confirm
     write_tables(sheet, tables, new_page_each=False)
-    _notes(sheet, result)
 
 
 def _people(plan) -> Table:
@@ -250,6 +250,7 @@ def _notes(sheet: Sheet, result) -> None:
     for note in notes:
         text = SNAKE_CASE.sub(lambda m: f"{humanize(m.group(0)).lower()} (in the plan file)", note)
         sheet.wrapped(text, last, lines=max(1, len(text) // 110 + 1))
+    sheet.skip()
 
 
 def _tiers(result) -> Table:
