@@ -450,7 +450,8 @@ def _comparison_sheet(ws, comparison: Comparison) -> None:
         prefix = comparison.sheet_prefix(record["plan"], record["rules"]).strip()
         ws.write(sheets, j, prefix if ok else "")
     if any(r["status"] == "error" for r in records):
-        errors = ws.advance(60.0)
+        longest = max(len(str(r["error"] or "")) for r in records)
+        errors = ws.advance(13.0 * (longest // 20 + 2))
         ws.write(errors, 0, "Could not be planned")
         for j, record in enumerate(records, start=1):
             ws.ws.write_string(errors, j, str(record["error"] or ""), ws.book.format("wrap"))
