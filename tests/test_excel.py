@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 import re
-import subprocess
 import types
 import zipfile
 from pathlib import Path
@@ -23,6 +22,7 @@ from workbook_checks import (
     evaluate,
     formula_cells,
     pages_by_sheet,
+    pdf_text,
     sheet_of,
 )
 
@@ -412,8 +412,5 @@ def test_charts_are_honest_and_styled(path):
 
 
 def test_printed_pages_show_no_negative_zero(path, tmp_path):
-    pdf = convert(path, tmp_path, "pdf")
-    text = subprocess.run(
-        ["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True
-    ).stdout
+    text = pdf_text(convert(path, tmp_path, "pdf"), layout=False)
     assert re.findall(r"(?<![\w.,])-0(?:\.0+)?%?(?![\d.,])", text) == []

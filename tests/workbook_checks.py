@@ -128,13 +128,17 @@ def convert(path: Path, out: Path, to: str, recalculate: bool = False) -> Path:
     return out / (path.stem + "." + to)
 
 
-def pages_by_sheet(pdf: Path) -> list[str]:
-    """The sheet each printed page belongs to, read from the page header (which names it)."""
+def pdf_text(pdf: Path, layout: bool = True) -> str:
+    """The printed text, pages separated by form feeds (pdftotext)."""
     if shutil.which("pdftotext") is None:
         pytest.skip("pdftotext is not installed: apt-get install poppler-utils")
-    text = subprocess.run(
-        ["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, text=True
-    ).stdout
+    args = ["pdftotext", *(["-layout"] if layout else []), str(pdf), "-"]
+    return subprocess.run(args, check=True, capture_output=True, text=True).stdout
+
+
+def pages_by_sheet(pdf: Path) -> list[str]:
+    """The sheet each printed page belongs to, read from the page header (which names it)."""
+    text = pdf_text(pdf)
     sheets = []
     for page in text.split("\f"):
         lines = [line for line in page.splitlines() if line.strip()]
