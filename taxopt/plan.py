@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from taxopt.errors import InputError, explain_validation_error
 from taxopt.rules import Growth, RuleSet
@@ -56,6 +56,11 @@ ROTH_FIELDS = ("roth_contributions", "roth_conversions", "roth_first_contributio
 
 class Account(Strict):
     name: str = Field(min_length=1)
+    implied: bool = Field(
+        False,
+        description="set by taxopt on the taxable account it opens to reinvest RMD surplus; "
+        "such an account only receives that surplus",
+    )
     kind: str = Field(min_length=1, description="an account kind defined by the rule set")
     owner: str | None = Field(None, description="person who owns it; required for limited kinds")
     balances: dict[str, float] = Field(default_factory=dict, description="dollars per tier today")
@@ -175,7 +180,12 @@ class Profile(Strict):
     glide_path: GlidePath | None = None
     mix_measure: Literal["pre_tax", "tax_adjusted"] = "pre_tax"
     assumed_tax_rate: float = Field(
-        0.22, ge=0, lt=1, description="scales traditional balances when mix_measure=tax_adjusted"
+        0.22,
+        ge=0,
+        lt=1,
+        description="the household's expected tax rate on traditional money: scales "
+        "traditional balances in the tax_adjusted mix and in the after-tax portfolio a net "
+        "withdrawal policy is measured on",
     )
 
     @model_validator(mode="after")
@@ -264,16 +274,40 @@ class IncomeStream(Strict):
 
 
 class Withdrawal(Strict):
-    """Retirement income policy (gross withdrawals before income tax).
+    """Retirement spending policy, applied under the max_estate and min_tax objectives.
 
-    fixed_real: year-1 withdrawal = rate x portfolio at retirement, then raised with inflation
-    (Bengen). constant_percentage: rate x portfolio each year. fixed_amount: `amount` in
-    today's dollars each year, raised with inflation.
+    `basis` "net" (default): the policy sets the portfolio's part of after-tax spending;
+    income streams (Social Security, pensions) come on top and every tax, a Roth
+    conversion's included, is paid from the portfolio, wherever that is cheapest.
+    fixed_real: rate x the after-tax portfolio at retirement, then raised with inflation;
+    constant_percentage: rate x the after-tax portfolio each year; fixed_amount: `amount`
+    today's dollars a year, raised with inflation. The after-tax portfolio counts
+    tax-deferred balances net of `profile.assumed_tax_rate` (the household's own expected
+    rate on that money), taxable accounts at market value and exempt ones in full.
+
+    `basis` "gross": the policy sets gross withdrawals before income tax (Bengen's reading,
+    on the pre-tax portfolio); spending is what remains after tax. With Roth conversions the
+    conversions' tax is paid from extra withdrawals: each year spends at least what the same
+    policy spends in the best plan without conversions.
+
+    `rmd_surplus`: a required distribution above what the policy withdraws is taken; its
+    after-tax surplus is reinvested in the household's taxable account ("reinvest"; taxopt
+    opens one with zero basis when the plan has none) or spent ("spend").
     """
 
     policy: Literal["fixed_real", "constant_percentage", "fixed_amount"] = "fixed_real"
     rate: float = Field(0.04, gt=0, le=0.5)
     amount: float | None = Field(None, ge=0, description="today's dollars, for fixed_amount")
+    basis: Literal["net", "gross"] = Field(
+        "net",
+        description="net: the policy sets after-tax spending from the portfolio (taxes paid "
+        "on top); gross: it sets withdrawals before income tax (Bengen)",
+    )
+    rmd_surplus: Literal["reinvest", "spend"] = Field(
+        "reinvest",
+        description="what happens to an RMD above the policy's withdrawal, after its tax: "
+        "reinvested in the taxable account or spent",
+    )
 
     @model_validator(mode="after")
     def _amount(self) -> Withdrawal:
@@ -281,16 +315,34 @@ class Withdrawal(Strict):
             raise ValueError("amount: policy fixed_amount needs today's dollars per year")
         return self
 
+    def describe(self) -> str:
+        """The policy in words, e.g. "fixed real: 4.00% of the after-tax portfolio at
+        retirement, raised with inflation (net: after-tax spending from the portfolio)"."""
+        portfolio = "after-tax portfolio" if self.basis == "net" else "portfolio (pre-tax)"
+        text = {
+            "fixed_real": f"fixed real: {self.rate:.2%} of the {portfolio} at retirement, "
+            "raised with inflation",
+            "constant_percentage": f"constant percentage: {self.rate:.2%} of the {portfolio} "
+            "each year",
+            "fixed_amount": f"fixed amount: ${self.amount or 0:,.0f} a year in today's dollars",
+        }[self.policy]
+        basis = (
+            "net: after-tax spending from the portfolio, income on top, taxes paid beside it"
+            if self.basis == "net"
+            else "gross: withdrawals before income tax"
+        )
+        return f"{text} ({basis})"
+
 
 class Objective(Strict):
     """What the optimizer maximizes or minimizes.
 
     max_spending: the highest constant real after-tax spending from retirement to the horizon,
-    leaving at least `bequest_floor`. max_estate: after-tax estate at the horizon with gross
-    withdrawals set by the withdrawal policy; since a dollar of tax saved is a dollar more
-    after-tax spending, it maximizes estate plus that spending (estate - lifetime tax).
-    min_tax: lifetime tax (today's dollars, including the tax
-    heirs owe on traditional balances) with spending set by the policy.
+    leaving at least `bequest_floor`; the withdrawal policy is not used. max_estate: the
+    after-tax estate at the horizon with spending set by the withdrawal policy (gross basis:
+    since a dollar of tax saved is then a dollar more after-tax spending, estate plus that
+    spending, i.e. estate - lifetime tax). min_tax: lifetime tax (today's dollars, including
+    the tax heirs owe on traditional balances) with spending set by the policy.
     """
 
     kind: Literal["max_spending", "max_estate", "min_tax"] = "max_spending"
@@ -315,6 +367,7 @@ class Options(Strict):
 class Plan(Strict):
     """A household plan. `source` is the file it came from (for messages)."""
 
+    _source: str = PrivateAttr("plan")
     name: str = "plan"
     description: str = ""
     filing_status: str
@@ -424,6 +477,11 @@ class Plan(Strict):
         return self
 
     @property
+    def source(self) -> str:
+        """The file the plan came from, or "plan" (names it in messages)."""
+        return self._source
+
+    @property
     def end_year(self) -> int:
         """Last modelled year: when the youngest person reaches `horizon_age`."""
         return max(p.birth_year for p in self.people) + self.horizon_age
@@ -499,6 +557,72 @@ class Plan(Strict):
                 )
 
 
+IMPLIED_TAXABLE = "implied_taxable"  # the account taxopt opens for RMD surplus
+POLICY_FIELDS = ("policy", "rate", "amount", "basis")
+
+
+def policy_applies(plan: Plan) -> bool:
+    """Whether the objective spends by the withdrawal policy (max_spending sets its own)."""
+    return plan.objective.kind != "max_spending"
+
+
+def spending_rule(plan: Plan) -> str:
+    """What sets retirement spending under this plan's objective, in words."""
+    if policy_applies(plan):
+        return f"withdrawal policy: {plan.withdrawal.describe()}"
+    return (
+        "max_spending: the highest constant real after-tax spending to the horizon "
+        f"(bequest floor ${plan.objective.bequest_floor:,.0f}); the withdrawal policy is not used"
+    )
+
+
+def policy_notes(plan: Plan) -> list[str]:
+    """A line for a withdrawal policy the objective will not apply (one a plan file set)."""
+    given = set(plan.withdrawal.model_fields_set) & set(POLICY_FIELDS)
+    if policy_applies(plan) or "withdrawal" not in plan.model_fields_set or not given:
+        return []
+    fields = ", ".join(f"withdrawal.{f}" for f in POLICY_FIELDS if f in given)
+    return [
+        f"{plan.source}: {fields}: objective max_spending sets its own constant real spending, so "
+        f"the policy ({plan.withdrawal.describe()}) is not used; remove it, or use objective "
+        "max_estate or min_tax to spend by it"
+    ]
+
+
+def rmd_possible(plan: Plan, rules: RuleSet) -> bool:
+    """Whether any account must pay a required distribution before the plan ends."""
+    if rules.rmd is None:
+        return False
+    for account in plan.accounts:
+        kind = rules.account_kinds.get(account.kind)
+        if kind is None or not kind.rmd or account.owner is None:
+            continue
+        person = plan.person(account.owner)
+        if person.birth_year + rules.rmd.start_age(person.birth_year) <= plan.end_year:
+            return True
+    return False
+
+
+def with_implied_taxable(plan: Plan, rules: RuleSet) -> Plan:
+    """The plan with a taxable account for RMD surplus when it reinvests one and has none.
+
+    The account (`implied_taxable`, zero balance and basis) only receives the after-tax
+    surplus of required distributions above what the policy withdraws.
+    """
+    taxed = [k for k, kind in rules.account_kinds.items() if kind.growth == Growth.TAXED]
+    has_taxable = any(rules.account_kinds[a.kind].growth == Growth.TAXED for a in plan.accounts)
+    if (
+        plan.withdrawal.rmd_surplus != "reinvest"
+        or has_taxable
+        or not taxed
+        or not rmd_possible(plan, rules)
+        or any(a.name == IMPLIED_TAXABLE for a in plan.accounts)
+    ):
+        return plan
+    account = Account(name=IMPLIED_TAXABLE, kind=taxed[0], implied=True)
+    return plan.model_copy(update={"accounts": [*plan.accounts, account]})
+
+
 def tier_presets() -> dict:
     """Bundled tier assumptions, by name (taxopt/data/tier_presets.toml)."""
     with (Path(__file__).parent / "data" / "tier_presets.toml").open("rb") as handle:
@@ -531,9 +655,11 @@ def load_plan(path: str | Path) -> Plan:
 
 def plan_from_dict(data: dict, source: str = "plan") -> Plan:
     try:
-        return Plan.model_validate(data)
+        plan = Plan.model_validate(data)
     except ValidationError as exc:
         raise explain_validation_error(source, exc) from None
+    plan._source = source
+    return plan
 
 
 def plan_json_schema() -> dict:

@@ -31,15 +31,20 @@ COMPONENTS = (
 
 
 def build_model(
-    plan: Plan, rules: RuleSet, mode: str | None = None, fixed_regime=None
+    plan: Plan,
+    rules: RuleSet,
+    mode: str | None = None,
+    fixed_regime=None,
+    gross_policy_tax: dict[int, float] | None = None,
 ) -> ModelContext:
     """Build the whole model; `ctx.build_seconds` records how long it took.
 
     With `fixed_regime(name, year, rule) -> 0 | 1` the exact model's binaries are constants
-    (see ModelContext.binary).
+    (see ModelContext.binary). `gross_policy_tax` {year: nominal dollars}: the gross
+    basis's tax on the policy withdrawal itself (see model.withdrawals).
     """
     started = time.perf_counter()
-    ctx = ModelContext(plan, rules, mode, fixed_regime)
+    ctx = ModelContext(plan, rules, mode, fixed_regime, gross_policy_tax)
     for component in COMPONENTS:
         component(ctx)
     ctx.build_seconds = time.perf_counter() - started

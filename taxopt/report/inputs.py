@@ -6,6 +6,7 @@ from __future__ import annotations
 from taxopt.report.book import Sheet
 from taxopt.report.labels import (
     RETURN_BASIS,
+    RMD_SURPLUS,
     SNAKE_CASE,
     STREAM_KINDS,
     YIELD_CHARACTER,
@@ -76,7 +77,11 @@ def _balances(result) -> Table:
 def _basis(result) -> list[Table]:
     plan, rules = result.plan, result.rules
     labels = account_labels(plan, rules)
-    taxable = [a for a in plan.accounts if rules.account_kinds[a.kind].growth == "taxed"]
+    taxable = [
+        a
+        for a in plan.accounts
+        if rules.account_kinds[a.kind].growth == "taxed" and not getattr(a, "implied", False)
+    ]
     if not taxable:
         return []
     return [
@@ -202,6 +207,17 @@ def _assumptions(result) -> Table:
     rows: list[tuple[str, object, str]] = [
         ("Goal", objective_label(obj.kind), "text"),
         ("Withdrawal policy", policy, "text"),
+        *(
+            [
+                (
+                    "A required distribution above the policy's withdrawal is",
+                    RMD_SURPLUS[surplus],
+                    "text",
+                )
+            ]
+            if (surplus := getattr(plan.withdrawal, "rmd_surplus", None)) in RMD_SURPLUS
+            else []
+        ),
         ("Retirement year", plan.retirement_year, "year"),
         ("Last year of the plan", plan.end_year, "year"),
         ("Inflation a year", plan.inflation, "percent"),

@@ -44,6 +44,11 @@ RETURN_BASIS = {
 
 SURTAXES = {"niit": "net investment income tax"}
 
+RMD_SURPLUS = {
+    "reinvest": "reinvested in the taxable account after its tax",
+    "spend": "spent after its tax",
+}
+
 SPENDING_BASIS = {"net": "after tax", "gross": "before tax"}
 
 
@@ -65,13 +70,14 @@ def policy_label(withdrawal) -> str:
     """The withdrawal policy in words, with its basis (after or before tax) when known."""
     basis = getattr(withdrawal, "basis", None)
     kind = SPENDING_BASIS.get(basis, "before tax")
+    portfolio = "the after-tax portfolio" if basis == "net" else "the portfolio"
     if withdrawal.policy == "fixed_real":
         text = (
-            f"{withdrawal.rate:.2%} of the portfolio at retirement ({kind}), "
+            f"{withdrawal.rate:.2%} of {portfolio} at retirement ({kind}), "
             "then the same amount raised with inflation"
         )
     elif withdrawal.policy == "constant_percentage":
-        text = f"{withdrawal.rate:.2%} of the portfolio each year ({kind})"
+        text = f"{withdrawal.rate:.2%} of {portfolio} each year ({kind})"
     else:
         text = (
             f"{withdrawal.amount or 0:,.0f} today's dollars a year ({kind}), raised with inflation"
@@ -92,6 +98,9 @@ def account_labels(plan, rules) -> dict[str, str]:
     labels = {}
     for account in plan.accounts:
         kind = rules.account_kinds[account.kind].label
+        if getattr(account, "implied", False):  # opened by taxopt for surplus RMDs
+            labels[account.name] = f"{kind} opened for surplus RMDs"
+            continue
         labels[account.name] = f"{account.owner}'s {kind}" if account.owner else kind
     seen: dict[str, int] = {}
     for label in labels.values():
