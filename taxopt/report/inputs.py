@@ -257,7 +257,19 @@ def _assumptions(result) -> Table:
 def _notes(sheet: Sheet, result) -> None:
     """Facts the plan assumes that the household should confirm (Result.notes), with any
     plan-file field named in words."""
-    notes = list(getattr(result, "notes", None) or [])
+    implied = [a for a in result.plan.accounts if getattr(a, "implied", False)]
+    labels = account_labels(result.plan, result.rules)
+    notes = [
+        f"{labels[a.name]}: the plan opens this account (no money in it today) to reinvest "
+        "required distributions above the spending, after their tax; to spend them instead, "
+        "say so in the plan."
+        for a in implied
+    ]
+    notes += [
+        n
+        for n in getattr(result, "notes", None) or []
+        if not any(f"'{a.name}'" in n or f" {a.name} " in n for a in implied)
+    ]
     if not notes:
         return
     last = len(sheet.widths) - 1
