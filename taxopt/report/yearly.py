@@ -100,7 +100,6 @@ def instruction_tables(result) -> list[Table]:
             Column(f"Taxable income {NOMINAL}", list(y["taxable_income"]), total=True),
             Column(f"Income tax {NOMINAL}", list(y["total_tax"]), total=True),
             Column(f"Income tax {REAL}", _real(result, "total_tax"), total=True),
-            Column("Average tax rate (tax / AGI)", _ratio(y["total_tax"], y["agi"]), "percent"),
             Column(
                 "Tax on the next $ of ordinary income", list(y["marginal_ordinary_rate"]), "percent"
             ),
