@@ -128,7 +128,7 @@ def test_totals_equal_the_ledger(values, result):
     assert total_below(ws, "Income tax (today's $)") == pytest.approx(
         result.figures.lifetime_tax, abs=0.5 * n
     )
-    assert total_below(ws, "Roth conversions (nominal $)") == pytest.approx(
+    assert total_below(ws, "Converted to Roth (nominal $)") == pytest.approx(
         y["roth_conversions"].sum(), abs=0.5 * n
     )
 

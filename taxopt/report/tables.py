@@ -88,8 +88,15 @@ def widths_for(tables: Sequence[Table], minimum: Sequence[float] = ()) -> list[f
     out = [minimum[i] if i < len(minimum) else 0.0 for i in range(n)]
     for table in tables:
         for i, col in enumerate(table.columns):
-            out[i] = max(out[i], col.width)
+            out[i] = max(out[i], col.width, _fits_longest_word(col.label))
     return out
+
+
+def _fits_longest_word(label: str) -> float:
+    """Width at which the header's longest word is not broken inside (bold characters of
+    HEADER_CHAR_PX in a column of about 9 pixels a unit)."""
+    longest = max((len(w) for w in label.split()), default=0)
+    return math.ceil(longest * HEADER_CHAR_PX / 9 + 1) if longest > 11 else 0.0
 
 
 def write_tables(sheet: Sheet, tables: Sequence[Table], new_page_each: bool = True) -> list[Placed]:
