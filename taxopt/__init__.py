@@ -5,6 +5,7 @@ result = taxopt.optimize(plan, taxopt.load_rules("us-federal-2026"))
 result.location, result.yearly, result.baselines_table
 """
 
+from taxopt.batching import batch
 from taxopt.compare import Comparison, compare
 from taxopt.errors import InfeasiblePlanError, InputError, SolverError, TaxoptError
 from taxopt.optimize import optimize
@@ -16,6 +17,7 @@ from taxopt.simulate import Simulation, simulate
 from taxopt.tax import TaxInput, TaxResult, compute_tax
 
 __all__ = [
+    "batch",
     "Comparison",
     "compare",
     "InfeasiblePlanError",

@@ -43,9 +43,10 @@ def field_path(loc: tuple) -> str:
 _FIELD_PREFIX = re.compile(r"^([A-Za-z_][\w\[\]]*(?:\.[A-Za-z_][\w\[\]]*)*): (.+)$", re.S)
 
 
-def explain_validation_error(source: str | Path, error: ValidationError) -> InputError:
-    """Turn pydantic's report into lines of the form `file: field: problem and fix`."""
-    lines = []
+def validation_problems(error: ValidationError) -> list[tuple[str, str, str]]:
+    """(field path, problem, pydantic error type) for each error, the path including a field
+    that a validator of a whole table names in its message."""
+    problems = []
     for item in error.errors():
         message = item["msg"]
         # pydantic prefixes errors raised from our validators with "Value error, ".
@@ -58,5 +59,11 @@ def explain_validation_error(source: str | Path, error: ValidationError) -> Inpu
         if named:
             inner, message = named.groups()
             path = inner if path == "(top level)" else f"{path}.{inner}"
-        lines.append(f"{source}: {path}: {message}")
+        problems.append((path, message, item["type"]))
+    return problems
+
+
+def explain_validation_error(source: str | Path, error: ValidationError) -> InputError:
+    """Turn pydantic's report into lines of the form `file: field: problem and fix`."""
+    lines = [f"{source}: {path}: {message}" for path, message, _ in validation_problems(error)]
     return InputError("\n".join(lines))

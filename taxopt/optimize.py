@@ -23,7 +23,14 @@ from taxopt.errors import InfeasiblePlanError, SolverError
 from taxopt.ledger import Ledger, replay
 from taxopt.model import build_model
 from taxopt.model.context import ModelContext
-from taxopt.plan import IMPLIED_TAXABLE, Plan, policy_applies, policy_notes, with_implied_taxable
+from taxopt.plan import (
+    IMPLIED_TAXABLE,
+    Plan,
+    policy_applies,
+    policy_notes,
+    with_implied_roths,
+    with_implied_taxable,
+)
 from taxopt.result import Result, reconcile
 from taxopt.rules import RuleSet
 from taxopt.solve import SolveReport, solve, values
@@ -78,6 +85,12 @@ def optimize(
             'Set withdrawal.rmd_surplus = "spend" to spend it instead.'
         )
         plan = opened
+    plan, roths = with_implied_roths(plan, rules)
+    for name in roths:
+        notes.append(
+            f"{plan.source}: accounts: a conversion goes only to its owner's own Roth; taxopt "
+            f"opened '{name}' (zero balance) for the conversions it may plan."
+        )
     search = _Search(plan, rules, mode, solver, mip_seconds, thorough)
     if policy_applies(plan) and plan.withdrawal.basis == "gross":
         amounts = fixed_policy_amounts(plan, rules)

@@ -8,6 +8,7 @@ weights are fractions (0.04, not 4).
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -58,8 +59,8 @@ class Account(Strict):
     name: str = Field(min_length=1)
     implied: bool = Field(
         False,
-        description="set by taxopt on the taxable account it opens to reinvest RMD surplus; "
-        "such an account only receives that surplus",
+        description="set by taxopt on an account it opens: a taxable account that only "
+        "receives RMD surplus, or a Roth for a person who converts and has none",
     )
     kind: str = Field(min_length=1, description="an account kind defined by the rule set")
     owner: str | None = Field(None, description="person who owns it; required for limited kinds")
@@ -623,6 +624,38 @@ def with_implied_taxable(plan: Plan, rules: RuleSet) -> Plan:
     return plan.model_copy(update={"accounts": [*plan.accounts, account]})
 
 
+def with_implied_roths(plan: Plan, rules: RuleSet) -> tuple[Plan, list[str]]:
+    """The plan with a Roth account for each person who could convert but has none.
+
+    A conversion goes only to the converting owner's own Roth (IRC §408A(d)(3) treats it
+    as a rollover, and an IRA is individual: IRC §408(a)); a person without one may open
+    it. Returns the plan and the names of the accounts opened (zero balance, no routing of
+    savings).
+    """
+    if not plan.options.roth_conversions:
+        return plan, []
+    opened: list[Account] = []
+    names = {a.name for a in plan.accounts}
+    for account in plan.accounts:
+        kind = rules.account_kinds.get(account.kind)
+        target = kind.convertible_to if kind is not None else None
+        if target is None or account.owner is None:
+            continue
+        owned = [*plan.accounts, *opened]
+        if any(a.kind == target and a.owner == account.owner for a in owned):
+            continue
+        name = re.sub(r"[^0-9a-z_]", "_", f"implied_{target}_{account.owner}".lower())
+        while name in names:
+            name += "_"
+        names.add(name)
+        opened.append(Account(name=name, kind=target, owner=account.owner, implied=True))
+    if not opened:
+        return plan, []
+    return plan.model_copy(update={"accounts": [*plan.accounts, *opened]}), [
+        a.name for a in opened
+    ]
+
+
 def tier_presets() -> dict:
     """Bundled tier assumptions, by name (taxopt/data/tier_presets.toml)."""
     with (Path(__file__).parent / "data" / "tier_presets.toml").open("rb") as handle:
@@ -639,18 +672,21 @@ def _unique(names: list[str], label: str) -> None:
 
 def load_plan(path: str | Path) -> Plan:
     """Read and validate a plan file (.toml, .json)."""
+    return plan_from_dict(read_plan_data(path), source=str(path))
+
+
+def read_plan_data(path: str | Path) -> dict:
+    """A plan file's data as written, before validation (.toml, .json)."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such plan file")
     try:
         if path.suffix == ".json":
-            data = json.loads(path.read_text())
-        else:
-            with path.open("rb") as handle:
-                data = tomllib.load(handle)
+            return json.loads(path.read_text())
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"{path}: not valid {path.suffix.lstrip('.').upper()}: {exc}") from None
-    return plan_from_dict(data, source=str(path))
 
 
 def plan_from_dict(data: dict, source: str = "plan") -> Plan:

@@ -21,7 +21,21 @@ SUBCOMMAND_MODULES = [
     "taxopt.cli.optimize_cmd",
     "taxopt.cli.compare_cmd",
     "taxopt.cli.simulate_cmd",
+    "taxopt.cli.batch_cmd",
 ]
+
+
+def add_rule_sets_and_mode(parser: argparse.ArgumentParser) -> None:
+    """--rules (repeatable; the first is the reference) and --mode, for commands that run
+    plans under several rule sets."""
+    parser.add_argument(
+        "--rules",
+        action="append",
+        required=True,
+        metavar="NAME",
+        help="rule-set name or file; repeat for each rule set (the first is the reference)",
+    )
+    parser.add_argument("--mode", choices=["fast", "exact"], help="default: each plan's option")
 
 
 def build_parser() -> argparse.ArgumentParser:

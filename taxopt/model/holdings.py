@@ -59,11 +59,11 @@ def _add_flow_variables(ctx: ModelContext) -> None:
         target_kind = ctx.kind[source.name].convertible_to
         if target_kind is None:
             continue
-        targets = [a for a in ctx.accounts if a.kind == target_kind]
-        same_owner = [a for a in targets if a.owner == source.owner]
-        target = (same_owner or targets or [None])[0]
-        if target is None:
+        # Only into the owner's own Roth (plan.with_implied_roths opens one when needed).
+        owned = [a for a in ctx.accounts if a.kind == target_kind and a.owner == source.owner]
+        if not owned:
             continue
+        target = owned[0]
         for year in ctx.years:
             convert[source.name, target.name, year] = ctx.var(
                 f"convert_{year}_{source.name}_to_{target.name}"
