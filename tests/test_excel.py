@@ -414,3 +414,17 @@ def test_charts_are_honest_and_styled(path):
 def test_printed_pages_show_no_negative_zero(path, tmp_path):
     text = pdf_text(convert(path, tmp_path, "pdf"), layout=False)
     assert re.findall(r"(?<![\w.,])-0(?:\.0+)?%?(?![\d.,])", text) == []
+
+
+@pytest.mark.parametrize("name", ["retiree-4-percent", "young-accumulator"])
+def test_other_examples_read_in_plain_words(name, tmp_path):
+    """The retiree's plan opens a Roth for conversions and keeps notes; the accumulator has
+    one person and no traditional account: neither leaks an identifier to a client sheet."""
+    plan = taxopt.load_plan(EXAMPLES / f"{name}.toml")
+    result = taxopt.optimize(plan, US_2026, mode="fast", with_baselines=False)
+    book = openpyxl.load_workbook(write_plan_workbook(result, tmp_path / "plan.xlsx"))
+    assert [hit for sheet in CLIENT_SHEETS for hit in developer_words(book[sheet])] == []
+    first = pd.read_excel(tmp_path / "plan.xlsx", sheet_name=0, header=None)
+    shown = {str(r[0]): r[1] for r in first.itertuples(index=False)}
+    spending = shown["Spending a year, after tax (today's $)"]
+    assert spending == pytest.approx(result.figures.sustainable_spending)

@@ -437,7 +437,7 @@ def test_the_workbook_and_the_stress_test_show_the_implied_account(tmp_path):
     result = optimize(plan_from_dict(ira_only(2)), US, with_baselines=False)
     path = result.to_excel(tmp_path / "plan.xlsx")
     book = load_workbook(path)
-    label = "Taxable brokerage account opened for surplus RMDs"
+    label = "Taxable brokerage account (to open for surplus RMDs)"
     headers = {c.value for row in book["Ledger"].iter_rows() for c in row}
     assert f"Contribution to {label} (nominal $)" in headers
     assert f"Closing balance {label} (nominal $)" in headers

@@ -259,12 +259,7 @@ def _notes(sheet: Sheet, result) -> None:
     plan-file field named in words."""
     implied = [a for a in result.plan.accounts if getattr(a, "implied", False)]
     labels = account_labels(result.plan, result.rules)
-    notes = [
-        f"{labels[a.name]}: the plan opens this account (no money in it today) to reinvest "
-        "required distributions above the spending, after their tax; to spend them instead, "
-        "say so in the plan."
-        for a in implied
-    ]
+    notes = [_implied_note(result.rules, a, labels[a.name]) for a in implied]
     notes += [
         n
         for n in getattr(result, "notes", None) or []
@@ -276,9 +271,24 @@ def _notes(sheet: Sheet, result) -> None:
     sheet.keep(20.0 + 30.0 * len(notes))
     sheet.text_row("Please confirm", "section", 20.0)
     for note in notes:
+        for name in sorted(labels, key=len, reverse=True):  # accounts by the client's names
+            note = note.replace(name, labels[name])
         text = SNAKE_CASE.sub(lambda m: f"{humanize(m.group(0)).lower()} (in the plan file)", note)
         sheet.wrapped(text, last, lines=max(1, len(text) // 110 + 1))
     sheet.skip()
+
+
+def _implied_note(rules, account, label: str) -> str:
+    if rules.account_kinds[account.kind].growth == "taxed":
+        return (
+            f"{label}: the plan opens this account (no money in it today) to reinvest required "
+            "distributions above the spending, after their tax; to spend them instead, say so "
+            "in the plan."
+        )
+    return (
+        f"{label}: the plan opens this account (no money in it today) to receive the Roth "
+        "conversions it recommends; a conversion can only go to the owner's own Roth."
+    )
 
 
 def _tiers(result) -> Table:

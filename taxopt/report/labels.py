@@ -98,10 +98,10 @@ def account_labels(plan, rules) -> dict[str, str]:
     labels = {}
     for account in plan.accounts:
         kind = rules.account_kinds[account.kind].label
-        if getattr(account, "implied", False):  # opened by taxopt for surplus RMDs
-            labels[account.name] = f"{kind} opened for surplus RMDs"
-            continue
-        labels[account.name] = f"{account.owner}'s {kind}" if account.owner else kind
+        label = f"{account.owner}'s {kind}" if account.owner else kind
+        if getattr(account, "implied", False):  # an account the plan has the household open
+            label += f" ({implied_purpose(rules, account)})"
+        labels[account.name] = label
     seen: dict[str, int] = {}
     for label in labels.values():
         seen[label] = seen.get(label, 0) + 1
@@ -109,6 +109,14 @@ def account_labels(plan, rules) -> dict[str, str]:
         name: f"{label} ({humanize(name)})" if seen[label] > 1 else label
         for name, label in labels.items()
     }
+
+
+def implied_purpose(rules, account) -> str:
+    """Why taxopt opens an account the plan file lacks: taxable ones take surplus RMDs,
+    sheltered ones receive conversions."""
+    if rules.account_kinds[account.kind].growth == Growth.TAXED:
+        return "to open for surplus RMDs"
+    return "to open for Roth conversions"
 
 
 def tier_label(name: str) -> str:
