@@ -49,6 +49,8 @@ from taxopt.stress import (
 DEFAULT_MIP_SECONDS = 0.0
 FALLBACK_MIP_SECONDS = 30.0  # when no regime LP is feasible, the MILP gets this long
 REGIME_ROUNDS = 4  # regime rounds from each start with --thorough or far from the bound
+REGIME_REPAIRS = 4  # extra regime LPs when a plan's taxes differ from its fixed regime's
+RECONCILE_TOLERANCE = 0.5  # dollars a year: model and ledger taxes agree within this
 REGIME_TOLERANCE = 1e-4  # relative objective gain below which another regime round stops
 BOUND_TOLERANCE = 2e-4  # a plan this close (relative) to the relaxation's bound is kept
 DUST = 1e-7  # dollars: solver noise below this is zero
@@ -262,9 +264,10 @@ class _Search:
         while the objective improves: a plan often sits on a kink, where the neighbouring
         regime can be better. A regime in `solved` is not solved again. Returns the best
         candidate or None."""
-        best, previous = None, None
+        best, previous, unfaithful = None, None, None
         solved = solved or _Solved()
-        for _ in range(rounds):
+        done = repairs = 0
+        while done < rounds:
             if solved.kinks and _regime_values(solved.kinks, ledger, plan.years) in solved.regimes:
                 break  # the new plan sits in a regime already solved: no need to build it
             ctx = self.build(plan, "exact", regime_from(ledger, plan.years))
@@ -277,10 +280,21 @@ class _Search:
                 break
             decisions = read_decisions(ctx)
             ledger = replay(plan, self.rules, decisions)
+            candidate = _Candidate(report, ctx, values(ctx), decisions, ledger)
+            if not _taxes_agree(ctx, ledger):
+                # The LP met a kink's fixed side on paper only (e.g. the §1(h)(1) cap row
+                # satisfied by filling brackets out of order), so its taxes are not the
+                # plan's: solve again from the plan's own regime, without using up a round.
+                if unfaithful is None:
+                    unfaithful = candidate
+                repairs += 1
+                if repairs > REGIME_REPAIRS:
+                    break
+                continue
+            done += 1
             improves = best is None or _better(plan, report.objective, best.report.objective)
             if improves:
-                previous = best
-                best = _Candidate(report, ctx, values(ctx), decisions, ledger)
+                previous, best = best, candidate
             # Stop when a round no longer improves by a meaningful amount.
             if not improves or (
                 previous is not None
@@ -288,6 +302,7 @@ class _Search:
                 <= REGIME_TOLERANCE * max(1.0, abs(previous.report.objective))
             ):
                 break
+        best = best or unfaithful  # the ledger's figures stand; reconciliation shows the gap
         if best is not None:
             _restore(best.ctx, best.values)
         return best
@@ -394,6 +409,12 @@ class _Candidate:
     values: dict[str, float]
     decisions: Decisions
     ledger: Ledger
+
+
+def _taxes_agree(ctx: ModelContext, ledger: Ledger) -> bool:
+    """Whether the solved model's tax and spending equal the ledger's every year."""
+    errors = reconcile(ctx, ledger).filter(like="_error").abs()
+    return bool((errors.max() < RECONCILE_TOLERANCE).all())
 
 
 def regime_from(ledger: Ledger, years: list[int]):
