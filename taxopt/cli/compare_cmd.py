@@ -9,16 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from taxopt.compare import compare, render_table
 
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "compare",
-        help="optimize plans under several rule sets and show the figures side by side",
-        description="Optimize each plan under each rule set (in parallel) and compare "
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Optimize each plan under each rule set (in parallel) and compare "
         "spending, estate, lifetime tax, effective rate and asset location. The first "
-        "--rules is the reference for the differences.",
+        "--rules is the reference for the differences."
     )
     parser.add_argument(
         "plans", metavar="PLAN", nargs="+", help="plan file, or a folder of plan files"
@@ -40,6 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from taxopt.compare import compare, render_table
+
     comparison = compare(args.plans, args.rules, mode=args.mode, processes=args.processes)
     print(render_table(comparison))
     for (plan, rules), message in comparison.errors.items():

@@ -4,15 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from taxopt.optimize import optimize
-from taxopt.plan import load_plan
-from taxopt.rules import load_rules
 
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "optimize", help="optimize asset location, contributions and withdrawals for a plan"
-    )
+def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("plan", help="plan file (.toml or .json)")
     parser.add_argument("--rules", default="us-federal-2026", help="rule set name or file")
     parser.add_argument("--mode", choices=["exact", "fast"], help="default: the plan's option")
@@ -36,6 +29,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from taxopt.optimize import optimize
+    from taxopt.plan import load_plan
+    from taxopt.rules import load_rules
+
     plan = load_plan(args.plan)
     rules = load_rules(args.rules)
     plan.check_against(rules, source=args.plan)

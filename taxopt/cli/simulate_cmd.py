@@ -13,11 +13,7 @@ from taxopt.rules import load_rules
 from taxopt.simulate import WITHDRAWAL_RULES, Simulation, simulate
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "simulate",
-        help="stress-test the optimized plan on many return paths and withdrawal rules",
-    )
+def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("plan", help="plan file (.toml or .json)")
     parser.add_argument("--rules", default="us-federal-2026", help="rule set name or file")
     parser.add_argument("--paths", type=int, default=1000, help="return paths (default 1000)")

@@ -92,15 +92,11 @@ class Household:
     rules: RuleSet
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "tax",
-        help="compute one year's tax for a household, or for a CSV of households",
-        description=(
-            "Tax of one household for one year under a rule set. Give the household with "
-            "--filing-status, --age and income flags, or a CSV of households with --input. "
-            "Amounts are annual dollars of the tax year."
-        ),
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Tax of one household for one year under a rule set. Give the household with "
+        "--filing-status, --age and income flags, or a CSV of households with --input. "
+        "Amounts are annual dollars of the tax year."
     )
     parser.add_argument("--rules", required=True, help="rule set name or .toml path")
     parser.add_argument(
