@@ -31,7 +31,17 @@ from pydantic import (
 
 from taxopt.errors import InputError, explain_validation_error
 
-RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
+
+
+def _bundled_rules_dir() -> Path:
+    """The registry of rule sets: `taxopt/rules_data/` in an installed wheel, the
+    checkout's `rules/` folder otherwise (setup.py maps one onto the other)."""
+    package = Path(__file__).resolve().parent
+    installed = package / "rules_data"
+    return installed if installed.is_dir() else package.parent / "rules"
+
+
+RULES_DIR = _bundled_rules_dir()
 
 FilingStatus = str  # one of RuleSet.meta.filing_statuses, e.g. "single", "mfj"
 Source = Annotated[
