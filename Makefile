@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml setup.py
 	touch $(STAMP)
 
 demo: $(STAMP)
+	mkdir -p out
 	$(BIN)/taxopt optimize examples/couple-near-retirement.toml --rules us-federal-2026 \
 		--json out/couple-plan.json -o out/couple-plan.xlsx
 

@@ -43,6 +43,29 @@ def field_path(loc: tuple) -> str:
 _FIELD_PREFIX = re.compile(r"^([A-Za-z_][\w\[\]]*(?:\.[A-Za-z_][\w\[\]]*)*): (.+)$", re.S)
 
 
+# pydantic's own messages say what is wrong; these say what to do (by error type).
+_FIXES = {
+    "missing": "; add it",
+    "extra_forbidden": "; remove it or correct its spelling",
+    "finite_number": " (not nan or inf); give a number",
+    "float_parsing": "; give a number",
+    "float_type": "; give a number",
+    "int_parsing": "; give a whole number",
+    "int_type": "; give a whole number",
+    "int_from_float": "; give a whole number",
+    "greater_than": "; give a value in that range",
+    "greater_than_equal": "; give a value in that range",
+    "less_than": "; give a value in that range",
+    "less_than_equal": "; give a value in that range",
+    "string_type": "; give text in quotes",
+    "dict_type": "; give a table of key = value pairs",
+    "model_type": "; give a table of key = value pairs",
+    "list_type": "; give a list in [ ]",
+    "bool_type": "; give true or false",
+    "bool_parsing": "; give true or false",
+}
+
+
 def explain_validation_error(source: str | Path, error: ValidationError) -> InputError:
     """Turn pydantic's report into lines of the form `file: field: problem and fix`."""
     lines = []
@@ -58,5 +81,6 @@ def explain_validation_error(source: str | Path, error: ValidationError) -> Inpu
         if named:
             inner, message = named.groups()
             path = inner if path == "(top level)" else f"{path}.{inner}"
+        message += _FIXES.get(item["type"], "")
         lines.append(f"{source}: {path}: {message}")
     return InputError("\n".join(lines))

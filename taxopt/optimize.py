@@ -9,7 +9,11 @@ Exact mode finds its solution in steps, each one solved by HiGHS:
 3. with `mip_seconds`, the full MILP started from that solution may improve it; its answer
    is re-solved as a regime LP so its taxes are exact too.
 If no regime LP is feasible, the relaxation start and then the MILP are the fallbacks.
-The result's `method` says which step produced the final plan.
+4. the rules of thumb (taxopt.baselines) are replayed against the plan; if one of them
+   does better on the plan's objective, the regime search restarts from that rule's own
+   decisions and the better plan is kept (`hold_against_baselines`).
+The result's `method` says which step produced the final plan. Inside
+`taxopt.progress.watch` each step prints a line and no step starts after the time limit.
 """
 
 from __future__ import annotations
@@ -17,14 +21,16 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from taxopt import progress
 from taxopt.decisions import Decisions
 from taxopt.errors import InfeasiblePlanError, SolverError
+from taxopt.io import write_atomically
 from taxopt.ledger import Ledger, replay
 from taxopt.model import build_model
 from taxopt.model.context import ModelContext
 from taxopt.plan import Plan
-from taxopt.result import Result, reconcile
-from taxopt.rules import RuleSet
+from taxopt.result import PlanFigures, Result, plan_figures, reconcile
+from taxopt.rules import Growth, RuleSet
 from taxopt.solve import SolveReport, solve, values
 
 DEFAULT_MIP_SECONDS = 0.0
@@ -61,25 +67,32 @@ def optimize(
 
     fast = build_model(plan, rules, "fast")
     build_seconds += fast.build_seconds
-    report = solve(fast, solver)
+    report = solve(fast, solver, time_limit=progress.seconds_left())
     solve_seconds += report.seconds
     _raise_if_unsolved(plan, rules, fast, report)
     ctx, decisions = fast, read_decisions(fast)
     ledger = replay(plan, rules, decisions)
     method = "lp"
+    progress.step(f"fast LP solved ({len(plan.years)} years, {report.seconds:.1f} s)")
+    notes = []
 
-    if mode == "exact":
+    if mode == "exact" and progress.out_of_time():
+        notes.append(_TIME_LIMIT_NOTE.format(step="the exact search") + _FAST_PLAN)
+    elif mode == "exact":
         rounds = REGIME_ROUNDS if thorough else 1
         best, build_s, solve_s = _regime_search(plan, rules, ledger, solver, rounds)
         build_seconds += build_s
         solve_seconds += solve_s
-        if best is None or thorough:
+        if (best is None or thorough) and not progress.out_of_time():
             # A second start: the exact model's LP relaxation, whose plan lies elsewhere
             # (needed when the fast plan's regime admits no plan; --thorough always tries it
             # and keeps the better of the two).
             relaxed = build_model(plan, rules, "exact")
             build_seconds += relaxed.build_seconds
-            relaxed_report = solve(relaxed, solver, relax=True)
+            relaxed_report = solve(
+                relaxed, solver, relax=True, time_limit=progress.seconds_left()
+            )
+            progress.step("exact model's LP relaxation solved (second start)")
             solve_seconds += relaxed_report.seconds
             if relaxed_report.status == "optimal":
                 start_ledger = replay(plan, rules, read_decisions(relaxed))
@@ -95,13 +108,18 @@ def optimize(
         if best is not None:
             report, ctx, method = best.report, best.ctx, "regime-lp"
             decisions, ledger = best.decisions, best.ledger
-        if mip_seconds > 0 or best is None:
+        if best is None and progress.out_of_time():
+            notes.append(_TIME_LIMIT_NOTE.format(step="the exact search") + _FAST_PLAN)
+        elif mip_seconds > 0 or best is None:
             exact = build_model(plan, rules, "exact")
             build_seconds += exact.build_seconds
             start = {**best.values, **best.ctx.regime_values} if best is not None else None
             limit = mip_seconds or FALLBACK_MIP_SECONDS
+            left = progress.seconds_left()
+            limit = limit if left is None else min(limit, left)
             mip = solve(exact, solver, time_limit=limit, gap=1e-4, start=start)
             solve_seconds += mip.seconds
+            progress.step(f"full MILP stopped: {mip.status} ({mip.seconds:.1f} s)")
             improved = mip.objective is not None and (
                 best is None or _better(plan, mip.objective, best.report.objective)
             )
@@ -120,7 +138,7 @@ def optimize(
             elif best is None:
                 _raise_if_unsolved(plan, rules, exact, mip)
     if lp_path:
-        ctx.prob.writeLP(str(lp_path))
+        write_atomically(lp_path, lambda tmp: ctx.prob.writeLP(str(tmp)), kind="lp")
     result = Result.from_run(
         plan=plan,
         rules=rules,
@@ -133,11 +151,119 @@ def optimize(
         method=method,
         reconciliation=reconcile(ctx, ledger),
     )
+    result.notes.extend(notes)
     if with_baselines:
-        from taxopt.baselines import evaluate_baselines
-
-        result.baselines = evaluate_baselines(plan, rules, result)
+        result = hold_against_baselines(plan, rules, result, solver, REGIME_ROUNDS)
     result.total_seconds = time.perf_counter() - started
+    return result
+
+
+_TIME_LIMIT_NOTE = "the time limit was reached before {step}"
+_FAST_PLAN = "; this is the fast LP's plan (taxes approximated, see the reconciliation)"
+BASELINE_TOLERANCE = 1.0  # today's dollars: a rule of thumb ahead by less is a tie
+
+
+def plan_score(plan: Plan, rules: RuleSet, figures: PlanFigures, ledger: Ledger) -> float:
+    """The plan's objective read from the ledger (today's dollars; higher is better), the
+    same measure for the optimized plan and for a rule of thumb."""
+    kind = plan.objective.kind
+    if kind == "max_spending":
+        return figures.sustainable_spending
+    if kind == "max_estate":
+        return figures.after_tax_estate - figures.lifetime_tax
+    # min_tax: lifetime tax plus the heirs' tax on deferred balances, as the model counts it
+    last = ledger.yearly.iloc[-1]
+    heirs = sum(
+        last[f"closing_{a.name}"] * plan.objective.heir_tax_rate
+        for a in plan.accounts
+        if rules.account_kinds[a.kind].growth == Growth.DEFERRED
+    ) / plan.inflation_factor(plan.end_year + 1)
+    return -(figures.lifetime_tax + heirs)
+
+
+def hold_against_baselines(
+    plan: Plan, rules: RuleSet, result: Result, solver: str, rounds: int
+) -> Result:
+    """Replay the rules of thumb; if one beats the optimized plan on the plan's objective,
+    restart the regime search from that rule's own decisions (its ledger's regime) and keep
+    the better plan, then replay the rules against it. If a rule still wins, the result's
+    warnings say so plainly, with the gap."""
+    from taxopt.baselines import run_baselines
+
+    for attempt in range(2):
+        progress.step("rules of thumb: replaying the three baselines")
+        runs = run_baselines(plan, rules, result)
+        result.baselines = {name: run.figures for name, run in runs.items()}
+        mine = plan_score(plan, rules, result.figures, result.ledger)
+        ahead = sorted(
+            (
+                (plan_score(plan, rules, run.figures, run.ledger), name)
+                for name, run in runs.items()
+                if plan_score(plan, rules, run.figures, run.ledger) > mine + BASELINE_TOLERANCE
+            ),
+            reverse=True,
+        )
+        if not ahead:
+            return result
+        if attempt == 1 or progress.out_of_time():
+            break
+        improved = None
+        for _score, name in ahead:
+            progress.step(f"{name} does better; searching again from its decisions")
+            candidate, build_s, solve_s = _regime_search(
+                plan, rules, runs[name].ledger, solver, rounds
+            )
+            result.build_seconds += build_s
+            result.solve_seconds += solve_s
+            if candidate is None:
+                continue
+            figures = plan_figures(plan, candidate.ledger)
+            score = plan_score(plan, rules, figures, candidate.ledger)
+            best_so_far = improved or result
+            if score > plan_score(plan, rules, best_so_far.figures, best_so_far.ledger):
+                improved = _result_from(plan, rules, candidate, result, f"regime-lp from {name}")
+            if progress.out_of_time():
+                break
+        if improved is None:
+            break
+        result = improved
+    best_score, best_name = ahead[0]
+    gap = best_score - mine
+    result.notes.append(
+        f"the rule of thumb {best_name} does better than the optimized plan by "
+        f"{_gap_text(plan, gap)} (today's dollars); a search restarted from its decisions "
+        "did not close the gap. Try --thorough or --mip-seconds 60"
+    )
+    return result
+
+
+def _gap_text(plan: Plan, gap: float) -> str:
+    kind = plan.objective.kind
+    if kind == "max_spending":
+        return f"${gap:,.0f} a year of spending"
+    if kind == "max_estate":
+        return f"${gap:,.0f} of estate net of lifetime tax"
+    return f"${gap:,.0f} of lifetime tax"
+
+
+def _result_from(
+    plan: Plan, rules: RuleSet, candidate: _Candidate, previous: Result, method: str
+) -> Result:
+    """A Result for a regime-search candidate, carrying the run's times and notes."""
+    _restore(candidate.ctx, candidate.values)
+    result = Result.from_run(
+        plan=plan,
+        rules=rules,
+        ctx=candidate.ctx,
+        decisions=candidate.decisions,
+        ledger=candidate.ledger,
+        report=candidate.report,
+        build_seconds=previous.build_seconds,
+        solve_seconds=previous.solve_seconds,
+        method=method,
+        reconciliation=reconcile(candidate.ctx, candidate.ledger),
+    )
+    result.notes.extend(previous.notes)
     return result
 
 
@@ -174,6 +300,8 @@ def _regime_search(plan: Plan, rules: RuleSet, ledger: Ledger, solver: str, roun
     best, build_s, solve_s, seen, previous = None, 0.0, 0.0, [], None
     kinks: list = []  # (name, year, rule) of every binary, known after the first build
     for _ in range(rounds):
+        if progress.out_of_time():
+            break
         if kinks and _regime_values(kinks, ledger, plan.years) in seen:
             break  # the new plan sits in a regime already solved: no need to build it
         ctx = build_model(plan, rules, "exact", regime_from(ledger, plan.years))
@@ -182,8 +310,9 @@ def _regime_search(plan: Plan, rules: RuleSet, ledger: Ledger, solver: str, roun
         if ctx.regime_values in seen or ctx.regime_conflicts:
             break
         seen.append(ctx.regime_values)
-        report = solve(ctx, solver)
+        report = solve(ctx, solver, time_limit=progress.seconds_left())
         solve_s += report.seconds
+        progress.step(f"regime LP {len(seen)}: {report.status} ({report.seconds:.1f} s)")
         if report.status not in ("optimal", "feasible"):
             break
         decisions = read_decisions(ctx)
@@ -248,6 +377,11 @@ def _raise_if_unsolved(plan: Plan, rules: RuleSet, ctx: ModelContext, report: So
         from taxopt.diagnose import explain_infeasibility
 
         raise InfeasiblePlanError(*explain_infeasibility(plan, rules))
+    if progress.out_of_time():
+        raise SolverError(
+            f"the time limit ran out after {report.seconds:.1f} s of solving, before any "
+            "plan was found; raise --time-limit or use --mode fast"
+        )
     raise SolverError(
         f"the solver ({report.solver}) stopped with status '{report.status}' after "
         f"{report.seconds:.1f} s; try --solver cbc or --mode fast"

@@ -10,18 +10,29 @@ from __future__ import annotations
 import json
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from taxopt.errors import InputError, explain_validation_error
+from taxopt.io import read_text
 from taxopt.rules import Growth, RuleSet
 
 WEIGHT_TOLERANCE = 1e-6
+# Every amount in a plan is at most this (today's dollars): beyond it the figures mean
+# nothing for a household and the solver's arithmetic loses its precision.
+MAX_DOLLARS = 1e10
+MIN_YEAR, MAX_YEAR = 1900, 2300
+
+Year = Annotated[int, Field(ge=MIN_YEAR, le=MAX_YEAR)]
+PLAN_FORMATS = {".toml": "TOML", ".json": "JSON"}
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # NaN and infinities are refused in every number ("nan" is never a balance).
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
+    )
 
 
 class Person(Strict):
@@ -62,12 +73,16 @@ class Account(Strict):
 
     @model_validator(mode="after")
     def _check_amounts(self) -> Account:
-        for tier, amount in self.balances.items():
-            if amount < 0:
-                raise ValueError(f"balances.{tier}: {amount} cannot be negative; use 0 or more")
+        for field, amounts in (("balances", self.balances), ("basis", self.basis or {})):
+            for tier, amount in amounts.items():
+                if amount < 0:
+                    raise ValueError(f"{field}.{tier}: {amount} cannot be negative; use 0 or more")
+                if amount > MAX_DOLLARS:
+                    raise ValueError(
+                        f"{field}.{tier}: {amount:g} is above {MAX_DOLLARS:g}; give today's "
+                        "dollars (a household's balance)"
+                    )
         for tier, amount in (self.basis or {}).items():
-            if amount < 0:
-                raise ValueError(f"basis.{tier}: {amount} cannot be negative; use 0 or more")
             balance = self.balances.get(tier, 0.0)
             if amount > balance + 1e-9:
                 raise ValueError(
@@ -151,18 +166,18 @@ class FixedContribution(Strict):
     """An amount that must go to one account each year (e.g. an employer 401(k) match)."""
 
     account: str
-    annual: float = Field(ge=0, description="today's dollars per year")
-    until_year: int | None = None
+    annual: float = Field(ge=0, le=MAX_DOLLARS, description="today's dollars per year")
+    until_year: Year | None = None
 
 
 class Contributions(Strict):
     """Savings the household invests each year until retirement (today's dollars)."""
 
-    initial: float = Field(0.0, ge=0, description="one-off amount in the first year")
-    monthly: float = Field(0.0, ge=0)
-    annual: float = Field(0.0, ge=0)
+    initial: float = Field(0.0, ge=0, le=MAX_DOLLARS, description="one-off, in the first year")
+    monthly: float = Field(0.0, ge=0, le=MAX_DOLLARS / 12)
+    annual: float = Field(0.0, ge=0, le=MAX_DOLLARS)
     growth: float = Field(0.0, ge=-0.5, le=1, description="yearly real growth of the amounts")
-    until_year: int | None = Field(
+    until_year: Year | None = Field(
         None, description="last contribution year; default: retirement-1"
     )
     accounts: list[str] | None = Field(
@@ -179,18 +194,18 @@ class Earnings(Strict):
     """Wages of one person until retirement; sets the tax rate that contributions save."""
 
     person: str
-    annual: float = Field(ge=0, description="today's dollars per year")
-    until_year: int | None = Field(None, description="last year of wages; default: retirement-1")
+    annual: float = Field(ge=0, le=MAX_DOLLARS, description="today's dollars per year")
+    until_year: Year | None = Field(None, description="last year of wages; default: retirement-1")
 
 
 class IncomeStream(Strict):
     name: str
     kind: Literal["social_security", "pension", "other_taxable"]
     owner: str | None = None
-    start_year: int | None = None
+    start_year: Year | None = None
     start_age: int | None = Field(None, ge=0, le=120)
-    end_year: int | None = None
-    annual: float = Field(ge=0, description="today's dollars per year at the start")
+    end_year: Year | None = None
+    annual: float = Field(ge=0, le=MAX_DOLLARS, description="today's dollars per year at start")
     inflation_adjusted: bool = True
 
     @model_validator(mode="after")
@@ -212,7 +227,9 @@ class Withdrawal(Strict):
 
     policy: Literal["fixed_real", "constant_percentage", "fixed_amount"] = "fixed_real"
     rate: float = Field(0.04, gt=0, le=0.5)
-    amount: float | None = Field(None, ge=0, description="today's dollars, for fixed_amount")
+    amount: float | None = Field(
+        None, ge=0, le=MAX_DOLLARS, description="today's dollars, for fixed_amount"
+    )
 
     @model_validator(mode="after")
     def _amount(self) -> Withdrawal:
@@ -233,7 +250,7 @@ class Objective(Strict):
     """
 
     kind: Literal["max_spending", "max_estate", "min_tax"] = "max_spending"
-    bequest_floor: float = Field(0.0, ge=0, description="today's dollars, after tax")
+    bequest_floor: float = Field(0.0, ge=0, le=MAX_DOLLARS, description="today's dollars")
     heir_tax_rate: float = Field(
         0.22, ge=0, lt=1, description="tax heirs pay on inherited traditional balances"
     )
@@ -390,7 +407,8 @@ class Plan(Strict):
         return (1.0 + self.inflation) ** (year - self.start_year)
 
     def check_against(self, rules: RuleSet, source: str = "plan") -> None:
-        """Errors for what only the rule set can tell: unknown account kinds, filing status."""
+        """Errors for what only the rule set can tell: unknown account kinds, filing status
+        and the people it covers, savings the accounts cannot take (taxopt.validation)."""
         if self.filing_status not in rules.meta.filing_statuses:
             raise InputError(
                 f"{source}: filing_status: '{self.filing_status}' is not defined by rule set "
@@ -413,6 +431,9 @@ class Plan(Strict):
                     f"{source}: accounts[{i}].owner: {account.kind} accounts belong to one "
                     f"person; set owner"
                 )
+        from taxopt.validation import check_plan_against_rules
+
+        check_plan_against_rules(self, rules, source)
 
 
 def tier_presets() -> dict:
@@ -430,22 +451,31 @@ def _unique(names: list[str], label: str) -> None:
 
 
 def load_plan(path: str | Path) -> Plan:
-    """Read and validate a plan file (.toml, .json)."""
+    """Read and validate a plan file: TOML (.toml) or JSON (.json), UTF-8."""
     path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such plan file")
+    suffix = path.suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        raise InputError(
+            f"{path}: taxopt reads plans written in TOML (.toml) or JSON (.json), not YAML; "
+            "convert the file (`taxopt plan schema` shows the fields)"
+        )
+    text = read_text(path, "plan file")
+    kind = PLAN_FORMATS.get(suffix, "TOML")
     try:
-        if path.suffix == ".json":
-            data = json.loads(path.read_text())
-        else:
-            with path.open("rb") as handle:
-                data = tomllib.load(handle)
+        data = json.loads(text) if kind == "JSON" else tomllib.loads(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: not valid {path.suffix.lstrip('.').upper()}: {exc}") from None
+        named = "" if suffix in PLAN_FORMATS else " (plans are TOML, .toml, or JSON, .json)"
+        raise InputError(f"{path}: not valid {kind}{named}: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{path}: nested too deeply to be a plan") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: the plan must be a table of fields, not {type(data).__name__}")
     return plan_from_dict(data, source=str(path))
 
 
 def plan_from_dict(data: dict, source: str = "plan") -> Plan:
+    if not isinstance(data, dict):
+        raise InputError(f"{source}: the plan must be a table of fields, not {type(data).__name__}")
     try:
         return Plan.model_validate(data)
     except ValidationError as exc:

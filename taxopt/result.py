@@ -74,6 +74,7 @@ class Result:
     baselines: dict[str, PlanFigures] = field(default_factory=dict)
     total_seconds: float = 0.0
     model_size: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # the search's own warnings (optimize)
 
     @classmethod
     def from_run(
@@ -136,7 +137,7 @@ class Result:
 
     @property
     def warnings(self) -> list[str]:
-        return list(self.ledger.warnings)
+        return [*self.ledger.warnings, *self.notes]
 
     # -- output ------------------------------------------------------------------------
 

@@ -30,7 +30,7 @@ from pydantic import (
 )
 
 from taxopt.errors import InputError, explain_validation_error
-
+from taxopt.io import read_text
 
 
 def _bundled_rules_dir() -> Path:
@@ -51,8 +51,16 @@ Source = Annotated[
 ]
 
 
+# Amounts in a rule file are at most this (nominal currency units): a larger figure is a
+# typo or an attempt to say "never", which a rule file says by leaving the table out.
+MAX_AMOUNT = 1e12
+MIN_YEAR, MAX_YEAR = 1900, 2300
+MAX_AGE = 130
+
+
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and infinities are refused everywhere: "nan" in a rule file is never law.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Schedule(Strict):
@@ -282,9 +290,14 @@ class Meta(Strict):
     name: str
     title: str
     jurisdiction: str
-    year: int
+    year: int = Field(ge=MIN_YEAR, le=MAX_YEAR)
     currency: str = "USD"
     filing_statuses: list[str]
+    joint_filing_statuses: list[str] | None = Field(
+        None,
+        description="filing statuses whose return covers two people (US: mfj); the others "
+        "cover one. Unset: the rule set does not say, and plans are not checked against it",
+    )
     description: str = ""
 
 
@@ -324,6 +337,13 @@ class RuleSet(Strict):
     def name(self) -> str:
         return self.meta.name
 
+    def people_per_return(self, filing_status: str) -> int | None:
+        """How many people a return under `filing_status` covers (None: not stated)."""
+        joint = self.meta.joint_filing_statuses
+        if joint is None:
+            return None
+        return 2 if filing_status in joint else 1
+
     @property
     def year(self) -> int:
         return self.meta.year
@@ -354,6 +374,7 @@ def _consistency_problems(rules: RuleSet) -> list[str]:
         *_name_problems(rules),
         *_reference_problems(rules),
         *_range_problems(rules),
+        *_value_problems(rules),
     ]
 
 
@@ -388,6 +409,12 @@ def _status_problems(rules: RuleSet) -> list[str]:
     if len(set(statuses)) != len(statuses):
         return [f"meta.filing_statuses: {statuses} repeats a status; list each once"]
     problems = []
+    joint = rules.meta.joint_filing_statuses or []
+    if set(joint) - set(statuses):
+        problems.append(
+            f"meta.joint_filing_statuses: {sorted(set(joint) - set(statuses))} is not in "
+            f"meta.filing_statuses {statuses}; fix the spelling or add it there"
+        )
     for field, values, required in _status_maps(rules):
         unknown = sorted(set(values) - set(statuses))
         if unknown:
@@ -484,6 +511,93 @@ def _range_problems(rules: RuleSet) -> list[str]:
                 )
     if rules.rmd is not None:
         problems += _rmd_overlaps(rules.rmd.start_ages)
+    return problems
+
+
+def _value_problems(rules: RuleSet) -> list[str]:
+    """Figures that parse but cannot be law: negative or absurd amounts, fractions above 1,
+    divisors that are not positive, thresholds out of order, ages beyond a lifetime."""
+    problems = []
+    for field, values, _required in _status_maps(rules):
+        for status, value in values.items():
+            if isinstance(value, Schedule):
+                problems += _schedule_problems(f"{field}.{status}", value)
+            elif not 0 <= value <= MAX_AMOUNT:
+                problems.append(
+                    f"{field}.{status}: {value:g} is not an amount from 0 to {MAX_AMOUNT:g}; "
+                    "give the figure in currency units of the rule set's year"
+                )
+    bt = rules.benefit_taxation
+    if bt is not None:
+        for name in ("benefit_fraction", "rate1", "rate2", "max_fraction"):
+            value = getattr(bt, name)
+            if not 0 <= value <= 1:
+                problems.append(
+                    f"benefit_taxation.{name}: {value:g} is not a fraction from 0 to 1 "
+                    "(0.85, not 85)"
+                )
+        for status in set(bt.base1) & set(bt.base2):
+            if bt.base2[status] < bt.base1[status]:
+                problems.append(
+                    f"benefit_taxation.base2.{status}: {bt.base2[status]:g} is below base1 "
+                    f"{bt.base1[status]:g}; the second base is the higher one"
+                )
+    if rules.early_withdrawal is not None and not 0 <= rules.early_withdrawal.age <= MAX_AGE:
+        problems.append(
+            f"early_withdrawal.age: {rules.early_withdrawal.age:g} is not an age from 0 to "
+            f"{MAX_AGE}; give the age from which withdrawals are free of the penalty (59.5)"
+        )
+    if rules.rmd is not None:
+        problems += _rmd_problems(rules.rmd)
+    for lim in rules.contribution_limits:
+        if lim.annual > MAX_AMOUNT:
+            problems.append(
+                f"contribution_limits[{lim.name}].annual: {lim.annual:g} is above "
+                f"{MAX_AMOUNT:g}; give the yearly limit in currency units"
+            )
+    for d in rules.deductions:
+        for name in ("first_year", "last_year"):
+            year = getattr(d, name)
+            if year is not None and not MIN_YEAR <= year <= MAX_YEAR:
+                problems.append(
+                    f"deductions[{d.name}].{name}: {year} is not a year from {MIN_YEAR} to "
+                    f"{MAX_YEAR}"
+                )
+    return problems
+
+
+def _schedule_problems(field: str, schedule: Schedule) -> list[str]:
+    if schedule.thresholds and schedule.thresholds[-1] > MAX_AMOUNT:
+        return [
+            f"{field}.thresholds: {schedule.thresholds[-1]:g} is above {MAX_AMOUNT:g}; "
+            "the top rate applies from the last threshold up, so leave out any 'infinite' one"
+        ]
+    return []
+
+
+def _rmd_problems(rmd: Rmd) -> list[str]:
+    problems = []
+    table = rmd.uniform_lifetime_table
+    if not table:
+        problems.append(
+            "rmd.uniform_lifetime_table: is empty; give a divisor for each age "
+            "(Treas. Reg. §1.401(a)(9)-9(c), Uniform Lifetime Table)"
+        )
+    for age, divisor in table.items():
+        if not 0 <= age <= MAX_AGE:
+            problems.append(f"rmd.uniform_lifetime_table.{age}: not an age from 0 to {MAX_AGE}")
+        if not 0 < divisor <= MAX_AGE:
+            problems.append(
+                f"rmd.uniform_lifetime_table.{age}: divisor {divisor:g} must be positive "
+                f"(a distribution period in years, at most {MAX_AGE})"
+            )
+    if not rmd.start_ages:
+        problems.append("rmd.start_ages: is empty; give the age RMDs start, by birth year")
+    for i, rule in enumerate(rmd.start_ages):
+        if not 0 <= rule.age <= MAX_AGE:
+            problems.append(
+                f"rmd.start_ages[{i}].age: {rule.age} is not an age from 0 to {MAX_AGE}"
+            )
     return problems
 
 
@@ -604,12 +718,9 @@ def _resolve_path(name_or_path: str | Path, rules_dir: Path) -> Path:
 
 def _read_toml(path: Path) -> dict:
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        return tomllib.loads(read_text(path, "rule file"))
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: not valid TOML: {exc}") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot be read: {exc.strerror}") from None
 
 
 def merge_override(base: Any, override: Any) -> Any:

@@ -16,6 +16,7 @@ import argparse
 import importlib
 import sys
 
+from taxopt.cli.args import Parser
 from taxopt.errors import InfeasiblePlanError, TaxoptError
 
 # command -> (module, one-line help)
@@ -47,7 +48,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The parser, with the arguments of the command `argv` names (all commands if None)."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="taxopt",
         description="Tax-aware asset location, contributions and withdrawals for index portfolios.",
     )
@@ -71,7 +72,10 @@ def _command_named(argv: list[str]) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(argv)
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error already printed on one line
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         return int(args.handler(args) or 0)
     except InfeasiblePlanError as exc:

@@ -17,15 +17,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from taxopt.cli.args import inputs_of
 from taxopt.errors import InputError
-from taxopt.io import write_atomically
+from taxopt.io import Output, check_outputs, read_text, separator_problem, write_atomically
 from taxopt.rules import RuleSet, load_rules
 from taxopt.tax import TaxInput, TaxResult, compute_tax, marginal_rates
 
-# A joint return covers two people (each may qualify for per-person deductions).
-JOINT_FILING_STATUSES = frozenset({"mfj"})
 MAX_AGE = 125
 MAX_INFLATION = 0.5  # a larger figure is almost surely a percent typed as a fraction
+MAX_YEARS_AHEAD = 100  # indexing a rule set further than this is guesswork, not law
+MAX_AMOUNT = 1e12  # dollars: a larger income is a typo
 
 REQUIRED_COLUMNS = (
     "case_id",
@@ -141,6 +142,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.output is not None:
+        check_outputs([Output(args.output, "csv", "--output")], inputs_of(args.input, args.rules))
     rules = load_rules(args.rules)
     inflation = _parse_inflation(args.inflation)
     if args.input is not None:
@@ -166,16 +169,20 @@ def build_household(
         raise FieldProblem(
             "filing_status", f"'{fields['filing_status']}' is not one of {', '.join(statuses)}"
         )
+    # A joint return covers two people (each may qualify for per-person deductions); a
+    # rule set that does not say which statuses are joint takes a spouse's age as given.
+    people = base.people_per_return(status)
     ages = (_age(fields, "age", required=True),)
-    spouse = _age(fields, "spouse_age", required=status in JOINT_FILING_STATUSES)
-    if status in JOINT_FILING_STATUSES:
-        ages = (*ages, spouse)
-    elif spouse is not None:
+    spouse = _age(fields, "spouse_age", required=people == 2)
+    if people == 1 and spouse is not None:
+        joint = [s for s in statuses if base.people_per_return(s) == 2]
         raise FieldProblem(
             "spouse_age",
             f"is {spouse} but filing status '{status}' covers one person; "
-            f"leave it blank or use {', '.join(sorted(JOINT_FILING_STATUSES))}",
+            f"leave it blank or use {', '.join(joint) or 'a joint status'}",
         )
+    if spouse is not None:
+        ages = (*ages, spouse)
     amounts = {name: _amount(fields, name) for name in AMOUNT_FIELDS}
     for part in ("investment_income", "early_distributions"):
         if amounts[part] > amounts["ordinary_income"]:
@@ -232,6 +239,8 @@ def _amount(fields: Mapping[str, str | None], name: str) -> float:
         raise FieldProblem(name, f"'{raw}' is not a finite amount; give annual dollars")
     if value < 0:
         raise FieldProblem(name, f"is {raw}; amounts must not be negative")
+    if value > MAX_AMOUNT:
+        raise FieldProblem(name, f"is {raw}; give annual dollars up to {MAX_AMOUNT:,.0f}")
     return value
 
 
@@ -243,6 +252,13 @@ def _year(fields: Mapping[str, str | None], base: RuleSet, default_year: int) ->
         year = int(text)
     except ValueError:
         raise FieldProblem("year", f"'{text}' is not a year; give e.g. {base.year}") from None
+    if year > base.year + MAX_YEARS_AHEAD:
+        raise FieldProblem(
+            "year",
+            f"{year} is more than {MAX_YEARS_AHEAD} years after rule set {base.name}'s year "
+            f"{base.year}; give a year up to {base.year + MAX_YEARS_AHEAD} or use a rule set "
+            "nearer that year",
+        )
     if year < base.year:
         raise FieldProblem(
             "year",
@@ -377,7 +393,7 @@ def _run_batch(args: argparse.Namespace, rules: RuleSet, inflation: float) -> in
     if args.output is None:
         print(_csv_text(columns, rows), end="")
     else:
-        write_atomically(args.output, _csv_writer(columns, rows))
+        write_atomically(args.output, _csv_writer(columns, rows), kind="csv")
         print(f"taxopt: wrote {len(rows)} households to {args.output}")
     return 0
 
@@ -415,12 +431,7 @@ def tax_households(
 
 
 def _read_households(path: str | Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot be read: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text; save the file as CSV (UTF-8)") from None
+    text = read_text(path, "CSV file")
     reader = csv.reader(io.StringIO(text))
     header = [name.strip() for name in next(reader, [])]
     _check_header(path, header)
@@ -446,6 +457,9 @@ def _check_header(path: str | Path, header: list[str]) -> None:
             f"{path}: empty file; the first line must name the columns "
             + ", ".join(REQUIRED_COLUMNS)
         )
+    problem = separator_problem(path, header)
+    if problem is not None:
+        raise problem
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise InputError(

@@ -229,7 +229,7 @@ def write_plan_workbook(
 
 def save_workbook(workbook: Workbook, path: str | Path) -> Path:
     """Save via a temp file and rename: a failure leaves no partial file behind."""
-    return write_atomically(path, workbook.save)
+    return write_atomically(path, workbook.save, kind="xlsx")
 
 
 def add_plan_sheets(workbook: Workbook, result, prefix: str = "", suffix: str = "") -> PlanSheets:

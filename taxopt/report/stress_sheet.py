@@ -52,7 +52,7 @@ def write_stress_workbook(simulation: Simulation, path: str | Path) -> Path:
     add_stress_sheet(workbook, simulation)
     if default is not None:
         workbook.remove(default)
-    return write_atomically(path, workbook.save)
+    return write_atomically(path, workbook.save, kind="xlsx")
 
 
 def _section(ws: Worksheet, row: int, text: str) -> int:

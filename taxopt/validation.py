@@ -1,0 +1,175 @@
+"""Checks that need the plan and the rule set together, and limits on the work a run asks.
+
+- `check_plan_against_rules`: the filing status covers as many people as the plan has;
+  every year's savings can be invested within the accounts the plan routes them to (the
+  contribution limits and the earned-income cap), so no saving is silently spent;
+  fixed contributions fit their account's limit.
+- `plan_warnings`: what is allowed but worth saying (a plan that starts before its rule
+  set's year is taxed under the later law).
+- `check_simulation_size`: a stress test keeps every path's yearly figures in memory;
+  refuse a run that would need more than MEMORY_BUDGET_BYTES, naming the largest that fits.
+
+Amounts are nominal dollars of their year unless a name says `_real`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from taxopt.errors import InputError
+
+if TYPE_CHECKING:
+    from taxopt.plan import Plan
+    from taxopt.rules import RuleSet
+
+MONEY_SLACK = 1.0  # dollars: savings this close to the accounts' room fit
+MEMORY_BUDGET_BYTES = 4 * 1024**3  # what a stress test may hold in memory (4 GiB)
+
+
+def check_plan_against_rules(plan: Plan, rules: RuleSet, source: str = "plan") -> None:
+    """InputError (file, field, fix) for a plan the rule set cannot carry out as written."""
+    _check_people(plan, rules, source)
+    _check_savings_can_be_invested(plan, rules, source)
+    _check_fixed_amounts(plan, rules, source)
+
+
+def _check_people(plan: Plan, rules: RuleSet, source: str) -> None:
+    covered = rules.people_per_return(plan.filing_status)
+    if covered is None or covered == len(plan.people):
+        return
+    people = len(plan.people)
+    if covered == 2:
+        fix = f"add the spouse to people, or use {_statuses_for(rules, 1)}"
+    else:
+        fix = f"use {_statuses_for(rules, 2)}, or list one person"
+    raise InputError(
+        f"{source}: filing_status: '{plan.filing_status}' covers {covered} "
+        f"{'person' if covered == 1 else 'people'} under rule set {rules.name} but the plan "
+        f"lists {people}; {fix}"
+    )
+
+
+def _statuses_for(rules: RuleSet, people: int) -> str:
+    names = [s for s in rules.meta.filing_statuses if rules.people_per_return(s) == people]
+    return " or ".join(f"'{s}'" for s in names) or "another rule set"
+
+
+def _check_savings_can_be_invested(plan: Plan, rules: RuleSet, source: str) -> None:
+    """Every contribution year's savings fit the routable accounts' room (else they would
+    be spent): an account outside every contribution limit (a taxable account) takes
+    any amount; limited accounts take up to each owner's limit and wages."""
+    from taxopt.cashflows import plan_flows
+
+    c = plan.contributions
+    routable = set(c.accounts or [a.name for a in plan.accounts]) | {f.account for f in c.fixed}
+    accounts = [a for a in plan.accounts if a.name in routable]
+    limited_kinds = {kind for lim in rules.contribution_limits for kind in lim.account_kinds}
+    if any(a.kind not in limited_kinds for a in accounts):
+        return
+    flows = plan_flows(plan, rules)
+    for year in flows.contribution_years:
+        savings = flows.savings[year]
+        room = _room(plan, rules, accounts, year, flows.earnings[year])
+        if savings > room + MONEY_SLACK:
+            where = ", ".join(a.name for a in accounts) or "(none)"
+            infl = plan.inflation_factor(year)
+            raise InputError(
+                f"{source}: contributions: {year}'s savings of ${savings / infl:,.0f} "
+                f"(today's dollars) cannot all be invested: the accounts they may go to "
+                f"({where}) take at most ${room / infl:,.0f} that year (contribution limits, "
+                "and no more than the owner's wages); add a taxable account to the plan or "
+                "to contributions.accounts, or lower the savings"
+            )
+
+
+def _room(plan: Plan, rules: RuleSet, accounts: list, year: int, wages: dict) -> float:
+    """Most that `accounts` (all under contribution limits) can take in `year`."""
+    year_rules = rules.for_year(year, plan.inflation)
+    total = 0.0
+    for person in plan.people:
+        own = {a.kind for a in accounts if a.owner == person.name}
+        age = year - person.birth_year
+        limit = sum(
+            lim.for_age(age)
+            for lim in year_rules.contribution_limits
+            if own & set(lim.account_kinds)
+        )
+        total += min(limit, wages.get(person.name, 0.0))
+    return total
+
+
+def _check_fixed_amounts(plan: Plan, rules: RuleSet, source: str) -> None:
+    """A fixed contribution above its account's limit, or above the owner's wages, can
+    never be made; name it (the solver would only say the plan is infeasible)."""
+    from taxopt.cashflows import plan_flows
+
+    by_name = {a.name: a for a in plan.accounts}
+    flows = None
+    for i, fixed in enumerate(plan.contributions.fixed):
+        account = by_name[fixed.account]
+        limited = any(account.kind in lim.account_kinds for lim in rules.contribution_limits)
+        if not limited or account.owner is None:
+            continue
+        flows = flows or plan_flows(plan, rules)
+        for year in flows.contribution_years:
+            if fixed.until_year is not None and year > fixed.until_year:
+                continue
+            year_rules = rules.for_year(year, plan.inflation)
+            age = year - plan.person(account.owner).birth_year
+            amount = fixed.annual * plan.inflation_factor(year)
+            limit = min(
+                lim.for_age(age)
+                for lim in year_rules.contribution_limits
+                if account.kind in lim.account_kinds
+            )
+            cap = min(limit, flows.earnings[year].get(account.owner, 0.0))
+            if amount > cap + MONEY_SLACK:
+                infl = plan.inflation_factor(year)
+                raise InputError(
+                    f"{source}: contributions.fixed[{i}].annual: ${fixed.annual:,.0f} a year "
+                    f"into {fixed.account} is more than it can take in {year} "
+                    f"(${cap / infl:,.0f} in today's dollars: its contribution limit, and no "
+                    f"more than {account.owner}'s wages); lower the amount or set until_year"
+                )
+
+
+def plan_warnings(plan: Plan, rules: RuleSet) -> list[str]:
+    """Allowed but worth saying, one sentence each with the fix."""
+    out = []
+    if plan.start_year < rules.year:
+        out.append(
+            f"the plan starts in {plan.start_year}, before rule set {rules.name}'s year "
+            f"{rules.year}; the years before {rules.year} are taxed under {rules.year}'s law "
+            f"(amounts not deflated). Use a rule set for {plan.start_year}, or start the plan "
+            f"in {rules.year}"
+        )
+    return out
+
+
+def simulation_bytes(paths: int, years: int, tiers: int, accounts: int, compare: bool) -> int:
+    """Memory a stress test holds at its peak, estimated from what it keeps per path and
+    year: the returns of each tier, six figures, withdrawals and balances per account, and
+    their working copies (measured: about 250 bytes per path-year for the couple plan, 515
+    with every withdrawal rule compared; the estimate rounds up)."""
+    per_path_year = 8 * (3 * tiers + 8 + 4 * accounts)
+    if compare:
+        per_path_year *= 2
+    return paths * years * per_path_year
+
+
+def check_simulation_size(
+    paths: int, years: int, tiers: int, accounts: int, compare: bool, label: str = "paths"
+) -> None:
+    """InputError when a stress test would exceed MEMORY_BUDGET_BYTES, naming the most
+    paths that fit."""
+    need = simulation_bytes(paths, years, tiers, accounts, compare)
+    if need <= MEMORY_BUDGET_BYTES:
+        return
+    one = simulation_bytes(1, years, tiers, accounts, compare)
+    fits = max(1, math.floor(MEMORY_BUDGET_BYTES / one))
+    raise InputError(
+        f"{label}: {paths:,} paths x {years} years would need about {need / 1024**3:,.1f} GB "
+        f"(every path's yearly figures are kept), above the {MEMORY_BUDGET_BYTES / 1024**3:g} "
+        f"GB budget; use at most {fits:,} paths (percentiles settle long before that)"
+    )
