@@ -148,6 +148,9 @@ def check_target(path: str | Path, label: str | None = None) -> Path:
         mode: int | None = os.stat(target).st_mode
     except FileNotFoundError:
         mode = None
+    except NotADirectoryError:
+        blocking = next(p for p in target.parents if p.exists())
+        raise InputError(f"{label}: {blocking} is not a folder; give a path in a folder") from None
     except OSError as exc:  # a symlink loop, a name too long, ...
         raise InputError(f"{label}: cannot be written: {exc.strerror}") from None
     if mode is not None:

@@ -299,7 +299,7 @@ class Plan(Strict):
         if isinstance(data, dict) and not data.get("tiers"):
             preset = data.get("tier_preset") or "sober"
             presets = tier_presets()
-            if preset not in presets:
+            if not isinstance(preset, str) or preset not in presets:
                 raise ValueError(
                     f"tier_preset '{preset}' is unknown; use one of {', '.join(presets)}"
                 )

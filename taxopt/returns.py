@@ -346,7 +346,7 @@ class FixedReturns:
 def read_returns_csv(path: str | Path) -> pd.DataFrame:
     """A CSV of annual returns (fractions): `year` plus one column per tier; '#' comments."""
     path = Path(path)
-    text = read_text(path, "returns CSV file")
+    text = read_text(path, "returns file")
     try:
         table = pd.read_csv(io.StringIO(text), comment="#", skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
+from taxopt.io import json_text
 from taxopt.project import (
     COMPOUNDINGS,
     RATE_KINDS,
@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         compounding=args.compounding,
     )
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
+        print(json_text(result.to_dict()), end="")
     else:
         print(format_table(result))
     return 0

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -19,7 +18,14 @@ from pathlib import Path
 
 from taxopt.cli.args import inputs_of
 from taxopt.errors import InputError
-from taxopt.io import Output, check_outputs, read_text, separator_problem, write_atomically
+from taxopt.io import (
+    Output,
+    check_outputs,
+    json_text,
+    read_text,
+    separator_problem,
+    write_atomically,
+)
 from taxopt.rules import RuleSet, load_rules
 from taxopt.tax import TaxInput, TaxResult, compute_tax, marginal_rates
 
@@ -297,7 +303,7 @@ def _run_single(args: argparse.Namespace, rules: RuleSet, inflation: float) -> i
     result = compute_tax(household.rules, household.income)
     rates = marginal_rates(household.rules, household.income)
     if args.json:
-        print(json.dumps(result_json(household, result, rates), indent=2))
+        print(json_text(result_json(household, result, rates)), end="")
     else:
         print(result_table(household, result, rates))
     return 0
