@@ -561,8 +561,8 @@ def _snapshot(folder: Path) -> dict[str, object]:
     return out
 
 
-@pytest.fixture
-def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def make_workspace(tmp_path: Path) -> Path:
+    """A folder with valid inputs and earlier outputs (see the module docstring)."""
     shutil.copy(COUPLE, tmp_path / "plan.toml")
     shutil.copy(YOUNG, tmp_path / "young.toml")
     couple = tomllib.loads(COUPLE.read_text(encoding="utf-8"))
@@ -572,6 +572,12 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.copy(EXAMPLES / "historical-returns.csv", tmp_path / "returns.csv")
     for name, data in EARLIER.items():
         (tmp_path / name).write_bytes(data)
+    return tmp_path
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    make_workspace(tmp_path)
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -646,12 +652,16 @@ NUMBERS = st.one_of(
     st.integers(min_value=-(10**40), max_value=10**40),
     st.sampled_from([0, -1, 1e300, -1e300, 1e-300, 2**63, 0.5]),
 )
-VALUES = st.recursive(
-    st.one_of(NUMBERS, st.text(max_size=8), st.booleans(), st.none()),
-    lambda inner: st.one_of(
+
+
+def _containers(inner: st.SearchStrategy) -> st.SearchStrategy:
+    return st.one_of(
         st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=6), inner, max_size=3)
-    ),
-    max_leaves=6,
+    )
+
+
+VALUES = st.recursive(
+    st.one_of(NUMBERS, st.text(max_size=8), st.booleans(), st.none()), _containers, max_leaves=6
 )
 
 
