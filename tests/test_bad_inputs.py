@@ -226,8 +226,6 @@ OUTPUT_CASES = [
          setup=make_dir("dir.json")),
     Case("xlsx-is-a-folder", optimize("plan.toml", "-o", "dir.xlsx"), "is a folder",
          setup=make_dir("dir.xlsx")),
-    Case("json-is-dev-null", ("optimize", "plan.toml", *FAST, "--json", "/dev/null"),
-         "extension"),
     Case("json-is-a-device", ("optimize", "plan.toml", *FAST, "--json", "null.json"),
          "is a device", setup=symlink("null.json", "/dev/null")),
     Case("json-is-a-pipe", ("optimize", "plan.toml", *FAST, "--json", "pipe.json"),
@@ -530,6 +528,11 @@ FLAG_CASES = [
 ]
 
 IMPOSSIBLE_CASES = [
+    Case("growth-beyond-arithmetic", optimize("bad.toml"), "grows a dollar",
+         plan_edit('tier_preset = "sober"', 'tier_preset = "guide_optimistic"',
+                   base="young.toml")),
+    Case("inflation-50pct-for-85-years", optimize("bad.json"), "inflation: 50% a year",
+         plan_dict(lambda d: d.update(inflation=0.5, horizon_age=110), base=YOUNG)),
     Case("bequest-floor-too-high", optimize("bad.toml"), "objective.bequest_floor",
          plan_edit("bequest_floor = 250000", "bequest_floor = 90000000"), lines=1),
     Case("fixed-withdrawal-too-high", optimize("bad.json"), "withdrawal.amount",
