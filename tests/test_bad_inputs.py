@@ -79,48 +79,36 @@ def plan_dict(change: Callable[[dict], None], base: Path = COUPLE) -> Setup:
 
 
 def rules_edit(old: str, new: str, name: str = "badrules.toml") -> Setup:
+    return plan_edit(old, new, name=name, base="rules.toml")
+
+
+def on(name: str, action: Callable[[Path], object]) -> Setup:
+    """A setup that applies `action` to the workspace path `name`."""
+
     def setup(ws: Path) -> None:
-        text = (ws / "rules.toml").read_text(encoding="utf-8")
-        assert old in text, old
-        (ws / name).write_text(text.replace(old, new, 1), encoding="utf-8")
+        action(ws / name)
 
     return setup
 
 
 def write_bytes(name: str, data: bytes) -> Setup:
-    def setup(ws: Path) -> None:
-        (ws / name).write_bytes(data)
-
-    return setup
+    return on(name, lambda path: path.write_bytes(data))
 
 
 def make_dir(name: str) -> Setup:
-    def setup(ws: Path) -> None:
-        (ws / name).mkdir()
-
-    return setup
+    return on(name, Path.mkdir)
 
 
 def make_fifo(name: str) -> Setup:
-    def setup(ws: Path) -> None:
-        os.mkfifo(ws / name)
-
-    return setup
+    return on(name, os.mkfifo)
 
 
 def symlink(name: str, target: str) -> Setup:
-    def setup(ws: Path) -> None:
-        (ws / name).symlink_to(target)
-
-    return setup
+    return on(name, lambda path: path.symlink_to(target))
 
 
 def read_only_dir(name: str) -> Setup:
-    def setup(ws: Path) -> None:
-        (ws / name).mkdir()
-        (ws / name).chmod(0o555)
-
-    return setup
+    return on(name, lambda path: (path.mkdir(), path.chmod(0o555)))
 
 
 def both(*setups: Setup) -> Setup:
