@@ -32,6 +32,7 @@ from taxopt.plan import Plan
 from taxopt.result import PlanFigures, Result, plan_figures, reconcile
 from taxopt.rules import Growth, RuleSet
 from taxopt.solve import SolveReport, solve, values
+from taxopt.validation import plan_warnings, uninvested_savings
 
 DEFAULT_MIP_SECONDS = 0.0
 FALLBACK_MIP_SECONDS = 30.0  # when no regime LP is feasible, the MILP gets this long
@@ -151,7 +152,8 @@ def optimize(
         method=method,
         reconciliation=reconcile(ctx, ledger),
     )
-    result.notes.extend(notes)
+    result.notes.extend([*plan_warnings(plan, rules), *notes])
+    result.notes.extend(uninvested_savings(plan, rules, result.yearly))
     if with_baselines:
         result = hold_against_baselines(plan, rules, result, solver, REGIME_ROUNDS)
     result.total_seconds = time.perf_counter() - started

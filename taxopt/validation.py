@@ -5,7 +5,8 @@
   contribution limits and the earned-income cap), so no saving is silently spent;
   fixed contributions fit their account's limit.
 - `plan_warnings`: what is allowed but worth saying (a plan that starts before its rule
-  set's year is taxed under the later law).
+  set's year is taxed under the later law); `uninvested_savings` says when the tax that
+  deductible contributions save could not be invested either and was spent.
 - `check_simulation_size`: a stress test keeps every path's yearly figures in memory;
   refuse a run that would need more than MEMORY_BUDGET_BYTES, naming the largest that fits.
 
@@ -85,11 +86,8 @@ def _check_savings_can_be_invested(plan: Plan, rules: RuleSet, source: str) -> N
     any amount; limited accounts take up to each owner's limit and wages."""
     from taxopt.cashflows import plan_flows
 
-    c = plan.contributions
-    routable = set(c.accounts or [a.name for a in plan.accounts]) | {f.account for f in c.fixed}
-    accounts = [a for a in plan.accounts if a.name in routable]
-    limited_kinds = {kind for lim in rules.contribution_limits for kind in lim.account_kinds}
-    if any(a.kind not in limited_kinds for a in accounts):
+    accounts = _limited_routable(plan, rules)
+    if accounts is None:
         return
     flows = plan_flows(plan, rules)
     for year in flows.contribution_years:
@@ -105,6 +103,34 @@ def _check_savings_can_be_invested(plan: Plan, rules: RuleSet, source: str) -> N
                 "and no more than the owner's wages); add a taxable account to the plan or "
                 "to contributions.accounts, or lower the savings"
             )
+
+
+def _limited_routable(plan: Plan, rules: RuleSet) -> list | None:
+    """The accounts savings may go to, if every one is under a contribution limit; None when
+    one is not (a taxable account takes any amount)."""
+    c = plan.contributions
+    routable = set(c.accounts or [a.name for a in plan.accounts]) | {f.account for f in c.fixed}
+    accounts = [a for a in plan.accounts if a.name in routable]
+    limited_kinds = {kind for lim in rules.contribution_limits for kind in lim.account_kinds}
+    return None if any(a.kind not in limited_kinds for a in accounts) else accounts
+
+
+def uninvested_savings(plan: Plan, rules: RuleSet, yearly) -> list[str]:
+    """Working years whose savings (with the tax deductible contributions save) the limited
+    accounts could not take, so the ledger counts the rest as spending: one warning."""
+    if _limited_routable(plan, rules) is None:
+        return []
+    working = yearly[yearly["year"] < plan.retirement_year]
+    spent = working[working["spending_real"] > MONEY_SLACK]
+    if spent.empty:
+        return []
+    return [
+        f"in {len(spent)} working year(s) from {int(spent['year'].iloc[0])}, "
+        f"${spent['spending_real'].sum():,.0f} (today's dollars) of savings and the tax "
+        "deductible contributions saved could not be invested within the accounts' limits "
+        "and is counted as spending; add a taxable account to contributions.accounts to "
+        "invest it"
+    ]
 
 
 def _room(plan: Plan, rules: RuleSet, accounts: list, year: int, wages: dict) -> float:

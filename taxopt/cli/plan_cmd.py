@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -26,11 +27,14 @@ def _schema(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from taxopt.plan import load_plan
     from taxopt.rules import load_rules
+    from taxopt.validation import plan_warnings
 
     rules = load_rules(args.rules)
     for path in args.paths:
         plan = load_plan(path)
         plan.check_against(rules, source=path)
+        for warning in plan_warnings(plan, rules):
+            print(f"taxopt: warning: {path}: {warning}", file=sys.stderr)
         print(
             f"ok: {path}: {plan.name}, {len(plan.people)} people, {len(plan.accounts)} accounts, "
             f"{plan.start_year}-{plan.end_year}, retirement {plan.retirement_year}"
