@@ -1,7 +1,8 @@
 """Why a plan is infeasible, in words: which requirement fails and the closest feasible value.
 
 Relaxes one requirement at a time and re-solves the fast LP: the bequest floor, then the
-withdrawal policy (bisection on its rate or amount), then the portfolio mix.
+withdrawal policy (bisection on its rate or amount), then fixed contributions, then the
+portfolio mix.
 """
 
 from __future__ import annotations
@@ -59,6 +60,15 @@ def explain_infeasibility(plan: Plan, rules: RuleSet) -> tuple[str, dict]:
         found = _policy_diagnosis(plan, rules)
         if found is not None:
             return found
+    if plan.contributions.fixed:
+        ok, _, _ = _feasible(_with(plan, contributions__fixed=[]), rules)
+        if ok:
+            return (
+                "contributions.fixed: the fixed contributions cannot all be made in some year "
+                "(with the year's savings, the accounts' limits and the owners' wages); "
+                "lower them or end them earlier with until_year.",
+                {},
+            )
     loose = _with(
         plan,
         profile__tolerance=1.0,

@@ -39,6 +39,15 @@ def field_path(loc: tuple) -> str:
     return out or "(top level)"
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def printable(text: object) -> str:
+    """`text` with control characters escaped (a newline in a user's value shows as \\n),
+    so a message about it stays one line."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], str(text))
+
+
 # A validator of a whole table may name the field it means: "weights: sum to 1.1, not 1".
 _FIELD_PREFIX = re.compile(r"^([A-Za-z_][\w\[\]]*(?:\.[A-Za-z_][\w\[\]]*)*): (.+)$", re.S)
 
@@ -82,5 +91,5 @@ def explain_validation_error(source: str | Path, error: ValidationError) -> Inpu
             inner, message = named.groups()
             path = inner if path == "(top level)" else f"{path}.{inner}"
         message += _FIXES.get(item["type"], "")
-        lines.append(f"{source}: {path}: {message}")
+        lines.append(printable(f"{source}: {path}: {message}"))
     return InputError("\n".join(lines))

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from taxopt.errors import InputError, explain_validation_error
+from taxopt.errors import InputError, explain_validation_error, printable
 from taxopt.io import read_text
 from taxopt.rules import Growth, RuleSet
 
@@ -411,15 +411,15 @@ class Plan(Strict):
         and the people it covers, savings the accounts cannot take (taxopt.validation)."""
         if self.filing_status not in rules.meta.filing_statuses:
             raise InputError(
-                f"{source}: filing_status: '{self.filing_status}' is not defined by rule set "
-                f"{rules.name}; use one of {', '.join(rules.meta.filing_statuses)}"
+                f"{source}: filing_status: '{printable(self.filing_status)}' is not defined by "
+                f"rule set {rules.name}; use one of {', '.join(rules.meta.filing_statuses)}"
             )
         for i, account in enumerate(self.accounts):
             kind = rules.account_kinds.get(account.kind)
             if kind is None:
                 raise InputError(
-                    f"{source}: accounts[{i}].kind: '{account.kind}' is not an account kind of "
-                    f"rule set {rules.name}; use one of {', '.join(rules.account_kinds)}"
+                    f"{source}: accounts[{i}].kind: '{printable(account.kind)}' is not an account "
+                    f"kind of rule set {rules.name}; use one of {', '.join(rules.account_kinds)}"
                 )
             if account.basis and kind.growth != Growth.TAXED:
                 raise InputError(
