@@ -644,16 +644,13 @@ NUMBERS = st.one_of(
     st.integers(min_value=-(10**40), max_value=10**40),
     st.sampled_from([0, -1, 1e300, -1e300, 1e-300, 2**63, 0.5]),
 )
-
-
-def _containers(inner: st.SearchStrategy) -> st.SearchStrategy:
-    return st.one_of(
-        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=6), inner, max_size=3)
+LEAF_VALUES = st.one_of(NUMBERS, st.text(max_size=8), st.booleans(), st.none())
+VALUES = st.deferred(
+    lambda: st.one_of(
+        LEAF_VALUES,
+        st.lists(VALUES, max_size=3),
+        st.dictionaries(st.text(max_size=6), VALUES, max_size=3),
     )
-
-
-VALUES = st.recursive(
-    st.one_of(NUMBERS, st.text(max_size=8), st.booleans(), st.none()), _containers, max_leaves=6
 )
 
 
