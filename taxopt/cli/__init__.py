@@ -1,10 +1,12 @@
 """The `taxopt` command: a thin layer over the Python API.
 
 Each subcommand lives in its own module with a `configure(parser)` function that adds its
-arguments and sets `handler`. Only the module of the command being run is imported (the
-others appear in `taxopt --help` by their one-line help), and each module imports the
-solver, pandas or the Excel library only inside the handler that needs them: `taxopt --help`
-and `taxopt tax` start in a fraction of a second.
+arguments and sets `handler`; COMMANDS names the module and the one-line help. Only the
+module of the command being run is imported (the others appear in `taxopt --help` by
+their help line), and each module imports the solver, pandas or the Excel library only
+inside the handler that needs them: `taxopt --help` and `taxopt tax` start in a fraction
+of a second. (A module with the older `register(subparsers)`, which adds its own parser,
+still works.)
 
 A user's mistake (TaxoptError) prints one clear message and exits with status 2; nothing
 else is caught.
@@ -55,9 +57,14 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     chosen = _command_named(argv) if argv is not None else None
     for name, (module_name, help_text) in COMMANDS.items():
-        sub = subparsers.add_parser(name, help=help_text, description=help_text)
-        if argv is None or name == chosen:
-            importlib.import_module(module_name).configure(sub)
+        if argv is not None and name != chosen:
+            subparsers.add_parser(name, help=help_text, description=help_text)
+            continue
+        module = importlib.import_module(module_name)
+        if hasattr(module, "configure"):
+            module.configure(subparsers.add_parser(name, help=help_text, description=help_text))
+        else:  # a module with the older `register(subparsers)`, which adds its own parser
+            module.register(subparsers)
     return parser
 
 
