@@ -30,7 +30,7 @@ setup(
     package_data={
         "taxopt": ["py.typed"],
         "taxopt.data": ["*.toml"],
-        "taxopt.rules_data": ["*.toml"],
+        "taxopt.rules_data": ["*.toml", "states/*.toml"],
     },
     cmdclass={"build": BuildOutsideCheckout},
 )

@@ -16,6 +16,7 @@ import types
 
 # public name -> module that defines it
 _EXPORTS = {
+    "batch": "taxopt.batching",
     "Comparison": "taxopt.compare",
     "compare": "taxopt.compare",
     "InfeasiblePlanError": "taxopt.errors",

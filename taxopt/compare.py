@@ -293,14 +293,19 @@ def location_shares(result: Result, snapshot: str = "retirement") -> dict[str, f
     place_of = {
         a.name: PLACES[result.rules.account_kinds[a.kind].growth] for a in result.plan.accounts
     }
-    portfolio = float(at["dollars"].sum())
+    # Plain sums over the snapshot's few rows: pandas filtering per cell costs more than
+    # the arithmetic (this runs once per household in a batch).
+    held: dict[tuple[str, str], float] = {}
+    for account, tier, amount in zip(at["account"], at["tier"], at["dollars"], strict=True):
+        key = (tier, place_of[account])
+        held[key] = held.get(key, 0.0) + float(amount)
+    portfolio = sum(held.values())
     out = {}
     for tier in result.plan.tier_names:
-        of_tier = at[at["tier"] == tier]
-        total = float(of_tier["dollars"].sum())
+        total = sum(held.get((tier, place), 0.0) for place in PLACES.values())
         out[f"weight_{tier}"] = total / portfolio if portfolio > 0 else math.nan
         for place in PLACES.values():
-            dollars = float(of_tier[of_tier["account"].map(place_of) == place]["dollars"].sum())
+            dollars = held.get((tier, place), 0.0)
             out[f"share_{tier}_in_{place}"] = dollars / total if total > 0 else math.nan
     return out
 

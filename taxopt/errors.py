@@ -75,9 +75,10 @@ _FIXES = {
 }
 
 
-def explain_validation_error(source: str | Path, error: ValidationError) -> InputError:
-    """Turn pydantic's report into lines of the form `file: field: problem and fix`."""
-    lines = []
+def validation_problems(error: ValidationError) -> list[tuple[str, str, str]]:
+    """(field path, problem, pydantic error type) for each error, the path including a field
+    that a validator of a whole table names in its message."""
+    problems = []
     for item in error.errors():
         message = item["msg"]
         # pydantic prefixes errors raised from our validators with "Value error, ".
@@ -90,6 +91,15 @@ def explain_validation_error(source: str | Path, error: ValidationError) -> Inpu
         if named:
             inner, message = named.groups()
             path = inner if path == "(top level)" else f"{path}.{inner}"
-        message += _FIXES.get(item["type"], "")
-        lines.append(printable(f"{source}: {path}: {message}"))
+        problems.append((path, message, item["type"]))
+    return problems
+
+
+def explain_validation_error(source: str | Path, error: ValidationError) -> InputError:
+    """Turn pydantic's report into lines of the form `file: field: problem and fix`, each
+    one line even when a value holds a newline."""
+    lines = [
+        printable(f"{source}: {path}: {message}{_FIXES.get(kind, '')}")
+        for path, message, kind in validation_problems(error)
+    ]
     return InputError("\n".join(lines))

@@ -3,8 +3,10 @@
 It knows nothing of the optimization model. From the plan, the rule set and the decisions
 (contributions, withdrawals, conversions, allocations, lot purchases and sales) it walks
 the years with its own state: balances per account and tier, and for taxable accounts
-each lot's units, value and basis. Taxes come from the pure tax calculator. Its tables
-are what every report shows; the model's own figures are only compared with them.
+each lot's units, value and basis; for each Roth owner, the basis by ordering layer
+(taxopt.roth: Roth money beyond it is income or penalised). Taxes come from the pure tax
+calculator. Its tables are what every report shows; the model's own figures are only
+compared with them.
 
 Timing: flows at the start of each year on the opening balances; yields on post-trade
 holdings are paid during the year and reinvested (adding to a taxable lot's basis);
@@ -13,7 +15,6 @@ holdings then grow by the tier's total return.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -21,6 +22,7 @@ import pandas as pd
 from taxopt.cashflows import plan_flows
 from taxopt.decisions import Decisions
 from taxopt.plan import Plan
+from taxopt.roth import replay_decisions
 from taxopt.rules import Growth, RuleSet, WithdrawalTax
 from taxopt.tax import TaxInput, TaxResult, compute_tax, marginal_rates
 
@@ -64,7 +66,7 @@ def penalty_applies(rules: RuleSet, age: int) -> bool:
     conservative reading of "attained age 59 1/2" that the model shares.
     """
     rule = rules.early_withdrawal
-    return rule is not None and age <= math.floor(rule.age)
+    return rule is not None and rule.applies(age)
 
 
 def rmd_required(plan: Plan, rules: RuleSet, account_name: str, year: int, opening: float) -> float:
@@ -106,6 +108,7 @@ def replay(plan: Plan, rules: RuleSet, decisions: Decisions) -> Ledger:
                     a.basis_of(t.name) / balance,
                 )
 
+    roth_draws = replay_decisions(plan, rules, decisions)  # the ordering rules, by year
     rows, holding_rows, taxes, inputs, warnings = [], [], [], [], []
     heir_keep = {
         a.name: 1.0 - plan.objective.heir_tax_rate
@@ -176,6 +179,12 @@ def replay(plan: Plan, rules: RuleSet, decisions: Decisions) -> Ledger:
             withdrawals_total += withdrawal
             contributions_total += contribution
             post[name] = sum(balances[name, t.name] for t in plan.tiers)
+        # Roth withdrawals beyond the basis the ordering rules leave free (taxopt.roth).
+        roth_income = sum(d.income for d in roth_draws[year].values())
+        roth_early = sum(d.early for d in roth_draws[year].values())
+        ordinary += roth_income
+        early += roth_early
+        row.update(roth_taxable_earnings=roth_income, roth_early_distributions=roth_early)
         for a in plan.accounts:
             if kinds[a.name].growth != Growth.TAXED:
                 continue

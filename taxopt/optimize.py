@@ -22,16 +22,25 @@ import time
 from dataclasses import dataclass
 
 from taxopt import progress
+from taxopt.circles import Circle, circles_table, explain, find_circles
 from taxopt.decisions import Decisions
 from taxopt.errors import InfeasiblePlanError, SolverError
 from taxopt.io import write_atomically
 from taxopt.ledger import Ledger, replay
 from taxopt.model import build_model
 from taxopt.model.context import ModelContext
-from taxopt.plan import Plan
+from taxopt.plan import (
+    IMPLIED_TAXABLE,
+    Plan,
+    policy_applies,
+    policy_notes,
+    with_implied_roths,
+    with_implied_taxable,
+)
 from taxopt.result import PlanFigures, Result, plan_figures, reconcile
 from taxopt.rules import Growth, RuleSet
 from taxopt.solve import SolveReport, solve, values
+from taxopt.spending import fixed_policy_amounts, gross_policy_tax, policy_amounts
 from taxopt.validation import plan_warnings, uninvested_savings
 
 DEFAULT_MIP_SECONDS = 0.0
@@ -39,6 +48,13 @@ FALLBACK_MIP_SECONDS = 30.0  # when no regime LP is feasible, the MILP gets this
 REGIME_ROUNDS = 4  # --thorough: regime rounds from each start (default: one)
 REGIME_TOLERANCE = 1e-4  # relative objective gain below which another regime round stops
 DUST = 1e-7  # dollars: solver noise below this is zero
+CIRCLE_TOLERANCE = 1.0  # objective units ($, or $/yr of spending): what a circle must be worth
+UNTANGLE_ROUNDS = 2  # re-solves without circles (one rarely opens another)
+BASELINE_TOLERANCE = 1.0  # today's dollars: a rule of thumb ahead by less is a tie
+_TIME_LIMIT_NOTE = (
+    "the time limit was reached before the exact search; this is the fast LP's plan "
+    "(taxes approximated, see the reconciliation)"
+)
 
 
 def optimize(
@@ -58,48 +74,132 @@ def optimize(
     four times the time, sometimes a few tenths of a percent better.
     `lp_path` writes the final model as an LP file whose variable and constraint names
     (withdraw_2031_alex_roth, rmd_2040_blake_ira, ...) a person can read.
+
+    Before the search: a plan that reinvests RMD surplus but has no taxable account gets
+    one (plan.with_implied_taxable; `result.plan` is that plan). A gross-basis policy's
+    withdrawal pays only its own tax (taxopt.spending.gross_policy_tax); when the withdrawal
+    depends on the portfolio, a first search without that rule gives the amounts it is
+    taxed on. After the search: circles of money that remain are re-solved away unless the
+    plan is strictly better with them (taxopt.circles).
     """
     plan.check_against(rules)
+    rules.check_optimizer_support()
     mode = mode or plan.options.mode
     solver = solver or plan.options.solver
     mip_seconds = DEFAULT_MIP_SECONDS if mip_seconds is None else mip_seconds
     started = time.perf_counter()
-    build_seconds = solve_seconds = 0.0
+    notes = [*policy_notes(plan), *plan_warnings(plan, rules)]
+    opened = with_implied_taxable(plan, rules)
+    if opened is not plan:
+        notes.append(
+            f"{plan.source}: accounts: no taxable account to reinvest RMDs above spending; "
+            f"taxopt opened '{IMPLIED_TAXABLE}' (zero balance and basis) for that surplus. "
+            'Set withdrawal.rmd_surplus = "spend" to spend it instead.'
+        )
+        plan = opened
+    plan, roths = with_implied_roths(plan, rules)
+    for name in roths:
+        notes.append(
+            f"{plan.source}: accounts: a conversion goes only to its owner's own Roth; taxopt "
+            f"opened '{name}' (zero balance) for the conversions it may plan."
+        )
+    search = _Search(plan, rules, mode, solver, mip_seconds, thorough)
+    if policy_applies(plan) and plan.withdrawal.basis == "gross":
+        amounts = fixed_policy_amounts(plan, rules)
+        if amounts is None:  # the withdrawal depends on the portfolio: take a first plan's
+            amounts = policy_amounts(plan, rules, search.run().ledger.yearly)
+        search.policy_tax = gross_policy_tax(plan, rules, amounts)
+    run = search.run()
+    run, circles = search.untangle(run)
+    if lp_path:
+        write_atomically(lp_path, lambda tmp: run.ctx.prob.writeLP(str(tmp)), kind="lp")
+    result = Result.from_run(
+        plan=plan,
+        rules=rules,
+        ctx=run.ctx,
+        decisions=run.decisions,
+        ledger=run.ledger,
+        report=run.report,
+        build_seconds=search.build_seconds,
+        solve_seconds=search.solve_seconds,
+        method=run.method,
+        reconciliation=reconcile(run.ctx, run.ledger),
+    )
+    result.policy_tax = search.policy_tax or {}
+    result.circles = circles_table(circles)
+    result.notes = notes + search.notes + result.notes
+    result.notes += [f"kept: {c.describe()}: {c.why}" for c in circles]
+    result.notes += uninvested_savings(plan, rules, result.yearly)
+    if with_baselines:
+        result = hold_against_baselines(plan, rules, result, solver, REGIME_ROUNDS)
+    result.total_seconds = time.perf_counter() - started
+    return result
 
-    fast = build_model(plan, rules, "fast")
-    build_seconds += fast.build_seconds
-    report = solve(fast, solver, time_limit=progress.seconds_left())
-    solve_seconds += report.seconds
-    _raise_if_unsolved(plan, rules, fast, report)
-    ctx, decisions = fast, read_decisions(fast)
-    ledger = replay(plan, rules, decisions)
-    method = "lp"
-    progress.step(f"fast LP solved ({len(plan.years)} years, {report.seconds:.1f} s)")
-    notes = []
 
-    if mode == "exact" and progress.out_of_time():
-        notes.append(_TIME_LIMIT_NOTE.format(step="the exact search") + _FAST_PLAN)
-    elif mode == "exact":
-        rounds = REGIME_ROUNDS if thorough else 1
-        best, build_s, solve_s = _regime_search(plan, rules, ledger, solver, rounds)
-        build_seconds += build_s
-        solve_seconds += solve_s
-        if (best is None or thorough) and not progress.out_of_time():
+@dataclass
+class _Run:
+    """One search's answer: the solve, the model, the decisions and their ledger."""
+
+    report: SolveReport
+    ctx: ModelContext
+    decisions: Decisions
+    ledger: Ledger
+    method: str
+
+
+class _Search:
+    """The exact-mode search for one plan (see the module doc), timing every build and solve."""
+
+    def __init__(
+        self, plan: Plan, rules: RuleSet, mode: str, solver: str, mip_seconds: float, thorough
+    ):
+        self.plan, self.rules, self.mode, self.solver = plan, rules, mode, solver
+        self.mip_seconds, self.thorough = mip_seconds, thorough
+        self.build_seconds = self.solve_seconds = 0.0
+        self.policy_tax: dict[int, float] | None = None  # gross basis (see optimize)
+        self.notes: list[str] = []  # what the search could not do (the time limit)
+
+    def build(self, plan: Plan, mode: str, regime=None) -> ModelContext:
+        ctx = build_model(plan, self.rules, mode, regime, self.policy_tax)
+        self.build_seconds += ctx.build_seconds
+        return ctx
+
+    def solve(self, ctx: ModelContext, **options) -> SolveReport:
+        """Solve within the time limit left (taxopt.progress), if there is one."""
+        left = progress.seconds_left()
+        if left is not None:
+            options["time_limit"] = min(options.get("time_limit") or left, left)
+        report = solve(ctx, self.solver, **options)
+        self.solve_seconds += report.seconds
+        return report
+
+    def run(self) -> _Run:
+        """The search of the module doc."""
+        plan = self.plan
+        rules = self.rules
+        fast = self.build(plan, "fast")
+        report = self.solve(fast)
+        _raise_if_unsolved(plan, rules, fast, report)
+        decisions = read_decisions(fast)
+        run = _Run(report, fast, decisions, replay(plan, rules, decisions), "lp")
+        progress.step(f"fast LP solved ({len(plan.years)} years, {report.seconds:.1f} s)")
+        if self.mode != "exact":
+            return run
+        if progress.out_of_time():
+            self.notes.append(_TIME_LIMIT_NOTE)
+            return run
+        rounds = REGIME_ROUNDS if self.thorough else 1
+        best = self.regime_search(plan, run.ledger, rounds)
+        if (best is None or self.thorough) and not progress.out_of_time():
             # A second start: the exact model's LP relaxation, whose plan lies elsewhere
             # (needed when the fast plan's regime admits no plan; --thorough always tries it
             # and keeps the better of the two).
-            relaxed = build_model(plan, rules, "exact")
-            build_seconds += relaxed.build_seconds
-            relaxed_report = solve(
-                relaxed, solver, relax=True, time_limit=progress.seconds_left()
-            )
+            relaxed = self.build(plan, "exact")
+            relaxed_report = self.solve(relaxed, relax=True)
             progress.step("exact model's LP relaxation solved (second start)")
-            solve_seconds += relaxed_report.seconds
             if relaxed_report.status == "optimal":
                 start_ledger = replay(plan, rules, read_decisions(relaxed))
-                second, build_s, solve_s = _regime_search(plan, rules, start_ledger, solver, rounds)
-                build_seconds += build_s
-                solve_seconds += solve_s
+                second = self.regime_search(plan, start_ledger, rounds)
                 if second is not None and (
                     best is None or _better(plan, second.report.objective, best.report.objective)
                 ):
@@ -107,62 +207,166 @@ def optimize(
                 if best is not None:
                     _restore(best.ctx, best.values)
         if best is not None:
-            report, ctx, method = best.report, best.ctx, "regime-lp"
-            decisions, ledger = best.decisions, best.ledger
+            run = _Run(best.report, best.ctx, best.decisions, best.ledger, "regime-lp")
         if best is None and progress.out_of_time():
-            notes.append(_TIME_LIMIT_NOTE.format(step="the exact search") + _FAST_PLAN)
-        elif mip_seconds > 0 or best is None:
-            exact = build_model(plan, rules, "exact")
-            build_seconds += exact.build_seconds
+            self.notes.append(_TIME_LIMIT_NOTE)
+        elif self.mip_seconds > 0 or best is None:
+            exact = self.build(plan, "exact")
             start = {**best.values, **best.ctx.regime_values} if best is not None else None
-            limit = mip_seconds or FALLBACK_MIP_SECONDS
-            left = progress.seconds_left()
-            limit = limit if left is None else min(limit, left)
-            mip = solve(exact, solver, time_limit=limit, gap=1e-4, start=start)
-            solve_seconds += mip.seconds
+            limit = self.mip_seconds or FALLBACK_MIP_SECONDS
+            mip = self.solve(exact, time_limit=limit, gap=1e-4, start=start)
             progress.step(f"full MILP stopped: {mip.status} ({mip.seconds:.1f} s)")
             improved = mip.objective is not None and (
                 best is None or _better(plan, mip.objective, best.report.objective)
             )
             if mip.status in ("optimal", "feasible") and improved:
-                report, ctx, method = mip, exact, "milp"
                 decisions = read_decisions(exact)
-                ledger = replay(plan, rules, decisions)
+                run = _Run(mip, exact, decisions, replay(plan, rules, decisions), "milp")
                 # A MIP solution honours its binaries only to the solver's tolerance, which
                 # big-M rows turn into dollars; re-solve it as a regime LP to make it exact.
-                polished, build_s, solve_s = _regime_search(plan, rules, ledger, solver, rounds)
-                build_seconds += build_s
-                solve_seconds += solve_s
+                polished = self.regime_search(plan, run.ledger, rounds)
                 if polished is not None:
-                    report, ctx, method = polished.report, polished.ctx, "milp+regime-lp"
-                    decisions, ledger = polished.decisions, polished.ledger
+                    run = _Run(
+                        polished.report,
+                        polished.ctx,
+                        polished.decisions,
+                        polished.ledger,
+                        "milp+regime-lp",
+                    )
             elif best is None:
                 _raise_if_unsolved(plan, rules, exact, mip)
-    if lp_path:
-        write_atomically(lp_path, lambda tmp: ctx.prob.writeLP(str(tmp)), kind="lp")
-    result = Result.from_run(
-        plan=plan,
-        rules=rules,
-        ctx=ctx,
-        decisions=decisions,
-        ledger=ledger,
-        report=report,
-        build_seconds=build_seconds,
-        solve_seconds=solve_seconds,
-        method=method,
-        reconciliation=reconcile(ctx, ledger),
-    )
-    result.notes.extend([*plan_warnings(plan, rules), *notes])
-    result.notes.extend(uninvested_savings(plan, rules, result.yearly))
-    if with_baselines:
-        result = hold_against_baselines(plan, rules, result, solver, REGIME_ROUNDS)
-    result.total_seconds = time.perf_counter() - started
-    return result
+        return run
+
+    def regime_search(self, plan: Plan, ledger: Ledger, rounds: int):
+        """Build the exact model with its binaries fixed to the regime the ledger's true taxes
+        imply (an LP without big-M rows), solve it, and repeat from the new plan's regime
+        while the objective improves: a plan often sits on a kink, where the neighbouring
+        regime can be better. Returns the best candidate or None."""
+        best, seen, previous = None, [], None
+        kinks: list = []  # (name, year, rule) of every binary, known after the first build
+        for _ in range(rounds):
+            if progress.out_of_time():
+                break
+            if kinks and _regime_values(kinks, ledger, plan.years) in seen:
+                break  # the new plan sits in a regime already solved: no need to build it
+            ctx = self.build(plan, "exact", regime_from(ledger, plan.years))
+            kinks = ctx.regimes
+            if ctx.regime_values in seen or ctx.regime_conflicts:
+                break
+            seen.append(ctx.regime_values)
+            report = self.solve(ctx)
+            progress.step(f"regime LP {len(seen)}: {report.status} ({report.seconds:.1f} s)")
+            if report.status not in ("optimal", "feasible"):
+                break
+            decisions = read_decisions(ctx)
+            ledger = replay(plan, self.rules, decisions)
+            improves = best is None or _better(plan, report.objective, best.report.objective)
+            if improves:
+                previous = best
+                best = _Candidate(report, ctx, values(ctx), decisions, ledger)
+            # Stop when a round no longer improves by a meaningful amount.
+            if not improves or (
+                previous is not None
+                and abs(report.objective - previous.report.objective)
+                <= REGIME_TOLERANCE * max(1.0, abs(previous.report.objective))
+            ):
+                break
+        if best is not None:
+            _restore(best.ctx, best.values)
+        return best
+
+    def untangle(self, run: _Run) -> tuple[_Run, list[Circle]]:
+        """Re-solve the final model (same regime) with the circles the plan still has
+        netted (each one's smaller leg forbidden); take that plan when its objective is
+        within CIRCLE_TOLERANCE of the original. All kinds of circle at once first; if the
+        plan needs some, one kind at a time. The circles kept say why and what netting
+        them costs. Returns the run and the circles kept."""
+        plan, rules = self.plan, self.rules
+        circles = find_circles(plan, rules, run.decisions)
+        kinds = sorted({c.kind for c in circles})
+        attempts = [set(kinds)] + ([{k} for k in kinds] if len(kinds) > 1 else [])
+        original, forbidden, kept = run.report.objective, [], {}
+        for i, attempt in enumerate(attempts):
+            if run.ctx.binaries:  # a MILP's answer: no regime LP to re-solve
+                break
+            pending = [
+                c
+                for c in find_circles(plan, rules, run.decisions)
+                if c.kind in attempt and c.key not in kept
+            ]
+            if not pending:
+                continue
+            netted, legs, cost = self._net(run, pending, forbidden, original)
+            if netted is not None:
+                run, forbidden = netted, forbidden + legs
+            elif i > 0 or len(attempts) == 1:
+                for c in pending:
+                    c.why = explain(plan, rules, run.ledger.yearly, c) + cost
+                    kept[c.key] = c
+        left = find_circles(plan, rules, run.decisions)
+        for c in left:
+            if c.key not in kept:  # not re-solved (a MILP's answer, or opened by a re-solve)
+                c.why = explain(plan, rules, run.ledger.yearly, c)
+        return run, [kept.get(c.key, c) for c in left]
+
+    def _net(self, run: _Run, circles: list[Circle], forbidden: list, original: float):
+        """Re-solve `run`'s model with `circles` netted on top of `forbidden` legs. Returns
+        (the new run or None, the legs forbidden, what netting costs when it is refused);
+        a refused re-solve leaves the model and its solution as they were."""
+        ctx, plan = run.ctx, self.plan
+        solution = values(ctx)
+        legs = circle_variables(ctx, circles)
+        for var in legs:
+            var.upBound = 0.0
+        report = self.solve(ctx)
+        solved = report.status in ("optimal", "feasible") and report.objective is not None
+        if solved and not _better(plan, original, report.objective, CIRCLE_TOLERANCE):
+            decisions = read_decisions(ctx)
+            ledger = replay(plan, self.rules, decisions)
+            return _Run(report, ctx, decisions, ledger, run.method), legs, ""
+        keep = {var.name for var in forbidden}
+        for var in legs:
+            if var.name not in keep:
+                var.upBound = None
+        _restore(ctx, solution)
+        if not solved:
+            return None, legs, "; the plan cannot do without them"
+        return None, legs, f"; netting them costs {_objective_gap(plan, original, report)}"
 
 
-_TIME_LIMIT_NOTE = "the time limit was reached before {step}"
-_FAST_PLAN = "; this is the fast LP's plan (taxes approximated, see the reconciliation)"
-BASELINE_TOLERANCE = 1.0  # today's dollars: a rule of thumb ahead by less is a tie
+def circle_variables(ctx: ModelContext, circles: list[Circle]) -> list:
+    """The model variables of each circle's smaller leg, to forbid: without it the larger
+    leg can still carry the net amount, so the re-solve nets the circle (a contribution
+    the plan requires keeps its leg: the withdrawal goes)."""
+    x, out = ctx.x, []
+    required = {f.account for f in ctx.plan.contributions.fixed}
+    for c in circles:
+        inflow = c.money_in <= c.money_out and c.account not in required
+        if c.kind == "purchase_and_sale":
+            if inflow:
+                out.append(x["buy"][c.account, c.tier, c.year])
+            else:
+                out += [
+                    x["sell"][lot.key, c.year]
+                    for lot in ctx.lots
+                    if (lot.account, lot.tier) == (c.account, c.tier)
+                    and (lot.key, c.year) in x["sell"]
+                ]
+        elif c.kind == "conversion_and_withdrawal" and inflow:
+            out += [x["convert"][s, c.account, c.year] for s in c.sources]
+        elif c.kind == "exempt_to_taxable" and inflow:
+            out += [x["contribute"][a, c.year] for a in c.sources]
+        elif c.kind == "contribution_and_withdrawal" and inflow:
+            out.append(x["contribute"][c.account, c.year])
+        else:
+            out.append(x["withdraw"][c.account, c.year])
+    return out
+
+
+def _objective_gap(plan: Plan, objective: float, other: SolveReport) -> str:
+    gap = abs(objective - other.objective)
+    unit = "/yr of spending" if plan.objective.kind == "max_spending" else ""
+    return f"${gap:,.0f}{unit} (today's dollars, re-solved)"
 
 
 def plan_score(plan: Plan, rules: RuleSet, figures: PlanFigures, ledger: Ledger) -> float:
@@ -190,8 +394,8 @@ def hold_against_baselines(
     restart the regime search from that rule's own decisions (its ledger's regime: the LP
     over that regime contains the rule's own plan, so it can only do better) and keep the
     better plan, then replay the rules against it. Rules are tried best first, until one
-    restart beats them all. If a rule still wins, the result's warnings say so, with the
-    gap in the plan's own terms."""
+    restart beats them all. If a rule still wins, the result's notes say so, with the gap
+    in the plan's own terms."""
     from taxopt.baselines import run_baselines
 
     searched = False
@@ -206,23 +410,23 @@ def hold_against_baselines(
             return result
         if attempt == 1 or progress.out_of_time():
             break
+        search = _Search(plan, rules, "exact", solver, 0.0, False)
+        search.policy_tax = result.policy_tax or None
         improved, best = None, mine
         for _score, name in ahead:
             if best >= ahead[0][0] - BASELINE_TOLERANCE or progress.out_of_time():
                 break
             progress.step(f"{name} does better; searching again from its decisions")
-            candidate, build_s, solve_s = _regime_search(
-                plan, rules, runs[name].ledger, solver, rounds
-            )
+            candidate = search.regime_search(plan, runs[name].ledger, rounds)
             searched = True
-            result.build_seconds += build_s
-            result.solve_seconds += solve_s
             if candidate is None:
                 continue
             score = plan_score(plan, rules, plan_figures(plan, candidate.ledger), candidate.ledger)
             if score > best:
                 best = score
-                improved = _result_from(plan, rules, candidate, result, f"regime-lp from {name}")
+                improved = _restarted_result(search, candidate, result, f"regime-lp from {name}")
+        result.build_seconds += search.build_seconds
+        result.solve_seconds += search.solve_seconds
         if improved is None:
             break
         result = improved
@@ -249,24 +453,30 @@ def _gap_text(plan: Plan, gap: float) -> str:
     return f"${gap:,.0f} of lifetime tax"
 
 
-def _result_from(
-    plan: Plan, rules: RuleSet, candidate: _Candidate, previous: Result, method: str
+def _restarted_result(
+    search: _Search, candidate: _Candidate, previous: Result, method: str
 ) -> Result:
-    """A Result for a regime-search candidate, carrying the run's times and notes."""
-    _restore(candidate.ctx, candidate.values)
+    """A Result for a regime-search candidate (circles untangled as optimize does), with
+    the run's times and notes."""
+    run, circles = search.untangle(
+        _Run(candidate.report, candidate.ctx, candidate.decisions, candidate.ledger, method)
+    )
     result = Result.from_run(
-        plan=plan,
-        rules=rules,
-        ctx=candidate.ctx,
-        decisions=candidate.decisions,
-        ledger=candidate.ledger,
-        report=candidate.report,
+        plan=search.plan,
+        rules=search.rules,
+        ctx=run.ctx,
+        decisions=run.decisions,
+        ledger=run.ledger,
+        report=run.report,
         build_seconds=previous.build_seconds,
         solve_seconds=previous.solve_seconds,
-        method=method,
-        reconciliation=reconcile(candidate.ctx, candidate.ledger),
+        method=run.method,
+        reconciliation=reconcile(run.ctx, run.ledger),
     )
-    result.notes.extend(previous.notes)
+    result.policy_tax = previous.policy_tax
+    result.circles = circles_table(circles)
+    kept = [f"kept: {c.describe()}: {c.why}" for c in circles]
+    result.notes = [n for n in previous.notes if not n.startswith("kept: ")] + kept
     return result
 
 
@@ -295,59 +505,19 @@ def _regime_values(kinks: list, ledger: Ledger, years: list[int]) -> dict[str, i
     return {name: int(value(name, year, rule)) for name, year, rule in kinks}
 
 
-def _regime_search(plan: Plan, rules: RuleSet, ledger: Ledger, solver: str, rounds: int = 1):
-    """Build the exact model with its binaries fixed to the regime the ledger's true taxes
-    imply (an LP without big-M rows), solve it, and repeat from the new plan's regime while
-    the objective improves: a plan often sits on a kink, where the neighbouring regime can
-    be better. Returns (best candidate or None, build seconds, solve seconds)."""
-    best, build_s, solve_s, seen, previous = None, 0.0, 0.0, [], None
-    kinks: list = []  # (name, year, rule) of every binary, known after the first build
-    for _ in range(rounds):
-        if progress.out_of_time():
-            break
-        if kinks and _regime_values(kinks, ledger, plan.years) in seen:
-            break  # the new plan sits in a regime already solved: no need to build it
-        ctx = build_model(plan, rules, "exact", regime_from(ledger, plan.years))
-        build_s += ctx.build_seconds
-        kinks = ctx.regimes
-        if ctx.regime_values in seen or ctx.regime_conflicts:
-            break
-        seen.append(ctx.regime_values)
-        report = solve(ctx, solver, time_limit=progress.seconds_left())
-        solve_s += report.seconds
-        progress.step(f"regime LP {len(seen)}: {report.status} ({report.seconds:.1f} s)")
-        if report.status not in ("optimal", "feasible"):
-            break
-        decisions = read_decisions(ctx)
-        ledger = replay(plan, rules, decisions)
-        improves = best is None or _better(plan, report.objective, best.report.objective)
-        if improves:
-            previous = best
-            best = _Candidate(report, ctx, values(ctx), decisions, ledger)
-        # Stop when a round no longer improves by a meaningful amount.
-        if not improves or (
-            previous is not None
-            and abs(report.objective - previous.report.objective)
-            <= REGIME_TOLERANCE * max(1.0, abs(previous.report.objective))
-        ):
-            break
-    if best is not None:
-        _restore(best.ctx, best.values)
-    return best, build_s, solve_s
-
-
 def _restore(ctx: ModelContext, solution: dict[str, float]) -> None:
     """Put a stored solution back into the model's variables (for reconciliation)."""
     for var in ctx.prob.variables():
         var.varValue = solution.get(var.name, 0.0)
 
 
-def _better(plan: Plan, candidate: float, incumbent: float | None) -> bool:
+def _better(plan: Plan, candidate: float, incumbent: float | None, margin: float = 1e-6) -> bool:
+    """Whether `candidate` beats `incumbent` by more than `margin` (objective units)."""
     if incumbent is None:
         return True
     if plan.objective.kind == "min_tax":
-        return candidate < incumbent - 1e-6
-    return candidate > incumbent + 1e-6
+        return candidate < incumbent - margin
+    return candidate > incumbent + margin
 
 
 def read_decisions(ctx: ModelContext) -> Decisions:

@@ -8,11 +8,12 @@ weights are fractions (0.04, not 4).
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from taxopt.errors import InputError, explain_validation_error, printable
 from taxopt.io import read_text
@@ -62,13 +63,50 @@ class Tier(Strict):
         return self
 
 
+ROTH_FIELDS = ("roth_contributions", "roth_conversions", "roth_first_contribution_year")
+
+
 class Account(Strict):
     name: str = Field(min_length=1)
+    implied: bool = Field(
+        False,
+        description="set by taxopt on an account it opens: a taxable account that only "
+        "receives RMD surplus, or a Roth for a person who converts and has none",
+    )
     kind: str = Field(min_length=1, description="an account kind defined by the rule set")
     owner: str | None = Field(None, description="person who owns it; required for limited kinds")
     balances: dict[str, float] = Field(default_factory=dict, description="dollars per tier today")
     basis: dict[str, float] | None = Field(
         None, description="cost basis per tier (taxable accounts); default: equal to the balance"
+    )
+    # Roth accounts (kinds with roth_distribution_rules): what the ordering rules of IRC
+    # §408A(d)(4) need to know about money already in the account (Pub. 590-B, Form 8606
+    # Part III). Defaults: no regular-contribution basis and no past conversions, so before
+    # 59 1/2 nothing held today comes out free (conservative); and money held today is
+    # taken to be past the 5-year period for earnings, which matters only from 59 1/2 and
+    # which the result's notes flag wherever a plan relies on it.
+    roth_contributions: float | None = Field(
+        None,
+        ge=0,
+        description="Roth accounts: regular contributions still in the account (dollars, "
+        "your basis in Roth contributions); they come out first, free of tax at any age. "
+        "Default 0: the balance beyond roth_conversions counts as earnings",
+    )
+    roth_conversions: dict[int, float] = Field(
+        default_factory=dict,
+        description="Roth accounts: past conversions still in the account, by year, e.g. "
+        "{2023 = 20000}; each is free of the early-withdrawal tax 5 years after its year. "
+        "The whole amount counts as taxable when converted (conservative)",
+    )
+    roth_first_contribution_year: int | None = Field(
+        None,
+        ge=1900,
+        le=2200,
+        description="Roth accounts: year of the owner's first contribution or conversion to "
+        "any Roth IRA (starts the 5-year clock for tax-free earnings). Default: when the "
+        "owner holds Roth money at start_year, five or more years before it (the period is "
+        "met; the result notes where a plan relies on this); else the owner's first Roth "
+        "contribution in the plan",
     )
 
     @model_validator(mode="after")
@@ -82,6 +120,26 @@ class Account(Strict):
                         f"{field}.{tier}: {amount:g} is above {MAX_DOLLARS:g}; give today's "
                         "dollars (a household's balance)"
                     )
+        for year, amount in self.roth_conversions.items():
+            if amount < 0:
+                raise ValueError(
+                    f"roth_conversions[{year}]: {amount} cannot be negative; use 0 or more"
+                )
+        roth_basis = (self.roth_contributions or 0.0) + sum(self.roth_conversions.values())
+        if roth_basis > self.total + 1e-9:
+            raise ValueError(
+                f"roth_contributions: with roth_conversions {roth_basis:,.0f} is more than the "
+                f"balance {self.total:,.0f}; lower them to at most the balance (after a loss "
+                f"that is conservative)"
+            )
+        first = self.roth_first_contribution_year
+        converted = [y for y, amount in self.roth_conversions.items() if amount > 0]
+        if first is not None and converted and min(converted) < first:
+            raise ValueError(
+                f"roth_first_contribution_year: {first} is after the {min(converted)} "
+                f"conversion in roth_conversions; a conversion starts the 5-year clock too, "
+                f"so use {min(converted)} or earlier"
+            )
         for tier, amount in (self.basis or {}).items():
             balance = self.balances.get(tier, 0.0)
             if amount > balance + 1e-9:
@@ -94,6 +152,15 @@ class Account(Strict):
     @property
     def total(self) -> float:
         return sum(self.balances.values())
+
+    @property
+    def states_roth_history(self) -> bool:
+        """Does the account give any of the Roth fields?"""
+        return (
+            self.roth_contributions is not None
+            or bool(self.roth_conversions)
+            or self.roth_first_contribution_year is not None
+        )
 
     def basis_of(self, tier: str) -> float:
         if self.basis is None or tier not in self.basis:
@@ -129,7 +196,12 @@ class Profile(Strict):
     glide_path: GlidePath | None = None
     mix_measure: Literal["pre_tax", "tax_adjusted"] = "pre_tax"
     assumed_tax_rate: float = Field(
-        0.22, ge=0, lt=1, description="scales traditional balances when mix_measure=tax_adjusted"
+        0.22,
+        ge=0,
+        lt=1,
+        description="the household's expected tax rate on traditional money: scales "
+        "traditional balances in the tax_adjusted mix and in the after-tax portfolio a net "
+        "withdrawal policy is measured on",
     )
 
     @model_validator(mode="after")
@@ -218,17 +290,41 @@ class IncomeStream(Strict):
 
 
 class Withdrawal(Strict):
-    """Retirement income policy (gross withdrawals before income tax).
+    """Retirement spending policy, applied under the max_estate and min_tax objectives.
 
-    fixed_real: year-1 withdrawal = rate x portfolio at retirement, then raised with inflation
-    (Bengen). constant_percentage: rate x portfolio each year. fixed_amount: `amount` in
-    today's dollars each year, raised with inflation.
+    `basis` "net" (default): the policy sets the portfolio's part of after-tax spending;
+    income streams (Social Security, pensions) come on top and every tax, a Roth
+    conversion's included, is paid from the portfolio, wherever that is cheapest.
+    fixed_real: rate x the after-tax portfolio at retirement, then raised with inflation;
+    constant_percentage: rate x the after-tax portfolio each year; fixed_amount: `amount`
+    today's dollars a year, raised with inflation. The after-tax portfolio counts
+    tax-deferred balances net of `profile.assumed_tax_rate` (the household's own expected
+    rate on that money), taxable accounts at market value and exempt ones in full.
+
+    `basis` "gross": the policy sets gross withdrawals before income tax (Bengen's reading,
+    on the pre-tax portfolio); spending is what remains after tax. With Roth conversions the
+    conversions' tax is paid from extra withdrawals: each year spends at least what the same
+    policy spends in the best plan without conversions.
+
+    `rmd_surplus`: a required distribution above what the policy withdraws is taken; its
+    after-tax surplus is reinvested in the household's taxable account ("reinvest"; taxopt
+    opens one with zero basis when the plan has none) or spent ("spend").
     """
 
     policy: Literal["fixed_real", "constant_percentage", "fixed_amount"] = "fixed_real"
     rate: float = Field(0.04, gt=0, le=0.5)
     amount: float | None = Field(
         None, ge=0, le=MAX_DOLLARS, description="today's dollars, for fixed_amount"
+    )
+    basis: Literal["net", "gross"] = Field(
+        "net",
+        description="net: the policy sets after-tax spending from the portfolio (taxes paid "
+        "on top); gross: it sets withdrawals before income tax (Bengen)",
+    )
+    rmd_surplus: Literal["reinvest", "spend"] = Field(
+        "reinvest",
+        description="what happens to an RMD above the policy's withdrawal, after its tax: "
+        "reinvested in the taxable account or spent",
     )
 
     @model_validator(mode="after")
@@ -237,16 +333,34 @@ class Withdrawal(Strict):
             raise ValueError("amount: policy fixed_amount needs today's dollars per year")
         return self
 
+    def describe(self) -> str:
+        """The policy in words, e.g. "fixed real: 4.00% of the after-tax portfolio at
+        retirement, raised with inflation (net: after-tax spending from the portfolio)"."""
+        portfolio = "after-tax portfolio" if self.basis == "net" else "portfolio (pre-tax)"
+        text = {
+            "fixed_real": f"fixed real: {self.rate:.2%} of the {portfolio} at retirement, "
+            "raised with inflation",
+            "constant_percentage": f"constant percentage: {self.rate:.2%} of the {portfolio} "
+            "each year",
+            "fixed_amount": f"fixed amount: ${self.amount or 0:,.0f} a year in today's dollars",
+        }[self.policy]
+        basis = (
+            "net: after-tax spending from the portfolio, income on top, taxes paid beside it"
+            if self.basis == "net"
+            else "gross: withdrawals before income tax"
+        )
+        return f"{text} ({basis})"
+
 
 class Objective(Strict):
     """What the optimizer maximizes or minimizes.
 
     max_spending: the highest constant real after-tax spending from retirement to the horizon,
-    leaving at least `bequest_floor`. max_estate: after-tax estate at the horizon with gross
-    withdrawals set by the withdrawal policy; since a dollar of tax saved is a dollar more
-    after-tax spending, it maximizes estate plus that spending (estate - lifetime tax).
-    min_tax: lifetime tax (today's dollars, including the tax
-    heirs owe on traditional balances) with spending set by the policy.
+    leaving at least `bequest_floor`; the withdrawal policy is not used. max_estate: the
+    after-tax estate at the horizon with spending set by the withdrawal policy (gross basis:
+    since a dollar of tax saved is then a dollar more after-tax spending, estate plus that
+    spending, i.e. estate - lifetime tax). min_tax: lifetime tax (today's dollars, including
+    the tax heirs owe on traditional balances) with spending set by the policy.
     """
 
     kind: Literal["max_spending", "max_estate", "min_tax"] = "max_spending"
@@ -271,6 +385,7 @@ class Options(Strict):
 class Plan(Strict):
     """A household plan. `source` is the file it came from (for messages)."""
 
+    _source: str = PrivateAttr("plan")
     name: str = "plan"
     description: str = ""
     filing_status: str
@@ -327,6 +442,18 @@ class Plan(Strict):
                         f"accounts[{i}].balances: {account.name} holds tier '{tier}', which "
                         f"tiers does not define; use one of {', '.join(tier_names)}"
                     )
+            for year in [*account.roth_conversions, account.roth_first_contribution_year]:
+                if year is not None and year > self.start_year:
+                    field = (
+                        "roth_first_contribution_year"
+                        if year == account.roth_first_contribution_year
+                        else f"roth_conversions[{year}]"
+                    )
+                    raise ValueError(
+                        f"accounts[{i}].{field}: {year} is after start_year {self.start_year}; "
+                        f"give only the past (the plan decides later contributions and "
+                        f"conversions)"
+                    )
             if account.owner is not None and account.owner not in people:
                 raise ValueError(
                     f"accounts[{i}].owner: '{account.owner}' is not one of the people "
@@ -366,6 +493,11 @@ class Plan(Strict):
                     f"({', '.join(sorted(people))})"
                 )
         return self
+
+    @property
+    def source(self) -> str:
+        """The file the plan came from, or "plan" (names it in messages)."""
+        return self._source
 
     @property
     def end_year(self) -> int:
@@ -426,7 +558,18 @@ class Plan(Strict):
                     f"{source}: accounts[{i}].basis: only taxable accounts track basis; remove "
                     f"the basis of {account.name} ({account.kind})"
                 )
-            if (kind.contribution_limit or kind.rmd) and account.owner is None:
+            if account.states_roth_history and not kind.roth_distribution_rules:
+                field = next(
+                    name
+                    for name in ROTH_FIELDS
+                    if getattr(account, name) is not None and getattr(account, name) != {}
+                )
+                raise InputError(
+                    f"{source}: accounts[{i}].{field}: only Roth accounts keep a Roth history; "
+                    f"remove it from {account.name} ({account.kind})"
+                )
+            needs_owner = kind.contribution_limit or kind.rmd or kind.roth_distribution_rules
+            if needs_owner and account.owner is None:
                 raise InputError(
                     f"{source}: accounts[{i}].owner: {account.kind} accounts belong to one "
                     f"person; set owner"
@@ -434,6 +577,104 @@ class Plan(Strict):
         from taxopt.validation import check_plan_against_rules
 
         check_plan_against_rules(self, rules, source)
+
+
+IMPLIED_TAXABLE = "implied_taxable"  # the account taxopt opens for RMD surplus
+POLICY_FIELDS = ("policy", "rate", "amount", "basis")
+
+
+def policy_applies(plan: Plan) -> bool:
+    """Whether the objective spends by the withdrawal policy (max_spending sets its own)."""
+    return plan.objective.kind != "max_spending"
+
+
+def spending_rule(plan: Plan) -> str:
+    """What sets retirement spending under this plan's objective, in words."""
+    if policy_applies(plan):
+        return f"withdrawal policy: {plan.withdrawal.describe()}"
+    return (
+        "max_spending: the highest constant real after-tax spending to the horizon "
+        f"(bequest floor ${plan.objective.bequest_floor:,.0f}); the withdrawal policy is not used"
+    )
+
+
+def policy_notes(plan: Plan) -> list[str]:
+    """A line for a withdrawal policy the objective will not apply (one a plan file set)."""
+    given = set(plan.withdrawal.model_fields_set) & set(POLICY_FIELDS)
+    if policy_applies(plan) or "withdrawal" not in plan.model_fields_set or not given:
+        return []
+    fields = ", ".join(f"withdrawal.{f}" for f in POLICY_FIELDS if f in given)
+    return [
+        f"{plan.source}: {fields}: objective max_spending sets its own constant real spending, so "
+        f"the policy ({plan.withdrawal.describe()}) is not used; remove it, or use objective "
+        "max_estate or min_tax to spend by it"
+    ]
+
+
+def rmd_possible(plan: Plan, rules: RuleSet) -> bool:
+    """Whether any account must pay a required distribution before the plan ends."""
+    if rules.rmd is None:
+        return False
+    for account in plan.accounts:
+        kind = rules.account_kinds.get(account.kind)
+        if kind is None or not kind.rmd or account.owner is None:
+            continue
+        person = plan.person(account.owner)
+        if person.birth_year + rules.rmd.start_age(person.birth_year) <= plan.end_year:
+            return True
+    return False
+
+
+def with_implied_taxable(plan: Plan, rules: RuleSet) -> Plan:
+    """The plan with a taxable account for RMD surplus when it reinvests one and has none.
+
+    The account (`implied_taxable`, zero balance and basis) only receives the after-tax
+    surplus of required distributions above what the policy withdraws.
+    """
+    taxed = [k for k, kind in rules.account_kinds.items() if kind.growth == Growth.TAXED]
+    has_taxable = any(rules.account_kinds[a.kind].growth == Growth.TAXED for a in plan.accounts)
+    if (
+        plan.withdrawal.rmd_surplus != "reinvest"
+        or has_taxable
+        or not taxed
+        or not rmd_possible(plan, rules)
+        or any(a.name == IMPLIED_TAXABLE for a in plan.accounts)
+    ):
+        return plan
+    account = Account(name=IMPLIED_TAXABLE, kind=taxed[0], implied=True)
+    return plan.model_copy(update={"accounts": [*plan.accounts, account]})
+
+
+def with_implied_roths(plan: Plan, rules: RuleSet) -> tuple[Plan, list[str]]:
+    """The plan with a Roth account for each person who could convert but has none.
+
+    A conversion goes only to the converting owner's own Roth (IRC §408A(d)(3) treats it
+    as a rollover, and an IRA is individual: IRC §408(a)); a person without one may open
+    it. Returns the plan and the names of the accounts opened (zero balance, no routing of
+    savings).
+    """
+    if not plan.options.roth_conversions:
+        return plan, []
+    opened: list[Account] = []
+    names = {a.name for a in plan.accounts}
+    for account in plan.accounts:
+        kind = rules.account_kinds.get(account.kind)
+        target = kind.convertible_to if kind is not None else None
+        if target is None or account.owner is None:
+            continue
+        owned = [*plan.accounts, *opened]
+        if any(a.kind == target and a.owner == account.owner for a in owned):
+            continue
+        name = re.sub(r"[^0-9a-z_]", "_", f"implied_{target}_{account.owner}".lower())
+        while name in names:
+            name += "_"
+        names.add(name)
+        opened.append(Account(name=name, kind=target, owner=account.owner, implied=True))
+    if not opened:
+        return plan, []
+    return plan.model_copy(update={"accounts": [*plan.accounts, *opened]}), [
+        a.name for a in opened
+    ]
 
 
 def tier_presets() -> dict:
@@ -452,6 +693,12 @@ def _unique(names: list[str], label: str) -> None:
 
 def load_plan(path: str | Path) -> Plan:
     """Read and validate a plan file: TOML (.toml) or JSON (.json), UTF-8."""
+    return plan_from_dict(read_plan_data(path), source=str(path))
+
+
+def read_plan_data(path: str | Path) -> dict:
+    """A plan file's data as written, before validation: TOML (.toml) or JSON (.json), UTF-8
+    with or without a byte-order mark; YAML and other encodings are refused in one line."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in (".yaml", ".yml"):
@@ -470,16 +717,18 @@ def load_plan(path: str | Path) -> Plan:
         raise InputError(f"{path}: nested too deeply to be a plan") from None
     if not isinstance(data, dict):
         raise InputError(f"{path}: the plan must be a table of fields, not {type(data).__name__}")
-    return plan_from_dict(data, source=str(path))
+    return data
 
 
 def plan_from_dict(data: dict, source: str = "plan") -> Plan:
     if not isinstance(data, dict):
         raise InputError(f"{source}: the plan must be a table of fields, not {type(data).__name__}")
     try:
-        return Plan.model_validate(data)
+        plan = Plan.model_validate(data)
     except ValidationError as exc:
         raise explain_validation_error(source, exc) from None
+    plan._source = source
+    return plan
 
 
 def plan_json_schema() -> dict:

@@ -31,6 +31,7 @@ from taxopt.cashflows import plan_flows
 from taxopt.decisions import Decisions
 from taxopt.ledger import penalty_applies, rmd_required
 from taxopt.plan import Plan
+from taxopt.roth import RothDraw, RothLayers, opening_layers, settle_year
 from taxopt.rules import Growth, RuleSet, WithdrawalTax
 from taxopt.tax import TaxInput, TaxResult, compute_tax
 
@@ -62,15 +63,18 @@ class PolicyLot:
 
 @dataclass
 class PolicyState:
-    """Balances per (account, tier) and taxable lots, at the start of a year (nominal)."""
+    """Balances per (account, tier), taxable lots and each owner's Roth basis by ordering
+    layer, at the start of a year (nominal)."""
 
     balances: dict[tuple[str, str], float]
     lots: dict[LotKey, PolicyLot]
+    roth: dict[str, RothLayers] = field(default_factory=dict)
 
     def copy(self) -> PolicyState:
         return PolicyState(
             dict(self.balances),
             {k: PolicyLot(**vars(lot)) for k, lot in self.lots.items()},
+            {owner: layers.copy() for owner, layers in self.roth.items()},
         )
 
 
@@ -194,6 +198,7 @@ class PolicyEngine:
         self.contribution_years = set(self.flows.contribution_years)
         c = plan.contributions
         self.routable = set(c.accounts or self.accounts) | {f.account for f in c.fixed}
+        self.routable -= {a.name for a in plan.accounts if a.implied}
         self.income = {
             y: self.flows.social_security[y]
             + self.flows.other_income[y]
@@ -223,7 +228,7 @@ class PolicyEngine:
                         a.name, t, self.plan.start_year, True, balance, 1.0, a.basis_of(t) / balance
                     )
                     lots[lot.key] = lot
-        return PolicyState(balances, lots)
+        return PolicyState(balances, lots, opening_layers(self.plan, self.rules))
 
     def opening(self, state: PolicyState) -> dict[str, float]:
         return {a: sum(state.balances[a, t] for t in self.tiers) for a in self.accounts}
@@ -268,7 +273,8 @@ class PolicyEngine:
         }
         # As the ledger counts it: a taxable account's withdrawal is its net cash out.
         cash_out = {a: cash[a] + proceeds[a] - sum(buys.get(a, {}).values()) for a in self.taxable}
-        tax_input = self._tax_input(year, withdrawals, contributions, post, realized)
+        roth = self._roth_draws(y.state, year, contributions, withdrawals)
+        tax_input = self._tax_input(year, withdrawals, contributions, post, realized, roth)
         tax = compute_tax(self.year_rules[year], tax_input)
         sheltered_out = sum(withdrawals.get(a, 0.0) for a in self.sheltered)
         spending = (
@@ -368,6 +374,7 @@ class PolicyEngine:
         for a in self.taxable:
             for t in self.tiers:
                 b[a, t] = max(0.0, b[a, t])
+        settle_year(self.plan, self.rules, state.roth, o.year, o.contributions, {}, o.withdrawals)
         for lot in state.lots.values():
             lot.basis_per_unit += self.tier[lot.tier].yield_rate * lot.value_per_unit
             lot.value_per_unit *= self.growth[lot.tier]
@@ -382,7 +389,8 @@ class PolicyEngine:
 
         Working years: fixed amounts, then tax-deferred accounts up to each owner's limit
         (and wages), then exempt accounts, then the first taxable account. Retirement:
-        surplus cash goes to a taxable account. Other years nothing is invested.
+        surplus cash goes to a taxable account (withdrawal.rmd_surplus = "reinvest"; with
+        "spend" it is spent). Other years nothing is invested.
         """
         out: dict[str, float] = {}
         if year in self.contribution_years:
@@ -396,7 +404,12 @@ class PolicyEngine:
                     if a in self.routable and amount > 0:
                         given = room.give(out, a, amount)
                         amount = 0.0 if given == math.inf else amount - given
-        elif year >= self.plan.retirement_year and self.taxable and amount > 0:
+        elif (
+            year >= self.plan.retirement_year
+            and self.taxable
+            and amount > 0
+            and self.plan.withdrawal.rmd_surplus == "reinvest"
+        ):
             out[self.taxable[0]] = amount
             amount = 0.0
         return out, max(0.0, amount)
@@ -458,8 +471,12 @@ class PolicyEngine:
         contributions: dict[str, float],
         post: dict[tuple[str, str], float],
         realized: float,
+        roth: list[RothDraw],
     ) -> TaxInput:
-        ordinary = early = deductible = ordinary_yield = qualified_yield = 0.0
+        # Roth money beyond the basis the ordering rules leave free is income / early.
+        ordinary = sum(d.income for d in roth)
+        early = sum(d.early for d in roth)
+        deductible = ordinary_yield = qualified_yield = 0.0
         for a in self.accounts:
             kind = self.kinds[a]
             out = withdrawals.get(a, 0.0)
@@ -497,18 +514,38 @@ class PolicyEngine:
             year=year,
         )
 
+    def _roth_draws(
+        self,
+        state: PolicyState,
+        year: int,
+        contributions: dict[str, float],
+        withdrawals: dict[str, float],
+    ) -> list[RothDraw]:
+        """How this year's Roth withdrawals split under the ordering rules (state untouched)."""
+        layers = {owner: lay.copy() for owner, lay in state.roth.items()}
+        draws = settle_year(self.plan, self.rules, layers, year, contributions, {}, withdrawals)
+        return list(draws.values())
+
     # -- whole runs -------------------------------------------------------------------------
 
-    def policy_draw(self, y: _Year, retirement_opening: float) -> float:
-        """Net withdrawal the plan's withdrawal policy sets for a retirement year (nominal)."""
+    def after_tax(self, y: _Year) -> float:
+        """The after-tax portfolio at the start of the year: tax-deferred balances net of
+        the household's assumed tax rate (as the model's net-basis policy counts it)."""
+        keep = 1.0 - self.plan.profile.assumed_tax_rate
+        return sum(v * (keep if a in self.deferred else 1.0) for a, v in y.opening.items())
+
+    def policy_draw(self, y: _Year, retirement_portfolio: float) -> float:
+        """What the plan's withdrawal policy sets for a retirement year (nominal): the net
+        withdrawal (gross basis) or the portfolio's after-tax part of spending (net basis).
+        `retirement_portfolio` is the portfolio the basis measures, at retirement."""
         policy, plan = self.plan.withdrawal, self.plan
         if policy.policy == "fixed_amount":
             return (policy.amount or 0.0) * plan.inflation_factor(y.year)
         if policy.policy == "constant_percentage":
-            return policy.rate * y.portfolio
+            return policy.rate * (self.after_tax(y) if policy.basis == "net" else y.portfolio)
         start = max(plan.retirement_year, plan.start_year)
         ratio = plan.inflation_factor(y.year) / plan.inflation_factor(start)
-        return policy.rate * ratio * retirement_opening
+        return policy.rate * ratio * retirement_portfolio
 
     def walk(
         self,
@@ -532,17 +569,24 @@ class PolicyEngine:
         return sum(closing[a] * self.heir_keep[a] for a in closing) / end
 
     def run_policy(self) -> PolicyRun:
-        """Working years save everything; retirement draws what the withdrawal policy sets."""
+        """Working years save everything; retirement draws what the withdrawal policy sets
+        (gross basis) or spends it plus the year's income, taxes drawn on top (net basis)."""
         plan, state = self.plan, self.initial_state()
-        retirement_opening: list[float] = []
+        net = plan.withdrawal.basis == "net"
+        retirement_portfolio: list[float] = []
 
         def outcome(y: _Year) -> YearOutcome:
             if y.year < plan.retirement_year:
                 return self.solve_year(y, 0.0)
-            if not retirement_opening:
-                retirement_opening.append(y.portfolio)
-            draw = self.policy_draw(y, retirement_opening[0])
-            return self.evaluate(y, draw)
+            if not retirement_portfolio:
+                retirement_portfolio.append(self.after_tax(y) if net else y.portfolio)
+            amount = self.policy_draw(y, retirement_portfolio[0])
+            if net:
+                flows = self.flows
+                return self.solve_year(
+                    y, amount + flows.social_security[y.year] + flows.other_income[y.year]
+                )
+            return self.evaluate(y, amount)
 
         outcomes, closing = self.walk(state, plan.years, outcome)
         return self._finish(outcomes, closing, None)

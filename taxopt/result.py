@@ -13,12 +13,15 @@ from pathlib import Path
 
 import pandas as pd
 
+from taxopt.circles import circles_table
 from taxopt.decisions import Decisions
 from taxopt.io import write_json
 from taxopt.ledger import Ledger
 from taxopt.model.context import ModelContext
-from taxopt.plan import Plan
+from taxopt.plan import Plan, spending_rule
+from taxopt.roth import assumed_clock_notes
 from taxopt.rules import RuleSet
+from taxopt.spending import spending_check
 
 LATER_AGES = (75, 85)
 
@@ -74,7 +77,13 @@ class Result:
     baselines: dict[str, PlanFigures] = field(default_factory=dict)
     total_seconds: float = 0.0
     model_size: dict = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)  # the search's own warnings (optimize)
+    # Gross basis: each retirement year's tax on the policy's own withdrawal (nominal).
+    policy_tax: dict[int, float] = field(default_factory=dict)
+    # Circles of money the plan keeps because it is strictly better with them (taxopt.circles).
+    circles: pd.DataFrame = field(default_factory=circles_table)
+    # Lines a user should read: assumptions the plan relies on (Roth clocks), a policy the
+    # objective does not apply, an account taxopt opened, circles kept and why.
+    notes: list[str] = field(default_factory=list)
 
     @classmethod
     def from_run(
@@ -112,6 +121,7 @@ class Result:
                 "binaries": ctx.binaries,
                 "regime_binaries_fixed": len(ctx.regime_values),
             },
+            notes=assumed_clock_notes(plan, rules, decisions),
         )
 
     # -- the DataFrames users read ------------------------------------------------------
@@ -137,7 +147,20 @@ class Result:
 
     @property
     def warnings(self) -> list[str]:
-        return [*self.ledger.warnings, *self.notes]
+        return list(self.ledger.warnings)
+
+    @property
+    def spending_rule(self) -> str:
+        return spending_rule(self.plan)
+
+    @property
+    def spending_check(self) -> pd.DataFrame:
+        """Retirement years: the ledger's spending beside what the plan's rule requires."""
+        return spending_check(self.plan, self.rules, self.yearly, self.policy_tax)
+
+    @property
+    def implied_accounts(self) -> list[str]:
+        return [a.name for a in self.plan.accounts if a.implied]
 
     # -- output ------------------------------------------------------------------------
 
@@ -150,6 +173,9 @@ class Result:
             "mode": self.mode,
             "method": self.method,
             "objective_kind": self.plan.objective.kind,
+            "spending_rule": self.spending_rule,
+            "withdrawal_basis": self.plan.withdrawal.basis,
+            "rmd_surplus": self.plan.withdrawal.rmd_surplus,
             "objective": self.objective,
             "mip_gap": self.mip_gap,
             "sustainable_spending": f.sustainable_spending,
@@ -164,6 +190,12 @@ class Result:
             "build_seconds": self.build_seconds,
             "model_size": self.model_size,
             "warnings": self.warnings,
+            "notes": self.notes,
+            "implied_accounts": self.implied_accounts,
+            "circles": [
+                {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
+                for row in self.circles.to_dict(orient="records")
+            ],
         }
 
     def to_json(self, path: str | Path) -> Path:

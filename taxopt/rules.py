@@ -13,14 +13,17 @@ fractions. Tables marked `indexed = true` grow with the plan's inflation after `
 from __future__ import annotations
 
 import copy
+import math
 import tomllib
+import weakref
+from collections.abc import Iterator
 from enum import StrEnum
-from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -42,6 +45,8 @@ def _bundled_rules_dir() -> Path:
 
 
 RULES_DIR = _bundled_rules_dir()
+# An increase that is a whole multiple up to float error (805 as 804.9999999) counts whole.
+ROUNDING_SLACK = 1e-9
 
 FilingStatus = str  # one of RuleSet.meta.filing_statuses, e.g. "single", "mfj"
 Source = Annotated[
@@ -61,6 +66,55 @@ MAX_AGE = 130
 class Strict(BaseModel):
     # NaN and infinities are refused everywhere: "nan" in a rule file is never law.
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+def indexed_amount(amount: float, factor: float, round_down_to: float | None = None) -> float:
+    """`amount` grown by the inflation `factor`; with `round_down_to`, the increase is rounded
+    down to a multiple of it, as statutes word it ("If any increase ... is not a multiple of
+    $50, such increase shall be rounded to the next lowest multiple of $50", IRC §1(f)(7)).
+    For an amount that is itself such a multiple this is rounding the amount down."""
+    if round_down_to is None:
+        return amount * factor
+    steps = math.floor(amount * (factor - 1.0) / round_down_to + ROUNDING_SLACK)
+    return amount + steps * round_down_to
+
+
+def _check_unit(value: Any) -> Any:
+    """A rounding unit: a positive amount, or one per filing status."""
+    units = value.values() if isinstance(value, dict) else [value]
+    for unit in units:
+        if isinstance(unit, bool) or not isinstance(unit, int | float) or unit <= 0:
+            raise ValueError(
+                f"{unit!r} is not a rounding unit; give a positive amount (50) or one per "
+                "filing status ({ single = 25, mfj = 50 })"
+            )
+    return value
+
+
+Unit = Annotated[float, BeforeValidator(_check_unit)]
+RoundDownTo = Annotated[float | dict[FilingStatus, float], BeforeValidator(_check_unit)] | None
+ROUND_DOWN_TO_HELP = (
+    "indexing rounds each amount's increase since the rule set's year down to a multiple "
+    "of this (one number, or one per filing status), as statutes do (IRC §1(f)(7)); "
+    "without it the amount grows continuously"
+)
+
+
+class Cited(Strict):
+    """A table of law. `source` names the law (statute section, revenue procedure, official
+    page) without restating its figures, so a reform that changes a figure cannot inherit a
+    citation that names the old one; `url` links the cited texts, for a check in one click."""
+
+    source: Source
+    url: list[str] = Field(default_factory=list, description="links to the cited texts")
+
+    @field_validator("url")
+    @classmethod
+    def _links(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            if not url.startswith(("https://", "http://")) or any(c.isspace() for c in url):
+                raise ValueError(f"'{url}' is not a link; give the full address, starting https://")
+        return urls
 
 
 class Schedule(Strict):
@@ -84,28 +138,39 @@ class Schedule(Strict):
             raise ValueError("rates are fractions between 0 and 1 (0.22, not 22)")
         return self
 
-    def scaled(self, factor: float) -> Schedule:
-        return Schedule(thresholds=[t * factor for t in self.thresholds], rates=list(self.rates))
+    def scaled(self, factor: float, round_down_to: float | None = None) -> Schedule:
+        """The schedule with its thresholds indexed by `factor` (see `indexed_amount`)."""
+        thresholds = [indexed_amount(t, factor, round_down_to) for t in self.thresholds]
+        return Schedule(thresholds=thresholds, rates=list(self.rates))
+
+    def bands(self) -> Iterator[tuple[float, float, float]]:
+        """(start, end, rate) of each bracket; the last ends at infinity."""
+        return zip(self.thresholds, [*self.thresholds[1:], math.inf], self.rates, strict=True)
 
 
-class OrdinarySchedule(Strict):
+class OrdinarySchedule(Cited):
     """Tax on ordinary taxable income, one schedule per filing status."""
 
-    source: Source
     indexed: bool = True
+    round_down_to: RoundDownTo = Field(None, description=ROUND_DOWN_TO_HELP)
     brackets: dict[FilingStatus, Schedule]
 
 
 class Phaseout(Strict):
-    """Reduce an amount by `rate` x (measure - start), not below zero."""
+    """Reduce an amount by `rate` x (measure - start), not below zero.
+
+    `measure`: "magi" (US modified AGI) or "total_income" (income without capital gains,
+    as UK adjusted net income); a rule file names it, no country's choice is the default.
+    """
 
     start: dict[FilingStatus, float]
     rate: float = Field(gt=0, le=1)
-    measure: Literal["magi", "total_income"] = "magi"
+    measure: Literal["magi", "total_income"]
     indexed: bool = False
+    round_down_to: RoundDownTo = Field(None, description=ROUND_DOWN_TO_HELP)
 
 
-class Deduction(Strict):
+class Deduction(Cited):
     """An amount subtracted from income before the ordinary schedule.
 
     `per_qualifying_person` deductions count each person at least `min_age` in the year;
@@ -114,13 +179,13 @@ class Deduction(Strict):
 
     name: str
     description: str = ""
-    source: Source
     amount: dict[FilingStatus, float]
     per_qualifying_person: bool = False
     min_age: int | None = None
     first_year: int | None = None
     last_year: int | None = None
     indexed: bool = True
+    round_down_to: RoundDownTo = Field(None, description=ROUND_DOWN_TO_HELP)
     phaseout: Phaseout | None = None
 
     def applies_in(self, year: int) -> bool:
@@ -128,21 +193,29 @@ class Deduction(Strict):
             self.last_year is None or year <= self.last_year
         )
 
+    def qualifying_people(self, ages: tuple[int, ...]) -> int:
+        """How many times the filing unit gets the amount: each person at least `min_age`
+        (ages at the end of the year) for a per-person deduction, else once."""
+        if not self.per_qualifying_person:
+            return 1
+        minimum = self.min_age if self.min_age is not None else 0
+        return sum(1 for age in ages if age >= minimum)
 
-class Credit(Strict):
+
+class Credit(Cited):
     """A non-refundable credit: `rate` x `amount` off the tax (Canada's basic personal amount)."""
 
     name: str
-    source: Source
     amount: dict[FilingStatus, float]
     rate: float = Field(ge=0, le=1)
     indexed: bool = True
+    round_down_to: RoundDownTo = Field(None, description=ROUND_DOWN_TO_HELP)
 
 
 IncomeKind = Literal["qualified_dividends", "ltcg"]
 
 
-class PreferentialSchedule(Strict):
+class PreferentialSchedule(Cited):
     """Rates on some income kinds, stacked on top of ordinary taxable income.
 
     The schedule's thresholds are positions in *total* taxable income: the slice of
@@ -151,58 +224,122 @@ class PreferentialSchedule(Strict):
     """
 
     name: str
-    source: Source
     applies_to: list[IncomeKind]
     indexed: bool = True
+    round_down_to: RoundDownTo = Field(None, description=ROUND_DOWN_TO_HELP)
     allowance: dict[FilingStatus, float] = Field(default_factory=dict)
     deductions_offset: bool = Field(
         True,
-        description="deductions left over from other income may reduce this income (US: "
-        "yes; UK gains: no, the personal allowance is not set against gains)",
+        description="deductions left over from other income may reduce this income (the "
+        "general rule that allowances reduce total income; UK gains are the exception: the "
+        "personal allowance is not set against them)",
     )
     brackets: dict[FilingStatus, Schedule]
 
 
-class CapitalGains(Strict):
-    source: Source
+class CapitalGains(Cited):
     inclusion_rate: float = Field(1.0, gt=0, le=1, description="fraction of a gain that is taxable")
     annual_exemption: dict[FilingStatus, float] = Field(default_factory=dict)
     indexed: bool = Field(True, description="grow annual_exemption with inflation (UK: frozen)")
+    round_down_to: RoundDownTo = Field(None, description=ROUND_DOWN_TO_HELP)
 
 
-class Surtax(Strict):
+class Surtax(Cited):
     """rate x min(base, max(0, measure - threshold)): e.g. the US net investment income tax."""
 
     name: str
-    source: Source
     rate: float = Field(gt=0, le=1)
     base: Literal["net_investment_income"] = "net_investment_income"
     measure: Literal["magi"] = "magi"
     threshold: dict[FilingStatus, float]
     indexed: bool = False
+    round_down_to: RoundDownTo = Field(None, description=ROUND_DOWN_TO_HELP)
 
 
-class BenefitTaxation(Strict):
+class BenefitTaxation(Cited):
     """Taxable part of a public pension benefit by provisional income (US Social Security).
 
-    provisional income = other income + `benefit_fraction` x benefits. Without this table
-    every benefit is fully taxable as ordinary income.
+    provisional income = other income + `benefit_fraction` x benefits; `rate1` of it
+    between `base1` and `base2` (at most `rate1` x benefits), plus `rate2` of it above
+    `base2`, at most `max_fraction` x benefits. Every figure is the law's, so the file
+    states each one. Without this table every benefit is fully taxable as ordinary income.
     """
 
-    source: Source
-    benefit_fraction: float = 0.5
+    benefit_fraction: float = Field(ge=0, le=1)
     base1: dict[FilingStatus, float]
     base2: dict[FilingStatus, float]
-    rate1: float = 0.5
-    rate2: float = 0.85
-    max_fraction: float = 0.85
+    rate1: float = Field(ge=0, le=1)
+    rate2: float = Field(ge=0, le=1)
+    max_fraction: float = Field(ge=0, le=1)
     indexed: bool = False
+    round_down_to: RoundDownTo = Field(None, description=ROUND_DOWN_TO_HELP)
 
 
-class EarlyWithdrawal(Strict):
-    source: Source
+class EarlyWithdrawal(Cited):
+    """An additional tax on distributions taken before `age` (US: IRC §72(t))."""
+
     age: float
     penalty_rate: float = Field(ge=0, le=1)
+
+    def applies(self, age: int) -> bool:
+        """Is a withdrawal early for a person whose age at the end of the year is `age`?
+
+        Safe from the year in which that age exceeds the rule's age (59.5 -> from 60): a
+        conservative reading of "attained age 59 1/2" shared by the model and the ledger.
+        """
+        return age <= math.floor(self.age)
+
+
+class RothPhase(StrEnum):
+    """What a Roth distribution costs in a year, by the owner's age and 5-year clock.
+
+    EARLY: before the early-withdrawal age. Regular contributions and conversions whose
+    5-year period has ended come out free; a conversion still in its period costs the
+    additional tax on its taxable part; earnings are income and cost the additional tax.
+    UNQUALIFIED: past that age but not a qualified distribution (the 5-year period since
+    the first Roth contribution is not over): contributions and conversions come out free,
+    earnings are income. QUALIFIED: nothing is income.
+    """
+
+    EARLY = "early"
+    UNQUALIFIED = "unqualified"
+    QUALIFIED = "qualified"
+
+
+class RothDistributions(Cited):
+    """Ordering and 5-year rules for distributions from Roth accounts.
+
+    US: IRC §408A(d). A qualified distribution (§408A(d)(2)) is excluded from income; it
+    must come after the 5-taxable-year period that begins with the first year a
+    contribution was made to any Roth IRA of the person, and on or after age 59 1/2 (or
+    death or disability, not modelled). Any other distribution comes out in the order of
+    §408A(d)(4) and Treas. Reg. §1.408A-6 Q&A-8 (Pub. 590-B, "Ordering Rules for
+    Distributions"): regular contributions, then conversions first-in first-out (each
+    year's taxable part before its nontaxable part), then earnings. Earnings are income
+    (§408A(d)(1), §72) and, before 59 1/2, cost the §72(t) additional tax; a conversion's
+    taxable part taken within the 5-taxable-year period beginning with the conversion
+    year, before 59 1/2, costs that tax too (§408A(d)(3)(F)). The additional tax is the
+    rule set's `early_withdrawal` one, at its rate and age.
+    """
+
+    seasoning_years: int = Field(
+        ge=0,
+        le=50,
+        description="length of the 5-taxable-year periods: conversions made in year c are "
+        "seasoned from year c + seasoning_years, earnings qualify from the first "
+        "contribution year + seasoning_years",
+    )
+    qualified_age: float = Field(ge=0, le=120, description="age for a qualified distribution")
+
+    def age_reached(self, age: int) -> bool:
+        """Has a person whose age at the end of the year is `age` reached the qualified
+        age? Same conservative reading as EarlyWithdrawal.applies (59.5 -> from 60)."""
+        return age > math.floor(self.qualified_age)
+
+    def conversion_seasoned(self, conversion_year: int, year: int) -> bool:
+        """Has the 5-taxable-year period of a conversion made in `conversion_year` ended
+        by `year`? (A 2024 conversion runs 2024-2028 and is seasoned from 2029.)"""
+        return year >= conversion_year + self.seasoning_years
 
 
 class RmdStartAge(Strict):
@@ -211,8 +348,7 @@ class RmdStartAge(Strict):
     age: int
 
 
-class Rmd(Strict):
-    source: Source
+class Rmd(Cited):
     start_ages: list[RmdStartAge]
     uniform_lifetime_table: dict[int, float]
 
@@ -224,7 +360,14 @@ class Rmd(Strict):
                 return rule.age
         raise InputError(f"rmd.start_ages: no start age covers birth year {birth_year}")
 
+    def divisor_if_due(self, age: int, birth_year: int) -> float | None:
+        """The divisor for an owner of `age` born in `birth_year`; None before the start age."""
+        if age < self.start_age(birth_year):
+            return None
+        return self.divisor(age)
+
     def divisor(self, age: int) -> float:
+        """Uniform Lifetime Table divisor; ages outside the table take its nearest end."""
         table = self.uniform_lifetime_table
         if age in table:
             return table[age]
@@ -235,17 +378,18 @@ class CatchUp(Strict):
     min_age: int
     max_age: int | None = None
     amount: float = Field(ge=0)
+    round_down_to: Unit | None = Field(None, description=ROUND_DOWN_TO_HELP)
 
 
-class ContributionLimit(Strict):
+class ContributionLimit(Cited):
     """One annual limit per person, shared by the listed account kinds."""
 
     name: str
-    source: Source
     account_kinds: list[str]
     annual: float = Field(ge=0)
     catch_up: list[CatchUp] = Field(default_factory=list)
-    indexed: bool = True
+    indexed: bool = True  # the catch-up amounts too, each rounded by its own round_down_to
+    round_down_to: Unit | None = Field(None, description=ROUND_DOWN_TO_HELP)
 
     def for_age(self, age: int) -> float:
         """Annual limit for a person of `age` (the largest catch-up that applies)."""
@@ -269,11 +413,10 @@ class WithdrawalTax(StrEnum):
     BASIS_AND_GAINS = "basis_and_gains"  # sale: gain over basis is a capital gain
 
 
-class AccountKind(Strict):
+class AccountKind(Cited):
     """Tax treatment of an account kind; the model reads only this, never the kind's name."""
 
     label: str
-    source: Source
     contributions: Literal["deductible", "after_tax"]
     growth: Growth
     withdrawals: WithdrawalTax
@@ -284,6 +427,11 @@ class AccountKind(Strict):
     early_withdrawal_penalty: bool = False
     convertible_to: str | None = Field(None, description="kind a conversion moves money into")
     contribution_limit: str | None = None
+    roth_distribution_rules: bool = Field(
+        False,
+        description="distributions follow the Roth ordering and 5-year rules of the rule "
+        "set's [roth_distributions] table, pooled over all such accounts of one owner",
+    )
 
 
 class Meta(Strict):
@@ -291,12 +439,12 @@ class Meta(Strict):
     title: str
     jurisdiction: str
     year: int = Field(ge=MIN_YEAR, le=MAX_YEAR)
-    currency: str = "USD"
+    currency: str = "USD"  # ISO 4217 code of the amounts, a label (no law reads it)
     filing_statuses: list[str]
-    joint_filing_statuses: list[str] | None = Field(
-        None,
-        description="filing statuses whose return covers two people (US: mfj); the others "
-        "cover one. Unset: the rule set does not say, and plans are not checked against it",
+    people_per_status: dict[str, int] = Field(
+        default_factory=dict,
+        description="people one return covers, by filing status (e.g. mfj = 2); a status "
+        "not listed covers one person",
     )
     description: str = ""
 
@@ -314,6 +462,7 @@ class RuleSet(Strict):
     surtaxes: list[Surtax] = Field(default_factory=list)
     benefit_taxation: BenefitTaxation | None = None
     early_withdrawal: EarlyWithdrawal | None = None
+    roth_distributions: RothDistributions | None = None
     rmd: Rmd | None = None
     contribution_limits: list[ContributionLimit] = Field(default_factory=list)
     account_kinds: dict[str, AccountKind]
@@ -337,20 +486,92 @@ class RuleSet(Strict):
     def name(self) -> str:
         return self.meta.name
 
-    def people_per_return(self, filing_status: str) -> int | None:
-        """How many people a return under `filing_status` covers (None: not stated)."""
-        joint = self.meta.joint_filing_statuses
-        if joint is None:
-            return None
-        return 2 if filing_status in joint else 1
-
     @property
     def year(self) -> int:
         return self.meta.year
 
-    @cached_property
+    @property
     def limits_by_name(self) -> dict[str, ContributionLimit]:
+        # Not cached: `model_copy` (for_year) would carry a cached map of the base's limits.
         return {lim.name: lim for lim in self.contribution_limits}
+
+    # --- the law's answers to questions the model, ledger, simulator and CLI ask ---------
+
+    def people_covered(self, filing_status: str) -> int:
+        """How many people one return under `filing_status` covers (meta.people_per_status;
+        a status it does not list covers one person)."""
+        return self.meta.people_per_status.get(filing_status, 1)
+
+    def early_withdrawal_penalty_rate(self) -> float:
+        """Additional tax per unit of early distribution (0 without an [early_withdrawal])."""
+        rule = self.early_withdrawal
+        return rule.penalty_rate if rule is not None else 0.0
+
+    def withdrawal_is_early(self, account_kind: str, age: int) -> bool:
+        """Whether a withdrawal from an account of `account_kind` by an owner whose age at
+        the end of the year is `age` bears the early-withdrawal penalty."""
+        rule = self.early_withdrawal
+        kind = self.account_kinds[account_kind]
+        return kind.early_withdrawal_penalty and rule is not None and rule.applies(age)
+
+    def rmd_divisor(self, account_kind: str, age: int, birth_year: int) -> float | None:
+        """Distribution-table divisor when an RMD is due from an account of `account_kind`
+        whose owner, born in `birth_year`, is `age` at the end of the year; None if none."""
+        table = self.rmd
+        if not self.account_kinds[account_kind].rmd or table is None:
+            return None
+        return table.divisor_if_due(age, birth_year)
+
+    # --- what the optimizer can model -----------------------------------------------------
+
+    def optimizer_support_problems(self) -> list[str]:
+        """What in this rule set the optimizer cannot encode ("field: what" each; empty when
+        it can). The tax calculator handles every valid rule set; the optimizer stacks one
+        preferential schedule without a nil-rate allowance that takes left-over deductions,
+        and measures phase-outs on MAGI (US style)."""
+        problems = []
+        if len(self.preferential) > 1:
+            names = ", ".join(p.name for p in self.preferential)
+            problems.append(f"preferential: {len(self.preferential)} schedules ({names})")
+        for p in self.preferential:
+            if p.allowance:
+                problems.append(f"preferential[{p.name}].allowance: a nil-rate allowance")
+            if not p.deductions_offset:
+                problems.append(f"preferential[{p.name}].deductions_offset: false")
+        for d in self.deductions:
+            if d.phaseout is not None and d.phaseout.measure != "magi":
+                problems.append(
+                    f"deductions[{d.name}].phaseout.measure: {d.phaseout.measure}, not magi"
+                )
+        return problems
+
+    def check_optimizer_support(self) -> None:
+        """Refuse, in one line, a rule set the optimizer cannot model (see above)."""
+        problems = self.optimizer_support_problems()
+        if problems:
+            raise InputError(
+                f"rules {self.name}: the optimizer supports one preferential schedule without "
+                "allowances that takes left-over deductions, and phase-outs measured on MAGI "
+                f"(US style); this rule set has {'; '.join(problems)}. Use `taxopt tax` for "
+                "this rule set."
+            )
+
+    def roth_withdrawal_phase(self, age: int, year: int, clock_start: int | None) -> RothPhase:
+        """The phase of a Roth distribution in `year` by a person whose age at the end of
+        the year is `age` and whose first Roth contribution was in `clock_start` (None:
+        none yet). Without a [roth_distributions] table every distribution is qualified."""
+        roth = self.roth_distributions
+        if roth is None:
+            return RothPhase.QUALIFIED
+        if (
+            roth.age_reached(age)
+            and clock_start is not None
+            and year >= clock_start + roth.seasoning_years
+        ):
+            return RothPhase.QUALIFIED
+        if self.early_withdrawal is not None and self.early_withdrawal.applies(age):
+            return RothPhase.EARLY
+        return RothPhase.UNQUALIFIED
 
     def for_year(self, year: int, inflation: float) -> RuleSet:
         """The rules as they apply in `year`: indexed tables grown by (1+inflation)^(year-base).
@@ -361,7 +582,21 @@ class RuleSet(Strict):
         factor = (1.0 + inflation) ** max(0, year - self.meta.year)
         if factor == 1.0:
             return self
-        return _scale_indexed(self, factor)
+        cache = _INDEXED.get(id(self))
+        if cache is None:
+            cache = _INDEXED[id(self)] = {}
+            weakref.finalize(self, _INDEXED.pop, id(self), None)
+        key = (year, inflation)
+        if key not in cache:
+            cache[key] = _scale_indexed(self, factor)
+        return cache[key]
+
+
+# The indexed copies already made, per rule set (by id, dropped when it is collected) and
+# (year, inflation): the ledger, the model and the policies ask for the same years again and
+# again, and indexing rebuilds every schedule. Rule sets are frozen, so a copy stays true;
+# it lives outside the model so that equality and pickling see only the law.
+_INDEXED: dict[int, dict[tuple[int, float], RuleSet]] = {}
 
 
 # ---------------------------------------------------------------------------------------
@@ -399,6 +634,21 @@ def _status_maps(rules: RuleSet) -> list[tuple[str, dict, bool]]:
             ("benefit_taxation.base2", bt.base2, True),
         ]
     maps.append(("capital_gains.annual_exemption", rules.capital_gains.annual_exemption, False))
+    # A rounding unit per filing status must name each status, like the amounts it rounds.
+    units = [("ordinary", rules.ordinary.round_down_to)]
+    units += [(f"deductions[{d.name}]", d.round_down_to) for d in rules.deductions]
+    units += [
+        (f"deductions[{d.name}].phaseout", d.phaseout.round_down_to)
+        for d in rules.deductions
+        if d.phaseout is not None
+    ]
+    units += [(f"credits[{c.name}]", c.round_down_to) for c in rules.credits]
+    units += [(f"preferential[{p.name}]", p.round_down_to) for p in rules.preferential]
+    units += [(f"surtaxes[{t.name}]", t.round_down_to) for t in rules.surtaxes]
+    if bt is not None:
+        units.append(("benefit_taxation", bt.round_down_to))
+    units.append(("capital_gains", rules.capital_gains.round_down_to))
+    maps += [(f"{table}.round_down_to", u, True) for table, u in units if isinstance(u, dict)]
     return maps
 
 
@@ -409,12 +659,17 @@ def _status_problems(rules: RuleSet) -> list[str]:
     if len(set(statuses)) != len(statuses):
         return [f"meta.filing_statuses: {statuses} repeats a status; list each once"]
     problems = []
-    joint = rules.meta.joint_filing_statuses or []
-    if set(joint) - set(statuses):
-        problems.append(
-            f"meta.joint_filing_statuses: {sorted(set(joint) - set(statuses))} is not in "
-            f"meta.filing_statuses {statuses}; fix the spelling or add it there"
-        )
+    for status, people in rules.meta.people_per_status.items():
+        if status not in statuses:
+            problems.append(
+                f"meta.people_per_status: filing status '{status}' is not in "
+                f"meta.filing_statuses {statuses}; fix the spelling or add it there"
+            )
+        if people not in (1, 2):
+            problems.append(
+                f"meta.people_per_status.{status}: {people} people; a return covers 1 "
+                "person or 2 (a couple)"
+            )
     for field, values, required in _status_maps(rules):
         unknown = sorted(set(values) - set(statuses))
         if unknown:
@@ -485,6 +740,17 @@ def _reference_problems(rules: RuleSet) -> list[str]:
             problems.append(
                 f"account_kinds.{kind_name}.rmd: is true but the rule set has no [rmd] "
                 "table; add one or set rmd = false"
+            )
+        if kind.roth_distribution_rules and rules.roth_distributions is None:
+            problems.append(
+                f"account_kinds.{kind_name}.roth_distribution_rules: is true but the rule set "
+                "has no [roth_distributions] table; add one or set it to false"
+            )
+        if kind.roth_distribution_rules and kind.growth != Growth.EXEMPT:
+            problems.append(
+                f"account_kinds.{kind_name}.roth_distribution_rules: applies to exempt "
+                f"accounts only, but growth is '{kind.growth}'; set growth = \"exempt\" or "
+                "remove it"
             )
         if kind.early_withdrawal_penalty and rules.early_withdrawal is None:
             problems.append(
@@ -619,14 +885,29 @@ def _rmd_overlaps(start_ages: list[RmdStartAge]) -> list[str]:
     ]
 
 
-def _scale_map(values: dict[str, float], factor: float) -> dict[str, float]:
-    return {k: v * factor for k, v in values.items()}
+def _unit(round_down_to: RoundDownTo, status: str) -> float | None:
+    """A table's rounding unit for one filing status."""
+    if isinstance(round_down_to, dict):
+        return round_down_to.get(status)
+    return round_down_to
+
+
+def _scale_map(values: dict[str, float], f: float, round_down_to: RoundDownTo) -> dict[str, float]:
+    """Per-status amounts indexed by factor `f`, each with its status's rounding."""
+    return {k: indexed_amount(v, f, _unit(round_down_to, k)) for k, v in values.items()}
+
+
+def _scale_schedules(
+    schedules: dict[str, Schedule], f: float, round_down_to: RoundDownTo
+) -> dict[str, Schedule]:
+    return {k: b.scaled(f, _unit(round_down_to, k)) for k, b in schedules.items()}
 
 
 def _scale_indexed(rules: RuleSet, f: float) -> RuleSet:
+    """Every table marked `indexed` grown by factor `f`, with the table's `round_down_to`."""
     o = rules.ordinary
     ordinary = (
-        o.model_copy(update={"brackets": {s: b.scaled(f) for s, b in o.brackets.items()}})
+        o.model_copy(update={"brackets": _scale_schedules(o.brackets, f, o.round_down_to)})
         if o.indexed
         else o
     )
@@ -634,21 +915,24 @@ def _scale_indexed(rules: RuleSet, f: float) -> RuleSet:
     for d in rules.deductions:
         update: dict[str, Any] = {}
         if d.indexed:
-            update["amount"] = _scale_map(d.amount, f)
-        if d.phaseout is not None and d.phaseout.indexed:
-            update["phaseout"] = d.phaseout.model_copy(
-                update={"start": _scale_map(d.phaseout.start, f)}
+            update["amount"] = _scale_map(d.amount, f, d.round_down_to)
+        phaseout = d.phaseout
+        if phaseout is not None and phaseout.indexed:
+            update["phaseout"] = phaseout.model_copy(
+                update={"start": _scale_map(phaseout.start, f, phaseout.round_down_to)}
             )
         deductions.append(d.model_copy(update=update) if update else d)
     credits = [
-        c.model_copy(update={"amount": _scale_map(c.amount, f)}) if c.indexed else c
+        c.model_copy(update={"amount": _scale_map(c.amount, f, c.round_down_to)})
+        if c.indexed
+        else c
         for c in rules.credits
     ]
     preferential = [
         p.model_copy(
             update={
-                "brackets": {s: b.scaled(f) for s, b in p.brackets.items()},
-                "allowance": _scale_map(p.allowance, f),
+                "brackets": _scale_schedules(p.brackets, f, p.round_down_to),
+                "allowance": _scale_map(p.allowance, f, p.round_down_to),
             }
         )
         if p.indexed
@@ -656,19 +940,27 @@ def _scale_indexed(rules: RuleSet, f: float) -> RuleSet:
         for p in rules.preferential
     ]
     surtaxes = [
-        s.model_copy(update={"threshold": _scale_map(s.threshold, f)}) if s.indexed else s
+        s.model_copy(update={"threshold": _scale_map(s.threshold, f, s.round_down_to)})
+        if s.indexed
+        else s
         for s in rules.surtaxes
     ]
     bt = rules.benefit_taxation
     if bt is not None and bt.indexed:
         bt = bt.model_copy(
-            update={"base1": _scale_map(bt.base1, f), "base2": _scale_map(bt.base2, f)}
+            update={
+                "base1": _scale_map(bt.base1, f, bt.round_down_to),
+                "base2": _scale_map(bt.base2, f, bt.round_down_to),
+            }
         )
     limits = [
         lim.model_copy(
             update={
-                "annual": lim.annual * f,
-                "catch_up": [c.model_copy(update={"amount": c.amount * f}) for c in lim.catch_up],
+                "annual": indexed_amount(lim.annual, f, lim.round_down_to),
+                "catch_up": [
+                    c.model_copy(update={"amount": indexed_amount(c.amount, f, c.round_down_to)})
+                    for c in lim.catch_up
+                ],
             }
         )
         if lim.indexed
@@ -677,7 +969,9 @@ def _scale_indexed(rules: RuleSet, f: float) -> RuleSet:
     ]
     cg = rules.capital_gains
     if cg.indexed:
-        cg = cg.model_copy(update={"annual_exemption": _scale_map(cg.annual_exemption, f)})
+        cg = cg.model_copy(
+            update={"annual_exemption": _scale_map(cg.annual_exemption, f, cg.round_down_to)}
+        )
     return rules.model_copy(
         update={
             "ordinary": ordinary,
@@ -772,8 +1066,68 @@ def load_raw(name_or_path: str | Path, rules_dir: Path = RULES_DIR, _seen: tuple
     if parent:
         parent_path = _resolve_parent(parent, path)
         parent_data = load_raw(parent_path, path.parent, (*_seen, path.resolve()))
+        problems = _unrestated_sources(data, parent_data, parent)
+        if problems:
+            raise InputError("\n".join(f"{path}: {line}" for line in problems))
+        _drop_inherited_urls(data, parent_data)
         data = merge_override(parent_data, data)
     return data
+
+
+# Keys of a table that cite or describe it; any other key holds law (a value).
+_NOT_LAW_KEYS = {"source", "url", "name", "description", "label", "remove"}
+
+
+def _unrestated_sources(override: dict, base: dict, parent: str) -> list[str]:
+    """ "table: reason; fix" for each table a reform changes without restating its source.
+
+    An inherited source cites the law the new values replace; a reform that changes a value
+    of a table must cite its own law for it. New tables need a source anyway (schema).
+    """
+    problems = []
+    for label, new, old in _tables_in_both(override, base):
+        if "source" in new or new.get("remove"):
+            continue
+        changed = [
+            key
+            for key, value in new.items()
+            if key not in _NOT_LAW_KEYS
+            and (key not in old or merge_override(old[key], value) != old[key])
+        ]
+        if changed:
+            problems.append(
+                f"{label}: changes {', '.join(changed)} of {parent} but not its source; add "
+                f'source = "..." citing the law of the new values (the inherited source '
+                "cites the law they replace)"
+            )
+    return problems
+
+
+def _drop_inherited_urls(override: dict, base: dict) -> None:
+    """A table whose source a reform restates keeps only the links the reform gives: the
+    inherited ones belong to the inherited source."""
+    for _label, new, _old in _tables_in_both(override, base):
+        if "source" in new:
+            new.setdefault("url", [])
+
+
+def _tables_in_both(override: dict, base: dict) -> Iterator[tuple[str, dict, dict]]:
+    """(label, reform's table, base's table) for each cited table the reform touches."""
+    for key, value in override.items():
+        old = base.get(key)
+        if isinstance(value, dict) and isinstance(old, dict):
+            if "source" in old:
+                yield key, value, old
+                continue
+            for name, entry in value.items():  # a map of tables (account_kinds)
+                if isinstance(entry, dict) and isinstance(old.get(name), dict):
+                    if "source" in old[name]:
+                        yield f"{key}.{name}", entry, old[name]
+        elif _is_named_list(value) and _is_named_list(old):
+            by_name = {item["name"]: item for item in old}
+            for entry in value:
+                if entry["name"] in by_name:
+                    yield f"{key}[{entry['name']}]", entry, by_name[entry["name"]]
 
 
 def _resolve_parent(parent: str, path: Path) -> Path:

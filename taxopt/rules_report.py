@@ -18,7 +18,7 @@ from taxopt.rules import RuleSet
 
 NOT_SET = None  # value of a path that one side of a diff does not have
 
-_SKIPPED_KEYS = {"source", "description"}
+_SKIPPED_KEYS = {"source", "url", "description"}
 _NOT_LAW = {"meta.name", "extends"}  # identify a rule set; never reported as a difference
 
 
@@ -30,6 +30,7 @@ class RuleValue:
     value: Any
     source: str
     table: str
+    urls: tuple[str, ...] = ()  # links to the texts the source cites
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class RuleTable:
     path: str
     source: str
     values: dict[str, Any]  # leaf path relative to the table -> value
+    urls: tuple[str, ...] = ()  # links to the texts the source cites
 
 
 @dataclass(frozen=True)
@@ -60,31 +62,34 @@ def rule_values(rules: RuleSet) -> list[RuleValue]:
     data = rules.model_dump(mode="json")
     out: list[RuleValue] = []
     for key, value in data.items():
-        _walk(value, key, key, "", out)
+        _walk(value, key, key, ("", ()), out)
     return out
 
 
-def _walk(node: Any, path: str, table: str, source: str, out: list[RuleValue]) -> None:
+def _walk(
+    node: Any, path: str, table: str, cite: tuple[str, tuple[str, ...]], out: list[RuleValue]
+) -> None:
     if isinstance(node, dict):
         if isinstance(node.get("source"), str):
-            source, table = node["source"], path
+            cite, table = (node["source"], tuple(node.get("url") or ())), path
         for key, value in node.items():
             if key not in _SKIPPED_KEYS:
-                _walk(value, f"{path}.{key}", table, source, out)
+                _walk(value, f"{path}.{key}", table, cite, out)
     elif isinstance(node, list) and node and all(isinstance(v, dict) for v in node):
         for i, item in enumerate(node):
             label = item.get("name", i)
             item_path = f"{path}[{label}]"
-            _walk(item, item_path, table, source, out)
+            _walk(item, item_path, table, cite, out)
     elif node is not None and node != []:
-        out.append(RuleValue(path=path, value=node, source=source, table=table))
+        source, urls = cite
+        out.append(RuleValue(path=path, value=node, source=source, table=table, urls=urls))
 
 
 def rule_tables(rules: RuleSet) -> list[RuleTable]:
     """The rule set grouped by table, in file order."""
     tables: dict[str, RuleTable] = {}
     for item in rule_values(rules):
-        table = tables.setdefault(item.table, RuleTable(item.table, item.source, {}))
+        table = tables.setdefault(item.table, RuleTable(item.table, item.source, {}, item.urls))
         relative = item.path[len(item.table) :].lstrip(".") or item.path
         table.values[relative] = item.value
     return list(tables.values())
@@ -217,6 +222,7 @@ def render_rules(rules: RuleSet) -> str:
         lines.append(f"[{table.path}]")
         if table.source:
             lines.append(f"  source: {table.source}")
+        lines += [f"  url: {url}" for url in table.urls]
         lines += _render_table_values(table)
     return "\n".join(lines)
 
@@ -268,7 +274,7 @@ def rules_as_json(rules: RuleSet) -> str:
         "meta": rules.meta.model_dump(mode="json"),
         "extends": rules.extends,
         "tables": [
-            {"table": t.path, "source": t.source, "values": t.values}
+            {"table": t.path, "source": t.source, "url": list(t.urls), "values": t.values}
             for t in rule_tables(rules)
             if t.path not in {"meta", "extends"}
         ],

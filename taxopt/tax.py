@@ -1,8 +1,11 @@
 """The pure tax calculator: one year's income of one filing unit -> taxes by kind.
 
-The only place in taxopt where tax arithmetic lives. The ledger, the simulator, the CLI
-and the tests call it; the optimizer encodes the same schedules as constraints from the
-same rule objects, and the ledger checks the two agree.
+The only place in taxopt where tax arithmetic lives, written once with numpy operations
+so that the same code taxes one household (floats) or many simulated paths at once
+(arrays, one element per path). The ledger, the CLI and the tests call `compute_tax`
+(floats in, a `TaxResult` of floats out); the simulator calls `compute_tax_arrays`. The
+optimizer encodes the same schedules as constraints from the same rule objects, and the
+ledger checks the two agree.
 
 Pass rules already indexed to the tax year (`RuleSet.for_year`). Amounts are nominal
 currency units of that year; rates are fractions.
@@ -21,11 +24,51 @@ Order of computation (US federal, generalised by the rule data):
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import math
+from dataclasses import asdict, dataclass, field, fields
+from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 
 from taxopt.rules import Deduction, RuleSet, Schedule
+
+Amount = float | np.ndarray  # one filing unit's amount, or one element per simulated path
+
+
+def _largest(amount: float) -> float:
+    return amount
+
+
+def _zero_like(_amount: float) -> float:
+    return 0.0
+
+
+# The few numpy functions the calculator uses, for plain floats. On one number numpy's
+# ufuncs cost several times Python's built-ins, and a household is taxed once a year per
+# ledger replay; so the calculator calls them through a namespace `xp` (the array-API
+# pattern): numpy for arrays, this one for floats. `max` is numpy's largest element.
+_Floats = SimpleNamespace(maximum=max, minimum=min, max=_largest, zeros_like=_zero_like)
+
+Namespace = Any  # numpy, or _Floats
+
+
+def _namespace(*amounts: Amount) -> Namespace:
+    """numpy when any amount is an array, else the float namespace."""
+    for amount in amounts:
+        if isinstance(amount, np.ndarray):
+            return np
+    return _Floats
+
+
+INCOME_FIELDS = (
+    "ordinary_income",
+    "investment_ordinary_income",
+    "qualified_dividends",
+    "ltcg",
+    "social_security",
+    "early_distributions",
+)
 
 
 @dataclass(frozen=True)
@@ -43,16 +86,39 @@ class TaxInput:
     year: int | None = None  # tax year, for deductions that apply only in some years
 
     def __post_init__(self) -> None:
-        for name in (
-            "ordinary_income",
-            "investment_ordinary_income",
-            "qualified_dividends",
-            "ltcg",
-            "social_security",
-            "early_distributions",
-        ):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must not be negative (got {getattr(self, name)})")
+        for name in INCOME_FIELDS:
+            value = getattr(self, name)
+            if value < 0:
+                raise ValueError(f"{name} must not be negative (got {value})")
+            if not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite amount (got {value})")
+
+
+@dataclass
+class TaxAmounts:
+    """Taxes by kind and the quantities they were computed from (nominal currency).
+
+    Each amount is a float for one filing unit, or an array with one element per unit (a
+    simulated path) when the incomes were arrays. Not frozen: it is built for every
+    household-year, and a frozen dataclass's constructor costs twice as much.
+    """
+
+    taxable_social_security: Amount
+    included_gains: Amount
+    agi: Amount
+    magi: Amount
+    deductions: dict[str, Amount]
+    total_deductions: Amount
+    taxable_income: Amount
+    ordinary_taxable_income: Amount
+    preferential_taxable_income: Amount
+    ordinary_tax: Amount
+    capital_gains_tax: Amount
+    credits: Amount
+    niit: Amount
+    surtaxes: dict[str, Amount]
+    early_withdrawal_penalty: Amount
+    total_tax: Amount
 
 
 @dataclass(frozen=True)
@@ -88,102 +154,110 @@ class TaxResult:
         return out
 
 
-def schedule_tax(schedule: Schedule, income: float) -> float:
-    """Tax on `income` under a marginal-rate schedule."""
-    return schedule_tax_between(schedule, 0.0, income)
-
-
-def schedule_tax_between(schedule: Schedule, low: float, high: float) -> float:
-    """Tax on the slice of income from `low` to `high` under the schedule's rates."""
-    if high <= low:
-        return 0.0
-    tax = 0.0
-    bounds = [*schedule.thresholds[1:], float("inf")]
-    for start, end, rate in zip(schedule.thresholds, bounds, schedule.rates, strict=True):
-        overlap = min(high, end) - max(low, start)
-        if overlap > 0:
-            tax += overlap * rate
-    return tax
-
-
-def bracket_fill(schedule: Schedule, income: float) -> list[float]:
-    """Amount of `income` that falls in each bracket of the schedule."""
-    bounds = [*schedule.thresholds[1:], float("inf")]
-    return [
-        max(0.0, min(income, end) - start)
-        for start, end in zip(schedule.thresholds, bounds, strict=True)
-    ]
-
-
-def marginal_schedule_rate(schedule: Schedule, income: float) -> float:
-    """Rate of the bracket that the next unit of income falls in."""
-    rate = schedule.rates[0]
-    for threshold, bracket_rate in zip(schedule.thresholds, schedule.rates, strict=True):
-        if income >= threshold:
-            rate = bracket_rate
-    return rate
-
-
-def taxable_benefits(rules: RuleSet, status: str, benefits: float, other_income: float) -> float:
-    """Taxable part of public-pension benefits (IRC §86 worksheet when the table exists)."""
-    table = rules.benefit_taxation
-    if benefits <= 0:
-        return 0.0
-    if table is None:
-        return benefits
-    provisional = other_income + table.benefit_fraction * benefits
-    base1, base2 = table.base1[status], table.base2[status]
-    if provisional <= base1:
-        return 0.0
-    if provisional <= base2:
-        return min(table.rate1 * benefits, table.rate1 * (provisional - base1))
-    first_tier = min(table.rate1 * benefits, table.rate1 * (base2 - base1))
-    return min(table.max_fraction * benefits, table.rate2 * (provisional - base2) + first_tier)
-
-
-def deduction_amount(
-    deduction: Deduction, status: str, ages: tuple[int, ...], magi: float
-) -> float:
-    """One deduction's amount for the filing unit, after any phase-out."""
-    base = deduction.amount[status]
-    if deduction.per_qualifying_person:
-        minimum = deduction.min_age if deduction.min_age is not None else 0
-        people = sum(1 for age in ages if age >= minimum)
-    else:
-        people = 1
-    if people == 0:
-        return 0.0
-    if deduction.phaseout is not None:
-        excess = max(0.0, magi - deduction.phaseout.start[status])
-        base = max(0.0, base - deduction.phaseout.rate * excess)
-    return base * people
-
-
-def _measure(deduction: Deduction, measures: dict):
-    """The income a deduction's phase-out is measured on (MAGI when it has none)."""
-    if deduction.phaseout is None:
-        return measures["magi"]
-    return measures[deduction.phaseout.measure]
-
-
-def included_gains(rules: RuleSet, status: str, ltcg: float) -> float:
-    """Realized long-term gains that enter income, after exemption and inclusion rate."""
-    exemption = rules.capital_gains.annual_exemption.get(status, 0.0)
-    return max(0.0, ltcg - exemption) * rules.capital_gains.inclusion_rate
-
-
 def compute_tax(rules: RuleSet, income: TaxInput) -> TaxResult:
     """All taxes of one filing unit for one year under `rules` (already indexed to the year)."""
-    status = income.filing_status
+    amounts = calculate(
+        rules,
+        income.filing_status,
+        income.ages,
+        ordinary_income=income.ordinary_income,
+        investment_ordinary_income=income.investment_ordinary_income,
+        qualified_dividends=income.qualified_dividends,
+        ltcg=income.ltcg,
+        social_security=income.social_security,
+        early_distributions=income.early_distributions,
+        year=income.year,
+    )
+    # Float incomes give float amounts (the float namespace never makes numpy scalars).
+    schedule = rules.ordinary.brackets[income.filing_status]
+    fill = bracket_fill(schedule, amounts.ordinary_taxable_income, _Floats)
+    return TaxResult(**amounts.__dict__, bracket_fill=fill)
+
+
+def compute_tax_arrays(
+    rules: RuleSet,
+    filing_status: str,
+    ages: tuple[int, ...],
+    *,
+    ordinary_income: np.ndarray,
+    investment_ordinary_income: np.ndarray | float = 0.0,
+    qualified_dividends: np.ndarray | float = 0.0,
+    ltcg: np.ndarray | float = 0.0,
+    social_security: np.ndarray | float = 0.0,
+    early_distributions: np.ndarray | float = 0.0,
+    year: int | None = None,
+) -> TaxAmounts:
+    """Taxes of many filing units that share a status, ages and year: one element per path.
+
+    Every income is broadcast to the shape of `ordinary_income`, and so is every result.
+    Incomes must be non-negative, as in `TaxInput`.
+    """
+    ordinary = np.asarray(ordinary_income, dtype=float)
+    amounts = calculate(
+        rules,
+        filing_status,
+        ages,
+        ordinary_income=ordinary,  # an array: numpy broadcasts the other incomes to it
+        investment_ordinary_income=investment_ordinary_income,
+        qualified_dividends=qualified_dividends,
+        ltcg=ltcg,
+        social_security=social_security,
+        early_distributions=early_distributions,
+        year=year,
+    )
+    shape = ordinary.shape
+    values = {}
+    for item in fields(TaxAmounts):
+        value = getattr(amounts, item.name)
+        if isinstance(value, dict):
+            values[item.name] = {k: _full(v, shape) for k, v in value.items()}
+        else:
+            values[item.name] = _full(value, shape)
+    return TaxAmounts(**values)
+
+
+def _full(value: Amount, shape: tuple[int, ...]) -> np.ndarray:
+    """An amount as an array of `shape` (a part that no income reaches is a constant)."""
+    if isinstance(value, np.ndarray) and value.shape == shape and value.dtype == float:
+        return value
+    return np.broadcast_to(np.asarray(value, dtype=float), shape)
+
+
+def calculate(
+    rules: RuleSet,
+    filing_status: str,
+    ages: tuple[int, ...],
+    *,
+    ordinary_income: Amount,
+    investment_ordinary_income: Amount = 0.0,
+    qualified_dividends: Amount = 0.0,
+    ltcg: Amount = 0.0,
+    social_security: Amount = 0.0,
+    early_distributions: Amount = 0.0,
+    year: int | None = None,
+) -> TaxAmounts:
+    """The calculator: floats for one filing unit, or arrays (one element per path).
+
+    Status, ages and year are shared by all elements. Incomes must be non-negative.
+    """
+    status = filing_status
+    xp = _namespace(
+        ordinary_income,
+        investment_ordinary_income,
+        qualified_dividends,
+        ltcg,
+        social_security,
+        early_distributions,
+    )
     if status not in rules.meta.filing_statuses:
         raise ValueError(
             f"filing status '{status}' is not defined by rule set {rules.name} "
             f"(choose from {', '.join(rules.meta.filing_statuses)})"
         )
-    year = income.year if income.year is not None else rules.year
-    gains = included_gains(rules, status, income.ltcg)
-    other_income = income.ordinary_income + income.qualified_dividends + gains
-    taxable_ss = taxable_benefits(rules, status, income.social_security, other_income)
+    year = year if year is not None else rules.year
+    gains = included_gains(rules, status, ltcg, xp)
+    other_income = ordinary_income + qualified_dividends + gains
+    taxable_ss = taxable_benefits(rules, status, social_security, other_income, xp)
     agi = other_income + taxable_ss
     magi = agi
 
@@ -191,7 +265,7 @@ def compute_tax(rules: RuleSet, income: TaxInput) -> TaxResult:
     # net income, ITA 2007 s.58).
     measures = {"magi": magi, "total_income": agi - gains}
     deductions = {
-        d.name: deduction_amount(d, status, income.ages, _measure(d, measures))
+        d.name: deduction_amount(d, status, ages, _measure(d, measures), xp)
         for d in rules.deductions
         if d.applies_in(year)
     }
@@ -201,45 +275,42 @@ def compute_tax(rules: RuleSet, income: TaxInput) -> TaxResult:
     # fall on ordinary income first, then on preferential income whose schedule allows it.
     covered = {kind for p in rules.preferential for kind in p.applies_to}
     pref_amounts = {
-        "qualified_dividends": (
-            income.qualified_dividends if "qualified_dividends" in covered else 0.0
-        ),
+        "qualified_dividends": qualified_dividends if "qualified_dividends" in covered else 0.0,
         "ltcg": gains if "ltcg" in covered else 0.0,
     }
     shielded = sum(pref_amounts[k] for k in _kinds_without_offset(rules))
-    taxable_base = max(0.0, agi - shielded - total_deductions)
+    taxable_base = xp.maximum(0.0, agi - shielded - total_deductions)
     taxable_income = taxable_base + shielded
-    pref_in_base = min(taxable_base, sum(pref_amounts.values()) - shielded)
+    pref_in_base = xp.minimum(taxable_base, sum(pref_amounts.values()) - shielded)
     preferential_income = pref_in_base + shielded
     ordinary_taxable = taxable_base - pref_in_base
 
     schedule = rules.ordinary.brackets[status]
-    ordinary_tax = schedule_tax(schedule, ordinary_taxable)
+    ordinary_tax = schedule_tax(schedule, ordinary_taxable, xp)
     stacked = _stacked_preferential_tax(
-        rules, status, ordinary_taxable, pref_amounts, preferential_income
+        rules, status, ordinary_taxable, pref_amounts, preferential_income, xp
     )
     # A preferential schedule is relief: the tax with it never exceeds the tax on all
     # taxable income as ordinary (IRC §1(h)(1) "shall not exceed"; Form 1040 Qualified
     # Dividends and Capital Gain Tax Worksheet, "smaller of" line). It binds where a 15%
     # band starts inside the 12% bracket (2026 single: 49,450 vs 50,400).
-    all_ordinary_extra = schedule_tax(schedule, taxable_income) - ordinary_tax
-    capital_gains_tax = max(0.0, min(stacked, all_ordinary_extra))
+    all_ordinary_extra = schedule_tax(schedule, taxable_income, xp) - ordinary_tax
+    capital_gains_tax = xp.maximum(0.0, xp.minimum(stacked, all_ordinary_extra))
 
     credit_total = sum((c.rate * c.amount[status] for c in rules.credits), 0.0)
-    credits = min(credit_total, ordinary_tax + capital_gains_tax)
+    credits = xp.minimum(credit_total, ordinary_tax + capital_gains_tax)
 
-    nii = income.investment_ordinary_income + income.qualified_dividends + gains
+    nii = investment_ordinary_income + qualified_dividends + gains
     surtaxes = {
-        s.name: s.rate * min(nii, max(0.0, magi - s.threshold[status])) for s in rules.surtaxes
+        s.name: s.rate * xp.minimum(nii, xp.maximum(0.0, magi - s.threshold[status]))
+        for s in rules.surtaxes
     }
     niit = sum(surtaxes.values())
 
-    penalty = 0.0
-    if rules.early_withdrawal is not None:
-        penalty = rules.early_withdrawal.penalty_rate * income.early_distributions
+    penalty = rules.early_withdrawal_penalty_rate() * early_distributions
 
     total = ordinary_tax + capital_gains_tax - credits + niit + penalty
-    return TaxResult(
+    return TaxAmounts(
         taxable_social_security=taxable_ss,
         included_gains=gains,
         agi=agi,
@@ -256,8 +327,90 @@ def compute_tax(rules: RuleSet, income: TaxInput) -> TaxResult:
         surtaxes=surtaxes,
         early_withdrawal_penalty=penalty,
         total_tax=total,
-        bracket_fill=bracket_fill(schedule, ordinary_taxable),
     )
+
+
+# Each helper takes the namespace from its caller, or finds it from its amounts.
+
+
+def schedule_tax(schedule: Schedule, income: Amount, xp: Namespace = None) -> Amount:
+    """Tax on `income` under a marginal-rate schedule."""
+    return schedule_tax_between(schedule, 0.0, income, xp)
+
+
+def schedule_tax_between(
+    schedule: Schedule, low: Amount, high: Amount, xp: Namespace = None
+) -> Amount:
+    """Tax on the slice of income from `low` to `high` under the schedule's rates.
+
+    Where `high <= low` every overlap is non-positive, so the tax is 0. Brackets that start
+    above every `high` add nothing and are skipped.
+    """
+    xp = xp or _namespace(low, high)
+    tax = xp.zeros_like(high)  # of `high`'s shape even when no bracket is reached
+    top = xp.max(high)
+    for start, end, rate in schedule.bands():
+        if start >= top:
+            break
+        tax = tax + xp.maximum(xp.minimum(high, end) - xp.maximum(low, start), 0.0) * rate
+    return tax
+
+
+def bracket_fill(schedule: Schedule, income: Amount, xp: Namespace = None) -> list[Amount]:
+    """Amount of `income` that falls in each bracket of the schedule."""
+    xp = xp or _namespace(income)
+    return [xp.maximum(0.0, xp.minimum(income, end) - start) for start, end, _ in schedule.bands()]
+
+
+def taxable_benefits(
+    rules: RuleSet, status: str, benefits: Amount, other_income: Amount, xp: Namespace = None
+) -> Amount:
+    """Taxable part of public-pension benefits (IRC §86 worksheet when the table exists).
+
+    provisional = other income + benefit_fraction x benefits; the first tier taxes rate1 of
+    provisional income between base1 and base2 (at most rate1 x benefits); above base2,
+    rate2 of the excess is added, the whole capped at max_fraction x benefits. Without the
+    table every benefit is taxable.
+    """
+    table = rules.benefit_taxation
+    if table is None:
+        return benefits
+    xp = xp or _namespace(benefits, other_income)
+    provisional = other_income + table.benefit_fraction * benefits
+    base1, base2 = table.base1[status], table.base2[status]
+    in_first_band = xp.minimum(xp.maximum(provisional - base1, 0.0), base2 - base1)
+    first_tier = xp.minimum(table.rate1 * benefits, table.rate1 * in_first_band)
+    second_tier = table.rate2 * xp.maximum(0.0, provisional - base2)
+    return xp.minimum(table.max_fraction * benefits, second_tier + first_tier)
+
+
+def deduction_amount(
+    deduction: Deduction, status: str, ages: tuple[int, ...], magi: Amount, xp: Namespace = None
+) -> Amount:
+    """One deduction's amount for the filing unit, after any phase-out."""
+    people = deduction.qualifying_people(ages)
+    if people == 0:
+        return 0.0
+    base = deduction.amount[status]
+    if deduction.phaseout is not None:
+        xp = xp or _namespace(magi)
+        excess = xp.maximum(0.0, magi - deduction.phaseout.start[status])
+        base = xp.maximum(0.0, base - deduction.phaseout.rate * excess)
+    return base * people
+
+
+def _measure(deduction: Deduction, measures: dict[str, Amount]) -> Amount:
+    """The income a deduction's phase-out is measured on (MAGI when it has none)."""
+    if deduction.phaseout is None:
+        return measures["magi"]
+    return measures[deduction.phaseout.measure]
+
+
+def included_gains(rules: RuleSet, status: str, ltcg: Amount, xp: Namespace = None) -> Amount:
+    """Realized long-term gains that enter income, after exemption and inclusion rate."""
+    xp = xp or _namespace(ltcg)
+    exemption = rules.capital_gains.annual_exemption.get(status, 0.0)
+    return xp.maximum(0.0, ltcg - exemption) * rules.capital_gains.inclusion_rate
 
 
 def _kinds_without_offset(rules: RuleSet) -> list[str]:
@@ -268,10 +421,11 @@ def _kinds_without_offset(rules: RuleSet) -> list[str]:
 def _stacked_preferential_tax(
     rules: RuleSet,
     status: str,
-    ordinary_taxable: float,
-    amounts: dict[str, float],
-    preferential_income: float,
-) -> float:
+    ordinary_taxable: Amount,
+    amounts: dict[str, Amount],
+    preferential_income: Amount,
+    xp: Namespace,
+) -> Amount:
     """Tax each preferential schedule's income on top of what is already stacked below it.
 
     When deductions exceed ordinary income, the shortfall reduces preferential income;
@@ -282,12 +436,14 @@ def _stacked_preferential_tax(
     tax = 0.0
     for pref in rules.preferential:
         slice_amount = sum(amounts[kind] for kind in pref.applies_to)
-        cut = min(reduction, slice_amount) if pref.deductions_offset else 0.0
-        slice_amount -= cut
-        reduction -= cut
-        allowance = min(slice_amount, pref.allowance.get(status, 0.0))
-        tax += schedule_tax_between(pref.brackets[status], base + allowance, base + slice_amount)
-        base += slice_amount
+        cut = xp.minimum(reduction, slice_amount) if pref.deductions_offset else 0.0
+        slice_amount = slice_amount - cut
+        reduction = reduction - cut
+        allowance = xp.minimum(slice_amount, pref.allowance.get(status, 0.0))
+        tax = tax + schedule_tax_between(
+            pref.brackets[status], base + allowance, base + slice_amount, xp
+        )
+        base = base + slice_amount
     return tax
 
 
@@ -310,212 +466,3 @@ def _bump(income: TaxInput, kind: str, step: float) -> TaxInput:
     values[kind] += step
     values["ages"] = tuple(values["ages"])
     return TaxInput(**values)
-
-
-# ---------------------------------------------------------------------------------------
-# The same calculator over numpy arrays: one element per simulated path.
-
-
-@dataclass(frozen=True)
-class TaxArrays:
-    """Taxes of many filing units that share a status, ages and year (nominal currency).
-
-    Each field is an array with one element per unit (a simulated path); the values are
-    those `compute_tax` gives for that unit, computed in the same order.
-    """
-
-    taxable_social_security: np.ndarray
-    included_gains: np.ndarray
-    agi: np.ndarray
-    total_deductions: np.ndarray
-    taxable_income: np.ndarray
-    ordinary_taxable_income: np.ndarray
-    preferential_taxable_income: np.ndarray
-    ordinary_tax: np.ndarray
-    capital_gains_tax: np.ndarray
-    credits: np.ndarray
-    niit: np.ndarray
-    early_withdrawal_penalty: np.ndarray
-    total_tax: np.ndarray
-
-
-def compute_tax_arrays(
-    rules: RuleSet,
-    filing_status: str,
-    ages: tuple[int, ...],
-    *,
-    ordinary_income: np.ndarray,
-    investment_ordinary_income: np.ndarray | float = 0.0,
-    qualified_dividends: np.ndarray | float = 0.0,
-    ltcg: np.ndarray | float = 0.0,
-    social_security: np.ndarray | float = 0.0,
-    early_distributions: np.ndarray | float = 0.0,
-    year: int | None = None,
-) -> TaxArrays:
-    """`compute_tax` for arrays of incomes (one element per path), same rules and order.
-
-    Status, ages and year are shared by all elements (they do not vary across simulated
-    return paths). Incomes must be non-negative, as in `TaxInput`.
-    """
-    if filing_status not in rules.meta.filing_statuses:
-        raise ValueError(
-            f"filing status '{filing_status}' is not defined by rule set {rules.name} "
-            f"(choose from {', '.join(rules.meta.filing_statuses)})"
-        )
-    status = filing_status
-    ordinary = np.asarray(ordinary_income, dtype=float)
-    shape = ordinary.shape
-
-    def arr(value: np.ndarray | float) -> np.ndarray:
-        return np.broadcast_to(np.asarray(value, dtype=float), shape)
-
-    qualified, benefits = arr(qualified_dividends), arr(social_security)
-    year = year if year is not None else rules.year
-    exemption = rules.capital_gains.annual_exemption.get(status, 0.0)
-    gains = np.maximum(0.0, arr(ltcg) - exemption) * rules.capital_gains.inclusion_rate
-    other_income = ordinary + qualified + gains
-    taxable_ss = _taxable_benefits_arrays(rules, status, benefits, other_income)
-    agi = other_income + taxable_ss
-    magi = agi
-
-    measures = {"magi": magi, "total_income": agi - gains}
-    total_deductions = np.zeros(shape)
-    for d in rules.deductions:
-        if d.applies_in(year):
-            measure = _measure(d, measures)
-            total_deductions = total_deductions + _deduction_arrays(d, status, ages, measure)
-    covered = {kind for p in rules.preferential for kind in p.applies_to}
-    zero = np.zeros(shape)
-    pref_amounts = {
-        "qualified_dividends": qualified if "qualified_dividends" in covered else zero,
-        "ltcg": gains if "ltcg" in covered else zero,
-    }
-    shielded = zero + sum((pref_amounts[k] for k in _kinds_without_offset(rules)), zero)
-    taxable_base = np.maximum(0.0, agi - shielded - total_deductions)
-    taxable_income = taxable_base + shielded
-    pref_in_base = np.minimum(
-        taxable_base, pref_amounts["qualified_dividends"] + pref_amounts["ltcg"] - shielded
-    )
-    preferential_income = pref_in_base + shielded
-    ordinary_taxable = taxable_base - pref_in_base
-
-    schedule = rules.ordinary.brackets[status]
-    ordinary_tax = schedule_tax_arrays(schedule, 0.0, ordinary_taxable)
-    stacked = _stacked_preferential_arrays(
-        rules, status, ordinary_taxable, pref_amounts, preferential_income
-    )
-    # Preferential rates are relief: never more than the same income taxed as ordinary.
-    all_ordinary_extra = schedule_tax_arrays(schedule, 0.0, taxable_income) - ordinary_tax
-    capital_gains_tax = np.maximum(0.0, np.minimum(stacked, all_ordinary_extra))
-
-    credit_total = sum((c.rate * c.amount[status] for c in rules.credits), 0.0)
-    credits = np.minimum(credit_total, ordinary_tax + capital_gains_tax)
-
-    nii = arr(investment_ordinary_income) + qualified + gains
-    niit = zero
-    for s in rules.surtaxes:
-        niit = niit + s.rate * np.minimum(nii, np.maximum(0.0, magi - s.threshold[status]))
-
-    penalty = zero
-    if rules.early_withdrawal is not None:
-        penalty = rules.early_withdrawal.penalty_rate * arr(early_distributions)
-
-    total = ordinary_tax + capital_gains_tax - credits + niit + penalty
-    return TaxArrays(
-        taxable_social_security=taxable_ss,
-        included_gains=gains,
-        agi=agi,
-        total_deductions=total_deductions,
-        taxable_income=taxable_income,
-        ordinary_taxable_income=ordinary_taxable,
-        preferential_taxable_income=preferential_income,
-        ordinary_tax=ordinary_tax,
-        capital_gains_tax=capital_gains_tax,
-        credits=credits,
-        niit=niit,
-        early_withdrawal_penalty=penalty,
-        total_tax=total,
-    )
-
-
-def schedule_tax_arrays(
-    schedule: Schedule, low: np.ndarray | float, high: np.ndarray
-) -> np.ndarray:
-    """`schedule_tax_between` element-wise: tax on the slice from `low` to `high`.
-
-    Brackets that start above every `high` add nothing and are skipped; where
-    `high <= low` every overlap is non-positive, so the tax is 0 as in the scalar version.
-    """
-    tax = np.zeros(np.shape(high))
-    top = float(np.max(high)) if np.size(high) else 0.0
-    bounds = [*schedule.thresholds[1:], float("inf")]
-    for start, end, rate in zip(schedule.thresholds, bounds, schedule.rates, strict=True):
-        if start >= top:
-            break
-        overlap = np.minimum(high, end) - np.maximum(low, start)
-        tax += np.maximum(overlap, 0.0) * rate
-    return tax
-
-
-def _taxable_benefits_arrays(
-    rules: RuleSet, status: str, benefits: np.ndarray, other_income: np.ndarray
-) -> np.ndarray:
-    """`taxable_benefits` element-wise (IRC §86 worksheet when the table exists)."""
-    table = rules.benefit_taxation
-    if table is None:
-        return np.where(benefits <= 0, 0.0, benefits)
-    provisional = other_income + table.benefit_fraction * benefits
-    base1, base2 = table.base1[status], table.base2[status]
-    middle = np.minimum(table.rate1 * benefits, table.rate1 * (provisional - base1))
-    first_tier = np.minimum(table.rate1 * benefits, table.rate1 * (base2 - base1))
-    upper = np.minimum(
-        table.max_fraction * benefits, table.rate2 * (provisional - base2) + first_tier
-    )
-    out = np.where(provisional <= base2, middle, upper)
-    out = np.where(provisional <= base1, 0.0, out)
-    return np.where(benefits <= 0, 0.0, out)
-
-
-def _deduction_arrays(
-    deduction: Deduction, status: str, ages: tuple[int, ...], magi: np.ndarray
-) -> np.ndarray:
-    """`deduction_amount` element-wise (people counted from the shared ages)."""
-    if deduction.per_qualifying_person:
-        minimum = deduction.min_age if deduction.min_age is not None else 0
-        people = sum(1 for age in ages if age >= minimum)
-    else:
-        people = 1
-    if people == 0:
-        return np.zeros(magi.shape)
-    base = np.full(magi.shape, deduction.amount[status])
-    if deduction.phaseout is not None:
-        excess = np.maximum(0.0, magi - deduction.phaseout.start[status])
-        base = np.maximum(0.0, base - deduction.phaseout.rate * excess)
-    return base * people
-
-
-def _stacked_preferential_arrays(
-    rules: RuleSet,
-    status: str,
-    ordinary_taxable: np.ndarray,
-    amounts: dict[str, np.ndarray],
-    preferential_income: np.ndarray,
-) -> np.ndarray:
-    """`_stacked_preferential_tax` element-wise."""
-    reduction = (amounts["qualified_dividends"] + amounts["ltcg"]) - preferential_income
-    base = ordinary_taxable
-    tax = np.zeros(ordinary_taxable.shape)
-    zero_cut = np.zeros(ordinary_taxable.shape)
-    for pref in rules.preferential:
-        slice_amount = np.zeros(ordinary_taxable.shape)
-        for kind in pref.applies_to:
-            slice_amount = slice_amount + amounts[kind]
-        cut = np.minimum(reduction, slice_amount) if pref.deductions_offset else zero_cut
-        slice_amount = slice_amount - cut
-        reduction = reduction - cut
-        allowance = np.minimum(slice_amount, pref.allowance.get(status, 0.0))
-        tax = tax + schedule_tax_arrays(
-            pref.brackets[status], base + allowance, base + slice_amount
-        )
-        base = base + slice_amount
-    return tax

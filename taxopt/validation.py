@@ -60,8 +60,8 @@ def _check_scale(plan: Plan, source: str) -> None:
 
 
 def _check_people(plan: Plan, rules: RuleSet, source: str) -> None:
-    covered = rules.people_per_return(plan.filing_status)
-    if covered is None or covered == len(plan.people):
+    covered = rules.people_covered(plan.filing_status)
+    if covered == len(plan.people):
         return
     people = len(plan.people)
     if covered == 2:
@@ -76,7 +76,7 @@ def _check_people(plan: Plan, rules: RuleSet, source: str) -> None:
 
 
 def _statuses_for(rules: RuleSet, people: int) -> str:
-    names = [s for s in rules.meta.filing_statuses if rules.people_per_return(s) == people]
+    names = [s for s in rules.meta.filing_statuses if rules.people_covered(s) == people]
     return " or ".join(f"'{s}'" for s in names) or "another rule set"
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -151,15 +152,32 @@ def test_max_spending_baselines_spend_the_level_every_retirement_year(example):
         assert b.figures.sustainable_spending == pytest.approx(b.run.level_real, abs=CENT)
 
 
-def test_policy_baselines_draw_what_the_withdrawal_policy_sets():
-    """Retiree, fixed_real 4%: net withdrawals are 4% of the opening portfolio, indexed."""
+def test_policy_baselines_spend_what_the_net_policy_sets():
+    """Retiree, fixed_real 4% on the net basis: each year spends 4% of the after-tax
+    portfolio at retirement (the $1,000,000 IRA at 1 - 22%, the $650,000 Roth and taxable
+    in full: $57,200), indexed, plus Social Security ($60,000), taxes drawn on top."""
     plan, _ = optimized("retiree-4-percent")
     for b in baselines("retiree-4-percent").values():
         y = b.ledger.yearly
         opening = sum(y.iloc[0][f"opening_{a.name}"] for a in plan.accounts)
         assert opening == pytest.approx(1_650_000)
+        from_portfolio = (y["spending"] - y["social_security"]) / y["inflation_factor"]
+        assert from_portfolio.to_numpy() == pytest.approx(57_200, abs=CENT)
+        assert (y["social_security"] / y["inflation_factor"]).to_numpy() == pytest.approx(60_000)
+
+
+def test_policy_baselines_draw_what_a_gross_policy_sets():
+    """The same retiree on the gross basis (Bengen): net withdrawals are 4% of the opening
+    pre-tax portfolio, indexed; spending is what the tax leaves."""
+    data = tomllib.loads((REPO / "examples" / "retiree-4-percent.toml").read_text())
+    data["withdrawal"]["basis"] = "gross"
+    data["horizon_age"] = 80
+    plan = plan_from_dict(data)
+    result = taxopt.optimize(plan, rules(), with_baselines=False)
+    for b in run_baselines(plan, rules(), result).values():
+        y = b.ledger.yearly
         net = (y["withdrawals"] - y["contributions"]) / y["inflation_factor"]
-        assert net.to_numpy() == pytest.approx(0.04 * opening, abs=CENT)
+        assert net.to_numpy() == pytest.approx(0.04 * 1_650_000, abs=CENT)
 
 
 def test_guide_keeps_the_optimized_plans_mix_while_sheltered_money_allows():

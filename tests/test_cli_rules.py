@@ -71,14 +71,20 @@ def test_validate_ok_files(capsys):
     paths = [str(RULES_DIR / f"{name}.toml") for name in SHIPPED]
     code, out, err = run(capsys, "validate", *paths)
     assert code == 0, err
-    assert [line.split()[0] for line in out.splitlines()] == ["ok:"] * len(SHIPPED)
+    oks = [line for line in out.splitlines() if not line.startswith("  note:")]
+    assert [line.split()[0] for line in oks] == ["ok:"] * len(SHIPPED)
     assert "us-federal-2026-pre-tcja, year 2026" in out
+    # A valid rule set the optimizer cannot model is valid, with one note saying why.
+    notes = [line for line in out.splitlines() if line.startswith("  note:")]
+    assert len(notes) == 1 and "preferential: 2 schedules (dividends, capital_gains)" in notes[0]
+    uk_line = next(i for i, line in enumerate(out.splitlines()) if "uk-2025-26.toml" in line)
+    assert out.splitlines()[uk_line + 1] == notes[0]
 
 
 def test_validate_reports_file_field_and_reason_and_exits_2(capsys, tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text(
-        'extends = "us-federal-2026"\n[[surtaxes]]\nname = "niit"\nrate = 3.8\n',
+        'extends = "us-federal-2026"\n[[surtaxes]]\nname = "niit"\nrate = 3.8\nsource = "test"\n',
         encoding="utf-8",
     )
     good = RULES_DIR / "us-federal-2025.toml"
@@ -125,7 +131,7 @@ def test_paths_outside_rules_dir_can_extend_by_name(capsys, tmp_path: Path):
     reform = tmp_path / "niit5.toml"
     reform.write_text(
         'extends = "us-federal-2026"\n[meta]\nname = "niit5"\ntitle = "NIIT at 5%"\n'
-        '[[surtaxes]]\nname = "niit"\nrate = 0.05\n',
+        '[[surtaxes]]\nname = "niit"\nrate = 0.05\nsource = "A test reform of IRC §1411"\n',
         encoding="utf-8",
     )
     code, out, _ = run(capsys, "diff", "us-federal-2026", str(reform))

@@ -73,16 +73,17 @@ def test_single_case_table(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_later_year_is_indexed(capsys: pytest.CaptureFixture[str]) -> None:
-    # 2025 rules indexed to 2027 at 2.5% (factor 1.050625): single 40 with 40,000 wages,
-    # standard deduction 16,547.34; taxable 23,452.66; tax 2,563.74 (tests/test_tax.py).
+    # 2025 rules indexed to 2027 at 2.5% (factor 1.050625, increases rounded down by the
+    # statute's unit): single 40 with 40,000 wages, standard deduction 16,500; taxable
+    # 23,500; tax 2,569.50 (tests/test_tax.py).
     code, out, _ = run(
         capsys, "--rules", "us-federal-2025", "--year", "2027", "--filing-status", "single",
         "--age", "40", "--ordinary-income", "40000", "--json",
     )  # fmt: skip
     data = json.loads(out)
     assert code == 0 and data["year"] == 2027
-    assert data["taxable_income"] == pytest.approx(23_452.66)
-    assert data["total_tax"] == pytest.approx(2_563.74)
+    assert data["taxable_income"] == pytest.approx(23_500)
+    assert data["total_tax"] == pytest.approx(2_569.50)
 
 
 def test_early_distributions_and_investment_income(capsys: pytest.CaptureFixture[str]) -> None:
@@ -134,7 +135,7 @@ def test_batch_writes_input_columns_plus_results(
     assert float(rows["ex"]["marginal_ordinary_rate"]) == pytest.approx(0.27)
     assert float(rows["edge"]["total_tax"]) == 1_192.50  # Rev. Proc. 2024-40 Table 3
     assert float(rows["early"]["total_tax"]) == 3_671.50  # IRC §72(t)
-    assert float(rows["later"]["total_tax"]) == pytest.approx(2_563.74)  # indexed to 2027
+    assert float(rows["later"]["total_tax"]) == pytest.approx(2_569.50)  # indexed to 2027
     assert list(out_path.parent.iterdir()) == [out_path]  # no temporary file left
 
 

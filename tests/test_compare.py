@@ -111,8 +111,10 @@ def test_higher_rates_raise_lifetime_tax(comparison):
     reform = row(comparison, "us-2026-higher-rates")
     assert reform["lifetime_tax_vs_first"] > 0
     assert reform["effective_rate_vs_first"] > 0
-    # Gross withdrawals are fixed by the 4% policy, so the extra tax comes out of spending.
-    assert reform["sustainable_spending_vs_first"] < 0
+    # The 4% policy sets after-tax spending (net basis), so the extra tax comes out of the
+    # estate, not out of spending.
+    assert reform["sustainable_spending_vs_first"] == pytest.approx(0.0, abs=0.01)
+    assert reform["after_tax_estate_vs_first"] < 0
 
 
 def test_figures_equal_each_result(comparison):
@@ -133,7 +135,9 @@ def test_location_shares_from_the_retirement_snapshot(comparison):
     r = row(comparison, BASE)
     at = result.location[result.location["snapshot"] == "retirement"]
     balanced = at[at["tier"] == "balanced"]
-    in_roth = balanced[balanced["account"] == "lee_roth"]["dollars"].sum()  # the only Roth
+    roths = [a.name for a in result.plan.accounts if a.kind == "roth_ira"]  # Lee's and Pat's
+    assert len(roths) == 2  # Pat converts into a Roth taxopt opens for Pat, not into Lee's
+    in_roth = balanced[balanced["account"].isin(roths)]["dollars"].sum()
     assert r["share_balanced_in_roth"] == pytest.approx(in_roth / balanced["dollars"].sum())
     assert r["weight_balanced"] == pytest.approx(balanced["dollars"].sum() / at["dollars"].sum())
     for tier in result.plan.tier_names:
@@ -149,11 +153,15 @@ def test_largest_shift_is_the_biggest_move_of_the_portfolio(comparison):
         tier = column.removeprefix("share_").rsplit("_in_", 1)[0]
         weight = f"weight_{tier}"
         moves[column] = reform[column] * reform[weight] - first[column] * first[weight]
-    biggest = max(moves, key=lambda c: abs(moves[c]))
-    assert reform["largest_shift_points"] == pytest.approx(moves[biggest])
-    tier, place = biggest.removeprefix("share_").rsplit("_in_", 1)
-    if abs(moves[biggest]) >= 0.0005:
-        assert reform["largest_shift"].startswith(f"{tier} in {place}: ")
+    largest = max(abs(m) for m in moves.values())
+    # A tier moving between two places moves as much out of one as into the other: any
+    # move within rounding of the largest may be the one named.
+    tied = [c for c, m in moves.items() if abs(abs(m) - largest) <= 1e-12]
+    named = [c for c in tied if reform["largest_shift_points"] == pytest.approx(moves[c])]
+    assert named, (reform["largest_shift_points"], {c: moves[c] for c in tied})
+    if largest >= 0.0005:
+        places = [c.removeprefix("share_").rsplit("_in_", 1) for c in named]
+        assert any(reform["largest_shift"].startswith(f"{t} in {p}: ") for t, p in places)
 
 
 def test_inline_run_matches_the_parallel_one(comparison, reform_path):

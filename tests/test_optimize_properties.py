@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import pytest
+from circles_witness import independent_circles
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -89,6 +90,8 @@ def plans(draw):
         "withdrawal": {
             "policy": draw(st.sampled_from(["fixed_real", "constant_percentage"])),
             "rate": draw(st.floats(0.02, 0.05)),
+            "basis": draw(st.sampled_from(["net", "gross"])),
+            "rmd_surplus": draw(st.sampled_from(["reinvest", "spend"])),
         },
         "objective": {"kind": objective},
         "options": {"roth_conversions": draw(st.booleans())},
@@ -105,6 +108,7 @@ def test_generated_plans_keep_every_invariant(data):
         assume(False)
     errors = result.reconciliation.filter(like="_error").abs().max()
     assert errors.max() < 1.0, errors
+    plan = result.plan  # with any account taxopt opened (RMD surplus, a Roth to convert into)
 
     holdings = result.ledger.holdings
     assert (holdings.post_trade >= -0.01).all()
@@ -123,3 +127,12 @@ def test_generated_plans_keep_every_invariant(data):
         grown = sum(h.post_trade * (1 + growth[h.tier]) for h in at.itertuples())
         assert grown == pytest.approx(row.portfolio_closing, abs=0.01)
     assert not result.warnings
+    # Spending never below what the plan's rule sets (from the ledger's balances).
+    assert (result.spending_check.margin.dropna() >= -1.0).all()
+    # Every circle of money is reported, and kept only with a reason.
+    kept = {
+        (c.year, c.kind, c.account, c.tier if isinstance(c.tier, str) else None)
+        for c in result.circles.itertuples()
+    }
+    assert independent_circles(plan, RULES, result) == kept
+    assert all(c.why for c in result.circles.itertuples())

@@ -5,6 +5,8 @@ Expected values are worked by hand from the published tables cited beside them.
 
 from __future__ import annotations
 
+import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from taxopt.errors import InputError
-from taxopt.rules import RULES_DIR, available_rule_sets, load_raw, load_rules, merge_override
+from taxopt.rules import (
+    RULES_DIR,
+    available_rule_sets,
+    indexed_amount,
+    load_raw,
+    load_rules,
+    merge_override,
+)
 from taxopt.rules_report import diff_rules, rule_tables, rule_values
 from taxopt.tax import TaxInput, compute_tax
 
@@ -75,7 +84,8 @@ def test_reform_changing_only_the_niit_rate_keeps_everything_else(tmp_path):
     reform = write(
         tmp_path,
         "niit5",
-        'extends = "us-federal-2026"\n[[surtaxes]]\nname = "niit"\nrate = 0.05\n',
+        'extends = "us-federal-2026"\n[[surtaxes]]\nname = "niit"\nrate = 0.05\n'
+        'source = "A test reform of IRC §1411"\n',
     )
     base, changed = load_rules("us-federal-2026"), load_rules(reform)
     differences = diff_rules(base, changed)
@@ -132,16 +142,117 @@ def test_extends_finds_the_registry_from_another_folder(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------
+# Sources: cite the law without its figures; a reform restates what it changes
+
+# A figure in a citation: a currency amount, a percent, a number with thousands
+# separators, an "x1.315" factor or a "59 1/2" fraction. Section numbers ("§1(f)(7)",
+# "Reg. §1.401(a)(9)-9"), years ("2025-26"), "Rev. Proc. 2025-32" and "SI 1998/1870" are
+# references, not figures.
+FIGURE = re.compile(r"[$£€]\s?\d|\d\s?%|\bper\s?cent\b|\d{1,3}(?:,\d{3})+|\bx\s?\d|\d\s+\d+/\d+")
+
+
+def test_the_figure_pattern_tells_figures_from_references():
+    for figure in ["($16,100 single)", "3.8% of", "£12,570", "indexed x1.315", "age 59 1/2"]:
+        assert FIGURE.search(figure), figure
+    for reference in [
+        "Rev. Proc. 2025-32 §4.01, Tables 1 (mfj) and 3 (single)",
+        "Treas. Reg. §1.401(a)(9)-9(c)",
+        "IRC §401(a)(9)(C)(v) as amended by SECURE 2.0 (P.L. 117-328) §107",
+        "Individual Savings Account Regulations 1998 (SI 1998/1870)",
+        "gov.uk 'Income Tax rates and Personal Allowances', 2025-26",
+    ]:
+        assert not FIGURE.search(reference), reference
+
+
+@pytest.mark.parametrize("name", ALL_RULE_SETS)
+def test_no_source_restates_a_figure_and_every_table_links_its_law(name):
+    # A source that restated figures would, once a reform changed a value, cite a number
+    # the rule set no longer holds; the values are checked against the linked texts.
+    for table in rule_tables(load_rules(name)):
+        if table.path in {"meta", "extends"}:
+            continue
+        assert not FIGURE.findall(table.source), (table.path, table.source)
+        assert table.urls, table.path
+        assert all(url.startswith("https://") for url in table.urls), table.urls
+
+
+def test_no_state_rule_source_restates_a_figure():
+    # The state files (rules/states/, their own schema) follow the same citation rule.
+    def sources(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                yield from [value] if key == "source" else sources(value)
+        elif isinstance(node, list):
+            for item in node:
+                yield from sources(item)
+
+    files = sorted((RULES_DIR / "states").glob("*.toml"))
+    assert files
+    for path in files:
+        with path.open("rb") as handle:
+            for source in sources(tomllib.load(handle)):
+                assert not FIGURE.findall(source), (path.name, source)
+
+
+def test_a_reform_that_changes_a_value_must_restate_the_source(tmp_path):
+    path = write(
+        tmp_path, "niit5", 'extends = "us-federal-2026"\n[[surtaxes]]\nname = "niit"\nrate = 0.05\n'
+    )
+    assert error_of(path) == (
+        f"{path}: surtaxes[niit]: changes rate of us-federal-2026 but not its source; add "
+        'source = "..." citing the law of the new values (the inherited source cites the '
+        "law they replace)"
+    )
+    # One line per table, each naming the file and the table.
+    path = write(
+        tmp_path,
+        "two",
+        'extends = "us-federal-2026"\n[ordinary]\nindexed = false\n'
+        '[account_kinds.roth_ira]\ncontribution_limit = "401k"\n',
+    )
+    lines = error_of(path).splitlines()
+    assert [line.split(": ")[1] for line in lines] == ["ordinary", "account_kinds.roth_ira"]
+    assert all(line.startswith(f"{path}: ") for line in lines)
+
+
+def test_a_reform_may_relink_relabel_remove_or_repeat_without_a_new_source(tmp_path):
+    path = write(
+        tmp_path,
+        "light",
+        'extends = "us-federal-2026"\n'
+        '[benefit_taxation]\nurl = ["https://www.ssa.gov/benefits/retirement/"]\n'
+        '[account_kinds.roth_ira]\nlabel = "Roth IRA (test)"\n'
+        '[[deductions]]\nname = "senior"\nremove = true\n'
+        '[[surtaxes]]\nname = "niit"\nrate = 0.038\n',  # the same rate as the base
+    )
+    rules = load_rules(path)
+    assert rules.benefit_taxation.url == ["https://www.ssa.gov/benefits/retirement/"]
+    assert "senior" not in [d.name for d in rules.deductions]
+
+
+def test_a_restated_source_does_not_inherit_the_old_links(tmp_path):
+    path = write(
+        tmp_path,
+        "niit5",
+        'extends = "us-federal-2026"\n[[surtaxes]]\nname = "niit"\nrate = 0.05\n'
+        'source = "A test reform of IRC §1411"\n',
+    )
+    assert load_rules(path).surtaxes[0].url == []
+    assert load_rules("us-federal-2026").surtaxes[0].url  # the base links its law
+
+
+# ---------------------------------------------------------------------------------------
 # Broken files: file + field + reason
 
 
 BROKEN = {
     "percent_rates": (
-        '[[surtaxes]]\nname = "niit"\nrate = 3.8\n',
+        '[[surtaxes]]\nname = "niit"\nsource = "test reform"\nrate = 3.8\n',
         "surtaxes[0].rate: Input should be less than or equal to 1",
     ),
     "typo_status": (
-        '[[deductions]]\nname = "standard"\namount = { single = 1, mjf = 2 }\n',
+        '[[deductions]]\nname = "standard"\nsource = "test reform"\n'
+        "amount = { single = 1, mjf = 2 }\n",
         "deductions[standard].amount: filing status ['mjf'] is not in meta.filing_statuses",
     ),
     "missing_status": (
@@ -158,11 +269,11 @@ BROKEN = {
         "ordinary.source: String should have at least 3 characters",
     ),
     "extra_field": (
-        "[capital_gains]\ninclusion = 0.5\n",
+        '[capital_gains]\nsource = "test reform"\ninclusion = 0.5\n',
         "capital_gains.inclusion: Extra inputs are not permitted",
     ),
     "unequal_schedule": (
-        "[ordinary.brackets.single]\nthresholds = [0, 1000]\n",
+        '[ordinary]\nsource = "test reform"\n[ordinary.brackets.single]\nthresholds = [0, 1000]\n',
         "ordinary.brackets.single: thresholds has 2 entries but rates has 7",
     ),
     "income_kind_twice": (
@@ -172,8 +283,23 @@ BROKEN = {
         "preferential[more].applies_to: 'ltcg' is already taxed by "
         "preferential[qualified_dividends_and_ltcg]",
     ),
+    "url_not_a_link": (
+        '[benefit_taxation]\nurl = ["www.law.cornell.edu/uscode/text/26/86"]\n',
+        "benefit_taxation.url: 'www.law.cornell.edu/uscode/text/26/86' is not a link; give "
+        "the full address, starting https://",
+    ),
+    "rounding_lacks_a_status": (
+        '[[surtaxes]]\nname = "niit"\nsource = "test reform"\nround_down_to = { single = 25 }\n',
+        "surtaxes[niit].round_down_to: lacks filing status ['mfj']",
+    ),
+    "rounding_not_positive": (
+        '[[deductions]]\nname = "standard"\nsource = "test reform"\nround_down_to = 0\n',
+        "deductions[0].round_down_to: 0 is not a rounding unit; give a positive amount (50) "
+        "or one per filing status ({ single = 25, mfj = 50 })",
+    ),
     "rmd_overlap": (
-        "[rmd]\nstart_ages = [{ born_through = 1955, age = 72 }, { born_from = 1950, age = 75 }]\n",
+        '[rmd]\nsource = "test reform"\n'
+        "start_ages = [{ born_through = 1955, age = 72 }, { born_from = 1950, age = 75 }]\n",
         "rmd.start_ages[1]: birth years overlap start_ages[0]",
     ),
 }
@@ -203,6 +329,113 @@ def test_invalid_toml_names_the_file(tmp_path):
     assert error_of(path).startswith(f"{path}: not valid TOML")
 
 
+@pytest.mark.parametrize("figure", ["benefit_fraction", "rate1", "rate2", "max_fraction"])
+def test_benefit_taxation_states_every_figure_of_the_law(tmp_path, figure):
+    # IRC §86's fractions are law, not schema defaults: a file that leaves one out is
+    # refused instead of silently inheriting US law.
+    text = (RULES_DIR / "us-federal-2025.toml").read_text(encoding="utf-8")
+    lines = [line for line in text.splitlines() if not line.startswith(f"{figure} =")]
+    assert len(lines) == len(text.splitlines()) - 1
+    path = write(tmp_path, "no-" + figure, "\n".join(lines))
+    assert f"{path}: benefit_taxation.{figure}: Field required" in error_of(path)
+
+
+def test_a_phaseout_states_what_it_measures(tmp_path):
+    # MAGI is a US measure (UK: adjusted net income), so it is not the schema's default.
+    text = (RULES_DIR / "uk-2025-26.toml").read_text(encoding="utf-8")
+    path = write(tmp_path, "uk", text.replace('measure = "total_income"', ""))
+    assert f"{path}: deductions[0].phaseout.measure: Field required" in error_of(path)
+
+
+def test_people_per_status_is_read_from_the_rule_set(tmp_path):
+    us, uk = load_rules("us-federal-2026"), load_rules("uk-2025-26")
+    assert (us.people_covered("single"), us.people_covered("mfj")) == (1, 2)
+    assert uk.people_covered("single") == 1
+    for body, expected in [
+        ("{ single = 1, mfj = 3 }", "meta.people_per_status.mfj: 3 people"),
+        ("{ single = 1, mfs = 1 }", "meta.people_per_status: filing status 'mfs' is not in"),
+    ]:
+        body = f'extends = "us-federal-2026"\n[meta]\npeople_per_status = {body}\n'
+        path = write(tmp_path, "p", body)
+        assert f"{path}: {expected}" in error_of(path)
+
+
+@pytest.mark.parametrize(
+    ("rules", "kind", "age", "born", "divisor"),
+    [
+        # SECURE 2.0 §107: born 1951-1959 start at 73; Treas. Reg. §1.401(a)(9)-9(c).
+        ("us-federal-2026", "traditional_ira", 72, 1954, None),
+        ("us-federal-2026", "traditional_ira", 73, 1953, 26.5),
+        ("us-federal-2026", "traditional_401k", 75, 1951, 24.6),
+        # born 1960 or later: 75
+        ("us-federal-2026", "traditional_ira", 74, 1960, None),
+        ("us-federal-2026", "traditional_ira", 75, 1960, 24.6),
+        # IRC §408A(c)(5): no lifetime RMD from a Roth IRA; the UK has no RMD table.
+        ("us-federal-2026", "roth_ira", 80, 1946, None),
+        ("uk-2025-26", "sipp", 80, 1946, None),
+    ],
+)
+def test_rmd_divisor_by_kind_age_and_birth_year(rules, kind, age, born, divisor):
+    assert load_rules(rules).rmd_divisor(kind, age, born) == divisor
+
+
+@pytest.mark.parametrize(
+    ("rules", "kind", "age", "early"),
+    [
+        # IRC §72(t)(2)(A)(i), 59 1/2, read as "safe from the year one turns 60".
+        ("us-federal-2026", "traditional_ira", 59, True),
+        ("us-federal-2026", "traditional_ira", 60, False),
+        ("us-federal-2026", "roth_ira", 40, False),  # the kind bears no penalty
+        # FA 2004 s.279 normal minimum pension age 57 (from 2028).
+        ("uk-2025-26", "sipp", 57, True),
+        ("uk-2025-26", "sipp", 58, False),
+        ("uk-2025-26", "isa", 30, False),
+    ],
+)
+def test_early_withdrawal_by_kind_and_age(rules, kind, age, early):
+    assert load_rules(rules).withdrawal_is_early(kind, age) is early
+
+
+@pytest.mark.parametrize("rules_name", ["us-federal-2026", "uk-2025-26"])
+def test_law_readings_agree_with_the_ledgers_copies(rules_name):
+    # The ledger, model, policy and simulator still read RMDs and early withdrawals
+    # themselves; until they call these methods, both readings must agree everywhere.
+    from taxopt.ledger import penalty_applies
+
+    rules = load_rules(rules_name)
+    for kind_name, kind in rules.account_kinds.items():
+        for age in range(40, 101):
+            expected = kind.early_withdrawal_penalty and penalty_applies(rules, age)
+            assert rules.withdrawal_is_early(kind_name, age) == expected, (kind_name, age)
+            for born in (1945, 1950, 1951, 1959, 1960, 1975):
+                divisor = rules.rmd_divisor(kind_name, age, born)
+                due = kind.rmd and rules.rmd is not None and age >= rules.rmd.start_age(born)
+                assert divisor == (rules.rmd.divisor(age) if due else None), (kind_name, age)
+
+
+def test_early_withdrawal_penalty_rate():
+    assert load_rules("us-federal-2026").early_withdrawal_penalty_rate() == 0.10
+    assert load_rules("uk-2025-26").early_withdrawal_penalty_rate() == 0.40
+
+
+def test_optimizer_support_is_a_property_of_the_rule_set():
+    for name in ("us-federal-2025", "us-federal-2026", "us-federal-2026-pre-tcja"):
+        assert load_rules(name).optimizer_support_problems() == []
+    uk = load_rules("uk-2025-26")
+    assert uk.optimizer_support_problems() == [
+        "preferential: 2 schedules (dividends, capital_gains)",
+        "preferential[dividends].allowance: a nil-rate allowance",
+        "preferential[capital_gains].deductions_offset: false",
+        "deductions[personal_allowance].phaseout.measure: total_income, not magi",
+    ]
+    with pytest.raises(InputError) as info:
+        uk.check_optimizer_support()
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith("rules uk-2025-26: the optimizer supports one preferential")
+    assert message.endswith("Use `taxopt tax` for this rule set.")
+
+
 # ---------------------------------------------------------------------------------------
 # Indexing, RMDs, limits
 
@@ -210,11 +443,12 @@ def test_invalid_toml_names_the_file(tmp_path):
 def test_for_year_grows_indexed_tables_only():
     rules = load_rules("us-federal-2026")
     later = rules.for_year(2030, 0.03)
-    factor = 1.03**4
+    # factor 1.03^4 = 1.1255088; each increase rounded down to the table's unit.
     standard = {d.name: d for d in later.deductions}
-    assert standard["standard"].amount["single"] == pytest.approx(16100 * factor)
-    assert later.ordinary.brackets["mfj"].thresholds[1] == pytest.approx(24800 * factor)
-    assert later.contribution_limits[1].for_age(50) == pytest.approx((24500 + 8000) * factor)
+    assert standard["standard"].amount["single"] == 18_100  # 16,100 + 2,020.69 -> + 2,000
+    assert later.ordinary.brackets["mfj"].thresholds[1] == 27_900  # 24,800 + 3,112.62 -> 3,100
+    # 401(k) 24,500 + 3,074.97 -> + 3,000; catch-up 8,000 + 1,004.07 -> + 1,000 ($500 units)
+    assert later.contribution_limits[1].for_age(50) == 27_500 + 9_000
     # Not indexed by statute: senior deduction (§151(d)(5)(C)), NIIT (§1411), §86 bases.
     assert standard["senior"].amount["single"] == 6000
     assert standard["senior"].phaseout.start["single"] == 75000
@@ -222,6 +456,56 @@ def test_for_year_grows_indexed_tables_only():
     assert later.benefit_taxation.base1["mfj"] == 32000
     # A rule set states the law from its year on: earlier years are not deflated.
     assert rules.for_year(2020, 0.03) is rules
+
+
+def test_for_year_reuses_its_indexed_copy_and_a_changed_copy_indexes_its_own_law():
+    rules = load_rules("us-federal-2026")
+    assert rules.for_year(2030, 0.03) is rules.for_year(2030, 0.03)
+    assert rules.for_year(2030, 0.02) is not rules.for_year(2030, 0.03)
+    flat = rules.model_copy(
+        update={"ordinary": rules.ordinary.model_copy(update={"indexed": False})}
+    )
+    assert flat.for_year(2030, 0.03).ordinary is flat.ordinary  # not the cached copy's
+    assert rules.for_year(2030, 0.03).ordinary != rules.ordinary
+
+
+def test_limits_by_name_follow_for_year():
+    # The map is read from the indexed copy, not from the base year's rules.
+    later = load_rules("us-federal-2026").for_year(2027, 0.0)
+    assert later.limits_by_name["ira"] is later.contribution_limits[0]
+
+
+def test_indexing_rounds_each_increase_down_as_the_statute_does():
+    # The 2026 figures (Rev. Proc. 2025-32, Notice 2025-67) indexed to 2027 by a stated
+    # inflation of 2.5%; each increase rounded down to the unit its statute names.
+    later = load_rules("us-federal-2026").for_year(2027, 0.025)
+    standard = next(d for d in later.deductions if d.name == "standard")
+    # IRC §63(c)(4), §1(f)(7)(A), $50: 16,100 + 402.50 -> 16,500; 32,200 + 805 -> 33,000.
+    assert standard.amount == {"single": 16_500, "mfj": 33_000}
+    # §1(j)(3)(B)(ii), $25 for single: 12,400 + 310 -> 12,700; 201,775 + 5,044.38 -> 206,800.
+    # §1(f)(7)(A), $50 for joint: 24,800 + 620 -> 25,400.
+    assert later.ordinary.brackets["single"].thresholds[1] == 12_700
+    assert later.ordinary.brackets["single"].thresholds[4] == 206_800
+    assert later.ordinary.brackets["mfj"].thresholds[1] == 25_400
+    # §1(j)(5)(C), $50: joint 0% ceiling 98,900 + 2,472.50 -> 101,350; single half: 50,675.
+    assert later.preferential[0].brackets["mfj"].thresholds[1] == 101_350
+    assert later.preferential[0].brackets["single"].thresholds[1] == 50_675
+    limits = later.limits_by_name
+    # §219(b)(5)(C): IRA 7,500 + 187.50 -> + 0 ($500); catch-up 1,100 + 27.50 -> + 0 ($100).
+    assert limits["ira"].for_age(50) == 7_500 + 1_100
+    # §402(g)(4): 24,500 + 612.50 -> 25,000; §414(v)(2)(C): 8,000 + 200 -> + 0 ($500).
+    assert limits["401k"].for_age(50) == 25_000 + 8_000
+    # A single filer aged 40 with 60,000 of wages: 60,000 - 16,500 = 43,500 taxable;
+    # 10% x 12,700 + 12% x 30,800 = 1,270 + 3,696 = 4,966 (continuous growth: 4,965.50).
+    income = TaxInput(filing_status="single", ages=(40,), ordinary_income=60_000, year=2027)
+    assert compute_tax(later, income).total_tax == pytest.approx(4_966.0, abs=0.005)
+
+
+def test_indexed_amount_rounds_the_increase_not_the_amount():
+    # A single threshold that is a multiple of 25 but not of 50 keeps its odd 25.
+    assert indexed_amount(201_775, 1.025, 50) == 201_775 + 5_000
+    assert indexed_amount(201_775, 1.025, None) == pytest.approx(206_819.375)
+    assert indexed_amount(32_200, 1.025, 50) == 33_000  # 805 is 804.999... in floats
 
 
 def test_uk_frozen_thresholds_stay_put_including_the_cgt_exempt_amount():
@@ -380,15 +664,19 @@ def test_diff_is_empty_on_itself_and_symmetric(a_name, b_name):
 
 @settings(max_examples=40, deadline=None)
 @given(st.integers(2026, 2060), st.floats(0.0, 0.08))
-def test_for_year_scales_every_indexed_value_by_one_factor(year, inflation):
+def test_for_year_grows_every_threshold_by_one_factor_rounded_down(year, inflation):
     rules = load_rules("us-federal-2026")
     later = rules.for_year(year, inflation)
     factor = (1 + inflation) ** (year - 2026)
     before = {v.path: v.value for v in rule_values(rules)}
+    units = rules.ordinary.round_down_to
     for item in rule_values(later):
         if item.path.startswith("ordinary.brackets") and item.path.endswith("thresholds"):
-            expected = [t * factor for t in before[item.path]]
-            assert item.value == pytest.approx(expected)
+            unit = units[item.path.split(".")[2]]
+            for old, new in zip(before[item.path], item.value, strict=True):
+                # At most one unit below continuous growth, and grown by whole units.
+                assert old * factor - unit - 1e-6 <= new <= old * factor + 1e-6
+                assert (new - old) / unit == pytest.approx(round((new - old) / unit))
 
 
 def test_uk_personal_allowance_is_not_set_against_gains():

@@ -17,12 +17,14 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from taxopt.rules import RuleSet, load_rules
 from taxopt.tax import (
     TaxInput,
     compute_tax,
+    compute_tax_arrays,
     deduction_amount,
     included_gains,
     marginal_rates,
@@ -358,20 +360,24 @@ def test_early_withdrawal_penalty(r25: RuleSet) -> None:
 
 
 def test_for_year_indexes_indexed_tables_only(r25: RuleSet) -> None:
-    # 2027 at 2.5%: factor 1.025^2 = 1.050625.
+    # 2027 at 2.5%: factor 1.025^2 = 1.050625; each increase rounded down as the statute
+    # words it (IRC §1(f)(7)(A): $50; single brackets $25 by §1(j)(3)(B)(ii)).
     rules = r25.for_year(2027, 0.025)
-    assert deduction(rules, "standard").amount["single"] == pytest.approx(16_547.34375)
-    assert rules.ordinary.brackets["single"].thresholds[1] == pytest.approx(12_528.703125)
-    assert rules.preferential[0].brackets["mfj"].thresholds[1] == pytest.approx(101_595.4375)
+    # standard 15,750 + 797.34 -> + 750 = 16,500 (continuous growth: 16,547.34)
+    assert deduction(rules, "standard").amount["single"] == 16_500
+    # single 10% top 11,925 + 603.70 -> + 600 = 12,525
+    assert rules.ordinary.brackets["single"].thresholds[1] == 12_525
+    # joint 0% ceiling 96,700 + 4,895.44 -> + 4,850 = 101,550 (§1(j)(5)(C))
+    assert rules.preferential[0].brackets["mfj"].thresholds[1] == 101_550
     # statutory, not indexed: senior 6,000 and its 75,000 start, §86 bases, NIIT 200,000
     senior = deduction(rules, "senior")
     assert senior.amount["single"] == 6_000 and senior.phaseout.start["single"] == 75_000
     assert rules.benefit_taxation.base1["single"] == 25_000
     assert rules.surtaxes[0].threshold["single"] == 200_000
-    # Single 40, 40,000 wages in 2027: taxable 40,000 - 16,547.34375 = 23,452.65625;
-    # 10% x 12,528.703125 + 12% x 10,923.953125 = 1,252.8703125 + 1,310.874375.
+    # Single 40, 40,000 wages in 2027: taxable 40,000 - 16,500 = 23,500;
+    # 10% x 12,525 + 12% x 10,975 = 1,252.50 + 1,317 = 2,569.50.
     result = compute_tax(rules, single(ordinary_income=40_000, year=2027))
-    assert result.total_tax == pytest.approx(2_563.7446875, abs=1e-6)
+    assert result.total_tax == pytest.approx(2_569.50, abs=CENT)
 
 
 def test_for_year_leaves_own_and_earlier_years_alone(r25: RuleSet) -> None:
@@ -439,7 +445,22 @@ def test_negative_income_is_rejected() -> None:
         single(ltcg=-1)
 
 
-# --- the table of cases -----------------------------------------------------------------
+# --- the table of cases, in both shapes -------------------------------------------------
+# The calculator is one piece of code for a household (floats) and for many simulated
+# paths (arrays). Each hand-worked row must come out of it both ways: as floats through
+# `compute_tax`, and as one element of arrays through `compute_tax_arrays`, beside the
+# other rows that share its rules, year, status and ages (in two orders, so no element
+# can borrow from its neighbours).
+
+COLUMNS = ("taxable_income", "ordinary_tax", "capital_gains_tax", "niit", "penalty", "total_tax")
+INCOMES = {  # CSV column -> TaxInput field
+    "ordinary_income": "ordinary_income",
+    "investment_income": "investment_ordinary_income",
+    "qualified_dividends": "qualified_dividends",
+    "ltcg": "ltcg",
+    "social_security": "social_security",
+    "early_distributions": "early_distributions",
+}
 
 
 def _load_cases() -> list[dict[str, str]]:
@@ -447,32 +468,40 @@ def _load_cases() -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+def _household(case: dict[str, str]) -> tuple:
+    """What elements of one array share: rule set, year, inflation, status, ages."""
+    ages = (int(case["age"]),) + ((int(case["spouse_age"]),) if case["spouse_age"] else ())
+    return case["rules"], int(case["year"]), float(case["inflation"]), case["filing_status"], ages
+
+
+def _figures(amounts, i: int | None = None) -> dict[str, float]:
+    def pick(value):
+        return float(value if i is None else value[i])
+
+    return {
+        "taxable_income": pick(amounts.taxable_income),
+        "ordinary_tax": pick(amounts.ordinary_tax),
+        "capital_gains_tax": pick(amounts.capital_gains_tax),
+        "niit": pick(amounts.niit),
+        "penalty": pick(amounts.early_withdrawal_penalty),
+        "total_tax": pick(amounts.total_tax),
+    }
+
+
 @pytest.mark.parametrize("case", _load_cases(), ids=lambda case: case["case_id"])
-def test_tax_cases_table(case: dict[str, str]) -> None:
+def test_tax_cases_table_as_floats_and_as_array_elements(case: dict[str, str]) -> None:
     """Each row of tests/data/tax_cases.csv: worked by hand, its source in the row."""
     assert case["source"].strip() and case["working"].strip()
-    year = int(case["year"])
-    rules = load_rules(case["rules"]).for_year(year, float(case["inflation"]))
-    ages = (int(case["age"]),) + ((int(case["spouse_age"]),) if case["spouse_age"] else ())
-    income = TaxInput(
-        filing_status=case["filing_status"],
-        ages=ages,
-        ordinary_income=float(case["ordinary_income"]),
-        investment_ordinary_income=float(case["investment_income"]),
-        qualified_dividends=float(case["qualified_dividends"]),
-        ltcg=float(case["ltcg"]),
-        social_security=float(case["social_security"]),
-        early_distributions=float(case["early_distributions"]),
-        year=year,
-    )
-    result = compute_tax(rules, income)
-    got = {
-        "taxable_income": result.taxable_income,
-        "ordinary_tax": result.ordinary_tax,
-        "capital_gains_tax": result.capital_gains_tax,
-        "niit": result.niit,
-        "penalty": result.early_withdrawal_penalty,
-        "total_tax": result.total_tax,
-    }
-    expected = {name: float(case[name]) for name in got}
-    assert got == pytest.approx(expected, abs=CENT)
+    rule_set, year, inflation, status, ages = _household(case)
+    rules = load_rules(rule_set).for_year(year, inflation)
+    expected = {name: float(case[name]) for name in COLUMNS}
+
+    income = TaxInput(status, ages, year=year, **{f: float(case[c]) for c, f in INCOMES.items()})
+    assert _figures(compute_tax(rules, income)) == pytest.approx(expected, abs=CENT)
+
+    group = [c for c in _load_cases() if _household(c) == _household(case)]
+    for ordered in (group, group[::-1]):
+        columns = {f: np.array([float(c[col]) for c in ordered]) for col, f in INCOMES.items()}
+        arrays = compute_tax_arrays(rules, status, ages, year=year, **columns)
+        i = ordered.index(case)
+        assert _figures(arrays, i) == pytest.approx(expected, abs=CENT)

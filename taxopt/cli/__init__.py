@@ -45,7 +45,24 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "taxopt.cli.simulate_cmd",
         "stress-test the optimized plan on many return paths and withdrawal rules",
     ),
+    "batch": (
+        "taxopt.cli.batch_cmd",
+        "optimize many households (plan files or a table) under one or more rule sets",
+    ),
 }
+
+
+def add_rule_sets_and_mode(parser: argparse.ArgumentParser) -> None:
+    """--rules (repeatable; the first is the reference) and --mode, for commands that run
+    plans under several rule sets."""
+    parser.add_argument(
+        "--rules",
+        action="append",
+        required=True,
+        metavar="NAME",
+        help="rule-set name or file; repeat for each rule set (the first is the reference)",
+    )
+    parser.add_argument("--mode", choices=["fast", "exact"], help="default: each plan's option")
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 
+from taxopt.cli import add_rule_sets_and_mode
 from taxopt.cli.args import inputs_of, integer, output, warn
 
 MAX_PROCESSES = 256
@@ -23,14 +24,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "plans", metavar="PLAN", nargs="+", help="plan file, or a folder of plan files"
     )
-    parser.add_argument(
-        "--rules",
-        action="append",
-        required=True,
-        metavar="NAME",
-        help="rule-set name or file; repeat for each rule set (the first is the reference)",
-    )
-    parser.add_argument("--mode", choices=["fast", "exact"], help="default: each plan's option")
+    add_rule_sets_and_mode(parser)
     parser.add_argument(
         "--processes",
         type=integer(1, MAX_PROCESSES),

@@ -101,6 +101,7 @@ def summary_text(result) -> str:
     lines = [
         f"{result.plan.name} under {result.rules.name} ({result.mode} mode, {result.method}, "
         f"{result.status})",
+        f"  spending rule: {result.spending_rule}",
         f"  sustainable spending, first retirement year: ${f.sustainable_spending:,.0f} "
         f"(today's dollars, after tax)",
         f"  after-tax estate at {result.plan.end_year}: ${f.after_tax_estate:,.0f} "
@@ -119,6 +120,8 @@ def summary_text(result) -> str:
                 f"estate {_signed(row['gain_in_after_tax_estate'])}, "
                 f"{_tax_difference(row['tax_saved'])}"
             )
+    for note in result.notes:
+        lines.append(f"  note: {note}")
     for warning in result.warnings:
         lines.append(f"  warning: {warning}")
     return "\n".join(lines)

@@ -96,6 +96,12 @@ def validate_command(args: argparse.Namespace) -> int:
             print(f"taxopt: {exc}", file=sys.stderr)
             continue
         print(f"ok: {given} ({_summary(rules)})")
+        problems = rules.optimizer_support_problems()
+        if problems:
+            print(
+                f"  note: the optimizer cannot model this rule set (`taxopt tax` can): "
+                f"{'; '.join(problems)}"
+            )
     return 2 if failures else 0
 
 

@@ -2,8 +2,9 @@
 
 Amounts are annual nominal dollars of the tax year; rates are fractions (0.22, not 22).
 A tax year after the rule set's own year indexes its thresholds with `--inflation`
-(`RuleSet.for_year`). The arithmetic is `taxopt.tax.compute_tax`; this module only
-reads, checks and prints.
+(`RuleSet.for_year`). The arithmetic is `taxopt.tax.compute_tax` and, with `--state`
+(or a `state` column), `taxopt.state_tax.compute_state_tax`; this module only reads,
+checks and prints. Federal and state taxes are reported separately.
 """
 
 from __future__ import annotations
@@ -27,6 +28,14 @@ from taxopt.io import (
     write_atomically,
 )
 from taxopt.rules import RuleSet, load_rules
+from taxopt.state_rules import StateRuleSet, find_state_rules
+from taxopt.state_tax import (
+    OrdinaryParts,
+    StateTaxResult,
+    compute_state_tax,
+    state_input,
+    state_marginal_rates,
+)
 from taxopt.tax import TaxInput, TaxResult, compute_tax, marginal_rates
 
 MAX_AGE = 125
@@ -44,7 +53,15 @@ REQUIRED_COLUMNS = (
     "ltcg",
     "social_security",
 )
-OPTIONAL_COLUMNS = ("investment_income", "early_distributions", "year")
+OPTIONAL_COLUMNS = (
+    "investment_income",
+    "early_distributions",
+    "year",
+    "state",
+    "ira_distributions",
+    "pension_income",
+    "short_term_gains",
+)
 AMOUNT_FIELDS = (
     "ordinary_income",
     "investment_income",
@@ -52,7 +69,12 @@ AMOUNT_FIELDS = (
     "ltcg",
     "social_security",
     "early_distributions",
+    "ira_distributions",
+    "pension_income",
+    "short_term_gains",
 )
+# Parts of ordinary income a state may treat differently (taxopt.state_tax.OrdinaryParts).
+PART_FIELDS = ("ira_distributions", "pension_income", "short_term_gains")
 RESULT_COLUMNS = (
     "taxable_income",
     "ordinary_tax",
@@ -66,7 +88,16 @@ RESULT_COLUMNS = (
     "agi",
     "early_withdrawal_penalty",
 )
-RATE_COLUMNS = frozenset({"effective_rate", "marginal_ordinary_rate"})
+STATE_RESULT_COLUMNS = (
+    "state_rules",
+    "state_taxable_income",
+    "state_tax",
+    "state_marginal_ordinary_rate",
+    "federal_and_state_tax",
+)
+RATE_COLUMNS = frozenset(
+    {"effective_rate", "marginal_ordinary_rate", "state_marginal_ordinary_rate"}
+)
 
 # Single-case flag for each household field, to name it in a message.
 FLAGS = {
@@ -79,6 +110,9 @@ FLAGS = {
     "ltcg": "--ltcg",
     "social_security": "--social-security",
     "early_distributions": "--early-distributions",
+    "ira_distributions": "--ira-distributions",
+    "pension_income": "--pension-income",
+    "short_term_gains": "--short-term-gains",
     "year": "--year",
 }
 
@@ -97,6 +131,8 @@ class Household:
 
     income: TaxInput
     rules: RuleSet
+    parts: OrdinaryParts = OrdinaryParts()
+    state: StateRuleSet | None = None  # indexed to the tax year
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -108,6 +144,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rules", required=True, help="rule set name or .toml path")
     parser.add_argument(
         "--year", help="tax year (default: the rule set's year; later years are indexed)"
+    )
+    parser.add_argument(
+        "--state",
+        help="also compute this US state's income tax: a two-letter code (ca, ny, tx, ...) "
+        "or a state .toml file; in a CSV a `state` column overrides it per row",
     )
     parser.add_argument(
         "--inflation",
@@ -132,6 +173,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
     single.add_argument(
         "--early-distributions",
         help="the part of ordinary income withdrawn early, subject to the 10%% penalty",
+    )
+    single.add_argument(
+        "--ira-distributions",
+        help="the part of ordinary income that is traditional IRA/401(k) distributions "
+        "or conversions (for state tax; default 0)",
+    )
+    single.add_argument(
+        "--pension-income",
+        help="the part of ordinary income that is pensions/annuities (for state tax)",
+    )
+    single.add_argument(
+        "--short-term-gains",
+        help="the part of investment income that is short-term gains (for state tax)",
     )
     single.add_argument("--json", action="store_true", help="print JSON instead of a table")
     batch = parser.add_argument_group("many households")
@@ -159,6 +213,11 @@ def run(args: argparse.Namespace) -> int:
     return _run_single(args, rules, inflation)
 
 
+def _state_rules(code: str, year: int, inflation: float) -> StateRuleSet:
+    """The state's rule file for the tax year, its indexed tables grown to that year."""
+    return find_state_rules(code, year).for_year(year, inflation)
+
+
 # ---------------------------------------------------------------------------------------
 # Checking one household (shared by the single case and each CSV row)
 
@@ -175,22 +234,20 @@ def build_household(
         raise FieldProblem(
             "filing_status", f"'{fields['filing_status']}' is not one of {', '.join(statuses)}"
         )
-    # A joint return covers two people (each may qualify for per-person deductions); a
-    # rule set that does not say which statuses are joint takes a spouse's age as given.
-    people = base.people_per_return(status)
+    joint = base.people_covered(status) == 2
     ages = (_age(fields, "age", required=True),)
-    spouse = _age(fields, "spouse_age", required=people == 2)
-    if people == 1 and spouse is not None:
-        joint = [s for s in statuses if base.people_per_return(s) == 2]
+    spouse = _age(fields, "spouse_age", required=joint)
+    if joint:
+        ages = (*ages, spouse)
+    elif spouse is not None:
+        couples = [s for s in statuses if base.people_covered(s) == 2]
+        either = f" or use {', '.join(couples)}" if couples else ""
         raise FieldProblem(
             "spouse_age",
-            f"is {spouse} but filing status '{status}' covers one person; "
-            f"leave it blank or use {', '.join(joint) or 'a joint status'}",
+            f"is {spouse} but filing status '{status}' covers one person; leave it blank{either}",
         )
-    if spouse is not None:
-        ages = (*ages, spouse)
     amounts = {name: _amount(fields, name) for name in AMOUNT_FIELDS}
-    for part in ("investment_income", "early_distributions"):
+    for part in ("investment_income", "early_distributions", *PART_FIELDS):
         if amounts[part] > amounts["ordinary_income"]:
             raise FieldProblem(
                 part,
@@ -198,6 +255,21 @@ def build_household(
                 f"{_fmt(amounts['ordinary_income'])}; it is a part of ordinary income, "
                 "so include it there too",
             )
+    if amounts["short_term_gains"] > amounts["investment_income"]:
+        raise FieldProblem(
+            "short_term_gains",
+            f"{_fmt(amounts['short_term_gains'])} is more than investment_income "
+            f"{_fmt(amounts['investment_income'])}; short-term gains are investment income "
+            "(NIIT) too, so include them there",
+        )
+    named = amounts["investment_income"] + amounts["ira_distributions"]
+    named += amounts["pension_income"]
+    if named > amounts["ordinary_income"] + 1e-9:
+        raise FieldProblem(
+            "ordinary_income",
+            f"{_fmt(amounts['ordinary_income'])} is less than its parts investment_income + "
+            f"ira_distributions + pension_income = {_fmt(named)}; give the total there",
+        )
     year = _year(fields, base, default_year)
     income = TaxInput(
         filing_status=status,
@@ -210,7 +282,27 @@ def build_household(
         early_distributions=amounts["early_distributions"],
         year=year,
     )
-    return Household(income=income, rules=base.for_year(year, inflation))
+    parts = OrdinaryParts(**{name: amounts[name] for name in PART_FIELDS})
+    code = (fields.get("state") or "").strip()
+    state = None
+    if code:
+        if not base.meta.jurisdiction.upper().startswith("US"):
+            raise FieldProblem(
+                "state",
+                f"'{code}': a US state's tax needs a US federal rule set, and {base.name} "
+                f"is {base.meta.jurisdiction}; use e.g. --rules us-federal-2026",
+            )
+        try:
+            state = _state_rules(code, year, inflation)
+        except InputError as problem:
+            raise FieldProblem("state", str(problem).removeprefix("--state: ")) from None
+        if status not in state.meta.filing_statuses:
+            raise FieldProblem(
+                "state",
+                f"{state.name} has no filing status '{status}'; it has "
+                f"{', '.join(state.meta.filing_statuses)}",
+            )
+    return Household(income=income, rules=base.for_year(year, inflation), parts=parts, state=state)
 
 
 def _age(fields: Mapping[str, str | None], name: str, required: bool) -> int | None:
@@ -295,18 +387,93 @@ def _parse_inflation(text: str) -> float:
 
 def _run_single(args: argparse.Namespace, rules: RuleSet, inflation: float) -> int:
     fields = {name: getattr(args, name) for name in FLAGS}
+    fields["state"] = args.state
     default_year = rules.year
     try:
         household = build_household(fields, rules, inflation, default_year)
     except FieldProblem as problem:
-        raise InputError(f"{FLAGS[problem.field]}: {problem}") from None
+        flag = "--state" if problem.field == "state" else FLAGS[problem.field]
+        raise InputError(f"{flag}: {problem}") from None
     result = compute_tax(household.rules, household.income)
     rates = marginal_rates(household.rules, household.income)
+    state = _state_figures(household, result)
     if args.json:
-        print(json_text(result_json(household, result, rates)), end="")
+        out = result_json(household, result, rates)
+        if state is not None:
+            out["state"] = state_json(household, *state)
+            out["federal_and_state_tax"] = round(result.total_tax + state[0].total_tax, 2)
+        print(json_text(out), end="")
     else:
         print(result_table(household, result, rates))
+        if state is not None:
+            print()
+            print(state_table(household, *state))
+            total = result.total_tax + float(state[0].total_tax)
+            print(f"\nFederal and state tax: {_money(total)}")
     return 0
+
+
+def _state_figures(
+    household: Household, federal: TaxResult
+) -> tuple[StateTaxResult, dict[str, float]] | None:
+    """The household's state tax and its state marginal rates, or None without a state."""
+    if household.state is None:
+        return None
+    result = compute_state_tax(
+        household.state, state_input(household.income, federal, household.parts)
+    )
+    rates = state_marginal_rates(
+        household.rules, household.state, household.income, household.parts
+    )
+    return result, rates
+
+
+def state_json(household: Household, result: StateTaxResult, rates: dict[str, float]) -> dict:
+    """Every StateTaxResult field (money to cents), the rule file's notes and marginal rates."""
+    state = household.state
+    assert state is not None
+    out = {"rules": state.name, "states": state.meta.states, "rules_year": state.meta.year}
+    if state.meta.figures_year is not None:
+        out["figures_year"] = state.meta.figures_year
+    if state.meta.year != household.income.year:
+        out["indexed_to"] = household.income.year
+    out.update(_rounded(result.as_dict()))
+    out.pop("state", None)
+    out["marginal_rates"] = {kind: round(rate, 6) for kind, rate in rates.items()}
+    out["not_modelled"] = list(state.meta.not_modelled)
+    return out
+
+
+def state_table(household: Household, result: StateTaxResult, rates: dict[str, float]) -> str:
+    state = household.state
+    assert state is not None
+    figures = result.as_dict()
+    rows: list[tuple[str, str]] = [("State income", _money(figures["state_income"]))]
+    rows += [(f"Subtraction: {k}", _money(v)) for k, v in figures["subtractions"].items()]
+    rows.append(("State AGI", _money(figures["state_agi"])))
+    rows += [(f"Deduction: {k}", _money(v)) for k, v in figures["deductions"].items()]
+    rows += [
+        ("State taxable income", _money(figures["taxable_income"])),
+        ("Bracket tax", _money(figures["bracket_tax"])),
+    ]
+    rows += [(f"Flat-rate tax: {k}", _money(v)) for k, v in figures["flat_rate_taxes"].items()]
+    rows += [(f"Credit: {k}", _money(v)) for k, v in figures["credits"].items()]
+    rows += [(f"Surtax: {k}", _money(v)) for k, v in figures["surtaxes"].items()]
+    rows += [(f"Relief: {k}", _money(v)) for k, v in figures["reliefs"].items()]
+    if state.local is not None:
+        rows.append((f"Local tax: {state.local.name}", _money(figures["local_tax"])))
+    total_label = "State and local tax" if state.local is not None else "State tax"
+    rows.append((total_label, _money(figures["total_tax"])))
+    rows += [(f"Marginal rate: {kind}", _percent(rate)) for kind, rate in rates.items()]
+    width = max(len(label) for label, _ in rows)
+    value_width = max(len(value) for _, value in rows)
+    year = household.income.year
+    indexed = f" (indexed to {year})" if state.meta.year != year else ""
+    title = f"{state.name}{indexed}: {state.meta.title}"
+    lines = [title, ""] + [f"{label:<{width}}  {value:>{value_width}}" for label, value in rows]
+    if state.meta.not_modelled:
+        lines += ["", "Not modelled: " + "; ".join(state.meta.not_modelled)]
+    return "\n".join(lines)
 
 
 def result_json(household: Household, result: TaxResult, rates: dict[str, float]) -> dict:
@@ -394,8 +561,9 @@ def _run_batch(args: argparse.Namespace, rules: RuleSet, inflation: float) -> in
             default_year = _year({"year": args.year}, rules, rules.year)
         except FieldProblem as problem:
             raise InputError(f"--year: {problem}") from None
-    header, rows = tax_households(args.input, rules, inflation, default_year)
-    columns = [*header, *RESULT_COLUMNS]
+    header, rows = tax_households(args.input, rules, inflation, default_year, args.state)
+    with_state = args.state is not None or "state" in header
+    columns = [*header, *RESULT_COLUMNS, *(STATE_RESULT_COLUMNS if with_state else ())]
     if args.output is None:
         print(_csv_text(columns, rows), end="")
     else:
@@ -405,9 +573,15 @@ def _run_batch(args: argparse.Namespace, rules: RuleSet, inflation: float) -> in
 
 
 def tax_households(
-    path: str | Path, rules: RuleSet, inflation: float, default_year: int
+    path: str | Path,
+    rules: RuleSet,
+    inflation: float,
+    default_year: int,
+    default_state: str | None = None,
 ) -> tuple[list[str], list[dict[str, str]]]:
-    """Read, check and tax every household in a CSV; all bad rows are reported at once."""
+    """Read, check and tax every household in a CSV; all bad rows are reported at once.
+
+    A row's `state` (blank: `default_state`) adds the state columns."""
     header, records = _read_households(path)
     problems: list[str] = []
     out_rows: list[dict[str, str]] = []
@@ -425,8 +599,11 @@ def tax_households(
             )
             continue
         seen[case_id] = line
+        fields = dict(record)
+        if not (fields.get("state") or "").strip() and default_state is not None:
+            fields["state"] = default_state
         try:
-            household = build_household(record, rules, inflation, default_year)
+            household = build_household(fields, rules, inflation, default_year)
         except FieldProblem as problem:
             problems.append(f"{where}: {problem.field} {problem}")
             continue
@@ -491,10 +668,24 @@ def _result_columns(household: Household) -> dict[str, str]:
     values["marginal_ordinary_rate"] = marginal_rates(household.rules, household.income)[
         "ordinary_income"
     ]
-    return {
-        name: f"{values[name]:.6f}" if name in RATE_COLUMNS else f"{values[name]:.2f}"
-        for name in RESULT_COLUMNS
-    }
+    names = list(RESULT_COLUMNS)
+    state = _state_figures(household, result)
+    out: dict[str, str] = {}
+    if state is not None:
+        state_result, state_rates = state
+        values["state_taxable_income"] = float(state_result.taxable_income)
+        values["state_tax"] = float(state_result.total_tax)
+        values["state_marginal_ordinary_rate"] = state_rates["wages"]
+        values["federal_and_state_tax"] = result.total_tax + float(state_result.total_tax)
+        names += [n for n in STATE_RESULT_COLUMNS if n != "state_rules"]
+        out["state_rules"] = state_result.state
+    out.update(
+        {
+            name: f"{values[name]:.6f}" if name in RATE_COLUMNS else f"{values[name]:.2f}"
+            for name in names
+        }
+    )
+    return out
 
 
 def _csv_writer(columns: list[str], rows: list[dict[str, str]]) -> Callable[[Path], None]:

@@ -12,6 +12,7 @@ from taxopt.model.contributions import add_contributions
 from taxopt.model.holdings import add_holdings
 from taxopt.model.mix import add_mix
 from taxopt.model.objective import add_objective
+from taxopt.model.roth import add_roth_rules
 from taxopt.model.taxes import add_taxes, create_tax_variables
 from taxopt.model.withdrawals import add_withdrawals
 from taxopt.plan import Plan
@@ -22,6 +23,7 @@ COMPONENTS = (
     add_contributions,
     create_tax_variables,
     add_withdrawals,
+    add_roth_rules,
     add_taxes,
     add_mix,
     add_objective,
@@ -29,15 +31,20 @@ COMPONENTS = (
 
 
 def build_model(
-    plan: Plan, rules: RuleSet, mode: str | None = None, fixed_regime=None
+    plan: Plan,
+    rules: RuleSet,
+    mode: str | None = None,
+    fixed_regime=None,
+    gross_policy_tax: dict[int, float] | None = None,
 ) -> ModelContext:
     """Build the whole model; `ctx.build_seconds` records how long it took.
 
     With `fixed_regime(name, year, rule) -> 0 | 1` the exact model's binaries are constants
-    (see ModelContext.binary).
+    (see ModelContext.binary). `gross_policy_tax` {year: nominal dollars}: the gross
+    basis's tax on the policy withdrawal itself (see model.withdrawals).
     """
     started = time.perf_counter()
-    ctx = ModelContext(plan, rules, mode, fixed_regime)
+    ctx = ModelContext(plan, rules, mode, fixed_regime, gross_policy_tax)
     for component in COMPONENTS:
         component(ctx)
     ctx.build_seconds = time.perf_counter() - started

@@ -56,7 +56,12 @@ class ModelContext:
     """The plan and rules by year, plus the PuLP problem and its named parts."""
 
     def __init__(
-        self, plan: Plan, rules: RuleSet, mode: str | None = None, fixed_regime=None
+        self,
+        plan: Plan,
+        rules: RuleSet,
+        mode: str | None = None,
+        fixed_regime=None,
+        gross_policy_tax: dict[int, float] | None = None,
     ):
         self.plan = plan
         self.base_rules = rules
@@ -78,11 +83,16 @@ class ModelContext:
         self.deferred = [
             a.name for a in self.accounts if self.kind[a.name].growth == Growth.DEFERRED
         ]
+        self.implied = {a.name for a in self.accounts if a.implied}
         self.rules_by_year = {y: rules.for_year(y, plan.inflation) for y in self.years}
         self.inflation = {y: plan.inflation_factor(y) for y in self.years}
         self.end_inflation = plan.inflation_factor(self.last_year + 1)
 
         self._precompute_cash_flows()
+        # Gross basis: each retirement year's tax on the policy's own withdrawal (nominal,
+        # taxopt.spending.gross_policy_tax); every other tax is paid by extra withdrawals.
+        self.gross_policy_tax = gross_policy_tax or {}
+        self.rmd_years = self._rmd_years()
         self.lots: list[Lot] = []
         self.prob = pulp.LpProblem(_safe(plan.name) or "taxopt", pulp.LpMaximize)
         # Named expressions the components share, keyed by concept then year (and more).
@@ -105,6 +115,19 @@ class ModelContext:
         self.social_security = flows.social_security
         self.other_income = flows.other_income
         self.wage_tax = flows.wage_tax
+
+    def _rmd_years(self) -> set[int]:
+        """Years in which some account's owner must take a required distribution."""
+        rmd = self.base_rules.rmd
+        years: set[int] = set()
+        if rmd is None:
+            return years
+        for account in self.accounts:
+            if not self.kind[account.name].rmd or account.owner is None:
+                continue
+            birth = self.plan.person(account.owner).birth_year
+            years.update(y for y in self.years if y - birth >= rmd.start_age(birth))
+        return years
 
     def ages(self, year: int) -> tuple[int, ...]:
         return self.plan.ages_in(year)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from taxopt.model.context import ModelContext, lin
-from taxopt.rules import Growth
 
 
 def add_contributions(ctx: ModelContext) -> None:
@@ -49,7 +48,3 @@ def deductible_contributions(ctx: ModelContext, year: int) -> dict:
         for (account, y), var in ctx.x["contribute"].items()
         if y == year and ctx.kind[account].contributions == "deductible"
     }
-
-
-def taxable_contribution_accounts(ctx: ModelContext) -> list[str]:
-    return [a for a in ctx.taxable if ctx.kind[a].growth == Growth.TAXED]

@@ -46,16 +46,11 @@ def _add_flow_variables(ctx: ModelContext) -> None:
     plan = ctx.plan
     routable = set(plan.contributions.accounts or [a.name for a in ctx.accounts])
     routable |= {f.account for f in plan.contributions.fixed}
+    routable -= ctx.implied
     for account in ctx.accounts:
-        kind = ctx.kind[account.name]
         for year in ctx.years:
             working = year in ctx.contribution_years
-            # Surplus cash in retirement (an RMD above spending) can only go to taxable accounts.
-            reinvests = plan.options.taxable_buys == "always" and kind.growth == Growth.TAXED
-            may_contribute = (working and account.name in routable) or (
-                ctx.is_retired(year) and reinvests
-            )
-            if may_contribute:
+            if (working and account.name in routable) or reinvests(ctx, account.name, year):
                 contribute[account.name, year] = ctx.var(f"contribute_{year}_{account.name}")
             withdraw[account.name, year] = ctx.var(f"withdraw_{year}_{account.name}")
     if not plan.options.roth_conversions:
@@ -64,15 +59,50 @@ def _add_flow_variables(ctx: ModelContext) -> None:
         target_kind = ctx.kind[source.name].convertible_to
         if target_kind is None:
             continue
-        targets = [a for a in ctx.accounts if a.kind == target_kind]
-        same_owner = [a for a in targets if a.owner == source.owner]
-        target = (same_owner or targets or [None])[0]
-        if target is None:
+        # Only into the owner's own Roth (plan.with_implied_roths opens one when needed).
+        owned = [a for a in ctx.accounts if a.kind == target_kind and a.owner == source.owner]
+        if not owned:
             continue
+        target = owned[0]
         for year in ctx.years:
             convert[source.name, target.name, year] = ctx.var(
                 f"convert_{year}_{source.name}_to_{target.name}"
             )
+
+
+def reinvests(ctx: ModelContext, account: str, year: int) -> bool:
+    """Whether a taxable account may take surplus cash in retirement `year`.
+
+    With `withdrawal.rmd_surplus = "reinvest"`: any retirement year when the plan lets
+    taxable accounts buy always, else the years an RMD is due (an RMD above spending is the
+    surplus to reinvest). The implied account (see plan.with_implied_taxable) only then.
+    """
+    plan = ctx.plan
+    if (
+        ctx.kind[account].growth != Growth.TAXED
+        or not ctx.is_retired(year)
+        or plan.withdrawal.rmd_surplus != "reinvest"
+    ):
+        return False
+    if plan.options.taxable_buys == "always" and account not in ctx.implied:
+        return True
+    return year in ctx.rmd_years
+
+
+def taxable_buy_years(ctx: ModelContext, account: str) -> list[int]:
+    """Years a taxable account may buy (and so open lots).
+
+    "always": every year. "contribution_years" keeps the model small: the years savings
+    come in, the first year, and the years it may reinvest an RMD surplus; otherwise the
+    account only sells, and rebalancing happens in sheltered accounts. The implied account
+    buys only with RMD surplus.
+    """
+    if ctx.plan.options.taxable_buys == "always" and account not in ctx.implied:
+        return list(ctx.years)
+    years = {y for y in ctx.years if reinvests(ctx, account, y)}
+    if account not in ctx.implied:
+        years |= set(ctx.contribution_years) | {ctx.first_year}
+    return sorted(years)
 
 
 def account_flow(ctx: ModelContext, account: str, year: int) -> dict:
@@ -104,18 +134,10 @@ def _add_sheltered_balance(ctx: ModelContext, account: str) -> None:
 
 def _add_taxable_lots(ctx: ModelContext, account: str) -> None:
     """Lots, sales by lot, per-tier holdings, cash balance and realized gains."""
-    plan = ctx.plan
     acct = next(a for a in ctx.accounts if a.name == account)
     hold, opening = ctx.x["hold"], ctx.x["opening"]
     buy, sell = ctx.x["buy"], ctx.x["sell"]
-    # "contribution_years" keeps the model small: the taxable account only sells after
-    # the last contribution, so rebalancing then happens in sheltered accounts and surplus
-    # cash (an RMD above spending) is spent rather than reinvested.
-    buy_years = (
-        ctx.years
-        if plan.options.taxable_buys == "always"
-        else sorted(set(ctx.contribution_years) | {ctx.first_year})
-    )
+    buy_years = taxable_buy_years(ctx, account)
     for tier in ctx.tiers:
         lots = _tier_lots(ctx, acct, tier.name, buy_years)
         ctx.lots.extend(lots)

@@ -36,18 +36,7 @@ def create_tax_variables(ctx: ModelContext) -> None:
 
 
 def add_taxes(ctx: ModelContext) -> None:
-    unsupported = [
-        p.name for p in ctx.base_rules.preferential if p.allowance or not p.deductions_offset
-    ]
-    if unsupported or len(ctx.base_rules.preferential) > 1:
-        from taxopt.errors import InputError
-
-        detail = " with allowances or no deduction offset" if unsupported else ""
-        raise InputError(
-            f"rules {ctx.base_rules.name}: the optimizer supports one preferential schedule "
-            f"without allowances (US style); this rule set has "
-            f"{len(ctx.base_rules.preferential)}{detail}. Use `taxopt tax` for this rule set."
-        )
+    """Taxes of every year (the rule set passed `RuleSet.check_optimizer_support`)."""
     for year in ctx.years:
         _add_year_taxes(ctx, year, ctx.rules_by_year[year])
 

@@ -317,6 +317,12 @@ def _write_assumption_cells(ws: Worksheet, result, group: PlanSheets) -> None:
 def _summary_sheet(ws: Worksheet, result, group: PlanSheets) -> None:
     row = max(_ASSUMPTION_ROWS.values()) + 2
     row = _headline_block(ws, result, group, row) + 1
+    if result.notes:
+        row = _section(ws, row, "Notes")
+        for note in result.notes:
+            ws.cell(row, 1, note)
+            row += 1
+        row += 1
     row = _client_block(ws, result, row) + 1
     row = _assumptions_block(ws, result, row) + 1
     _baselines_block(ws, result, group, row)
@@ -458,12 +464,6 @@ def _assumptions_block(ws: Worksheet, result, row: int) -> int:
         if profile.glide_path
         else "none"
     )
-    policy = {
-        "fixed_real": f"fixed real: {w.rate:.2%} of the portfolio at retirement, "
-        "raised with inflation",
-        "constant_percentage": f"constant percentage: {w.rate:.2%} of the portfolio each year",
-        "fixed_amount": f"fixed amount: {w.amount or 0:,.0f} today's dollars a year",
-    }[w.policy]
     row = _pairs(
         ws,
         row,
@@ -474,7 +474,8 @@ def _assumptions_block(ws: Worksheet, result, row: int) -> int:
             ("Profile: tolerance per tier (share of portfolio)", profile.tolerance, PERCENT),
             ("Profile: mix measured", profile.mix_measure, TEXT),
             ("Profile: glide path", glide, TEXT),
-            ("Withdrawal policy", policy, TEXT),
+            ("Spending rule", result.spending_rule, TEXT),
+            ("RMD above the policy's withdrawal", w.rmd_surplus, TEXT),
             ("Objective", obj.kind, TEXT),
             ("Bequest floor (today's dollars, after tax)", obj.bequest_floor, MONEY),
             ("Roth conversions allowed", "yes" if plan.options.roth_conversions else "no", TEXT),
@@ -779,6 +780,8 @@ def _taxes_columns(result) -> list[Col]:
         v("taxable_income", "Taxable income", total="sum"),
         v("ordinary_taxable_income", "Ordinary taxable income", total="sum"),
         v("preferential_taxable_income", "Taxable dividends and gains (preferential)", total="sum"),
+        v("roth_taxable_earnings", "Roth earnings taxed (ordering rules)", total="sum"),
+        v("roth_early_distributions", "Roth money bearing the early-withdrawal tax", total="sum"),
         *_tax_by_kind_columns(result),
         Col(
             "average_rate",

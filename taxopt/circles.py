@@ -1,0 +1,180 @@
+"""Money going round in circles: flows in and out of the same place in the same year.
+
+A plan is a list of instructions; some pairs of them cancel out and only confuse:
+- a Roth conversion into an account that is also drawn that year (draw the traditional
+  account directly instead);
+- a contribution to an account that is also drawn that year;
+- a purchase of a tier in a taxable account that also sells that tier that year;
+- a withdrawal from a tax-exempt account (Roth) while a taxable account takes new money:
+  the money leaves the shelter only to be taxed on its growth.
+
+The model breaks ties against them (model.objective.FLOW_TIE_BREAK); `optimize` re-solves
+without any that remain and keeps them only when the plan is strictly better with them,
+saying why (see `explain`). Amounts are nominal dollars of their year.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from taxopt.decisions import Decisions
+from taxopt.ledger import penalty_applies
+from taxopt.plan import Plan
+from taxopt.rules import Growth, RuleSet
+
+CIRCLE_DOLLARS = 1.0  # both legs at least this big (nominal) make a circle
+
+KINDS = {
+    "conversion_and_withdrawal": "converts into it and withdraws from it",
+    "contribution_and_withdrawal": "contributes to it and withdraws from it",
+    "purchase_and_sale": "buys and sells {tier}",
+    "exempt_to_taxable": "withdraws from it while a taxable account takes new money",
+}
+
+
+@dataclass
+class Circle:
+    year: int
+    kind: str  # a key of KINDS
+    account: str
+    money_in: float  # the conversion, contribution or purchase
+    money_out: float  # the withdrawal or the sale proceeds
+    tier: str | None = None  # purchase_and_sale
+    # conversion_and_withdrawal: the converted accounts; exempt_to_taxable: the taxable ones
+    sources: tuple[str, ...] = ()
+    why: str = ""
+
+    @property
+    def key(self) -> tuple:
+        return (self.year, self.kind, self.account, self.tier or "")
+
+    def describe(self) -> str:
+        what = KINDS[self.kind].format(tier=self.tier)
+        return (
+            f"{self.year} {self.account}: {what} (${self.money_in:,.0f} in, "
+            f"${self.money_out:,.0f} out)"
+        )
+
+
+def find_circles(plan: Plan, rules: RuleSet, decisions: Decisions) -> list[Circle]:
+    """Every circle in the decisions, by year."""
+    out: list[Circle] = []
+    converted: dict[tuple[str, int], dict[str, float]] = {}
+    for (source, target, year), amount in decisions.conversions.items():
+        if amount > 0:
+            converted.setdefault((target, year), {})[source] = amount
+    for (target, year), sources in converted.items():
+        amount_in = sum(sources.values())
+        drawn = decisions.withdrawal(target, year)
+        if min(amount_in, drawn) >= CIRCLE_DOLLARS:
+            out.append(
+                Circle(
+                    year,
+                    "conversion_and_withdrawal",
+                    target,
+                    amount_in,
+                    drawn,
+                    sources=tuple(sorted(sources)),
+                )
+            )
+    for (account, year), amount in decisions.contributions.items():
+        drawn = decisions.withdrawal(account, year)
+        if min(amount, drawn) >= CIRCLE_DOLLARS:
+            out.append(Circle(year, "contribution_and_withdrawal", account, amount, drawn))
+    growth = {a.name: rules.account_kinds[a.kind].growth for a in plan.accounts}
+    taxed_in: dict[int, list[str]] = {}
+    for (account, year), amount in decisions.contributions.items():
+        if growth[account] == Growth.TAXED and amount >= CIRCLE_DOLLARS:
+            taxed_in.setdefault(year, []).append(account)
+    for (account, year), drawn in decisions.withdrawals.items():
+        if growth[account] == Growth.EXEMPT and drawn >= CIRCLE_DOLLARS and year in taxed_in:
+            moved = sum(decisions.contribution(a, year) for a in taxed_in[year])
+            out.append(
+                Circle(
+                    year,
+                    "exempt_to_taxable",
+                    account,
+                    moved,
+                    drawn,
+                    sources=tuple(sorted(taxed_in[year])),
+                )
+            )
+    proceeds = sale_proceeds(plan, decisions)
+    for (account, tier, year), bought in decisions.buys.items():
+        sold = proceeds.get((account, tier, year), 0.0)
+        if min(bought, sold) >= CIRCLE_DOLLARS:
+            out.append(Circle(year, "purchase_and_sale", account, bought, sold, tier=tier))
+    return sorted(out, key=lambda c: c.key)
+
+
+def sale_proceeds(plan: Plan, decisions: Decisions) -> dict[tuple[str, str, int], float]:
+    """Dollars raised by lot sales, per (account, tier, year).
+
+    A unit bought in year s is worth growth^(t - s) dollars in year t (the opening lot's unit
+    is a dollar of the start year), whatever its basis.
+    """
+    growth = {t.name: 1.0 + t.expected_return for t in plan.tiers}
+    out: dict[tuple[str, str, int], float] = {}
+    for (account, tier, bought, _opening, sold), units in decisions.lot_sales.items():
+        key = (account, tier, sold)
+        out[key] = out.get(key, 0.0) + units * growth[tier] ** (sold - bought)
+    return out
+
+
+def explain(plan: Plan, rules: RuleSet, yearly: pd.DataFrame, circle: Circle) -> str:
+    """Why a circle that the plan keeps is worth keeping, from the ledger's figures."""
+    row = yearly.set_index("year").loc[circle.year]
+    if circle.kind == "purchase_and_sale":
+        return (
+            f"realizing gains now (at {row['marginal_ltcg_rate']:.0%}) raises the basis, "
+            "which saves more tax on later sales"
+        )
+    if circle.kind == "conversion_and_withdrawal":
+        owners = {a.name: a.owner for a in plan.accounts}
+        early = [
+            s
+            for s in circle.sources
+            if owners.get(s)
+            and rules.account_kinds[_kind(plan, s)].early_withdrawal_penalty
+            and penalty_applies(rules, circle.year - plan.person(owners[s]).birth_year)
+        ]
+        if early:
+            return (
+                f"drawing {', '.join(early)} directly would pay the early-withdrawal penalty; "
+                "converting first avoids it"
+            )
+        return "the conversion and the withdrawal are taxed differently this year"
+    if circle.kind == "exempt_to_taxable":
+        return "moving the money is worth more than its shelter this year"
+    fixed = [f for f in plan.contributions.fixed if f.account == circle.account]
+    if fixed and (fixed[0].until_year is None or circle.year <= fixed[0].until_year):
+        return "contributions.fixed requires the contribution"
+    if row.get(f"rmd_{circle.account}", 0.0) > 0:
+        return "the required minimum distribution must be withdrawn even while contributing"
+    return "the contribution and the withdrawal are taxed differently this year"
+
+
+def _kind(plan: Plan, account: str) -> str:
+    return next(a.kind for a in plan.accounts if a.name == account)
+
+
+def circles_table(circles: list[Circle] | None = None) -> pd.DataFrame:
+    """One row per circle the plan keeps (empty with the columns when there are none)."""
+    columns = ["year", "kind", "account", "tier", "money_in", "money_out", "why"]
+    return pd.DataFrame(
+        [
+            {
+                "year": c.year,
+                "kind": c.kind,
+                "account": c.account,
+                "tier": c.tier,
+                "money_in": c.money_in,
+                "money_out": c.money_out,
+                "why": c.why,
+            }
+            for c in circles or []
+        ],
+        columns=columns,
+    )
