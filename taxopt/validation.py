@@ -2,8 +2,9 @@
 
 - `check_plan_against_rules`: the filing status covers as many people as the plan has;
   every year's savings can be invested within the accounts the plan routes them to (the
-  contribution limits and the earned-income cap), so no saving is silently spent;
-  fixed contributions fit their account's limit.
+  contribution limits and the earned-income cap), so no saving is silently spent (a fixed
+  contribution too large for its account is left to taxopt.diagnose, which names the
+  amount that fits).
 - `plan_warnings`: what is allowed but worth saying (a plan that starts before its rule
   set's year is taxed under the later law); `uninvested_savings` says when the tax that
   deductible contributions save could not be invested either and was spent.
@@ -37,7 +38,6 @@ def check_plan_against_rules(plan: Plan, rules: RuleSet, source: str = "plan") -
     _check_scale(plan, source)
     _check_people(plan, rules, source)
     _check_savings_can_be_invested(plan, rules, source)
-    _check_fixed_amounts(plan, rules, source)
 
 
 def _check_scale(plan: Plan, source: str) -> None:
@@ -87,8 +87,8 @@ def _check_savings_can_be_invested(plan: Plan, rules: RuleSet, source: str) -> N
     from taxopt.cashflows import plan_flows
 
     accounts = _limited_routable(plan, rules)
-    if accounts is None:
-        return
+    if accounts is None or _fixed_too_large(plan, rules):
+        return  # a fixed contribution that cannot be made: the solver's diagnosis names it
     flows = plan_flows(plan, rules)
     for year in flows.contribution_years:
         savings = flows.savings[year]
@@ -149,14 +149,14 @@ def _room(plan: Plan, rules: RuleSet, accounts: list, year: int, wages: dict) ->
     return total
 
 
-def _check_fixed_amounts(plan: Plan, rules: RuleSet, source: str) -> None:
-    """A fixed contribution above its account's limit, or above the owner's wages, can
-    never be made; name it (the solver would only say the plan is infeasible)."""
+def _fixed_too_large(plan: Plan, rules: RuleSet) -> bool:
+    """Whether a fixed contribution exceeds its account's limit or its owner's wages in
+    some year (taxopt.diagnose then reports it with the closest amount that works)."""
     from taxopt.cashflows import plan_flows
 
     by_name = {a.name: a for a in plan.accounts}
     flows = None
-    for i, fixed in enumerate(plan.contributions.fixed):
+    for fixed in plan.contributions.fixed:
         account = by_name[fixed.account]
         limited = any(account.kind in lim.account_kinds for lim in rules.contribution_limits)
         if not limited or account.owner is None:
@@ -167,21 +167,15 @@ def _check_fixed_amounts(plan: Plan, rules: RuleSet, source: str) -> None:
                 continue
             year_rules = rules.for_year(year, plan.inflation)
             age = year - plan.person(account.owner).birth_year
-            amount = fixed.annual * plan.inflation_factor(year)
             limit = min(
                 lim.for_age(age)
                 for lim in year_rules.contribution_limits
                 if account.kind in lim.account_kinds
             )
             cap = min(limit, flows.earnings[year].get(account.owner, 0.0))
-            if amount > cap + MONEY_SLACK:
-                infl = plan.inflation_factor(year)
-                raise InputError(
-                    f"{source}: contributions.fixed[{i}].annual: ${fixed.annual:,.0f} a year "
-                    f"into {fixed.account} is more than it can take in {year} "
-                    f"(${cap / infl:,.0f} in today's dollars: its contribution limit, and no "
-                    f"more than {account.owner}'s wages); lower the amount or set until_year"
-                )
+            if fixed.annual * plan.inflation_factor(year) > cap + MONEY_SLACK:
+                return True
+    return False
 
 
 def plan_warnings(plan: Plan, rules: RuleSet) -> list[str]:

@@ -3,8 +3,8 @@
 Builds the wheel from a copy of the checkout, installs it without dependencies into a fresh
 virtual environment in a temporary folder (the dependencies come from this environment's
 site-packages through a .pth line, so nothing is downloaded but the build backend), and runs
-`rules list`, `tax` and `optimize` from another temporary folder. Marked `install`; it runs
-with the rest of the suite (about 15-30 s).
+`rules list`, `tax` (with a state rule set) and `optimize` from another temporary folder.
+Marked `install`; it runs with the rest of the suite (about 15-30 s).
 """
 
 from __future__ import annotations
@@ -103,6 +103,14 @@ def test_tax_runs_from_another_folder(installed):
     # §70102); taxable $34,250 taxed by Rev. Proc. 2024-40 §2.01 Table 3:
     # 10% of $11,925 + 12% of $22,325 = $1,192.50 + $2,679.00.
     assert json.loads(done.stdout)["total_tax"] == pytest.approx(3871.50, abs=0.01)
+
+
+def test_state_rule_sets_ship_too(installed):
+    bin_dir, elsewhere = installed
+    argv = [bin_dir / "taxopt", "tax", "--rules", "us-federal-2025", "--state", "ca"]
+    argv += ["--filing-status", "single", "--age", "40", "--ordinary-income", "50000", "--json"]
+    state = json.loads(_run(argv, elsewhere, _env()).stdout)["state"]
+    assert state["rules"] == "us-ca-2025" and state["state_agi"] == 50000.0
 
 
 def test_optimize_runs_from_another_folder_with_the_bundled_presets(installed):
