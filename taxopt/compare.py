@@ -34,26 +34,17 @@ from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.chart import BarChart, Reference, Series
-from openpyxl.styles import Font
-from openpyxl.utils import column_index_from_string
+from xlsxwriter.utility import xl_rowcol_to_cell
 
 from taxopt.errors import InputError, TaxoptError
 from taxopt.io import write_json
 from taxopt.optimize import optimize
 from taxopt.plan import Plan, load_plan
-from taxopt.report.excel import (
-    MONEY,
-    PERCENT,
-    RATE,
-    TEXT,
-    Col,
-    TableLayout,
-    add_plan_sheets,
-    save_workbook,
-    write_table,
-)
+from taxopt.report.book import Book
+from taxopt.report.charts import Series, make_chart
+from taxopt.report.excel import add_plan_sheets
+from taxopt.report.labels import tier_label
+from taxopt.report.tables import Column, Table, write_tables
 from taxopt.result import Result
 from taxopt.rules import Growth, RuleSet, load_rules
 
@@ -113,8 +104,8 @@ class Comparison:
         return write_json(path, self.to_dict())
 
     def to_excel(self, path: str | Path) -> Path:
-        """A Comparison sheet with charts, then each pair's plan sheets (prefixed)."""
-        return save_workbook(comparison_workbook(self), path)
+        """A Comparison sheet with a chart, then each pair's plan sheets (prefixed)."""
+        return comparison_workbook(self).save(path)
 
 
 def compare(
@@ -371,163 +362,175 @@ def _json_value(value):
 # ---------------------------------------------------------------------------------------
 # The workbook
 
-_SHEET_COLUMNS = [  # key, label, number format
-    ("plan", "Plan", TEXT),
-    ("rules", "Rule set", TEXT),
-    ("status", "Status", TEXT),
-    ("sustainable_spending", "Sustainable spending", MONEY),
-    ("after_tax_estate", "After-tax estate", MONEY),
-    ("lifetime_tax", "Lifetime tax", MONEY),
-    ("lifetime_agi", "Lifetime AGI", MONEY),
+_FIGURE_ROWS = [  # key, label, number kind
+    ("sustainable_spending", "Spending a year after tax (today's $)", "money"),
+    ("after_tax_estate", "Estate after tax (today's $)", "money"),
+    ("lifetime_tax", "Lifetime tax (today's $)", "money"),
+    ("lifetime_agi", "Lifetime adjusted gross income (today's $)", "money"),
+    ("effective_rate", "Effective rate (lifetime tax / lifetime AGI)", "rate"),
+    ("first_year_withdrawal_rate", "First-year withdrawal rate", "rate"),
 ]
+_DIFFERENCE_LABELS = {
+    "sustainable_spending": "Spending vs {first} (today's $)",
+    "after_tax_estate": "Estate vs {first} (today's $)",
+    "lifetime_tax": "Lifetime tax vs {first} (today's $)",
+    "effective_rate": "Effective rate vs {first} (points)",
+}
+COMPARISON_SHEET = "Comparison"
+LOCATION_SHEET = "Location compared"
 
 
-def comparison_workbook(comparison: Comparison) -> Workbook:
-    """The Comparison sheet (live differences, charts), then each pair's plan sheets."""
-    workbook = Workbook()
-    ws = workbook.active
-    ws.title = "Comparison"
-    layout = _comparison_table(ws, comparison)
-    _comparison_charts(ws, layout, comparison)
+def comparison_workbook(comparison: Comparison, client: str | None = None) -> Book:
+    """The Comparison sheet (one printed page), location shares, then each pair's sheets."""
+    book = Book(client or " / ".join(comparison.plans))
+    ws = book.add_sheet(COMPARISON_SHEET)
+    location = book.add_sheet(LOCATION_SHEET)
+    _comparison_sheet(ws, comparison)
+    _location_sheet(location, comparison)
     for plan, rules in comparison.pairs:
         result = comparison.results.get((plan, rules))
         if result is not None:
-            prefix = comparison.sheet_prefix(plan, rules)
-            add_plan_sheets(workbook, result, prefix=prefix, suffix="_" + prefix.strip())
-    return workbook
+            add_plan_sheets(book, result, prefix=comparison.sheet_prefix(plan, rules))
+    return book
 
 
-def _comparison_table(ws, comparison: Comparison) -> TableLayout:
+def _pair_label(comparison: Comparison, plan: str, rules: str) -> str:
+    return f"{plan}: {rules}" if len(comparison.plans) > 1 else rules
+
+
+def _comparison_sheet(ws, comparison: Comparison) -> None:
     table = comparison.table
-    ok = list(table["status"] != "error")
-    base_index = {
-        plan: table.index[(table["plan"] == plan) & (table["rules"] == comparison.rule_sets[0])][0]
+    records = table.to_dict(orient="records")
+    n = len(records)
+    first = comparison.rule_sets[0]
+    ws.set_widths([46, *([20] * n)])
+    ws.fit_one_page()
+    ws.text_row(f"Tax law compared: {', '.join(comparison.plans)}", "title", 24.0)
+    ws.wrapped(
+        f"Today's dollars (each plan's start year). Differences are against the same plan "
+        f"under {first}. Effective rate = {EFFECTIVE_RATE}.",
+        n,
+        lines=2,
+        style="wrapnote",
+    )
+    ws.skip()
+    header = ws.advance(30.0)
+    ws.write(header, 0, "", style="header")
+    for j, record in enumerate(records, start=1):
+        ws.write(
+            header, j, _pair_label(comparison, record["plan"], record["rules"]), style="header"
+        )
+    rows: dict[str, int] = {}
+    for key, label, kind in _FIGURE_ROWS:
+        row = rows[key] = ws.advance()
+        ws.write(row, 0, label)
+        for j, record in enumerate(records, start=1):
+            ws.write(row, j, None if record["status"] == "error" else record[key], kind)
+    base_col = {
+        plan: 1
+        + next(i for i, r in enumerate(records) if r["plan"] == plan and r["rules"] == first)
         for plan in comparison.plans
     }
-    first_row = 3  # write_table: labels on row 1, keys on row 2
+    for key, template in _DIFFERENCE_LABELS.items():
+        kind = "rate" if key == "effective_rate" else "money"
+        row = ws.advance()
+        ws.write(row, 0, template.format(first=first))
+        for j, record in enumerate(records, start=1):
+            value = record[f"{key}_vs_first"]
+            b = base_col[record["plan"]]
+            if record["status"] == "error" or value is None or math.isnan(value):
+                ws.write(row, j, None, kind)
+                continue
+            formula = f"={xl_rowcol_to_cell(rows[key], j)}-{xl_rowcol_to_cell(rows[key], b)}"
+            ws.formula(row, j, formula, value, kind)
+    shifts = [_shift_words(str(r["largest_shift"] or "")) for r in records]
+    shift = ws.advance(13.0 * max(1, *(len(s) // 20 + 1 for s in shifts)) + 4)
+    ws.write(shift, 0, "Largest change in where a tier lives (at retirement)", style="wrap")
+    for j, text in enumerate(shifts, start=1):
+        ws.ws.write_string(shift, j, text, ws.book.format("wrap"))
+    sheets = ws.advance()
+    ws.write(sheets, 0, "This plan's sheets start with")
+    for j, record in enumerate(records, start=1):
+        ok = record["status"] != "error"
+        prefix = comparison.sheet_prefix(record["plan"], record["rules"]).strip()
+        ws.write(sheets, j, prefix if ok else "")
+    if any(r["status"] == "error" for r in records):
+        longest = max(len(str(r["error"] or "")) for r in records)
+        errors = ws.advance(13.0 * (longest // 20 + 2))
+        ws.write(errors, 0, "Could not be planned")
+        for j, record in enumerate(records, start=1):
+            ws.ws.write_string(errors, j, str(record["error"] or ""), ws.book.format("wrap"))
+    ws.skip()
+    _comparison_chart(ws, comparison, records, header, rows)
 
-    def base_row(row: int) -> int | None:
-        i = row - first_row
-        b = base_index[table.at[i, "plan"]]
-        return first_row + b if ok[i] and ok[b] else None
 
-    def vs_first(key: str):
-        def formula(r) -> str | None:
-            b = base_row(r.row)
-            return None if b is None else f"={r(key)}-{r.letters[key]}{b}"
-
-        return formula
-
-    cols = [Col(k, label, fmt, list(table[k]), width=16) for k, label, fmt in _SHEET_COLUMNS]
-    cols += [
-        Col(
-            "effective_rate",
-            "Effective rate (lifetime tax / lifetime AGI)",
-            RATE,
-            width=14,
-            formula=lambda r: (
-                None
-                if not ok[r.row - first_row]
-                else f'=IF({r("lifetime_agi")}>0,{r("lifetime_tax")}/{r("lifetime_agi")},"")'
-            ),
-        ),
-        Col(
-            "first_year_withdrawal_rate",
-            "First-year withdrawal rate",
-            RATE,
-            list(table["first_year_withdrawal_rate"]),
-        ),
-        *(
-            Col(
-                f"{f}_vs_first",
-                f"{f.replace('_', ' ').capitalize()} vs {comparison.rule_sets[0]}",
-                RATE if f == "effective_rate" else MONEY,
-                formula=vs_first(f),
-                width=16,
-            )
-            for f in FIGURES
-        ),
-        Col(
-            "largest_shift",
-            "Largest location shift (at retirement)",
-            TEXT,
-            list(table["largest_shift"]),
-            width=36,
-        ),
-        Col(
-            "largest_shift_points",
-            "Largest shift (points of the portfolio)",
-            PERCENT,
-            list(table["largest_shift_points"]),
-        ),
-        *(
-            Col(c, c.removeprefix("share_").replace("_", " "), PERCENT, list(table[c]), width=11)
-            for c in table.columns
-            if c.startswith("share_")
-        ),
-        *(
-            Col(c, c.replace("_", " ") + " (of portfolio)", PERCENT, list(table[c]), width=11)
-            for c in table.columns
-            if c.startswith("weight_")
-        ),
-        Col(
-            "sheets",
-            "Sheets",
-            TEXT,
-            [
-                comparison.sheet_prefix(p, r).strip() + " ..." if ok[i] else ""
-                for i, (p, r) in enumerate(zip(table["plan"], table["rules"], strict=True))
-            ],
-            width=10,
-        ),
-        Col("error", "Error", TEXT, list(table["error"]), width=60),
+def _comparison_chart(ws, comparison, records, header: int, rows: dict[str, int]) -> None:
+    n = len(records)
+    values = {
+        key: [0.0 if r["status"] == "error" else float(r[key]) for r in records]
+        for key in ("sustainable_spending", "lifetime_tax", "after_tax_estate")
+    }
+    categories = Series("Rule set", ws.title, 1, header, header, last_col=n)
+    series = [
+        Series(label.split(" (")[0], ws.title, 1, rows[key], rows[key], values[key], last_col=n)
+        for key, label, _kind in _FIGURE_ROWS
+        if key in ("sustainable_spending", "lifetime_tax")
     ]
-    layout = write_table(ws, cols, len(table), freeze_col=3)
-    notes = [
-        "Today's dollars (each plan's start year). Differences are against the same plan "
-        f"under {comparison.rule_sets[0]}.",
-        f"Effective rate = {EFFECTIVE_RATE}. Shares: fraction of each tier's dollars held in "
-        "Roth, tax-deferred or taxable accounts at retirement.",
-        "Each rule set's plan sheets follow, named by the prefix in the Sheets column.",
-    ]
-    for i, note in enumerate(notes):
-        ws.cell(layout.last_row + 2 + i, 1, note).font = Font(italic=True)
-    return layout
-
-
-def _comparison_charts(ws, layout: TableLayout, comparison: Comparison) -> None:
-    letters = layout.letters
-    several = len(comparison.plans) > 1
-    categories = Reference(
-        ws,
-        min_col=_index(letters["plan" if several else "rules"]),
-        max_col=_index(letters["rules"]) if several else None,
-        min_row=layout.first_row,
-        max_row=layout.last_row,
+    chart = make_chart(
+        ws.book,
+        "column",
+        "Spending a year and lifetime tax",
+        "Today's dollars",
+        categories,
+        series,
+        x_title="",
     )
-    anchor_row = layout.last_row + 7
-    for n, (keys, title) in enumerate(
-        [
-            (["sustainable_spending", "lifetime_tax"], "Spending and lifetime tax (today's $)"),
-            (["after_tax_estate"], "After-tax estate (today's $)"),
-        ]
-    ):
-        chart = BarChart()
-        chart.type, chart.grouping = "col", "clustered"
-        for key in keys:
-            values = Reference(
-                ws, min_col=_index(letters[key]), min_row=layout.first_row, max_row=layout.last_row
+    ws.insert_chart(chart, 0, 620, 300)
+
+
+def _location_sheet(ws, comparison: Comparison) -> None:
+    table = comparison.table
+    records = table.to_dict(orient="records")
+    shares = sorted(c for c in table.columns if c.startswith("share_"))
+    weights = [c for c in table.columns if c.startswith("weight_")]
+    ws.set_widths([40, *([20] * len(records))])
+    ws.text_row("Where each tier lives at retirement, by tax law", "title", 24.0)
+    ws.wrapped(
+        "Share of each tier's dollars held in Roth, traditional (tax-deferred) or taxable "
+        "accounts; the last rows give each tier's share of the whole portfolio.",
+        len(records),
+        lines=2,
+        style="wrapnote",
+    )
+    ws.skip()
+    labels = [
+        f"{tier_label(c.removeprefix('share_').rsplit('_in_', 1)[0])} in "
+        f"{_PLACE_WORDS[c.rsplit('_in_', 1)[1]]}"
+        for c in shares
+    ] + [f"{tier_label(c.removeprefix('weight_'))}: share of the portfolio" for c in weights]
+    columns = [Column("", labels, "text", width=40)]
+    for record in records:
+        columns.append(
+            Column(
+                _pair_label(comparison, record["plan"], record["rules"]),
+                [record.get(c) for c in [*shares, *weights]],
+                "percent",
+                width=20,
             )
-            chart.series.append(Series(values, title=key.replace("_", " ")))
-        chart.set_categories(categories)
-        chart.title = title
-        chart.y_axis.number_format = "#,##0"
-        chart.width, chart.height = 18, 9
-        ws.add_chart(chart, f"{('A', 'K')[n]}{anchor_row}")
+        )
+    write_tables(ws, [Table("Shares at retirement", columns)], new_page_each=False)
 
 
-def _index(letter: str) -> int:
-    return column_index_from_string(letter)
+_PLACE_WORDS = {"roth": "Roth", "deferred": "traditional", "taxable": "taxable"}
+
+
+def _shift_words(text: str) -> str:
+    """'aggressive in roth: 62% -> 55% ...' as the client reads it: 'Aggressive in Roth: ...'."""
+    head, sep, tail = text.partition(": ")
+    tier, _in, place = head.rpartition(" in ")
+    if not sep or not _in or place not in _PLACE_WORDS:
+        return "None" if text == "none" else text
+    return f"{tier_label(tier)} in {_PLACE_WORDS[place]}: {tail}"
 
 
 # ---------------------------------------------------------------------------------------

@@ -324,7 +324,7 @@ def test_cli_writes_tables_per_household_files_and_summary(tmp_path, capsys):
     assert files == sorted(
         f"h{i}__{r}{s}" for i in (0, 1) for r in (CURRENT, REFORM) for s in (".json", ".xlsx")
     )
-    assert load_workbook(out / "households" / f"h0__{CURRENT}.xlsx").sheetnames[0] == "Summary"
+    assert load_workbook(out / "households" / f"h0__{CURRENT}.xlsx").sheetnames[0] == "Plan"
 
     summary = load_workbook(out / "summary.xlsx")
     assert summary.sheetnames == [

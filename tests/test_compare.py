@@ -5,17 +5,35 @@ from __future__ import annotations
 import json
 import math
 import shutil
-import subprocess
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from workbook_checks import (
+    convert,
+    developer_words,
+    evaluate,
+    formula_cells,
+    pages_by_sheet,
+    sheet_of,
+)
 
 import taxopt
 from taxopt.cli import main
-from taxopt.compare import FIGURES, Comparison, _label, _money, compare, render_table
+from taxopt.compare import (
+    COMPARISON_SHEET,
+    FIGURES,
+    LOCATION_SHEET,
+    Comparison,
+    _label,
+    _money,
+    compare,
+    render_table,
+)
+from taxopt.report.excel import CLIENT_SHEETS, SHEETS
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 RETIREE = EXAMPLES / "retiree-4-percent.toml"
@@ -229,62 +247,66 @@ def workbook_path(comparison, tmp_path_factory) -> Path:
 
 def test_workbook_has_the_comparison_then_one_sheet_group_per_rule_set(workbook_path):
     book = openpyxl.load_workbook(workbook_path)
-    assert book.sheetnames[0] == "Comparison"
+    assert book.sheetnames[:2] == [COMPARISON_SHEET, LOCATION_SHEET]
     for prefix in ("R1 ", "R2 ", "R3 "):
-        assert f"{prefix}Yearly plan" in book.sheetnames
+        assert [f"{prefix}{s}"[:31] for s in SHEETS] == [
+            n for n in book.sheetnames if n.startswith(prefix)
+        ]
     assert all(len(name) <= 31 for name in book.sheetnames)
-    assert len(book.sheetnames) == 1 + 3 * 7
-    ws = book["Comparison"]
-    keys = {c.value: c.column for c in ws[2] if c.value}
-    assert ws.cell(4, keys["lifetime_tax_vs_first"]).value == "=F4-F3"
-    assert len(ws._charts) == 2
-    assert {"LifetimeTax_R1", "LifetimeTax_R3", "YearlyPlan_R2"} <= set(book.defined_names)
+    assert len(book.sheetnames) == 2 + 3 * len(SHEETS)
+    assert len(book[COMPARISON_SHEET]._charts) == 1
+
+
+def test_comparison_sheet_reads_back_through_pandas(workbook_path, comparison):
+    first = pd.read_excel(workbook_path, sheet_name=0, header=None)
+    rows = {str(r[0]): list(r[1:]) for r in first.itertuples(index=False)}
+    table = comparison.table
+    spending = rows["Spending a year after tax (today's $)"]
+    assert spending == pytest.approx(list(table["sustainable_spending"]))
+    tax_vs = rows[f"Lifetime tax vs {BASE} (today's $)"]
+    assert tax_vs == pytest.approx(list(table["lifetime_tax_vs_first"]), abs=1e-6)
+    assert rows["This plan's sheets start with"] == ["R1", "R2", "R3"]
+
+
+def test_comparison_formulas_have_their_results_stored(workbook_path):
+    values = openpyxl.load_workbook(workbook_path, data_only=True)
+    cells = formula_cells(workbook_path)
+    assert any(sheet == COMPARISON_SHEET for sheet, *_ in cells)
+    for sheet, coordinate, formula, stored in cells:
+        assert stored is not None, (sheet, coordinate)
+        want = evaluate(formula, values[sheet])
+        assert math.isclose(stored, want, rel_tol=1e-9, abs_tol=1e-6), (sheet, coordinate)
 
 
 def test_each_group_shows_its_own_result(workbook_path, comparison):
-    book = openpyxl.load_workbook(workbook_path)
     reform = comparison.results["Retiree drawing 4%", "us-2026-higher-rates"]
-    ws = book["R3 Yearly plan"]
-    keys = {c.value: c.column for c in ws[2] if c.value}
-    taxes = [ws.cell(3 + i, keys["ordinary_tax"]).value for i in range(len(reform.yearly))]
-    assert taxes == pytest.approx(list(reform.yearly["ordinary_tax"]), rel=1e-12)
-    summary = book["R3 Summary"]
-    assert summary["A1"].value.endswith("under us-2026-higher-rates")
+    ledger = pd.read_excel(workbook_path, sheet_name="R3 Ledger", header=None)
+    column = next(
+        (ledger[c] for c in ledger.columns if (ledger[c] == "Total tax (nominal $)").any()),
+    )
+    start = column[column == "Total tax (nominal $)"].index[0] + 1
+    taxes = list(column[start : start + len(reform.yearly)])
+    assert taxes == pytest.approx(list(reform.yearly["total_tax"]), abs=0.5)
+    first = pd.read_excel(workbook_path, sheet_name="R3 Plan", header=None)
+    shown = {str(r[0]): r[1] for r in first.itertuples(index=False)}
+    assert shown["Lifetime tax (today's $)"] == pytest.approx(reform.figures.lifetime_tax)
 
 
-def test_recalculated_comparison_equals_the_table(workbook_path, comparison, tmp_path):
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    if soffice is None:
-        pytest.skip("LibreOffice (soffice) is not installed: apt-get install libreoffice-calc")
-    subprocess.run(
-        [
-            soffice,
-            f"-env:UserInstallation=file://{tmp_path / 'profile'}",
-            "--headless",
-            "--convert-to",
-            "xlsx",
-            "--outdir",
-            str(tmp_path),
-            str(workbook_path),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    book = openpyxl.load_workbook(tmp_path / workbook_path.name, data_only=True)
-    ws = book["Comparison"]
-    keys = {c.value: c.column for c in ws[2] if c.value}
-    for i, record in enumerate(comparison.table.to_dict(orient="records")):
-        for key in ("effective_rate", *(f"{f}_vs_first" for f in FIGURES)):
-            assert math.isclose(
-                ws.cell(3 + i, keys[key]).value, record[key], rel_tol=1e-12, abs_tol=1e-6
-            ), key
-    summary = {r[0].value: r[1].value for r in book["R3 Summary"].iter_rows() if r[0].value}
-    assert math.isclose(
-        summary["Lifetime tax (sum of each year's tax in today's dollars)"],
-        row(comparison, "us-2026-higher-rates")["lifetime_tax"],
-        rel_tol=1e-12,
-    )
+def test_comparison_has_no_developer_words(workbook_path):
+    book = openpyxl.load_workbook(workbook_path)
+    assert developer_words(book[COMPARISON_SHEET]) == []
+    assert developer_words(book[LOCATION_SHEET]) == []
+    for prefix in ("R1 ", "R2 ", "R3 "):
+        for name in CLIENT_SHEETS:
+            assert developer_words(book[f"{prefix}{name}"[:31]]) == [], prefix + name
+
+
+def test_comparison_prints_its_first_page_on_one_landscape_page(workbook_path, tmp_path):
+    pdf = convert(workbook_path, tmp_path, "pdf")
+    pages = [sheet_of(h, [COMPARISON_SHEET, LOCATION_SHEET]) for h in pages_by_sheet(pdf)]
+    assert pages[0] == COMPARISON_SHEET and pages.count(COMPARISON_SHEET) == 1
+    ws = openpyxl.load_workbook(workbook_path)[COMPARISON_SHEET]
+    assert ws.page_setup.orientation == "landscape"
 
 
 def test_json_has_no_nan(tmp_path):

@@ -1,436 +1,336 @@
-"""The advisor's workbook, read back: sheets, headers, every figure against the Result's
-DataFrames, the promised formulas, and (LibreOffice) their recalculated values."""
+"""The advisor's workbook, read back as a client's viewer and an auditor would: stored
+results of every formula, the headline numbers through pandas, plain words on client sheets,
+this year's actions against the ledger, and (LibreOffice) how it prints."""
 
 from __future__ import annotations
 
-import dataclasses
 import math
-import shutil
-import subprocess
+import re
+import types
+import zipfile
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from openpyxl.utils import get_column_letter
+from workbook_checks import (
+    charts_and_breaks,
+    convert,
+    developer_words,
+    evaluate,
+    formula_cells,
+    pages_by_sheet,
+    pdf_text,
+    sheet_of,
+)
 
 import taxopt
-from taxopt.report.excel import (
-    KEY_ROW,
-    LABEL_ROW,
-    SHEETS,
-    RowRefs,
-    sheet_title,
-    write_plan_workbook,
-)
-from taxopt.result import PlanFigures
-from taxopt.rules_report import rule_values
+from taxopt.report.book import MAX_SHEET_TITLE, PRINT_HEIGHT_PT, clean, sheet_title
+from taxopt.report.excel import CLIENT_SHEETS, SHEETS, write_plan_workbook
+from taxopt.report.headroom import headroom
+from taxopt.report.tables import MAX_COLUMNS, Column, Table, split, sum_formula
+from taxopt.report.this_year import account_actions, lot_sales
+from taxopt.tax import TaxInput
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-FIRST_DATA_ROW = KEY_ROW + 1
-# Columns the yearly sheet promises as live formulas (derived from other columns).
-YEARLY_FORMULAS = {
-    "contributions",
-    "withdrawals",
-    "roth_conversions",
-    "rmd_required",
-    "social_security",
-    "total_tax",
-    "spending",
-    "portfolio_closing",
-    "spending_real",
-    "total_tax_real",
-    "withdrawals_real",
-    "portfolio_closing_real",
-    "after_tax_estate_real",
-}
-TAXES_FORMULAS = {"total_tax", "average_rate", "agi_real"}
+US_2026 = taxopt.load_rules("us-federal-2026")
 
 
 @pytest.fixture(scope="module")
 def result():
-    # The couple plan has wages, contributions to five accounts, conversions and RMDs:
-    # every column group of the yearly sheet is filled. Fast mode: about 0.4 s.
+    # The couple has wages, contributions to five accounts, conversions, RMDs and a taxable
+    # account with gains: every part of the workbook is filled. Fast mode, with baselines.
     plan = taxopt.load_plan(EXAMPLES / "couple-near-retirement.toml")
-    return taxopt.optimize(
-        plan, taxopt.load_rules("us-federal-2026"), mode="fast", with_baselines=False
-    )
+    return taxopt.optimize(plan, US_2026, mode="fast")
 
 
 @pytest.fixture(scope="module")
-def with_baseline(result):
-    """The result with one made-up alternative, so the baselines block has a row to compare."""
-    alternative = PlanFigures(
-        sustainable_spending=100_000.0,
-        after_tax_estate=200_000.0,
-        lifetime_tax=500_000.0,
-        first_year_withdrawal_rate=0.05,
-    )
-    return dataclasses.replace(result, baselines={"all in taxable": alternative})
+def path(result, tmp_path_factory) -> Path:
+    return write_plan_workbook(result, tmp_path_factory.mktemp("wb") / "plan.xlsx")
 
 
 @pytest.fixture(scope="module")
-def workbook_path(with_baseline, tmp_path_factory) -> Path:
-    return write_plan_workbook(with_baseline, tmp_path_factory.mktemp("wb") / "plan.xlsx")
+def values(path):
+    return openpyxl.load_workbook(path, data_only=True)
 
 
-@pytest.fixture(scope="module")
-def book(workbook_path):
-    return openpyxl.load_workbook(workbook_path)
+def rows_of(ws) -> list[list]:
+    return [[c.value for c in row] for row in ws.iter_rows()]
 
 
-def table(ws) -> tuple[dict[str, int], int]:
-    """Column index by key (row 2) and the number of data rows (until the total row)."""
-    keys = {c.value: c.column for c in ws[KEY_ROW] if c.value is not None}
-    rows = 0
-    while ws.cell(FIRST_DATA_ROW + rows, 1).value not in (None, "Total", "Largest |x|"):
-        rows += 1
-    return keys, rows
+def find_row(ws, label: str) -> list:
+    return next(r for r in rows_of(ws) if label in r)
 
 
-def column(ws, col: int, rows: int) -> list:
-    return [ws.cell(FIRST_DATA_ROW + i, col).value for i in range(rows)]
+def column_below(ws, header: str) -> list:
+    """Values under the first header cell `header`, down to the total row or a blank."""
+    for row in ws.iter_rows():
+        for cell in row:
+            if cell.value == header:
+                out, r = [], cell.row + 1
+                while ws.cell(r, 1).value not in (None, "Total") and isinstance(
+                    ws.cell(r, 1).value, int | float
+                ):
+                    out.append(ws.cell(r, cell.column).value)
+                    r += 1
+                return out
+    raise AssertionError(f"no header {header!r} on {ws.title}")
 
 
-def is_formula(value) -> bool:
-    return isinstance(value, str) and value.startswith("=")
-
-
-def close(a: float, b: float) -> bool:
-    # LibreOffice writes 15 significant digits.
-    return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-6)
+def all_parts(ws, header: str) -> list:
+    """A column's values over every page of its table (the header repeats on each page)."""
+    out = []
+    for row in ws.iter_rows():
+        for cell in row:
+            if cell.value == header:
+                r = cell.row + 1
+                while isinstance(ws.cell(r, 1).value, int | float):
+                    out.append(ws.cell(r, cell.column).value)
+                    r += 1
+    return out
 
 
 # ---------------------------------------------------------------------------------------
-# Structure
+# Stored values
 
 
-def test_sheets_in_order(book):
-    assert book.sheetnames == list(SHEETS)
+def test_sheets_in_order(values):
+    assert values.sheetnames == list(SHEETS)
 
 
-def test_yearly_headers_cover_the_ledger(book, result):
-    ws = book["Yearly plan"]
-    keys, rows = table(ws)
-    assert rows == len(result.yearly)
-    accounts = [a.name for a in result.plan.accounts]
-    expected = {
-        "year",
-        "inflation_factor",
-        "retired",
-        "wages",
-        "savings_budget",
-        "ordinary_tax",
-        "capital_gains_tax",
-        "niit",
-        "early_withdrawal_penalty",
-        "total_tax",
-        "spending",
-        "spending_real",
-        "portfolio_closing",
-        "portfolio_closing_real",
-        "after_tax_estate_real",
-        "age_Alex",
-        "age_Blake",
-    }
-    for prefix in ("opening", "contribution", "withdrawal", "closing"):
-        expected |= {f"{prefix}_{a}" for a in accounts}
-    assert expected <= set(keys)
-    labels = [ws.cell(LABEL_ROW, c).value for c in keys.values()]
-    assert all(isinstance(label, str) and label for label in labels)
-    assert ws.freeze_panes == "B3"
+def test_every_formula_has_its_result_stored(path, values):
+    cells = formula_cells(path)
+    assert len(cells) > 50
+    for sheet, coordinate, formula, stored in cells:
+        assert stored is not None, f"{sheet}!{coordinate} {formula} has no stored result"
+        want = evaluate(formula, values[sheet])
+        assert math.isclose(stored, want, rel_tol=1e-9, abs_tol=1e-6), (sheet, coordinate)
 
 
-def test_yearly_values_equal_the_ledger(book, result):
-    ws = book["Yearly plan"]
-    keys, rows = table(ws)
-    yearly = result.yearly
-    checked = 0
-    for key, col in keys.items():
-        cells = column(ws, col, rows)
-        if key in YEARLY_FORMULAS:
-            assert all(is_formula(v) for v in cells), key
-            continue
-        if key == "retired":
-            assert cells == ["yes" if r else "no" for r in yearly["retired"]]
-        elif key in yearly.columns:
-            assert all(close(a, b) for a, b in zip(cells, yearly[key], strict=True)), key
-            checked += 1
-    assert checked >= 30
+def total_below(ws, header: str) -> float:
+    """The total row's cell under the first header cell `header`."""
+    cell = next(c for row in ws.iter_rows() for c in row if c.value == header)
+    r = cell.row + 1
+    while ws.cell(r, 1).value != "Total":
+        r += 1
+    return ws.cell(r, cell.column).value
 
 
-def test_yearly_formulas_are_the_promised_ones(book, result):
-    ws = book["Yearly plan"]
-    keys, rows = table(ws)
-    letter = {k: get_column_letter(c) for k, c in keys.items()}
-    row = FIRST_DATA_ROW
-    accounts = [a.name for a in result.plan.accounts]
-    # Contributions and withdrawals: SUM over the adjacent per-account columns.
-    for prefix, total in (("contribution", "contributions"), ("withdrawal", "withdrawals")):
-        first, last = letter[f"{prefix}_{accounts[0]}"], letter[f"{prefix}_{accounts[-1]}"]
-        assert ws[f"{letter[total]}{row}"].value == f"=SUM({first}{row}:{last}{row})"
-    assert ws[f"{letter['spending_real']}{row}"].value == (
-        f"={letter['spending']}{row}/{letter['inflation_factor']}{row}"
+def test_totals_equal_the_ledger(values, result):
+    ws = values["Year by year"]
+    y = result.yearly
+    n = len(y)
+    assert total_below(ws, "Income tax, total (nominal $)") == pytest.approx(
+        y["total_tax"].sum(), abs=0.5 * n
     )
-    total_row = FIRST_DATA_ROW + rows
-    assert ws.cell(total_row, 1).value == "Total"
-    tax = letter["total_tax_real"]
-    assert ws[f"{tax}{total_row}"].value == f"=SUM({tax}{FIRST_DATA_ROW}:{tax}{total_row - 1})"
-    summary = {ws_row[0].value: ws_row[1].value for ws_row in book["Summary"].iter_rows()}
-    lifetime = summary["Lifetime tax (sum of each year's tax in today's dollars)"]
-    assert lifetime == f"=SUM('Yearly plan'!${tax}${FIRST_DATA_ROW}:${tax}${total_row - 1})"
-
-
-def test_taxes_values_and_bracket_widths(book, result):
-    ws = book["Taxes"]
-    keys, rows = table(ws)
-    yearly = result.yearly
-    for key, col in keys.items():
-        cells = column(ws, col, rows)
-        if key in TAXES_FORMULAS or key.endswith(("_share_filled", "_room")):
-            assert all(is_formula(v) for v in cells), key
-        elif key in yearly.columns:
-            assert all(close(a, b) for a, b in zip(cells, yearly[key], strict=True)), key
-    # 2026 mfj: 12% bracket from $24,800 to $100,800 (Rev. Proc. 2025-32 §4.01, Table 1), so
-    # 76,000 wide; indexed at the plan's 2.5% it is 76,000 x 1.025 = 77,900 wide in 2027.
-    widths = column(ws, keys["bracket_1_width"], rows)
-    assert widths[0] == pytest.approx(76_000)
-    assert widths[1] == pytest.approx(77_900)
-    # 37% top bracket (from $768,700) has no width.
-    assert "bracket_6_filled" in keys and "bracket_6_width" not in keys
-    assert ws.cell(LABEL_ROW, keys["bracket_1_filled"]).value == "Bracket 2 (12.0%) filled"
-
-
-def test_location_dollars_equal_the_result(book, result):
-    ws = book["Location"]
-    tiers = result.plan.tier_names
-    found = 0
-    for snapshot, frame in result.location.groupby("snapshot", sort=False):
-        title = f"{snapshot.capitalize()}: {int(frame['year'].iloc[0])}"
-        start = next(c.row for c in ws["A"] if c.value == title)
-        header = [ws.cell(start + 1, 3 + j).value for j in range(len(tiers))]
-        assert header == tiers
-        for offset, account in enumerate(a.name for a in result.plan.accounts):
-            row = start + 2 + offset
-            assert ws.cell(row, 1).value == account
-            for j, tier in enumerate(tiers):
-                want = frame[(frame.account == account) & (frame.tier == tier)].dollars.item()
-                assert close(ws.cell(row, 3 + j).value, want)
-                found += 1
-    assert found == len(result.location)
-    assert {"today", "retirement", "age 75", "age 85"} == set(result.location.snapshot)
-
-
-def test_rules_sheet_lists_every_value_with_its_source(book, result):
-    ws = book["Rules"]
-    rows = {(r[1].value, r[4].value) for r in ws.iter_rows() if r[1].value}
-    values = [v for v in rule_values(result.rules) if v.table not in {"meta", "extends"}]
-    assert all((v.path, v.source) in rows for v in values)
-    rates = next(r for r in ws.iter_rows() if r[1].value == "ordinary.brackets.mfj.rates")
-    assert "Rev. Proc." in rates[4].value
-    assert rates[2].value.startswith("[10%, 12%, 22%")
-
-
-def test_summary_client_assumptions_and_baselines(book, with_baseline):
-    ws = book["Summary"]
-    pairs = {r[0].value: r[1].value for r in ws.iter_rows() if r[0].value}
-    plan = with_baseline.plan
-    assert pairs["Plan"] == plan.name
-    assert pairs["Filing status"] == "mfj"
-    assert pairs["People"].startswith("Alex, born 1965, age 61 in 2026")
-    assert pairs["Rule set"].startswith("us-federal-2026: ")
-    assert pairs["Inflation (yearly)"] == plan.inflation
-    assert pairs["Mode / method / status"] == "fast / lp / optimal"
-    tiers = {r[0].value: r for r in ws.iter_rows() if r[0].value in plan.tier_names}
-    for tier in plan.tiers:
-        assert tiers[tier.name][1].value == tier.expected_return
-        assert tiers[tier.name][4].value == tier.volatility
-    alternative = next(r for r in ws.iter_rows() if r[0].value == "all in taxable")
-    assert alternative[1].value == 100_000.0
-    assert all(is_formula(c.value) for c in alternative[5:8])
-
-
-def test_empty_baselines_say_so(result, tmp_path):
-    book = openpyxl.load_workbook(write_plan_workbook(result, tmp_path / "p.xlsx"))
-    texts = [c.value for c in book["Summary"]["A"] if isinstance(c.value, str)]
-    assert any(t.startswith("No simple alternatives were evaluated") for t in texts)
-
-
-def test_charts_names_and_print_setup(book):
-    charts = book["Charts"]._charts
-    kinds = [(type(c).__name__, getattr(c, "grouping", None)) for c in charts]
-    assert kinds == [("AreaChart", "stacked"), ("BarChart", "stacked"), ("LineChart", "standard")]
-    assert len(charts[0].series) == 5 and len(charts[1].series) == 5
-    names = set(book.defined_names)
-    assert {
-        "YearlyPlan",
-        "Taxes",
-        "Reconciliation",
-        "Inflation",
-        "LifetimeTax",
-        "SustainableSpending",
-        "Location_retirement",
-        "Location_age_85",
-    } <= names
-    for ws in book.worksheets:
-        assert ws.page_setup.orientation == "landscape"
-        assert ws.page_setup.fitToWidth == 1
-        assert ws.sheet_properties.pageSetUpPr.fitToPage
-
-
-# ---------------------------------------------------------------------------------------
-# Recalculated by a real spreadsheet engine
-
-
-@pytest.fixture(scope="module")
-def recalculated(workbook_path, tmp_path_factory):
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    if soffice is None:
-        pytest.skip("LibreOffice (soffice) is not installed: apt-get install libreoffice-calc")
-    out = tmp_path_factory.mktemp("recalc")
-    profile = tmp_path_factory.mktemp("lo-profile")  # own profile: no clash with other runs
-    subprocess.run(
-        [
-            soffice,
-            f"-env:UserInstallation=file://{profile}",
-            "--headless",
-            "--convert-to",
-            "xlsx",
-            "--outdir",
-            str(out),
-            str(workbook_path),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
+    assert total_below(ws, "Income tax (today's $)") == pytest.approx(
+        result.figures.lifetime_tax, abs=0.5 * n
     )
-    return openpyxl.load_workbook(out / workbook_path.name, data_only=True)
-
-
-def test_recalculated_yearly_formulas_equal_the_ledger(recalculated, result):
-    ws = recalculated["Yearly plan"]
-    keys, rows = table(ws)
-    yearly = result.yearly
-    for key in YEARLY_FORMULAS & set(yearly.columns):
-        cells = column(ws, keys[key], rows)
-        assert all(close(a, b) for a, b in zip(cells, yearly[key], strict=True)), key
-    total_row = FIRST_DATA_ROW + rows
-    for key in ("total_tax", "withdrawals", "contributions", "spending"):
-        assert close(ws.cell(total_row, keys[key]).value, yearly[key].sum()), key
-    assert close(ws.cell(total_row, keys["total_tax_real"]).value, result.figures.lifetime_tax)
-
-
-def test_recalculated_headline_figures_equal_the_result(recalculated, with_baseline):
-    ws = recalculated["Summary"]
-    pairs = {r[0].value: r[1].value for r in ws.iter_rows() if r[0].value}
-    f = with_baseline.figures
-    y = with_baseline.yearly
-    assert close(
-        pairs["Sustainable spending, first retirement year (after tax)"], f.sustainable_spending
+    assert total_below(ws, "Converted to Roth (nominal $)") == pytest.approx(
+        y["roth_conversions"].sum(), abs=0.5 * n
     )
-    assert close(
-        pairs[f"After-tax estate at the end of {with_baseline.plan.end_year}"], f.after_tax_estate
-    )
-    assert close(pairs["Lifetime tax (sum of each year's tax in today's dollars)"], f.lifetime_tax)
-    assert close(
-        pairs["First-year withdrawal rate (net of contributions)"], f.first_year_withdrawal_rate
-    )
-    lifetime_agi = (y["agi"] / y["inflation_factor"]).sum()
-    assert close(
-        pairs["Effective rate: lifetime tax / lifetime AGI"], f.lifetime_tax / lifetime_agi
-    )
-    assert close(
-        pairs["Model vs ledger: largest yearly difference (nominal $)"],
-        with_baseline.reconciliation_max_abs_error,
-    )
-    table_ = with_baseline.baselines_table
-    row = next(r for r in ws.iter_rows() if r[0].value == "all in taxable")
-    gains = [c.value for c in row[5:8]]
-    want = table_.loc[
-        "all in taxable", ["gain_in_sustainable_spending", "gain_in_after_tax_estate", "tax_saved"]
-    ]
-    assert all(close(a, b) for a, b in zip(gains, want, strict=True))
 
 
-def test_recalculated_taxes_location_and_reconciliation(recalculated, result):
-    taxes = recalculated["Taxes"]
-    keys, rows = table(taxes)
-    for i in range(rows):
-        row = FIRST_DATA_ROW + i
-        filled = taxes.cell(row, keys["bracket_1_filled"]).value
-        width = taxes.cell(row, keys["bracket_1_width"]).value
-        assert close(taxes.cell(row, keys["bracket_1_share_filled"]).value, filled / width)
-        assert close(taxes.cell(row, keys["total_tax"]).value, result.yearly["total_tax"].iloc[i])
-    ws = recalculated["Location"]
-    tiers = result.plan.tier_names
-    share_acct, share_port = len(tiers) + 6, 2 * len(tiers) + 7  # the blocks' first columns
-    for snapshot, frame in result.location.groupby("snapshot", sort=False):
-        title = f"{snapshot.capitalize()}: {int(frame['year'].iloc[0])}"
-        start = next(c.row for c in ws["A"] if c.value == title)
-        for offset, account in enumerate(a.name for a in result.plan.accounts):
-            for j, tier in enumerate(tiers):
-                want = frame[(frame.account == account) & (frame.tier == tier)].iloc[0]
-                assert close(
-                    ws.cell(start + 2 + offset, share_acct + j).value, want.share_of_account
-                )
-                assert close(
-                    ws.cell(start + 2 + offset, share_port + j).value, want.share_of_portfolio
-                )
-    recon = recalculated["Reconciliation"]
-    keys, rows = table(recon)
-    errors = column(recon, keys["tax_error"], rows)
-    assert all(close(a, b) for a, b in zip(errors, result.reconciliation["tax_error"], strict=True))
+def test_instructions_equal_the_ledger(values, result):
+    ws = values["Year by year"]
+    y = result.yearly
+    assert all_parts(ws, "Year")[: len(y)] == list(y["year"])
+    spending = all_parts(ws, "Spending after tax (today's $)")
+    assert spending == pytest.approx(list(y["spending_real"]), abs=0.5)
+    convert_cols = sorted({h for h in _headers(ws) if h.startswith("Convert to Roth from")})
+    assert len(convert_cols) == 2
+    converted = [sum(v) for v in zip(*(all_parts(ws, h) for h in convert_cols), strict=True)]
+    assert converted == pytest.approx(list(y["roth_conversions"]), abs=1.0)
 
 
-def test_recalculation_has_no_error_cells(recalculated):
-    bad = [
-        f"{ws.title}!{c.coordinate}={c.value}"
-        for ws in recalculated.worksheets
+def _headers(ws) -> list:
+    return [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+
+
+def test_ledger_appendix_keeps_every_figure(values, result):
+    ws = values["Ledger"]
+    numbers = [
+        c.value
         for row in ws.iter_rows()
         for c in row
-        if isinstance(c.value, str) and c.value.startswith(("#", "Err:"))
+        if isinstance(c.value, int | float) and not isinstance(c.value, bool)
     ]
-    assert bad == []
+    assert len(numbers) >= result.yearly.select_dtypes("number").size * 0.9
+    assert all_parts(ws, "Total tax (nominal $)") == pytest.approx(
+        list(result.yearly["total_tax"]), abs=0.5
+    )
+
+
+def test_pandas_reads_the_headline_numbers(path, result):
+    first = pd.read_excel(path, sheet_name=0, header=None)
+    figures = {str(r[0]): r[1] for r in first.itertuples(index=False)}
+    f = result.figures
+    assert figures["Spending a year, after tax (today's $)"] == pytest.approx(
+        f.sustainable_spending
+    )
+    assert figures["Estate after tax (today's $)"] == pytest.approx(f.after_tax_estate)
+    assert figures["Lifetime tax (today's $)"] == pytest.approx(f.lifetime_tax)
+    table = result.baselines_table
+    saved = table.loc["guide_rule_of_thumb", "tax_saved"]
+    assert figures["Lifetime tax saved (today's $)"] == pytest.approx(saved)
+
+
+def test_first_sheet_shows_risk_and_present_value_when_the_result_has_them(result, tmp_path):
+    stress = types.SimpleNamespace(
+        success_rate=0.87, safe_spending=121_500.0, target=0.9, paths=2000, seed=1, tolerance=50
+    )
+    figures = types.SimpleNamespace(**vars(result.figures))
+    figures.lifetime_tax_pv, figures.discount_rate = 250_000.0, 0.05
+    richer = types.SimpleNamespace(**{k: getattr(result, k) for k in vars(result)})
+    richer.baselines_table = result.baselines_table
+    richer.yearly = result.yearly
+    richer.reconciliation_max_abs_error = result.reconciliation_max_abs_error
+    richer.stress, richer.figures, richer.return_basis = stress, figures, "median"
+    richer.tier_returns = {t.name: t.expected_return / 2 for t in result.plan.tiers}
+    path = write_plan_workbook(richer, tmp_path / "richer.xlsx")
+    first = pd.read_excel(path, sheet_name=0, header=None)
+    shown = {str(r[0]): r[1] for r in first.itertuples(index=False)}
+    assert shown["Chance this spending lasts (success rate)"] == pytest.approx(0.87)
+    assert shown["Safe spending a year (today's $)"] == pytest.approx(121_500)
+    assert shown["Lifetime tax, present value (today's $)"] == pytest.approx(250_000)
+    inputs = pd.read_excel(path, sheet_name="Inputs", header=None).astype(str)
+    assert inputs.apply(lambda col: col.str.contains("median path")).any().any()
+
+
+def test_no_developer_words_on_client_sheets(path):
+    book = openpyxl.load_workbook(path)
+    found = [hit for name in CLIENT_SHEETS for hit in developer_words(book[name])]
+    assert found == []
+
+
+def test_solver_details_only_on_the_reconciliation_sheet(values):
+    recon = rows_of(values["Reconciliation"])
+    assert any(r[0] == "Solver status" for r in recon)
 
 
 # ---------------------------------------------------------------------------------------
-# Saving: atomic, with an extension hook
+# This year's actions
 
 
-class _Unwritable:
-    """A cell value that fails while openpyxl serializes the sheet (mid-write)."""
+def test_this_year_actions_equal_the_ledger(result):
+    first = result.yearly.iloc[0]
+    actions = account_actions(result)
+    for account, action in zip(result.plan.accounts, actions, strict=True):
+        assert action.contribute == pytest.approx(first[f"contribution_{account.name}"])
+        assert action.withdraw == pytest.approx(first[f"withdrawal_{account.name}"])
+        assert action.convert_out == pytest.approx(first[f"conversion_out_{account.name}"])
+        assert action.rmd_due == pytest.approx(first[f"rmd_{account.name}"])
+        change = action.contribute - action.withdraw - action.convert_out
+        assert action.after == pytest.approx(action.opening + change, abs=0.01)
+    # The lots sold, priced from the plan's basis, realize the ledger's gain for the year.
+    gains = sum(s.gain for s in lot_sales(result))
+    assert gains == pytest.approx(first["realized_gains"], abs=0.01)
 
-    def __str__(self) -> str:
-        raise OSError("disk full (simulated)")
 
-    __repr__ = __str__
+def test_this_year_room_for_the_couple(values, result):
+    """2026 mfj: the 22% bracket ends at $211,400 (Rev. Proc. 2025-32 §4.01, Table 1); NIIT
+    starts at $250,000 of MAGI (IRC §1411(b)); taxable income above the 0% band's top
+    ($98,900 mfj, Rev. Proc. 2025-32 §4.03) leaves no room at 0%."""
+    first = result.yearly.iloc[0]
+    rows = {r[0]: r[4] for r in rows_of(values["This year"]) if isinstance(r[0], str)}
+    before_24 = rows["More ordinary income (a conversion, say) before the 24% bracket ($)"]
+    assert before_24 == pytest.approx(211_400 - first["ordinary_taxable_income"], abs=0.5)
+    niit = rows["Income (MAGI) left below the net investment income tax threshold ($)"]
+    assert niit == pytest.approx(250_000 - first["agi"], abs=0.5)
+    assert first["taxable_income"] > 98_900
+    assert rows["More long-term gains that can be realized at 0% ($)"] == pytest.approx(0)
+    assert rows["Expected income tax, total ($)"] == pytest.approx(first["total_tax"])
 
 
-def _break_on_save(workbook) -> None:
-    cell = workbook.create_sheet("Broken")["A1"]
-    cell._value, cell.data_type = _Unwritable(), "n"  # bypass openpyxl's type check
+def test_headroom_of_a_single_filer_by_hand():
+    """Single, 2026, $50,000 of wages: standard deduction $16,100 leaves $33,900 taxable,
+    in the 12% bracket that ends at $50,400 (Rev. Proc. 2025-32 §4.01 Table 3, §4.14):
+    $16,500 of room. The 0% band ends at $49,450 of taxable income (§4.03): $15,550 of gains
+    at 0%. NIIT threshold $200,000 (IRC §1411(b)): $150,000 of MAGI below it."""
+    room = headroom(US_2026, TaxInput("single", (40,), ordinary_income=50_000, year=2026))
+    assert room.bracket_rate == 0.12 and room.next_bracket_rate == 0.22
+    assert room.ordinary_room == pytest.approx(16_500, abs=0.5)
+    assert room.zero_rate_gains_room == pytest.approx(15_550, abs=0.5)
+    assert room.surtax_room["niit"] == pytest.approx(150_000)
 
 
-def test_failure_mid_write_leaves_no_file(result, tmp_path):
-    target = tmp_path / "plan.xlsx"
-    with pytest.raises(OSError, match="disk full"):
-        write_plan_workbook(result, target, extend=_break_on_save)
-    assert list(tmp_path.iterdir()) == []
+# ---------------------------------------------------------------------------------------
+# Printing
+
+
+def test_print_setup_and_legible_instruction_tables(path):
+    book = openpyxl.load_workbook(path)
+    for ws in book.worksheets:
+        assert ws.page_setup.orientation == "landscape"
+        assert ws.oddHeader.center.text and "&P" in ws.oddFooter.right.text
+    ws = book["Year by year"]
+    font = max(c.font.sz or 10 for row in ws.iter_rows(min_row=8, max_row=12) for c in row)
+    assert (ws.page_setup.scale or 100) / 100 * font >= 8
+    header_rows = [r for r in ws.iter_rows() if r[0].value == "Year"]
+    assert header_rows
+    for row in header_rows:
+        assert len([c for c in row if c.value is not None]) <= MAX_COLUMNS
+
+
+@pytest.fixture(scope="module")
+def pdf_pages(path, tmp_path_factory) -> list[str | None]:
+    pdf = convert(path, tmp_path_factory.mktemp("pdf"), "pdf")
+    return [sheet_of(header, list(SHEETS)) for header in pages_by_sheet(pdf)]
+
+
+def test_first_sheet_prints_on_one_page(pdf_pages):
+    assert pdf_pages[0] == "Plan"
+    assert pdf_pages.count("Plan") == 1
+    assert None not in pdf_pages
+
+
+def test_charts_print_one_to_a_page_and_none_is_split(path, pdf_pages):
+    layout = charts_and_breaks(path)
+    spans, breaks, scale = layout["Charts"]
+    assert pdf_pages.count("Charts") == len(spans) == 4
+    book = openpyxl.load_workbook(path)
+    for name, (spans, breaks, scale) in layout.items():
+        ws = book[name]
+        for start, end in spans:
+            assert not [b for b in breaks if start < b <= end], (name, start, end, breaks)
+            page_start = max([b for b in breaks if b <= start], default=0)
+            height = sum(
+                (ws.row_dimensions[r + 1].height or 15.0) for r in range(page_start, end + 1)
+            )
+            assert height * scale / 100 <= PRINT_HEIGHT_PT, (name, start, end)
+
+
+def test_libreoffice_recalculates_the_stored_results(path, tmp_path):
+    again = openpyxl.load_workbook(
+        convert(path, tmp_path, "xlsx", recalculate=True), data_only=True
+    )
+    for sheet, coordinate, _formula, stored in formula_cells(path):
+        assert again[sheet][coordinate].value == pytest.approx(stored, rel=1e-9, abs=1e-6)
+
+
+# ---------------------------------------------------------------------------------------
+# Saving
 
 
 def test_failure_mid_write_keeps_the_existing_file(result, tmp_path):
     target = tmp_path / "plan.xlsx"
     target.write_bytes(b"the advisor's previous workbook")
+
+    def broken(book):
+        raise OSError("disk full (simulated)")
+
     with pytest.raises(OSError, match="disk full"):
-        write_plan_workbook(result, target, extend=_break_on_save)
+        write_plan_workbook(result, target, extend=broken)
     assert target.read_bytes() == b"the advisor's previous workbook"
     assert list(tmp_path.iterdir()) == [target]
 
 
 def test_extend_adds_sheets_before_the_save(result, tmp_path):
-    def stress(workbook):
-        workbook.create_sheet("Stress test")["A1"] = "added by extend"
+    def stress(book):
+        sheet = book.add_sheet("Stress test")
+        sheet.write(0, 0, "added by extend")
 
     path = write_plan_workbook(result, tmp_path / "plan.xlsx", extend=stress)
     book = openpyxl.load_workbook(path)
@@ -450,23 +350,81 @@ def test_result_to_excel_writes_the_workbook(result, tmp_path):
 @given(st.text(max_size=40), st.sampled_from(SHEETS))
 def test_sheet_titles_fit_excel(prefix, base):
     title = sheet_title(prefix, base)
-    assert len(title) <= 31 and title == (prefix + base)[:31]
+    assert len(title) <= MAX_SHEET_TITLE and title == (prefix + base)[:MAX_SHEET_TITLE]
 
 
-@given(st.lists(st.integers(1, 60), min_size=1, max_size=12, unique=True), st.integers(3, 500))
-def test_row_sum_references_exactly_the_given_cells(columns, row):
-    letters = {f"k{c}": get_column_letter(c) for c in columns}
-    formula = RowRefs(letters, row).sum(list(letters))
-    inner = formula.removeprefix("SUM(").removesuffix(")")
-    if ":" in inner:
-        first, last = inner.split(":")
-        cells = {
-            f"{get_column_letter(c)}{row}"
-            for c in range(
-                openpyxl.utils.column_index_from_string(first[: -len(str(row))]),
-                openpyxl.utils.column_index_from_string(last[: -len(str(row))]) + 1,
-            )
-        }
+@given(st.floats(allow_nan=True, allow_infinity=True))
+def test_clean_never_stores_negative_zero_or_noise(value):
+    out = clean(value, "money")
+    if out is None:
+        assert value != value or math.isinf(value)
+    elif abs(value) < 0.5:
+        assert out == 0.0 and math.copysign(1.0, out) == 1.0
     else:
-        cells = set(inner.split(","))
-    assert cells == {f"{letter}{row}" for letter in letters.values()}
+        assert out == value
+
+
+@given(st.lists(st.integers(0, 300), min_size=1, max_size=40, unique=True))
+def test_sum_formula_covers_exactly_the_rows(rows):
+    rows = sorted(rows)
+    formula = sum_formula(2, rows)
+    covered = set()
+    for part in formula.removeprefix("SUM(").removesuffix(")").split(","):
+        first, _, last = part.partition(":")
+        a, b = int(first[1:]) - 1, int((last or first)[1:]) - 1
+        covered |= set(range(a, b + 1))
+    assert covered == set(rows)
+
+
+@given(st.integers(1, 60), st.integers(0, 4))
+def test_split_keeps_keys_and_every_column_once(n, keys):
+    cols = [Column(f"c{i}", [i]) for i in range(n + keys)]
+    parts = split(Table("t", cols, keys=keys))
+    for part in parts:
+        assert part.columns[:keys] == cols[:keys]
+        assert len(part.columns) <= MAX_COLUMNS
+    rest = [c for p in parts for c in p.columns[keys:]]
+    assert rest == cols[keys:]
+
+
+def test_charts_are_honest_and_styled(path):
+    """Straight lines, Arial named for every text (bold too), axes kept shown, value axes
+    bounded from the data; the plan's four chart subjects are there."""
+    with zipfile.ZipFile(path) as archive:
+        charts = [archive.read(n).decode() for n in archive.namelist() if "charts/chart" in n]
+    assert len(charts) == 5  # the first sheet's and the Charts sheet's four
+    titles = " ".join(charts)
+    for subject in (
+        "Income tax by kind",
+        "Roth conversions against the bracket tops",
+        "Where the money comes from",
+        "Balances by kind of account",
+    ):
+        assert subject in titles
+    for xml in charts:
+        assert '<c:smooth val="1"/>' not in xml
+        runs = re.findall(r"<a:(?:defRPr|rPr)[^>]*>(.*?)</a:(?:defRPr|rPr)>", xml, re.S)
+        assert runs and all('typeface="Arial"' in run for run in runs)
+        assert xml.count('<c:delete val="0"/>') == xml.count("</c:scaling>")
+        assert '<c:delete val="1"/>' not in xml
+        assert "<c:min val=" in xml and "<c:max val=" in xml
+        assert "Today&apos;s dollars" in xml or "Today's dollars" in xml
+
+
+def test_printed_pages_show_no_negative_zero(path, tmp_path):
+    text = pdf_text(convert(path, tmp_path, "pdf"), layout=False)
+    assert re.findall(r"(?<![\w.,])-0(?:\.0+)?%?(?![\d.,])", text) == []
+
+
+@pytest.mark.parametrize("name", ["retiree-4-percent", "young-accumulator"])
+def test_other_examples_read_in_plain_words(name, tmp_path):
+    """The retiree's plan opens a Roth for conversions and keeps notes; the accumulator has
+    one person and no traditional account: neither leaks an identifier to a client sheet."""
+    plan = taxopt.load_plan(EXAMPLES / f"{name}.toml")
+    result = taxopt.optimize(plan, US_2026, mode="fast", with_baselines=False)
+    book = openpyxl.load_workbook(write_plan_workbook(result, tmp_path / "plan.xlsx"))
+    assert [hit for sheet in CLIENT_SHEETS for hit in developer_words(book[sheet])] == []
+    first = pd.read_excel(tmp_path / "plan.xlsx", sheet_name=0, header=None)
+    shown = {str(r[0]): r[1] for r in first.itertuples(index=False)}
+    spending = shown["Spending a year, after tax (today's $)"]
+    assert spending == pytest.approx(result.figures.sustainable_spending)

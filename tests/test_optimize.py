@@ -241,8 +241,8 @@ def test_low_brackets_are_filled_with_traditional_money(us2026):
 def example_results(us2026):
     out = {}
     for name in ("couple-near-retirement", "retiree-4-percent"):
-        plan = load_plan(EXAMPLES / f"{name}.toml")
-        out[name] = (plan, optimize(plan, us2026, mode="exact", with_baselines=False))
+        result = optimize(load_plan(EXAMPLES / f"{name}.toml"), us2026, with_baselines=False)
+        out[name] = (result.plan, result)  # the plan with any account taxopt opened
     return out
 
 

@@ -399,10 +399,10 @@ def test_cli_writes_workbook_with_stress_sheet(tmp_path, capsys) -> None:
     assert "success rate" in printed and "vpw" in printed
     figures = json.loads(out_json.read_text())
     book = openpyxl.load_workbook(xlsx)
-    assert "Stress test" in book.sheetnames and "Summary" in book.sheetnames
+    assert "Stress test" in book.sheetnames and book.sheetnames[0] == "Plan"
     sheet = book["Stress test"]
     assert len(sheet._charts) == 3
-    cells = {sheet.cell(r, 1).value: sheet.cell(r, 3).value for r in range(1, 15)}
+    cells = {sheet.cell(r, 1).value: sheet.cell(r, 4).value for r in range(1, 15)}
     assert cells["Success rate (spending met every year)"] == pytest.approx(figures["success_rate"])
     assert len(figures["rules_compared"]) == len(WITHDRAWAL_RULES)
     result = optimize(load_plan(EXAMPLES / "retiree-4-percent.toml"), US, mode="fast",

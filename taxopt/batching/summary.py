@@ -13,7 +13,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from taxopt.batching.run import FIGURES_COLUMNS
-from taxopt.report.excel import MONEY, PERCENT, TEXT, Col, save_workbook, write_table
+from taxopt.report.openpyxl_table import MONEY, PERCENT, TEXT, Col, save_workbook, write_table
 
 NOT_DISTRIBUTED = {"lifetime_agi", "first_year", "first_year_contributions"}
 DISTRIBUTED = [c for c in FIGURES_COLUMNS if c not in NOT_DISTRIBUTED]

@@ -1,211 +1,246 @@
-"""The "Stress test" sheet: a Simulation's percentile fan, success rate per withdrawal rule
-(every rule run once on the same return paths) and the worst paths, with native charts.
+"""The "Stress test" sheet: a Simulation's percentile fans (today's dollars), the success
+rate of every withdrawal rule on the same return paths, and the worst paths.
 
-`add_stress_sheet(workbook, simulation)` adds the sheet to any openpyxl workbook (the plan
+`add_stress_sheet(book, simulation)` adds the sheet to a taxopt.report.book.Book (the plan
 workbook via `write_plan_workbook(result, path, extend=...)`); `write_stress_workbook`
-writes a workbook with only this sheet. Figures are today's dollars (the plan's start year),
-spending after tax, wealth after the heirs' tax on deferred accounts.
+writes a workbook with only this sheet. Figures are today's dollars (the plan's start
+year), spending after tax, wealth after the heirs' tax on deferred accounts. Printed as a
+few landscape pages: the facts and the rules, the two fans, the percentile table, the
+worst paths.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from openpyxl import Workbook
-from openpyxl.chart import BarChart, LineChart, Reference
-from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
-
-from taxopt.io import write_atomically
+from taxopt.report.book import Book, Sheet
+from taxopt.report.charts import Series, make_chart
+from taxopt.report.tables import Column, Table, split, widths_for, write_table
 from taxopt.simulate import PERCENTILES, Simulation
 
 SHEET = "Stress test"
-MONEY = "#,##0;[Red]-#,##0"
-PERCENT = "0.0%"
-RATIO = "0.00"
+FAN_PX = (440, 520)
+FAN_COLORS = ["#9DC3E6", "#2E75B6", "#1F3864", "#2E75B6", "#9DC3E6"]  # a fan: outer paths light
+RULE_NAMES = {
+    "fixed": "The plan's own spending",
+    "bengen": "4% of the starting portfolio, raised with inflation",
+    "constant": "Constant percentage of the portfolio",
+    "guardrails": "Guardrails (Guyton-Klinger)",
+    "vanguard": "Dynamic spending (Vanguard style)",
+    "vpw": "Variable percentage withdrawal",
+    "rmd": "Required-distribution based",
+}
 
-_TITLE = Font(bold=True, size=14)
-_SECTION = Font(bold=True, size=12, color="1F4E78")
-_BOLD = Font(bold=True)
-_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+
+def _q(q: int) -> str:
+    return "median" if q == 50 else f"{q}th percentile"
 
 
-def add_stress_sheet(workbook: Workbook, simulation: Simulation, title: str = SHEET) -> Worksheet:
-    """Add the stress-test sheet to `workbook` and return it."""
-    ws = workbook.create_sheet(title)
-    row = _facts(ws, simulation)
-    row = _percentile_table(ws, simulation, row + 1)
-    row = _rules_table(ws, simulation, row + 1)
-    _worst_paths(ws, simulation, row + 1)
-    ws.column_dimensions["A"].width = 16
-    for col in range(2, 14):
-        ws.column_dimensions[get_column_letter(col)].width = 15
-    ws.freeze_panes = "B2"
-    return ws
+def add_stress_sheet(book: Book, simulation: Simulation, title: str = SHEET) -> Sheet:
+    """Add the stress-test sheet to `book` and return it."""
+    sheet = book.add_sheet(title)
+    sim = simulation
+    table = _percentile_table(sim)
+    widths = widths_for(split(table), [30])
+    sheet.set_widths(widths)
+    sheet.print_cols = len(widths)
+    data_col = len(widths) + 8  # right of the fans, outside the printed area
+    sheet.text_row(f"Stress test: {sim.policy.plan.name}", "title", 24.0)
+    sheet.wrapped(
+        "Today's dollars; spending after tax; wealth after the heirs' tax on traditional "
+        "accounts. The plan's placement, contributions, conversions and withdrawal order are "
+        "replayed on each simulated market path.",
+        len(widths) - 1,
+        lines=2,
+        style="wrapnote",
+    )
+    sheet.skip()
+    _facts(sheet, sim)
+    sheet.skip()
+    _rules_table(sheet, sim)
+    sheet.page_break()
+    _fans(sheet, sim, data_col)
+    sheet.page_break()
+    write_table(sheet, table)
+    sheet.page_break()
+    _worst_paths(sheet, sim)
+    return sheet
 
 
 def write_stress_workbook(simulation: Simulation, path: str | Path) -> Path:
     """A workbook with only the stress-test sheet, written atomically."""
-    workbook = Workbook()
-    default = workbook.active
-    add_stress_sheet(workbook, simulation)
-    if default is not None:
-        workbook.remove(default)
-    return write_atomically(path, workbook.save, kind="xlsx")
+    book = Book(simulation.policy.plan.name)
+    add_stress_sheet(book, simulation)
+    return book.save(path)
 
 
-def _section(ws: Worksheet, row: int, text: str) -> int:
-    ws.cell(row, 1, text).font = _SECTION
-    return row + 1
-
-
-def _header(ws: Worksheet, row: int, labels: list[str]) -> None:
-    for col, label in enumerate(labels, start=1):
-        cell = ws.cell(row, col, label)
-        cell.font, cell.fill = _BOLD, _HEADER_FILL
-
-
-def _facts(ws: Worksheet, sim: Simulation) -> int:
-    ws.cell(1, 1, f"Stress test: {sim.policy.plan.name}").font = _TITLE
+def _facts(sheet: Sheet, sim: Simulation) -> None:
     seq = sim.sequence_risk
     facts = [
-        ("Rule set", sim.policy.rules.name, None),
-        ("Return paths", sim.paths, "#,##0"),
-        ("Seed", sim.seed, None),
-        ("Return model", sim.returns_model, None),
-        ("Withdrawal rule", sim.rule.describe(), None),
-        ("Success rate (spending met every year)", sim.success_rate, PERCENT),
+        ("Success rate (spending met every year)", sim.success_rate, "percent"),
+        ("Withdrawal rule", sim.rule.describe(), "text"),
+        ("Simulated market paths", f"{sim.paths:,} (seed {sim.seed})", "text"),
+        ("Return model", sim.returns_model, "text"),
+        ("Tax law", sim.policy.rules.meta.title, "text"),
         (
-            "R^2 of log outcome on first retirement decade's return",
+            "Spread explained by the first decade's returns (R squared)",
             seq["r2_first_decade"],
-            RATIO,
+            "factor",
         ),
-        ("R^2 of log outcome on whole retirement's return", seq["r2_full_horizon"], RATIO),
-        (
-            "Outcome",
-            "real spending over retirement + real after-tax wealth at the horizon",
-            None,
-        ),
-        (
-            "Units",
-            "today's dollars; spending after tax; wealth after heirs' tax on deferred accounts",
-            None,
-        ),
-        (
-            "Policy",
-            "the optimized plan's locations, contributions, conversions and draw order, "
-            "replayed on each path (taxopt.simulate); taxable basis at average cost",
-            None,
-        ),
+        ("Spread explained by the whole retirement's returns", seq["r2_full_horizon"], "factor"),
     ]
-    row = 3
-    for label, value, fmt in facts:
-        ws.cell(row, 1, label).font = _BOLD
-        cell = ws.cell(row, 3, value)
-        if fmt:
-            cell.number_format = fmt
-        row += 1
-    return row
+    for label, value, kind in facts:
+        row = sheet.advance()
+        sheet.ws.merge_range(row, 0, row, 2, label, sheet.book.format("body"))
+        sheet.ws.merge_range(row, 3, row, 10, "", sheet.book.format("bold"))
+        sheet.write(row, 3, value, kind, "boldleft")
 
 
-def _percentile_table(ws: Worksheet, sim: Simulation, row: int) -> int:
-    row = _section(ws, row, "Percentiles across paths by year (today's dollars)")
-    table = sim.percentiles
-    labels = ["Year"]
-    labels += [f"Spending p{q}" for q in PERCENTILES]
-    labels += [f"Wealth p{q}" for q in PERCENTILES]
-    header = row
-    _header(ws, header, labels)
-    for offset, (year, values) in enumerate(table.iterrows(), start=1):
-        ws.cell(header + offset, 1, int(year))
-        for col, value in enumerate(values.tolist(), start=2):
-            ws.cell(header + offset, col, float(value)).number_format = MONEY
-    last = header + len(table)
-    n = len(PERCENTILES)
-    anchor_col = get_column_letter(2 * n + 3)
-    _fan_chart(
-        ws, "Real after-tax wealth, percentiles", header, last, 2 + n, f"{anchor_col}{header}"
+def _percentile_table(sim: Simulation) -> Table:
+    pct = sim.percentiles
+    cols = [Column("Year", [int(y) for y in pct.index], "year", width=6)]
+    cols += [
+        Column(f"Spending, {_q(q)} (today's $)", list(pct[f"spending_real_p{q}"]))
+        for q in PERCENTILES
+    ]
+    cols += [
+        Column(f"Wealth, {_q(q)} (today's $)", list(pct[f"wealth_real_p{q}"])) for q in PERCENTILES
+    ]
+    return Table("Percentiles across the paths, each year", cols)
+
+
+def _fan_data(sheet: Sheet, sim: Simulation, col: int) -> dict[str, Series]:
+    """The fans' data at columns from `col`, right of the printed area, rows from the top."""
+    pct = sim.percentiles
+    years = [int(y) for y in pct.index]
+    sheet.write(0, col, "Data of the fan charts (today's $)", style="bold")
+    labels = ["Year"] + [f"{what}, {_q(q)}" for what in ("Spending", "Wealth") for q in PERCENTILES]
+    keys = [f"{k}_p{q}" for k in ("spending_real", "wealth_real") for q in PERCENTILES]
+    for j, label in enumerate(labels):
+        sheet.write(1, col + j, label, style="header")
+    first, last = 2, 1 + len(years)
+    out = {"Year": Series("Year", sheet.title, col, first, last, years)}
+    for i, year in enumerate(years):
+        sheet.write(first + i, col, year, "year")
+    for j, key in enumerate(keys, start=1):
+        values = list(pct[key])
+        for i, value in enumerate(values):
+            sheet.write(first + i, col + j, value, "money")
+        q = int(key.rsplit("_p", 1)[1])
+        out[key] = Series(_q(q).capitalize(), sheet.title, col + j, first, last, values)
+    return out
+
+
+def _fans(sheet: Sheet, sim: Simulation, data_col: int) -> None:
+    """The two fans side by side on one page."""
+    data = _fan_data(sheet, sim, data_col)
+    sheet.text_row("The spread of outcomes across the paths (today's dollars)", "section", 20.0)
+    for n, (what, title) in enumerate(
+        (("spending_real", "Spending a year after tax"), ("wealth_real", "Wealth after tax"))
+    ):
+        chart = make_chart(
+            sheet.book,
+            "line",
+            title,
+            "Today's dollars",
+            data["Year"],
+            [data[f"{what}_p{q}"] for q in PERCENTILES],
+            colors=FAN_COLORS,
+        )
+        if n == 0:
+            top = sheet.row
+            sheet.insert_chart(chart, 0, *FAN_PX)
+        else:
+            bottom = sheet.row
+            sheet.row = top
+            col = _column_after(sheet, FAN_PX[0])
+            chart.set_size({"width": FAN_PX[0], "height": FAN_PX[1]})
+            sheet.ws.insert_chart(top, col, chart, {"object_position": 3})
+            sheet.note_chart(col, FAN_PX[0])
+            sheet.row = bottom
+
+
+def _column_after(sheet: Sheet, width_px: int) -> int:
+    """The first column right of a chart `width_px` wide that starts in column 0.
+
+    A chart's cells are fixed at Excel's 7 pixels a width unit; LibreOffice stretches it
+    over the same cells, so the next chart starts one column beyond them.
+    """
+    x = 0.0
+    for i, w in enumerate(sheet.widths):
+        if x >= width_px:
+            return i + 1
+        x += w * 7 + 5
+    return len(sheet.widths)
+
+
+def _rules_table(sheet: Sheet, sim: Simulation) -> None:
+    compared = sim.compare_rules()
+    names = [RULE_NAMES.get(str(n), str(n)) for n in compared.index]
+    table = Table(
+        "Withdrawal rules on the same paths (retirement years)",
+        [
+            Column("Rule", names, "text"),
+            Column("Success rate", list(compared["success_rate"]), "percent"),
+            Column("Median spending (today's $)", list(compared["median_spending_real"])),
+            Column(
+                "Lowest spending, 5th percentile (today's $)",
+                list(compared["p5_lowest_spending_real"]),
+            ),
+            Column("Median final wealth (today's $)", list(compared["median_final_wealth_real"])),
+            Column(
+                "Final wealth, 5th percentile (today's $)", list(compared["p5_final_wealth_real"])
+            ),
+        ],
     )
-    _fan_chart(ws, "Real spending, percentiles", header, last, 2, f"{anchor_col}{header + 18}")
-    return max(last, header + 36) + 1
-
-
-def _fan_chart(ws: Worksheet, title: str, header: int, last: int, first_col: int, anchor: str):
-    chart = LineChart()
-    chart.title = title
-    chart.y_axis.title = "today's dollars"
-    chart.x_axis.title = "year"
-    chart.y_axis.number_format = "#,##0"
-    chart.height, chart.width = 8.5, 17
-    data = Reference(
-        ws,
-        min_col=first_col,
-        max_col=first_col + len(PERCENTILES) - 1,
-        min_row=header,
-        max_row=last,
-    )
-    chart.add_data(data, titles_from_data=True)
-    chart.set_categories(Reference(ws, min_col=1, min_row=header + 1, max_row=last))
-    ws.add_chart(chart, anchor)
-
-
-def _rules_table(ws: Worksheet, sim: Simulation, row: int) -> int:
-    row = _section(ws, row, "Withdrawal rules on the same paths (retirement years)")
-    table = sim.compare_rules()
-    labels = [
-        "Rule",
+    place = write_table(sheet, table)
+    categories = Series("Rule", sheet.title, 0, place.data_rows[0], place.data_rows[-1], names)
+    rates = Series(
         "Success rate",
-        "Median spending",
-        "5th pct of lowest spending",
-        "Median final wealth",
-        "5th pct final wealth",
-        "Description",
-    ]
-    header = row
-    _header(ws, header, labels)
-    formats = [PERCENT, MONEY, MONEY, MONEY, MONEY]
-    keys = [
-        "success_rate",
-        "median_spending_real",
-        "p5_lowest_spending_real",
-        "median_final_wealth_real",
-        "p5_final_wealth_real",
-    ]
-    for offset, (name, values) in enumerate(table.iterrows(), start=1):
-        r = header + offset
-        ws.cell(r, 1, str(name))
-        for col, (key, fmt) in enumerate(zip(keys, formats, strict=True), start=2):
-            ws.cell(r, col, float(values[key])).number_format = fmt
-        ws.cell(r, 7, str(values["description"]))
-    last = header + len(table)
-    chart = BarChart()
-    chart.title = "Success rate by withdrawal rule"
-    chart.y_axis.number_format = "0%"
-    chart.y_axis.scaling.min, chart.y_axis.scaling.max = 0, 1
-    chart.height, chart.width = 7.5, 15
-    chart.legend = None
-    chart.add_data(Reference(ws, min_col=2, min_row=header, max_row=last), titles_from_data=True)
-    chart.set_categories(Reference(ws, min_col=1, min_row=header + 1, max_row=last))
-    ws.add_chart(chart, f"{get_column_letter(2 * len(PERCENTILES) + 3)}{header}")
-    return max(last, header + 16) + 1
+        sheet.title,
+        1,
+        place.data_rows[0],
+        place.data_rows[-1],
+        list(compared["success_rate"]),
+    )
+    chart = make_chart(
+        sheet.book,
+        "bar",
+        "Success rate by withdrawal rule",
+        "Share of paths",
+        categories,
+        [rates],
+        y_format="0%",
+        x_title="",
+        y_bounds=(0.0, 1.0),
+    )
+    chart.set_legend({"none": True})
+    sheet.insert_chart(chart, 0, 620, 220)
 
 
-def _worst_paths(ws: Worksheet, sim: Simulation, row: int) -> int:
-    row = _section(ws, row, f"Worst paths ({sim.rule.name})")
-    table = sim.worst_paths
-    labels = [
-        "Path",
-        "Shortfall year",
-        "Lowest spending",
-        "Final wealth",
-        "First-decade return",
-        "Whole-retirement return",
-    ]
-    _header(ws, row, labels)
-    formats = ["0", "0", MONEY, MONEY, PERCENT, PERCENT]
-    for offset, values in enumerate(table.itertuples(index=False), start=1):
-        for col, (value, fmt) in enumerate(zip(values, formats, strict=True), start=1):
-            cell = ws.cell(row + offset, col, value if value is None else float(value))
-            cell.number_format = fmt
-    return row + len(table) + 1
+def _worst_paths(sheet: Sheet, sim: Simulation) -> None:
+    worst = sim.worst_paths
+    if worst.empty:
+        return
+    write_table(
+        sheet,
+        Table(
+            f"The worst paths ({RULE_NAMES.get(sim.rule.name, sim.rule.name).lower()})",
+            [
+                Column("Path", list(worst["path"]), "integer", width=8),
+                Column(
+                    "First year short",
+                    [str(int(v)) if v == v and v else "never" for v in worst["shortfall_year"]],
+                    "text",
+                ),
+                Column("Lowest spending (today's $)", list(worst["min_spending_real"])),
+                Column("Final wealth (today's $)", list(worst["final_wealth_real"])),
+                Column(
+                    "Return a year, first decade", list(worst["first_decade_return"]), "percent"
+                ),
+                Column(
+                    "Return a year, whole retirement", list(worst["full_horizon_return"]), "percent"
+                ),
+            ],
+        ),
+    )

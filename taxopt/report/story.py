@@ -1,0 +1,274 @@
+"""The plan in plain words, read off the Result: where each tier lives, what to convert and
+when, the withdrawal order, and the headline figures with their risk and their value
+against the rule of thumb. Pure functions of the Result; the sheets only lay them out.
+
+Fields that newer Results carry (stress test, present value of tax, return basis) are read
+with getattr, so a Result without them still gets a complete story.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from taxopt.report.labels import (
+    RETURN_BASIS,
+    RULE_OF_THUMB,
+    account_labels,
+    baseline_label,
+    objective_label,
+    place_of,
+    policy_label,
+    tier_label,
+)
+
+SHOWN_SHARE = 0.10  # a place holding less of a tier than this is not named
+FLOW_FLOOR = 1.0  # dollars: smaller yearly flows are not instructions
+
+
+@dataclass(frozen=True)
+class Headline:
+    label: str
+    value: float | None
+    kind: str  # number kind: money, percent, rate
+    note: str = ""
+
+
+def money(value: float) -> str:
+    return f"${round(value):,.0f}".replace("$-", "-$")
+
+
+def year_span(years: list[int]) -> str:
+    if not years:
+        return ""
+    return str(years[0]) if years[0] == years[-1] else f"{years[0]}-{years[-1]}"
+
+
+def first_retired_index(result) -> int:
+    years = list(result.yearly["year"])
+    retired = [i for i, y in enumerate(years) if y >= result.plan.retirement_year]
+    return retired[0] if retired else len(years) - 1
+
+
+def tier_placement(result, snapshot: str = "retirement") -> list[str]:
+    """One sentence per tier: the places holding it at `snapshot`, largest first."""
+    location = result.location
+    at = location[location["snapshot"] == snapshot]
+    if at.empty:
+        at = location[location["snapshot"] == location["snapshot"].iloc[0]]
+    place = {a.name: place_of(result.rules, a) for a in result.plan.accounts}
+    lines = []
+    for tier in result.plan.tier_names:
+        of_tier = at[at["tier"] == tier]
+        total = float(of_tier["dollars"].sum())
+        if total <= FLOW_FLOOR:
+            continue
+        by_place: dict[str, float] = {}
+        for row in of_tier.itertuples():
+            by_place[place[row.account]] = by_place.get(place[row.account], 0.0) + row.dollars
+        parts = [
+            f"{name} {dollars / total:.0%}"
+            for name, dollars in sorted(by_place.items(), key=lambda kv: -kv[1])
+            if dollars / total >= SHOWN_SHARE
+        ]
+        lines.append(f"{tier_label(tier)}: " + ", ".join(parts))
+    return lines
+
+
+def conversion_sentence(result) -> str:
+    y = result.yearly
+    converting = y[y["roth_conversions"] > FLOW_FLOOR]
+    if converting.empty:
+        if not result.plan.options.roth_conversions:
+            return "No Roth conversions (not allowed in this plan)."
+        return "No Roth conversions: they would not pay under these assumptions."
+    years = [int(v) for v in converting["year"]]
+    real = converting["roth_conversions"] / converting["inflation_factor"]
+    rates = sorted({round(float(r), 4) for r in converting["marginal_ordinary_rate"]})
+    top = f"; the last converted dollar is taxed at up to {max(rates):.0%}" if rates else ""
+    return (
+        f"Convert {money(real.sum())} (today's dollars) from traditional to Roth accounts in "
+        f"{year_span(years)}{'' if _consecutive(years) else ' (some years)'}, about "
+        f"{money(real.mean())} a year{top}."
+    )
+
+
+def _consecutive(years: list[int]) -> bool:
+    return years == list(range(years[0], years[-1] + 1))
+
+
+def withdrawal_order(result) -> str:
+    """Accounts by the first year they are drawn on, with the years they are drawn."""
+    y = result.yearly
+    labels = account_labels(result.plan, result.rules)
+    spans = []
+    for account in result.plan.accounts:
+        drawn = y[y[f"withdrawal_{account.name}"] > FLOW_FLOOR]
+        if drawn.empty:
+            continue
+        years = [int(v) for v in drawn["year"]]
+        spans.append((years[0], labels[account.name], years))
+    if not spans:
+        return "No withdrawals from the accounts during the plan."
+    spans.sort()
+    parts = [
+        f"{label} {year_span(years)}" + ("" if _consecutive(years) else " (some years)")
+        for _first, label, years in spans
+    ]
+    never = [
+        labels[a.name]
+        for a in result.plan.accounts
+        if labels[a.name] not in {label for _f, label, _y in spans}
+    ]
+    tail = f"; never drawn: {', '.join(never)}" if never else ""
+    return "Draw in this order: " + "; then ".join(parts) + tail + "."
+
+
+def spending_sentence(result) -> str:
+    plan = result.plan
+    f = result.figures
+    if plan.objective.kind == "max_spending":
+        how = "the highest steady amount the plan can keep to the end"
+    else:
+        how = "set by the withdrawal policy: " + policy_label(plan.withdrawal)
+    return (
+        f"Spend {money(f.sustainable_spending)} a year after tax (today's dollars) from "
+        f"{max(plan.retirement_year, plan.start_year)}: {how}."
+    )
+
+
+def stress_of(result):
+    return getattr(result, "stress", None)
+
+
+def headlines(result) -> list[Headline]:
+    """The figures of the first sheet, today's dollars."""
+    f = result.figures
+    plan = result.plan
+    out = [
+        Headline(
+            "Spending a year, after tax (today's $)",
+            f.sustainable_spending,
+            "money",
+            f"first retirement year, {max(plan.retirement_year, plan.start_year)}",
+        )
+    ]
+    stress = stress_of(result)
+    if stress is not None:
+        target = getattr(stress, "target", None)
+        paths = getattr(stress, "paths", None)
+        out.append(
+            Headline(
+                "Chance this spending lasts (success rate)",
+                getattr(stress, "success_rate", None),
+                "percent",
+                f"share of {paths:,} simulated market paths" if paths else "simulated paths",
+            )
+        )
+        out.append(
+            Headline(
+                "Safe spending a year (today's $)",
+                getattr(stress, "safe_spending", None),
+                "money",
+                f"met on at least {target:.0%} of the paths" if target else "",
+            )
+        )
+    out += [
+        Headline(
+            "Estate after tax (today's $)",
+            f.after_tax_estate,
+            "money",
+            f"at the end of {plan.end_year}, heirs' tax on traditional money deducted",
+        ),
+        Headline(
+            "Lifetime tax (today's $)",
+            f.lifetime_tax,
+            "money",
+            "each year's tax divided by inflation since today, added up",
+        ),
+    ]
+    pv = getattr(f, "lifetime_tax_pv", None)
+    if pv is not None:
+        rate = getattr(f, "discount_rate", None)
+        note = f"discounted at {rate:.2%} a year" if rate is not None else "discounted"
+        out.append(Headline("Lifetime tax, present value (today's $)", pv, "money", note))
+    rate = f.first_year_withdrawal_rate
+    out.append(
+        Headline(
+            "First-year withdrawal rate",
+            rate,
+            "rate",
+            "withdrawals less contributions, over the portfolio at retirement",
+        )
+    )
+    return out
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The plan against the rule of thumb (today's dollars); None when not evaluated."""
+
+    label: str
+    spending_gain: float
+    estate_gain: float
+    tax_saved: float
+    explanation: str
+
+
+def against_rule_of_thumb(result) -> Comparison | None:
+    table = result.baselines_table
+    if RULE_OF_THUMB in table.index:
+        name = RULE_OF_THUMB
+    elif len(table) > 1:
+        name = str(table.index[1])
+    else:
+        return None
+    row = table.loc[name]
+    spending = float(row["gain_in_sustainable_spending"])
+    estate = float(row["gain_in_after_tax_estate"])
+    saved = float(row["tax_saved"])
+    return Comparison(
+        baseline_label(name), spending, estate, saved, _explain(result, spending, estate, saved)
+    )
+
+
+def _explain(result, spending: float, estate: float, saved: float) -> str:
+    parts = []
+    if spending < -0.5:
+        y = result.yearly
+        first = y.iloc[first_retired_index(result)]
+        converted = float(first["roth_conversions"]) / float(first["inflation_factor"])
+        why = (
+            f"the plan converts {money(converted)} to Roth that year and pays its tax"
+            if converted > FLOW_FLOOR
+            else "the plan pays more tax early"
+        )
+        parts.append(
+            f"First-year spending is {money(-spending)} lower than under the rule of thumb: "
+            f"{why}, in exchange for an estate {money(estate)} "
+            f"{'larger' if estate >= 0 else 'smaller'}."
+        )
+    elif spending > 0.5:
+        parts.append(f"The plan spends {money(spending)} a year more than the rule of thumb.")
+    else:
+        parts.append("Spending is the same as under the rule of thumb.")
+    if saved > 0.5:
+        parts.append(f"It pays {money(saved)} less tax over the plan (today's dollars).")
+    elif saved < -0.5:
+        parts.append(f"It pays {money(-saved)} more tax over the plan, which buys the gains above.")
+    if abs(spending) <= 0.5 and abs(estate) <= 0.5 and abs(saved) <= 0.5:
+        parts = ["The plan and the rule of thumb come out the same here: little tax is at stake."]
+    return " ".join(parts)
+
+
+def assumptions_sentence(result) -> str:
+    plan = result.plan
+    basis = getattr(result, "return_basis", None)
+    growth = RETURN_BASIS.get(basis, "expected (average) returns") if basis else None
+    parts = [
+        f"Inflation {plan.inflation:.1%} a year",
+        f"tax law {result.rules.meta.title}",
+        f"goal: {objective_label(plan.objective.kind).lower()}",
+    ]
+    if growth:
+        parts.append(f"returns on the {growth}")
+    return "; ".join(parts) + "."

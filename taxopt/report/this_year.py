@@ -1,0 +1,265 @@
+"""This year's action list: per account what to contribute, withdraw and convert, the RMD
+due, the trades between tiers, the taxable lots to sell with their gain, the expected tax,
+and the room left in the bracket, the 0% gains band and below the NIIT threshold.
+
+Amounts are the plan's first year, so nominal and today's dollars are the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from taxopt.report.book import Sheet
+from taxopt.report.headroom import Headroom, headroom
+from taxopt.report.labels import account_labels, surtax_label, tier_label
+from taxopt.report.tables import Column, Table, write_table
+
+TRADE_FLOOR = 1.0  # dollars: smaller tier changes are not trades
+
+
+@dataclass(frozen=True)
+class AccountAction:
+    account: str
+    kind: str
+    opening: float
+    contribute: float
+    withdraw: float
+    convert_out: float
+    convert_to: str
+    rmd_due: float
+    after: float
+
+
+@dataclass(frozen=True)
+class TierTrade:
+    account: str
+    tier: str
+    before: float
+    after: float
+
+    @property
+    def change(self) -> float:
+        return self.after - self.before
+
+
+@dataclass(frozen=True)
+class LotSale:
+    account: str
+    tier: str
+    bought: str
+    proceeds: float
+    basis: float
+
+    @property
+    def gain(self) -> float:
+        return self.proceeds - self.basis
+
+
+def first_year(result) -> int:
+    return int(result.plan.start_year)
+
+
+def account_actions(result) -> list[AccountAction]:
+    plan, rules = result.plan, result.rules
+    year = first_year(result)
+    row = result.yearly.iloc[0]
+    labels = account_labels(plan, rules)
+    holdings = result.ledger.holdings
+    now = holdings[holdings["year"] == year]
+    out = []
+    for a in plan.accounts:
+        targets = sorted(
+            {
+                labels[d]
+                for (s, d, y), v in result.decisions.conversions.items()
+                if s == a.name and y == year and v > TRADE_FLOOR
+            }
+        )
+        out.append(
+            AccountAction(
+                account=labels[a.name],
+                kind=rules.account_kinds[a.kind].label,
+                opening=float(row[f"opening_{a.name}"]),
+                contribute=float(row[f"contribution_{a.name}"]),
+                withdraw=float(row[f"withdrawal_{a.name}"]),
+                convert_out=float(row[f"conversion_out_{a.name}"]),
+                convert_to=", ".join(targets),
+                rmd_due=float(row[f"rmd_{a.name}"]),
+                after=float(now[now["account"] == a.name]["post_trade"].sum()),
+            )
+        )
+    return out
+
+
+def tier_trades(result) -> list[TierTrade]:
+    """Each account's holding of each tier before and after this year's moves."""
+    plan = result.plan
+    year = first_year(result)
+    labels = account_labels(plan, result.rules)
+    holdings = result.ledger.holdings
+    now = holdings[holdings["year"] == year]
+    out = []
+    for a in plan.accounts:
+        for tier in plan.tier_names:
+            before = float(a.balances.get(tier, 0.0))
+            after = float(
+                now[(now["account"] == a.name) & (now["tier"] == tier)]["post_trade"].sum()
+            )
+            if abs(after - before) > TRADE_FLOOR:
+                out.append(TierTrade(labels[a.name], tier_label(tier), before, after))
+    return out
+
+
+def lot_sales(result) -> list[LotSale]:
+    """Taxable lots sold this year: the plan's opening lots at today's value and basis."""
+    plan = result.plan
+    year = first_year(result)
+    labels = account_labels(plan, result.rules)
+    accounts = {a.name: a for a in plan.accounts}
+    out = []
+    for (account, tier, bought, opening, sold), units in result.decisions.lot_sales.items():
+        if sold != year or units <= TRADE_FLOOR * 1e-3:
+            continue
+        a = accounts[account]
+        balance = a.balances.get(tier, 0.0)
+        basis_share = a.basis_of(tier) / balance if opening and balance > 0 else 1.0
+        # In the first year every lot is worth what it held at the start (value per unit 1).
+        out.append(
+            LotSale(
+                labels[account],
+                tier_label(tier),
+                "held today" if opening else str(bought),
+                units,
+                units * basis_share,
+            )
+        )
+    return out
+
+
+def this_year_headroom(result) -> Headroom:
+    plan = result.plan
+    rules = result.rules.for_year(first_year(result), plan.inflation)
+    return headroom(rules, result.ledger.inputs[0])
+
+
+def write_this_year(sheet: Sheet, result) -> None:
+    year = first_year(result)
+    sheet.set_widths([28, 12, 11, 11, 11, 20, 11, 12])
+    sheet.text_row(f"What to do in {year}", "title", 24.0)
+    sheet.text_row(
+        f"All amounts are {year} dollars (the plan's first year, so also today's dollars).",
+        "subtitle",
+    )
+    sheet.skip()
+    actions = account_actions(result)
+    write_table(
+        sheet,
+        Table(
+            "Each account",
+            [
+                Column("Account", [a.account for a in actions], "text", width=28),
+                Column(
+                    f"Balance at the start of {year} ($)", [a.opening for a in actions], total=True
+                ),
+                Column("Contribute ($)", [a.contribute for a in actions], total=True),
+                Column("Withdraw ($)", [a.withdraw for a in actions], total=True),
+                Column("Convert to Roth ($)", [a.convert_out for a in actions], total=True),
+                Column("Convert into", [a.convert_to for a in actions], "text"),
+                Column("RMD due ($)", [a.rmd_due for a in actions], total=True),
+                Column("Balance after these moves ($)", [a.after for a in actions], total=True),
+            ],
+            note="Withdrawals from a taxable account are sales net of purchases; an RMD is "
+            "met by the withdrawal and conversion from the same account.",
+        ),
+    )
+    trades = tier_trades(result)
+    if trades:
+        write_table(
+            sheet,
+            Table(
+                "Trades between tiers inside each account",
+                [
+                    Column("Account", [t.account for t in trades], "text"),
+                    Column("Tier", [t.tier for t in trades], "text"),
+                    Column("Held now ($)", [t.before for t in trades]),
+                    Column("Hold after the moves ($)", [t.after for t in trades]),
+                    Column("Buy (+) / sell (-) ($)", [t.change for t in trades]),
+                ],
+                note="Changes include this year's contributions, withdrawals and conversions.",
+            ),
+        )
+    else:
+        sheet.text_row("No trades between tiers this year.", "note")
+        sheet.skip()
+    sales = lot_sales(result)
+    if sales:
+        write_table(
+            sheet,
+            Table(
+                "Taxable investments to sell, with their gain",
+                [
+                    Column("Account", [s.account for s in sales], "text"),
+                    Column("Tier", [s.tier for s in sales], "text"),
+                    Column("Bought", [s.bought for s in sales], "text"),
+                    Column("Sell ($)", [s.proceeds for s in sales], total=True),
+                    Column("Cost basis ($)", [s.basis for s in sales], total=True),
+                    Column("Gain taxed ($)", [s.gain for s in sales], total=True),
+                ],
+            ),
+        )
+    else:
+        sheet.text_row("No taxable investments to sell this year.", "note")
+        sheet.skip()
+    _tax_block(sheet, result)
+
+
+def _tax_block(sheet: Sheet, result) -> None:
+    row = result.yearly.iloc[0]
+    room = this_year_headroom(result)
+    rules = result.rules
+    lines: list[tuple[str, float | None, str]] = [
+        ("Adjusted gross income ($)", row["agi"], "money"),
+        ("Taxable income ($)", row["taxable_income"], "money"),
+        ("Tax on ordinary income ($)", row["ordinary_tax"], "money"),
+        ("Tax on dividends and gains ($)", row["capital_gains_tax"], "money"),
+        ("Net investment income tax ($)", row["niit"], "money"),
+        ("Early-withdrawal penalty ($)", row["early_withdrawal_penalty"], "money"),
+        ("Expected income tax, total ($)", row["total_tax"], "money"),
+        ("Tax bracket of the last dollar of ordinary income", room.bracket_rate, "percent"),
+    ]
+    if room.ordinary_room is not None:
+        lines.append(
+            (
+                f"More ordinary income (a conversion, say) before the "
+                f"{room.next_bracket_rate:.0%} bracket ($)",
+                room.ordinary_room,
+                "money",
+            )
+        )
+    if room.zero_rate_gains_room is not None:
+        lines.append(
+            (
+                "More long-term gains that can be realized at 0% ($)",
+                room.zero_rate_gains_room,
+                "money",
+            )
+        )
+    for surtax in rules.surtaxes:
+        lines.append(
+            (
+                f"Income (MAGI) left below the {surtax_label(surtax.name)} threshold ($)",
+                room.surtax_room[surtax.name],
+                "money",
+            )
+        )
+    sheet.keep(20.0 + 15.0 * (len(lines) + 2))
+    sheet.text_row("Expected tax and the room left this year", "section", 20.0)
+    for label, value, kind in lines:
+        row = sheet.advance()
+        sheet.ws.merge_range(row, 0, row, 3, label, sheet.book.format("body"))
+        sheet.write(row, 4, value, kind, "bold" if "total" in label else "body")
+    sheet.text_row(
+        "Room figures come from the tax calculator: each is the extra income of that kind "
+        "that keeps this year's tax position, taxable Social Security and deductions included.",
+        "note",
+    )
