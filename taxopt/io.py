@@ -140,8 +140,13 @@ def _check_kind_and_target(output: Output) -> Path:
     return check_target(output.path, output.label)
 
 
-def check_target(path: str | Path, label: str | None = None) -> Path:
-    """The file to write for `path` (symlinks followed), or InputError saying why not."""
+def check_target(
+    path: str | Path, label: str | None = None, create_folder: bool = False
+) -> Path:
+    """The file to write for `path` (symlinks followed), or InputError saying why not.
+
+    A missing folder is refused, unless `create_folder` (the library's writers: the CLI has
+    refused a missing folder before any work, and batch writes into folders of its own)."""
     label = label or str(path)
     target = Path(os.path.realpath(path))
     try:
@@ -166,6 +171,13 @@ def check_target(path: str | Path, label: str | None = None) -> Path:
             )
             raise InputError(f"{label}: is {kind}, not a file; taxopt writes regular files only")
     folder = target.parent
+    if not folder.exists() and create_folder:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(
+                f"{label}: the folder {folder} cannot be made: {exc.strerror}"
+            ) from None
     if not folder.exists():
         raise InputError(f"{label}: the folder {folder} does not exist; create it first")
     if not folder.is_dir():
@@ -233,12 +245,13 @@ def write_atomically(
     """Call `write(tmp_path)`, then rename the finished file over `path`.
 
     `kind` (a key of SUFFIXES) requires the matching extension. The target is checked
-    first (check_target); a symlink is written through. On any failure the temporary file
-    is removed and an existing `path` is untouched. Returns `path`.
+    first (check_target; a missing folder is made); a symlink is written through. On any
+    failure the temporary file is removed and an existing `path` is untouched. Returns
+    `path`.
     """
-    if kind is not None:
-        _check_kind_and_target(Output(path, kind))
-    target = check_target(path)
+    if kind is not None and Path(path).suffix.lower() != SUFFIXES[kind][0]:
+        _check_kind_and_target(Output(path, kind))  # raises, naming the extension to use
+    target = check_target(path, create_folder=True)
     handle, tmp_name = tempfile.mkstemp(
         prefix=f".{target.name}.", suffix=f".tmp{target.suffix}", dir=target.parent
     )
