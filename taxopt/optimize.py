@@ -113,20 +113,7 @@ def optimize(
     run, circles = search.untangle(run)
     if lp_path:
         write_atomically(lp_path, lambda tmp: run.ctx.prob.writeLP(str(tmp)), kind="lp")
-    result = Result.from_run(
-        plan=plan,
-        rules=rules,
-        ctx=run.ctx,
-        decisions=run.decisions,
-        ledger=run.ledger,
-        report=run.report,
-        build_seconds=search.build_seconds,
-        solve_seconds=search.solve_seconds,
-        method=run.method,
-        reconciliation=reconcile(run.ctx, run.ledger),
-    )
-    result.policy_tax = search.policy_tax or {}
-    result.circles = circles_table(circles)
+    result = _result_of(search, run, circles, search.build_seconds, search.solve_seconds)
     result.notes = notes + search.notes + result.notes
     result.notes += [f"kept: {c.describe()}: {c.why}" for c in circles]
     result.notes += uninvested_savings(plan, rules, result.yearly)
@@ -461,6 +448,16 @@ def _restarted_result(
     run, circles = search.untangle(
         _Run(candidate.report, candidate.ctx, candidate.decisions, candidate.ledger, method)
     )
+    result = _result_of(search, run, circles, previous.build_seconds, previous.solve_seconds)
+    kept = [f"kept: {c.describe()}: {c.why}" for c in circles]
+    result.notes = [n for n in previous.notes if not n.startswith("kept: ")] + kept
+    return result
+
+
+def _result_of(
+    search: _Search, run: _Run, circles: list[Circle], build_seconds: float, solve_seconds: float
+) -> Result:
+    """The Result of a search's run: the ledger's tables, the reconciliation, the circles."""
     result = Result.from_run(
         plan=search.plan,
         rules=search.rules,
@@ -468,15 +465,13 @@ def _restarted_result(
         decisions=run.decisions,
         ledger=run.ledger,
         report=run.report,
-        build_seconds=previous.build_seconds,
-        solve_seconds=previous.solve_seconds,
+        build_seconds=build_seconds,
+        solve_seconds=solve_seconds,
         method=run.method,
         reconciliation=reconcile(run.ctx, run.ledger),
     )
-    result.policy_tax = previous.policy_tax
+    result.policy_tax = search.policy_tax or {}
     result.circles = circles_table(circles)
-    kept = [f"kept: {c.describe()}: {c.why}" for c in circles]
-    result.notes = [n for n in previous.notes if not n.startswith("kept: ")] + kept
     return result
 
 
