@@ -2,7 +2,7 @@
 
 plan = taxopt.load_plan("examples/couple-near-retirement.toml")
 result = taxopt.optimize(plan, taxopt.load_rules("us-federal-2026"))
-result.location, result.yearly, result.baselines_table
+result.location, result.yearly, result.baselines_table, result.stress
 
 Names load on first use (PEP 562), so `import taxopt` stays quick and pulls in the solver
 (PuLP), pandas or the Excel library (openpyxl) only when a name that needs them is used.
@@ -35,6 +35,8 @@ _EXPORTS = {
     "load_rules": "taxopt.rules",
     "Simulation": "taxopt.simulate",
     "simulate": "taxopt.simulate",
+    "StressFigures": "taxopt.stress",
+    "stress_test": "taxopt.stress",
     "TaxInput": "taxopt.tax",
     "TaxResult": "taxopt.tax",
     "compute_tax": "taxopt.tax",

@@ -10,7 +10,7 @@ compared with them.
 
 Timing: flows at the start of each year on the opening balances; yields on post-trade
 holdings are paid during the year and reinvested (adding to a taxable lot's basis);
-holdings then grow by the tier's total return.
+holdings then grow by the tier's total return (its deterministic return, Plan.tier_returns).
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ def replay(plan: Plan, rules: RuleSet, decisions: Decisions) -> Ledger:
     """Walk the plan's years applying `decisions`; compute balances, gains and taxes."""
     flows = plan_flows(plan, rules)
     kinds = {a.name: rules.account_kinds[a.kind] for a in plan.accounts}
-    growth = {t.name: 1.0 + t.expected_return for t in plan.tiers}
+    growth = plan.tier_growth
     tiers = {t.name: t for t in plan.tiers}
     balances = {
         (a.name, t.name): a.balances.get(t.name, 0.0) for a in plan.accounts for t in plan.tiers

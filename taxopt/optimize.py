@@ -1,25 +1,29 @@
 """optimize(plan, rules) -> Result: build, solve, read the decisions, replay them in the ledger.
 
 Exact mode finds its solution in steps, each one solved by HiGHS:
-1. the fast LP (convex approximations of the tax code's kinks) gives a first plan;
+1. a starting plan: the exact model's LP relaxation (binaries between 0 and 1), solved to a
+   looser tolerance since only its kinks' sides matter; its objective bounds every plan;
 2. the ledger's true taxes of that plan say, for each kink, which side each year is on
    (the "regime"); the exact model with its binaries fixed to that regime is an LP whose
-   taxes are exact (with `thorough`, repeated from each new plan while it improves, and
-   also started from the exact model's LP relaxation);
-3. with `mip_seconds`, the full MILP started from that solution may improve it; its answer
+   taxes are exact (with `thorough`, repeated from each new plan while it improves);
+3. unless that plan is within 0.02% of the bound, the search goes on as with `thorough`:
+   more regime rounds, then the same from a second start, the fast LP's plan (convex
+   approximations of the kinks), keeping the better plan;
+4. with `mip_seconds`, the full MILP started from that solution may improve it; its answer
    is re-solved as a regime LP so its taxes are exact too.
-If no regime LP is feasible, the relaxation start and then the MILP are the fallbacks.
-4. the rules of thumb (taxopt.baselines) are replayed against the plan; if one of them
+If no regime LP is feasible, the MILP is the fallback.
+5. the rules of thumb (taxopt.baselines) are replayed against the plan; if one of them
    does better on the plan's objective, the regime search restarts from that rule's own
    decisions and the better plan is kept (`hold_against_baselines`).
 The result's `method` says which step produced the final plan. Inside
-`taxopt.progress.watch` each step prints a line and no step starts after the time limit.
+`taxopt.progress.watch` each step prints a line and, once the time limit has passed, no
+step starts but the one that gives the first plan.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from taxopt import progress
 from taxopt.circles import Circle, circles_table, explain, find_circles
@@ -39,21 +43,29 @@ from taxopt.plan import (
 )
 from taxopt.result import PlanFigures, Result, plan_figures, reconcile
 from taxopt.rules import Growth, RuleSet
-from taxopt.solve import SolveReport, solve, values
+from taxopt.solve import START_TOLERANCE, SolveReport, resolve, solve, values
 from taxopt.spending import fixed_policy_amounts, gross_policy_tax, policy_amounts
-from taxopt.validation import plan_warnings, uninvested_savings
+from taxopt.stress import (
+    DEFAULT_PATHS,
+    DEFAULT_SEED,
+    DEFAULT_TARGET,
+    check_stress_options,
+    stress_test,
+)
+from taxopt.validation import check_simulation_size, plan_warnings, uninvested_savings
 
 DEFAULT_MIP_SECONDS = 0.0
 FALLBACK_MIP_SECONDS = 30.0  # when no regime LP is feasible, the MILP gets this long
-REGIME_ROUNDS = 4  # --thorough: regime rounds from each start (default: one)
+REGIME_ROUNDS = 4  # regime rounds from each start with --thorough or far from the bound
 REGIME_TOLERANCE = 1e-4  # relative objective gain below which another regime round stops
+BOUND_TOLERANCE = 2e-4  # a plan this close (relative) to the relaxation's bound is kept
 DUST = 1e-7  # dollars: solver noise below this is zero
 CIRCLE_TOLERANCE = 1.0  # objective units ($, or $/yr of spending): what a circle must be worth
 UNTANGLE_ROUNDS = 2  # re-solves without circles (one rarely opens another)
 BASELINE_TOLERANCE = 1.0  # today's dollars: a rule of thumb ahead by less is a tie
 _TIME_LIMIT_NOTE = (
-    "the time limit was reached before the exact search; this is the fast LP's plan "
-    "(taxes approximated, see the reconciliation)"
+    "the time limit was reached during the search; this is the best plan found by then "
+    "(a longer --time-limit may find a better one)"
 )
 
 
@@ -66,12 +78,20 @@ def optimize(
     with_baselines: bool = True,
     lp_path: str | None = None,
     thorough: bool = False,
+    paths: int = DEFAULT_PATHS,
+    success: float = DEFAULT_TARGET,
+    seed: int | None = DEFAULT_SEED,
 ) -> Result:
     """Optimize a plan under a rule set; the Result holds the ledger's tables.
 
-    `thorough` (exact mode) repeats the regime step from each new plan while it improves and
-    also searches from the exact model's LP relaxation, keeping the better plan: two to
-    four times the time, sometimes a few tenths of a percent better.
+    `paths` return paths (0: none) stress the optimized plan (taxopt.stress): the result's
+    `stress` gives the success rate of its headline spending and the safe spending met on
+    `success` of the paths (seeded by `seed`).
+
+    Exact mode searches from the exact model's LP relaxation; unless the plan found is
+    within 0.02% of the relaxation's bound it goes on as `thorough` always does: more
+    regime rounds (up to REGIME_ROUNDS, while the plan improves), and the fast LP's plan as
+    a second start, keeping the better plan.
     `lp_path` writes the final model as an LP file whose variable and constraint names
     (withdraw_2031_alex_roth, rmd_2040_blake_ira, ...) a person can read.
 
@@ -84,6 +104,8 @@ def optimize(
     """
     plan.check_against(rules)
     rules.check_optimizer_support()
+    check_stress_options(paths, success)
+    check_simulation_size(paths, len(plan.years), len(plan.tiers), len(plan.accounts), False)
     mode = mode or plan.options.mode
     solver = solver or plan.options.solver
     mip_seconds = DEFAULT_MIP_SECONDS if mip_seconds is None else mip_seconds
@@ -119,6 +141,9 @@ def optimize(
     result.notes += uninvested_savings(plan, rules, result.yearly)
     if with_baselines:
         result = hold_against_baselines(plan, rules, result, solver, REGIME_ROUNDS)
+    if paths > 0:
+        progress.step(f"stress test: {paths:,} return paths")
+        result.stress = stress_test(result, paths, success, seed)
     result.total_seconds = time.perf_counter() - started
     return result
 
@@ -132,6 +157,15 @@ class _Run:
     decisions: Decisions
     ledger: Ledger
     method: str
+    bound: float | None = None  # exact mode: the LP relaxation's objective (see _bound)
+
+
+@dataclass
+class _Solved:
+    """Regimes whose LP was built already, and the model's kinks once known."""
+
+    regimes: list = field(default_factory=list)  # regime_values of each LP built
+    kinks: list = field(default_factory=list)  # (name, year, rule) of every binary
 
 
 class _Search:
@@ -161,88 +195,108 @@ class _Search:
         return report
 
     def run(self) -> _Run:
-        """The search of the module doc."""
-        plan = self.plan
-        rules = self.rules
-        fast = self.build(plan, "fast")
-        report = self.solve(fast)
-        _raise_if_unsolved(plan, rules, fast, report)
-        decisions = read_decisions(fast)
-        run = _Run(report, fast, decisions, replay(plan, rules, decisions), "lp")
-        progress.step(f"fast LP solved ({len(plan.years)} years, {report.seconds:.1f} s)")
-        if self.mode != "exact":
-            return run
-        if progress.out_of_time():
+        """The search of the module doc; a note when the time limit cut it short."""
+        run = self._run()
+        if progress.out_of_time() and run.method != "lp":
             self.notes.append(_TIME_LIMIT_NOTE)
-            return run
-        rounds = REGIME_ROUNDS if self.thorough else 1
-        best = self.regime_search(plan, run.ledger, rounds)
-        if (best is None or self.thorough) and not progress.out_of_time():
-            # A second start: the exact model's LP relaxation, whose plan lies elsewhere
-            # (needed when the fast plan's regime admits no plan; --thorough always tries it
-            # and keeps the better of the two).
-            relaxed = self.build(plan, "exact")
-            relaxed_report = self.solve(relaxed, relax=True)
-            progress.step("exact model's LP relaxation solved (second start)")
-            if relaxed_report.status == "optimal":
-                start_ledger = replay(plan, rules, read_decisions(relaxed))
-                second = self.regime_search(plan, start_ledger, rounds)
-                if second is not None and (
-                    best is None or _better(plan, second.report.objective, best.report.objective)
-                ):
-                    best = second
-                if best is not None:
-                    _restore(best.ctx, best.values)
-        if best is not None:
-            run = _Run(best.report, best.ctx, best.decisions, best.ledger, "regime-lp")
-        if best is None and progress.out_of_time():
-            self.notes.append(_TIME_LIMIT_NOTE)
-        elif self.mip_seconds > 0 or best is None:
-            exact = self.build(plan, "exact")
-            start = {**best.values, **best.ctx.regime_values} if best is not None else None
-            limit = self.mip_seconds or FALLBACK_MIP_SECONDS
-            mip = self.solve(exact, time_limit=limit, gap=1e-4, start=start)
-            progress.step(f"full MILP stopped: {mip.status} ({mip.seconds:.1f} s)")
-            improved = mip.objective is not None and (
-                best is None or _better(plan, mip.objective, best.report.objective)
-            )
-            if mip.status in ("optimal", "feasible") and improved:
-                decisions = read_decisions(exact)
-                run = _Run(mip, exact, decisions, replay(plan, rules, decisions), "milp")
-                # A MIP solution honours its binaries only to the solver's tolerance, which
-                # big-M rows turn into dollars; re-solve it as a regime LP to make it exact.
-                polished = self.regime_search(plan, run.ledger, rounds)
-                if polished is not None:
-                    run = _Run(
-                        polished.report,
-                        polished.ctx,
-                        polished.decisions,
-                        polished.ledger,
-                        "milp+regime-lp",
-                    )
-            elif best is None:
-                _raise_if_unsolved(plan, rules, exact, mip)
         return run
 
-    def regime_search(self, plan: Plan, ledger: Ledger, rounds: int):
+    def _run(self) -> _Run:
+        plan, rules = self.plan, self.rules
+        if self.mode != "exact":
+            fast = self.build(plan, "fast")
+            report = self.solve(fast)
+            _raise_if_unsolved(plan, rules, fast, report)
+            progress.step(f"fast LP solved ({len(plan.years)} years, {report.seconds:.1f} s)")
+            decisions = read_decisions(fast)
+            return _Run(report, fast, decisions, replay(plan, rules, decisions), "lp")
+        thorough = self.thorough
+        solved = _Solved()  # regimes already solved, shared by both starts
+        relaxed = self.build(plan, "exact")
+        relaxed_report = self.solve_start(relaxed, relax=True)
+        _raise_if_unsolved(plan, rules, relaxed, relaxed_report)  # no relaxation, no plan
+        progress.step(
+            f"exact model's LP relaxation solved ({len(plan.years)} years, "
+            f"{relaxed_report.seconds:.1f} s)"
+        )
+        bound = _bound(plan, relaxed_report.objective)
+        ledger = replay(plan, rules, read_decisions(relaxed))
+        best = self.regime_search(plan, ledger, REGIME_ROUNDS if thorough else 1, solved)
+        if (thorough or not _near(best, bound)) and not progress.out_of_time():
+            # Far from the bound: search as --thorough does. More rounds from the
+            # relaxation's plan, then the fast LP's plan as a second start.
+            if not thorough and best is not None:
+                more = self.regime_search(plan, best.ledger, REGIME_ROUNDS - 1, solved)
+                best = _best_of(plan, best, more)
+            fast = self.build(plan, "fast")
+            if not progress.out_of_time() and self.solve_start(fast).status == "optimal":
+                progress.step("fast LP solved (second start)")
+                ledger = replay(plan, rules, read_decisions(fast))
+                best = _best_of(plan, best, self.regime_search(plan, ledger, REGIME_ROUNDS, solved))
+        run = None
+        if best is not None:
+            _restore(best.ctx, best.values)
+            run = _Run(best.report, best.ctx, best.decisions, best.ledger, "regime-lp", bound)
+        if self.mip_seconds <= 0 and run is not None:
+            return run
+        # The full MILP (the relaxation's model, binaries integer this time), from the best
+        # plan when there is one.
+        start = {**best.values, **best.ctx.regime_values} if best is not None else None
+        limit = self.mip_seconds or FALLBACK_MIP_SECONDS
+        mip = self.solve(relaxed, time_limit=limit, gap=1e-4, start=start)
+        progress.step(f"full MILP stopped: {mip.status} ({mip.seconds:.1f} s)")
+        improved = mip.objective is not None and (
+            best is None or _better(plan, mip.objective, best.report.objective)
+        )
+        if mip.status not in ("optimal", "feasible") or not improved:
+            if run is None:
+                _raise_if_unsolved(plan, rules, relaxed, mip)
+            return run
+        decisions = read_decisions(relaxed)
+        run = _Run(mip, relaxed, decisions, replay(plan, rules, decisions), "milp", bound)
+        # A MIP solution honours its binaries only to the solver's tolerance, which big-M
+        # rows turn into dollars; re-solve it as a regime LP to make it exact.
+        polished = self.regime_search(plan, run.ledger, REGIME_ROUNDS if thorough else 1)
+        if polished is not None:
+            run = _Run(
+                polished.report,
+                polished.ctx,
+                polished.decisions,
+                polished.ledger,
+                "milp+regime-lp",
+                bound,
+            )
+        return run
+
+    def solve_start(self, ctx: ModelContext, relax: bool = False) -> SolveReport:
+        """Solve a starting model roughly (solve.START_OPTIONS); fully if that did not settle."""
+        report = self.solve(ctx, relax=relax, rough=True)
+        if report.status not in ("optimal", "infeasible"):
+            report = self.solve(ctx, relax=relax)
+        return report
+
+    def regime_search(self, plan: Plan, ledger: Ledger, rounds: int, solved: _Solved | None = None):
         """Build the exact model with its binaries fixed to the regime the ledger's true taxes
         imply (an LP without big-M rows), solve it, and repeat from the new plan's regime
         while the objective improves: a plan often sits on a kink, where the neighbouring
-        regime can be better. Returns the best candidate or None."""
-        best, seen, previous = None, [], None
-        kinks: list = []  # (name, year, rule) of every binary, known after the first build
+        regime can be better. A regime in `solved` is not solved again. Returns the best
+        candidate or None."""
+        best, previous = None, None
+        solved = solved or _Solved()
         for _ in range(rounds):
-            if progress.out_of_time():
-                break
-            if kinks and _regime_values(kinks, ledger, plan.years) in seen:
+            if best is not None and progress.out_of_time():
+                break  # past the time limit: keep the plan found
+            if solved.kinks and _regime_values(solved.kinks, ledger, plan.years) in solved.regimes:
                 break  # the new plan sits in a regime already solved: no need to build it
             ctx = self.build(plan, "exact", regime_from(ledger, plan.years))
-            kinks = ctx.regimes
-            if ctx.regime_values in seen or ctx.regime_conflicts:
+            solved.kinks = ctx.regimes
+            if ctx.regime_values in solved.regimes or ctx.regime_conflicts:
                 break
-            seen.append(ctx.regime_values)
+            solved.regimes.append(ctx.regime_values)
             report = self.solve(ctx)
-            progress.step(f"regime LP {len(seen)}: {report.status} ({report.seconds:.1f} s)")
+            progress.step(
+                f"regime LP {len(solved.regimes)}: {report.status} ({report.seconds:.1f} s)"
+            )
             if report.status not in ("optimal", "feasible"):
                 break
             decisions = read_decisions(ctx)
@@ -305,12 +359,13 @@ class _Search:
         legs = circle_variables(ctx, circles)
         for var in legs:
             var.upBound = 0.0
-        report = self.solve(ctx)
+        report = resolve(ctx, self.solver)  # only bounds changed: warm from the last basis
+        self.solve_seconds += report.seconds
         solved = report.status in ("optimal", "feasible") and report.objective is not None
         if solved and not _better(plan, original, report.objective, CIRCLE_TOLERANCE):
             decisions = read_decisions(ctx)
             ledger = replay(plan, self.rules, decisions)
-            return _Run(report, ctx, decisions, ledger, run.method), legs, ""
+            return _Run(report, ctx, decisions, ledger, run.method, run.bound), legs, ""
         keep = {var.name for var in forbidden}
         for var in legs:
             if var.name not in keep:
@@ -446,7 +501,14 @@ def _restarted_result(
     """A Result for a regime-search candidate (circles untangled as optimize does), with
     the run's times and notes."""
     run, circles = search.untangle(
-        _Run(candidate.report, candidate.ctx, candidate.decisions, candidate.ledger, method)
+        _Run(
+            candidate.report,
+            candidate.ctx,
+            candidate.decisions,
+            candidate.ledger,
+            method,
+            previous.objective_bound,
+        )
     )
     result = _result_of(search, run, circles, previous.build_seconds, previous.solve_seconds)
     kept = [f"kept: {c.describe()}: {c.why}" for c in circles]
@@ -470,6 +532,7 @@ def _result_of(
         method=run.method,
         reconciliation=reconcile(run.ctx, run.ledger),
     )
+    result.objective_bound = run.bound
     result.policy_tax = search.policy_tax or {}
     result.circles = circles_table(circles)
     return result
@@ -498,6 +561,28 @@ def regime_from(ledger: Ledger, years: list[int]):
 def _regime_values(kinks: list, ledger: Ledger, years: list[int]) -> dict[str, int]:
     value = regime_from(ledger, years)
     return {name: int(value(name, year, rule)) for name, year, rule in kinks}
+
+
+def _bound(plan: Plan, relaxed_objective: float) -> float:
+    """The relaxation's objective widened by its solve's tolerance: no plan beats it."""
+    margin = 10 * START_TOLERANCE * max(1.0, abs(relaxed_objective))
+    if plan.objective.kind == "min_tax":
+        return relaxed_objective - margin
+    return relaxed_objective + margin
+
+
+def _near(candidate: _Candidate | None, bound: float | None) -> bool:
+    """Whether a plan's objective is within BOUND_TOLERANCE of the relaxation's bound."""
+    if candidate is None or candidate.report.objective is None or bound is None:
+        return False
+    gap = abs(bound - candidate.report.objective)
+    return gap <= BOUND_TOLERANCE * max(1.0, abs(bound))
+
+
+def _best_of(plan: Plan, a: _Candidate | None, b: _Candidate | None) -> _Candidate | None:
+    if a is None or (b is not None and _better(plan, b.report.objective, a.report.objective)):
+        return b
+    return a
 
 
 def _restore(ctx: ModelContext, solution: dict[str, float]) -> None:

@@ -13,6 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from taxopt.errors import InputError, explain_validation_error, printable
@@ -27,6 +28,20 @@ MIN_YEAR, MAX_YEAR = 1900, 2300
 
 Year = Annotated[int, Field(ge=MIN_YEAR, le=MAX_YEAR)]
 PLAN_FORMATS = {".toml": "TOML", ".json": "JSON"}
+
+ReturnBasis = Literal["median", "mean"]
+
+
+def lognormal_log_moments(mean, sd):
+    """(mu, s2): mean and variance of log(1 + r) when 1 + r is lognormal with mean
+    1 + `mean` and standard deviation `sd` (floats or arrays; fractions a year).
+
+    The one statement of the convention the simulator samples (taxopt.returns.Lognormal) and
+    the median basis compounds at: s2 = ln(1 + (sd / (1 + mean))^2), mu = ln(1 + mean) - s2/2.
+    """
+    gross = 1.0 + np.asarray(mean, dtype=float)
+    s2 = np.log1p((np.asarray(sd, dtype=float) / gross) ** 2)
+    return np.log(gross) - s2 / 2.0, s2
 
 
 class Strict(BaseModel):
@@ -53,6 +68,18 @@ class Tier(Strict):
     )
     volatility: float = Field(0.0, ge=0, le=5, description="annual standard deviation of return")
     description: str = ""
+
+    def deterministic_return(self, basis: ReturnBasis = "median") -> float:
+        """The annual return (fraction) a deterministic plan compounds this tier at.
+
+        mean: `expected_return`. median: the median of the simulator's lognormal return,
+        exp(mu) - 1 = (1 + m) / sqrt(1 + (s / (1 + m))^2) - 1 (see lognormal_log_moments):
+        the growth a typical path earns, below the mean by about half the variance.
+        """
+        if basis == "mean" or self.volatility == 0:
+            return self.expected_return
+        mu, _ = lognormal_log_moments(self.expected_return, self.volatility)
+        return float(np.expm1(mu))
 
     @model_validator(mode="after")
     def _yield_within_return(self) -> Tier:
@@ -393,6 +420,12 @@ class Plan(Strict):
     retirement_year: int = Field(ge=2000, le=2200)
     horizon_age: int = Field(95, ge=50, le=120, description="plan until the youngest is this age")
     inflation: float = Field(0.025, ge=-0.05, le=0.5)
+    return_basis: ReturnBasis = Field(
+        "median",
+        description="growth the deterministic plan compounds each tier at: median (the "
+        "lognormal median from expected_return and volatility, what a typical path earns) "
+        "or mean (expected_return)",
+    )
     people: list[Person] = Field(min_length=1, max_length=2)
     tier_preset: str | None = Field(
         None,
@@ -512,6 +545,33 @@ class Plan(Strict):
     def tier_names(self) -> list[str]:
         return [t.name for t in self.tiers]
 
+    @property
+    def tier_returns(self) -> dict[str, float]:
+        """Each tier's deterministic annual return (fraction) under `return_basis`: the
+        growth the model, the ledger, the baselines and the simulator's replay all use."""
+        return {t.name: t.deterministic_return(self.return_basis) for t in self.tiers}
+
+    @property
+    def tier_growth(self) -> dict[str, float]:
+        """1 + each tier's deterministic annual return (see tier_returns)."""
+        return {name: 1.0 + r for name, r in self.tier_returns.items()}
+
+    @property
+    def safe_tier(self) -> Tier:
+        """The plan's safest asset: its reserve tier, else its least volatile tier."""
+        reserve = self.profile.reserve_tier
+        if reserve is not None:
+            return next(t for t in self.tiers if t.name == reserve)
+        return min(self.tiers, key=lambda t: (t.volatility, t.expected_return))
+
+    @property
+    def discount_rate(self) -> float:
+        """The annual nominal rate (fraction) present values of tax use: the safe tier's
+        deterministic return. Tax amounts are close to certain, so they are discounted at
+        what safe money earns, not at the risky portfolio's growth (whose median can be
+        below zero, which would make later tax weigh more than tax today)."""
+        return self.safe_tier.deterministic_return(self.return_basis)
+
     def person(self, name: str) -> Person:
         return next(p for p in self.people if p.name == name)
 
@@ -537,6 +597,10 @@ class Plan(Strict):
     def inflation_factor(self, year: int) -> float:
         """Nominal dollars of `year` per today's dollar."""
         return (1.0 + self.inflation) ** (year - self.start_year)
+
+    def discount_factor(self, year: int) -> float:
+        """Today's value of a nominal dollar paid at the start of `year` (discount_rate)."""
+        return (1.0 + self.discount_rate) ** -(year - self.start_year)
 
     def check_against(self, rules: RuleSet, source: str = "plan") -> None:
         """Errors for what only the rule set can tell: unknown account kinds, filing status

@@ -188,7 +188,7 @@ class PolicyEngine:
         self.kind_name = {a.name: a.kind for a in plan.accounts}
         self.tiers = [t.name for t in plan.tiers]
         self.tier = {t.name: t for t in plan.tiers}
-        self.growth = {t.name: 1.0 + t.expected_return for t in plan.tiers}
+        self.growth = plan.tier_growth
         by_growth = {g: [a for a in self.accounts if self.kinds[a].growth == g] for g in Growth}
         self.taxable = by_growth[Growth.TAXED]
         self.deferred = by_growth[Growth.DEFERRED]

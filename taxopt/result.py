@@ -3,13 +3,17 @@
 Headline figures are in today's dollars (the plan's start year): sustainable spending is
 the first retirement year's after-tax spending, the after-tax estate is what is left at the
 horizon net of the heirs' tax on deferred balances, lifetime tax is the sum of each year's
-tax deflated to today.
+tax deflated to today, and `lifetime_tax_pv` its present value at the plan's discount rate
+(Plan.discount_rate: what its safe tier earns), the fair way to compare tax paid at
+different times. `stress` holds the success rate of the headline spending and the safe
+spending on random return paths (taxopt.stress).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -23,6 +27,9 @@ from taxopt.roth import assumed_clock_notes
 from taxopt.rules import RuleSet
 from taxopt.spending import spending_check
 
+if TYPE_CHECKING:
+    from taxopt.stress import StressFigures
+
 LATER_AGES = (75, 85)
 
 
@@ -32,14 +39,18 @@ class PlanFigures:
 
     sustainable_spending: float
     after_tax_estate: float
-    lifetime_tax: float
+    lifetime_tax: float  # sum of each year's tax deflated by inflation
     first_year_withdrawal_rate: float | None
+    lifetime_tax_pv: float = 0.0  # present value at discount_rate
+    discount_rate: float = 0.0  # annual nominal fraction
 
     def as_dict(self) -> dict:
         return {
             "sustainable_spending": self.sustainable_spending,
             "after_tax_estate": self.after_tax_estate,
             "lifetime_tax": self.lifetime_tax,
+            "lifetime_tax_pv": self.lifetime_tax_pv,
+            "discount_rate": self.discount_rate,
             "first_year_withdrawal_rate": self.first_year_withdrawal_rate,
         }
 
@@ -55,6 +66,13 @@ def plan_figures(plan: Plan, ledger: Ledger) -> PlanFigures:
         after_tax_estate=ledger.after_tax_estate_real,
         lifetime_tax=ledger.lifetime_tax_real,
         first_year_withdrawal_rate=float(rate) if rate is not None else None,
+        lifetime_tax_pv=float(
+            sum(
+                tax * plan.discount_factor(year)
+                for year, tax in zip(yearly["year"], yearly["total_tax"], strict=True)
+            )
+        ),
+        discount_rate=plan.discount_rate,
     )
 
 
@@ -84,6 +102,19 @@ class Result:
     # Lines a user should read: assumptions the plan relies on (Roth clocks), a policy the
     # objective does not apply, an account taxopt opened, circles kept and why.
     notes: list[str] = field(default_factory=list)
+    stress: StressFigures | None = None  # taxopt.stress; None when skipped (paths 0)
+    # Exact mode: the exact model's LP relaxation's objective, a bound no plan can beat.
+    objective_bound: float | None = None
+
+    @property
+    def return_basis(self) -> str:
+        """The growth the plan compounds each tier at: median or mean (Plan.return_basis)."""
+        return self.plan.return_basis
+
+    @property
+    def tier_returns(self) -> dict[str, float]:
+        """Each tier's deterministic annual return (fraction) the plan was built on."""
+        return self.plan.tier_returns
 
     @classmethod
     def from_run(
@@ -137,7 +168,9 @@ class Result:
         table = pd.DataFrame(rows).set_index("plan")
         for column in ("sustainable_spending", "after_tax_estate"):
             table[f"gain_in_{column}"] = table.loc["optimized", column] - table[column]
-        table["tax_saved"] = table["lifetime_tax"] - table.loc["optimized", "lifetime_tax"]
+        for column in ("lifetime_tax", "lifetime_tax_pv"):
+            suffix = column.removeprefix("lifetime_tax")
+            table[f"tax_saved{suffix}"] = table[column] - table.loc["optimized", column]
         return table
 
     @property
@@ -177,11 +210,12 @@ class Result:
             "withdrawal_basis": self.plan.withdrawal.basis,
             "rmd_surplus": self.plan.withdrawal.rmd_surplus,
             "objective": self.objective,
+            "objective_bound": self.objective_bound,
             "mip_gap": self.mip_gap,
-            "sustainable_spending": f.sustainable_spending,
-            "after_tax_estate": f.after_tax_estate,
-            "lifetime_tax": f.lifetime_tax,
-            "first_year_withdrawal_rate": f.first_year_withdrawal_rate,
+            "return_basis": self.return_basis,
+            "tier_returns": self.tier_returns,
+            **f.as_dict(),
+            "stress": self.stress.as_dict() if self.stress is not None else None,
             "units": "today's dollars (plan start year) unless a name says nominal",
             "location": _location_json(self.location),
             "reconciliation_max_abs_error": self.reconciliation_max_abs_error,

@@ -32,7 +32,7 @@ import pandas as pd
 
 from taxopt.errors import InputError
 from taxopt.io import read_text, separator_problem
-from taxopt.plan import Tier
+from taxopt.plan import Tier, lognormal_log_moments
 
 DEFAULT_CORRELATION = 0.8  # between risky tiers' log returns; the reserve is uncorrelated
 MAX_ABS_RETURN = 10.0  # a CSV value above this is taken for a percent, not a fraction
@@ -109,9 +109,7 @@ def lognormal_from_moments(mean: np.ndarray, sd: np.ndarray, z: np.ndarray) -> n
     Where `sd` is 0 the return is exactly `mean` (so a zero-volatility run reproduces the
     deterministic plan to the cent).
     """
-    gross = 1.0 + mean
-    s2 = np.log1p((sd / gross) ** 2)
-    mu = np.log(gross) - s2 / 2.0
+    mu, s2 = lognormal_log_moments(mean, sd)
     out = np.expm1(mu + np.sqrt(s2) * z)
     return np.where(sd == 0.0, np.broadcast_to(mean, out.shape), out)
 

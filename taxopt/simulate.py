@@ -33,8 +33,10 @@ for everything (VPW's last year): the accounts are emptied and the target is wha
 buys after tax. Rules that spend a share of what is left (constant, VPW, RMD-based)
 cannot run out and succeed by construction: compare their spending instead.
 
-With zero volatility and the `fixed` rule (the plan's own spending) every path reproduces
-the ledger (`result.yearly`) to the cent: the test of this module.
+Paths on which every tier earns the plan's deterministic return (`Plan.tier_returns`: the
+lognormal median by default, the mean, i.e. zero volatility, under `return_basis = "mean"`)
+reproduce the ledger (`result.yearly`) to the cent with the `fixed` rule (the plan's own
+spending): the test of this module.
 
 Timing and units as in the ledger: flows at the start of each year on opening balances;
 yields on post-trade taxable holdings are reinvested (adding basis); then total growth.
@@ -232,14 +234,14 @@ def planned_sales(plan: Plan, decisions, taxable: np.ndarray) -> tuple[np.ndarra
     """For each (year, account, tier) of a taxable account: the share of the holding the
     plan's lot sales sold, and the share of the holding's basis those lots carried.
 
-    Walks the plan's lots under its constant returns, valued as the ledger values them
+    Walks the plan's lots under its deterministic returns, valued as the ledger values them
     (a purchase is one unit per dollar; yields add basis; then total growth).
     """
     years, tiers = plan.years, plan.tier_names
     n_y, n_a, n_t = len(years), len(plan.accounts), len(tiers)
     sale = np.zeros((n_y, n_a, n_t))
     used = np.zeros((n_y, n_a, n_t))
-    growth = {t.name: 1.0 + t.expected_return for t in plan.tiers}
+    growth = plan.tier_growth
     yields = {t.name: t.yield_rate for t in plan.tiers}
     lots: dict[tuple, list[float]] = {}  # (account, tier, year, opening) -> [units, value, basis]
     for j, account in enumerate(plan.accounts):
@@ -363,6 +365,26 @@ class FixedReal:
         if self.rate is None:
             return "fixed real: the optimized plan's own spending each year"
         return f"fixed real (Bengen): {self.rate:.1%} of the portfolio at retirement + income"
+
+
+@dataclass
+class ConstantLevel:
+    """A constant real after-tax spending level through retirement, income included
+    (today's dollars); an array gives each path its own level (the stress search)."""
+
+    level_real: float | np.ndarray
+    name: str = "level"
+
+    def start(self, paths: int, policy: Policy) -> None:
+        pass
+
+    def target_real(self, view: YearView) -> np.ndarray | float:
+        return self.level_real
+
+    def describe(self) -> str:
+        if np.ndim(self.level_real):
+            return "constant real spending, a level per path"
+        return f"constant real spending of ${float(self.level_real):,.0f} a year"
 
 
 @dataclass
@@ -1083,6 +1105,22 @@ def _simulation(
     )
 
 
+def sample_returns(policy: Policy, model: ReturnModel, paths: int, seed: int | None) -> np.ndarray:
+    """(paths, years, tiers) annual returns of the plan's tiers from `default_rng(seed)`."""
+    rng = np.random.default_rng(seed)
+    plan = policy.plan
+    sample = model.sample(plan.tiers, plan.profile.reserve_tier, policy.n_years, paths, rng)
+    if (sample <= -1.0).any():
+        raise InputError(f"returns {model.name}: a path has a return of -100% or below")
+    return sample
+
+
+def meets_level(policy: Policy, returns: np.ndarray, level_real: float | np.ndarray) -> np.ndarray:
+    """(P,) bool: each path meets constant real spending `level_real` (today's dollars, or
+    one level per path) in every retirement year, and the plan's own spending before."""
+    return _simulation(policy, returns, ConstantLevel(level_real), None, "").success
+
+
 def simulate(
     result,
     paths: int = 1000,
@@ -1107,11 +1145,7 @@ def simulate(
     check_simulation_size(paths, policy.n_years, len(plan.tiers), len(plan.accounts), False)
     model = make_return_model(returns, **return_options)
     rule = make_withdrawal_rule(withdrawal)
-    rng = np.random.default_rng(seed)
-    tiers = policy.plan.tiers
-    sample = model.sample(tiers, policy.plan.profile.reserve_tier, policy.n_years, paths, rng)
-    if (sample <= -1.0).any():
-        raise InputError(f"returns {model.name}: a path has a return of -100% or below")
+    sample = sample_returns(policy, model, paths, seed)
     show = (
         progress
         if progress is not None

@@ -19,6 +19,11 @@ from taxopt.model.context import ModelContext
 # point method solves these LPs two to three times faster than its dual or primal simplex,
 # and more so on long horizons; a MIP starts from the regime solution when we have one.
 HIGHS_OPTIONS: dict = {"solver": "ipm"}
+# A starting plan only needs its kinks' sides, not the last cent: a looser IPM optimality
+# tolerance (HiGHS' default is 1e-8) and no crossover to a vertex take about 40% off the
+# relaxed exact LP's solve (45 years: 0.58 -> 0.34 s; 80 years: 1.8 -> 1.2 s).
+START_TOLERANCE = 1e-6
+START_OPTIONS: dict = {"ipm_optimality_tolerance": START_TOLERANCE, "run_crossover": "off"}
 
 
 @dataclass
@@ -81,8 +86,10 @@ def make_solver(
     gap: float | None = None,
     start: dict | None = None,
     relax: bool = False,
+    rough: bool = False,
 ):
-    """A PuLP solver; `relax` solves a MIP's LP relaxation (binaries as [0, 1])."""
+    """A PuLP solver; `relax` solves a MIP's LP relaxation (binaries as [0, 1]); `rough`
+    solves to START_OPTIONS' tolerance (HiGHS only), for a starting plan."""
     if name == "highs":
         if not msg:
             _consume_highs_banner()
@@ -93,6 +100,7 @@ def make_solver(
             gapRel=gap,
             mip=not relax,
             **HIGHS_OPTIONS,
+            **(START_OPTIONS if rough else {}),
         )
     if name == "cbc":
         return pulp.PULP_CBC_CMD(msg=msg, timeLimit=time_limit, gapRel=gap, mip=not relax)
@@ -106,12 +114,15 @@ def solve(
     gap: float | None = None,
     start: dict | None = None,
     relax: bool = False,
+    rough: bool = False,
 ) -> SolveReport:
     """Solve ctx.prob; fall back to CBC if HiGHS is unavailable or errors."""
     started = time.perf_counter()
     try:
         status = ctx.prob.solve(
-            make_solver(solver, time_limit=time_limit, gap=gap, start=start, relax=relax)
+            make_solver(
+                solver, time_limit=time_limit, gap=gap, start=start, relax=relax, rough=rough
+            )
         )
         used = solver
     except pulp.PulpSolverError as exc:
@@ -119,6 +130,41 @@ def solve(
             raise SolverError(f"solver {solver} failed: {exc}") from None
         status = ctx.prob.solve(make_solver("cbc", time_limit=time_limit, gap=gap, relax=relax))
         used = "cbc"
+    return _report(ctx, status, used, started)
+
+
+def resolve(ctx: ModelContext, solver: str = "highs") -> SolveReport:
+    """Re-solve ctx.prob after changes to its variables' bounds only (nothing else), from
+    HiGHS' last basis: dual simplex takes a few hundred pivots where a fresh interior-point
+    solve of the 45-year model takes half a second. Solves afresh where there is no HiGHS
+    model to start from, or when the warm start does not settle."""
+    model = getattr(ctx.prob, "solverModel", None)
+    if solver != "highs" or model is None or ctx.binaries:
+        return solve(ctx, solver)
+    import highspy
+    import numpy as np
+
+    started = time.perf_counter()
+    inf = highspy.kHighsInf
+    columns = ctx.prob.variables()
+    model.changeColsBounds(
+        len(columns),
+        np.array([v.index for v in columns], dtype=np.int32),
+        np.array([-inf if v.lowBound is None else v.lowBound for v in columns], dtype=float),
+        np.array([inf if v.upBound is None else v.upBound for v in columns], dtype=float),
+    )
+    model.setOptionValue("solver", "simplex")
+    model.run()
+    status, solution_status = make_solver(solver).findSolutionValues(ctx.prob)
+    ctx.prob.assignStatus(status, solution_status)
+    report = _report(ctx, status, solver, started)
+    if report.status not in ("optimal", "infeasible"):
+        return solve(ctx, solver)
+    return report
+
+
+def _report(ctx: ModelContext, status: int, used: str, started: float) -> SolveReport:
+    """The solve's outcome in plain words, read from ctx.prob after PuLP's solve."""
     seconds = time.perf_counter() - started
     name = pulp.LpStatus.get(status, "Undefined")
     solution_ok = ctx.prob.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible)

@@ -135,7 +135,13 @@ def test_the_optimized_plan_beats_every_baseline_on_its_objective(example):
             assert result.figures.sustainable_spending >= b.figures.sustainable_spending - CENT
             assert b.figures.after_tax_estate >= plan.objective.bequest_floor - CENT, name
         elif kind == "max_estate":
-            assert result.figures.after_tax_estate >= b.figures.after_tax_estate - CENT, name
+            # Its objective: the after-tax estate plus the after-tax spending the policy
+            # delivers (both today's dollars); a baseline may keep more estate by paying
+            # more tax out of spending.
+            def value(figures, ledger):
+                return figures.after_tax_estate + ledger.yearly["spending_real"].sum()
+
+            assert value(result.figures, result.ledger) >= value(b.figures, b.ledger) - CENT, name
         else:
             assert result.figures.lifetime_tax <= b.figures.lifetime_tax + CENT, name
 
@@ -153,21 +159,22 @@ def test_max_spending_baselines_spend_the_level_every_retirement_year(example):
 
 
 def test_policy_baselines_spend_what_the_net_policy_sets():
-    """Retiree, fixed_real 4% on the net basis: each year spends 4% of the after-tax
+    """Retiree, fixed_real 2.5% on the net basis: each year spends 2.5% of the after-tax
     portfolio at retirement (the $1,000,000 IRA at 1 - 22%, the $650,000 Roth and taxable
-    in full: $57,200), indexed, plus Social Security ($60,000), taxes drawn on top."""
+    in full: 0.025 x $1,430,000 = $35,750), indexed, plus Social Security ($60,000), taxes
+    drawn on top."""
     plan, _ = optimized("retiree-4-percent")
     for b in baselines("retiree-4-percent").values():
         y = b.ledger.yearly
         opening = sum(y.iloc[0][f"opening_{a.name}"] for a in plan.accounts)
         assert opening == pytest.approx(1_650_000)
         from_portfolio = (y["spending"] - y["social_security"]) / y["inflation_factor"]
-        assert from_portfolio.to_numpy() == pytest.approx(57_200, abs=CENT)
+        assert from_portfolio.to_numpy() == pytest.approx(35_750, abs=CENT)
         assert (y["social_security"] / y["inflation_factor"]).to_numpy() == pytest.approx(60_000)
 
 
 def test_policy_baselines_draw_what_a_gross_policy_sets():
-    """The same retiree on the gross basis (Bengen): net withdrawals are 4% of the opening
+    """The same retiree on the gross basis (Bengen): net withdrawals are 2.5% of the opening
     pre-tax portfolio, indexed; spending is what the tax leaves."""
     data = tomllib.loads((REPO / "examples" / "retiree-4-percent.toml").read_text())
     data["withdrawal"]["basis"] = "gross"
@@ -177,19 +184,34 @@ def test_policy_baselines_draw_what_a_gross_policy_sets():
     for b in run_baselines(plan, rules(), result).values():
         y = b.ledger.yearly
         net = (y["withdrawals"] - y["contributions"]) / y["inflation_factor"]
-        assert net.to_numpy() == pytest.approx(0.04 * 1_650_000, abs=CENT)
+        assert net.to_numpy() == pytest.approx(0.025 * 1_650_000, abs=CENT)
 
 
 def test_guide_keeps_the_optimized_plans_mix_while_sheltered_money_allows():
     """Guide: sheltered accounts fill what taxable leaves, so the whole portfolio holds the
-    optimized plan's own mix each year (its gap to the plan is then location, not risk)."""
+    optimized plan's own mix each year (its gap to the plan is then location, not risk).
+    Taxable accounts are buy-and-hold: in a year where the taxable account alone holds more
+    of a tier than the mix wants of the whole portfolio, no sheltered placement can help;
+    every other year must hold the mix exactly."""
+    checked = 0
     for example in EXAMPLES:
         plan, result = optimized(example)
         mix = optimized_mix(plan, rules(), result.ledger)
+        taxable = {
+            a.name for a in plan.accounts if rules().account_kinds[a.kind].growth == Growth.TAXED
+        }
         for name in ("guide_rule_of_thumb", "conventional_withdrawals"):
             b = baselines(example)[name]
             deviation = mix_deviation(plan, rules(), b.ledger, mix)
-            assert deviation.max() <= 1e-9, (example, name, deviation.idxmax(), deviation.max())
+            holdings = b.ledger.holdings
+            for year, at in holdings.groupby("year"):
+                portfolio = at.post_trade.sum()
+                in_taxable = at[at.account.isin(taxable)].groupby("tier").post_trade.sum()
+                if any(v > mix(year)[t] * portfolio + CENT for t, v in in_taxable.items()):
+                    continue  # the taxable account alone overshoots a tier
+                checked += 1
+                assert deviation[year] <= 1e-9, (example, name, year, deviation[year])
+    assert checked >= 150  # most of the 3 x 2 x (37, 27, 65) years
 
 
 def test_guide_places_aggressive_in_roth_and_conservative_in_traditional():

@@ -37,6 +37,7 @@ from taxopt.report.excel import CLIENT_SHEETS, SHEETS
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 RETIREE = EXAMPLES / "retiree-4-percent.toml"
+RETIREE_NAME = taxopt.load_plan(RETIREE).name
 BASE = "us-federal-2026"
 # Rates of us-federal-2026 (IRC §1(j), Rev. Proc. 2025-32 §4.01): 10, 12, 22, 24, 32, 35, 37%.
 BASE_RATES = [0.10, 0.12, 0.22, 0.24, 0.32, 0.35, 0.37]
@@ -110,7 +111,7 @@ def test_one_row_per_pair_with_distinct_labels(comparison):
 
 
 def test_reform_file_really_raises_every_rate(comparison):
-    result = comparison.results["Retiree drawing 4%", "us-2026-higher-rates"]
+    result = comparison.results[RETIREE_NAME, "us-2026-higher-rates"]
     for status in ("single", "mfj"):
         assert result.rules.ordinary.brackets[status].rates == pytest.approx(HIGHER_RATES)
 
@@ -149,7 +150,7 @@ def test_figures_equal_each_result(comparison):
 
 
 def test_location_shares_from_the_retirement_snapshot(comparison):
-    result = comparison.results["Retiree drawing 4%", BASE]
+    result = comparison.results[RETIREE_NAME, BASE]
     r = row(comparison, BASE)
     at = result.location[result.location["snapshot"] == "retirement"]
     balanced = at[at["tier"] == "balanced"]
@@ -199,8 +200,8 @@ def test_unsupported_rule_set_is_reported_per_pair(tmp_path):
     table = result.table
     statuses = {(p, r): s for p, r, s in table[["plan", "rules", "status"]].itertuples(index=False)}
     assert statuses == {
-        ("Retiree drawing 4%", BASE): "optimal",
-        ("Retiree drawing 4%", "uk-2025-26"): "error",
+        (RETIREE_NAME, BASE): "optimal",
+        (RETIREE_NAME, "uk-2025-26"): "error",
         ("UK saver", BASE): "error",
         ("UK saver", "uk-2025-26"): "error",
     }
@@ -209,7 +210,7 @@ def test_unsupported_rule_set_is_reported_per_pair(tmp_path):
     assert "the optimizer supports one preferential schedule" in errors["UK saver", "uk-2025-26"]
     assert (
         "filing_status: 'mfj' is not defined by rule set uk-2025-26"
-        in errors["Retiree drawing 4%", "uk-2025-26"]
+        in errors[RETIREE_NAME, "uk-2025-26"]
     )
     assert str(uk_plan) in errors["UK saver", BASE]  # names the file to fix
     assert "error: see below" in render_table(result)
@@ -279,7 +280,7 @@ def test_comparison_formulas_have_their_results_stored(workbook_path):
 
 
 def test_each_group_shows_its_own_result(workbook_path, comparison):
-    reform = comparison.results["Retiree drawing 4%", "us-2026-higher-rates"]
+    reform = comparison.results[RETIREE_NAME, "us-2026-higher-rates"]
     ledger = pd.read_excel(workbook_path, sheet_name="R3 Ledger", header=None)
     column = next(
         (ledger[c] for c in ledger.columns if (ledger[c] == "Total tax (nominal $)").any()),
@@ -373,8 +374,8 @@ def test_cli_reports_a_failed_pair_as_a_row_and_a_warning(tmp_path, capsys):
     )
     captured = capsys.readouterr()
     assert code == 0
-    assert "Retiree drawing 4%" in captured.out or BASE in captured.out
-    assert captured.err.startswith("taxopt: warning: Retiree drawing 4% under uk-2025-26: ")
+    assert RETIREE_NAME in captured.out or BASE in captured.out
+    assert captured.err.startswith(f"taxopt: warning: {RETIREE_NAME} under uk-2025-26: ")
     assert "Traceback" not in captured.err
 
 

@@ -43,6 +43,28 @@ def test_sober_preset_is_the_default_and_guide_figures_are_a_named_alternative()
     assert max(sober.values()) <= 0.12  # the default does not believe the marketing
 
 
+def test_median_basis_is_the_default_and_its_growth_is_worked_by_hand():
+    """1 + r lognormal with mean 1 + m and sd s has median (1 + m) / sqrt(1 + (s/(1+m))^2).
+    Sober preset by hand: aggressive (0.10, 0.80): (0.8/1.1)^2 = 0.528926, sqrt(1.528926)
+    = 1.236497, 1.1 / 1.236497 = 0.889610 -> -11.039%; balanced (0.08, 0.55): 1.08 /
+    sqrt(1.259345) = 1.08 / 1.122206 = 0.962390 -> -3.761%; conservative (0.06, 0.35):
+    1.06 / sqrt(1.109024) = 1.06 / 1.053102 = 1.006550 -> +0.655%; reserve (0.035, 0.01):
+    1.035 / 1.0000467 -> +3.495%."""
+    plan = load_plan(COUPLE)
+    assert plan.return_basis == "median"
+    expected = {
+        "aggressive": -0.110390,
+        "balanced": -0.037609,
+        "conservative": 0.006550,
+        "reserve": 0.034952,
+    }
+    assert plan.tier_returns == pytest.approx(expected, abs=2e-6)
+    mean = plan.model_copy(update={"return_basis": "mean"})
+    assert mean.tier_returns == {t.name: t.expected_return for t in plan.tiers}
+    steady = plan.tiers[0].model_copy(update={"volatility": 0.0})
+    assert steady.deterministic_return("median") == steady.expected_return
+
+
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [

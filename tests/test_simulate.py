@@ -1,6 +1,8 @@
 """The stress-test simulator against independent witnesses.
 
-- the ledger (result.yearly): with zero volatility every path must reproduce it to the cent;
+- the ledger (result.yearly): every path must reproduce it to the cent when each tier earns
+  the plan's deterministic return: zero volatility under the mean basis, or the median
+  returns given by hand under the (default) median basis;
 - hand-worked paths: a return sequence given by hand runs out of money in a year worked
   out in the comments; guardrails fire exactly at their thresholds;
 - the scalar tax calculator: each simulated year's tax equals `compute_tax` on that path's
@@ -58,6 +60,22 @@ def couple():
 def retiree():
     plan = load_plan(EXAMPLES / "retiree-4-percent.toml")
     return optimize(plan, US, mode="fast", with_baselines=False)
+
+
+def _on_mean_returns(name: str):
+    """An example optimized on mean returns: zero volatility is then its deterministic path."""
+    plan = load_plan(EXAMPLES / f"{name}.toml").model_copy(update={"return_basis": "mean"})
+    return optimize(plan, US, mode="fast", with_baselines=False)
+
+
+@pytest.fixture(scope="module")
+def couple_mean():
+    return _on_mean_returns("couple-near-retirement")
+
+
+@pytest.fixture(scope="module")
+def retiree_mean():
+    return _on_mean_returns("retiree-4-percent")
 
 
 def _roth_only(years: int = 10) -> dict:
@@ -149,7 +167,7 @@ def _assert_matches_ledger(sim, result) -> None:
     assert sim.success_rate == 1.0
 
 
-@pytest.mark.parametrize("example", ["couple", "retiree"])
+@pytest.mark.parametrize("example", ["couple_mean", "retiree_mean"])
 def test_zero_volatility_reproduces_the_ledger(example, request) -> None:
     result = request.getfixturevalue(example)
     assert result.yearly["realized_gains"].sum() > 0  # taxable sales are exercised
@@ -157,7 +175,10 @@ def test_zero_volatility_reproduces_the_ledger(example, request) -> None:
     _assert_matches_ledger(sim, result)
 
 
-def test_zero_volatility_regime_and_constant_bootstrap_reproduce_the_ledger(retiree, tmp_path):
+def test_zero_volatility_regime_and_constant_bootstrap_reproduce_the_ledger(
+    retiree_mean, tmp_path
+):
+    retiree = retiree_mean
     sim = simulate(retiree, paths=2, seed=2, returns=Regime(volatility=_zero_volatility(retiree)))
     _assert_matches_ledger(sim, retiree)
     csv = tmp_path / "means.csv"
@@ -169,6 +190,43 @@ def test_zero_volatility_regime_and_constant_bootstrap_reproduce_the_ledger(reti
         + "\n".join(f"{k}," + ",".join(repr(t.expected_return) for t in tiers) for k in range(3))
     )
     _assert_matches_ledger(simulate(retiree, paths=2, returns=Bootstrap(csv)), retiree)
+
+
+def test_one_tier_median_plan_is_the_simulators_median_path() -> None:
+    """A one-tier Roth, no withdrawals, no inflation: the ledger's wealth after n years is
+    W0 g^n with g the tier's median growth; the simulator's lognormal paths (mean 7%,
+    volatility 10%) have log wealth normal with median n mu, so their median wealth is the
+    same W0 exp(n mu). On 20,000 paths the sample median's standard error is about
+    1.2533 sqrt(n s2 / 20000) = 0.26% (n = 10, s2 = 0.0087): 1% is almost four of them,
+    while the mean basis would be 4.4% above (1.07^10 / 1.0654^10)."""
+    data = _roth_only(10)
+    data["tiers"] = [{"name": "index", "expected_return": 0.07, "volatility": 0.10}]
+    data["withdrawal"] = {"policy": "fixed_amount", "amount": 0.0}
+    data["objective"] = {"kind": "max_estate"}
+    result = optimize(plan_from_dict(data), US, mode="fast", with_baselines=False)
+    deterministic = result.yearly["after_tax_estate_real"].iloc[-1]
+    assert deterministic == pytest.approx(1e6 * (1.07 / np.sqrt(1 + (0.10 / 1.07) ** 2)) ** 10)
+    sim = simulate(result, paths=20_000, seed=11)
+    median = float(np.median(sim.wealth_real[:, -1]))
+    assert abs(median / deterministic - 1) < 0.01
+    assert abs(np.mean(sim.wealth_real[:, -1]) / (1e6 * 1.07**10) - 1) < 0.01  # the mean's
+
+
+@pytest.mark.parametrize("example", ["couple", "retiree"])
+def test_median_returns_reproduce_the_median_ledger(example, request) -> None:
+    """Under the default median basis the ledger compounds each tier at its lognormal
+    median, worked out here from the tier's mean m and volatility s by hand:
+    (1 + m) / sqrt(1 + (s / (1 + m))^2) - 1; paths earning exactly that reproduce it."""
+    result = request.getfixturevalue(example)
+    plan = result.plan
+    assert plan.return_basis == "median"
+    median = [
+        (1 + t.expected_return) / np.sqrt(1 + (t.volatility / (1 + t.expected_return)) ** 2) - 1
+        for t in plan.tiers
+    ]
+    assert median != [t.expected_return for t in plan.tiers]
+    returns = np.tile(median, (len(plan.years), 1))
+    _assert_matches_ledger(simulate(result, paths=2, returns=returns), result)
 
 
 # ---------------------------------------------------------------------------------------

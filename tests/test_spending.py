@@ -138,14 +138,16 @@ def test_max_spending_keeps_constant_real_spending(examples):
 
 
 def test_the_retirees_four_percent_is_after_tax_and_holds(examples):
-    """Retiree example, fixed_real 4% net: 4% of the after-tax portfolio at retirement (the
-    $1,000,000 IRA at 1 - 22%, the $650,000 Roth and taxable in full) = $57,200 a year in
-    today's dollars from the portfolio, plus $60,000 of Social Security, every year."""
-    _plan, result = examples["retiree-4-percent"]
+    """Retiree example, fixed_real net: the rate x the after-tax portfolio at retirement (the
+    $1,000,000 IRA at 1 - 22%, the $650,000 Roth and taxable in full: $1,430,000; at 2.5%,
+    $35,750) a year in today's dollars from the portfolio, plus $60,000 of Social Security,
+    every year."""
+    plan, result = examples["retiree-4-percent"]
     from_portfolio = (result.yearly.spending - result.yearly.social_security) / (
         result.yearly.inflation_factor
     )
-    assert from_portfolio.to_numpy() == pytest.approx(57_200, abs=CENT)
+    expected = plan.withdrawal.rate * 1_430_000
+    assert from_portfolio.to_numpy() == pytest.approx(expected, abs=CENT)
     _reconciles(result)
 
 
@@ -155,7 +157,9 @@ def test_the_retirees_four_percent_is_after_tax_and_holds(examples):
 
 def ira_only(people: int, **withdrawal) -> dict:
     """The issue's profile: aged 67 in 2026, $1.2M in one traditional IRA, nothing else,
-    spending $20,000 a year (today's dollars); RMDs from 73 (2032) soon exceed it."""
+    spending $20,000 a year (today's dollars); RMDs from 73 (2032) soon exceed it. On mean
+    returns, as in the issue: the IRA then outgrows the policy for decades (on the default
+    median path it shrinks, and the surplus lasts fewer years)."""
     persons = [{"name": "Pat", "birth_year": 1959}, {"name": "Lee", "birth_year": 1959}]
     return {
         "name": "IRA only",
@@ -165,6 +169,7 @@ def ira_only(people: int, **withdrawal) -> dict:
         "horizon_age": 95,
         "people": persons[:people],
         "tier_preset": "sober",
+        "return_basis": "mean",
         "profile": {
             "weights": {"conservative": 0.5, "balanced": 0.3, "aggressive": 0.2},
             "reserve_tier": "reserve",
@@ -292,7 +297,8 @@ def test_a_policy_max_spending_ignores_is_named_in_one_line(tmp_path, capsys):
 
 def test_plans_that_apply_their_policy_say_which(examples):
     plan, result = examples["retiree-4-percent"]
-    assert result.spending_rule.startswith("withdrawal policy: fixed real: 4.00% of the after")
+    rule = f"withdrawal policy: fixed real: {plan.withdrawal.rate:.2%} of the after"
+    assert result.spending_rule.startswith(rule)
     assert not result.notes or all("withdrawal.policy" not in n for n in result.notes)
     for name in ("couple-near-retirement", "young-accumulator"):
         assert not [n for n in examples[name][1].notes if "withdrawal" in n]
@@ -304,9 +310,9 @@ def test_plans_that_apply_their_policy_say_which(examples):
 
 def test_no_circles_on_the_examples_but_explained_ones(examples):
     """Every year of every example: no conversion into a Roth drawn the same year, no
-    contribution to an account drawn the same year, no Roth money moved to taxable. A
-    purchase and sale of one tier in one taxable account stays only when the plan is
-    strictly better with it; the note says why and what netting it costs."""
+    contribution to an account drawn the same year, no Roth money moved to taxable, unless
+    the plan is strictly better with it (under the median basis the couple moves Roth money
+    to taxable in 2026); a kept circle's note says why and what netting it costs."""
     for name, (plan, result) in examples.items():
         found = independent_circles(plan, US, result)
         kept = {
@@ -315,21 +321,23 @@ def test_no_circles_on_the_examples_but_explained_ones(examples):
         }
         assert found == kept, name
         for circle in result.circles.itertuples():
-            assert circle.kind == "purchase_and_sale", (name, circle)
-            assert "netting them costs $" in circle.why and "raises the basis" in circle.why
+            assert "netting them costs $" in circle.why, (name, circle)
+            if circle.kind == "purchase_and_sale":
+                assert "raises the basis" in circle.why, (name, circle)
 
 
 def test_kept_circles_are_worth_more_than_a_dollar(examples):
     """Witness: the exact LP in the final plan's true regime (from the ledger's taxes),
     solved here, is worse by more than $1 with the kept circles' purchases forbidden."""
     plan, result = examples["retiree-4-percent"]
-    if result.circles.empty:
-        pytest.skip("no circle kept")
+    sales = result.circles[result.circles.kind == "purchase_and_sale"]
+    if sales.empty:
+        pytest.skip("no purchase and sale kept")
     regime = regime_from(result.ledger, plan.years)
     free = solve(build_model(result.plan, US, "exact", regime)).objective
     assert free >= result.objective - 0.01  # the final plan is feasible in its own regime
     again = build_model(result.plan, US, "exact", regime)
-    for c in result.circles.itertuples():
+    for c in sales.itertuples():
         again.x["buy"][c.account, c.tier, c.year].upBound = 0.0
     assert solve(again).objective < free - 1.0
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from taxopt.cli.args import inputs_of, number, output
+from taxopt.cli.args import inputs_of, integer, number, output
+from taxopt.stress import DEFAULT_PATHS, DEFAULT_SEED, DEFAULT_TARGET
 
 MAX_SECONDS = 7 * 24 * 3600.0  # a week: more is a typo, not a plan
+MAX_STRESS_PATHS = 10_000_000  # the memory budget (taxopt.validation) usually binds first
+MAX_SEED = 2**32 - 1
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -30,6 +33,26 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", metavar="XLSX", help="write the advisor's workbook")
     parser.add_argument("--lp", metavar="FILE", help="write the model as a readable LP file")
     parser.add_argument("--no-baselines", action="store_true", help="skip the rules of thumb")
+    parser.add_argument(
+        "--success",
+        type=number(0.01, 1),
+        default=DEFAULT_TARGET,
+        metavar="P",
+        help=f"share of stress paths the safe spending must meet (default {DEFAULT_TARGET})",
+    )
+    parser.add_argument(
+        "--paths",
+        type=integer(0, MAX_STRESS_PATHS),
+        default=DEFAULT_PATHS,
+        metavar="N",
+        help=f"lognormal return paths of the stress test (default {DEFAULT_PATHS}; 0 skips it)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=integer(0, MAX_SEED),
+        default=DEFAULT_SEED,
+        help="stress paths' random seed (default 0)",
+    )
     parser.set_defaults(handler=_run)
 
 
@@ -83,6 +106,9 @@ def _run(args: argparse.Namespace) -> int:
             with_baselines=not args.no_baselines,
             lp_path=args.lp,
             thorough=args.thorough,
+            paths=args.paths,
+            success=args.success,
+            seed=args.seed,
         )
     with outputs_together():
         if args.json:
@@ -98,33 +124,63 @@ def _run(args: argparse.Namespace) -> int:
 
 def summary_text(result) -> str:
     f = result.figures
+    growth = ", ".join(f"{tier} {r:+.2%}" for tier, r in result.tier_returns.items())
     lines = [
         f"{result.plan.name} under {result.rules.name} ({result.mode} mode, {result.method}, "
         f"{result.status})",
+        f"  built on {result.return_basis} returns a year: {growth}",
         f"  spending rule: {result.spending_rule}",
         f"  sustainable spending, first retirement year: ${f.sustainable_spending:,.0f} "
         f"(today's dollars, after tax)",
+        *_stress_lines(result.stress),
         f"  after-tax estate at {result.plan.end_year}: ${f.after_tax_estate:,.0f} "
         "(today's dollars)",
-        f"  lifetime tax: ${f.lifetime_tax:,.0f} (today's dollars)",
-        f"  model vs ledger: largest yearly difference ${result.reconciliation_max_abs_error:,.2f}",
-        f"  build {result.build_seconds:.2f} s, solve {result.solve_seconds:.2f} s",
+        f"  lifetime tax: ${f.lifetime_tax_pv:,.0f} present value at {f.discount_rate:.2%} a year "
+        f"(the {result.plan.safe_tier.name} tier's return); ${f.lifetime_tax:,.0f} as a sum in "
+        "today's dollars",
+        f"  model vs ledger: largest yearly difference ${result.reconciliation_max_abs_error:,.2f}"
+        + _bound_note(result),
+        f"  build {result.build_seconds:.2f} s, solve {result.solve_seconds:.2f} s"
+        + (f", stress {result.stress.seconds:.2f} s" if result.stress else ""),
     ]
     if result.baselines:
         table = result.baselines_table
-        lines.append("  value of the plan against simple rules (today's dollars):")
+        lines.append(
+            "  value of the plan against simple rules (today's dollars; tax saved at present "
+            "value):"
+        )
         for name in result.baselines:
             row = table.loc[name]
             lines.append(
                 f"    vs {name}: spending {_signed(row['gain_in_sustainable_spending'])}/yr, "
                 f"estate {_signed(row['gain_in_after_tax_estate'])}, "
-                f"{_tax_difference(row['tax_saved'])}"
+                f"{_tax_difference(row['tax_saved_pv'])}"
             )
     for note in result.notes:
         lines.append(f"  note: {note}")
     for warning in result.warnings:
         lines.append(f"  warning: {warning}")
     return "\n".join(lines)
+
+
+def _bound_note(result) -> str:
+    """How far the plan may be from the best possible: the LP relaxation's bound."""
+    bound, objective = result.objective_bound, result.objective
+    if bound is None or objective is None:
+        return ""
+    side = "below" if result.plan.objective.kind == "min_tax" else "above"
+    return f"; objective {objective:,.2f}, no plan {side} {bound:,.2f} (LP relaxation)"
+
+
+def _stress_lines(stress) -> list[str]:
+    if stress is None:
+        return []
+    return [
+        f"  on {stress.paths:,} random return paths (seed {stress.seed}): the headline is met "
+        f"every year on {stress.success_rate:.1%} of them; safe spending "
+        f"${stress.safe_spending:,.0f}/yr is met on {stress.target:.0%} "
+        f"(to ${stress.tolerance:,.0f})"
+    ]
 
 
 def _signed(dollars: float) -> str:

@@ -104,7 +104,10 @@ def _run(args: argparse.Namespace) -> int:
         args.paths, len(plan.years), len(plan.tiers), len(plan.accounts), compare, "--paths"
     )
     with progress.watch(args.time_limit, args.progress):
-        result = optimize(plan, rules, mode=args.mode, with_baselines=not args.no_baselines)
+        # The stress test here is the command itself: no stress pass inside optimize.
+        result = optimize(
+            plan, rules, mode=args.mode, with_baselines=not args.no_baselines, paths=0
+        )
         progress.step(f"simulating {args.paths:,} paths")
         sim = simulate(
             result,

@@ -6,7 +6,8 @@ this package each add one family of variables and constraints.
 
 Timing convention within a year t: flows (contributions, withdrawals, conversions, trades)
 happen at the start of the year on the opening balances; the post-trade holdings then earn
-the tier's return over the year (yield paid and reinvested inside the account).
+the tier's deterministic return over the year (Plan.tier_returns: the lognormal median or
+the mean, by the plan's return_basis; yield paid and reinvested inside the account).
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ class ModelContext:
         self.retirement_year = plan.retirement_year
         self.tiers: list[Tier] = list(plan.tiers)
         self.tier_by_name = {t.name: t for t in self.tiers}
-        self.growth = {t.name: 1.0 + t.expected_return for t in self.tiers}
+        self.growth = plan.tier_growth
         self.accounts: list[Account] = list(plan.accounts)
         self.kind: dict[str, AccountKind] = {
             a.name: rules.account_kinds[a.kind] for a in self.accounts

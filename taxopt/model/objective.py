@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from taxopt.model.context import ModelContext, lin
 
-# Weight of the after-tax estate as a tie-breaker when spending is the objective: a dollar
-# of today's spending per year outranks any estate difference the solver could trade for it.
+# Weight of the tie-break when spending is the objective: a dollar of today's spending per
+# year outranks any estate or tax difference the solver could trade for it (1e-4 x a few
+# hundred thousand dollars is cents of spending a year).
 ESTATE_TIE_BREAK = 1e-4
-TAX_TIE_BREAK = 1e-6
+TAX_TIE_BREAK = 1e-6  # max_estate on the net basis: ties in the estate go to later tax
 GAIN_TIE_BREAK = 1e-6
 # Cost per today's dollar of every gross flow (withdrawal, contribution, conversion, taxable
 # purchase and sale): among plans that are otherwise equal it picks the one without money
@@ -39,6 +40,21 @@ def lifetime_tax_terms(ctx: ModelContext) -> dict:
     return {ctx.x["tax"][y]: 1.0 / ctx.inflation[y] for y in ctx.years}
 
 
+def tax_present_value_terms(ctx: ModelContext) -> dict:
+    """{tax variable: discount factor}: lifetime tax at present value (Plan.discount_rate)."""
+    return {ctx.x["tax"][y]: ctx.plan.discount_factor(y) for y in ctx.years}
+
+
+def present_value_terms(ctx: ModelContext) -> dict:
+    """{variable: coef}: after-tax estate less lifetime tax, both as present values at the
+    plan's discount rate (Plan.discount_factor), nominal dollars of each year."""
+    at_end = ctx.plan.discount_factor(ctx.last_year + 1)
+    terms = {var: coef * ctx.end_inflation * at_end for var, coef in estate_terms(ctx).items()}
+    for var, factor in tax_present_value_terms(ctx).items():
+        terms[var] = -factor
+    return terms
+
+
 def gross_flow_terms(ctx: ModelContext) -> dict:
     """{flow variable: 1/inflation}: every gross flow of the plan in today's dollars."""
     terms: dict = {}
@@ -63,7 +79,15 @@ def add_objective(ctx: ModelContext) -> None:
 
     Tax constraints bound tax from below only; an objective indifferent to tax could
     overstate it. max_spending and max_estate therefore subtract a small multiple of the
-    lifetime tax (max_estate a full one, see below).
+    lifetime tax (max_estate on the gross basis a full one, see below).
+
+    Ties go toward tax paid later. max_spending breaks ties between plans of equal spending
+    by their present value: the after-tax estate less the lifetime tax, each discounted at
+    the plan's discount rate. Of two plans paying the same tax in different years the later
+    one wins, and a dollar of tax paid now to leave the heirs a dollar more (present value)
+    is no gain. (The estate weighed a hundred times the tax, in today's dollars, which
+    favoured paying tax early for a slightly larger estate.) max_estate on the net basis
+    breaks ties in the estate by the lifetime tax at present value.
     """
     objective = ctx.plan.objective
     estate = lin(estate_terms(ctx))
@@ -77,14 +101,14 @@ def add_objective(ctx: ModelContext) -> None:
     ctx.constrain("bequest_floor", estate >= objective.bequest_floor)
     if objective.kind == "max_spending":
         level = lin({ctx.x["spending_level"][None]: 1.0})
-        ctx.prob.setObjective(
-            level + ESTATE_TIE_BREAK * estate - TAX_TIE_BREAK * lifetime_tax - penalty
-        )
+        tie_break = lin(present_value_terms(ctx))
+        ctx.prob.setObjective(level + ESTATE_TIE_BREAK * tie_break - penalty)
         ctx.prob.sense = -1  # maximize
     elif objective.kind == "max_estate":
         if ctx.plan.withdrawal.basis == "net":
             # Spending is the policy's: every dollar of tax comes out of the estate already.
-            ctx.prob.setObjective(estate - TAX_TIE_BREAK * lifetime_tax - penalty)
+            tax_pv = lin(tax_present_value_terms(ctx))
+            ctx.prob.setObjective(estate - TAX_TIE_BREAK * tax_pv - penalty)
         else:
             # With the policy fixing gross withdrawals, each dollar of tax saved is a dollar
             # more after-tax spending: maximize the estate plus that spending (= estate -

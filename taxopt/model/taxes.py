@@ -82,6 +82,12 @@ def _add_year_taxes(ctx: ModelContext, year: int, rules: RuleSet) -> None:
     else:
         ctx.constrain(f"gain_floor_{year}", gains - lin(gain_terms) >= 0)
         ctx.x["gain_floor"][year] = gains  # the objective keeps it tight (see objective)
+        if ctx.exact:
+            # gains = max(0, realized): a kink. Without it a fixed regime could meet its
+            # consistency rows with phantom gains (a tier whose price falls sells at a loss).
+            positive = ctx.binary(f"gains_positive_{year}", year, lambda i, r: int(i.ltcg > 0))
+            ctx.implies(f"gain_is_realized_{year}", positive, 1, gains - lin(gain_terms), big)
+            ctx.implies(f"gain_is_zero_{year}", positive, 0, lin({gains: 1.0}), big)
     included = _included_gains(ctx, year, rules, gains)
 
     # Other income (AGI without benefits) and taxable Social Security.
