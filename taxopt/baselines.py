@@ -17,8 +17,10 @@ and no Roth conversions; they differ in where money lives:
   in each sheltered account, its taxable purchase mix) holding the optimized mix, with
   conventional withdrawals.
 
-Spending: for max_spending plans the highest constant real level (bisection); otherwise
-the plan's withdrawal policy. Figures are the ledger's, computed by `plan_figures`.
+Spending: for max_spending plans the highest constant real level (a secant search, see
+policy._highest_level); otherwise the plan's withdrawal policy. Figures are the ledger's,
+computed by `plan_figures`. When a rule of thumb does better than the optimized plan,
+`optimize.hold_against_baselines` searches again from its decisions.
 """
 
 from __future__ import annotations

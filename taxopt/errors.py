@@ -39,8 +39,40 @@ def field_path(loc: tuple) -> str:
     return out or "(top level)"
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def printable(text: object) -> str:
+    """`text` with control characters escaped (a newline in a user's value shows as \\n),
+    so a message about it stays one line."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], str(text))
+
+
 # A validator of a whole table may name the field it means: "weights: sum to 1.1, not 1".
 _FIELD_PREFIX = re.compile(r"^([A-Za-z_][\w\[\]]*(?:\.[A-Za-z_][\w\[\]]*)*): (.+)$", re.S)
+
+
+# pydantic's own messages say what is wrong; these say what to do (by error type).
+_FIXES = {
+    "missing": "; add it",
+    "extra_forbidden": "; remove it or correct its spelling",
+    "finite_number": " (not nan or inf); give a number",
+    "float_parsing": "; give a number",
+    "float_type": "; give a number",
+    "int_parsing": "; give a whole number",
+    "int_type": "; give a whole number",
+    "int_from_float": "; give a whole number",
+    "greater_than": "; give a value in that range",
+    "greater_than_equal": "; give a value in that range",
+    "less_than": "; give a value in that range",
+    "less_than_equal": "; give a value in that range",
+    "string_type": "; give text in quotes",
+    "dict_type": "; give a table of key = value pairs",
+    "model_type": "; give a table of key = value pairs",
+    "list_type": "; give a list in [ ]",
+    "bool_type": "; give true or false",
+    "bool_parsing": "; give true or false",
+}
 
 
 def validation_problems(error: ValidationError) -> list[tuple[str, str, str]]:
@@ -64,6 +96,10 @@ def validation_problems(error: ValidationError) -> list[tuple[str, str, str]]:
 
 
 def explain_validation_error(source: str | Path, error: ValidationError) -> InputError:
-    """Turn pydantic's report into lines of the form `file: field: problem and fix`."""
-    lines = [f"{source}: {path}: {message}" for path, message, _ in validation_problems(error)]
+    """Turn pydantic's report into lines of the form `file: field: problem and fix`, each
+    one line even when a value holds a newline."""
+    lines = [
+        printable(f"{source}: {path}: {message}{_FIXES.get(kind, '')}")
+        for path, message, kind in validation_problems(error)
+    ]
     return InputError("\n".join(lines))

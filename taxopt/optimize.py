@@ -11,8 +11,13 @@ Exact mode finds its solution in steps, each one solved by HiGHS:
    approximations of the kinks), keeping the better plan;
 4. with `mip_seconds`, the full MILP started from that solution may improve it; its answer
    is re-solved as a regime LP so its taxes are exact too.
-If no regime LP is feasible, the MILP is the fallback. The result's `method` says which
-step produced the final plan.
+If no regime LP is feasible, the MILP is the fallback.
+5. the rules of thumb (taxopt.baselines) are replayed against the plan; if one of them
+   does better on the plan's objective, the regime search restarts from that rule's own
+   decisions and the better plan is kept (`hold_against_baselines`).
+The result's `method` says which step produced the final plan. Inside
+`taxopt.progress.watch` each step prints a line and, once the time limit has passed, no
+step starts but the one that gives the first plan.
 """
 
 from __future__ import annotations
@@ -20,9 +25,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from taxopt import progress
 from taxopt.circles import Circle, circles_table, explain, find_circles
 from taxopt.decisions import Decisions
 from taxopt.errors import InfeasiblePlanError, SolverError
+from taxopt.io import write_atomically
 from taxopt.ledger import Ledger, replay
 from taxopt.model import build_model
 from taxopt.model.context import ModelContext
@@ -34,8 +41,8 @@ from taxopt.plan import (
     with_implied_roths,
     with_implied_taxable,
 )
-from taxopt.result import Result, reconcile
-from taxopt.rules import RuleSet
+from taxopt.result import PlanFigures, Result, plan_figures, reconcile
+from taxopt.rules import Growth, RuleSet
 from taxopt.solve import START_TOLERANCE, SolveReport, resolve, solve, values
 from taxopt.spending import fixed_policy_amounts, gross_policy_tax, policy_amounts
 from taxopt.stress import (
@@ -45,6 +52,7 @@ from taxopt.stress import (
     check_stress_options,
     stress_test,
 )
+from taxopt.validation import check_simulation_size, plan_warnings, uninvested_savings
 
 DEFAULT_MIP_SECONDS = 0.0
 FALLBACK_MIP_SECONDS = 30.0  # when no regime LP is feasible, the MILP gets this long
@@ -56,6 +64,11 @@ BOUND_TOLERANCE = 2e-4  # a plan this close (relative) to the relaxation's bound
 DUST = 1e-7  # dollars: solver noise below this is zero
 CIRCLE_TOLERANCE = 1.0  # objective units ($, or $/yr of spending): what a circle must be worth
 UNTANGLE_ROUNDS = 2  # re-solves without circles (one rarely opens another)
+BASELINE_TOLERANCE = 1.0  # today's dollars: a rule of thumb ahead by less is a tie
+_TIME_LIMIT_NOTE = (
+    "the time limit was reached during the search; this is the best plan found by then "
+    "(a longer --time-limit may find a better one)"
+)
 
 
 def optimize(
@@ -94,11 +107,12 @@ def optimize(
     plan.check_against(rules)
     rules.check_optimizer_support()
     check_stress_options(paths, success)
+    check_simulation_size(paths, len(plan.years), len(plan.tiers), len(plan.accounts), False)
     mode = mode or plan.options.mode
     solver = solver or plan.options.solver
     mip_seconds = DEFAULT_MIP_SECONDS if mip_seconds is None else mip_seconds
     started = time.perf_counter()
-    notes = policy_notes(plan)
+    notes = [*policy_notes(plan), *plan_warnings(plan, rules)]
     opened = with_implied_taxable(plan, rules)
     if opened is not plan:
         notes.append(
@@ -122,28 +136,15 @@ def optimize(
     run = search.run()
     run, circles = search.untangle(run)
     if lp_path:
-        run.ctx.prob.writeLP(str(lp_path))
-    result = Result.from_run(
-        plan=plan,
-        rules=rules,
-        ctx=run.ctx,
-        decisions=run.decisions,
-        ledger=run.ledger,
-        report=run.report,
-        build_seconds=search.build_seconds,
-        solve_seconds=search.solve_seconds,
-        method=run.method,
-        reconciliation=reconcile(run.ctx, run.ledger),
-    )
-    result.objective_bound = run.bound
-    result.policy_tax = search.policy_tax or {}
-    result.circles = circles_table(circles)
-    result.notes = notes + result.notes + [f"kept: {c.describe()}: {c.why}" for c in circles]
+        write_atomically(lp_path, lambda tmp: run.ctx.prob.writeLP(str(tmp)), kind="lp")
+    result = _result_of(search, run, circles, search.build_seconds, search.solve_seconds)
+    result.notes = notes + search.notes + result.notes
+    result.notes += [f"kept: {c.describe()}: {c.why}" for c in circles]
+    result.notes += uninvested_savings(plan, rules, result.yearly)
     if with_baselines:
-        from taxopt.baselines import evaluate_baselines
-
-        result.baselines = evaluate_baselines(plan, rules, result)
+        result = hold_against_baselines(plan, rules, result, solver, REGIME_ROUNDS)
     if paths > 0:
+        progress.step(f"stress test: {paths:,} return paths")
         result.stress = stress_test(result, paths, success, seed)
     result.total_seconds = time.perf_counter() - started
     return result
@@ -179,6 +180,7 @@ class _Search:
         self.mip_seconds, self.thorough = mip_seconds, thorough
         self.build_seconds = self.solve_seconds = 0.0
         self.policy_tax: dict[int, float] | None = None  # gross basis (see optimize)
+        self.notes: list[str] = []  # what the search could not do (the time limit)
 
     def build(self, plan: Plan, mode: str, regime=None) -> ModelContext:
         ctx = build_model(plan, self.rules, mode, regime, self.policy_tax)
@@ -186,17 +188,28 @@ class _Search:
         return ctx
 
     def solve(self, ctx: ModelContext, **options) -> SolveReport:
+        """Solve within the time limit left (taxopt.progress), if there is one."""
+        left = progress.seconds_left()
+        if left is not None:
+            options["time_limit"] = min(options.get("time_limit") or left, left)
         report = solve(ctx, self.solver, **options)
         self.solve_seconds += report.seconds
         return report
 
     def run(self) -> _Run:
-        """The search of the module doc."""
+        """The search of the module doc; a note when the time limit cut it short."""
+        run = self._run()
+        if progress.out_of_time() and run.method != "lp":
+            self.notes.append(_TIME_LIMIT_NOTE)
+        return run
+
+    def _run(self) -> _Run:
         plan, rules = self.plan, self.rules
         if self.mode != "exact":
             fast = self.build(plan, "fast")
             report = self.solve(fast)
             _raise_if_unsolved(plan, rules, fast, report)
+            progress.step(f"fast LP solved ({len(plan.years)} years, {report.seconds:.1f} s)")
             decisions = read_decisions(fast)
             return _Run(report, fast, decisions, replay(plan, rules, decisions), "lp")
         thorough = self.thorough
@@ -204,17 +217,22 @@ class _Search:
         relaxed = self.build(plan, "exact")
         relaxed_report = self.solve_start(relaxed, relax=True)
         _raise_if_unsolved(plan, rules, relaxed, relaxed_report)  # no relaxation, no plan
+        progress.step(
+            f"exact model's LP relaxation solved ({len(plan.years)} years, "
+            f"{relaxed_report.seconds:.1f} s)"
+        )
         bound = _bound(plan, relaxed_report.objective)
         ledger = replay(plan, rules, read_decisions(relaxed))
         best = self.regime_search(plan, ledger, REGIME_ROUNDS if thorough else 1, solved)
-        if thorough or not _near(best, bound):
+        if (thorough or not _near(best, bound)) and not progress.out_of_time():
             # Far from the bound: search as --thorough does. More rounds from the
             # relaxation's plan, then the fast LP's plan as a second start.
             if not thorough and best is not None:
                 more = self.regime_search(plan, best.ledger, REGIME_ROUNDS - 1, solved)
                 best = _best_of(plan, best, more)
             fast = self.build(plan, "fast")
-            if self.solve_start(fast).status == "optimal":
+            if not progress.out_of_time() and self.solve_start(fast).status == "optimal":
+                progress.step("fast LP solved (second start)")
                 ledger = replay(plan, rules, read_decisions(fast))
                 best = _best_of(plan, best, self.regime_search(plan, ledger, REGIME_ROUNDS, solved))
         run = None
@@ -228,6 +246,7 @@ class _Search:
         start = {**best.values, **best.ctx.regime_values} if best is not None else None
         limit = self.mip_seconds or FALLBACK_MIP_SECONDS
         mip = self.solve(relaxed, time_limit=limit, gap=1e-4, start=start)
+        progress.step(f"full MILP stopped: {mip.status} ({mip.seconds:.1f} s)")
         improved = mip.objective is not None and (
             best is None or _better(plan, mip.objective, best.report.objective)
         )
@@ -268,6 +287,8 @@ class _Search:
         solved = solved or _Solved()
         done = repairs = 0
         while done < rounds:
+            if best is not None and progress.out_of_time():
+                break  # past the time limit: keep the plan found
             if solved.kinks and _regime_values(solved.kinks, ledger, plan.years) in solved.regimes:
                 break  # the new plan sits in a regime already solved: no need to build it
             ctx = self.build(plan, "exact", regime_from(ledger, plan.years))
@@ -276,6 +297,9 @@ class _Search:
                 break
             solved.regimes.append(ctx.regime_values)
             report = self.solve(ctx)
+            progress.step(
+                f"regime LP {len(solved.regimes)}: {report.status} ({report.seconds:.1f} s)"
+            )
             if report.status not in ("optimal", "feasible"):
                 break
             decisions = read_decisions(ctx)
@@ -402,6 +426,133 @@ def _objective_gap(plan: Plan, objective: float, other: SolveReport) -> str:
     return f"${gap:,.0f}{unit} (today's dollars, re-solved)"
 
 
+def plan_score(plan: Plan, rules: RuleSet, figures: PlanFigures, ledger: Ledger) -> float:
+    """The plan's objective read from the ledger (today's dollars; higher is better), the
+    same measure for the optimized plan and for a rule of thumb."""
+    kind = plan.objective.kind
+    if kind == "max_spending":
+        return figures.sustainable_spending
+    if kind == "max_estate":
+        return figures.after_tax_estate - figures.lifetime_tax
+    # min_tax: lifetime tax plus the heirs' tax on deferred balances, as the model counts it
+    last = ledger.yearly.iloc[-1]
+    heirs = sum(
+        last[f"closing_{a.name}"] * plan.objective.heir_tax_rate
+        for a in plan.accounts
+        if rules.account_kinds[a.kind].growth == Growth.DEFERRED
+    ) / plan.inflation_factor(plan.end_year + 1)
+    return -(figures.lifetime_tax + heirs)
+
+
+def hold_against_baselines(
+    plan: Plan, rules: RuleSet, result: Result, solver: str, rounds: int
+) -> Result:
+    """Replay the rules of thumb; if one beats the optimized plan on the plan's objective,
+    restart the regime search from that rule's own decisions (its ledger's regime: the LP
+    over that regime contains the rule's own plan, so it can only do better) and keep the
+    better plan, then replay the rules against it. Rules are tried best first, until one
+    restart beats them all. If a rule still wins, the result's notes say so, with the gap
+    in the plan's own terms."""
+    from taxopt.baselines import run_baselines
+
+    searched = False
+    for attempt in range(2):
+        progress.step("rules of thumb: replaying the three baselines")
+        runs = run_baselines(plan, rules, result)
+        result.baselines = {name: run.figures for name, run in runs.items()}
+        mine = plan_score(plan, rules, result.figures, result.ledger)
+        scores = {n: plan_score(plan, rules, r.figures, r.ledger) for n, r in runs.items()}
+        ahead = sorted((s, n) for n, s in scores.items() if s > mine + BASELINE_TOLERANCE)[::-1]
+        if not ahead:
+            return result
+        if attempt == 1 or progress.out_of_time():
+            break
+        search = _Search(plan, rules, "exact", solver, 0.0, False)
+        search.policy_tax = result.policy_tax or None
+        improved, best = None, mine
+        for _score, name in ahead:
+            if best >= ahead[0][0] - BASELINE_TOLERANCE or progress.out_of_time():
+                break
+            progress.step(f"{name} does better; searching again from its decisions")
+            candidate = search.regime_search(plan, runs[name].ledger, rounds)
+            searched = True
+            if candidate is None:
+                continue
+            score = plan_score(plan, rules, plan_figures(plan, candidate.ledger), candidate.ledger)
+            if score > best:
+                best = score
+                improved = _restarted_result(search, candidate, result, f"regime-lp from {name}")
+        result.build_seconds += search.build_seconds
+        result.solve_seconds += search.solve_seconds
+        if improved is None:
+            break
+        result = improved
+    best_score, best_name = ahead[0]
+    why = (
+        "a search restarted from its decisions did not close the gap"
+        if searched
+        else "the time limit left no time to search again from its decisions"
+    )
+    result.notes.append(
+        f"the rule of thumb {best_name} does better than the optimized plan by "
+        f"{_gap_text(plan, best_score - mine)} (today's dollars); {why}. Try --thorough, "
+        "--mip-seconds 60 or a longer --time-limit"
+    )
+    return result
+
+
+def _gap_text(plan: Plan, gap: float) -> str:
+    kind = plan.objective.kind
+    if kind == "max_spending":
+        return f"${gap:,.0f} a year of spending"
+    if kind == "max_estate":
+        return f"${gap:,.0f} of estate net of lifetime tax"
+    return f"${gap:,.0f} of lifetime tax"
+
+
+def _restarted_result(
+    search: _Search, candidate: _Candidate, previous: Result, method: str
+) -> Result:
+    """A Result for a regime-search candidate (circles untangled as optimize does), with
+    the run's times and notes."""
+    run, circles = search.untangle(
+        _Run(
+            candidate.report,
+            candidate.ctx,
+            candidate.decisions,
+            candidate.ledger,
+            method,
+            previous.objective_bound,
+        )
+    )
+    result = _result_of(search, run, circles, previous.build_seconds, previous.solve_seconds)
+    kept = [f"kept: {c.describe()}: {c.why}" for c in circles]
+    result.notes = [n for n in previous.notes if not n.startswith("kept: ")] + kept
+    return result
+
+
+def _result_of(
+    search: _Search, run: _Run, circles: list[Circle], build_seconds: float, solve_seconds: float
+) -> Result:
+    """The Result of a search's run: the ledger's tables, the reconciliation, the circles."""
+    result = Result.from_run(
+        plan=search.plan,
+        rules=search.rules,
+        ctx=run.ctx,
+        decisions=run.decisions,
+        ledger=run.ledger,
+        report=run.report,
+        build_seconds=build_seconds,
+        solve_seconds=solve_seconds,
+        method=run.method,
+        reconciliation=reconcile(run.ctx, run.ledger),
+    )
+    result.objective_bound = run.bound
+    result.policy_tax = search.policy_tax or {}
+    result.circles = circles_table(circles)
+    return result
+
+
 @dataclass
 class _Candidate:
     report: SolveReport
@@ -500,6 +651,11 @@ def _raise_if_unsolved(plan: Plan, rules: RuleSet, ctx: ModelContext, report: So
         from taxopt.diagnose import explain_infeasibility
 
         raise InfeasiblePlanError(*explain_infeasibility(plan, rules))
+    if progress.out_of_time():
+        raise SolverError(
+            f"the time limit ran out after {report.seconds:.1f} s of solving, before any "
+            "plan was found; raise --time-limit or use --mode fast"
+        )
     raise SolverError(
         f"the solver ({report.solver}) stopped with status '{report.status}' after "
         f"{report.seconds:.1f} s; try --solver cbc or --mode fast"

@@ -11,15 +11,23 @@ import json
 import re
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
-from taxopt.errors import InputError, explain_validation_error
+from taxopt.errors import InputError, explain_validation_error, printable
+from taxopt.io import read_text
 from taxopt.rules import Growth, RuleSet
 
 WEIGHT_TOLERANCE = 1e-6
+# Every amount in a plan is at most this (today's dollars): beyond it the figures mean
+# nothing for a household and the solver's arithmetic loses its precision.
+MAX_DOLLARS = 1e10
+MIN_YEAR, MAX_YEAR = 1900, 2300
+
+Year = Annotated[int, Field(ge=MIN_YEAR, le=MAX_YEAR)]
+PLAN_FORMATS = {".toml": "TOML", ".json": "JSON"}
 
 ReturnBasis = Literal["median", "mean"]
 
@@ -37,7 +45,10 @@ def lognormal_log_moments(mean, sd):
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # NaN and infinities are refused in every number ("nan" is never a balance).
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
+    )
 
 
 class Person(Strict):
@@ -127,9 +138,15 @@ class Account(Strict):
 
     @model_validator(mode="after")
     def _check_amounts(self) -> Account:
-        for tier, amount in self.balances.items():
-            if amount < 0:
-                raise ValueError(f"balances.{tier}: {amount} cannot be negative; use 0 or more")
+        for field, amounts in (("balances", self.balances), ("basis", self.basis or {})):
+            for tier, amount in amounts.items():
+                if amount < 0:
+                    raise ValueError(f"{field}.{tier}: {amount} cannot be negative; use 0 or more")
+                if amount > MAX_DOLLARS:
+                    raise ValueError(
+                        f"{field}.{tier}: {amount:g} is above {MAX_DOLLARS:g}; give today's "
+                        "dollars (a household's balance)"
+                    )
         for year, amount in self.roth_conversions.items():
             if amount < 0:
                 raise ValueError(
@@ -151,8 +168,6 @@ class Account(Strict):
                 f"so use {min(converted)} or earlier"
             )
         for tier, amount in (self.basis or {}).items():
-            if amount < 0:
-                raise ValueError(f"basis.{tier}: {amount} cannot be negative; use 0 or more")
             balance = self.balances.get(tier, 0.0)
             if amount > balance + 1e-9:
                 raise ValueError(
@@ -250,18 +265,18 @@ class FixedContribution(Strict):
     """An amount that must go to one account each year (e.g. an employer 401(k) match)."""
 
     account: str
-    annual: float = Field(ge=0, description="today's dollars per year")
-    until_year: int | None = None
+    annual: float = Field(ge=0, le=MAX_DOLLARS, description="today's dollars per year")
+    until_year: Year | None = None
 
 
 class Contributions(Strict):
     """Savings the household invests each year until retirement (today's dollars)."""
 
-    initial: float = Field(0.0, ge=0, description="one-off amount in the first year")
-    monthly: float = Field(0.0, ge=0)
-    annual: float = Field(0.0, ge=0)
+    initial: float = Field(0.0, ge=0, le=MAX_DOLLARS, description="one-off, in the first year")
+    monthly: float = Field(0.0, ge=0, le=MAX_DOLLARS / 12)
+    annual: float = Field(0.0, ge=0, le=MAX_DOLLARS)
     growth: float = Field(0.0, ge=-0.5, le=1, description="yearly real growth of the amounts")
-    until_year: int | None = Field(
+    until_year: Year | None = Field(
         None, description="last contribution year; default: retirement-1"
     )
     accounts: list[str] | None = Field(
@@ -278,18 +293,18 @@ class Earnings(Strict):
     """Wages of one person until retirement; sets the tax rate that contributions save."""
 
     person: str
-    annual: float = Field(ge=0, description="today's dollars per year")
-    until_year: int | None = Field(None, description="last year of wages; default: retirement-1")
+    annual: float = Field(ge=0, le=MAX_DOLLARS, description="today's dollars per year")
+    until_year: Year | None = Field(None, description="last year of wages; default: retirement-1")
 
 
 class IncomeStream(Strict):
     name: str
     kind: Literal["social_security", "pension", "other_taxable"]
     owner: str | None = None
-    start_year: int | None = None
+    start_year: Year | None = None
     start_age: int | None = Field(None, ge=0, le=120)
-    end_year: int | None = None
-    annual: float = Field(ge=0, description="today's dollars per year at the start")
+    end_year: Year | None = None
+    annual: float = Field(ge=0, le=MAX_DOLLARS, description="today's dollars per year at start")
     inflation_adjusted: bool = True
 
     @model_validator(mode="after")
@@ -325,7 +340,9 @@ class Withdrawal(Strict):
 
     policy: Literal["fixed_real", "constant_percentage", "fixed_amount"] = "fixed_real"
     rate: float = Field(0.04, gt=0, le=0.5)
-    amount: float | None = Field(None, ge=0, description="today's dollars, for fixed_amount")
+    amount: float | None = Field(
+        None, ge=0, le=MAX_DOLLARS, description="today's dollars, for fixed_amount"
+    )
     basis: Literal["net", "gross"] = Field(
         "net",
         description="net: the policy sets after-tax spending from the portfolio (taxes paid "
@@ -374,7 +391,7 @@ class Objective(Strict):
     """
 
     kind: Literal["max_spending", "max_estate", "min_tax"] = "max_spending"
-    bequest_floor: float = Field(0.0, ge=0, description="today's dollars, after tax")
+    bequest_floor: float = Field(0.0, ge=0, le=MAX_DOLLARS, description="today's dollars")
     heir_tax_rate: float = Field(
         0.22, ge=0, lt=1, description="tax heirs pay on inherited traditional balances"
     )
@@ -430,7 +447,7 @@ class Plan(Strict):
         if isinstance(data, dict) and not data.get("tiers"):
             preset = data.get("tier_preset") or "sober"
             presets = tier_presets()
-            if preset not in presets:
+            if not isinstance(preset, str) or preset not in presets:
                 raise ValueError(
                     f"tier_preset '{preset}' is unknown; use one of {', '.join(presets)}"
                 )
@@ -586,18 +603,19 @@ class Plan(Strict):
         return (1.0 + self.discount_rate) ** -(year - self.start_year)
 
     def check_against(self, rules: RuleSet, source: str = "plan") -> None:
-        """Errors for what only the rule set can tell: unknown account kinds, filing status."""
+        """Errors for what only the rule set can tell: unknown account kinds, filing status
+        and the people it covers, savings the accounts cannot take (taxopt.validation)."""
         if self.filing_status not in rules.meta.filing_statuses:
             raise InputError(
-                f"{source}: filing_status: '{self.filing_status}' is not defined by rule set "
-                f"{rules.name}; use one of {', '.join(rules.meta.filing_statuses)}"
+                f"{source}: filing_status: '{printable(self.filing_status)}' is not defined by "
+                f"rule set {rules.name}; use one of {', '.join(rules.meta.filing_statuses)}"
             )
         for i, account in enumerate(self.accounts):
             kind = rules.account_kinds.get(account.kind)
             if kind is None:
                 raise InputError(
-                    f"{source}: accounts[{i}].kind: '{account.kind}' is not an account kind of "
-                    f"rule set {rules.name}; use one of {', '.join(rules.account_kinds)}"
+                    f"{source}: accounts[{i}].kind: '{printable(account.kind)}' is not an account "
+                    f"kind of rule set {rules.name}; use one of {', '.join(rules.account_kinds)}"
                 )
             if account.basis and kind.growth != Growth.TAXED:
                 raise InputError(
@@ -620,6 +638,9 @@ class Plan(Strict):
                     f"{source}: accounts[{i}].owner: {account.kind} accounts belong to one "
                     f"person; set owner"
                 )
+        from taxopt.validation import check_plan_against_rules
+
+        check_plan_against_rules(self, rules, source)
 
 
 IMPLIED_TAXABLE = "implied_taxable"  # the account taxopt opens for RMD surplus
@@ -735,25 +756,37 @@ def _unique(names: list[str], label: str) -> None:
 
 
 def load_plan(path: str | Path) -> Plan:
-    """Read and validate a plan file (.toml, .json)."""
+    """Read and validate a plan file: TOML (.toml) or JSON (.json), UTF-8."""
     return plan_from_dict(read_plan_data(path), source=str(path))
 
 
 def read_plan_data(path: str | Path) -> dict:
-    """A plan file's data as written, before validation (.toml, .json)."""
+    """A plan file's data as written, before validation: TOML (.toml) or JSON (.json), UTF-8
+    with or without a byte-order mark; YAML and other encodings are refused in one line."""
     path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such plan file")
+    suffix = path.suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        raise InputError(
+            f"{path}: taxopt reads plans written in TOML (.toml) or JSON (.json), not YAML; "
+            "convert the file (`taxopt plan schema` shows the fields)"
+        )
+    text = read_text(path, "plan file")
+    kind = PLAN_FORMATS.get(suffix, "TOML")
     try:
-        if path.suffix == ".json":
-            return json.loads(path.read_text())
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        data = json.loads(text) if kind == "JSON" else tomllib.loads(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: not valid {path.suffix.lstrip('.').upper()}: {exc}") from None
+        named = "" if suffix in PLAN_FORMATS else " (plans are TOML, .toml, or JSON, .json)"
+        raise InputError(f"{path}: not valid {kind}{named}: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{path}: nested too deeply to be a plan") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: the plan must be a table of fields, not {type(data).__name__}")
+    return data
 
 
 def plan_from_dict(data: dict, source: str = "plan") -> Plan:
+    if not isinstance(data, dict):
+        raise InputError(f"{source}: the plan must be a table of fields, not {type(data).__name__}")
     try:
         plan = Plan.model_validate(data)
     except ValidationError as exc:

@@ -42,6 +42,12 @@ COMPOUNDINGS: tuple[str, ...] = ("monthly", "annual")
 
 YEARLY_COLUMNS = ("year", "start_value", "contributions", "growth", "withdrawn", "end_value")
 
+# Stated ranges (a figure beyond them is a typo, and the table would not fit in memory or
+# its numbers in a float): years, amounts in currency units, rates as fractions.
+MAX_YEARS = 1000
+MAX_AMOUNT = 1e15
+MAX_RATE = 100.0  # +10,000% a year: above the CLI's percent-typo note, below nonsense
+
 
 @dataclass(frozen=True)
 class Projection:
@@ -165,6 +171,18 @@ def validate_inputs(
         raise InputError(f"{name('initial')}: {initial:g} is negative; give an amount >= 0.")
     if monthly < 0:
         raise InputError(f"{name('monthly')}: {monthly:g} is negative; give an amount >= 0.")
+    for key, value in (("initial", initial), ("monthly", monthly)):
+        if value > MAX_AMOUNT:
+            raise InputError(
+                f"{name(key)}: {value:g} is above {MAX_AMOUNT:g}; give an amount up to that."
+            )
+    rates = (("annual_return", annual_return), ("contribution_growth", contribution_growth))
+    for key, value in rates:
+        if value > MAX_RATE:
+            raise InputError(
+                f"{name(key)}: {value:g} is above {MAX_RATE:g} (+{MAX_RATE:.0%} a year); rates "
+                "are fractions (0.07 means 7%)."
+            )
     if annual_return <= -1:
         raise InputError(
             f"{name('annual_return')}: {annual_return:g} would lose 100% or more; give a return "
@@ -177,6 +195,11 @@ def validate_inputs(
         )
     if years < 0 or not float(years).is_integer():
         raise InputError(f"{name('years')}: {years:g} is not a whole number >= 0; give e.g. 10.")
+    if years > MAX_YEARS:
+        raise InputError(
+            f"{name('years')}: {years:g} is more than {MAX_YEARS} years; give a horizon up to "
+            f"{MAX_YEARS}."
+        )
     for key, value, allowed in (
         ("rate_kind", rate_kind, RATE_KINDS),
         ("timing", timing, TIMINGS),
@@ -291,6 +314,8 @@ def project(
         total_contributed += paid_in
         total_withdrawn += withdrawn
         value = end
+        if not math.isfinite(end + total_contributed + total_withdrawn):
+            raise _overflow(year)
 
     return Projection(
         initial=float(initial),
@@ -319,6 +344,13 @@ def project(
     )
 
 
+def _overflow(year: int) -> InputError:
+    return InputError(
+        f"years: the balance grows beyond what a number can hold in year {year}; shorten "
+        "the horizon or lower the return"
+    )
+
+
 def future_value(
     initial: float,
     monthly: float,
@@ -342,6 +374,21 @@ def future_value(
     )
     periods = _periods(compounding)
     rate = period_rate(annual_return, rate_kind, compounding)
+    try:
+        return _future_value(initial, monthly, n_years, rate, periods, timing, contribution_growth)
+    except OverflowError:
+        raise _overflow(n_years) from None
+
+
+def _future_value(
+    initial: float,
+    monthly: float,
+    n_years: int,
+    rate: float,
+    periods: int,
+    timing: str,
+    contribution_growth: float,
+) -> float:
     log_a = periods * math.log1p(rate)
     # sum_k G^(k-1) A^(Y-k) = A^(Y-1) (q^Y - 1) / (q - 1) with q = G / A; expm1 keeps it
     # accurate when contributions grow at nearly the portfolio's rate (q near 1).
@@ -356,4 +403,7 @@ def future_value(
         )
     contribution = monthly * 12 / periods
     growth_all = math.exp(n_years * log_a)
-    return initial * growth_all + contribution * _annuity_factor(rate, periods, timing) * geometric
+    value = initial * growth_all + contribution * _annuity_factor(rate, periods, timing) * geometric
+    if not math.isfinite(value):
+        raise OverflowError
+    return value

@@ -21,6 +21,7 @@ on every machine.
 
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from taxopt.errors import InputError
+from taxopt.io import read_text, separator_problem
 from taxopt.plan import Tier, lognormal_log_moments
 
 DEFAULT_CORRELATION = 0.8  # between risky tiers' log returns; the reserve is uncorrelated
@@ -342,12 +344,14 @@ class FixedReturns:
 def read_returns_csv(path: str | Path) -> pd.DataFrame:
     """A CSV of annual returns (fractions): `year` plus one column per tier; '#' comments."""
     path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such returns file")
+    text = read_text(path, "returns file")
     try:
-        table = pd.read_csv(path, comment="#", skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        table = pd.read_csv(io.StringIO(text), comment="#", skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(f"{path}: not a readable CSV ({exc})") from None
+    problem = separator_problem(path, [str(c) for c in table.columns])
+    if problem is not None:
+        raise problem
     if "year" not in table.columns:
         raise InputError(f"{path}: no 'year' column; the header is year,<tier>,<tier>,...")
     if table.empty:

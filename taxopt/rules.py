@@ -33,8 +33,18 @@ from pydantic import (
 )
 
 from taxopt.errors import InputError, explain_validation_error
+from taxopt.io import read_text
 
-RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
+
+def _bundled_rules_dir() -> Path:
+    """The registry of rule sets: `taxopt/rules_data/` in an installed wheel, the
+    checkout's `rules/` folder otherwise (setup.py maps one onto the other)."""
+    package = Path(__file__).resolve().parent
+    installed = package / "rules_data"
+    return installed if installed.is_dir() else package.parent / "rules"
+
+
+RULES_DIR = _bundled_rules_dir()
 # An increase that is a whole multiple up to float error (805 as 804.9999999) counts whole.
 ROUNDING_SLACK = 1e-9
 
@@ -46,8 +56,16 @@ Source = Annotated[
 ]
 
 
+# Amounts in a rule file are at most this (nominal currency units): a larger figure is a
+# typo or an attempt to say "never", which a rule file says by leaving the table out.
+MAX_AMOUNT = 1e12
+MIN_YEAR, MAX_YEAR = 1900, 2300
+MAX_AGE = 130
+
+
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and infinities are refused everywhere: "nan" in a rule file is never law.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def indexed_amount(amount: float, factor: float, round_down_to: float | None = None) -> float:
@@ -420,7 +438,7 @@ class Meta(Strict):
     name: str
     title: str
     jurisdiction: str
-    year: int
+    year: int = Field(ge=MIN_YEAR, le=MAX_YEAR)
     currency: str = "USD"  # ISO 4217 code of the amounts, a label (no law reads it)
     filing_statuses: list[str]
     people_per_status: dict[str, int] = Field(
@@ -591,6 +609,7 @@ def _consistency_problems(rules: RuleSet) -> list[str]:
         *_name_problems(rules),
         *_reference_problems(rules),
         *_range_problems(rules),
+        *_value_problems(rules),
     ]
 
 
@@ -761,6 +780,93 @@ def _range_problems(rules: RuleSet) -> list[str]:
     return problems
 
 
+def _value_problems(rules: RuleSet) -> list[str]:
+    """Figures that parse but cannot be law: negative or absurd amounts, fractions above 1,
+    divisors that are not positive, thresholds out of order, ages beyond a lifetime."""
+    problems = []
+    for field, values, _required in _status_maps(rules):
+        for status, value in values.items():
+            if isinstance(value, Schedule):
+                problems += _schedule_problems(f"{field}.{status}", value)
+            elif not 0 <= value <= MAX_AMOUNT:
+                problems.append(
+                    f"{field}.{status}: {value:g} is not an amount from 0 to {MAX_AMOUNT:g}; "
+                    "give the figure in currency units of the rule set's year"
+                )
+    bt = rules.benefit_taxation
+    if bt is not None:
+        for name in ("benefit_fraction", "rate1", "rate2", "max_fraction"):
+            value = getattr(bt, name)
+            if not 0 <= value <= 1:
+                problems.append(
+                    f"benefit_taxation.{name}: {value:g} is not a fraction from 0 to 1 "
+                    "(0.85, not 85)"
+                )
+        for status in set(bt.base1) & set(bt.base2):
+            if bt.base2[status] < bt.base1[status]:
+                problems.append(
+                    f"benefit_taxation.base2.{status}: {bt.base2[status]:g} is below base1 "
+                    f"{bt.base1[status]:g}; the second base is the higher one"
+                )
+    if rules.early_withdrawal is not None and not 0 <= rules.early_withdrawal.age <= MAX_AGE:
+        problems.append(
+            f"early_withdrawal.age: {rules.early_withdrawal.age:g} is not an age from 0 to "
+            f"{MAX_AGE}; give the age from which withdrawals are free of the penalty (59.5)"
+        )
+    if rules.rmd is not None:
+        problems += _rmd_problems(rules.rmd)
+    for lim in rules.contribution_limits:
+        if lim.annual > MAX_AMOUNT:
+            problems.append(
+                f"contribution_limits[{lim.name}].annual: {lim.annual:g} is above "
+                f"{MAX_AMOUNT:g}; give the yearly limit in currency units"
+            )
+    for d in rules.deductions:
+        for name in ("first_year", "last_year"):
+            year = getattr(d, name)
+            if year is not None and not MIN_YEAR <= year <= MAX_YEAR:
+                problems.append(
+                    f"deductions[{d.name}].{name}: {year} is not a year from {MIN_YEAR} to "
+                    f"{MAX_YEAR}"
+                )
+    return problems
+
+
+def _schedule_problems(field: str, schedule: Schedule) -> list[str]:
+    if schedule.thresholds and schedule.thresholds[-1] > MAX_AMOUNT:
+        return [
+            f"{field}.thresholds: {schedule.thresholds[-1]:g} is above {MAX_AMOUNT:g}; "
+            "the top rate applies from the last threshold up, so leave out any 'infinite' one"
+        ]
+    return []
+
+
+def _rmd_problems(rmd: Rmd) -> list[str]:
+    problems = []
+    table = rmd.uniform_lifetime_table
+    if not table:
+        problems.append(
+            "rmd.uniform_lifetime_table: is empty; give a divisor for each age "
+            "(Treas. Reg. §1.401(a)(9)-9(c), Uniform Lifetime Table)"
+        )
+    for age, divisor in table.items():
+        if not 0 <= age <= MAX_AGE:
+            problems.append(f"rmd.uniform_lifetime_table.{age}: not an age from 0 to {MAX_AGE}")
+        if not 0 < divisor <= MAX_AGE:
+            problems.append(
+                f"rmd.uniform_lifetime_table.{age}: divisor {divisor:g} must be positive "
+                f"(a distribution period in years, at most {MAX_AGE})"
+            )
+    if not rmd.start_ages:
+        problems.append("rmd.start_ages: is empty; give the age RMDs start, by birth year")
+    for i, rule in enumerate(rmd.start_ages):
+        if not 0 <= rule.age <= MAX_AGE:
+            problems.append(
+                f"rmd.start_ages[{i}].age: {rule.age} is not an age from 0 to {MAX_AGE}"
+            )
+    return problems
+
+
 def _rmd_overlaps(start_ages: list[RmdStartAge]) -> list[str]:
     lo = float("-inf")
     spans = sorted(
@@ -906,12 +1012,9 @@ def _resolve_path(name_or_path: str | Path, rules_dir: Path) -> Path:
 
 def _read_toml(path: Path) -> dict:
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        return tomllib.loads(read_text(path, "rule file"))
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: not valid TOML: {exc}") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot be read: {exc.strerror}") from None
 
 
 def merge_override(base: Any, override: Any) -> Any:

@@ -62,6 +62,7 @@ from taxopt.plan import Plan
 from taxopt.returns import ReturnModel, make_return_model
 from taxopt.rules import Growth, RuleSet, WithdrawalTax
 from taxopt.tax import compute_tax_arrays
+from taxopt.validation import check_simulation_size
 
 PERCENTILES = (5, 25, 50, 75, 95)
 SECANT_STEPS = 12  # most gross-up steps per year (see `_gross_up`); most years need 4-6
@@ -1140,6 +1141,8 @@ def simulate(
     if paths < 1:
         raise InputError(f"paths: {paths}; simulate at least 1 path")
     policy = policy_from_result(result)
+    plan = policy.plan
+    check_simulation_size(paths, policy.n_years, len(plan.tiers), len(plan.accounts), False)
     model = make_return_model(returns, **return_options)
     rule = make_withdrawal_rule(withdrawal)
     sample = sample_returns(policy, model, paths, seed)

@@ -22,6 +22,7 @@ from taxopt.baselines import (
     BASELINE_NAMES,
     GuidePlacement,
     SameMixPlacement,
+    baseline_engines,
     evaluate_baselines,
     mix_deviation,
     optimized_mix,
@@ -385,3 +386,55 @@ def test_property_engine_equals_ledger_and_invariants_hold(plan, guide):
     if not run.short_years:
         _assert_invariants(plan, ledger)
     assert all(math.isfinite(o.tax.total_tax) for o in run.outcomes)
+
+
+# ---------------------------------------------------------------------------------------
+# The level search (policy._highest_level): the bisection's answer in fewer walks
+
+
+@given(
+    root=st.floats(min_value=0.0, max_value=5e6),
+    kink=st.floats(min_value=0.05, max_value=20.0),
+    guess=st.floats(min_value=1.0, max_value=1e7),
+)
+def test_highest_level_is_the_last_ok_level_to_the_tolerance(root, kink, guess):
+    """A margin with a kink at the root (slopes 1 and `kink`, like a tax bracket or the
+    estate hitting its floor): the level found works and one tolerance more does not."""
+    from taxopt.policy import LEVEL_TOLERANCE, _highest_level
+
+    calls = []
+
+    def attempt(level):
+        calls.append(level)
+        margin = root - level if level <= root else kink * (root - level)
+        return level <= root, margin
+
+    found = _highest_level(attempt, guess)
+    assert found is not None and found <= root < found + LEVEL_TOLERANCE
+    bisection = 2 + max(0, math.ceil(math.log2(max(guess, root) / LEVEL_TOLERANCE)))
+    assert len(calls) <= bisection + 1
+
+
+def test_highest_level_is_none_when_nothing_works():
+    from taxopt.policy import _highest_level
+
+    assert _highest_level(lambda level: (False, -1.0 - level), 100.0) is None
+
+
+@pytest.mark.parametrize("example", ["couple-near-retirement", "young-accumulator"])
+def test_a_baselines_level_works_and_a_cent_more_does_not(example):
+    plan, result = optimized(example)
+    engine = baseline_engines(plan, rules(), result)["guide_rule_of_thumb"]
+    run = engine.run()
+    state = engine.initial_state()
+    working = [y for y in plan.years if y < plan.retirement_year]
+    retired = [y for y in plan.years if y >= plan.retirement_year]
+    engine.walk(state, working, lambda y: engine.solve_year(y, 0.0))
+
+    def works(level):
+        outcomes, closing = engine.run_level(level, state, retired, stop=False)
+        short = any(o.shortfall > 1e-6 for o in outcomes)
+        return not short and engine.estate_real(closing[-1]) >= plan.objective.bequest_floor - 1e-6
+
+    assert works(run.level_real)
+    assert not works(run.level_real + 0.01)

@@ -114,6 +114,7 @@ def test_batch_writes_input_columns_plus_results(
         "later,single,40,,40000,0,0,0,,,2027\n"
     )
     out_path = tmp_path / "out" / "taxed.csv"
+    out_path.parent.mkdir()  # outputs go into folders that exist (taxopt.io)
     code, out, _ = run(
         capsys, "--rules", "us-federal-2025", "--input", str(households), "--output", str(out_path)
     )
@@ -201,7 +202,7 @@ def test_missing_column_and_missing_file(
     code, _, err = run(capsys, "--rules", "us-federal-2025", "--input", str(households))
     assert code == 2 and "line 1: missing column(s) spouse_age, ordinary_income" in err
     code, _, err = run(capsys, "--rules", "us-federal-2025", "--input", str(tmp_path / "no.csv"))
-    assert code == 2 and "no.csv: cannot be read" in err
+    assert code == 2 and "no.csv: no such CSV file" in err
 
 
 def test_single_case_errors(capsys: pytest.CaptureFixture[str]) -> None:

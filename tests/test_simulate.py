@@ -487,7 +487,7 @@ def test_cli_bootstrap_with_the_example_csv(capsys) -> None:
         (["--returns", "bootstrap"], "--returns-csv"),
         (["--returns", "bootstrap", "--returns-csv", "nope.csv"], "nope.csv: no such"),
         (["--returns-csv", "x.csv"], "is for --returns bootstrap"),
-        (["--paths", "0"], "at least 1 path"),
+        (["--paths", "0"], "--paths: 0 is outside the range; give a whole number from 1"),
     ],
 )
 def test_cli_user_errors(args, message, capsys) -> None:

@@ -11,20 +11,20 @@ import argparse
 import sys
 
 from taxopt.cli import add_rule_sets_and_mode
+from taxopt.cli.args import integer
 
 SHOWN_ERRORS = 10
+MAX_WORKERS = 1024
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "batch",
-        help="optimize many households (plan files or a table) under one or more rule sets",
-        description="Optimize every household under every rule set, in parallel processes "
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Optimize every household under every rule set, in parallel processes "
         "or on a Dask cluster, into one results table. INPUT is plan files, a folder of them, "
         "or a household table (CSV, Excel, Parquet) with --template: each column sets one "
         "field of the template by its path, e.g. people.0.birth_year or "
         "accounts.joint_taxable.balances.conservative. Re-running with the same -o skips "
-        "the households already done.",
+        "the households already done."
     )
     parser.add_argument("inputs", metavar="INPUT", nargs="+", help="plan file, folder or table")
     add_rule_sets_and_mode(parser)
@@ -39,7 +39,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     engine = parser.add_mutually_exclusive_group()
     engine.add_argument(
-        "--workers", type=int, metavar="N", help="local worker processes (default: all cores)"
+        "--workers",
+        type=integer(1, MAX_WORKERS),
+        metavar="N",
+        help="local worker processes (default: all cores)",
     )
     engine.add_argument(
         "--dask",

@@ -1,32 +1,35 @@
 """`taxopt compare PLAN [PLAN|FOLDER ...] --rules A --rules B [-o XLSX] [--json FILE]`.
 
-Prints one row per (plan, rule set) in today's dollars. A pair the optimizer cannot run is
-reported on stderr and makes the exit status 2; the other pairs are still shown and written.
+Prints one row per (plan, rule set) in today's dollars. A pair the optimizer cannot run
+is a row with its message (and a warning on stderr); the other pairs are still shown and
+written. When no pair can run, nothing is written and the exit status is 2.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 
 from taxopt.cli import add_rule_sets_and_mode
-from taxopt.compare import compare, render_table
+from taxopt.cli.args import inputs_of, integer, output, warn
+
+MAX_PROCESSES = 256
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "compare",
-        help="optimize plans under several rule sets and show the figures side by side",
-        description="Optimize each plan under each rule set (in parallel) and compare "
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Optimize each plan under each rule set (in parallel) and compare "
         "spending, estate, lifetime tax, effective rate and asset location. The first "
-        "--rules is the reference for the differences.",
+        "--rules is the reference for the differences."
     )
     parser.add_argument(
         "plans", metavar="PLAN", nargs="+", help="plan file, or a folder of plan files"
     )
     add_rule_sets_and_mode(parser)
     parser.add_argument(
-        "--processes", type=int, metavar="N", help="worker processes (default: all cores)"
+        "--processes",
+        type=integer(1, MAX_PROCESSES),
+        metavar="N",
+        help="worker processes (default: all cores)",
     )
     parser.add_argument("-o", "--output", metavar="XLSX", help="write the comparison workbook")
     parser.add_argument("--json", metavar="FILE", help="write the comparison as JSON")
@@ -34,14 +37,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from taxopt.compare import compare, render_table
+    from taxopt.errors import TaxoptError
+    from taxopt.io import check_outputs, outputs_together
+
+    outputs = [output(args.json, "json", "--json"), output(args.output, "xlsx", "-o")]
+    check_outputs(outputs, inputs=inputs_of(*args.plans, *args.rules))
     comparison = compare(args.plans, args.rules, mode=args.mode, processes=args.processes)
+    if not comparison.results:
+        reasons = "; ".join(
+            f"{plan} under {rules}: {message}"
+            for (plan, rules), message in comparison.errors.items()
+        )
+        written = " (nothing written)" if any(outputs) else ""
+        raise TaxoptError(f"no plan could be optimized{written}: {reasons}")
     print(render_table(comparison))
     for (plan, rules), message in comparison.errors.items():
-        print(f"taxopt: {plan} under {rules}: {message}", file=sys.stderr)
-    if args.json:
-        comparison.to_json(args.json)
-        print(f"wrote {args.json}")
-    if args.output:
-        comparison.to_excel(args.output)
-        print(f"wrote {args.output}")
-    return 2 if comparison.errors else 0
+        warn(f"{plan} under {rules}: {message} (shown as an error row)")
+    with outputs_together():
+        if args.json:
+            comparison.to_json(args.json)
+        if args.output:
+            comparison.to_excel(args.output)
+    for written in (args.json, args.output):
+        if written:
+            print(f"wrote {written}")
+    return 0

@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import argparse
 
-from taxopt.optimize import optimize
-from taxopt.plan import load_plan
-from taxopt.rules import load_rules
+from taxopt.cli.args import inputs_of, integer, number, output
 from taxopt.stress import DEFAULT_PATHS, DEFAULT_SEED, DEFAULT_TARGET
 
+MAX_SECONDS = 7 * 24 * 3600.0  # a week: more is a typo, not a plan
+MAX_STRESS_PATHS = 10_000_000  # the memory budget (taxopt.validation) usually binds first
+MAX_SEED = 2**32 - 1
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "optimize", help="optimize asset location, contributions and withdrawals for a plan"
-    )
+
+def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("plan", help="plan file (.toml or .json)")
     parser.add_argument("--rules", default="us-federal-2026", help="rule set name or file")
     parser.add_argument("--mode", choices=["exact", "fast"], help="default: the plan's option")
     parser.add_argument(
         "--mip-seconds",
-        type=float,
+        type=number(0, MAX_SECONDS, "seconds"),
         default=None,
         help="exact mode: also run the full MILP from the regime solution for this long",
     )
@@ -28,55 +27,98 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="exact mode: search from two starting plans and keep the better (about 2x time)",
     )
+    add_run_options(parser)
     parser.add_argument("--solver", choices=["highs", "cbc"], help="default: the plan's option")
-    parser.add_argument("--json", metavar="FILE", help="write the result as JSON")
+    parser.add_argument("--json", metavar="FILE", help="write the result as JSON (.json)")
     parser.add_argument("-o", "--output", metavar="XLSX", help="write the advisor's workbook")
     parser.add_argument("--lp", metavar="FILE", help="write the model as a readable LP file")
     parser.add_argument("--no-baselines", action="store_true", help="skip the rules of thumb")
     parser.add_argument(
         "--success",
-        type=float,
+        type=number(0.01, 1),
         default=DEFAULT_TARGET,
         metavar="P",
         help=f"share of stress paths the safe spending must meet (default {DEFAULT_TARGET})",
     )
     parser.add_argument(
         "--paths",
-        type=int,
+        type=integer(0, MAX_STRESS_PATHS),
         default=DEFAULT_PATHS,
         metavar="N",
         help=f"lognormal return paths of the stress test (default {DEFAULT_PATHS}; 0 skips it)",
     )
     parser.add_argument(
-        "--seed", type=int, default=DEFAULT_SEED, help="stress paths' random seed (default 0)"
+        "--seed",
+        type=integer(0, MAX_SEED),
+        default=DEFAULT_SEED,
+        help="stress paths' random seed (default 0)",
     )
     parser.set_defaults(handler=_run)
 
 
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """--time-limit and progress switches, shared by the commands that optimize."""
+    parser.add_argument(
+        "--time-limit",
+        type=number(1, MAX_SECONDS, "seconds"),
+        default=None,
+        metavar="SECONDS",
+        help="start no search step after this many seconds; the best plan found so far is "
+        "reported, with a warning",
+    )
+    shown = parser.add_mutually_exclusive_group()
+    shown.add_argument(
+        "--progress",
+        dest="progress",
+        action="store_const",
+        const=True,
+        default=None,
+        help="a line on stderr per search step (default: when stderr is a terminal)",
+    )
+    shown.add_argument(
+        "--quiet", dest="progress", action="store_const", const=False, help="no progress lines"
+    )
+
+
 def _run(args: argparse.Namespace) -> int:
+    from taxopt import progress
+    from taxopt.io import check_outputs, outputs_together
+    from taxopt.optimize import optimize
+    from taxopt.plan import load_plan
+    from taxopt.rules import load_rules
+
+    outputs = [
+        output(args.json, "json", "--json"),
+        output(args.output, "xlsx", "-o"),
+        output(args.lp, "lp", "--lp"),
+    ]
+    check_outputs(outputs, inputs=inputs_of(args.plan, args.rules))
     plan = load_plan(args.plan)
     rules = load_rules(args.rules)
     plan.check_against(rules, source=args.plan)
-    result = optimize(
-        plan,
-        rules,
-        mode=args.mode,
-        mip_seconds=args.mip_seconds,
-        solver=args.solver,
-        with_baselines=not args.no_baselines,
-        lp_path=args.lp,
-        thorough=args.thorough,
-        paths=args.paths,
-        success=args.success,
-        seed=args.seed,
-    )
+    with progress.watch(args.time_limit, args.progress):
+        result = optimize(
+            plan,
+            rules,
+            mode=args.mode,
+            mip_seconds=args.mip_seconds,
+            solver=args.solver,
+            with_baselines=not args.no_baselines,
+            lp_path=args.lp,
+            thorough=args.thorough,
+            paths=args.paths,
+            success=args.success,
+            seed=args.seed,
+        )
+    with outputs_together():
+        if args.json:
+            result.to_json(args.json)
+        if args.output:
+            result.to_excel(args.output)
     print(summary_text(result))
-    if args.json:
-        result.to_json(args.json)
-        print(f"wrote {args.json}")
-    if args.output:
-        result.to_excel(args.output)
-        print(f"wrote {args.output}")
+    for written in (args.json, args.output, args.lp):
+        if written:
+            print(f"wrote {written}")
     return 0
 
 
@@ -112,7 +154,7 @@ def summary_text(result) -> str:
             lines.append(
                 f"    vs {name}: spending {_signed(row['gain_in_sustainable_spending'])}/yr, "
                 f"estate {_signed(row['gain_in_after_tax_estate'])}, "
-                f"tax saved {_signed(row['tax_saved_pv'])}"
+                f"{_tax_difference(row['tax_saved_pv'])}"
             )
     for note in result.notes:
         lines.append(f"  note: {note}")
@@ -144,3 +186,11 @@ def _stress_lines(stress) -> list[str]:
 def _signed(dollars: float) -> str:
     """Whole dollars with a sign; a difference that rounds to nothing is "+0", not "-0"."""
     return f"{round(dollars) + 0:+,}"
+
+
+def _tax_difference(saved: float) -> str:
+    """"$20,000 less tax" / "$3,678 more tax" / "the same tax": no sign to misread."""
+    dollars = round(saved) + 0
+    if dollars == 0:
+        return "the same tax"
+    return f"${abs(dollars):,} {'less' if dollars > 0 else 'more'} tax"

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-
-from taxopt.plan import load_plan, plan_json_schema
-from taxopt.rules import load_rules
+import sys
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("plan", help="plan files: JSON Schema and validation")
+def configure(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="plan_command", required=True, metavar="ACTION")
     schema = actions.add_parser("schema", help="print the plan file's JSON Schema")
     schema.set_defaults(handler=_schema)
@@ -21,15 +18,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _schema(args: argparse.Namespace) -> int:
+    from taxopt.plan import plan_json_schema
+
     print(json.dumps(plan_json_schema(), indent=2))
     return 0
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from taxopt.plan import load_plan
+    from taxopt.rules import load_rules
+    from taxopt.validation import plan_warnings
+
     rules = load_rules(args.rules)
     for path in args.paths:
         plan = load_plan(path)
         plan.check_against(rules, source=path)
+        for warning in plan_warnings(plan, rules):
+            print(f"taxopt: warning: {path}: {warning}", file=sys.stderr)
         print(
             f"ok: {path}: {plan.name}, {len(plan.people)} people, {len(plan.accounts)} accounts, "
             f"{plan.start_year}-{plan.end_year}, retirement {plan.retirement_year}"

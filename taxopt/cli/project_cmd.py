@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
+from taxopt.io import json_text
 from taxopt.project import (
     COMPOUNDINGS,
     RATE_KINDS,
@@ -31,15 +31,11 @@ OPTION_LABELS = {
 SUSPICIOUS_RETURN = 3.0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "project",
-        help="future value of an initial sum plus monthly contributions",
-        description=(
-            "Future value of an initial sum plus monthly contributions at a constant annual "
-            "return, under a stated compounding convention. Amounts in currency units; rates "
-            "are fractions (0.07 = 7%)."
-        ),
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Future value of an initial sum plus monthly contributions at a constant annual "
+        "return, under a stated compounding convention. Amounts in currency units; rates "
+        "are fractions (0.07 = 7%)."
     )
     parser.add_argument("--initial", type=float, default=0.0, help="starting balance (>= 0)")
     parser.add_argument("--monthly", type=float, default=0.0, help="monthly contribution (>= 0)")
@@ -116,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         compounding=args.compounding,
     )
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
+        print(json_text(result.to_dict()), end="")
     else:
         print(format_table(result))
     return 0

@@ -22,12 +22,8 @@ from taxopt.rules_report import (
 )
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "rules",
-        help="list, show, validate and compare tax rule sets",
-        description="Tax rule sets: each value with its legal source.",
-    )
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.description = "Tax rule sets: each value with its legal source."
     actions = parser.add_subparsers(dest="rules_action", required=True, metavar="ACTION")
 
     listing = actions.add_parser("list", help="the rule sets in rules/ (name, title, year)")

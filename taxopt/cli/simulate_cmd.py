@@ -4,24 +4,29 @@ from __future__ import annotations
 
 import argparse
 
+from taxopt.cli.args import inputs_of, integer, number, output
+from taxopt.cli.optimize_cmd import add_run_options
 from taxopt.errors import InputError
-from taxopt.io import write_json
-from taxopt.optimize import optimize
-from taxopt.plan import load_plan
 from taxopt.returns import RETURN_MODELS, SCENARIOS
-from taxopt.rules import load_rules
-from taxopt.simulate import WITHDRAWAL_RULES, Simulation, simulate
+from taxopt.simulate import WITHDRAWAL_RULES, Simulation
+
+MAX_PATHS = 100_000_000  # the memory budget (taxopt.validation) usually binds first
+MAX_SEED = 2**32 - 1
+MAX_BLOCK_YEARS = 100
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "simulate",
-        help="stress-test the optimized plan on many return paths and withdrawal rules",
-    )
+def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("plan", help="plan file (.toml or .json)")
     parser.add_argument("--rules", default="us-federal-2026", help="rule set name or file")
-    parser.add_argument("--paths", type=int, default=1000, help="return paths (default 1000)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument(
+        "--paths",
+        type=integer(1, MAX_PATHS),
+        default=1000,
+        help="return paths (default 1000; refused above what fits a 4 GB memory budget)",
+    )
+    parser.add_argument(
+        "--seed", type=integer(0, MAX_SEED), default=0, help="random seed (default 0)"
+    )
     parser.add_argument("--returns", choices=RETURN_MODELS, default="lognormal")
     parser.add_argument(
         "--scenario",
@@ -32,11 +37,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--returns-csv", metavar="FILE", help="bootstrap: annual returns CSV")
     parser.add_argument(
-        "--block-years", type=int, default=1, help="bootstrap: years per resampled block"
+        "--block-years",
+        type=integer(1, MAX_BLOCK_YEARS),
+        default=1,
+        help="bootstrap: years per resampled block",
     )
     parser.add_argument(
         "--correlation",
-        type=float,
+        type=number(-1, 1),
         default=None,
         help="correlation of the risky tiers' log returns (default 0.8; reserve 0)",
     )
@@ -55,7 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-baselines", action="store_true", help="skip the rules of thumb")
     parser.add_argument("-o", "--output", metavar="XLSX", help="plan workbook + stress sheet")
     parser.add_argument("--json", metavar="FILE", help="write the figures as JSON")
-    parser.add_argument("--progress", action="store_true", help="progress bar on stderr")
+    add_run_options(parser)
     parser.set_defaults(handler=_run)
 
 
@@ -77,35 +85,54 @@ def _return_options(args: argparse.Namespace) -> dict:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.paths < 1:
-        raise InputError(f"--paths {args.paths}: simulate at least 1 path")
+    from taxopt import progress
+    from taxopt.io import check_outputs, outputs_together, write_json
+    from taxopt.optimize import optimize
+    from taxopt.plan import load_plan
+    from taxopt.rules import load_rules
+    from taxopt.simulate import simulate
+    from taxopt.validation import check_simulation_size
+
+    outputs = [output(args.json, "json", "--json"), output(args.output, "xlsx", "-o")]
+    check_outputs(outputs, inputs=inputs_of(args.plan, args.rules, args.returns_csv))
     options = _return_options(args)
     plan = load_plan(args.plan)
     rules = load_rules(args.rules)
     plan.check_against(rules, source=args.plan)
-    # The stress test here is the command itself: no stress pass inside optimize.
-    result = optimize(plan, rules, mode=args.mode, with_baselines=not args.no_baselines, paths=0)
-    sim = simulate(
-        result,
-        paths=args.paths,
-        seed=args.seed,
-        returns=args.returns,
-        withdrawal=args.withdrawal,
-        progress=True if args.progress else None,
-        **options,
+    compare = bool(args.compare or args.output)
+    check_simulation_size(
+        args.paths, len(plan.years), len(plan.tiers), len(plan.accounts), compare, "--paths"
     )
-    print(sim.summary())
-    if args.compare or args.output:
-        print(comparison_text(sim))
-    if args.json:
-        write_json(args.json, figures(sim, compare=bool(args.compare or args.output)))
-        print(f"wrote {args.json}")
-    if args.output:
-        from taxopt.report.excel import write_plan_workbook
-        from taxopt.report.stress_sheet import add_stress_sheet
+    with progress.watch(args.time_limit, args.progress):
+        # The stress test here is the command itself: no stress pass inside optimize.
+        result = optimize(
+            plan, rules, mode=args.mode, with_baselines=not args.no_baselines, paths=0
+        )
+        progress.step(f"simulating {args.paths:,} paths")
+        sim = simulate(
+            result,
+            paths=args.paths,
+            seed=args.seed,
+            returns=args.returns,
+            withdrawal=args.withdrawal,
+            progress=args.progress,
+            **options,
+        )
+    summary = [sim.summary()]
+    if compare:
+        summary.append(comparison_text(sim))
+    with outputs_together():
+        if args.json:
+            write_json(args.json, figures(sim, compare=compare))
+        if args.output:
+            from taxopt.report.excel import write_plan_workbook
+            from taxopt.report.stress_sheet import add_stress_sheet
 
-        write_plan_workbook(result, args.output, extend=lambda wb: add_stress_sheet(wb, sim))
-        print(f"wrote {args.output}")
+            write_plan_workbook(result, args.output, extend=lambda wb: add_stress_sheet(wb, sim))
+    print("\n".join(summary))
+    for written in (args.json, args.output):
+        if written:
+            print(f"wrote {written}")
     return 0
 
 

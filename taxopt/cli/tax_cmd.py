@@ -12,14 +12,21 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from taxopt.cli.args import inputs_of
 from taxopt.errors import InputError
-from taxopt.io import write_atomically
+from taxopt.io import (
+    Output,
+    check_outputs,
+    json_text,
+    read_text,
+    separator_problem,
+    write_atomically,
+)
 from taxopt.rules import RuleSet, load_rules
 from taxopt.state_rules import StateRuleSet, find_state_rules
 from taxopt.state_tax import (
@@ -33,6 +40,8 @@ from taxopt.tax import TaxInput, TaxResult, compute_tax, marginal_rates
 
 MAX_AGE = 125
 MAX_INFLATION = 0.5  # a larger figure is almost surely a percent typed as a fraction
+MAX_YEARS_AHEAD = 100  # indexing a rule set further than this is guesswork, not law
+MAX_AMOUNT = 1e12  # dollars: a larger income is a typo
 
 REQUIRED_COLUMNS = (
     "case_id",
@@ -126,15 +135,11 @@ class Household:
     state: StateRuleSet | None = None  # indexed to the tax year
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "tax",
-        help="compute one year's tax for a household, or for a CSV of households",
-        description=(
-            "Tax of one household for one year under a rule set. Give the household with "
-            "--filing-status, --age and income flags, or a CSV of households with --input. "
-            "Amounts are annual dollars of the tax year."
-        ),
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Tax of one household for one year under a rule set. Give the household with "
+        "--filing-status, --age and income flags, or a CSV of households with --input. "
+        "Amounts are annual dollars of the tax year."
     )
     parser.add_argument("--rules", required=True, help="rule set name or .toml path")
     parser.add_argument(
@@ -197,6 +202,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.output is not None:
+        check_outputs([Output(args.output, "csv", "--output")], inputs_of(args.input, args.rules))
     rules = load_rules(args.rules)
     inflation = _parse_inflation(args.inflation)
     if args.input is not None:
@@ -330,6 +337,8 @@ def _amount(fields: Mapping[str, str | None], name: str) -> float:
         raise FieldProblem(name, f"'{raw}' is not a finite amount; give annual dollars")
     if value < 0:
         raise FieldProblem(name, f"is {raw}; amounts must not be negative")
+    if value > MAX_AMOUNT:
+        raise FieldProblem(name, f"is {raw}; give annual dollars up to {MAX_AMOUNT:,.0f}")
     return value
 
 
@@ -341,6 +350,13 @@ def _year(fields: Mapping[str, str | None], base: RuleSet, default_year: int) ->
         year = int(text)
     except ValueError:
         raise FieldProblem("year", f"'{text}' is not a year; give e.g. {base.year}") from None
+    if year > base.year + MAX_YEARS_AHEAD:
+        raise FieldProblem(
+            "year",
+            f"{year} is more than {MAX_YEARS_AHEAD} years after rule set {base.name}'s year "
+            f"{base.year}; give a year up to {base.year + MAX_YEARS_AHEAD} or use a rule set "
+            "nearer that year",
+        )
     if year < base.year:
         raise FieldProblem(
             "year",
@@ -386,7 +402,7 @@ def _run_single(args: argparse.Namespace, rules: RuleSet, inflation: float) -> i
         if state is not None:
             out["state"] = state_json(household, *state)
             out["federal_and_state_tax"] = round(result.total_tax + state[0].total_tax, 2)
-        print(json.dumps(out, indent=2))
+        print(json_text(out), end="")
     else:
         print(result_table(household, result, rates))
         if state is not None:
@@ -551,7 +567,7 @@ def _run_batch(args: argparse.Namespace, rules: RuleSet, inflation: float) -> in
     if args.output is None:
         print(_csv_text(columns, rows), end="")
     else:
-        write_atomically(args.output, _csv_writer(columns, rows))
+        write_atomically(args.output, _csv_writer(columns, rows), kind="csv")
         print(f"taxopt: wrote {len(rows)} households to {args.output}")
     return 0
 
@@ -598,12 +614,7 @@ def tax_households(
 
 
 def _read_households(path: str | Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot be read: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text; save the file as CSV (UTF-8)") from None
+    text = read_text(path, "CSV file")
     reader = csv.reader(io.StringIO(text))
     header = [name.strip() for name in next(reader, [])]
     _check_header(path, header)
@@ -629,6 +640,9 @@ def _check_header(path: str | Path, header: list[str]) -> None:
             f"{path}: empty file; the first line must name the columns "
             + ", ".join(REQUIRED_COLUMNS)
         )
+    problem = separator_problem(path, header)
+    if problem is not None:
+        raise problem
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise InputError(

@@ -172,7 +172,7 @@ class Book:
             sheet.finish()
         self.workbook.close()
         data = keep_axes_shown(self._buffer.getvalue())
-        return write_atomically(path, lambda tmp: tmp.write_bytes(data))
+        return write_atomically(path, lambda tmp: tmp.write_bytes(data), kind="xlsx")
 
 
 def keep_axes_shown(xlsx: bytes) -> bytes:

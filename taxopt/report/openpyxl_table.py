@@ -157,4 +157,4 @@ def _cell_value(value: Any) -> Any:
 
 def save_workbook(workbook: Workbook, path: str | Path) -> Path:
     """Save via a temp file and rename: a failure leaves no partial file behind."""
-    return write_atomically(path, workbook.save)
+    return write_atomically(path, workbook.save, kind="xlsx")

@@ -1,0 +1,178 @@
+"""taxopt's overhead over the solver, as ratios measured in one run.
+
+    python benchmarks/bench_overhead.py [PLAN] [--rules NAME] [--repeat N]
+
+1. The floor: the CPU and wall time of HiGHS' own `run()` on each LP inside `optimize`
+   (no rules of thumb), summed per run; the median of the runs.
+2. A cross-check: every LP captured as MPS and solved again by highspy alone (same options
+   as taxopt.solve); MPS rounds coefficients to 12 digits, so the interior point path
+   differs a little.
+3. Times, each repeated, `optimize` without the rules of thumb, with them, and the whole
+   command `taxopt optimize PLAN --json ... -o ...` in a fresh process (start-up, imports,
+   baselines, JSON and workbook included).
+Prints CPU seconds (this process and its children) and wall seconds, and each as a
+multiple of the floor; writes benchmarks/results/overhead.md. On a shared machine the
+ratios are steadier than the seconds, since every figure is measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+DEFAULT_PLAN = ROOT / "examples" / "couple-near-retirement.toml"
+
+
+def _cpu() -> float:
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def timed(fn, repeat: int) -> tuple[float, float]:
+    """Median (CPU seconds, wall seconds) of `repeat` calls."""
+    cpu, wall = [], []
+    for _ in range(repeat):
+        c0, w0 = _cpu(), time.perf_counter()
+        fn()
+        cpu.append(_cpu() - c0)
+        wall.append(time.perf_counter() - w0)
+    return statistics.median(cpu), statistics.median(wall)
+
+
+def capture_lps(plan, rules, folder: Path) -> list[Path]:
+    """Run optimize (with its rules of thumb) and save each LP it solves as MPS."""
+    from taxopt.optimize import optimize
+
+    # `import taxopt.optimize as m` would give the function taxopt.optimize, not the module
+    optimize_module = sys.modules["taxopt.optimize"]
+
+    saved: list[Path] = []
+    original = optimize_module.solve
+
+    def recording(ctx, *args, **kwargs):
+        path = folder / f"lp{len(saved)}.mps"
+        ctx.prob.writeMPS(str(path))
+        saved.append(path)
+        return original(ctx, *args, **kwargs)
+
+    optimize_module.solve = recording
+    try:
+        optimize(plan, rules)
+    finally:
+        optimize_module.solve = original
+    return saved
+
+
+def solver_floor(plan, rules, repeat: int) -> tuple[float, float]:
+    """Median over `repeat` optimize runs of the summed (CPU, wall) of HiGHS' run() calls."""
+    from taxopt import optimize
+    from taxopt.solve import _HighsWithStart
+
+    runs: list[tuple[float, float]] = []
+    original = _HighsWithStart.callSolver
+
+    def timed_call(self, lp):
+        c0, w0 = _cpu(), time.perf_counter()
+        original(self, lp)
+        runs[-1] = (runs[-1][0] + _cpu() - c0, runs[-1][1] + time.perf_counter() - w0)
+
+    _HighsWithStart.callSolver = timed_call
+    try:
+        for _ in range(repeat):
+            runs.append((0.0, 0.0))
+            optimize(plan, rules, with_baselines=False)
+    finally:
+        _HighsWithStart.callSolver = original
+    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
+
+
+def highs_alone(paths: list[Path]) -> callable:
+    import highspy
+
+    from taxopt.solve import HIGHS_OPTIONS
+
+    models = []
+    for path in paths:
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.readModel(str(path))
+        models.append(h.getLp())
+
+    def run() -> None:
+        for lp in models:
+            h = highspy.Highs()
+            h.setOptionValue("output_flag", False)
+            for key, value in HIGHS_OPTIONS.items():
+                h.setOptionValue(key, value)
+            h.passModel(lp)
+            h.run()
+
+    return run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("plan", nargs="?", default=str(DEFAULT_PLAN))
+    parser.add_argument("--rules", default="us-federal-2026")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    from taxopt import load_plan, load_rules, optimize
+
+    plan, rules = load_plan(args.plan), load_rules(args.rules)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        lps = capture_lps(plan, rules, folder)
+        floor = solver_floor(plan, rules, args.repeat)
+        from_mps = timed(highs_alone(lps), args.repeat)
+        no_baselines = timed(lambda: optimize(plan, rules, with_baselines=False), args.repeat)
+        with_baselines = timed(lambda: optimize(plan, rules), args.repeat)
+        taxopt_bin = Path(sys.executable).with_name("taxopt")
+        command = [
+            str(taxopt_bin), "optimize", args.plan, "--rules", args.rules, "--quiet",
+            "--json", str(folder / "r.json"), "-o", str(folder / "r.xlsx"),
+        ]  # fmt: skip
+        whole = timed(
+            lambda: subprocess.run(command, check=True, capture_output=True), args.repeat
+        )
+        startup = timed(
+            lambda: subprocess.run([str(taxopt_bin), "--help"], check=True, capture_output=True),
+            args.repeat,
+        )
+    rows = [
+        (f"HiGHS' own run() on the {len(lps)} LPs inside optimize (the floor)", floor),
+        ("the same LPs from MPS files, highspy alone (cross-check)", from_mps),
+        ("optimize(), no rules of thumb", no_baselines),
+        ("optimize(), with the rules of thumb", with_baselines),
+        ("`taxopt optimize --json -o` (whole command)", whole),
+        ("`taxopt --help`", startup),
+    ]
+    lines = [
+        f"Plan {Path(args.plan).name}, rules {args.rules}, median of {args.repeat}, "
+        f"{os.cpu_count()} cores (shared machine: read the ratios).",
+        "",
+        "| step | CPU s | x floor | wall s | x floor |",
+        "|---|---|---|---|---|",
+    ]
+    for label, (cpu, wall) in rows:
+        lines.append(
+            f"| {label} | {cpu:.2f} | {cpu / floor[0]:.2f} | {wall:.2f} | {wall / floor[1]:.2f} |"
+        )
+    text = "\n".join(lines)
+    print(text)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "overhead.md").write_text(text + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
