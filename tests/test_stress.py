@@ -114,13 +114,14 @@ def test_cli_summary_and_json_carry_basis_growth_success_and_safe_spending(tmp_p
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["--success", "1.5"], "success: 1.5"), (["--paths", "-3"], "paths: -3")],
+    [(["--success", "1.5"], "--success: 1.5"), (["--paths", "-3"], "--paths: -3")],
 )
 def test_cli_refuses_bad_stress_options_in_one_line(args, message, capsys):
     code = main(["optimize", str(EXAMPLES / "retiree-4-percent.toml"), *args])
     assert code == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("taxopt: ") and message in err and "\n" not in err
+    assert err.startswith("taxopt") and message in err and "\n" not in err
+    assert "outside the range" in err
 
 
 def test_identical_paths_give_one_safe_level_at_any_target():
