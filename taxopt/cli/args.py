@@ -24,7 +24,7 @@ class Parser(argparse.ArgumentParser):
     """An ArgumentParser whose usage errors are one line, like taxopt's other errors."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+        self.exit(2, f"taxopt: {message} (see {self.prog} --help)\n")
 
 
 def number(low: float, high: float, unit: str = "") -> Callable[[str], float]:
