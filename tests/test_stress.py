@@ -120,7 +120,7 @@ def test_cli_refuses_bad_stress_options_in_one_line(args, message, capsys):
     code = main(["optimize", str(EXAMPLES / "retiree-4-percent.toml"), *args])
     assert code == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("taxopt") and message in err and "\n" not in err
+    assert err.startswith("taxopt: ") and message in err and "\n" not in err
     assert "outside the range" in err
 
 
