@@ -63,11 +63,14 @@ def write_first_sheet(sheet: Sheet, result, chart_data: dict[str, Series], clien
     if versus is None:
         paragraph("Not compared with the rule of thumb in this run.")
     else:
-        for label, value in (
+        rows = [
             ("More spending a year (today's $)", versus.spending_gain),
             ("Larger estate after tax (today's $)", versus.estate_gain),
             ("Lifetime tax saved (today's $)", versus.tax_saved),
-        ):
+        ]
+        if versus.tax_saved_pv is not None:  # the figure the summary line uses
+            rows.append(("Lifetime tax saved, present value (today's $)", versus.tax_saved_pv))
+        for label, value in rows:
             row = sheet.advance()
             sheet.write(row, 0, label)
             sheet.write(row, 1, value, "money", "bold")

@@ -211,6 +211,7 @@ class Comparison:
     spending_gain: float
     estate_gain: float
     tax_saved: float
+    tax_saved_pv: float | None  # the same at present value, when the result carries it
     explanation: str
 
 
@@ -226,12 +227,20 @@ def against_rule_of_thumb(result) -> Comparison | None:
     spending = float(row["gain_in_sustainable_spending"])
     estate = float(row["gain_in_after_tax_estate"])
     saved = float(row["tax_saved"])
+    saved_pv = float(row["tax_saved_pv"]) if "tax_saved_pv" in row.index else None
     return Comparison(
-        baseline_label(name), spending, estate, saved, _explain(result, spending, estate, saved)
+        baseline_label(name),
+        spending,
+        estate,
+        saved,
+        saved_pv,
+        _explain(result, spending, estate, saved, saved_pv),
     )
 
 
-def _explain(result, spending: float, estate: float, saved: float) -> str:
+def _explain(
+    result, spending: float, estate: float, saved: float, saved_pv: float | None
+) -> str:
     parts = []
     if spending < -0.5:
         y = result.yearly
@@ -251,8 +260,11 @@ def _explain(result, spending: float, estate: float, saved: float) -> str:
         parts.append(f"The plan spends {money(spending)} a year more than the rule of thumb.")
     else:
         parts.append("Spending is the same as under the rule of thumb.")
+    at_present = f" ({money(saved_pv)} at present value)" if saved_pv is not None else ""
     if saved > 0.5:
-        parts.append(f"It pays {money(saved)} less tax over the plan (today's dollars).")
+        parts.append(
+            f"It pays {money(saved)} less tax over the plan (today's dollars){at_present}."
+        )
     elif saved < -0.5:
         parts.append(f"It pays {money(-saved)} more tax over the plan, which buys the gains above.")
     if abs(spending) <= 0.5 and abs(estate) <= 0.5 and abs(saved) <= 0.5:
