@@ -113,9 +113,10 @@ def sale_proceeds(plan: Plan, decisions: Decisions) -> dict[tuple[str, str, int]
     """Dollars raised by lot sales, per (account, tier, year).
 
     A unit bought in year s is worth growth^(t - s) dollars in year t (the opening lot's unit
-    is a dollar of the start year), whatever its basis.
+    is a dollar of the start year), whatever its basis; growth is the plan's deterministic
+    return (its `return_basis`), as in the model and the ledger.
     """
-    growth = {t.name: 1.0 + t.expected_return for t in plan.tiers}
+    growth = plan.tier_growth
     out: dict[tuple[str, str, int], float] = {}
     for (account, tier, bought, _opening, sold), units in decisions.lot_sales.items():
         key = (account, tier, sold)
@@ -127,6 +128,12 @@ def explain(plan: Plan, rules: RuleSet, yearly: pd.DataFrame, circle: Circle) ->
     """Why a circle that the plan keeps is worth keeping, from the ledger's figures."""
     row = yearly.set_index("year").loc[circle.year]
     if circle.kind == "purchase_and_sale":
+        if row["realized_gains"] <= CIRCLE_DOLLARS:
+            # Lots at or below their cost: no gain to harvest (and no loss is deducted).
+            return (
+                "the sale realizes no taxable gain this year, so it costs no tax; buying back "
+                "changes which lots are held for later sales"
+            )
         return (
             f"realizing gains now (at {row['marginal_ltcg_rate']:.0%}) raises the basis, "
             "which saves more tax on later sales"

@@ -29,7 +29,7 @@ def independent_circles(plan, rules, result) -> set[tuple]:
                 found.add((y, "conversion_and_withdrawal", a, None))
             if kind.growth == Growth.EXEMPT and drawn >= 1 and taxed_in:
                 found.add((y, "exempt_to_taxable", a, None))
-    growth = {t.name: 1 + t.expected_return for t in plan.tiers}
+    growth = {t.name: 1 + t.deterministic_return(plan.return_basis) for t in plan.tiers}
     for (a, tier, year), bought in d.buys.items():
         sold = sum(
             units * growth[tier] ** (year - bought_in)
