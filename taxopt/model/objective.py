@@ -10,6 +10,10 @@ from taxopt.model.context import ModelContext, lin
 ESTATE_TIE_BREAK = 1e-4
 TAX_TIE_BREAK = 1e-6  # max_estate on the net basis: ties in the estate go to later tax
 GAIN_TIE_BREAK = 1e-6
+# min_tax: a dollar that must leave the portfolio (an RMD surplus spent) costs this much
+# against a full dollar of tax, so the model spends it rather than book it as tax the law
+# does not charge (tax rows bound tax from below only).
+BEYOND_POLICY_WEIGHT = 1.0 - 1e-4
 # Cost per today's dollar of every gross flow (withdrawal, contribution, conversion, taxable
 # purchase and sale): among plans that are otherwise equal it picks the one without money
 # going round in circles (a conversion into a Roth that is drawn the same year, ...). It
@@ -70,8 +74,11 @@ def gross_flow_terms(ctx: ModelContext) -> dict:
 
 
 def beyond_policy_terms(ctx: ModelContext) -> dict:
-    """{variable: 1/inflation}: dollars spent or withdrawn beyond the policy, today's dollars."""
-    return {var: 1.0 / ctx.inflation[y] for y, var in ctx.x["beyond_policy"].items()}
+    """{variable: weight/inflation}: dollars spent or withdrawn beyond the policy, today's
+    dollars, each weighed a hair under a dollar of tax (BEYOND_POLICY_WEIGHT)."""
+    return {
+        var: BEYOND_POLICY_WEIGHT / ctx.inflation[y] for y, var in ctx.x["beyond_policy"].items()
+    }
 
 
 def add_objective(ctx: ModelContext) -> None:
