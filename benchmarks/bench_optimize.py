@@ -311,7 +311,7 @@ def taxable_buys_rows(rules: RuleSet, horizons: tuple[int, ...]) -> list[dict]:
             data = {**base, "options": {**base.get("options", {}), "taxable_buys": buys}}
             plan = plan_with_horizon(data, years)
             ctx = build_model(plan, rules, "fast")
-            sells = len(ctx.x["sell"])
+            sells = len(ctx.variables["sell"])
             wall, cpu, _ = timed(lambda ctx=ctx: ctx.prob.solve(pulp.HiGHS(msg=False)))
             rows.append(
                 {

@@ -395,28 +395,28 @@ def circle_variables(ctx: ModelContext, circles: list[Circle]) -> list:
     """The model variables of each circle's smaller leg, to forbid: without it the larger
     leg can still carry the net amount, so the re-solve nets the circle (a contribution
     the plan requires keeps its leg: the withdrawal goes)."""
-    x, out = ctx.x, []
+    v, out = ctx.variables, []
     required = {f.account for f in ctx.plan.contributions.fixed}
     for c in circles:
         inflow = c.money_in <= c.money_out and c.account not in required
         if c.kind == "purchase_and_sale":
             if inflow:
-                out.append(x["buy"][c.account, c.tier, c.year])
+                out.append(v["buy"][c.year, c.account, c.tier])
             else:
                 out += [
-                    x["sell"][lot.key, c.year]
+                    v["sell"][c.year, lot.key]
                     for lot in ctx.lots
                     if (lot.account, lot.tier) == (c.account, c.tier)
-                    and (lot.key, c.year) in x["sell"]
+                    and (c.year, lot.key) in v["sell"]
                 ]
         elif c.kind == "conversion_and_withdrawal" and inflow:
-            out += [x["convert"][s, c.account, c.year] for s in c.sources]
+            out += [v["convert"][c.year, s, c.account] for s in c.sources]
         elif c.kind == "exempt_to_taxable" and inflow:
-            out += [x["contribute"][a, c.year] for a in c.sources]
+            out += [v["contribute"][c.year, a] for a in c.sources]
         elif c.kind == "contribution_and_withdrawal" and inflow:
-            out.append(x["contribute"][c.account, c.year])
+            out.append(v["contribute"][c.year, c.account])
         else:
-            out.append(x["withdraw"][c.account, c.year])
+            out.append(v["withdraw"][c.year, c.account])
     return out
 
 
@@ -622,25 +622,28 @@ def _better(plan: Plan, candidate: float, incumbent: float | None, margin: float
 
 
 def read_decisions(ctx: ModelContext) -> Decisions:
-    """The solved model's decisions as plain data (nominal dollars)."""
+    """The solved model's decisions as plain data (nominal dollars), read in one pass."""
+    solution = ctx.solution()
 
-    def val(var) -> float:
-        v = var.varValue or 0.0
-        return v if abs(v) > DUST else 0.0
+    def values(family: str) -> dict:
+        """{key: value} of a variable family, dust (|value| <= DUST) set to zero."""
+        series = ctx.variables[family].series(solution)
+        return {k: (x if abs(x) > DUST else 0.0) for k, x in series.items()}
 
-    x = ctx.x
+    sheltered = set(ctx.sheltered)
     decisions = Decisions(
-        contributions={k: val(v) for k, v in x["contribute"].items()},
-        withdrawals={k: val(v) for k, v in x["withdraw"].items()},
-        conversions={k: val(v) for k, v in x["convert"].items()},
-        allocation={(a, t, y): val(v) for (a, t, y), v in x["hold"].items() if a in ctx.sheltered},
-        buys={k: val(v) for k, v in x["buy"].items()},
+        contributions={(a, y): x for (y, a), x in values("contribute").items()},
+        withdrawals={(a, y): x for (y, a), x in values("withdraw").items()},
+        conversions={(s, t, y): x for (y, s, t), x in values("convert").items()},
+        allocation={(a, t, y): x for (y, a, t), x in values("hold").items() if a in sheltered},
+        buys={(a, t, y): x for (y, a, t), x in values("buy").items()},
     )
+    sales = values("sell")
     for lot in ctx.lots:
         for year in ctx.years:
-            q = x["sell"].get((lot.key, year))
-            if q is not None and val(q) > 0:
-                decisions.lot_sales[lot.account, lot.tier, lot.year, lot.opening, year] = val(q)
+            q = sales.get((year, lot.key), 0.0)
+            if q > 0:
+                decisions.lot_sales[lot.account, lot.tier, lot.year, lot.opening, year] = q
     return decisions
 
 

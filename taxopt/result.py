@@ -289,20 +289,21 @@ def _location_json(location: pd.DataFrame) -> dict:
 
 def reconcile(ctx: ModelContext, ledger: Ledger) -> pd.DataFrame:
     """The model's figures beside the ledger's, each year (nominal dollars)."""
-    x = ctx.x
+    solution = ctx.solution()
+    v = ctx.variables
+    hold = v["hold"].series(solution)
+    closing_by_year = dict.fromkeys(ctx.years, 0.0)
+    for (year, _account, tier), dollars in hold.items():
+        closing_by_year[year] += dollars * ctx.growth[tier]
+    tax, spend, gain = (v[name].series(solution) for name in ("tax", "spend", "gain"))
     rows = []
     yearly = ledger.yearly.set_index("year")
     for year in ctx.years:
-        closing = sum(
-            (x["hold"][a.name, t.name, year].varValue or 0.0) * ctx.growth[t.name]
-            for a in ctx.accounts
-            for t in ctx.tiers
-        )
         model = {
-            "tax": x["tax"][year].varValue or 0.0,
-            "spending": x["spend"][year].varValue or 0.0,
-            "realized_gains": x["gain"][year].varValue or 0.0,
-            "portfolio_closing": closing,
+            "tax": tax[year],
+            "spending": spend[year],
+            "realized_gains": gain[year],
+            "portfolio_closing": closing_by_year[year],
         }
         ledger_values = {
             "tax": yearly.at[year, "total_tax"],

@@ -147,6 +147,15 @@ class Schedule(Strict):
         """(start, end, rate) of each bracket; the last ends at infinity."""
         return zip(self.thresholds, [*self.thresholds[1:], math.inf], self.rates, strict=True)
 
+    def rate_at(self, income: float) -> float:
+        """The marginal rate at `income`: the rate of the last bracket starting at or below
+        it (the first bracket's rate below the first threshold)."""
+        rate = self.rates[0]
+        for threshold, bracket_rate in zip(self.thresholds, self.rates, strict=True):
+            if income >= threshold:
+                rate = bracket_rate
+        return rate
+
 
 class OrdinarySchedule(Cited):
     """Tax on ordinary taxable income, one schedule per filing status."""

@@ -83,7 +83,7 @@ def test_the_tie_break_moves_spending_by_less_than_a_dollar(monkeypatch):
         monkeypatch.setattr(objective, "ESTATE_TIE_BREAK", weight)
         ctx = build_model(plan, rules, "exact", regime_from(result.ledger, plan.years))
         assert solve(ctx).status == "optimal"
-        levels.append(ctx.x["spending_level"][None].varValue)
+        levels.append(ctx.variables["spending_level"][()].varValue)
     assert abs(levels[0] - levels[1]) < 1.0
     assert levels[0] == pytest.approx(result.figures.sustainable_spending, abs=1.0)
 

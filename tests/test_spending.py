@@ -342,7 +342,7 @@ def test_kept_circles_are_worth_more_than_a_dollar(examples):
     assert free >= result.objective - 0.01  # the final plan is feasible in its own regime
     again = build_model(result.plan, US, "exact", regime)
     for c in sales.itertuples():
-        again.x["buy"][c.account, c.tier, c.year].upBound = 0.0
+        again.variables["buy"][c.year, c.account, c.tier].upBound = 0.0
     assert solve(again).objective < free - 1.0
 
 

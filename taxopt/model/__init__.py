@@ -1,6 +1,9 @@
 """The optimization model, assembled from one component per concern.
 
-plan + rules -> ModelContext -> components add variables and constraints -> PuLP problem.
+plan + rules -> ModelContext -> components declare their variable families (phase 1), then
+add their constraint rows (phase 2) -> PuLP problem. Every row can so refer to any family;
+the families and rows are named in taxopt.model.families. Phase 2 keeps the components'
+order, so the rows reach the solver in the same order.
 """
 
 from __future__ import annotations
@@ -9,19 +12,21 @@ import time
 
 from taxopt.model.context import ModelContext
 from taxopt.model.contributions import add_contributions
-from taxopt.model.holdings import add_holdings
+from taxopt.model.holdings import add_holdings, declare_holdings
 from taxopt.model.mix import add_mix
 from taxopt.model.objective import add_objective
 from taxopt.model.roth import add_roth_rules
-from taxopt.model.taxes import add_taxes, create_tax_variables
-from taxopt.model.withdrawals import add_withdrawals
+from taxopt.model.taxes import add_taxes, declare_taxes
+from taxopt.model.withdrawals import add_withdrawals, declare_withdrawals
 from taxopt.plan import Plan
 from taxopt.rules import RuleSet
 
-COMPONENTS = (
+# Phase 1: every variable family (holdings first: the lots decide which sales exist).
+VARIABLES = (declare_holdings, declare_withdrawals, declare_taxes)
+# Phase 2: every constraint row, then the objective.
+CONSTRAINTS = (
     add_holdings,
     add_contributions,
-    create_tax_variables,
     add_withdrawals,
     add_roth_rules,
     add_taxes,
@@ -45,7 +50,7 @@ def build_model(
     """
     started = time.perf_counter()
     ctx = ModelContext(plan, rules, mode, fixed_regime, gross_policy_tax)
-    for component in COMPONENTS:
+    for component in (*VARIABLES, *CONSTRAINTS):
         component(ctx)
     ctx.build_seconds = time.perf_counter() - started
     return ctx

@@ -12,8 +12,7 @@ the mean, by the plan's return_basis; yield paid and reinvested inside the accou
 
 from __future__ import annotations
 
-import re
-from collections import defaultdict
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 
 import pulp
@@ -24,6 +23,13 @@ if hasattr(pulp, "set_v4_migration_warnings"):
     pulp.set_v4_migration_warnings(False)
 
 from taxopt.cashflows import plan_flows
+from taxopt.model.families import (
+    ConstraintFamily,
+    ExpressionFamily,
+    Registry,
+    VariableFamily,
+    safe_name,
+)
 from taxopt.plan import Account, Plan, Tier
 from taxopt.rules import AccountKind, Growth, RuleSet
 
@@ -76,6 +82,7 @@ class ModelContext:
         self.tier_by_name = {t.name: t for t in self.tiers}
         self.growth = plan.tier_growth
         self.accounts: list[Account] = list(plan.accounts)
+        self.account_by_name = {a.name: a for a in self.accounts}
         self.kind: dict[str, AccountKind] = {
             a.name: rules.account_kinds[a.kind] for a in self.accounts
         }
@@ -95,9 +102,11 @@ class ModelContext:
         self.gross_policy_tax = gross_policy_tax or {}
         self.rmd_years = self._rmd_years()
         self.lots: list[Lot] = []
-        self.prob = pulp.LpProblem(_safe(plan.name) or "taxopt", pulp.LpMaximize)
-        # Named expressions the components share, keyed by concept then year (and more).
-        self.x: dict[str, dict] = defaultdict(dict)
+        self.prob = pulp.LpProblem(safe_name(plan.name) or "taxopt", pulp.LpMaximize)
+        # Named families (see taxopt.model.families): columns, shared expressions, rows.
+        self.variables: Registry[VariableFamily] = Registry("variable", VariableFamily)
+        self.expressions: Registry[ExpressionFamily] = Registry("expression", ExpressionFamily)
+        self.rows: Registry[ConstraintFamily] = Registry("constraint", ConstraintFamily)
         self.binaries = 0
         # (binary name, year, rule) where rule(tax_input, tax_result) -> 0 or 1 gives the
         # binary's value implied by the true taxes of a decision set (the "regime").
@@ -119,22 +128,24 @@ class ModelContext:
 
     def _rmd_years(self) -> set[int]:
         """Years in which some account's owner must take a required distribution."""
-        rmd = self.base_rules.rmd
-        years: set[int] = set()
-        if rmd is None:
-            return years
-        for account in self.accounts:
-            if not self.kind[account.name].rmd or account.owner is None:
-                continue
-            birth = self.plan.person(account.owner).birth_year
-            years.update(y for y in self.years if y - birth >= rmd.start_age(birth))
-        return years
+        return {
+            y for a in self.accounts for y in self.years if self.rmd_divisor(a.name, y) is not None
+        }
+
+    def rmd_divisor(self, account: str, year: int) -> float | None:
+        """The rule set's RMD divisor for `account` in `year` (RuleSet.rmd_divisor), None
+        when no distribution is due (no owner, a kind without RMDs, before the start age)."""
+        acct = self.account_by_name[account]
+        if acct.owner is None:
+            return None
+        birth = self.plan.person(acct.owner).birth_year
+        return self.base_rules.rmd_divisor(acct.kind, year - birth, birth)
 
     def ages(self, year: int) -> tuple[int, ...]:
         return self.plan.ages_in(year)
 
     def owner_age(self, account: str, year: int) -> int | None:
-        owner = next(a.owner for a in self.accounts if a.name == account)
+        owner = self.account_by_name[account].owner
         if owner is None:
             return None
         return year - self.plan.person(owner).birth_year
@@ -152,10 +163,25 @@ class ModelContext:
         )
         return 2.0 * (wealth * max(1.0, g_max) ** steps + income) + 1e5
 
-    # -- naming helpers ---------------------------------------------------------------
+    # -- families and rows -------------------------------------------------------------
 
-    def var(self, name: str, low: float | None = 0.0, high: float | None = None) -> pulp.LpVariable:
-        return pulp.LpVariable(_safe(name), lowBound=low, upBound=high)
+    def declare(self, name: str, dims: tuple[str, ...] = (), name_format: str | None = None):
+        """Declare a variable family (see taxopt.model.families)."""
+        return self.variables.declare(name, dims, name_format)
+
+    def declare_rows(self, *names: str, dims: tuple[str, ...], name_format: str | None = None):
+        """Declare constraint families that share their dimensions."""
+        for name in names:
+            self.rows.declare(name, dims, name_format)
+
+    def solution(self) -> dict[str, float]:
+        """{variable name: value} of every family's column, read once after a solve (or
+        after a stored solution was put back); feed it to `VariableFamily.series`."""
+        return {
+            var.name: var.varValue or 0.0
+            for name in self.variables
+            for var in self.variables[name].values()
+        }
 
     def binary(self, name: str, year: int, rule) -> pulp.LpVariable | int:
         """A binary for one kink of the tax code in `year`.
@@ -163,9 +189,10 @@ class ModelContext:
         `rule(tax_input, tax_result) -> 0 | 1` says which side of the kink the ledger's true
         taxes of a plan are on (the "regime"). With a `fixed_regime` (a function of name,
         year and rule) the binary is that constant instead of a variable, so the model is an
-        LP without big-M rows; `regime_values` records what was used.
+        LP without big-M rows; `regime_values` records what was used. Binaries are created
+        with the rows of their kink (they are constants under a fixed regime).
         """
-        name = _safe(name)
+        name = safe_name(name)
         self.regimes.append((name, year, rule))
         if self.fixed_regime is not None:
             value = int(self.fixed_regime(name, year, rule))
@@ -174,7 +201,7 @@ class ModelContext:
         self.binaries += 1
         return pulp.LpVariable(name, cat=pulp.LpBinary)
 
-    def implies(self, name: str, binary, when: int, expr, big: float) -> None:
+    def implies(self, family: str, key: Hashable, binary, when: int, expr, big: float) -> None:
         """If `binary` == `when` then `expr` <= 0 (else it may reach `big`).
 
         With a fixed regime the binary is a constant: the row is either `expr <= 0` or
@@ -182,25 +209,25 @@ class ModelContext:
         """
         if isinstance(binary, int):
             if binary == when:
-                self.constrain(name, expr <= 0)
+                self.constrain(family, key, expr <= 0)
             return
         switch = (1 - binary) if when == 1 else binary
-        self.constrain(name, expr - big * switch <= 0)
+        self.constrain(family, key, expr - big * switch <= 0)
 
-    def constrain(self, name: str, expr: Expr | pulp.LpConstraint | bool) -> None:
+    def constrain(self, family: str, key: Hashable, expr: Expr | pulp.LpConstraint | bool) -> None:
+        """Add the row `key` of constraint `family` (declared with `declare_rows`)."""
+        rows = self.rows[family]
+        name = rows.label(key)
         if isinstance(expr, bool):  # a fixed regime turned the constraint into a constant
             if not expr:
                 self.regime_conflicts.append(name)
             return
-        self.prob.addConstraint(expr, _safe(name))
+        rows._store(key, name)
+        self.prob.addConstraint(expr, name)
 
-
-_UNSAFE = re.compile(r"[^0-9A-Za-z_]")
-
-
-def _safe(name: str) -> str:
-    """PuLP/LP-file safe names: letters, digits and underscores."""
-    return _UNSAFE.sub("_", name)
+    def row(self, family: str, key: Hashable) -> pulp.LpConstraint:
+        """The LP row `key` of constraint `family` (for its dual value, slack, ...)."""
+        return self.prob.constraints[self.rows[family][key]]
 
 
 def lin(terms: dict | list, constant: float = 0.0) -> Expr:

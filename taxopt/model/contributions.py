@@ -1,4 +1,15 @@
-"""Contributions: routing the plan's savings within each account kind's limits."""
+"""Contributions: routing the plan's savings within each account kind's limits.
+
+Symbols: c[t,a] = `contribute` (nominal dollars), L_j(age) the rule set's limit j for a
+person of that age at the end of year t (with catch-up, `ContributionLimit.for_age`),
+W[t,p] the person's wages, A[t,f] a fixed routing's amount (today's dollars x inflation).
+
+Rows (constraint families):
+- limit[t,p,j]:             sum_{a owned by p, kind in limit j} c[t,a] <= L_j(age_p)
+  (IRC §402(g) elective deferrals, §219(b)/§408A(c) IRA limits; §414(v) catch-up);
+- compensation[t,p]:        sum_{a in any limit} c[t,a] <= W[t,p]    (IRC §219(b)(1)(B));
+- fixed_contribution[t,a]:  c[t,a] >= A[t,f]                           (the plan's routing).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +17,11 @@ from taxopt.model.context import ModelContext, lin
 
 
 def add_contributions(ctx: ModelContext) -> None:
-    """Per-person limits (with catch-up), compensation caps and fixed routings."""
-    contribute = ctx.x["contribute"]
+    """Rows limit, compensation and fixed_contribution (see the module docstring)."""
+    ctx.declare_rows("limit", dims=("year", "person", "limit"))
+    ctx.declare_rows("compensation", dims=("year", "person"))
+    ctx.declare_rows("fixed_contribution", dims=("year", "account"))
+    contribute = ctx.variables["contribute"]
     plan = ctx.plan
     for year in ctx.contribution_years:
         rules = ctx.rules_by_year[year]
@@ -16,35 +30,33 @@ def add_contributions(ctx: ModelContext) -> None:
             limited_terms: dict = {}
             for limit in rules.contribution_limits:
                 terms = {
-                    contribute[a.name, year]: 1.0
+                    contribute[year, a.name]: 1.0
                     for a in ctx.accounts
                     if a.owner == person.name
                     and a.kind in limit.account_kinds
-                    and (a.name, year) in contribute
+                    and (year, a.name) in contribute
                 }
                 if terms:
                     ctx.constrain(
-                        f"limit_{year}_{person.name}_{limit.name}",
-                        lin(terms) <= limit.for_age(age),
+                        "limit", (year, person.name, limit.name), lin(terms) <= limit.for_age(age)
                     )
                     limited_terms.update(terms)
             if limited_terms:
-                # Retirement-account contributions need earned income (IRC §219(b)(1)(B)).
                 wages = ctx.earnings[year].get(person.name, 0.0)
-                ctx.constrain(f"compensation_{year}_{person.name}", lin(limited_terms) <= wages)
+                ctx.constrain("compensation", (year, person.name), lin(limited_terms) <= wages)
         for fixed in plan.contributions.fixed:
             if fixed.until_year is not None and year > fixed.until_year:
                 continue
-            var = contribute.get((fixed.account, year))
+            var = contribute.get((year, fixed.account))
             if var is not None:
                 amount = fixed.annual * ctx.inflation[year]
-                ctx.constrain(f"fixed_contribution_{year}_{fixed.account}", var >= amount)
+                ctx.constrain("fixed_contribution", (year, fixed.account), var >= amount)
 
 
 def deductible_contributions(ctx: ModelContext, year: int) -> dict:
     """{contribution variable: 1} for contributions that reduce taxable income."""
     return {
         var: 1.0
-        for (account, y), var in ctx.x["contribute"].items()
+        for (y, account), var in ctx.variables["contribute"].items.items()
         if y == year and ctx.kind[account].contributions == "deductible"
     }

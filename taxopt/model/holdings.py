@@ -4,6 +4,24 @@ Sheltered accounts (tax-deferred or exempt) rebalance freely: only the account t
 tied to its flows, the split across tiers is the optimizer's. Taxable accounts hold lots:
 each year that buys opens a lot per tier; a sale names the lot it comes from (specific
 identification), so the realized gain is exact and linear (see `Lot`).
+
+Symbols (nominal dollars at the start of year t, after that year's flows unless stated):
+h[t,a,k] = `hold` (post-trade holding of tier k in account a), O[t,a,k] = `opening`
+(= h[t-1,a,k] g_k with g_k the tier's growth factor; the plan's balance in the first year),
+c[t,a] = `contribute`, w[t,a] = `withdraw`, v[t,s,d] = `convert`, b[t,a,k] = `buy`,
+q[t,l] = `sell` (units of lot l), u_l the lot's units (its opening balance, or b of its year),
+P[t,l] = value per unit of lot l in year t. F[t,a] = c[t,a] - w[t,a] - sum_d v[t,a,d] +
+sum_s v[t,s,a] is the account's net inflow (`account_flow`).
+
+Rows (constraint families):
+- balance[t,a] (sheltered a):         sum_k h[t,a,k] = sum_k O[t,a,k] + F[t,a]
+- lot_capacity[l] (taxable lots):     sum_t q[t,l] <= u_l
+- holding[t,a,k] (taxable a):         h[t,a,k] = O[t,a,k] + b[t,a,k] - sum_l P[t,l] q[t,l]
+- cash[t,a] (taxable a):              sum_k b[t,a,k] - F[t,a] = sum_k sum_l P[t,l] q[t,l]
+  (contributions + sales = purchases + withdrawals).
+
+Gains of a sale are q (P - basis per unit) under specific identification (Treas. Reg.
+§1.1012-1(c)); taxes.py turns them into the year's gain.
 """
 
 from __future__ import annotations
@@ -11,38 +29,56 @@ from __future__ import annotations
 from taxopt.model.context import Lot, ModelContext, lin, total
 from taxopt.rules import Growth
 
+# Per-unit gains smaller than this (dollars per dollar bought) are rounding noise, not gains.
+GAIN_NOISE = 1e-9
 
-def add_holdings(ctx: ModelContext) -> None:
-    """Post-trade holdings `hold[a, k, t]` and the account flows for every account."""
-    hold, opening = ctx.x["hold"], ctx.x["opening"]
+
+def declare_holdings(ctx: ModelContext) -> None:
+    """Variables: hold, contribute, withdraw, convert, buy, sell; expression `opening`."""
+    hold = ctx.declare("hold", ("year", "account", "tier"))
     for account in ctx.accounts:
         for tier in ctx.tiers:
             for year in ctx.years:
-                hold[account.name, tier.name, year] = ctx.var(
-                    f"hold_{year}_{account.name}_{tier.name}"
-                )
+                hold.add((year, account.name, tier.name))
+    opening = ctx.expressions.declare("opening", ("year", "account", "tier"))
     for account in ctx.accounts:
         for tier in ctx.tiers:
             g = ctx.growth[tier.name]
             for year in ctx.years:
                 if year == ctx.first_year:
-                    opening[account.name, tier.name, year] = lin(
-                        {}, account.balances.get(tier.name, 0.0)
-                    )
+                    expr = lin({}, account.balances.get(tier.name, 0.0))
                 else:
-                    opening[account.name, tier.name, year] = lin(
-                        {hold[account.name, tier.name, year - 1]: g}
-                    )
-    _add_flow_variables(ctx)
+                    expr = lin({hold[year - 1, account.name, tier.name]: g})
+                opening.set((year, account.name, tier.name), expr)
+    _declare_flows(ctx)
+    ctx.declare("buy", ("year", "account", "tier"))
+    ctx.declare("sell", ("year", "lot"))
+    for name in ctx.taxable:
+        _declare_lots(ctx, name)
+
+
+def add_holdings(ctx: ModelContext) -> None:
+    """Rows balance, lot_capacity, holding and cash (see the module docstring)."""
+    ctx.declare_rows("balance", "cash", dims=("year", "account"))
+    ctx.declare_rows("holding", dims=("year", "account", "tier"))
+    ctx.declare_rows("lot_capacity", dims=("lot",))
     for name in ctx.sheltered:
         _add_sheltered_balance(ctx, name)
     for name in ctx.taxable:
-        _add_taxable_lots(ctx, name)
+        for tier in ctx.tiers:
+            lots = [lot for lot in ctx.lots if (lot.account, lot.tier) == (name, tier.name)]
+            _add_lot_capacity(ctx, lots)
+            _add_tier_holdings(ctx, name, tier.name, lots)
+        _add_taxable_cash(ctx, name)
 
 
-def _add_flow_variables(ctx: ModelContext) -> None:
-    """contribute[a, t], withdraw[a, t] and convert[src, dst, t]; allowed years only."""
-    contribute, withdraw, convert = ctx.x["contribute"], ctx.x["withdraw"], ctx.x["convert"]
+def _declare_flows(ctx: ModelContext) -> None:
+    """contribute[t, a], withdraw[t, a] and convert[t, src, dst]; allowed years only."""
+    contribute = ctx.declare("contribute", ("year", "account"))
+    withdraw = ctx.declare("withdraw", ("year", "account"))
+    convert = ctx.declare(
+        "convert", ("year", "source", "target"), "convert_{year}_{source}_to_{target}"
+    )
     plan = ctx.plan
     routable = set(plan.contributions.accounts or [a.name for a in ctx.accounts])
     routable |= {f.account for f in plan.contributions.fixed}
@@ -51,8 +87,8 @@ def _add_flow_variables(ctx: ModelContext) -> None:
         for year in ctx.years:
             working = year in ctx.contribution_years
             if (working and account.name in routable) or reinvests(ctx, account.name, year):
-                contribute[account.name, year] = ctx.var(f"contribute_{year}_{account.name}")
-            withdraw[account.name, year] = ctx.var(f"withdraw_{year}_{account.name}")
+                contribute.add((year, account.name))
+            withdraw.add((year, account.name))
     if not plan.options.roth_conversions:
         return
     for source in ctx.accounts:
@@ -65,9 +101,7 @@ def _add_flow_variables(ctx: ModelContext) -> None:
             continue
         target = owned[0]
         for year in ctx.years:
-            convert[source.name, target.name, year] = ctx.var(
-                f"convert_{year}_{source.name}_to_{target.name}"
-            )
+            convert.add((year, source.name, target.name))
 
 
 def reinvests(ctx: ModelContext, account: str, year: int) -> bool:
@@ -106,12 +140,13 @@ def taxable_buy_years(ctx: ModelContext, account: str) -> list[int]:
 
 
 def account_flow(ctx: ModelContext, account: str, year: int) -> dict:
-    """{variable: coefficient} of money entering the account at the start of `year`."""
+    """{variable: coefficient} of money entering the account at the start of `year`: F[t,a]."""
     terms: dict = {}
-    if (account, year) in ctx.x["contribute"]:
-        terms[ctx.x["contribute"][account, year]] = 1.0
-    terms[ctx.x["withdraw"][account, year]] = -1.0
-    for (source, target, y), var in ctx.x["convert"].items():
+    contribute = ctx.variables["contribute"]
+    if (year, account) in contribute:
+        terms[contribute[year, account]] = 1.0
+    terms[ctx.variables["withdraw"][year, account]] = -1.0
+    for (y, source, target), var in ctx.variables["convert"].items.items():
         if y != year:
             continue
         if source == account:
@@ -122,66 +157,86 @@ def account_flow(ctx: ModelContext, account: str, year: int) -> dict:
 
 
 def _add_sheltered_balance(ctx: ModelContext, account: str) -> None:
-    """sum_k hold[a,k,t] = sum_k opening[a,k,t] + inflows - outflows."""
-    hold, opening = ctx.x["hold"], ctx.x["opening"]
+    """balance[t,a]: sum_k h[t,a,k] = sum_k O[t,a,k] + F[t,a]."""
+    hold, opening = ctx.variables["hold"], ctx.expressions["opening"]
     for year in ctx.years:
-        terms = {hold[account, t.name, year]: 1.0 for t in ctx.tiers}
+        terms = {hold[year, account, t.name]: 1.0 for t in ctx.tiers}
         for var, coef in account_flow(ctx, account, year).items():
             terms[var] = terms.get(var, 0.0) - coef
-        lhs = lin(terms) - total(opening[account, t.name, year] for t in ctx.tiers)
-        ctx.constrain(f"balance_{year}_{account}", lhs == 0)
+        lhs = lin(terms) - total(opening[year, account, t.name] for t in ctx.tiers)
+        ctx.constrain("balance", (year, account), lhs == 0)
 
 
-def _add_taxable_lots(ctx: ModelContext, account: str) -> None:
-    """Lots, sales by lot, per-tier holdings, cash balance and realized gains."""
+def _declare_lots(ctx: ModelContext, account: str) -> None:
+    """The account's lots (ctx.lots), a buy variable per buying year and tier, and a sell
+    variable per lot and year after its purchase (the opening lot sells from year one)."""
     acct = next(a for a in ctx.accounts if a.name == account)
-    hold, opening = ctx.x["hold"], ctx.x["opening"]
-    buy, sell = ctx.x["buy"], ctx.x["sell"]
+    buy, sell = ctx.variables["buy"], ctx.variables["sell"]
     buy_years = taxable_buy_years(ctx, account)
     for tier in ctx.tiers:
         lots = _tier_lots(ctx, acct, tier.name, buy_years)
         ctx.lots.extend(lots)
-        for year in ctx.years:
-            if year in buy_years:
-                buy[account, tier.name, year] = ctx.var(f"buy_{year}_{account}_{tier.name}")
-        sold_value: dict[int, dict] = {y: {} for y in ctx.years}
+        for year in buy_years:
+            buy.add((year, account, tier.name))
         for lot in lots:
             if not lot.opening:
-                lot.units = buy[account, tier.name, lot.year]
-            capacity = {}
+                lot.units = buy[lot.year, account, tier.name]
             for year in ctx.years:
-                if year < lot.year or (year == lot.year and not lot.opening):
-                    continue
-                q = ctx.var(f"sell_{year}_{lot.key}")
-                sell[lot.key, year] = q
-                capacity[q] = 1.0
-                sold_value[year][q] = lot.value_per_unit[year]
-            if lot.opening:
-                ctx.constrain(f"lot_capacity_{lot.key}", lin(capacity) <= lot.units)
-            else:
-                capacity[lot.units] = -1.0
-                ctx.constrain(f"lot_capacity_{lot.key}", lin(capacity) <= 0)
-        for year in ctx.years:
-            terms = {hold[account, tier.name, year]: 1.0}
-            for q, value in sold_value[year].items():
-                terms[q] = value
-            if (account, tier.name, year) in buy:
-                terms[buy[account, tier.name, year]] = -1.0
-            ctx.constrain(
-                f"holding_{year}_{account}_{tier.name}",
-                lin(terms) - opening[account, tier.name, year] == 0,
-            )
-            ctx.x["sold_value"][account, tier.name, year] = lin(sold_value[year])
+                if year > lot.year or (year == lot.year and lot.opening):
+                    sell.add((year, lot.key))
+
+
+def _lot_sales(ctx: ModelContext, lot: Lot) -> dict:
+    """{year: sell variable} of one lot."""
+    sell = ctx.variables["sell"]
+    return {y: sell[y, lot.key] for y in ctx.years if (y, lot.key) in sell}
+
+
+def _add_lot_capacity(ctx: ModelContext, lots: list[Lot]) -> None:
+    """lot_capacity[l]: sum_t q[t,l] <= u_l (an opening lot's units are a constant)."""
+    for lot in lots:
+        capacity = {q: 1.0 for q in _lot_sales(ctx, lot).values()}
+        if lot.opening:
+            ctx.constrain("lot_capacity", lot.key, lin(capacity) <= lot.units)
+        else:
+            capacity[lot.units] = -1.0
+            ctx.constrain("lot_capacity", lot.key, lin(capacity) <= 0)
+
+
+def sold_value(ctx: ModelContext, lots: list[Lot], year: int) -> dict:
+    """{sell variable: value per unit} of the given lots' sales in `year`."""
+    sell = ctx.variables["sell"]
+    return {
+        sell[year, lot.key]: lot.value_per_unit[year] for lot in lots if (year, lot.key) in sell
+    }
+
+
+def _add_tier_holdings(ctx: ModelContext, account: str, tier: str, lots: list[Lot]) -> None:
+    """holding[t,a,k]: h[t,a,k] = O[t,a,k] + b[t,a,k] - sum_l P[t,l] q[t,l]."""
+    hold, buy = ctx.variables["hold"], ctx.variables["buy"]
+    opening = ctx.expressions["opening"]
     for year in ctx.years:
-        # Cash: contributions + sales = purchases + withdrawals.
+        terms = {hold[year, account, tier]: 1.0}
+        terms.update(sold_value(ctx, lots, year))
+        if (year, account, tier) in buy:
+            terms[buy[year, account, tier]] = -1.0
+        ctx.constrain(
+            "holding", (year, account, tier), lin(terms) - opening[year, account, tier] == 0
+        )
+
+
+def _add_taxable_cash(ctx: ModelContext, account: str) -> None:
+    """cash[t,a]: sum_k b[t,a,k] - F[t,a] = sum_k sum_l P[t,l] q[t,l]."""
+    buy = ctx.variables["buy"]
+    lots = [lot for lot in ctx.lots if lot.account == account]
+    for year in ctx.years:
         terms = {v: -c for v, c in account_flow(ctx, account, year).items()}
         for tier in ctx.tiers:
-            if (account, tier.name, year) in buy:
-                terms[buy[account, tier.name, year]] = (
-                    terms.get(buy[account, tier.name, year], 0) + 1.0
-                )
-        expr = lin(terms) - total(ctx.x["sold_value"][account, t.name, year] for t in ctx.tiers)
-        ctx.constrain(f"cash_{year}_{account}", expr == 0)
+            if (year, account, tier.name) in buy:
+                var = buy[year, account, tier.name]
+                terms[var] = terms.get(var, 0.0) + 1.0
+        sales = sold_value(ctx, lots, year)
+        ctx.constrain("cash", (year, account), lin(terms) - lin(sales) == 0)
 
 
 def _tier_lots(ctx: ModelContext, account, tier: str, buy_years: list[int]) -> list[Lot]:
@@ -209,11 +264,12 @@ def _tier_lots(ctx: ModelContext, account, tier: str, buy_years: list[int]) -> l
 def realized_gains(ctx: ModelContext, year: int) -> dict:
     """{sale variable: gain per unit} for every lot sale in `year` (may be negative)."""
     terms = {}
+    sell = ctx.variables["sell"]
     for lot in ctx.lots:
-        q = ctx.x["sell"].get((lot.key, year))
+        q = sell.get((year, lot.key))
         if q is not None:
             gain = lot.value_per_unit[year] - lot.basis_per_unit[year]
-            if abs(gain) > 1e-9:  # per dollar bought; below this it is rounding noise
+            if abs(gain) > GAIN_NOISE:
                 terms[q] = gain
     return terms
 
@@ -221,8 +277,9 @@ def realized_gains(ctx: ModelContext, year: int) -> dict:
 def yield_income(ctx: ModelContext, year: int, character: str) -> dict:
     """{holding variable: yield rate} of taxable-account yields of one tax character."""
     terms = {}
+    hold = ctx.variables["hold"]
     for account in ctx.taxable:
         for tier in ctx.tiers:
             if tier.yield_character == character and tier.yield_rate > 0:
-                terms[ctx.x["hold"][account, tier.name, year]] = tier.yield_rate
+                terms[hold[year, account, tier.name]] = tier.yield_rate
     return terms

@@ -1,4 +1,14 @@
-"""The objective, the after-tax estate and the bequest floor (all in today's dollars)."""
+"""The objective, the after-tax estate and the bequest floor (all in today's dollars).
+
+Symbols: h[T,a,k] the last year's holdings, g_k the tier's growth factor, r_h the heirs'
+tax rate on tax-deferred money, i[t] the inflation factor (i_end after the last year),
+E = sum_{a,k} h[T,a,k] g_k (1 - r_h [a tax-deferred]) / i_end the after-tax estate
+(expression `estate_real`; taxable accounts at market value: step-up in basis at death,
+IRC §1014), F the bequest floor (today's dollars).
+
+Rows (constraint families):
+- bequest_floor:   E >= F
+"""
 
 from __future__ import annotations
 
@@ -34,19 +44,21 @@ def estate_terms(ctx: ModelContext) -> dict:
     for account in ctx.accounts:
         keep = 1.0 - heir_rate if account.name in ctx.deferred else 1.0
         for tier in ctx.tiers:
-            var = ctx.x["hold"][account.name, tier.name, ctx.last_year]
+            var = ctx.variables["hold"][ctx.last_year, account.name, tier.name]
             terms[var] = ctx.growth[tier.name] * keep / ctx.end_inflation
     return terms
 
 
 def lifetime_tax_terms(ctx: ModelContext) -> dict:
     """{tax variable: 1/inflation}: lifetime tax in today's dollars."""
-    return {ctx.x["tax"][y]: 1.0 / ctx.inflation[y] for y in ctx.years}
+    tax = ctx.variables["tax"]
+    return {tax[y]: 1.0 / ctx.inflation[y] for y in ctx.years}
 
 
 def tax_present_value_terms(ctx: ModelContext) -> dict:
     """{tax variable: discount factor}: lifetime tax at present value (Plan.discount_rate)."""
-    return {ctx.x["tax"][y]: ctx.plan.discount_factor(y) for y in ctx.years}
+    tax = ctx.variables["tax"]
+    return {tax[y]: ctx.plan.discount_factor(y) for y in ctx.years}
 
 
 def present_value_terms(ctx: ModelContext) -> dict:
@@ -63,11 +75,12 @@ def gross_flow_terms(ctx: ModelContext) -> dict:
     """{flow variable: 1/inflation}: every gross flow of the plan in today's dollars."""
     terms: dict = {}
     for family in ("withdraw", "contribute", "convert", "buy"):
-        for key, var in ctx.x[family].items():
-            terms[var] = 1.0 / ctx.inflation[key[-1]]
+        for key, var in ctx.variables[family].items.items():
+            terms[var] = 1.0 / ctx.inflation[key[0]]
+    sell = ctx.variables["sell"]
     for lot in ctx.lots:
         for year, value in lot.value_per_unit.items():
-            sale = ctx.x["sell"].get((lot.key, year))
+            sale = sell.get((year, lot.key))
             if sale is not None:
                 terms[sale] = value / ctx.inflation[year]
     return terms
@@ -77,7 +90,8 @@ def beyond_policy_terms(ctx: ModelContext) -> dict:
     """{variable: weight/inflation}: dollars spent or withdrawn beyond the policy, today's
     dollars, each weighed a hair under a dollar of tax (BEYOND_POLICY_WEIGHT)."""
     return {
-        var: BEYOND_POLICY_WEIGHT / ctx.inflation[y] for y, var in ctx.x["beyond_policy"].items()
+        var: BEYOND_POLICY_WEIGHT / ctx.inflation[y]
+        for y, var in ctx.variables["beyond_policy"].items.items()
     }
 
 
@@ -102,12 +116,14 @@ def add_objective(ctx: ModelContext) -> None:
     # Gains that could be losses are bounded from below only; a small cost per dollar keeps
     # the variable at max(0, gains) even where no tax depends on it. Gross flows carry a
     # smaller cost that breaks ties against circular flows (see FLOW_TIE_BREAK).
-    penalty = lin({g: GAIN_TIE_BREAK / ctx.inflation[y] for y, g in ctx.x["gain_floor"].items()})
+    gain = ctx.variables["gain"]
+    penalty = lin({gain[y]: GAIN_TIE_BREAK / ctx.inflation[y] for y in ctx.rows["gain_floor"]})
     penalty += FLOW_TIE_BREAK * lin(gross_flow_terms(ctx))
-    ctx.x["estate_real"][None] = estate
-    ctx.constrain("bequest_floor", estate >= objective.bequest_floor)
+    ctx.expressions.declare("estate_real").set((), estate)
+    ctx.declare_rows("bequest_floor", dims=())
+    ctx.constrain("bequest_floor", (), estate >= objective.bequest_floor)
     if objective.kind == "max_spending":
-        level = lin({ctx.x["spending_level"][None]: 1.0})
+        level = lin({ctx.variables["spending_level"][()]: 1.0})
         tie_break = lin(present_value_terms(ctx))
         ctx.prob.setObjective(level + ESTATE_TIE_BREAK * tie_break - penalty)
         ctx.prob.sense = -1  # maximize
@@ -128,7 +144,7 @@ def add_objective(ctx: ModelContext) -> None:
         terms = lifetime_tax_terms(ctx)
         for account in ctx.deferred:
             for tier in ctx.tiers:
-                var = ctx.x["hold"][account, tier.name, ctx.last_year]
+                var = ctx.variables["hold"][ctx.last_year, account, tier.name]
                 terms[var] = heir * ctx.growth[tier.name] / ctx.end_inflation
         # A dollar spent beyond the policy counts as a dollar lost, so spending it is never
         # a way to owe less tax later: it happens only when an RMD forces it.

@@ -40,7 +40,10 @@ from taxopt.rules import RothPhase
 
 
 def add_roth_rules(ctx: ModelContext) -> None:
-    """roth_ordering_{year}_{owner}: cumulative Roth withdrawals within the free basis."""
+    """roth_ordering[t,o]: cumulative Roth withdrawals within the free basis (above)."""
+    ctx.declare_rows("roth_ordering", dims=("year", "owner"))
+    withdraw, contribute = ctx.variables["withdraw"], ctx.variables["contribute"]
+    convert = ctx.variables["convert"]
     rules = ctx.base_rules
     rule = rules.roth_distributions
     if rule is None:
@@ -57,12 +60,12 @@ def add_roth_rules(ctx: ModelContext) -> None:
         converted: list[tuple[int, object]] = []
         for year in ctx.years:
             for name in names:
-                withdrawn[ctx.x["withdraw"][name, year]] = 1.0
-                if (name, year) in ctx.x["contribute"]:
-                    contributed[ctx.x["contribute"][name, year]] = 1.0
+                withdrawn[withdraw[year, name]] = 1.0
+                if (year, name) in contribute:
+                    contributed[contribute[year, name]] = 1.0
             converted += [
                 (year, var)
-                for (_source, target, y), var in ctx.x["convert"].items()
+                for (y, _source, target), var in convert.items.items()
                 if y == year and target in names
             ]
             phase = rules.roth_withdrawal_phase(year - birth, year, clock)
@@ -80,11 +83,11 @@ def add_roth_rules(ctx: ModelContext) -> None:
             terms = dict(withdrawn)
             for var in basis:
                 terms[var] = terms.get(var, 0.0) - 1.0
-            ctx.constrain(f"roth_ordering_{year}_{owner}", lin(terms) <= opening_basis)
+            ctx.constrain("roth_ordering", (year, owner), lin(terms) <= opening_basis)
 
 
 def _first_inflow_year(ctx: ModelContext, names: set[str]) -> int | None:
     """First year the plan can contribute or convert to one of these accounts."""
-    years = [y for (name, y) in ctx.x["contribute"] if name in names]
-    years += [y for (_source, target, y) in ctx.x["convert"] if target in names]
+    years = [y for (y, name) in ctx.variables["contribute"] if name in names]
+    years += [y for (y, _source, target) in ctx.variables["convert"] if target in names]
     return min(years, default=None)

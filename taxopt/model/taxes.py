@@ -17,26 +17,204 @@ ledger reports the error:
   (over-states tax above the phase-out range);
 - NIIT: exact uses one binary for the lesser-of; fast taxes the whole MAGI excess
   (over-states tax when investment income is the lesser).
+
+A row "if z = 1 then e <= 0" (`ModelContext.implies`) is written e - M (1 - z) <= 0 with
+M = `money_bound` (under a fixed regime z is a constant: the row is e <= 0 or absent).
+
+Symbols (nominal dollars of year t; the year index is left out below): N = ordinary income
+before deductions (`ordinary_income_terms`), Q = qualified dividends, G = `gain`, R[l] the
+gain per unit of each sale, X = `included_gain` (or rho G, rho the inclusion rate), B the
+Social Security benefits, A = N + Q + X (`other_income`), MAGI = A + taxable benefits,
+D = deductions, U = `unused_deduction`, W = `deduction_beyond_income`, O = ordinary
+taxable income (`ordinary_taxable`), o[i] = `ordinary_segment` (bracket i of the cut points
+of both schedules), f[j] = `preferential_band`, r[i] = `regular_segment`, y = `income_tax`,
+T = `tax`, z = the kink's binary.
+
+Rows (constraint families), each per year:
+- gain:                  G - sum_l R[l] q[l] = 0            (no sale can realize a loss)
+- gain_floor:            G - sum_l R[l] q[l] >= 0          (else; G >= 0 by its bound)
+- gain_is_realized, gain_is_zero (exact): z=1 => G <= sum R q; z=0 => G <= 0
+  (gains = max(0, net gain): Schedule D line 16, no carry-forward as in the calculator);
+- included_gain:         X - rho G >= -rho E               (annual exemption E; US: none);
+- provisional, ss_order0, ss_order1a, ss_order1b, ss_order1c, ss_order2a, ss_order2b,
+  ss_order2c, ss_chain: taxable Social Security (IRC §86, Pub. 915 Worksheet 1); see
+  `_add_taxable_benefits`;
+- phaseout_a, phaseout_b, phaseout_c (per deduction): the deduction's phase-out; see
+  `_add_deductions`;
+- preferential_nonneg:   Q + X - U + W >= 0;
+- unused_only_if_needed, unused_ordinary_zero (exact): z=0 => U <= 0; z=1 => O <= 0
+  (deductions fall on ordinary income first: Qualified Dividends and Capital Gain Tax
+  Worksheet lines 2-5);
+- ordinary_fill:         sum_i o[i] - O = 0,  0 <= o[i] <= width of bracket i (IRC §1(j));
+- preferential_fill, stack, stack_order_a, stack_order_b: preferential income stacked on
+  top of ordinary income (IRC §1(h)(1)); see `_add_stacking`;
+- regular_fill, income_tax_stacked, income_tax_regular, ordinary_cap_a, ordinary_cap_b:
+  the lesser of the stacked tax and the regular tax (IRC §1(h)(1)); see `_add_ordinary_cap`;
+- surtax_excess, surtax_on_excess, surtax_on_nii, surtax_nii_lesser_a,
+  surtax_nii_lesser_b (per surtax): NIIT, IRC §1411; see `_add_niit`;
+- credit_cap:            credit - ordinary tax - preferential tax <= 0 (nonrefundable);
+- tax_total:             T - (income tax + surtaxes + p sum early w - credit) = 0, with p
+  the early-withdrawal rate (IRC §72(t), RuleSet.withdrawal_is_early).
 """
 
 from __future__ import annotations
 
+import math
+
 from taxopt.model.context import ModelContext, lin
 from taxopt.model.contributions import deductible_contributions
-from taxopt.model.holdings import realized_gains, yield_income
+from taxopt.model.holdings import GAIN_NOISE, realized_gains, yield_income
 from taxopt.model.withdrawals import early_withdrawals
-from taxopt.rules import RuleSet, WithdrawalTax
+from taxopt.rules import RuleSet, Schedule, WithdrawalTax
 from taxopt.tax import deduction_amount
 from taxopt.tax import schedule_tax as _schedule_tax
 
+# The ordinary-cap regime binds when the ledger's income tax equals the regular tax within
+# this many dollars (rounding of the two schedules' arithmetic).
+CAP_TIE_DOLLARS = 1e-6
+# Pieces of provisional income (Pub. 915 Worksheet 1): below base 1, the first-tier band
+# while it taxes, the rest of that band, above base 2 until the cap, beyond the cap.
+BELOW_BASE1, FIRST_TIER, FIRST_TIER_CAPPED, SECOND_TIER, BEYOND_CAP = range(5)
 
-def create_tax_variables(ctx: ModelContext) -> None:
+
+def declare_taxes(ctx: ModelContext) -> None:
+    """Variable families of the tax rows (see the module docstring) and the shared
+    expression families (other_income, magi, taxable_ss, deduction, ordinary_taxable,
+    ordinary_tax, preferential_tax, regular_tax, niit, nii)."""
+    for name in ("tax", "gain", "included_gain", "unused_deduction", "deduction_beyond_income"):
+        ctx.declare(name, ("year",))
+    ctx.declare("income_tax", ("year",))
+    ctx.declare("credit", ("year",))
+    ctx.declare("ordinary_segment", ("year", "segment"), "ordinary_{year}_{segment}")
+    ctx.declare("preferential_band", ("year", "band"), "preferential_{year}_{band}")
+    ctx.declare("regular_segment", ("year", "segment"), "regular_{year}_{segment}")
+    ctx.declare("provisional_piece", ("year", "piece"), "provisional_{year}_{piece}")
+    ctx.declare("phaseout", ("year", "deduction"))
+    ctx.declare("surtax_excess", ("surtax", "year"), "{surtax}_excess_{year}")
+    ctx.declare("surtax", ("surtax", "year"), "{surtax}_{year}")
+    for name in (
+        "other_income",
+        "magi",
+        "taxable_ss",
+        "deduction",
+        "ordinary_taxable",
+        "ordinary_tax",
+        "preferential_tax",
+        "regular_tax",
+        "niit",
+        "nii",
+    ):
+        ctx.expressions.declare(name, ("year",))
     for year in ctx.years:
-        ctx.x["tax"][year] = ctx.var(f"tax_{year}")
+        _declare_year(ctx, year, ctx.rules_by_year[year])
+
+
+def _declare_year(ctx: ModelContext, year: int, rules: RuleSet) -> None:
+    """The year's tax variables; which exist depends on the rules and the mode only."""
+    v = ctx.variables
+    status = ctx.plan.filing_status
+    v["tax"].add(year)
+    v["gain"].add(year)  # bounded to 0 in add_taxes when no sale can realize a gain
+    if rules.capital_gains.annual_exemption.get(status, 0.0) > 0:
+        v["included_gain"].add(year)
+    v["unused_deduction"].add(year)
+    pref = rules.preferential[0] if rules.preferential else None
+    if pref is not None:
+        v["deduction_beyond_income"].add(year)
+        for i in range(len(pref.brackets[status].rates)):
+            v["preferential_band"].add((year, i))
+    for i, (start, end) in enumerate(_cut_points(rules, status)):
+        v["ordinary_segment"].add((year, i), high=None if end is None else end - start)
+    ordinary = rules.ordinary.brackets[status]
+    if pref is not None and ctx.exact and _cap_saving(ordinary, pref.brackets[status]) > 0:
+        for i, (start, end, _rate) in enumerate(ordinary.bands()):
+            v["regular_segment"].add((year, i), high=None if math.isinf(end) else end - start)
+        v["income_tax"].add(year)
+    credits = sum(c.rate * c.amount[status] for c in rules.credits)
+    if credits:
+        v["credit"].add(year, high=credits)
+    benefits = ctx.social_security[year]
+    if ctx.exact and benefits > 0 and rules.benefit_taxation is not None:
+        for i, length in enumerate(_benefit_pieces(rules, status, benefits)):
+            v["provisional_piece"].add((year, i), high=length)
+    ages = ctx.ages(year)
+    for d in rules.deductions:
+        if d.applies_in(year) and d.phaseout is not None and d.qualifying_people(ages):
+            full = d.amount[status] * d.qualifying_people(ages)
+            v["phaseout"].add((year, d.name), high=full if ctx.exact else None)
+    for surtax in rules.surtaxes:
+        v["surtax_excess"].add((surtax.name, year))
+        v["surtax"].add((surtax.name, year))
+
+
+def _cut_points(rules: RuleSet, status: str) -> list[tuple[float, float | None]]:
+    """(start, end) of each ordinary segment: the brackets of the ordinary schedule cut
+    again at the preferential thresholds (the last segment has no end)."""
+    schedule = rules.ordinary.brackets[status]
+    pref = rules.preferential[0] if rules.preferential else None
+    cuts = sorted(set(schedule.thresholds) | set(pref.brackets[status].thresholds if pref else []))
+    return [(start, cuts[i + 1] if i + 1 < len(cuts) else None) for i, start in enumerate(cuts)]
+
+
+def _benefit_pieces(rules: RuleSet, status: str, benefits: float) -> list[float | None]:
+    """Lengths of the pieces of provisional income (see BELOW_BASE1..BEYOND_CAP)."""
+    table = rules.benefit_taxation
+    base1, base2 = table.base1[status], table.base2[status]
+    first_cap = min(table.rate1 * benefits, table.rate1 * (base2 - base1))
+    len1 = first_cap / table.rate1
+    len2 = (base2 - base1) - len1
+    len3 = (table.max_fraction * benefits - first_cap) / table.rate2
+    return [base1, len1, len2, len3, None]
+
+
+def _cap_saving(ordinary: Schedule, preferential: Schedule) -> float:
+    """The most the IRC §1(h)(1) cap can save: where a preferential rate exceeds the
+    ordinary rate at the same position (the 15% band inside the 12% bracket)."""
+    cuts = sorted(set(ordinary.thresholds) | set(preferential.thresholds))
+    saving = 0.0
+    for start, end in zip(cuts, cuts[1:], strict=False):
+        excess = preferential.rate_at(start) - ordinary.rate_at(start)
+        saving += max(0.0, excess) * (end - start)
+    return saving
 
 
 def add_taxes(ctx: ModelContext) -> None:
-    """Taxes of every year (the rule set passed `RuleSet.check_optimizer_support`)."""
+    """Tax rows of every year (the rule set passed `RuleSet.check_optimizer_support`)."""
+    ctx.declare_rows(
+        "gain",
+        "gain_floor",
+        "gain_is_realized",
+        "gain_is_zero",
+        "included_gain",
+        "provisional",
+        "ss_order0",
+        "ss_order1a",
+        "ss_order1b",
+        "ss_order1c",
+        "ss_order2a",
+        "ss_order2b",
+        "ss_order2c",
+        "ss_chain",
+        "preferential_nonneg",
+        "unused_only_if_needed",
+        "unused_ordinary_zero",
+        "ordinary_fill",
+        "preferential_fill",
+        "regular_fill",
+        "income_tax_stacked",
+        "income_tax_regular",
+        "ordinary_cap_a",
+        "ordinary_cap_b",
+        "credit_cap",
+        "tax_total",
+        dims=("year",),
+    )
+    ctx.declare_rows("phaseout_a", "phaseout_b", "phaseout_c", dims=("year", "deduction"))
+    ctx.declare_rows("stack", "stack_order_a", "stack_order_b", dims=("year", "threshold"))
+    for suffix in ("excess", "on_excess", "on_nii", "nii_lesser_a", "nii_lesser_b"):
+        ctx.declare_rows(
+            f"surtax_{suffix}", dims=("surtax", "year"), name_format=f"{{surtax}}_{{year}}_{suffix}"
+        )
     for year in ctx.years:
         _add_year_taxes(ctx, year, ctx.rules_by_year[year])
 
@@ -44,12 +222,12 @@ def add_taxes(ctx: ModelContext) -> None:
 def ordinary_income_terms(ctx: ModelContext, year: int) -> tuple[dict, float]:
     """Ordinary income before deductions: ({variable: coef}, constant), nominal dollars."""
     terms: dict = {}
+    withdraw = ctx.variables["withdraw"]
     for account in ctx.accounts:
         kind = ctx.kind[account.name]
         if kind.withdrawals == WithdrawalTax.ORDINARY:
-            var = ctx.x["withdraw"][account.name, year]
-            terms[var] = 1.0 - kind.tax_free_withdrawal_fraction
-    for (source, _target, y), var in ctx.x["convert"].items():
+            terms[withdraw[year, account.name]] = 1.0 - kind.tax_free_withdrawal_fraction
+    for (y, source, _target), var in ctx.variables["convert"].items.items():
         if y == year:
             terms[var] = 1.0 - ctx.kind[source].tax_free_withdrawal_fraction
     for var, coef in yield_income(ctx, year, "ordinary").items():
@@ -63,51 +241,33 @@ def ordinary_income_terms(ctx: ModelContext, year: int) -> tuple[dict, float]:
 def _add_year_taxes(ctx: ModelContext, year: int, rules: RuleSet) -> None:
     status = ctx.plan.filing_status
     ages = ctx.ages(year)
-    x = ctx.x
+    v, e = ctx.variables, ctx.expressions
     big = ctx.money_bound(year)
 
     ordinary_terms, ordinary_constant = ordinary_income_terms(ctx, year)
     qualified = yield_income(ctx, year, "qualified_dividends")
 
-    # Realized long-term gains, not below zero (no loss carry-forward, as in the calculator).
-    # When no sale can realize a loss, gains equal the sales' gains exactly; otherwise the
-    # variable only bounds them from below (tax pressure keeps it tight where it matters).
-    gains = ctx.var(f"gain_{year}")
-    x["gain"][year] = gains
-    gain_terms = realized_gains(ctx, year)
-    if not gain_terms:
-        gains.upBound = 0
-    elif min(gain_terms.values()) >= -1e-9:
-        ctx.constrain(f"gain_{year}", gains - lin(gain_terms) == 0)
-    else:
-        ctx.constrain(f"gain_floor_{year}", gains - lin(gain_terms) >= 0)
-        ctx.x["gain_floor"][year] = gains  # the objective keeps it tight (see objective)
-        if ctx.exact:
-            # gains = max(0, realized): a kink. Without it a fixed regime could meet its
-            # consistency rows with phantom gains (a tier whose price falls sells at a loss).
-            positive = ctx.binary(f"gains_positive_{year}", year, lambda i, r: int(i.ltcg > 0))
-            ctx.implies(f"gain_is_realized_{year}", positive, 1, gains - lin(gain_terms), big)
-            ctx.implies(f"gain_is_zero_{year}", positive, 0, lin({gains: 1.0}), big)
+    gains = _add_gains(ctx, year, big)
     included = _included_gains(ctx, year, rules, gains)
 
     # Other income (AGI without benefits) and taxable Social Security.
     other = _add(lin(ordinary_terms, ordinary_constant), lin(qualified), included)
-    x["other_income"][year] = other
+    e["other_income"].set(year, other)
     taxable_ss = _add_taxable_benefits(ctx, year, rules, other, big)
     magi = other + taxable_ss
-    x["magi"][year] = magi
+    e["magi"].set(year, magi)
 
     deduction = _add_deductions(ctx, year, rules, magi, status, ages, big)
 
     # Taxable income splits into ordinary (brackets) and preferential (stacked on top);
     # deductions fall on ordinary income first, then on preferential income.
-    unused = ctx.var(f"unused_deduction_{year}")
+    unused = v["unused_deduction"][year]
     ordinary_taxable = lin(ordinary_terms, ordinary_constant) + taxable_ss - deduction + unused
     preferential_income = None
     if rules.preferential:
-        wasted = ctx.var(f"deduction_beyond_income_{year}")
+        wasted = v["deduction_beyond_income"][year]
         preferential_income = lin(qualified) + included - unused + lin({wasted: 1.0})
-        ctx.constrain(f"preferential_nonneg_{year}", preferential_income >= 0)
+        ctx.constrain("preferential_nonneg", year, preferential_income >= 0)
         if ctx.exact:
             # Deduction left over from ordinary income only when ordinary taxable income is 0.
             flag = ctx.binary(
@@ -117,29 +277,23 @@ def _add_year_taxes(ctx: ModelContext, year: int, rules: RuleSet) -> None:
                     r.agi - i.qualified_dividends - r.included_gains - r.total_deductions < 0
                 ),
             )
-            ctx.implies(f"unused_only_if_needed_{year}", flag, 0, lin({unused: 1.0}), big)
-            ctx.implies(f"unused_ordinary_zero_{year}", flag, 1, ordinary_taxable, big)
+            ctx.implies("unused_only_if_needed", year, flag, 0, lin({unused: 1.0}), big)
+            ctx.implies("unused_ordinary_zero", year, flag, 1, ordinary_taxable, big)
     else:  # no preferential rates: dividends and gains are ordinary income
         ordinary_taxable += lin(qualified) + included
 
     schedule = rules.ordinary.brackets[status]
     pref = rules.preferential[0] if rules.preferential else None
-    cut_points = sorted(
-        set(schedule.thresholds) | set(pref.brackets[status].thresholds if pref else [])
-    )
     segments = []
     ordinary_tax_terms = {}
-    for i, start in enumerate(cut_points):
-        end = cut_points[i + 1] if i + 1 < len(cut_points) else None
-        seg = ctx.var(f"ordinary_{year}_{i}", 0.0, None if end is None else end - start)
-        rate = _rate_at(schedule.thresholds, schedule.rates, start)
+    for i, (start, end) in enumerate(_cut_points(rules, status)):
+        seg = v["ordinary_segment"][year, i]
         segments.append((start, end, seg))
-        ordinary_tax_terms[seg] = rate
+        ordinary_tax_terms[seg] = schedule.rate_at(start)
     ctx.constrain(
-        f"ordinary_fill_{year}", lin({s: 1.0 for _, _, s in segments}) - ordinary_taxable == 0
+        "ordinary_fill", year, lin({s: 1.0 for _, _, s in segments}) - ordinary_taxable == 0
     )
-    x["ordinary_taxable"][year] = ordinary_taxable
-    x["ordinary_segments"][year] = segments
+    e["ordinary_taxable"].set(year, ordinary_taxable)
 
     preferential_tax_terms = {}
     if pref is not None:
@@ -152,7 +306,6 @@ def _add_year_taxes(ctx: ModelContext, year: int, rules: RuleSet) -> None:
             ctx,
             year,
             schedule,
-            pref.brackets[status],
             ordinary_taxable + preferential_income,
             lin(ordinary_tax_terms) + lin(preferential_tax_terms),
             big,
@@ -164,21 +317,21 @@ def _add_year_taxes(ctx: ModelContext, year: int, rules: RuleSet) -> None:
 
     penalty = 0.0
     if rules.early_withdrawal is not None:
-        penalty = rules.early_withdrawal.penalty_rate * lin(early_withdrawals(ctx, year))
+        penalty = rules.early_withdrawal_penalty_rate() * lin(early_withdrawals(ctx, year))
 
     tax_expr = income_tax + niit + penalty
-    credits = sum(c.rate * c.amount[status] for c in rules.credits)
-    if credits:
-        credit = ctx.var(f"credit_{year}", 0.0, credits)
+    if year in v["credit"]:
+        credit = v["credit"][year]
         ctx.constrain(
-            f"credit_cap_{year}",
+            "credit_cap",
+            year,
             credit - lin(ordinary_tax_terms) - lin(preferential_tax_terms) <= 0,
         )
         tax_expr = tax_expr - credit
-    ctx.constrain(f"tax_total_{year}", x["tax"][year] - tax_expr == 0)
-    x["ordinary_tax"][year] = lin(ordinary_tax_terms)
-    x["preferential_tax"][year] = lin(preferential_tax_terms)
-    x["niit"][year] = niit
+    ctx.constrain("tax_total", year, v["tax"][year] - tax_expr == 0)
+    e["ordinary_tax"].set(year, lin(ordinary_tax_terms))
+    e["preferential_tax"].set(year, lin(preferential_tax_terms))
+    e["niit"].set(year, niit)
 
 
 def _add(*exprs):
@@ -188,27 +341,75 @@ def _add(*exprs):
     return out
 
 
-def _rate_at(thresholds: list[float], rates: list[float], income: float) -> float:
-    rate = rates[0]
-    for t, r in zip(thresholds, rates, strict=True):
-        if income >= t:
-            rate = r
-    return rate
+def _add_gains(ctx: ModelContext, year: int, big: float):
+    """Rows gain, or gain_floor with gain_is_realized and gain_is_zero (module docstring).
+
+    Realized long-term gains, not below zero (no loss carry-forward, as in the calculator).
+    When no sale can realize a loss, gains equal the sales' gains exactly; otherwise the
+    variable only bounds them from below (tax pressure and the objective's GAIN_TIE_BREAK
+    keep it tight).
+    """
+    gains = ctx.variables["gain"][year]
+    gain_terms = realized_gains(ctx, year)
+    if not gain_terms:
+        gains.upBound = 0
+    elif min(gain_terms.values()) >= -GAIN_NOISE:
+        ctx.constrain("gain", year, gains - lin(gain_terms) == 0)
+    else:
+        ctx.constrain("gain_floor", year, gains - lin(gain_terms) >= 0)
+        if ctx.exact:
+            # gains = max(0, realized): a kink. Without it a fixed regime could meet its
+            # consistency rows with phantom gains (a tier whose price falls sells at a loss).
+            positive = ctx.binary(f"gains_positive_{year}", year, lambda i, r: int(i.ltcg > 0))
+            ctx.implies("gain_is_realized", year, positive, 1, gains - lin(gain_terms), big)
+            ctx.implies("gain_is_zero", year, positive, 0, lin({gains: 1.0}), big)
+    return gains
 
 
 def _included_gains(ctx: ModelContext, year: int, rules: RuleSet, gains):
-    status = ctx.plan.filing_status
-    exemption = rules.capital_gains.annual_exemption.get(status, 0.0)
+    """Row included_gain: X - rho G >= -rho E (gains above an annual exemption E, at the
+    inclusion rate rho); without an exemption the included gain is rho G."""
     rate = rules.capital_gains.inclusion_rate
-    if exemption <= 0:
+    if year not in ctx.variables["included_gain"]:
         return rate * lin({gains: 1.0})
-    included = ctx.var(f"included_gain_{year}")
-    ctx.constrain(f"included_gain_{year}", included - rate * gains >= -rate * exemption)
+    exemption = rules.capital_gains.annual_exemption[ctx.plan.filing_status]
+    included = ctx.variables["included_gain"][year]
+    ctx.constrain("included_gain", year, included - rate * gains >= -rate * exemption)
     return lin({included: 1.0})
 
 
 def _add_taxable_benefits(ctx: ModelContext, year: int, rules: RuleSet, other, big: float):
-    """Taxable Social Security as a piecewise-linear function of provisional income."""
+    """Taxable Social Security as a piecewise-linear function of provisional income.
+
+    IRC §86(a)-(c) as IRS Pub. 915 Worksheet 1 computes it. With B the benefits, beta the
+    benefit fraction (line 2: 50%), A the other income (lines 3-6), b1, b2 the base amounts
+    (line 8; b2 - b1 is line 10), r1 = 50%, r2 = 85% and m = 85% (lines 13, 15, 17):
+
+        provisional P = A + beta B                                           (line 7)
+        taxable = min(m B, r2 max(0, P - b2) + min(r1 B, r1 clip(P - b1, 0, b2 - b1)))
+                                                                        (lines 9-18)
+
+    P is split into pieces d0..d4 (`provisional_piece`) of lengths b1, L1, L2, L3, inf
+    with slopes 0, r1, 0, r2, 0, where C1 = min(r1 B, r1 (b2 - b1)) is line 14's cap,
+    L1 = C1 / r1, L2 = (b2 - b1) - L1 and L3 = (m B - C1) / r2 (line 18's cap reached):
+
+    - provisional:  sum_i d_i - P = 0;  taxable benefits = r1 d1 + r2 d3.
+
+    The function is concave where a slope falls back to 0, so exact mode orders the pieces
+    with two binaries, z1 = "line 14 capped" (P >= b1 + L1) and z2 = "line 18 capped"
+    (P >= b2 + L3); fast mode takes m B (over-states tax below the cap):
+
+    - ss_order0:   d0 - b1 z1 >= 0      (below-base piece full once the first tier is)
+    - ss_order1a:  d1 - L1 z1 >= 0      (first-tier piece full when z1)
+    - ss_order1b:  d2 - L2 z1 <= 0      (capped rest of the band only when z1)
+    - ss_order1c:  d3 - L3 z1 <= 0      (second tier only when z1)
+    - ss_order2a:  d3 - L3 z2 >= 0      (second tier full when z2)
+    - ss_order2b:  z2 = 0 => d4 <= 0    (beyond the cap only when z2)
+    - ss_order2c:  d2 - L2 z2 >= 0      (rest of the band full when z2)
+    - ss_chain:    z2 - z1 <= 0         (line 18's cap only after line 14's)
+
+    Earlier pieces are full whenever a later one is used, so a fixed regime is consistent.
+    """
     benefits = ctx.social_security[year]
     table = rules.benefit_taxation
     if benefits <= 0:
@@ -218,18 +419,12 @@ def _add_taxable_benefits(ctx: ModelContext, year: int, rules: RuleSet, other, b
     status = ctx.plan.filing_status
     if not ctx.exact:
         return lin({}, table.max_fraction * benefits)
-    base1, base2 = table.base1[status], table.base2[status]
-    first_cap = min(table.rate1 * benefits, table.rate1 * (base2 - base1))
-    len1 = first_cap / table.rate1
-    len2 = (base2 - base1) - len1
-    len3 = (table.max_fraction * benefits - first_cap) / table.rate2
-    pieces = [(base1, 0.0), (len1, table.rate1), (len2, 0.0), (len3, table.rate2), (None, 0.0)]
-    deltas = []
-    for i, (length, _slope) in enumerate(pieces):
-        deltas.append(ctx.var(f"provisional_{year}_{i}", 0.0, length))
+    base1, len1, len2, len3, _ = _benefit_pieces(rules, status, benefits)
+    base2 = table.base2[status]
+    piece = ctx.variables["provisional_piece"]
+    deltas = [piece[year, i] for i in range(BEYOND_CAP + 1)]
     provisional = other + table.benefit_fraction * benefits
-    ctx.constrain(f"provisional_{year}", lin({d: 1.0 for d in deltas}) - provisional == 0)
-    # Zero-slope pieces after a rising piece may be used only once that piece is full.
+    ctx.constrain("provisional", year, lin({d: 1.0 for d in deltas}) - provisional == 0)
     full1, full2 = base1 + len1, base2 + len3
 
     def _provisional(i, r, fraction=table.benefit_fraction):
@@ -241,36 +436,48 @@ def _add_taxable_benefits(ctx: ModelContext, year: int, rules: RuleSet, other, b
     rise2 = ctx.binary(
         f"ss_cap_reached_{year}", year, lambda i, r: int(_provisional(i, r) >= full2)
     )
-    ctx.constrain(f"ss_order1a_{year}", deltas[1] - len1 * rise1 >= 0)
-    ctx.constrain(f"ss_order1b_{year}", deltas[2] - max(len2, 0.0) * rise1 <= 0)
-    ctx.constrain(f"ss_order2a_{year}", deltas[3] - len3 * rise2 >= 0)
-    ctx.implies(f"ss_order2b_{year}", rise2, 0, lin({deltas[4]: 1.0}), big)
-    ctx.constrain(f"ss_chain_{year}", rise2 - rise1 <= 0)
-    # Earlier pieces are full whenever a later one is used, so a fixed regime is consistent.
-    ctx.constrain(f"ss_order0_{year}", deltas[0] - base1 * rise1 >= 0)
-    ctx.constrain(f"ss_order1c_{year}", deltas[3] - len3 * rise1 <= 0)
-    ctx.constrain(f"ss_order2c_{year}", deltas[2] - max(len2, 0.0) * rise2 >= 0)
-    taxable = lin({deltas[1]: table.rate1, deltas[3]: table.rate2})
-    ctx.x["taxable_ss"][year] = taxable
+    d0, d1, d2, d3, d4 = deltas
+    rest = max(len2, 0.0)
+    ctx.constrain("ss_order1a", year, d1 - len1 * rise1 >= 0)
+    ctx.constrain("ss_order1b", year, d2 - rest * rise1 <= 0)
+    ctx.constrain("ss_order2a", year, d3 - len3 * rise2 >= 0)
+    ctx.implies("ss_order2b", year, rise2, 0, lin({d4: 1.0}), big)
+    ctx.constrain("ss_chain", year, rise2 - rise1 <= 0)
+    ctx.constrain("ss_order0", year, d0 - base1 * rise1 >= 0)
+    ctx.constrain("ss_order1c", year, d3 - len3 * rise1 <= 0)
+    ctx.constrain("ss_order2c", year, d2 - rest * rise2 >= 0)
+    taxable = lin({d1: table.rate1, d3: table.rate2})
+    ctx.expressions["taxable_ss"].set(year, taxable)
     return taxable
 
 
 def _add_deductions(ctx: ModelContext, year: int, rules: RuleSet, magi, status, ages, big):
-    """Total deductions; phase-outs become variables."""
+    """Total deductions; each phase-out is a variable lost = `phaseout`[t, d].
+
+    With n qualifying people (Deduction.qualifying_people), amount a per person, rate q
+    and start s (the rule's phase-out, measured on MAGI; OBBBA §70103 senior deduction):
+    lost = min(n a, max(0, q n (MAGI - s))), a convex-then-concave kink.
+
+    - phaseout_a:  z=0 => q n (MAGI - s) - lost <= 0   (fast: lost - q n (MAGI - s) >= 0)
+    - phaseout_b:  lost - n a z >= 0                   (exact: all lost once z = 1)
+    - phaseout_c:  z=1 => n a - q n (MAGI - s) <= 0    (exact: z only past the end)
+    """
     fixed = 0.0
     phased = lin({})
+    phaseout = ctx.variables["phaseout"]
     for d in rules.deductions:
         if not d.applies_in(year):
             continue
         if d.phaseout is None:
             fixed += deduction_amount(d, status, ages, 0.0)
             continue
-        people = sum(1 for a in ages if a >= (d.min_age or 0)) if d.per_qualifying_person else 1
-        if people == 0:
+        if (year, d.name) not in phaseout:  # nobody qualifies this year
             continue
+        people = d.qualifying_people(ages)
         full = d.amount[status] * people
-        lost = ctx.var(f"phaseout_{year}_{d.name}", 0.0, None if not ctx.exact else full)
+        lost = phaseout[year, d.name]
         excess = d.phaseout.rate * people * (magi - d.phaseout.start[status])
+        key = (year, d.name)
         if ctx.exact:
             start, rate, amount = d.phaseout.start[status], d.phaseout.rate, d.amount[status]
             gone = ctx.binary(
@@ -278,26 +485,32 @@ def _add_deductions(ctx: ModelContext, year: int, rules: RuleSet, magi, status, 
                 year,
                 lambda i, r, s=start, q=rate, f=amount: int(q * (r.magi - s) >= f),
             )
-            ctx.implies(f"phaseout_a_{year}_{d.name}", gone, 0, excess - lost, big)
-            ctx.constrain(f"phaseout_b_{year}_{d.name}", lost - full * gone >= 0)
-            ctx.implies(f"phaseout_c_{year}_{d.name}", gone, 1, full - excess, big + full)
+            ctx.implies("phaseout_a", key, gone, 0, excess - lost, big)
+            ctx.constrain("phaseout_b", key, lost - full * gone >= 0)
+            ctx.implies("phaseout_c", key, gone, 1, full - excess, big + full)
         else:
-            ctx.constrain(f"phaseout_a_{year}_{d.name}", lost - excess >= 0)
+            ctx.constrain("phaseout_a", key, lost - excess >= 0)
         phased += full - lin({lost: 1.0})
-    ctx.x["deduction"][year] = phased + fixed
+    ctx.expressions["deduction"].set(year, phased + fixed)
     return phased + fixed
 
 
 def _add_stacking(ctx: ModelContext, year: int, schedule, segments, preferential_income, big):
-    """Split preferential income into the bands it fills on top of ordinary taxable income."""
-    bands = []
-    terms = {}
-    for i, rate in enumerate(schedule.rates):
-        band = ctx.var(f"preferential_{year}_{i}")
-        bands.append(band)
-        terms[band] = rate
+    """Preferential income stacked on top of ordinary taxable income (IRC §1(h)(1)(B)-(D);
+    Qualified Dividends and Capital Gain Tax Worksheet lines 5-24), bands f[j] of the
+    preferential schedule with thresholds h_j:
+
+    - preferential_fill:   sum_j f[j] - (Q + X - U + W) = 0
+    - stack[t, j]:         sum_{i: start_i < h_{j+1}} o[i] + sum_{j' <= j} f[j'] <= h_{j+1}
+    - stack_order_a (exact): z_j = 0 => sum_{i: start_i >= h_{j+1}} o[i] <= 0
+    - stack_order_b (exact): sum_{i: start_i < h_{j+1}} o[i] - h_{j+1} z_j >= 0
+      (z_j = ordinary income above h_{j+1}: the ordinary segments fill in order).
+    """
+    band = ctx.variables["preferential_band"]
+    bands = [band[year, i] for i in range(len(schedule.rates))]
+    terms = {b: rate for b, rate in zip(bands, schedule.rates, strict=True)}
     ctx.constrain(
-        f"preferential_fill_{year}", lin({b: 1.0 for b in bands}) - preferential_income == 0
+        "preferential_fill", year, lin({b: 1.0 for b in bands}) - preferential_income == 0
     )
     for j, threshold in enumerate(schedule.thresholds[1:]):
         below = {seg: 1.0 for start, _end, seg in segments if start < threshold}
@@ -305,73 +518,78 @@ def _add_stacking(ctx: ModelContext, year: int, schedule, segments, preferential
         # Ordinary income below the threshold plus the bands up to it fit under it.
         room = dict(below)
         room.update({b: 1.0 for b in bands[: j + 1]})
-        ctx.constrain(f"stack_{year}_{j}", lin(room) <= threshold)
+        ctx.constrain("stack", (year, j), lin(room) <= threshold)
         if ctx.exact and above:
             over = ctx.binary(
                 f"ordinary_above_{year}_{j}",
                 year,
                 lambda i, r, t=threshold: int(r.ordinary_taxable_income > t),
             )
-            ctx.implies(f"stack_order_a_{year}_{j}", over, 0, lin(above), big)
-            ctx.constrain(f"stack_order_b_{year}_{j}", lin(below) - threshold * over >= 0)
-    ctx.x["preferential_bands"][year] = bands
+            ctx.implies("stack_order_a", (year, j), over, 0, lin(above), big)
+            ctx.constrain("stack_order_b", (year, j), lin(below) - threshold * over >= 0)
     return terms
 
 
-def _add_ordinary_cap(
-    ctx: ModelContext, year, ordinary, preferential, taxable_income, stacked, big
-):
-    """min(stacked tax, all taxable income at ordinary rates): IRC §1(h)(1).
+def _add_ordinary_cap(ctx: ModelContext, year, ordinary, taxable_income, stacked, big):
+    """y = min(stacked tax, all taxable income at ordinary rates): IRC §1(h)(1) ("a tax
+    equal to the lesser of"; Qualified Dividends and Capital Gain Tax Worksheet line 24 vs
+    line 23). With S the stacked tax, r[i] the `regular_segment`s of the ordinary
+    schedule, Rg = sum_i rate_i r[i], K the most the cap can save (`_cap_saving`, the
+    big-M of the rows) and z = "the cap binds" (exact mode only; fast over-states by <= K):
 
-    The cap can bind only where a preferential rate exceeds the ordinary rate at the same
-    position (the 15% band inside the 12% bracket); the most it can save bounds the big-M.
+    - regular_fill:        sum_i r[i] - taxable income = 0
+    - income_tax_stacked:  y - S + K z >= 0
+    - income_tax_regular:  z=1 => Rg - y <= 0
+    - ordinary_cap_a:      z=1 => Rg - S <= 0
+    - ordinary_cap_b:      S - Rg - K z <= 0
     """
-    cuts = sorted(set(ordinary.thresholds) | set(preferential.thresholds))
-    saving = 0.0
-    for start, end in zip(cuts, cuts[1:], strict=False):
-        excess = _rate_at(preferential.thresholds, preferential.rates, start) - _rate_at(
-            ordinary.thresholds, ordinary.rates, start
-        )
-        saving += max(0.0, excess) * (end - start)
-    if saving <= 0 or not ctx.exact:
-        return stacked  # fast mode over-states tax here by at most `saving`
-    segments = {}
-    for i, start in enumerate(ordinary.thresholds):
-        end = ordinary.thresholds[i + 1] if i + 1 < len(ordinary.thresholds) else None
-        segments[ctx.var(f"regular_{year}_{i}", 0.0, None if end is None else end - start)] = (
-            ordinary.rates[i]
-        )
-    ctx.constrain(f"regular_fill_{year}", lin({v: 1.0 for v in segments}) - taxable_income == 0)
+    if year not in ctx.variables["income_tax"]:
+        return stacked
+    pref = ctx.rules_by_year[year].preferential[0].brackets[ctx.plan.filing_status]
+    saving = _cap_saving(ordinary, pref)
+    regular_segment = ctx.variables["regular_segment"]
+    segments = {regular_segment[year, i]: rate for i, (_s, _e, rate) in enumerate(ordinary.bands())}
+    ctx.constrain("regular_fill", year, lin({v: 1.0 for v in segments}) - taxable_income == 0)
     regular = lin(segments)
-    income_tax = ctx.var(f"income_tax_{year}")
+    income_tax = ctx.variables["income_tax"][year]
     binds = ctx.binary(
         f"ordinary_cap_binds_{year}",
         year,
         lambda i, r, sched=ordinary: int(
             r.capital_gains_tax < r.taxable_income
             and abs(_schedule_tax(sched, r.taxable_income) - r.ordinary_tax - r.capital_gains_tax)
-            < 1e-6
+            < CAP_TIE_DOLLARS
             and r.preferential_taxable_income > 0
         ),
     )
-    ctx.constrain(f"income_tax_stacked_{year}", income_tax - stacked + saving * binds >= 0)
-    ctx.implies(f"income_tax_regular_{year}", binds, 1, regular - income_tax, big)
-    ctx.implies(f"ordinary_cap_a_{year}", binds, 1, regular - stacked, big)
-    ctx.constrain(f"ordinary_cap_b_{year}", stacked - regular - saving * binds <= 0)
-    ctx.x["regular_tax"][year] = regular
+    ctx.constrain("income_tax_stacked", year, income_tax - stacked + saving * binds >= 0)
+    ctx.implies("income_tax_regular", year, binds, 1, regular - income_tax, big)
+    ctx.implies("ordinary_cap_a", year, binds, 1, regular - stacked, big)
+    ctx.constrain("ordinary_cap_b", year, stacked - regular - saving * binds <= 0)
+    ctx.expressions["regular_tax"].set(year, regular)
     return lin({income_tax: 1.0})
 
 
 def _add_niit(ctx: ModelContext, year, rules: RuleSet, magi, investment, big):
-    """rate x min(net investment income, max(0, MAGI - threshold)) per surtax."""
+    """Each surtax s (US: NIIT, IRC §1411(a)(1); Form 8960 lines 12-17) owes
+    rate x min(net investment income, max(0, MAGI - threshold)). With e = `surtax_excess`,
+    n = `surtax`, NII = gains included + qualified and ordinary yields, z = "NII is the
+    lesser" (exact mode):
+
+    - surtax_excess:        e - MAGI >= -threshold      (e >= 0 by its bound)
+    - surtax_on_excess:     z=0 => rate e - n <= 0      (fast: n - rate e >= 0)
+    - surtax_on_nii:        z=1 => rate NII - n <= 0
+    - surtax_nii_lesser_a:  z=1 => NII - (MAGI - threshold) <= 0
+    - surtax_nii_lesser_b:  z=0 => (MAGI - threshold) - NII <= 0
+    """
     status = ctx.plan.filing_status
     out = lin({})
     nii = investment + lin(yield_income(ctx, year, "ordinary"))
     for surtax in rules.surtaxes:
-        name = f"{surtax.name}_{year}"
-        excess = ctx.var(f"{surtax.name}_excess_{year}")
-        ctx.constrain(f"{name}_excess", excess - magi >= -surtax.threshold[status])
-        amount = ctx.var(name)
+        key = (surtax.name, year)
+        excess = ctx.variables["surtax_excess"][key]
+        ctx.constrain("surtax_excess", key, excess - magi >= -surtax.threshold[status])
+        amount = ctx.variables["surtax"][key]
         if ctx.exact:
             # The binary picks which of the two is the lesser; minimizing tax takes the smaller.
             threshold = surtax.threshold[status]
@@ -384,14 +602,16 @@ def _add_niit(ctx: ModelContext, year, rules: RuleSet, magi, investment, big):
                 ),
             )
             bound = surtax.rate * big
-            ctx.implies(f"{name}_on_excess", nii_lesser, 0, surtax.rate * excess - amount, bound)
-            ctx.implies(f"{name}_on_nii", nii_lesser, 1, surtax.rate * nii - amount, bound)
+            ctx.implies(
+                "surtax_on_excess", key, nii_lesser, 0, surtax.rate * excess - amount, bound
+            )
+            ctx.implies("surtax_on_nii", key, nii_lesser, 1, surtax.rate * nii - amount, bound)
             # The chosen branch must really be the lesser (keeps a fixed regime exact).
             gap = magi - surtax.threshold[status]
-            ctx.implies(f"{name}_nii_lesser_a", nii_lesser, 1, nii - gap, big)
-            ctx.implies(f"{name}_nii_lesser_b", nii_lesser, 0, gap - nii, big)
+            ctx.implies("surtax_nii_lesser_a", key, nii_lesser, 1, nii - gap, big)
+            ctx.implies("surtax_nii_lesser_b", key, nii_lesser, 0, gap - nii, big)
         else:
-            ctx.constrain(f"{name}_on_excess", amount - surtax.rate * excess >= 0)
+            ctx.constrain("surtax_on_excess", key, amount - surtax.rate * excess >= 0)
         out += lin({amount: 1.0})
-    ctx.x["nii"][year] = nii
+    ctx.expressions["nii"].set(year, nii)
     return out
