@@ -627,8 +627,8 @@ def read_decisions(ctx: ModelContext) -> Decisions:
 
     def values(family: str) -> dict:
         """{key: value} of a variable family, dust (|value| <= DUST) set to zero."""
-        series = ctx.variables[family].series(solution)
-        return {k: (x if abs(x) > DUST else 0.0) for k, x in series.items()}
+        read = ctx.variables[family].read(solution)
+        return {k: (x if abs(x) > DUST else 0.0) for k, x in read.items()}
 
     sheltered = set(ctx.sheltered)
     decisions = Decisions(

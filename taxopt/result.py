@@ -291,9 +291,8 @@ def reconcile(ctx: ModelContext, ledger: Ledger) -> pd.DataFrame:
     """The model's figures beside the ledger's, each year (nominal dollars)."""
     solution = ctx.solution()
     v = ctx.variables
-    hold = v["hold"].series(solution)
     closing_by_year = dict.fromkeys(ctx.years, 0.0)
-    for (year, _account, tier), dollars in hold.items():
+    for (year, _account, tier), dollars in v["hold"].read(solution).items():
         closing_by_year[year] += dollars * ctx.growth[tier]
     tax, spend, gain = (v[name].series(solution) for name in ("tax", "spend", "gain"))
     rows = []

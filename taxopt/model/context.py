@@ -35,6 +35,11 @@ from taxopt.rules import AccountKind, Growth, RuleSet
 
 Expr = pulp.LpAffineExpression
 
+# Big-M rows need a bound on any dollar flow of a year: twice the plan's wealth grown at the
+# fastest tier plus the year's income, plus a floor so a small plan's bound is not tight.
+BIG_M_WEALTH_FACTOR = 2.0
+BIG_M_FLOOR_DOLLARS = 1e5
+
 
 @dataclass
 class Lot:
@@ -129,10 +134,13 @@ class ModelContext:
     def _rmd_years(self) -> set[int]:
         """Years in which some account's owner must take a required distribution."""
         return {
-            y for a in self.accounts for y in self.years if self.rmd_divisor(a.name, y) is not None
+            y
+            for a in self.accounts
+            for y in self.years
+            if self.account_rmd_divisor(a.name, y) is not None
         }
 
-    def rmd_divisor(self, account: str, year: int) -> float | None:
+    def account_rmd_divisor(self, account: str, year: int) -> float | None:
         """The rule set's RMD divisor for `account` in `year` (RuleSet.rmd_divisor), None
         when no distribution is due (no owner, a kind without RMDs, before the start age)."""
         acct = self.account_by_name[account]
@@ -161,7 +169,8 @@ class ModelContext:
         income = (
             sum(self.earnings[year].values()) + self.social_security[year] + self.other_income[year]
         )
-        return 2.0 * (wealth * max(1.0, g_max) ** steps + income) + 1e5
+        growth = max(1.0, g_max) ** steps
+        return BIG_M_WEALTH_FACTOR * (wealth * growth + income) + BIG_M_FLOOR_DOLLARS
 
     # -- families and rows -------------------------------------------------------------
 

@@ -209,6 +209,10 @@ class VariableFamily(Family[pulp.LpVariable]):
     def add(self, key: Key, low: float | None = 0.0, high: float | None = None):
         return self._store(key, pulp.LpVariable(self.label(key), lowBound=low, upBound=high))
 
+    def read(self, solution: Mapping[str, float]) -> dict[Key, float]:
+        """{key: value} from {variable name: value} (plain data for the ledger)."""
+        return {key: solution.get(var.name, 0.0) for key, var in self.items.items()}
+
     def series(self, solution: Mapping[str, float]) -> pd.Series:
         """Values by key (a Series indexed by the dims) from {variable name: value}."""
         values = [solution.get(var.name, 0.0) for var in self.items.values()]

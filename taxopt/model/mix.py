@@ -48,30 +48,30 @@ def add_mix(ctx: ModelContext) -> None:
         reserve = profile.reserve_tier
         reserve_terms = tier_value[reserve] if reserve else {}
         for tier, weight in target_weights(ctx, year).items():
-            deviation = _combine(tier_value[tier], 1.0, portfolio, -weight, reserve_terms, weight)
-            ctx.constrain(
-                "mix_upper", (year, tier), lin(_combine(deviation, 1.0, portfolio, -tol)) <= 0
+            deviation = _combine(
+                (tier_value[tier], 1.0), (portfolio, -weight), (reserve_terms, weight)
             )
-            ctx.constrain(
-                "mix_lower", (year, tier), lin(_combine(deviation, 1.0, portfolio, tol)) >= 0
-            )
+            upper = _combine((deviation, 1.0), (portfolio, -tol))
+            lower = _combine((deviation, 1.0), (portfolio, tol))
+            ctx.constrain("mix_upper", (year, tier), lin(upper) <= 0)
+            ctx.constrain("mix_lower", (year, tier), lin(lower) >= 0)
         if reserve:
             ctx.constrain(
                 "reserve_min",
                 year,
-                lin(_combine(reserve_terms, 1.0, portfolio, -profile.reserve_min)) >= 0,
+                lin(_combine((reserve_terms, 1.0), (portfolio, -profile.reserve_min))) >= 0,
             )
             ctx.constrain(
                 "reserve_max",
                 year,
-                lin(_combine(reserve_terms, 1.0, portfolio, -profile.reserve_max)) <= 0,
+                lin(_combine((reserve_terms, 1.0), (portfolio, -profile.reserve_max))) <= 0,
             )
 
 
-def _combine(*parts) -> dict:
-    """_combine(terms_a, ca, terms_b, cb, ...) -> ca*terms_a + cb*terms_b as one dict."""
+def _combine(*parts: tuple[dict, float]) -> dict:
+    """_combine((terms_a, ca), (terms_b, cb), ...) -> ca*terms_a + cb*terms_b as one dict."""
     out: dict = {}
-    for terms, coef in zip(parts[::2], parts[1::2], strict=True):
+    for terms, coef in parts:
         for var, c in terms.items():
             out[var] = out.get(var, 0.0) + coef * c
     return out

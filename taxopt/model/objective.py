@@ -109,6 +109,9 @@ def add_objective(ctx: ModelContext) -> None:
     is no gain. (The estate weighed a hundred times the tax, in today's dollars, which
     favoured paying tax early for a slightly larger estate.) max_estate on the net basis
     breaks ties in the estate by the lifetime tax at present value.
+
+    Row bequest_floor: E >= F (the after-tax estate at least the plan's bequest floor,
+    today's dollars; see the module docstring).
     """
     objective = ctx.plan.objective
     estate = lin(estate_terms(ctx))

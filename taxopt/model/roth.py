@@ -12,7 +12,8 @@ For each owner o of Roth accounts (one pool, §408A(d)(4)(A)) and each year t th
 qualified for o (`RuleSet.roth_withdrawal_phase`), with D[o,t] = cumulative withdrawals
 from o's Roth accounts through t, B0[o] the regular-contribution basis at the start,
 C[o,s] the regular contributions of year s and V[o,c] the conversions of year c (before
-the plan: the plan's `roth_conversions`; in it: the `convert` variables):
+the plan: the plan's `roth_conversions`; in it: the `convert` variables), the rows of
+constraint family roth_ordering[t,o] are:
 
     early years (before 59 1/2):   D[o,t] <= B0[o] + sum_{s<=t} C[o,s] + sum_{c: c+5<=t} V[o,c]
     unqualified years (59 1/2+):   D[o,t] <= B0[o] + sum_{s<=t} C[o,s] + sum_{c<=t} V[o,c]

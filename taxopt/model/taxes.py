@@ -75,6 +75,7 @@ CAP_TIE_DOLLARS = 1e-6
 # Pieces of provisional income (Pub. 915 Worksheet 1): below base 1, the first-tier band
 # while it taxes, the rest of that band, above base 2 until the cap, beyond the cap.
 BELOW_BASE1, FIRST_TIER, FIRST_TIER_CAPPED, SECOND_TIER, BEYOND_CAP = range(5)
+SURTAX_DIMS = ("surtax", "year")  # surtax rows are named {surtax}_{year}_..., as before
 
 
 def declare_taxes(ctx: ModelContext) -> None:
@@ -211,10 +212,15 @@ def add_taxes(ctx: ModelContext) -> None:
     )
     ctx.declare_rows("phaseout_a", "phaseout_b", "phaseout_c", dims=("year", "deduction"))
     ctx.declare_rows("stack", "stack_order_a", "stack_order_b", dims=("year", "threshold"))
-    for suffix in ("excess", "on_excess", "on_nii", "nii_lesser_a", "nii_lesser_b"):
-        ctx.declare_rows(
-            f"surtax_{suffix}", dims=("surtax", "year"), name_format=f"{{surtax}}_{{year}}_{suffix}"
-        )
+    ctx.declare_rows("surtax_excess", dims=SURTAX_DIMS, name_format="{surtax}_{year}_excess")
+    ctx.declare_rows("surtax_on_excess", dims=SURTAX_DIMS, name_format="{surtax}_{year}_on_excess")
+    ctx.declare_rows("surtax_on_nii", dims=SURTAX_DIMS, name_format="{surtax}_{year}_on_nii")
+    ctx.declare_rows(
+        "surtax_nii_lesser_a", dims=SURTAX_DIMS, name_format="{surtax}_{year}_nii_lesser_a"
+    )
+    ctx.declare_rows(
+        "surtax_nii_lesser_b", dims=SURTAX_DIMS, name_format="{surtax}_{year}_nii_lesser_b"
+    )
     for year in ctx.years:
         _add_year_taxes(ctx, year, ctx.rules_by_year[year])
 
@@ -239,6 +245,18 @@ def ordinary_income_terms(ctx: ModelContext, year: int) -> tuple[dict, float]:
 
 
 def _add_year_taxes(ctx: ModelContext, year: int, rules: RuleSet) -> None:
+    """The rows of one year (symbols of the module docstring; p the early-withdrawal rate,
+    C the credits, S_o = sum_i rate_i o[i] and S_p the preferential tax):
+
+    - preferential_nonneg:    Q + X - U + W >= 0
+    - unused_only_if_needed:  z=0 => U <= 0          (exact; z = "deductions exceed
+    - unused_ordinary_zero:   z=1 => O <= 0           ordinary income")
+    - ordinary_fill:          sum_i o[i] - O = 0, O = N + taxable benefits - D + U
+    - credit_cap:             C - S_o - S_p <= 0      (credits are nonrefundable)
+    - tax_total:              T - (y + surtaxes + p sum early w - C) = 0
+
+    and, through the helpers, the gain, benefit, deduction, stacking, cap and surtax rows.
+    """
     status = ctx.plan.filing_status
     ages = ctx.ages(year)
     v, e = ctx.variables, ctx.expressions

@@ -83,7 +83,7 @@ def _add_rmds(ctx: ModelContext) -> None:
     opening, withdraw = ctx.expressions["opening"], ctx.variables["withdraw"]
     for account in ctx.deferred:
         for year in ctx.years:
-            divisor = ctx.rmd_divisor(account, year)
+            divisor = ctx.account_rmd_divisor(account, year)
             if divisor is None:
                 continue
             balance = total(opening[year, account, t.name] for t in ctx.tiers)
