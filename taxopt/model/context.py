@@ -226,13 +226,11 @@ class ModelContext:
     def constrain(self, family: str, key: Hashable, expr: Expr | pulp.LpConstraint | bool) -> None:
         """Add the row `key` of constraint `family` (declared with `declare_rows`)."""
         rows = self.rows[family]
-        name = rows.label(key)
         if isinstance(expr, bool):  # a fixed regime turned the constraint into a constant
             if not expr:
-                self.regime_conflicts.append(name)
+                self.regime_conflicts.append(rows.label(key))
             return
-        rows._store(key, name)
-        self.prob.addConstraint(expr, name)
+        self.prob.addConstraint(expr, rows.add(key))
 
     def row(self, family: str, key: Hashable) -> pulp.LpConstraint:
         """The LP row `key` of constraint `family` (for its dual value, slack, ...)."""

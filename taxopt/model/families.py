@@ -236,9 +236,14 @@ class ExpressionFamily(Family[pulp.LpAffineExpression]):
 
 
 class ConstraintFamily(Family[str]):
-    """LP rows: each key maps to its row's name in the problem (see `Families.row`)."""
+    """LP rows: each key maps to its row's name in the problem (`ModelContext.row` gives
+    the row itself: its dual value, slack, ...)."""
 
     kind = "constraint"
+
+    def add(self, key: Key) -> str:
+        """Register the row at `key`; returns its LP name."""
+        return self._store(key, self.label(key))
 
 
 FamilyT = TypeVar("FamilyT", bound=Family)
