@@ -1,8 +1,9 @@
 """What every model component needs: the plan and rules laid out by year, and the LP itself.
 
 Everything here is a constant computed from the plan and the rule set (nominal dollars of
-each year), plus small helpers that create named variables and constraints. Components in
-this package each add one family of variables and constraints.
+each year), plus the registries of named families (taxopt.model.families): components
+declare variable families with `declare` (phase 1) and add rows with `declare_rows` and
+`constrain` (phase 2); `row(family, key)` finds a row, `solution()` reads every value once.
 
 Timing convention within a year t: flows (contributions, withdrawals, conversions, trades)
 happen at the start of the year on the opening balances; the post-trade holdings then earn
