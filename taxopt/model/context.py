@@ -59,10 +59,13 @@ class Lot:
     units: float | None  # opening lot: its balance; purchases: the buy variable
     value_per_unit: dict[int, float] = field(default_factory=dict)
     basis_per_unit: dict[int, float] = field(default_factory=dict)
+    # {year: its `sell` variable}: the lot's entries of that family, kept here because the
+    # rows and the gains walk them lot by lot.
+    sales: dict[int, pulp.LpVariable] = field(default_factory=dict)
+    key: str = field(init=False)  # the lot's key in the `sell` family
 
-    @property
-    def key(self) -> str:
-        return f"{self.account}_{self.tier}_{'open' if self.opening else self.year}"
+    def __post_init__(self) -> None:
+        self.key = f"{self.account}_{self.tier}_{'open' if self.opening else self.year}"
 
 
 class ModelContext:

@@ -65,11 +65,13 @@ def add_holdings(ctx: ModelContext) -> None:
     for name in ctx.sheltered:
         _add_sheltered_balance(ctx, name)
     for name in ctx.taxable:
+        sold_by_tier = {}
         for tier in ctx.tiers:
             lots = [lot for lot in ctx.lots if (lot.account, lot.tier) == (name, tier.name)]
             _add_lot_capacity(ctx, lots)
-            _add_tier_holdings(ctx, name, tier.name, lots)
-        _add_taxable_cash(ctx, name)
+            sold_by_tier[tier.name] = sold_value(ctx, lots)
+            _add_tier_holdings(ctx, name, tier.name, sold_by_tier[tier.name])
+        _add_taxable_cash(ctx, name, sold_by_tier)
 
 
 def _declare_flows(ctx: ModelContext) -> None:
@@ -183,19 +185,13 @@ def _declare_lots(ctx: ModelContext, account: str) -> None:
                 lot.units = buy[lot.year, account, tier.name]
             for year in ctx.years:
                 if year > lot.year or (year == lot.year and lot.opening):
-                    sell.add((year, lot.key))
-
-
-def _lot_sales(ctx: ModelContext, lot: Lot) -> dict:
-    """{year: sell variable} of one lot."""
-    sell = ctx.variables["sell"]
-    return {y: sell[y, lot.key] for y in ctx.years if (y, lot.key) in sell}
+                    lot.sales[year] = sell.add((year, lot.key))
 
 
 def _add_lot_capacity(ctx: ModelContext, lots: list[Lot]) -> None:
     """lot_capacity[l]: sum_t q[t,l] <= u_l (an opening lot's units are a constant)."""
     for lot in lots:
-        capacity = {q: 1.0 for q in _lot_sales(ctx, lot).values()}
+        capacity = dict.fromkeys(lot.sales.values(), 1.0)
         if lot.opening:
             ctx.constrain("lot_capacity", lot.key, lin(capacity) <= lot.units)
         else:
@@ -203,21 +199,22 @@ def _add_lot_capacity(ctx: ModelContext, lots: list[Lot]) -> None:
             ctx.constrain("lot_capacity", lot.key, lin(capacity) <= 0)
 
 
-def sold_value(ctx: ModelContext, lots: list[Lot], year: int) -> dict:
-    """{sell variable: value per unit} of the given lots' sales in `year`."""
-    sell = ctx.variables["sell"]
-    return {
-        sell[year, lot.key]: lot.value_per_unit[year] for lot in lots if (year, lot.key) in sell
-    }
+def sold_value(ctx: ModelContext, lots: list[Lot]) -> dict[int, dict]:
+    """{year: {sell variable: value per unit}} of the given lots' sales (P[t,l] q[t,l])."""
+    sold: dict[int, dict] = {year: {} for year in ctx.years}
+    for lot in lots:
+        for year, q in lot.sales.items():
+            sold[year][q] = lot.value_per_unit[year]
+    return sold
 
 
-def _add_tier_holdings(ctx: ModelContext, account: str, tier: str, lots: list[Lot]) -> None:
+def _add_tier_holdings(ctx: ModelContext, account: str, tier: str, sold: dict) -> None:
     """holding[t,a,k]: h[t,a,k] = O[t,a,k] + b[t,a,k] - sum_l P[t,l] q[t,l]."""
     hold, buy = ctx.variables["hold"], ctx.variables["buy"]
     opening = ctx.expressions["opening"]
     for year in ctx.years:
         terms = {hold[year, account, tier]: 1.0}
-        terms.update(sold_value(ctx, lots, year))
+        terms.update(sold[year])
         if (year, account, tier) in buy:
             terms[buy[year, account, tier]] = -1.0
         ctx.constrain(
@@ -225,17 +222,16 @@ def _add_tier_holdings(ctx: ModelContext, account: str, tier: str, lots: list[Lo
         )
 
 
-def _add_taxable_cash(ctx: ModelContext, account: str) -> None:
+def _add_taxable_cash(ctx: ModelContext, account: str, sold_by_tier: dict) -> None:
     """cash[t,a]: sum_k b[t,a,k] - F[t,a] = sum_k sum_l P[t,l] q[t,l]."""
     buy = ctx.variables["buy"]
-    lots = [lot for lot in ctx.lots if lot.account == account]
     for year in ctx.years:
         terms = {v: -c for v, c in account_flow(ctx, account, year).items()}
         for tier in ctx.tiers:
             if (year, account, tier.name) in buy:
                 var = buy[year, account, tier.name]
                 terms[var] = terms.get(var, 0.0) + 1.0
-        sales = sold_value(ctx, lots, year)
+        sales = {q: p for sold in sold_by_tier.values() for q, p in sold[year].items()}
         ctx.constrain("cash", (year, account), lin(terms) - lin(sales) == 0)
 
 
@@ -264,9 +260,8 @@ def _tier_lots(ctx: ModelContext, account, tier: str, buy_years: list[int]) -> l
 def realized_gains(ctx: ModelContext, year: int) -> dict:
     """{sale variable: gain per unit} for every lot sale in `year` (may be negative)."""
     terms = {}
-    sell = ctx.variables["sell"]
     for lot in ctx.lots:
-        q = sell.get((year, lot.key))
+        q = lot.sales.get(year)
         if q is not None:
             gain = lot.value_per_unit[year] - lot.basis_per_unit[year]
             if abs(gain) > GAIN_NOISE:

@@ -77,12 +77,9 @@ def gross_flow_terms(ctx: ModelContext) -> dict:
     for family in ("withdraw", "contribute", "convert", "buy"):
         for key, var in ctx.variables[family].items.items():
             terms[var] = 1.0 / ctx.inflation[key[0]]
-    sell = ctx.variables["sell"]
     for lot in ctx.lots:
-        for year, value in lot.value_per_unit.items():
-            sale = sell.get((year, lot.key))
-            if sale is not None:
-                terms[sale] = value / ctx.inflation[year]
+        for year, sale in lot.sales.items():
+            terms[sale] = lot.value_per_unit[year] / ctx.inflation[year]
     return terms
 
 
