@@ -244,13 +244,13 @@ def test_low_brackets_are_filled_with_traditional_money(us2026):
 @pytest.fixture(scope="module")
 def example_results(us2026):
     out = {}
-    for name in ("couple-near-retirement", "retiree-4-percent"):
+    for name in ("couple-near-retirement", "retiree-drawing-2.5-percent"):
         result = optimize(load_plan(EXAMPLES / f"{name}.toml"), us2026, with_baselines=False)
         out[name] = (result.plan, result)  # the plan with any account taxopt opened
     return out
 
 
-@pytest.mark.parametrize("name", ["couple-near-retirement", "retiree-4-percent"])
+@pytest.mark.parametrize("name", ["couple-near-retirement", "retiree-drawing-2.5-percent"])
 def test_exact_mode_agrees_with_ledger_within_a_dollar(example_results, name):
     _plan, result = example_results[name]
     errors = result.reconciliation.filter(like="_error").abs()
@@ -261,7 +261,7 @@ def test_exact_mode_agrees_with_ledger_within_a_dollar(example_results, name):
         assert result.objective_bound - result.objective <= 1e-4 * result.objective_bound
 
 
-@pytest.mark.parametrize("name", ["couple-near-retirement", "retiree-4-percent"])
+@pytest.mark.parametrize("name", ["couple-near-retirement", "retiree-drawing-2.5-percent"])
 def test_rmds_met_and_no_balance_negative(example_results, us2026, name):
     plan, result = example_results[name]
     yearly = result.yearly
@@ -279,7 +279,7 @@ def test_rmds_met_and_no_balance_negative(example_results, us2026, name):
     assert not result.warnings
 
 
-@pytest.mark.parametrize("name", ["couple-near-retirement", "retiree-4-percent"])
+@pytest.mark.parametrize("name", ["couple-near-retirement", "retiree-drawing-2.5-percent"])
 def test_money_is_conserved(example_results, name):
     """Each year: opening + contributions - withdrawals = post-trade; post-trade grown by
     each tier's return = closing; spending + taxes + contributions = withdrawals + income."""
@@ -402,7 +402,7 @@ def test_cli_optimize_writes_the_json_contract(tmp_path, capsys):
     code = main(
         [
             "optimize",
-            str(EXAMPLES / "retiree-4-percent.toml"),
+            str(EXAMPLES / "retiree-drawing-2.5-percent.toml"),
             "--rules",
             "us-federal-2026",
             "--json",
@@ -433,7 +433,7 @@ def test_cli_optimize_writes_the_json_contract(tmp_path, capsys):
 def test_cli_reports_a_bad_plan_without_traceback(tmp_path, capsys):
     bad = tmp_path / "bad.toml"
     bad.write_text(
-        (EXAMPLES / "retiree-4-percent.toml")
+        (EXAMPLES / "retiree-drawing-2.5-percent.toml")
         .read_text()
         .replace('kind = "roth_ira"', 'kind = "roth_iraa"')
     )
@@ -497,7 +497,7 @@ def test_default_search_finds_what_thorough_finds_within_the_relaxation_bound(us
     relaxation's bound, so the default search goes on as --thorough does (more rounds, the
     fast LP's plan as a second start) and ends where --thorough does. No plan beats the
     bound (each regime LP restricts the exact model it relaxes)."""
-    plan = load_plan(EXAMPLES / "retiree-4-percent.toml")
+    plan = load_plan(EXAMPLES / "retiree-drawing-2.5-percent.toml")
     quick = optimize(plan, us2026, mode="exact", with_baselines=False, paths=0)
     thorough = optimize(plan, us2026, mode="exact", with_baselines=False, thorough=True, paths=0)
     assert quick.objective == pytest.approx(thorough.objective, abs=1e-6 * abs(quick.objective))
@@ -535,7 +535,7 @@ def test_early_withdrawals_pay_the_penalty_and_reconcile(us2026):
 
 @pytest.mark.parametrize("measure", ["pre_tax", "tax_adjusted"])
 def test_min_tax_objective_and_mix_measures_reconcile(measure):
-    data = tomllib.loads((EXAMPLES / "retiree-4-percent.toml").read_text())
+    data = tomllib.loads((EXAMPLES / "retiree-drawing-2.5-percent.toml").read_text())
     data["objective"]["kind"] = "min_tax"
     data["profile"]["mix_measure"] = measure
     data["horizon_age"] = 85
@@ -605,5 +605,5 @@ def test_location_and_withdrawal_rate_agree_with_independent_figures(example_res
             for _account, shares in group.groupby("account"):
                 if shares.dollars.sum() > 0:
                     assert shares.share_of_account.sum() == pytest.approx(1.0)
-        if name == "retiree-4-percent":
+        if name == "retiree-drawing-2.5-percent":
             assert result.figures.sustainable_spending == pytest.approx(35_750 + 60_000, abs=0.01)

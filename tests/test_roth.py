@@ -312,7 +312,7 @@ def test_without_the_rule_the_plan_would_owe_what_the_ledger_charges():
 
 
 @pytest.mark.parametrize(
-    "name", ["couple-near-retirement", "retiree-4-percent", "young-accumulator"]
+    "name", ["couple-near-retirement", "retiree-drawing-2.5-percent", "young-accumulator"]
 )
 def test_examples_pay_no_roth_tax_and_reconcile(name):
     plan = taxopt.load_plan(EXAMPLES / f"{name}.toml")

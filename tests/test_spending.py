@@ -27,7 +27,7 @@ from taxopt.solve import solve
 from taxopt.tax import TaxInput, compute_tax
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ("couple-near-retirement", "retiree-4-percent", "young-accumulator")
+EXAMPLES = ("couple-near-retirement", "retiree-drawing-2.5-percent", "young-accumulator")
 US = load_rules("us-federal-2026")
 CENT = 0.01
 
@@ -142,7 +142,7 @@ def test_the_retirees_four_percent_is_after_tax_and_holds(examples):
     $1,000,000 IRA at 1 - 22%, the $650,000 Roth and taxable in full: $1,430,000; at 2.5%,
     $35,750) a year in today's dollars from the portfolio, plus $60,000 of Social Security,
     every year."""
-    plan, result = examples["retiree-4-percent"]
+    plan, result = examples["retiree-drawing-2.5-percent"]
     from_portfolio = (result.yearly.spending - result.yearly.social_security) / (
         result.yearly.inflation_factor
     )
@@ -296,7 +296,7 @@ def test_a_policy_max_spending_ignores_is_named_in_one_line(tmp_path, capsys):
 
 
 def test_plans_that_apply_their_policy_say_which(examples):
-    plan, result = examples["retiree-4-percent"]
+    plan, result = examples["retiree-drawing-2.5-percent"]
     rule = f"withdrawal policy: fixed real: {plan.withdrawal.rate:.2%} of the after"
     assert result.spending_rule.startswith(rule)
     assert not result.notes or all("withdrawal.policy" not in n for n in result.notes)
@@ -333,7 +333,7 @@ def test_no_circles_on_the_examples_but_explained_ones(examples):
 def test_kept_circles_are_worth_more_than_a_dollar(examples):
     """Witness: the exact LP in the final plan's true regime (from the ledger's taxes),
     solved here, is worse by more than $1 with the kept circles' purchases forbidden."""
-    plan, result = examples["retiree-4-percent"]
+    plan, result = examples["retiree-drawing-2.5-percent"]
     sales = result.circles[result.circles.kind == "purchase_and_sale"]
     if sales.empty:
         pytest.skip("no purchase and sale kept")
@@ -429,7 +429,7 @@ def test_infeasible_fixed_contribution_names_it_and_the_limit():
 
 
 def test_gross_example_summary_states_the_basis(tmp_path):
-    data = tomllib.loads((ROOT / "examples" / "retiree-4-percent.toml").read_text())
+    data = tomllib.loads((ROOT / "examples" / "retiree-drawing-2.5-percent.toml").read_text())
     data["withdrawal"]["basis"] = "gross"
     data["horizon_age"] = 80
     result = optimize(plan_from_dict(data), US, with_baselines=False)
