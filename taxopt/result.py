@@ -23,7 +23,7 @@ from taxopt.io import write_json
 from taxopt.ledger import Ledger
 from taxopt.model.context import ModelContext
 from taxopt.plan import Plan, spending_rule
-from taxopt.roth import assumed_clock_notes
+from taxopt.roth import roth_clock_notes
 from taxopt.rules import RuleSet
 from taxopt.spending import spending_check
 
@@ -152,7 +152,7 @@ class Result:
                 "binaries": ctx.binaries,
                 "regime_binaries_fixed": len(ctx.regime_values),
             },
-            notes=assumed_clock_notes(plan, rules, decisions),
+            notes=roth_clock_notes(plan, rules, decisions),
         )
 
     # -- the DataFrames users read ------------------------------------------------------
