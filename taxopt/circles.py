@@ -9,8 +9,9 @@ A plan is a list of instructions; some pairs of them cancel out and only confuse
   the money leaves the shelter only to be taxed on its growth.
 
 The model breaks ties against them (model.objective.FLOW_TIE_BREAK); `optimize` re-solves
-without any that remain and keeps them only when the plan is strictly better with them,
-saying why (see `explain`). Amounts are nominal dollars of their year.
+without any that remain and keeps one only when netting it costs more than its
+`materiality` (an instruction worth less is not worth giving), saying why (see `explain`)
+and what netting it costs. Amounts are nominal dollars of their year.
 """
 
 from __future__ import annotations
@@ -107,6 +108,23 @@ def find_circles(plan: Plan, rules: RuleSet, decisions: Decisions) -> list[Circl
         if min(bought, sold) >= CIRCLE_DOLLARS:
             out.append(Circle(year, "purchase_and_sale", account, bought, sold, tier=tier))
     return sorted(out, key=lambda c: c.key)
+
+
+def materiality(plan: Plan, circle: Circle) -> float:
+    """What netting `circle` may cost before the plan keeps it, in today's dollars over the
+    plan: the larger of options.circle_min_gain and options.circle_min_gain_share of the
+    money it moves round (its smaller leg, deflated to today's dollars)."""
+    moved = min(circle.money_in, circle.money_out) / plan.inflation_factor(circle.year)
+    options = plan.options
+    return max(options.circle_min_gain, options.circle_min_gain_share * moved)
+
+
+def objective_units(plan: Plan, dollars: float) -> float:
+    """Today's dollars over the plan in the objective's own units: under max_spending, a
+    dollar a year of constant real spending is worth one dollar per spending year."""
+    if plan.objective.kind == "max_spending":
+        return dollars / max(1, sum(1 for y in plan.years if y >= plan.retirement_year))
+    return dollars
 
 
 def sale_proceeds(plan: Plan, decisions: Decisions) -> dict[tuple[str, str, int], float]:

@@ -407,6 +407,21 @@ class Options(Strict):
         "contribution_years keeps the model smaller: after the last contribution the taxable "
         "account only sells, rebalancing happens in sheltered accounts",
     )
+    circle_min_gain: float = Field(
+        500.0,
+        ge=0,
+        le=1e9,
+        description="today's dollars over the plan: a circle of money (a flow into and out "
+        "of the same place in one year) is kept only when netting it costs more than this "
+        "and more than circle_min_gain_share of the money it moves",
+    )
+    circle_min_gain_share: float = Field(
+        0.005,
+        ge=0,
+        le=1,
+        description="fraction of the money a circle moves (its smaller leg, today's dollars) "
+        "that netting it must cost for the plan to keep it (see circle_min_gain)",
+    )
 
 
 class Plan(Strict):
@@ -736,9 +751,7 @@ def with_implied_roths(plan: Plan, rules: RuleSet) -> tuple[Plan, list[str]]:
         opened.append(Account(name=name, kind=target, owner=account.owner, implied=True))
     if not opened:
         return plan, []
-    return plan.model_copy(update={"accounts": [*plan.accounts, *opened]}), [
-        a.name for a in opened
-    ]
+    return plan.model_copy(update={"accounts": [*plan.accounts, *opened]}), [a.name for a in opened]
 
 
 def tier_presets() -> dict:

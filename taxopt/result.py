@@ -99,6 +99,8 @@ class Result:
     policy_tax: dict[int, float] = field(default_factory=dict)
     # Circles of money the plan keeps because it is strictly better with them (taxopt.circles).
     circles: pd.DataFrame = field(default_factory=circles_table)
+    # Circles re-solved away as worth less than their threshold (circles.materiality).
+    netted_circles: pd.DataFrame = field(default_factory=circles_table)
     # Lines a user should read: assumptions the plan relies on (Roth clocks), a policy the
     # objective does not apply, an account taxopt opened, circles kept and why.
     notes: list[str] = field(default_factory=list)
@@ -226,10 +228,8 @@ class Result:
             "warnings": self.warnings,
             "notes": self.notes,
             "implied_accounts": self.implied_accounts,
-            "circles": [
-                {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
-                for row in self.circles.to_dict(orient="records")
-            ],
+            "circles": _records(self.circles),
+            "netted_circles": _records(self.netted_circles),
         }
 
     def to_json(self, path: str | Path) -> Path:
@@ -317,3 +317,11 @@ def reconcile(ctx: ModelContext, ledger: Ledger) -> pd.DataFrame:
             row[f"{key}_error"] = model[key] - ledger_values[key]
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _records(table: pd.DataFrame) -> list[dict]:
+    """A table's rows for JSON, NaN as null."""
+    return [
+        {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
+        for row in table.to_dict(orient="records")
+    ]
