@@ -491,7 +491,8 @@ def test_cli_bootstrap_with_the_example_csv(capsys) -> None:
     ],
 )
 def test_cli_user_errors(args, message, capsys) -> None:
-    code = main(["simulate", str(EXAMPLES / "retiree-drawing-2.5-percent.toml"), "--mode", "fast", *args])
+    plan = str(EXAMPLES / "retiree-drawing-2.5-percent.toml")
+    code = main(["simulate", plan, "--mode", "fast", *args])
     assert code == 2
     assert message in capsys.readouterr().err
 
