@@ -541,8 +541,9 @@ def test_roth_fields_on_other_accounts_are_refused_by_name():
 
 @st.composite
 def roth_plans(draw) -> taxopt.Plan:
-    """A person 45-70 with a traditional IRA, a Roth with some stated history and maybe a
-    taxable account; conversions allowed; spending set by a policy or maximized."""
+    """A person 45-70 with a traditional IRA, a Roth with some stated history (or an empty
+    one with none) and maybe a taxable account; conversions allowed; spending set by a
+    policy or maximized."""
     birth = 2026 - draw(st.integers(45, 70))
     balance = draw(st.integers(0, 400_000))
     converted = {
@@ -557,6 +558,8 @@ def roth_plans(draw) -> taxopt.Plan:
         history["roth_first_contribution_year"] = min(
             [draw(st.integers(2000, 2026)), *history["roth_conversions"]]
         )
+    elif draw(st.booleans()):  # no Roth history at all: the plan's own money starts the clock
+        balance, history = 0, {}
     accounts = [
         _roth(balance, **history),
         {"name": "ira", "kind": "traditional_ira", "owner": "Ann", "balances": {"index": 5e5}},
