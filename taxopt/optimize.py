@@ -164,7 +164,7 @@ class _Run:
     report: SolveReport
     ctx: ModelContext
     decisions: Decisions
-    ledger: Ledger | None  # None only inside untangle, until replayed
+    ledger: Ledger
     method: str
     bound: float | None = None  # exact mode: the LP relaxation's objective (see _bound)
 
@@ -373,25 +373,21 @@ class _Search:
                     groups[:0] = _split(pending)
                 else:
                     circle = pending[0]
-                    run = self._replayed(run)
-                    circle.why = explain(plan, rules, run.ledger.yearly, circle) + (
-                        f"; netting it {cost}, above its threshold of "
-                        f"{_threshold_text(plan, materiality(plan, circle))} "
-                        "(options.circle_min_gain, circle_min_gain_share)"
+                    circle.why = (
+                        f"{explain(plan, rules, run.ledger.yearly, circle)}; netting it {cost}"
                     )
+                    if cost.startswith("costs"):
+                        circle.why += (
+                            f", above its threshold of "
+                            f"{_threshold_text(plan, materiality(plan, circle))} "
+                            "(options.circle_min_gain, circle_min_gain_share)"
+                        )
                     kept[circle.key] = circle
-        run = self._replayed(run)
         left = find_circles(plan, rules, run.decisions)
         for c in left:
             if c.key not in kept:  # not re-solved (a MILP's answer, or opened by a re-solve)
                 c.why = explain(plan, rules, run.ledger.yearly, c)
         return run, [kept.get(c.key, c) for c in left], netted
-
-    def _replayed(self, run: _Run) -> _Run:
-        """`run` with the ledger of its own decisions."""
-        if run.ledger is None:
-            run.ledger = replay(self.plan, self.rules, run.decisions)
-        return run
 
     def _net(self, run: _Run, circles: list[Circle], forbidden: list, allowance: float):
         """Re-solve `run`'s model with `circles` netted on top of `forbidden` legs; take it
@@ -409,18 +405,24 @@ class _Search:
         solved = report.status in ("optimal", "feasible") and report.objective is not None
         margin = max(CIRCLE_TOLERANCE, objective_units(plan, allowance))
         if solved and not _better(plan, original, report.objective, margin):
-            cost = _objective_gap(plan, original, report)
-            # The ledger replays the plan once untangled (_replayed), not after every step.
-            netted = _Run(report, ctx, read_decisions(ctx), None, run.method, run.bound)
-            return netted, legs, cost
+            decisions = read_decisions(ctx)
+            ledger = replay(plan, self.rules, decisions)
+            if _taxes_agree(ctx, ledger):
+                cost = _objective_gap(plan, original, report)
+                return _Run(report, ctx, decisions, ledger, run.method, run.bound), legs, cost
+            # The netted plan crossed a kink of the fixed regime: its taxes are not the
+            # model's, so what netting costs is unknown here and the circle stays.
+            why = "would move the plan across a tax kink this re-solve cannot price"
+        elif solved:
+            why = f"costs {_objective_gap(plan, original, report)}"
+        else:
+            why = "is not possible: the plan cannot do without it"
         keep = {var.name for var in forbidden}
         for var in legs:
             if var.name not in keep:
                 var.upBound = None
         _restore(ctx, solution)
-        if not solved:
-            return None, legs, "is not possible: the plan cannot do without it"
-        return None, legs, f"costs {_objective_gap(plan, original, report)}"
+        return None, legs, why
 
 
 def _split(circles: list[Circle]) -> list[list[Circle]]:
