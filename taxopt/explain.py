@@ -54,7 +54,7 @@ COLUMNS = [
     "next_rate",
     "detail",
 ]
-FULL = 0.01  # dollars: a segment this close to its width is full
+FULL = 0.01  # dollars: a variable this close to a bound sits at it
 USED = 0.5  # dollars: a conversion below this is none
 
 
@@ -120,31 +120,29 @@ def _contribution_rooms(ctx: ModelContext) -> list[Room]:
 
 
 def _bracket_room(ctx: ModelContext, year: int) -> Room | None:
-    """The width of the segment where ordinary taxable income tops out (the last one used,
-    or the first one when none is)."""
+    """The room in the bracket where ordinary taxable income tops out: the width of the
+    last segment used, or, when none is used (deductions cover ordinary income), one more
+    dollar of deduction (the 0% band, the `ordinary_fill_{year}` row)."""
     segments = ctx.x["ordinary_segments"].get(year)
     if not segments:
         return None
+    step = ctx.inflation[year]
     used = [i for i, (_s, _e, var) in enumerate(segments) if (var.varValue or 0.0) > FULL]
-    top = used[-1] if used else 0
-    start, end, var = segments[top]
+    if not used:
+        # sum(segments) = ordinary taxable income = ... - deduction: a dollar more of
+        # deduction lowers the row's right-hand side by a dollar.
+        first = _segment_rate(ctx, year, segments[0][0])
+        detail = "no ordinary taxable income: the room is the deductions (0% band)"
+        return Room(
+            "bracket", year, "household", f"ordinary_fill_{year}", "rhs", -step, 0.0, first, detail
+        )
+    start, end, var = segments[used[-1]]
     if end is None:
         return None  # the top bracket has no width to widen
-    rate = _segment_rate(ctx, year, start)
-    next_rate = _segment_rate(ctx, year, end)
+    rate, next_rate = _segment_rate(ctx, year, start), _segment_rate(ctx, year, end)
     full = (var.varValue or 0.0) >= (end - start) - FULL
     detail = f"ordinary income {'fills' if full else 'ends inside'} the {rate:.0%} bracket"
-    return Room(
-        "bracket",
-        year,
-        "household",
-        var.name,
-        "upper",
-        ctx.inflation[year],
-        rate,
-        next_rate,
-        detail,
-    )
+    return Room("bracket", year, "household", var.name, "upper", step, rate, next_rate, detail)
 
 
 def _segment_rate(ctx: ModelContext, year: int, income: float) -> float:
@@ -172,11 +170,12 @@ def _conversion_rooms(ctx: ModelContext, brackets: dict) -> list[Room]:
                     year,
                     who,
                     bracket.row,
-                    "upper",
+                    bracket.moved,
                     bracket.step,
                     bracket.rate,
                     bracket.next_rate,
-                    f"converted ${converted / ctx.inflation[year]:,.0f}; room = the bracket",
+                    f"converted ${converted / ctx.inflation[year]:,.0f}; its room is the "
+                    f"bracket's ({bracket.detail})",
                 )
             )
             continue
@@ -200,7 +199,12 @@ def _dual(ctx: ModelContext, room: Room) -> float:
     right-hand side or bound (nominal dollars)."""
     if room.moved == "rhs":
         return float(ctx.prob.constraints[room.row].pi or 0.0)
-    return float(ctx.prob.variablesDict()[room.row].dj or 0.0)
+    var = ctx.prob.variablesDict()[room.row]
+    bound = var.upBound if room.moved == "upper" else var.lowBound
+    # A reduced cost belongs to the bound the variable sits at; the other one is slack.
+    if bound is None or abs((var.varValue or 0.0) - bound) > FULL:
+        return 0.0
+    return float(var.dj or 0.0)
 
 
 def move(ctx: ModelContext, room: Room, dollars_real: float) -> None:
@@ -266,3 +270,94 @@ def shadow_prices(ctx: ModelContext) -> pd.DataFrame:
 
 def empty_table() -> pd.DataFrame:
     return pd.DataFrame(columns=COLUMNS)
+
+
+# -- in words -------------------------------------------------------------------------
+
+TOP = 5  # lines `taxopt optimize --explain` prints
+# The smallest value per $1,000 worth a line: what rounds to nothing in its words.
+SHOWN_PER_1000 = {"spending": 0.005, "estate": 0.5, "tax": 0.5}
+
+
+def explain_lines(
+    table: pd.DataFrame, spending_year: int | None = None, top: int = TOP
+) -> list[str]:
+    """The few largest marginal values in plain words (today's dollars): rooms worth the
+    most, then what a dollar more spent in `spending_year` (default: the first) costs."""
+    if table.empty:
+        return []
+    spending = table[table["kind"] == "spending"]
+    shown = SHOWN_PER_1000.get(str(table["objective"].iloc[0]), 0.5)
+    rooms_worth = table[(table["kind"] != "spending") & (table["value_per_1000"] >= shown)]
+    # A converting year's room is its bracket's: say it once, as the conversion.
+    converting = rooms_worth[(rooms_worth["kind"] == "conversion")]
+    duplicate = (rooms_worth["kind"] == "bracket") & rooms_worth["year"].isin(converting["year"])
+    ranked = rooms_worth[~duplicate].sort_values("value_per_dollar", ascending=False)
+    # The best of each kind first, then the next best of any kind.
+    best = ranked.drop_duplicates("kind")
+    chosen = pd.concat([best, ranked.drop(best.index)]).head(top - 1)
+    lines = [_room_line(row, spending) for row in chosen.to_dict("records")]
+    if not spending.empty:
+        year = spending_year if spending_year in set(spending["year"]) else spending["year"].min()
+        row = spending[spending["year"] == year].iloc[0]
+        lines.append(
+            f"each extra $1,000 spent in {year} costs {_amount(-row['value_per_1000'], row)}"
+        )
+    return lines
+
+
+def _room_line(row: dict, spending: pd.DataFrame) -> str:
+    year, worth = row["year"], _amount(row["value_per_1000"], row)
+    if row["kind"] == "contribution_limit":
+        return (
+            f"each extra $1,000 of {row['who']} contribution room in {year} "
+            f"({row['detail']}) is worth {worth}"
+        )
+    rate, next_rate = row["rate"], row["next_rate"]
+    if row["kind"] == "conversion":
+        text = f"each extra $1,000 converted in {year} is worth {worth}"
+        if rate is not None and next_rate is not None:
+            where = (
+                "where the deductions run out"
+                if rate == 0
+                else f"at the top of the {rate:.0%} bracket"
+            )
+            text += (
+                f"; conversions stop {where} because the next dollar would be taxed at "
+                f"{next_rate:.0%} now"
+            )
+            later = _rate_later(row, spending)
+            if later is not None:
+                text += f" against ~{later:.0%} later"
+        return text
+    if row["kind"] == "bracket" and rate == 0:
+        return (
+            f"each extra $1,000 of deductions in {year} is worth {worth} "
+            f"(taxed at 0% instead of {next_rate:.0%})"
+        )
+    if row["kind"] == "bracket":
+        return (
+            f"each extra $1,000 of room in the {rate:.0%} bracket in {year} is worth {worth} "
+            f"(taxed at {rate:.0%} instead of {next_rate:.0%})"
+        )
+    return f"each extra $1,000 of {row['kind']} room in {year} is worth {worth}"
+
+
+def _rate_later(row: dict, spending: pd.DataFrame) -> float | None:
+    """The tax rate a converted dollar would otherwise bear later, implied by the duals: a
+    dollar converted at the bracket's rate gains (later - rate) dollars of this year's tax,
+    and a dollar of this year's tax is worth what a dollar spent this year costs."""
+    same = spending[spending["year"] == row["year"]]
+    if same.empty or same.iloc[0]["value_per_dollar"] >= 0:
+        return None
+    return row["rate"] + row["value_per_dollar"] / -same.iloc[0]["value_per_dollar"]
+
+
+def _amount(value: float, row: dict) -> str:
+    """A value per $1,000 in the objective's words."""
+    term = row["objective"]
+    if term == "spending":
+        return f"${value:,.2f} a year of sustainable spending"
+    if term == "tax":
+        return f"${value:,.0f} of lifetime tax"
+    return f"${value:,.0f} of after-tax estate"
