@@ -109,7 +109,7 @@ def _contribution_rooms(ctx: ModelContext) -> list[Room]:
                     Room(
                         "contribution_limit",
                         year,
-                        f"{person.name} {limit.name}",
+                        f"{person.name}'s {limit.name} limit",
                         name,
                         "rhs",
                         ctx.inflation[year],
@@ -310,7 +310,7 @@ def _room_line(row: dict, spending: pd.DataFrame) -> str:
     year, worth = row["year"], _amount(row["value_per_1000"], row)
     if row["kind"] == "contribution_limit":
         return (
-            f"each extra $1,000 of {row['who']} contribution room in {year} "
+            f"each extra $1,000 of room under {row['who']} in {year} "
             f"({row['detail']}) is worth {worth}"
         )
     rate, next_rate = row["rate"], row["next_rate"]
