@@ -14,11 +14,15 @@ import sys
 import tomllib
 from pathlib import Path
 
+import openpyxl
 import pytest
+from workbook_checks import developer_words
 
 from taxopt import load_plan, load_rules, optimize
 from taxopt.explain import COLUMNS, explain_lines
 from taxopt.plan import plan_from_dict
+from taxopt.report.excel import SHEETS, sheets_of
+from taxopt.report.why_sheet import SHEET as WHY_SHEET
 from taxopt.solve import solve
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,17 +143,21 @@ def test_min_tax_values_are_tax_saved(monkeypatch):
     assert _check_against_finite_differences(ctx, result.plan, table) >= 2
 
 
-def test_relaxing_a_room_never_hurts_and_spending_always_costs():
-    """Signs that hold for any plan: a wider bracket or limit is a relaxation (value >= 0);
-    a dollar more spent is never free on the couple (value < 0 every retirement year)."""
-    result = optimize(
+@pytest.fixture(scope="module")
+def couple():
+    return optimize(
         load_plan(EXAMPLES / "couple-near-retirement.toml"),
         load_rules("us-federal-2026"),
         paths=0,
         with_baselines=False,
         explain=True,
     )
-    table = result.shadow_prices
+
+
+def test_relaxing_a_room_never_hurts_and_spending_always_costs(couple):
+    """Signs that hold for any plan: a wider bracket or limit is a relaxation (value >= 0);
+    a dollar more spent is never free on the couple (value < 0 every retirement year)."""
+    table = couple.shadow_prices
     relaxed = table[table["moved"] == "upper"]
     limits = table[table["kind"] == "contribution_limit"]
     assert (relaxed["value_per_dollar"] >= -1e-9).all()
@@ -178,3 +186,24 @@ def test_without_explain_there_are_no_duals_and_json_carries_the_table(tmp_path)
     assert set(records[0]) == set(COLUMNS)
     # The figures are the plan's own: same objective with and without explain.
     assert explained.objective == pytest.approx(plain.objective, abs=1e-6)
+
+
+def test_why_this_plan_sheet_prints_the_table_in_client_words(couple, tmp_path):
+    path = couple.to_excel(tmp_path / "why.xlsx")
+    book = openpyxl.load_workbook(path, data_only=True)
+    assert book.sheetnames == sheets_of(couple)
+    assert book.sheetnames[book.sheetnames.index("This year") + 1] == WHY_SHEET
+    sheet = book[WHY_SHEET]
+    assert developer_words(sheet) == []
+    rows = {r[0]: r for r in sheet.iter_rows(values_only=True) if isinstance(r[0], int)}
+    table = couple.shadow_prices
+    limits = table[(table["kind"] == "contribution_limit") & (table["year"] == 2030)]
+    spending = table[(table["kind"] == "spending") & (table["year"] == 2031)]
+    assert rows[2030][6] == pytest.approx(limits["value_per_1000"].max(), abs=0.005)
+    assert rows[2031][7] == pytest.approx(spending["value_per_1000"].iloc[0], abs=0.005)
+    assert rows[2031][1] == "deductions, next 10%"
+    # Without marginal values the workbook is as before.
+    plain = optimize(
+        couple.plan, couple.rules, paths=0, with_baselines=False, mode="fast"
+    ).to_excel(tmp_path / "plain.xlsx")
+    assert openpyxl.load_workbook(plain).sheetnames == list(SHEETS)
