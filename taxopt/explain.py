@@ -34,13 +34,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
-import pulp
 
 from taxopt.model.context import ModelContext
 from taxopt.solve import solve
 
 OBJECTIVE_TERMS = {"max_estate": "estate", "max_spending": "spending", "min_tax": "tax"}
-KINDS = ("conversion", "contribution_limit", "bracket", "spending")
 COLUMNS = [
     "year",
     "kind",
@@ -194,31 +192,17 @@ def _conversion_rooms(ctx: ModelContext, brackets: dict) -> list[Room]:
     return out
 
 
-def _dual(ctx: ModelContext, room: Room) -> float:
+def _dual(ctx: ModelContext, room: Room, variables: dict) -> float:
     """The minimisation-form derivative of the objective with respect to the room's
-    right-hand side or bound (nominal dollars)."""
+    right-hand side or bound (nominal dollars); `variables` by name."""
     if room.moved == "rhs":
         return float(ctx.prob.constraints[room.row].pi or 0.0)
-    var = ctx.prob.variablesDict()[room.row]
+    var = variables[room.row]
     bound = var.upBound if room.moved == "upper" else var.lowBound
     # A reduced cost belongs to the bound the variable sits at; the other one is slack.
     if bound is None or abs((var.varValue or 0.0) - bound) > FULL:
         return 0.0
     return float(var.dj or 0.0)
-
-
-def move(ctx: ModelContext, room: Room, dollars_real: float) -> None:
-    """Move the room by `dollars_real` today's dollars (negative: take room away)."""
-    nominal = dollars_real * room.step
-    if room.moved == "rhs":
-        # PuLP keeps `expr + constant <sense> 0`: the right-hand side is -constant.
-        ctx.prob.constraints[room.row].constant -= nominal
-        return
-    var = ctx.prob.variablesDict()[room.row]
-    if room.moved == "upper":
-        var.upBound = (var.upBound or 0.0) + nominal
-    else:
-        var.lowBound = (var.lowBound or 0.0) + nominal
 
 
 # -- the figures ----------------------------------------------------------------------
@@ -227,11 +211,6 @@ def move(ctx: ModelContext, room: Room, dollars_real: float) -> None:
 def objective_term(ctx: ModelContext) -> str:
     """What the marginal values are measured in: estate, spending or tax."""
     return OBJECTIVE_TERMS[ctx.plan.objective.kind]
-
-
-def gain(ctx: ModelContext, objective_change: float) -> float:
-    """An objective change as a gain in the plan's terms (tax: a saving is positive)."""
-    return -objective_change if ctx.prob.sense == pulp.LpMinimize else objective_change
 
 
 def solve_for_duals(ctx: ModelContext, solver: str = "highs") -> bool:
@@ -247,8 +226,9 @@ def shadow_prices(ctx: ModelContext) -> pd.DataFrame:
     """The marginal value of each room (module doc) from the duals of ctx's last solve."""
     term = objective_term(ctx)
     rows = []
+    variables = ctx.prob.variablesDict()
     for room in rooms(ctx):
-        value = -_dual(ctx, room) * room.step
+        value = -_dual(ctx, room, variables) * room.step
         value = 0.0 if abs(value) < 1e-9 else value
         rows.append(
             {
