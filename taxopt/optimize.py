@@ -91,8 +91,12 @@ def optimize(
     paths: int = DEFAULT_PATHS,
     success: float = DEFAULT_TARGET,
     seed: int | None = DEFAULT_SEED,
+    explain: bool = False,
 ) -> Result:
     """Optimize a plan under a rule set; the Result holds the ledger's tables.
+
+    `explain` fills `result.shadow_prices` (taxopt.explain): the final LP solved once more
+    for vertex duals, so the default run pays nothing for it.
 
     `paths` return paths (0: none) stress the optimized plan (taxopt.stress): the result's
     `stress` gives the success rate of its headline spending and the safe spending met on
@@ -136,6 +140,7 @@ def optimize(
             f"opened '{name}' (zero balance) for the conversions it may plan."
         )
     search = _Search(plan, rules, mode, solver, mip_seconds, thorough)
+    search.explain = explain
     if policy_applies(plan) and plan.withdrawal.basis == "gross":
         amounts = fixed_policy_amounts(plan, rules)
         if amounts is None:  # the withdrawal depends on the portfolio: take a first plan's
@@ -149,7 +154,7 @@ def optimize(
     result.notes = notes + search.notes + result.notes + circle_notes(circles, netted)
     result.notes += uninvested_savings(plan, rules, result.yearly)
     if with_baselines:
-        result = hold_against_baselines(plan, rules, result, solver, REGIME_ROUNDS)
+        result = hold_against_baselines(plan, rules, result, solver, REGIME_ROUNDS, explain)
     if paths > 0:
         progress.step(f"stress test: {paths:,} return paths")
         result.stress = stress_test(result, paths, success, seed)
@@ -188,6 +193,7 @@ class _Search:
         self.build_seconds = self.solve_seconds = 0.0
         self.policy_tax: dict[int, float] | None = None  # gross basis (see optimize)
         self.notes: list[str] = []  # what the search could not do (the time limit)
+        self.explain = False  # read the final LP's duals (taxopt.explain)
 
     def build(self, plan: Plan, mode: str, regime=None) -> ModelContext:
         ctx = build_model(plan, self.rules, mode, regime, self.policy_tax)
@@ -494,7 +500,7 @@ def plan_score(plan: Plan, rules: RuleSet, figures: PlanFigures, ledger: Ledger)
 
 
 def hold_against_baselines(
-    plan: Plan, rules: RuleSet, result: Result, solver: str, rounds: int
+    plan: Plan, rules: RuleSet, result: Result, solver: str, rounds: int, explain: bool = False
 ) -> Result:
     """Replay the rules of thumb; if one beats the optimized plan on the plan's objective,
     restart the regime search from that rule's own decisions (its ledger's regime: the LP
@@ -517,6 +523,7 @@ def hold_against_baselines(
         if attempt == 1 or progress.out_of_time():
             break
         search = _Search(plan, rules, "exact", solver, 0.0, False)
+        search.explain = explain
         search.policy_tax = result.policy_tax or None
         improved, best = None, mine
         for _score, name in ahead:
@@ -623,7 +630,25 @@ def _result_of(
     result.policy_tax = search.policy_tax or {}
     result.circles = circles_table(circles)
     result.netted_circles = circles_table(netted)
+    if search.explain:
+        result.shadow_prices = _shadow_prices(search, run.ctx)
     return result
+
+
+def _shadow_prices(search: _Search, ctx: ModelContext):
+    """The final LP's marginal values (taxopt.explain), or an empty table with a note."""
+    from taxopt.explain import empty_table, shadow_prices, solve_for_duals
+
+    started = time.perf_counter()
+    solved = solve_for_duals(ctx, search.solver)
+    search.solve_seconds += time.perf_counter() - started
+    if solved:
+        return shadow_prices(ctx)
+    search.notes.append(
+        "no marginal values: the final model is not an LP solved by HiGHS "
+        "(a MILP's answer or another solver)"
+    )
+    return empty_table()
 
 
 @dataclass

@@ -19,6 +19,7 @@ import pandas as pd
 
 from taxopt.circles import circles_table
 from taxopt.decisions import Decisions
+from taxopt.explain import empty_table
 from taxopt.io import write_json
 from taxopt.ledger import Ledger
 from taxopt.model.context import ModelContext
@@ -107,6 +108,8 @@ class Result:
     stress: StressFigures | None = None  # taxopt.stress; None when skipped (paths 0)
     # Exact mode: the exact model's LP relaxation's objective, a bound no plan can beat.
     objective_bound: float | None = None
+    # optimize(explain=True): marginal values from the final LP's duals (taxopt.explain).
+    shadow_prices: pd.DataFrame = field(default_factory=empty_table)
 
     @property
     def return_basis(self) -> str:
@@ -230,6 +233,7 @@ class Result:
             "implied_accounts": self.implied_accounts,
             "circles": _records(self.circles),
             "netted_circles": _records(self.netted_circles),
+            "shadow_prices": _records(self.shadow_prices),
         }
 
     def to_json(self, path: str | Path) -> Path:
@@ -277,6 +281,14 @@ def location_table(plan: Plan, rules: RuleSet, ledger: Ledger) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _records(table: pd.DataFrame) -> list[dict]:
+    """A table's rows as JSON objects, NaN as null."""
+    return [
+        {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
+        for row in table.to_dict(orient="records")
+    ]
+
+
 def _location_json(location: pd.DataFrame) -> dict:
     out: dict = {}
     for (snapshot, account), group in location.groupby(["snapshot", "account"], sort=False):
@@ -317,11 +329,3 @@ def reconcile(ctx: ModelContext, ledger: Ledger) -> pd.DataFrame:
             row[f"{key}_error"] = model[key] - ledger_values[key]
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def _records(table: pd.DataFrame) -> list[dict]:
-    """A table's rows for JSON, NaN as null."""
-    return [
-        {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
-        for row in table.to_dict(orient="records")
-    ]
