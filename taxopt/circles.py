@@ -20,7 +20,6 @@ from dataclasses import dataclass
 import pandas as pd
 
 from taxopt.decisions import Decisions
-from taxopt.ledger import penalty_applies
 from taxopt.plan import Plan
 from taxopt.rules import Growth, RuleSet
 
@@ -144,8 +143,9 @@ def explain(plan: Plan, rules: RuleSet, yearly: pd.DataFrame, circle: Circle) ->
             s
             for s in circle.sources
             if owners.get(s)
-            and rules.account_kinds[_kind(plan, s)].early_withdrawal_penalty
-            and penalty_applies(rules, circle.year - plan.person(owners[s]).birth_year)
+            and rules.withdrawal_is_early(
+                _kind(plan, s), plan.person(owners[s]).age_in(circle.year)
+            )
         ]
         if early:
             return (

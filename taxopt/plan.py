@@ -55,6 +55,10 @@ class Person(Strict):
     name: str = Field(min_length=1)
     birth_year: int = Field(ge=1900, le=2100)
 
+    def age_in(self, year: int) -> int:
+        """Age at the end of `year`: the age every rule reads (RMD, early withdrawal)."""
+        return year - self.birth_year
+
 
 class Tier(Strict):
     """An index product with its assumptions (annual, nominal, fractions)."""
@@ -575,6 +579,11 @@ class Plan(Strict):
     def person(self, name: str) -> Person:
         return next(p for p in self.people if p.name == name)
 
+    def owner(self, account: str) -> Person | None:
+        """The person who owns `account` (None for an account without an owner)."""
+        owner = next(a.owner for a in self.accounts if a.name == account)
+        return None if owner is None else self.person(owner)
+
     def ages_in(self, year: int) -> tuple[int, ...]:
         return tuple(year - p.birth_year for p in self.people)
 
@@ -677,14 +686,12 @@ def policy_notes(plan: Plan) -> list[str]:
 
 def rmd_possible(plan: Plan, rules: RuleSet) -> bool:
     """Whether any account must pay a required distribution before the plan ends."""
-    if rules.rmd is None:
-        return False
     for account in plan.accounts:
-        kind = rules.account_kinds.get(account.kind)
-        if kind is None or not kind.rmd or account.owner is None:
+        owner = plan.owner(account.name)
+        if account.kind not in rules.account_kinds or owner is None:
             continue
-        person = plan.person(account.owner)
-        if person.birth_year + rules.rmd.start_age(person.birth_year) <= plan.end_year:
+        age = owner.age_in(plan.end_year)
+        if rules.rmd_divisor(account.kind, age, owner.birth_year) is not None:
             return True
     return False
 

@@ -249,8 +249,9 @@ class Surtax(Cited):
 
     name: str
     rate: float = Field(gt=0, le=1)
-    base: Literal["net_investment_income"] = "net_investment_income"
-    measure: Literal["magi"] = "magi"
+    # The only kinds the calculator knows; a rule file names them (no country's is a default).
+    base: Literal["net_investment_income"]
+    measure: Literal["magi"]
     threshold: dict[FilingStatus, float]
     indexed: bool = False
     round_down_to: RoundDownTo = Field(None, description=ROUND_DOWN_TO_HELP)
@@ -439,7 +440,7 @@ class Meta(Strict):
     title: str
     jurisdiction: str
     year: int = Field(ge=MIN_YEAR, le=MAX_YEAR)
-    currency: str = "USD"  # ISO 4217 code of the amounts, a label (no law reads it)
+    currency: str = Field(description="ISO 4217 code of the amounts (USD, GBP); a label")
     filing_statuses: list[str]
     people_per_status: dict[str, int] = Field(
         default_factory=dict,
@@ -521,6 +522,13 @@ class RuleSet(Strict):
         if not self.account_kinds[account_kind].rmd or table is None:
             return None
         return table.divisor_if_due(age, birth_year)
+
+    def rmd_amount(self, account_kind: str, age: int, birth_year: int, balance: float) -> float:
+        """The required minimum distribution from an account of `account_kind` holding
+        `balance` (its value at the end of the year before, Treas. Reg. §1.401(a)(9)-5(b)):
+        the balance over the distribution-table divisor, 0 when none is due."""
+        divisor = self.rmd_divisor(account_kind, age, birth_year)
+        return 0.0 if divisor is None else balance / divisor
 
     # --- what the optimizer can model -----------------------------------------------------
 
@@ -756,6 +764,13 @@ def _reference_problems(rules: RuleSet) -> list[str]:
             problems.append(
                 f"account_kinds.{kind_name}.early_withdrawal_penalty: is true but the rule "
                 "set has no [early_withdrawal] table; add one or set it to false"
+            )
+        if kind.early_withdrawal_penalty and kind.withdrawals != WithdrawalTax.ORDINARY:
+            problems.append(
+                f"account_kinds.{kind_name}.early_withdrawal_penalty: the additional tax falls "
+                "on withdrawals that are income (IRC §72(t)(1)), but withdrawals is "
+                f"'{kind.withdrawals}'; set withdrawals = \"ordinary\" or set it to false "
+                "(Roth-style accounts use roth_distribution_rules)"
             )
     return problems
 

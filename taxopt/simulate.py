@@ -57,7 +57,6 @@ import pandas as pd
 
 from taxopt.cashflows import plan_flows
 from taxopt.errors import InputError
-from taxopt.ledger import penalty_applies, rmd_required
 from taxopt.plan import Plan
 from taxopt.returns import ReturnModel, make_return_model
 from taxopt.rules import Growth, RuleSet, WithdrawalTax
@@ -145,15 +144,16 @@ def policy_from_result(result) -> Policy:
 
     taxable = np.array([k.growth == Growth.TAXED for k in kinds])
     sale_fraction, basis_fraction = planned_sales(plan, decisions, taxable)
-    rmd_fraction = np.array(
-        [[rmd_required(plan, rules, a, y, 1.0) for a in accounts] for y in years]
-    )
+    rmd_fraction = np.zeros((n_y, n_a))
     penalty = np.zeros((n_y, n_a), dtype=bool)
-    for j, (account, kind) in enumerate(zip(plan.accounts, kinds, strict=True)):
-        if kind.withdrawals == WithdrawalTax.ORDINARY and kind.early_withdrawal_penalty:
-            if account.owner is not None:
-                born = plan.person(account.owner).birth_year
-                penalty[:, j] = [penalty_applies(rules, y - born) for y in years]
+    for j, account in enumerate(plan.accounts):
+        owner = plan.owner(account.name)
+        if owner is None:
+            continue
+        for i, y in enumerate(years):
+            age = owner.age_in(y)
+            rmd_fraction[i, j] = rules.rmd_amount(account.kind, age, owner.birth_year, 1.0)
+            penalty[i, j] = rules.withdrawal_is_early(account.kind, age)
 
     retired = [i for i, y in enumerate(years) if y >= plan.retirement_year]
     return Policy(
