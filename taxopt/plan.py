@@ -460,18 +460,28 @@ class Plan(Strict):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Plan:
-        tier_names = [t.name for t in self.tiers]
-        _unique(tier_names, "tiers")
+        _unique([t.name for t in self.tiers], "tiers")
         _unique([a.name for a in self.accounts], "accounts")
-        people = {p.name for p in self.people}
         _unique([p.name for p in self.people], "people")
-        known = set(tier_names)
+        self._check_profile_tiers()
+        self._check_accounts()
+        self._check_dates()
+        self._check_references()
+        return self
+
+    def _check_profile_tiers(self) -> None:
+        tier_names = [t.name for t in self.tiers]
         for tier in [*self.profile.weights, self.profile.reserve_tier]:
-            if tier is not None and tier not in known:
+            if tier is not None and tier not in tier_names:
                 raise ValueError(
                     f"profile: names tier '{tier}', which tiers does not define; "
                     f"use one of {', '.join(tier_names)}"
                 )
+
+    def _check_accounts(self) -> None:
+        """Each account's tiers, past Roth years and owner name what the plan defines."""
+        tier_names = [t.name for t in self.tiers]
+        known, people = set(tier_names), {p.name for p in self.people}
         for i, account in enumerate(self.accounts):
             for tier in [*account.balances, *(account.basis or {})]:
                 if tier not in known:
@@ -496,6 +506,9 @@ class Plan(Strict):
                     f"accounts[{i}].owner: '{account.owner}' is not one of the people "
                     f"({', '.join(sorted(people))})"
                 )
+
+    def _check_dates(self) -> None:
+        """Retirement within the plan's years; each person of a plausible age today."""
         if self.retirement_year < self.start_year:
             raise ValueError(
                 f"retirement_year: {self.retirement_year} is before start_year "
@@ -513,6 +526,10 @@ class Plan(Strict):
                     f"people[{i}].birth_year: {person.name} would be {age} in "
                     f"{self.start_year}; give a birth year 0 to 110 years before start_year"
                 )
+
+    def _check_references(self) -> None:
+        """Contributions name accounts, and income streams name people, the plan defines."""
+        people = {p.name for p in self.people}
         account_names = {a.name for a in self.accounts}
         for name in [
             *(self.contributions.accounts or []),
@@ -529,7 +546,6 @@ class Plan(Strict):
                     f"income: '{owner}' in income/earnings is not one of the people "
                     f"({', '.join(sorted(people))})"
                 )
-        return self
 
     @property
     def source(self) -> str:

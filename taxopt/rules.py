@@ -808,21 +808,8 @@ def _value_problems(rules: RuleSet) -> list[str]:
                     f"{field}.{status}: {value:g} is not an amount from 0 to {MAX_AMOUNT:g}; "
                     "give the figure in currency units of the rule set's year"
                 )
-    bt = rules.benefit_taxation
-    if bt is not None:
-        for name in ("benefit_fraction", "rate1", "rate2", "max_fraction"):
-            value = getattr(bt, name)
-            if not 0 <= value <= 1:
-                problems.append(
-                    f"benefit_taxation.{name}: {value:g} is not a fraction from 0 to 1 "
-                    "(0.85, not 85)"
-                )
-        for status in set(bt.base1) & set(bt.base2):
-            if bt.base2[status] < bt.base1[status]:
-                problems.append(
-                    f"benefit_taxation.base2.{status}: {bt.base2[status]:g} is below base1 "
-                    f"{bt.base1[status]:g}; the second base is the higher one"
-                )
+    if rules.benefit_taxation is not None:
+        problems += _benefit_problems(rules.benefit_taxation)
     if rules.early_withdrawal is not None and not 0 <= rules.early_withdrawal.age <= MAX_AGE:
         problems.append(
             f"early_withdrawal.age: {rules.early_withdrawal.age:g} is not an age from 0 to "
@@ -830,20 +817,34 @@ def _value_problems(rules: RuleSet) -> list[str]:
         )
     if rules.rmd is not None:
         problems += _rmd_problems(rules.rmd)
-    for lim in rules.contribution_limits:
-        if lim.annual > MAX_AMOUNT:
+    problems += [
+        f"contribution_limits[{lim.name}].annual: {lim.annual:g} is above "
+        f"{MAX_AMOUNT:g}; give the yearly limit in currency units"
+        for lim in rules.contribution_limits
+        if lim.annual > MAX_AMOUNT
+    ]
+    problems += [
+        f"deductions[{d.name}].{name}: {year} is not a year from {MIN_YEAR} to {MAX_YEAR}"
+        for d in rules.deductions
+        for name, year in (("first_year", d.first_year), ("last_year", d.last_year))
+        if year is not None and not MIN_YEAR <= year <= MAX_YEAR
+    ]
+    return problems
+
+
+def _benefit_problems(bt: BenefitTaxation) -> list[str]:
+    problems = [
+        f"benefit_taxation.{name}: {getattr(bt, name):g} is not a fraction from 0 to 1 "
+        "(0.85, not 85)"
+        for name in ("benefit_fraction", "rate1", "rate2", "max_fraction")
+        if not 0 <= getattr(bt, name) <= 1
+    ]
+    for status in set(bt.base1) & set(bt.base2):
+        if bt.base2[status] < bt.base1[status]:
             problems.append(
-                f"contribution_limits[{lim.name}].annual: {lim.annual:g} is above "
-                f"{MAX_AMOUNT:g}; give the yearly limit in currency units"
+                f"benefit_taxation.base2.{status}: {bt.base2[status]:g} is below base1 "
+                f"{bt.base1[status]:g}; the second base is the higher one"
             )
-    for d in rules.deductions:
-        for name in ("first_year", "last_year"):
-            year = getattr(d, name)
-            if year is not None and not MIN_YEAR <= year <= MAX_YEAR:
-                problems.append(
-                    f"deductions[{d.name}].{name}: {year} is not a year from {MIN_YEAR} to "
-                    f"{MAX_YEAR}"
-                )
     return problems
 
 

@@ -129,18 +129,44 @@ def build_household(
         raise FieldProblem(
             "filing_status", f"'{fields['filing_status']}' is not one of {', '.join(statuses)}"
         )
+    ages = _ages(fields, base, status)
+    amounts = _amounts(fields)
+    year = tax_year(fields, base, default_year)
+    income = TaxInput(
+        filing_status=status,
+        ages=ages,
+        ordinary_income=amounts["ordinary_income"],
+        investment_ordinary_income=amounts["investment_income"],
+        qualified_dividends=amounts["qualified_dividends"],
+        ltcg=amounts["ltcg"],
+        social_security=amounts["social_security"],
+        early_distributions=amounts["early_distributions"],
+        year=year,
+    )
+    parts = OrdinaryParts(**{name: amounts[name] for name in PART_FIELDS})
+    state = _state(fields, base, status, year, inflation)
+    return Household(income=income, rules=base.for_year(year, inflation), parts=parts, state=state)
+
+
+def _ages(fields: Mapping[str, str | None], base: RuleSet, status: str) -> tuple[int, ...]:
+    """One age per person the filing status covers (the rule set says how many)."""
     joint = base.people_covered(status) == 2
     ages = (_age(fields, "age", required=True),)
     spouse = _age(fields, "spouse_age", required=joint)
     if joint:
-        ages = (*ages, spouse)
-    elif spouse is not None:
-        couples = [s for s in statuses if base.people_covered(s) == 2]
+        return (*ages, spouse)
+    if spouse is not None:
+        couples = [s for s in base.meta.filing_statuses if base.people_covered(s) == 2]
         either = f" or use {', '.join(couples)}" if couples else ""
         raise FieldProblem(
             "spouse_age",
             f"is {spouse} but filing status '{status}' covers one person; leave it blank{either}",
         )
+    return ages
+
+
+def _amounts(fields: Mapping[str, str | None]) -> dict[str, float]:
+    """Every amount field, each part no more than the total it is part of."""
     amounts = {name: _amount(fields, name) for name in AMOUNT_FIELDS}
     for part in ("investment_income", "early_distributions", *PART_FIELDS):
         if amounts[part] > amounts["ordinary_income"]:
@@ -165,39 +191,33 @@ def build_household(
             f"{_fmt(amounts['ordinary_income'])} is less than its parts investment_income + "
             f"ira_distributions + pension_income = {_fmt(named)}; give the total there",
         )
-    year = tax_year(fields, base, default_year)
-    income = TaxInput(
-        filing_status=status,
-        ages=ages,
-        ordinary_income=amounts["ordinary_income"],
-        investment_ordinary_income=amounts["investment_income"],
-        qualified_dividends=amounts["qualified_dividends"],
-        ltcg=amounts["ltcg"],
-        social_security=amounts["social_security"],
-        early_distributions=amounts["early_distributions"],
-        year=year,
-    )
-    parts = OrdinaryParts(**{name: amounts[name] for name in PART_FIELDS})
+    return amounts
+
+
+def _state(
+    fields: Mapping[str, str | None], base: RuleSet, status: str, year: int, inflation: float
+) -> StateRuleSet | None:
+    """The household's state rules for its tax year, if it names a state."""
     code = (fields.get("state") or "").strip()
-    state = None
-    if code:
-        if not base.meta.jurisdiction.upper().startswith("US"):
-            raise FieldProblem(
-                "state",
-                f"'{code}': a US state's tax needs a US federal rule set, and {base.name} "
-                f"is {base.meta.jurisdiction}; use e.g. --rules us-federal-2026",
-            )
-        try:
-            state = _state_rules(code, year, inflation)
-        except InputError as problem:
-            raise FieldProblem("state", str(problem).removeprefix("--state: ")) from None
-        if status not in state.meta.filing_statuses:
-            raise FieldProblem(
-                "state",
-                f"{state.name} has no filing status '{status}'; it has "
-                f"{', '.join(state.meta.filing_statuses)}",
-            )
-    return Household(income=income, rules=base.for_year(year, inflation), parts=parts, state=state)
+    if not code:
+        return None
+    if not base.meta.jurisdiction.upper().startswith("US"):
+        raise FieldProblem(
+            "state",
+            f"'{code}': a US state's tax needs a US federal rule set, and {base.name} "
+            f"is {base.meta.jurisdiction}; use e.g. --rules us-federal-2026",
+        )
+    try:
+        state = _state_rules(code, year, inflation)
+    except InputError as problem:
+        raise FieldProblem("state", str(problem).removeprefix("--state: ")) from None
+    if status not in state.meta.filing_statuses:
+        raise FieldProblem(
+            "state",
+            f"{state.name} has no filing status '{status}'; it has "
+            f"{', '.join(state.meta.filing_statuses)}",
+        )
+    return state
 
 
 def _age(fields: Mapping[str, str | None], name: str, required: bool) -> int | None:
