@@ -169,6 +169,13 @@ class Phaseout(Strict):
     indexed: bool = False
     round_down_to: RoundDownTo = Field(None, description=ROUND_DOWN_TO_HELP)
 
+    def remaining(self, amount: Any, status: FilingStatus, measured: Any, xp: Any) -> Any:
+        """`amount` after the phase-out for a filing unit whose income on `measure` is
+        `measured`: amount - rate x (measured - start), not below zero. Amounts are floats
+        or arrays; `xp` supplies maximum for them (numpy, or taxopt.tax's float one)."""
+        excess = xp.maximum(0.0, measured - self.start[status])
+        return xp.maximum(0.0, amount - self.rate * excess)
+
 
 class Deduction(Cited):
     """An amount subtracted from income before the ordinary schedule.
@@ -274,6 +281,18 @@ class BenefitTaxation(Cited):
     max_fraction: float = Field(ge=0, le=1)
     indexed: bool = False
     round_down_to: RoundDownTo = Field(None, description=ROUND_DOWN_TO_HELP)
+
+    def taxable_part(self, status: FilingStatus, benefits: Any, other_income: Any, xp: Any) -> Any:
+        """The taxable part of `benefits` for a filing unit with `other_income` (IRC §86(a),
+        (b), (c); Pub. 915 Worksheet 1): `rate1` of provisional income between the bases, at
+        most `rate1` x benefits, plus `rate2` of it above `base2`, all at most
+        `max_fraction` x benefits. Floats or arrays; `xp` supplies minimum and maximum."""
+        provisional = other_income + self.benefit_fraction * benefits
+        base1, base2 = self.base1[status], self.base2[status]
+        in_first_band = xp.minimum(xp.maximum(provisional - base1, 0.0), base2 - base1)
+        first_tier = xp.minimum(self.rate1 * benefits, self.rate1 * in_first_band)
+        second_tier = self.rate2 * xp.maximum(0.0, provisional - base2)
+        return xp.minimum(self.max_fraction * benefits, second_tier + first_tier)
 
 
 class EarlyWithdrawal(Cited):
@@ -809,7 +828,7 @@ def _value_problems(rules: RuleSet) -> list[str]:
                     "give the figure in currency units of the rule set's year"
                 )
     if rules.benefit_taxation is not None:
-        problems += _benefit_problems(rules.benefit_taxation)
+        problems += _benefit_table_problems(rules.benefit_taxation)
     if rules.early_withdrawal is not None and not 0 <= rules.early_withdrawal.age <= MAX_AGE:
         problems.append(
             f"early_withdrawal.age: {rules.early_withdrawal.age:g} is not an age from 0 to "
@@ -832,7 +851,7 @@ def _value_problems(rules: RuleSet) -> list[str]:
     return problems
 
 
-def _benefit_problems(bt: BenefitTaxation) -> list[str]:
+def _benefit_table_problems(bt: BenefitTaxation) -> list[str]:
     problems = [
         f"benefit_taxation.{name}: {getattr(bt, name):g} is not a fraction from 0 to 1 "
         "(0.85, not 85)"

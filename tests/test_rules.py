@@ -9,6 +9,7 @@ import re
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -467,6 +468,37 @@ def test_no_rmd_without_a_distribution_table():
 )
 def test_withdrawal_is_early_worked_from_the_law(kind, age, early):
     assert load_rules("us-federal-2026").withdrawal_is_early(kind, age) is early
+
+
+@pytest.mark.parametrize(
+    ("status", "benefits", "other", "taxable"),
+    [
+        # IRC §86 (Pub. 915 Worksheet 1): provisional = other + 1/2 benefits.
+        # mfj: 30,000 + 12,000 = 42,000; 50% of (42,000 - 32,000) = 5,000 < 50% of benefits.
+        ("mfj", 24_000, 30_000, 5_000),
+        # single: 40,000 + 10,000 = 50,000; 50% of the 9,000 between 25,000 and 34,000 =
+        # 4,500, plus 85% of 16,000 above 34,000 = 13,600; capped at 85% of 20,000 = 17,000.
+        ("single", 20_000, 40_000, 17_000),
+        ("single", 20_000, 10_000, 0),  # provisional 20,000: below the first base
+    ],
+)
+def test_benefit_taxation_on_the_rule_object(status, benefits, other, taxable):
+    table = load_rules("us-federal-2026").benefit_taxation
+    assert table.taxable_part(status, benefits, other, np) == pytest.approx(taxable)
+    many = table.taxable_part(status, np.full(3, float(benefits)), np.full(3, float(other)), np)
+    assert many == pytest.approx([taxable] * 3)
+
+
+def test_a_phaseout_on_the_rule_object():
+    # IRC §151(f) (P.L. 119-21 §70103): $6,000 per senior, less 6% of MAGI over $75,000
+    # (single): at 100,000, 6,000 - 1,500 = 4,500; gone from 175,000.
+    senior = next(d for d in load_rules("us-federal-2026").deductions if d.name == "senior")
+    cut = senior.phaseout
+    assert [cut.remaining(6_000, "single", m, np) for m in (75_000, 100_000, 175_000)] == [
+        6_000,
+        4_500,
+        0,
+    ]
 
 
 def test_early_withdrawal_penalty_falls_only_on_withdrawals_that_are_income(tmp_path):
