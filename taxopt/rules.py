@@ -305,7 +305,8 @@ class EarlyWithdrawal(Cited):
         """Is a withdrawal early for a person whose age at the end of the year is `age`?
 
         Safe from the year in which that age exceeds the rule's age (59.5 -> from 60): a
-        conservative reading of "attained age 59 1/2" shared by the model and the ledger.
+        conservative reading of "attained age 59 1/2"; everything asks it through
+        RuleSet.withdrawal_is_early or RuleSet.roth_withdrawal_phase.
         """
         return age <= math.floor(self.age)
 

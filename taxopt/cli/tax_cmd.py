@@ -91,7 +91,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     single.add_argument("--social-security", help="gross Social Security benefits (default 0)")
     single.add_argument(
         "--early-distributions",
-        help="the part of ordinary income withdrawn early, subject to the 10%% penalty",
+        help="the part of ordinary income withdrawn early, subject to the rule set's "
+        "early-withdrawal penalty (US: 10%%, IRC §72(t))",
     )
     single.add_argument(
         "--ira-distributions",
