@@ -29,6 +29,7 @@ FLAT_RULES = """
 name = "flat-25"
 title = "Test: a flat 25% tax on all income, nothing else"
 jurisdiction = "test"
+currency = "USD"
 year = 2026
 filing_statuses = ["single"]
 
