@@ -480,6 +480,9 @@ def test_withdrawal_is_early_worked_from_the_law(kind, age, early):
         # 4,500, plus 85% of 16,000 above 34,000 = 13,600; capped at 85% of 20,000 = 17,000.
         ("single", 20_000, 40_000, 17_000),
         ("single", 20_000, 10_000, 0),  # provisional 20,000: below the first base
+        # 32,000 + 2,000 = 34,000 (= the second base): 50% of 9,000 is 4,500, more than
+        # half the benefits, so the first tier is 2,000 (Worksheet 1: the smaller of the two).
+        ("single", 4_000, 32_000, 2_000),
     ],
 )
 def test_benefit_taxation_on_the_rule_object(status, benefits, other, taxable):
