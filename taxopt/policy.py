@@ -184,6 +184,7 @@ class PolicyEngine:
         self.kinds = {a.name: rules.account_kinds[a.kind] for a in plan.accounts}
         self.accounts = [a.name for a in plan.accounts]
         self.owner = {a.name: a.owner for a in plan.accounts}
+        self.owner_person = {a.name: plan.owner(a.name) for a in plan.accounts}
         self.kind_name = {a.name: a.kind for a in plan.accounts}
         self.tiers = [t.name for t in plan.tiers]
         self.tier = {t.name: t for t in plan.tiers}
@@ -236,7 +237,7 @@ class PolicyEngine:
 
     def _rmd(self, account: str, year: int, opening: float) -> float:
         """The RMD due from `account` in `year` on its `opening` balance (0 if none)."""
-        owner = self.plan.owner(account)
+        owner = self.owner_person[account]
         if owner is None:
             return 0.0
         return self.rules.rmd_amount(
@@ -490,7 +491,7 @@ class PolicyEngine:
             out = withdrawals.get(a, 0.0)
             if kind.withdrawals == WithdrawalTax.ORDINARY:
                 ordinary += out * (1.0 - kind.tax_free_withdrawal_fraction)
-                owner = self.plan.owner(a)
+                owner = self.owner_person[a]
                 if owner is not None and self.rules.withdrawal_is_early(
                     self.kind_name[a], owner.age_in(year)
                 ):
