@@ -229,7 +229,6 @@ class _Replay:
         tax = compute_tax(year_rules, tax_input)
         self.taxes.append(tax)
         self.inputs.append(tax_input)
-        rates = marginal_rates(year_rules, tax_input)
         spending = (
             income.withdrawals
             + social_security
@@ -250,28 +249,9 @@ class _Replay:
                 v for (_s, _d, y), v in self.decisions.conversions.items() if y == year
             ),
             rmd_required=sum(row[f"rmd_{a.name}"] for a in plan.accounts),
-            ordinary_withdrawals=income.ordinary,
-            deductible_contributions=income.deductible,
-            taxable_ordinary_yield=income.ordinary_yield,
-            qualified_dividends=income.qualified_yield,
-            realized_gains=income.gains,
-            early_distributions=income.early,
-            agi=tax.agi,
-            taxable_social_security=tax.taxable_social_security,
-            total_deductions=tax.total_deductions,
-            taxable_income=tax.taxable_income,
-            ordinary_taxable_income=tax.ordinary_taxable_income,
-            preferential_taxable_income=tax.preferential_taxable_income,
-            ordinary_tax=tax.ordinary_tax,
-            capital_gains_tax=tax.capital_gains_tax,
-            niit=tax.niit,
-            early_withdrawal_penalty=tax.early_withdrawal_penalty,
-            total_tax=tax.total_tax,
-            marginal_ordinary_rate=rates["ordinary_income"],
-            marginal_ltcg_rate=rates["ltcg"],
-            spending=spending,
-            spending_real=spending / row["inflation_factor"],
         )
+        row.update(_tax_columns(income, tax, marginal_rates(year_rules, tax_input)))
+        row.update(spending=spending, spending_real=spending / row["inflation_factor"])
         for i, amount in enumerate(tax.bracket_fill):
             row[f"bracket_{i}_filled"] = amount
         if spending < -MONEY_TOLERANCE:
@@ -301,6 +281,31 @@ class _Replay:
         row["after_tax_estate_real"] = sum(
             closing[n] * self.heir_keep[n] for n in closing
         ) / plan.inflation_factor(year + 1)
+
+
+def _tax_columns(income: _YearIncome, tax: TaxResult, rates: dict[str, float]) -> dict:
+    """The yearly table's income and tax columns of one year (nominal dollars)."""
+    return dict(
+        ordinary_withdrawals=income.ordinary,
+        deductible_contributions=income.deductible,
+        taxable_ordinary_yield=income.ordinary_yield,
+        qualified_dividends=income.qualified_yield,
+        realized_gains=income.gains,
+        early_distributions=income.early,
+        agi=tax.agi,
+        taxable_social_security=tax.taxable_social_security,
+        total_deductions=tax.total_deductions,
+        taxable_income=tax.taxable_income,
+        ordinary_taxable_income=tax.ordinary_taxable_income,
+        preferential_taxable_income=tax.preferential_taxable_income,
+        ordinary_tax=tax.ordinary_tax,
+        capital_gains_tax=tax.capital_gains_tax,
+        niit=tax.niit,
+        early_withdrawal_penalty=tax.early_withdrawal_penalty,
+        total_tax=tax.total_tax,
+        marginal_ordinary_rate=rates["ordinary_income"],
+        marginal_ltcg_rate=rates["ltcg"],
+    )
 
 
 def _opening_lots(plan: Plan, kinds: dict) -> dict[tuple, LedgerLot]:
