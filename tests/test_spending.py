@@ -19,7 +19,6 @@ from circles_witness import independent_circles
 import taxopt.model.objective as objective_module
 from taxopt import InfeasiblePlanError, load_plan, load_rules, optimize
 from taxopt.cli import main
-from taxopt.ledger import rmd_required
 from taxopt.model import build_model
 from taxopt.optimize import regime_from
 from taxopt.plan import IMPLIED_TAXABLE, plan_from_dict
@@ -200,7 +199,8 @@ def _rmds_met(plan, result) -> list[int]:
     is met from the ledger's opening balance."""
     due = []
     for row in result.yearly.itertuples():
-        required = rmd_required(plan, US, "ira", row.year, row.opening_ira)
+        owner, kind = plan.owner("ira"), next(a.kind for a in plan.accounts if a.name == "ira")
+        required = US.rmd_amount(kind, owner.age_in(row.year), owner.birth_year, row.opening_ira)
         assert row.withdrawal_ira >= required - CENT, row.year
         if required > 0:
             due.append(row.year)
