@@ -22,7 +22,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 US = load_rules("us-federal-2026")
 
 
-@pytest.fixture(scope="module", params=["couple-near-retirement", "retiree-4-percent"])
+@pytest.fixture(scope="module", params=["couple-near-retirement", "retiree-drawing-2.5-percent"])
 def model(request):
     plan = load_plan(EXAMPLES / f"{request.param}.toml")
     return plan, build_model(plan, US, "exact")

@@ -119,18 +119,7 @@ def _declare_year(ctx: ModelContext, year: int, rules: RuleSet) -> None:
     if rules.capital_gains.annual_exemption.get(status, 0.0) > 0:
         v["included_gain"].add(year)
     v["unused_deduction"].add(year)
-    pref = rules.preferential[0] if rules.preferential else None
-    if pref is not None:
-        v["deduction_beyond_income"].add(year)
-        for i in range(len(pref.brackets[status].rates)):
-            v["preferential_band"].add((year, i))
-    for i, (start, end) in enumerate(_cut_points(rules, status)):
-        v["ordinary_segment"].add((year, i), high=None if end is None else end - start)
-    ordinary = rules.ordinary.brackets[status]
-    if pref is not None and ctx.exact and _cap_saving(ordinary, pref.brackets[status]) > 0:
-        for i, (start, end, _rate) in enumerate(ordinary.bands()):
-            v["regular_segment"].add((year, i), high=None if math.isinf(end) else end - start)
-        v["income_tax"].add(year)
+    _declare_brackets(ctx, year, rules)
     credits = sum(c.rate * c.amount[status] for c in rules.credits)
     if credits:
         v["credit"].add(year, high=credits)
@@ -148,6 +137,26 @@ def _declare_year(ctx: ModelContext, year: int, rules: RuleSet) -> None:
         v["surtax"].add((surtax.name, year))
 
 
+def _declare_brackets(ctx: ModelContext, year: int, rules: RuleSet) -> None:
+    """ordinary_segment (bounded by their widths), preferential_band and
+    deduction_beyond_income with preferential rates, regular_segment and income_tax where
+    the IRC §1(h)(1) cap can bind (exact mode)."""
+    v = ctx.variables
+    status = ctx.plan.filing_status
+    pref = rules.preferential[0] if rules.preferential else None
+    if pref is not None:
+        v["deduction_beyond_income"].add(year)
+        for i in range(len(pref.brackets[status].rates)):
+            v["preferential_band"].add((year, i))
+    for i, (start, end) in enumerate(_cut_points(rules, status)):
+        v["ordinary_segment"].add((year, i), high=None if end is None else end - start)
+    ordinary = rules.ordinary.brackets[status]
+    if pref is not None and ctx.exact and _cap_saving(ordinary, pref.brackets[status]) > 0:
+        for i, (start, end, _rate) in enumerate(ordinary.bands()):
+            v["regular_segment"].add((year, i), high=None if math.isinf(end) else end - start)
+        v["income_tax"].add(year)
+
+
 def _cut_points(rules: RuleSet, status: str) -> list[tuple[float, float | None]]:
     """(start, end) of each ordinary segment: the brackets of the ordinary schedule cut
     again at the preferential thresholds (the last segment has no end)."""
@@ -155,6 +164,14 @@ def _cut_points(rules: RuleSet, status: str) -> list[tuple[float, float | None]]
     pref = rules.preferential[0] if rules.preferential else None
     cuts = sorted(set(schedule.thresholds) | set(pref.brackets[status].thresholds if pref else []))
     return [(start, cuts[i + 1] if i + 1 < len(cuts) else None) for i, start in enumerate(cuts)]
+
+
+def ordinary_segments(ctx: ModelContext, year: int) -> list[tuple[float, float | None, object]]:
+    """(start, end, `ordinary_segment` variable) of the year's ordinary segments, bottom up
+    (the last has no end)."""
+    segment = ctx.variables["ordinary_segment"]
+    cuts = _cut_points(ctx.rules_by_year[year], ctx.plan.filing_status)
+    return [(start, end, segment[year, i]) for i, (start, end) in enumerate(cuts)]
 
 
 def _benefit_pieces(rules: RuleSet, status: str, benefits: float) -> list[float | None]:
@@ -302,12 +319,8 @@ def _add_year_taxes(ctx: ModelContext, year: int, rules: RuleSet) -> None:
 
     schedule = rules.ordinary.brackets[status]
     pref = rules.preferential[0] if rules.preferential else None
-    segments = []
-    ordinary_tax_terms = {}
-    for i, (start, end) in enumerate(_cut_points(rules, status)):
-        seg = v["ordinary_segment"][year, i]
-        segments.append((start, end, seg))
-        ordinary_tax_terms[seg] = schedule.rate_at(start)
+    segments = ordinary_segments(ctx, year)
+    ordinary_tax_terms = {seg: schedule.rate_at(start) for start, _end, seg in segments}
     ctx.constrain(
         "ordinary_fill", year, lin({s: 1.0 for _, _, s in segments}) - ordinary_taxable == 0
     )
