@@ -43,7 +43,7 @@ from taxopt.plan import (
 )
 from taxopt.result import PlanFigures, Result, plan_figures, reconcile
 from taxopt.rules import Growth, RuleSet
-from taxopt.solve import START_TOLERANCE, SolveReport, resolve, solve, values
+from taxopt.solve import START_TOLERANCE, SolveReport, columns, resolve, solve, values
 from taxopt.spending import fixed_policy_amounts, gross_policy_tax, policy_amounts
 from taxopt.stress import (
     DEFAULT_PATHS,
@@ -608,7 +608,7 @@ def _best_of(plan: Plan, a: _Candidate | None, b: _Candidate | None) -> _Candida
 
 def _restore(ctx: ModelContext, solution: dict[str, float]) -> None:
     """Put a stored solution back into the model's variables (for reconciliation)."""
-    for var in ctx.prob.variables():
+    for var in columns(ctx):
         var.varValue = solution.get(var.name, 0.0)
 
 
