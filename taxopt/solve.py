@@ -188,14 +188,14 @@ def _read_highs(ctx: ModelContext) -> int:
     model, prob = ctx.prob.solverModel, ctx.prob
     state = model.getModelStatus()
     solution = model.getSolution()
-    for var, value, dual in zip(columns(ctx), solution.col_value, solution.col_dual):
-        var.varValue, var.dj = value, dual
-    for constraint, value, dual in zip(
-        prob.constraints.values(), solution.row_value, solution.row_dual
-    ):
-        slack = constraint.constant + value
-        constraint.slack = -slack if constraint.sense == pulp.LpConstraintLE else slack
-        constraint.pi = dual
+    cols, rows = columns(ctx), list(prob.constraints.values())
+    if len(solution.col_value) == len(cols) and len(solution.row_value) == len(rows):
+        for var, value, dual in zip(cols, solution.col_value, solution.col_dual, strict=True):
+            var.varValue, var.dj = value, dual
+        for row, value, dual in zip(rows, solution.row_value, solution.row_dual, strict=True):
+            slack = row.constant + value
+            row.slack = -slack if row.sense == pulp.LpConstraintLE else slack
+            row.pi = dual
     ok = highspy.HighsModelStatus
     if state == ok.kOptimal:
         status = (pulp.LpStatusOptimal, pulp.LpSolutionOptimal)
@@ -203,13 +203,17 @@ def _read_highs(ctx: ModelContext) -> int:
         status = (pulp.LpStatusInfeasible, pulp.LpSolutionInfeasible)
     elif state == ok.kUnbounded:
         status = (pulp.LpStatusUnbounded, pulp.LpSolutionUnbounded)
-    elif state in (
-        ok.kObjectiveBound,
-        ok.kObjectiveTarget,
-        ok.kInterrupt,
-        ok.kTimeLimit,
-        ok.kIterationLimit,
-    ) and model.getObjectiveValue() != highspy.kHighsInf:
+    elif (
+        state
+        in (
+            ok.kObjectiveBound,
+            ok.kObjectiveTarget,
+            ok.kInterrupt,
+            ok.kTimeLimit,
+            ok.kIterationLimit,
+        )
+        and model.getObjectiveValue() != highspy.kHighsInf
+    ):
         status = (pulp.LpStatusOptimal, pulp.LpSolutionIntegerFeasible)
     else:
         status = (pulp.LpStatusNotSolved, pulp.LpSolutionNoSolutionFound)
