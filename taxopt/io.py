@@ -140,9 +140,7 @@ def _check_kind_and_target(output: Output) -> Path:
     return check_target(output.path, output.label)
 
 
-def check_target(
-    path: str | Path, label: str | None = None, create_folder: bool = False
-) -> Path:
+def check_target(path: str | Path, label: str | None = None, create_folder: bool = False) -> Path:
     """The file to write for `path` (symlinks followed), or InputError saying why not.
 
     A missing folder is refused, unless `create_folder` (the library's writers: the CLI has

@@ -43,7 +43,16 @@ from taxopt.plan import (
 )
 from taxopt.result import PlanFigures, Result, plan_figures, reconcile
 from taxopt.rules import Growth, RuleSet
-from taxopt.solve import START_TOLERANCE, SolveReport, columns, resolve, solve, values
+from taxopt.solve import (
+    START_TOLERANCE,
+    SolveReport,
+    basis,
+    columns,
+    resolve,
+    restore_basis,
+    solve,
+    values,
+)
 from taxopt.spending import fixed_policy_amounts, gross_policy_tax, policy_amounts
 from taxopt.stress import (
     DEFAULT_PATHS,
@@ -370,7 +379,7 @@ class _Search:
         (the new run or None, the legs forbidden, what netting costs when it is refused);
         a refused re-solve leaves the model and its solution as they were."""
         ctx, plan = run.ctx, self.plan
-        solution = values(ctx)
+        solution, start = values(ctx), basis(ctx)
         legs = circle_variables(ctx, circles)
         for var in legs:
             var.upBound = 0.0
@@ -386,6 +395,7 @@ class _Search:
             if var.name not in keep:
                 var.upBound = None
         _restore(ctx, solution)
+        restore_basis(ctx, start)
         if not solved:
             return None, legs, "; the plan cannot do without them"
         return None, legs, f"; netting them costs {_objective_gap(plan, original, report)}"

@@ -736,9 +736,7 @@ def with_implied_roths(plan: Plan, rules: RuleSet) -> tuple[Plan, list[str]]:
         opened.append(Account(name=name, kind=target, owner=account.owner, implied=True))
     if not opened:
         return plan, []
-    return plan.model_copy(update={"accounts": [*plan.accounts, *opened]}), [
-        a.name for a in opened
-    ]
+    return plan.model_copy(update={"accounts": [*plan.accounts, *opened]}), [a.name for a in opened]
 
 
 def tier_presets() -> dict:

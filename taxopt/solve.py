@@ -249,6 +249,21 @@ def resolve(ctx: ModelContext, solver: str = "highs") -> SolveReport:
     return report
 
 
+def basis(ctx: ModelContext):
+    """HiGHS' basis of ctx.prob's last solve (None when HiGHS did not solve it), for
+    `restore_basis`."""
+    model = getattr(ctx.prob, "solverModel", None)
+    return model.getBasis() if model is not None and hasattr(model, "getBasis") else None
+
+
+def restore_basis(ctx: ModelContext, saved) -> None:
+    """Make `saved` (from `basis`) the starting point of the next `resolve`: after a re-solve
+    whose answer was not kept, the next one starts from the plan's own optimum again."""
+    model = getattr(ctx.prob, "solverModel", None)
+    if model is not None and saved is not None and saved.valid:
+        model.setBasis(saved)
+
+
 def _report(ctx: ModelContext, status: int, used: str, started: float) -> SolveReport:
     """The solve's outcome in plain words, read from ctx.prob after PuLP's solve."""
     seconds = time.perf_counter() - started

@@ -189,7 +189,7 @@ def _signed(dollars: float) -> str:
 
 
 def _tax_difference(saved: float) -> str:
-    """"$20,000 less tax" / "$3,678 more tax" / "the same tax": no sign to misread."""
+    """ "$20,000 less tax" / "$3,678 more tax" / "the same tax": no sign to misread."""
     dollars = round(saved) + 0
     if dollars == 0:
         return "the same tax"

@@ -238,9 +238,7 @@ def against_rule_of_thumb(result) -> Comparison | None:
     )
 
 
-def _explain(
-    result, spending: float, estate: float, saved: float, saved_pv: float | None
-) -> str:
+def _explain(result, spending: float, estate: float, saved: float, saved_pv: float | None) -> str:
     parts = []
     if spending < -0.5:
         y = result.yearly
