@@ -9,8 +9,9 @@ A plan is a list of instructions; some pairs of them cancel out and only confuse
   the money leaves the shelter only to be taxed on its growth.
 
 The model breaks ties against them (model.objective.FLOW_TIE_BREAK); `optimize` re-solves
-without any that remain and keeps them only when the plan is strictly better with them,
-saying why (see `explain`). Amounts are nominal dollars of their year.
+without any that remain and keeps one only when netting it costs more than its
+`materiality` (an instruction worth less is not worth giving), saying why (see `explain`)
+and what netting it costs. Amounts are nominal dollars of their year.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from dataclasses import dataclass
 import pandas as pd
 
 from taxopt.decisions import Decisions
-from taxopt.ledger import penalty_applies
 from taxopt.plan import Plan
 from taxopt.rules import Growth, RuleSet
 
@@ -60,7 +60,18 @@ class Circle:
 
 def find_circles(plan: Plan, rules: RuleSet, decisions: Decisions) -> list[Circle]:
     """Every circle in the decisions, by year."""
-    out: list[Circle] = []
+    out = [
+        *_conversion_circles(decisions),
+        *_contribution_circles(decisions),
+        *_exempt_to_taxable_circles(plan, rules, decisions),
+        *_purchase_circles(plan, decisions),
+    ]
+    return sorted(out, key=lambda c: c.key)
+
+
+def _conversion_circles(decisions: Decisions) -> list[Circle]:
+    """Money converted into an account and withdrawn from it in the same year."""
+    out = []
     converted: dict[tuple[str, int], dict[str, float]] = {}
     for (source, target, year), amount in decisions.conversions.items():
         if amount > 0:
@@ -79,15 +90,27 @@ def find_circles(plan: Plan, rules: RuleSet, decisions: Decisions) -> list[Circl
                     sources=tuple(sorted(sources)),
                 )
             )
+    return out
+
+
+def _contribution_circles(decisions: Decisions) -> list[Circle]:
+    """An account contributed to and withdrawn from in the same year."""
+    out = []
     for (account, year), amount in decisions.contributions.items():
         drawn = decisions.withdrawal(account, year)
         if min(amount, drawn) >= CIRCLE_DOLLARS:
             out.append(Circle(year, "contribution_and_withdrawal", account, amount, drawn))
+    return out
+
+
+def _exempt_to_taxable_circles(plan: Plan, rules: RuleSet, decisions: Decisions) -> list[Circle]:
+    """Tax-exempt money withdrawn in a year that contributes to a taxable account."""
     growth = {a.name: rules.account_kinds[a.kind].growth for a in plan.accounts}
     taxed_in: dict[int, list[str]] = {}
     for (account, year), amount in decisions.contributions.items():
         if growth[account] == Growth.TAXED and amount >= CIRCLE_DOLLARS:
             taxed_in.setdefault(year, []).append(account)
+    out = []
     for (account, year), drawn in decisions.withdrawals.items():
         if growth[account] == Growth.EXEMPT and drawn >= CIRCLE_DOLLARS and year in taxed_in:
             moved = sum(decisions.contribution(a, year) for a in taxed_in[year])
@@ -101,12 +124,35 @@ def find_circles(plan: Plan, rules: RuleSet, decisions: Decisions) -> list[Circl
                     sources=tuple(sorted(taxed_in[year])),
                 )
             )
+    return out
+
+
+def _purchase_circles(plan: Plan, decisions: Decisions) -> list[Circle]:
+    """A tier of a taxable account bought and sold in the same year."""
     proceeds = sale_proceeds(plan, decisions)
+    out = []
     for (account, tier, year), bought in decisions.buys.items():
         sold = proceeds.get((account, tier, year), 0.0)
         if min(bought, sold) >= CIRCLE_DOLLARS:
             out.append(Circle(year, "purchase_and_sale", account, bought, sold, tier=tier))
-    return sorted(out, key=lambda c: c.key)
+    return out
+
+
+def materiality(plan: Plan, circle: Circle) -> float:
+    """What netting `circle` may cost before the plan keeps it, in today's dollars over the
+    plan: the larger of options.circle_min_gain and options.circle_min_gain_share of the
+    money it moves round (its smaller leg, deflated to today's dollars)."""
+    moved = min(circle.money_in, circle.money_out) / plan.inflation_factor(circle.year)
+    options = plan.options
+    return max(options.circle_min_gain, options.circle_min_gain_share * moved)
+
+
+def objective_units(plan: Plan, dollars: float) -> float:
+    """Today's dollars over the plan in the objective's own units: under max_spending, a
+    dollar a year of constant real spending is worth one dollar per spending year."""
+    if plan.objective.kind == "max_spending":
+        return dollars / max(1, sum(1 for y in plan.years if y >= plan.retirement_year))
+    return dollars
 
 
 def sale_proceeds(plan: Plan, decisions: Decisions) -> dict[tuple[str, str, int], float]:
@@ -144,8 +190,9 @@ def explain(plan: Plan, rules: RuleSet, yearly: pd.DataFrame, circle: Circle) ->
             s
             for s in circle.sources
             if owners.get(s)
-            and rules.account_kinds[_kind(plan, s)].early_withdrawal_penalty
-            and penalty_applies(rules, circle.year - plan.person(owners[s]).birth_year)
+            and rules.withdrawal_is_early(
+                _kind(plan, s), plan.person(owners[s]).age_in(circle.year)
+            )
         ]
         if early:
             return (

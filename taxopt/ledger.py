@@ -5,12 +5,20 @@ It knows nothing of the optimization model. From the plan, the rule set and the 
 the years with its own state: balances per account and tier, and for taxable accounts
 each lot's units, value and basis; for each Roth owner, the basis by ordering layer
 (taxopt.roth: Roth money beyond it is income or penalised). Taxes come from the pure tax
-calculator. Its tables are what every report shows; the model's own figures are only
+calculator; what the law says about RMDs and early withdrawals comes from the rule set's
+methods. Its tables are what every report shows; the model's own figures are only
 compared with them.
 
-Timing: flows at the start of each year on the opening balances; yields on post-trade
-holdings are paid during the year and reinvested (adding to a taxable lot's basis);
-holdings then grow by the tier's total return (its deterministic return, Plan.tier_returns).
+Each year, in order (`_Replay.year`):
+1. `_account_flows`: each account's contribution, withdrawal and conversions at the start
+   of the year on the opening balances (taxable accounts sell and buy lots, sheltered ones
+   re-split across tiers), with the RMD due and the income and early distributions they
+   make;
+2. `_roth_income`: Roth withdrawals beyond the basis the ordering rules leave free;
+3. `_taxable_yields`: yields on the post-trade holdings of taxable accounts;
+4. `_tax`: the year's tax from the pure calculator, and the spending it leaves;
+5. `_close`: holdings recorded, growth by each tier's total return (yields reinvested,
+   adding to a taxable lot's basis; Plan.tier_returns), closing balances and estate.
 """
 
 from __future__ import annotations
@@ -59,38 +67,249 @@ class Ledger:
         return float(self.yearly["after_tax_estate_real"].iloc[-1])
 
 
-def penalty_applies(rules: RuleSet, age: int) -> bool:
-    """Early-withdrawal penalty for a person whose age at the end of the year is `age`.
+@dataclass
+class _YearIncome:
+    """What a year's flows add to income (nominal dollars), summed over accounts."""
 
-    Safe from the year in which that age exceeds the rule's age (59.5 -> from 60): a
-    conservative reading of "attained age 59 1/2" that the model shares.
-    """
-    rule = rules.early_withdrawal
-    return rule is not None and rule.applies(age)
-
-
-def rmd_required(plan: Plan, rules: RuleSet, account_name: str, year: int, opening: float) -> float:
-    """Required minimum distribution from an account in `year` (0 if none is due)."""
-    account = next(a for a in plan.accounts if a.name == account_name)
-    kind = rules.account_kinds[account.kind]
-    if not kind.rmd or rules.rmd is None or account.owner is None:
-        return 0.0
-    person = plan.person(account.owner)
-    age = year - person.birth_year
-    if age < rules.rmd.start_age(person.birth_year):
-        return 0.0
-    return opening / rules.rmd.divisor(age)
+    ordinary: float = 0.0  # withdrawals and conversions taxed as ordinary income
+    deductible: float = 0.0  # deductible contributions
+    early: float = 0.0  # distributions bearing the early-withdrawal penalty
+    gains: float = 0.0  # realized on lot sales
+    withdrawals: float = 0.0
+    contributions: float = 0.0
+    ordinary_yield: float = 0.0
+    qualified_yield: float = 0.0
 
 
 def replay(plan: Plan, rules: RuleSet, decisions: Decisions) -> Ledger:
     """Walk the plan's years applying `decisions`; compute balances, gains and taxes."""
-    flows = plan_flows(plan, rules)
-    kinds = {a.name: rules.account_kinds[a.kind] for a in plan.accounts}
-    growth = plan.tier_growth
-    tiers = {t.name: t for t in plan.tiers}
-    balances = {
-        (a.name, t.name): a.balances.get(t.name, 0.0) for a in plan.accounts for t in plan.tiers
-    }
+    book = _Replay(plan, rules, decisions)
+    rows = [book.year(year) for year in plan.years]
+    return Ledger(
+        pd.DataFrame(rows), pd.DataFrame(book.holding_rows), book.taxes, book.inputs, book.warnings
+    )
+
+
+class _Replay:
+    """The replay's state (balances, lots, Roth draws) and its yearly steps."""
+
+    def __init__(self, plan: Plan, rules: RuleSet, decisions: Decisions):
+        self.plan, self.rules, self.decisions = plan, rules, decisions
+        self.flows = plan_flows(plan, rules)
+        self.kinds = {a.name: rules.account_kinds[a.kind] for a in plan.accounts}
+        self.growth = plan.tier_growth
+        self.tiers = {t.name: t for t in plan.tiers}
+        self.balances = {
+            (a.name, t.name): a.balances.get(t.name, 0.0) for a in plan.accounts for t in plan.tiers
+        }
+        self.lots = _opening_lots(plan, self.kinds)
+        self.roth_draws = replay_decisions(plan, rules, decisions)  # the ordering rules, by year
+        self.heir_keep = {
+            a.name: 1.0 - plan.objective.heir_tax_rate
+            if self.kinds[a.name].growth == Growth.DEFERRED
+            else 1.0
+            for a in plan.accounts
+        }
+        self.holding_rows: list[dict] = []
+        self.taxes: list[TaxResult] = []
+        self.inputs: list[TaxInput] = []
+        self.warnings: list[str] = []
+
+    def year(self, year: int) -> dict:
+        """One row of the yearly table: the steps of the module docstring, in order."""
+        plan = self.plan
+        row: dict = {"year": year, "inflation_factor": plan.inflation_factor(year)}
+        for person in plan.people:
+            row[f"age_{person.name}"] = person.age_in(year)
+        row["retired"] = year >= plan.retirement_year
+        income = _YearIncome()
+        self._account_flows(year, row, income)
+        self._roth_income(year, row, income)
+        self._taxable_yields(income)
+        self._tax(year, row, income)
+        self._close(year, row)
+        return row
+
+    def _account_flows(self, year: int, row: dict, income: _YearIncome) -> None:
+        """Step 1: each account's flows at the start of the year, on its opening balance."""
+        plan, rules, decisions, balances = self.plan, self.rules, self.decisions, self.balances
+        opening = {a.name: sum(balances[a.name, t.name] for t in plan.tiers) for a in plan.accounts}
+        for a in plan.accounts:
+            name, kind = a.name, self.kinds[a.name]
+            contribution = decisions.contribution(name, year)
+            converted_out = sum(
+                v for (s, _d, y), v in decisions.conversions.items() if s == name and y == year
+            )
+            converted_in = sum(
+                v for (_s, d, y), v in decisions.conversions.items() if d == name and y == year
+            )
+            owner = plan.owner(name)
+            required = (
+                rules.rmd_amount(a.kind, owner.age_in(year), owner.birth_year, opening[name])
+                if owner is not None
+                else 0.0
+            )
+            if kind.growth == Growth.TAXED:
+                withdrawal, realized = _trade_taxable(
+                    plan, decisions, balances, self.lots, name, year, contribution
+                )
+                income.gains += realized
+            else:
+                withdrawal = decisions.withdrawal(name, year)
+                total_post = (
+                    opening[name] + contribution - withdrawal - converted_out + converted_in
+                )
+                if total_post < -MONEY_TOLERANCE:
+                    self.warnings.append(
+                        f"{year} {name}: withdrawals exceed the balance by {-total_post:,.2f}"
+                    )
+                _reallocate(plan, decisions, balances, name, year, max(total_post, 0.0))
+            if withdrawal + MONEY_TOLERANCE < required:
+                self.warnings.append(
+                    f"{year} {name}: RMD {required:,.2f} not met (withdrew {withdrawal:,.2f})"
+                )
+            if kind.withdrawals == WithdrawalTax.ORDINARY:
+                taxable_share = 1.0 - kind.tax_free_withdrawal_fraction
+                income.ordinary += (withdrawal + converted_out) * taxable_share
+                if owner is not None and rules.withdrawal_is_early(a.kind, owner.age_in(year)):
+                    income.early += withdrawal
+            if kind.contributions == "deductible":
+                income.deductible += contribution
+            row[f"contribution_{name}"] = contribution
+            row[f"withdrawal_{name}"] = withdrawal
+            row[f"conversion_out_{name}"] = converted_out
+            row[f"rmd_{name}"] = required
+            row[f"opening_{name}"] = opening[name]
+            income.withdrawals += withdrawal
+            income.contributions += contribution
+
+    def _roth_income(self, year: int, row: dict, income: _YearIncome) -> None:
+        """Step 2: Roth withdrawals beyond the basis the ordering rules leave free
+        (taxopt.roth) are income, and before the early-withdrawal age penalised."""
+        draws = self.roth_draws[year].values()
+        roth_income = sum(d.income for d in draws)
+        roth_early = sum(d.early for d in draws)
+        income.ordinary += roth_income
+        income.early += roth_early
+        row.update(roth_taxable_earnings=roth_income, roth_early_distributions=roth_early)
+
+    def _taxable_yields(self, income: _YearIncome) -> None:
+        """Step 3: yields paid on taxable accounts' post-trade holdings, by character."""
+        for a in self.plan.accounts:
+            if self.kinds[a.name].growth != Growth.TAXED:
+                continue
+            for t in self.plan.tiers:
+                tier = self.tiers[t.name]
+                paid = tier.yield_rate * self.balances[a.name, t.name]
+                if tier.yield_character == "ordinary":
+                    income.ordinary_yield += paid
+                elif tier.yield_character == "qualified_dividends":
+                    income.qualified_yield += paid
+
+    def _tax(self, year: int, row: dict, income: _YearIncome) -> None:
+        """Step 4: the year's tax (the pure calculator) and the spending left after it."""
+        plan, flows = self.plan, self.flows
+        year_rules = self.rules.for_year(year, plan.inflation)
+        wages = sum(flows.earnings[year].values())
+        social_security = flows.social_security[year]
+        other = flows.other_income[year]
+        tax_input = TaxInput(
+            filing_status=plan.filing_status,
+            ages=plan.ages_in(year),
+            ordinary_income=max(
+                0.0, wages + other + income.ordinary + income.ordinary_yield - income.deductible
+            ),
+            investment_ordinary_income=income.ordinary_yield,
+            qualified_dividends=income.qualified_yield,
+            ltcg=max(0.0, income.gains),
+            social_security=social_security,
+            early_distributions=income.early,
+            year=year,
+        )
+        tax = compute_tax(year_rules, tax_input)
+        self.taxes.append(tax)
+        self.inputs.append(tax_input)
+        spending = (
+            income.withdrawals
+            + social_security
+            + other
+            + flows.savings[year]
+            + flows.wage_tax[year]
+            - income.contributions
+            - tax.total_tax
+        )
+        row.update(
+            wages=wages,
+            savings_budget=flows.savings[year],
+            social_security=social_security,
+            other_income=other,
+            contributions=income.contributions,
+            withdrawals=income.withdrawals,
+            roth_conversions=sum(
+                v for (_s, _d, y), v in self.decisions.conversions.items() if y == year
+            ),
+            rmd_required=sum(row[f"rmd_{a.name}"] for a in plan.accounts),
+        )
+        row.update(_tax_columns(income, tax, marginal_rates(year_rules, tax_input)))
+        row.update(spending=spending, spending_real=spending / row["inflation_factor"])
+        for i, amount in enumerate(tax.bracket_fill):
+            row[f"bracket_{i}_filled"] = amount
+        if spending < -MONEY_TOLERANCE:
+            self.warnings.append(
+                f"{year}: spending is negative ({spending:,.2f}): outflows exceed sources"
+            )
+
+    def _close(self, year: int, row: dict) -> None:
+        """Step 5: record the post-trade holdings, grow them, and close the year."""
+        plan, balances = self.plan, self.balances
+        for a in plan.accounts:
+            for t in plan.tiers:
+                self.holding_rows.append(
+                    {
+                        "year": year,
+                        "account": a.name,
+                        "tier": t.name,
+                        "post_trade": balances[a.name, t.name],
+                    }
+                )
+        _grow(balances, self.lots, self.growth, self.tiers)
+        closing = {a.name: sum(balances[a.name, t.name] for t in plan.tiers) for a in plan.accounts}
+        for a in plan.accounts:
+            row[f"closing_{a.name}"] = closing[a.name]
+        row["portfolio_closing"] = sum(closing.values())
+        row["portfolio_closing_real"] = row["portfolio_closing"] / plan.inflation_factor(year + 1)
+        row["after_tax_estate_real"] = sum(
+            closing[n] * self.heir_keep[n] for n in closing
+        ) / plan.inflation_factor(year + 1)
+
+
+def _tax_columns(income: _YearIncome, tax: TaxResult, rates: dict[str, float]) -> dict:
+    """The yearly table's income and tax columns of one year (nominal dollars)."""
+    return dict(
+        ordinary_withdrawals=income.ordinary,
+        deductible_contributions=income.deductible,
+        taxable_ordinary_yield=income.ordinary_yield,
+        qualified_dividends=income.qualified_yield,
+        realized_gains=income.gains,
+        early_distributions=income.early,
+        agi=tax.agi,
+        taxable_social_security=tax.taxable_social_security,
+        total_deductions=tax.total_deductions,
+        taxable_income=tax.taxable_income,
+        ordinary_taxable_income=tax.ordinary_taxable_income,
+        preferential_taxable_income=tax.preferential_taxable_income,
+        ordinary_tax=tax.ordinary_tax,
+        capital_gains_tax=tax.capital_gains_tax,
+        niit=tax.niit,
+        early_withdrawal_penalty=tax.early_withdrawal_penalty,
+        total_tax=tax.total_tax,
+        marginal_ordinary_rate=rates["ordinary_income"],
+        marginal_ltcg_rate=rates["ltcg"],
+    )
+
+
+def _opening_lots(plan: Plan, kinds: dict) -> dict[tuple, LedgerLot]:
+    """One lot per taxable account and tier held today, at its basis, in units of $1."""
     lots: dict[tuple, LedgerLot] = {}
     for a in plan.accounts:
         if kinds[a.name].growth != Growth.TAXED:
@@ -107,181 +326,7 @@ def replay(plan: Plan, rules: RuleSet, decisions: Decisions) -> Ledger:
                     1.0,
                     a.basis_of(t.name) / balance,
                 )
-
-    roth_draws = replay_decisions(plan, rules, decisions)  # the ordering rules, by year
-    rows, holding_rows, taxes, inputs, warnings = [], [], [], [], []
-    heir_keep = {
-        a.name: 1.0 - plan.objective.heir_tax_rate
-        if kinds[a.name].growth == Growth.DEFERRED
-        else 1.0
-        for a in plan.accounts
-    }
-    for year in plan.years:
-        year_rules = rules.for_year(year, plan.inflation)
-        infl = plan.inflation_factor(year)
-        row: dict = {"year": year, "inflation_factor": infl}
-        for person in plan.people:
-            row[f"age_{person.name}"] = year - person.birth_year
-        row["retired"] = year >= plan.retirement_year
-        opening = {a.name: sum(balances[a.name, t.name] for t in plan.tiers) for a in plan.accounts}
-        post = {}
-        ordinary, deductible, early, ordinary_yield, qualified_yield, gains = (
-            0.0,
-            0.0,
-            0.0,
-            0.0,
-            0.0,
-            0.0,
-        )
-        withdrawals_total = contributions_total = 0.0
-        for a in plan.accounts:
-            name, kind = a.name, kinds[a.name]
-            contribution = decisions.contribution(name, year)
-            converted_out = sum(
-                v for (s, _d, y), v in decisions.conversions.items() if s == name and y == year
-            )
-            converted_in = sum(
-                v for (_s, d, y), v in decisions.conversions.items() if d == name and y == year
-            )
-            required = rmd_required(plan, rules, name, year, opening[name])
-            if kind.growth == Growth.TAXED:
-                withdrawal, realized = _trade_taxable(
-                    plan, decisions, balances, lots, name, year, contribution
-                )
-                gains += realized
-            else:
-                withdrawal = decisions.withdrawal(name, year)
-                total_post = (
-                    opening[name] + contribution - withdrawal - converted_out + converted_in
-                )
-                if total_post < -MONEY_TOLERANCE:
-                    warnings.append(
-                        f"{year} {name}: withdrawals exceed the balance by {-total_post:,.2f}"
-                    )
-                _reallocate(plan, decisions, balances, name, year, max(total_post, 0.0))
-            if withdrawal + MONEY_TOLERANCE < required:
-                warnings.append(
-                    f"{year} {name}: RMD {required:,.2f} not met (withdrew {withdrawal:,.2f})"
-                )
-            if kind.withdrawals == WithdrawalTax.ORDINARY:
-                taxable_share = 1.0 - kind.tax_free_withdrawal_fraction
-                ordinary += (withdrawal + converted_out) * taxable_share
-                if kind.early_withdrawal_penalty and a.owner is not None:
-                    if penalty_applies(rules, year - plan.person(a.owner).birth_year):
-                        early += withdrawal
-            if kind.contributions == "deductible":
-                deductible += contribution
-            row[f"contribution_{name}"] = contribution
-            row[f"withdrawal_{name}"] = withdrawal
-            row[f"conversion_out_{name}"] = converted_out
-            row[f"rmd_{name}"] = required
-            row[f"opening_{name}"] = opening[name]
-            withdrawals_total += withdrawal
-            contributions_total += contribution
-            post[name] = sum(balances[name, t.name] for t in plan.tiers)
-        # Roth withdrawals beyond the basis the ordering rules leave free (taxopt.roth).
-        roth_income = sum(d.income for d in roth_draws[year].values())
-        roth_early = sum(d.early for d in roth_draws[year].values())
-        ordinary += roth_income
-        early += roth_early
-        row.update(roth_taxable_earnings=roth_income, roth_early_distributions=roth_early)
-        for a in plan.accounts:
-            if kinds[a.name].growth != Growth.TAXED:
-                continue
-            for t in plan.tiers:
-                paid = tiers[t.name].yield_rate * balances[a.name, t.name]
-                if tiers[t.name].yield_character == "ordinary":
-                    ordinary_yield += paid
-                elif tiers[t.name].yield_character == "qualified_dividends":
-                    qualified_yield += paid
-
-        wages = sum(flows.earnings[year].values())
-        social_security = flows.social_security[year]
-        other = flows.other_income[year]
-        income = TaxInput(
-            filing_status=plan.filing_status,
-            ages=plan.ages_in(year),
-            ordinary_income=max(0.0, wages + other + ordinary + ordinary_yield - deductible),
-            investment_ordinary_income=ordinary_yield,
-            qualified_dividends=qualified_yield,
-            ltcg=max(0.0, gains),
-            social_security=social_security,
-            early_distributions=early,
-            year=year,
-        )
-        tax = compute_tax(year_rules, income)
-        taxes.append(tax)
-        inputs.append(income)
-        rates = marginal_rates(year_rules, income)
-        spending = (
-            withdrawals_total
-            + social_security
-            + other
-            + flows.savings[year]
-            + flows.wage_tax[year]
-            - contributions_total
-            - tax.total_tax
-        )
-        row.update(
-            wages=wages,
-            savings_budget=flows.savings[year],
-            social_security=social_security,
-            other_income=other,
-            contributions=contributions_total,
-            withdrawals=withdrawals_total,
-            roth_conversions=sum(
-                v for (_s, _d, y), v in decisions.conversions.items() if y == year
-            ),
-            rmd_required=sum(row[f"rmd_{a.name}"] for a in plan.accounts),
-            ordinary_withdrawals=ordinary,
-            deductible_contributions=deductible,
-            taxable_ordinary_yield=ordinary_yield,
-            qualified_dividends=qualified_yield,
-            realized_gains=gains,
-            early_distributions=early,
-            agi=tax.agi,
-            taxable_social_security=tax.taxable_social_security,
-            total_deductions=tax.total_deductions,
-            taxable_income=tax.taxable_income,
-            ordinary_taxable_income=tax.ordinary_taxable_income,
-            preferential_taxable_income=tax.preferential_taxable_income,
-            ordinary_tax=tax.ordinary_tax,
-            capital_gains_tax=tax.capital_gains_tax,
-            niit=tax.niit,
-            early_withdrawal_penalty=tax.early_withdrawal_penalty,
-            total_tax=tax.total_tax,
-            marginal_ordinary_rate=rates["ordinary_income"],
-            marginal_ltcg_rate=rates["ltcg"],
-            spending=spending,
-            spending_real=spending / infl,
-        )
-        for i, amount in enumerate(tax.bracket_fill):
-            row[f"bracket_{i}_filled"] = amount
-        for a in plan.accounts:
-            for t in plan.tiers:
-                holding_rows.append(
-                    {
-                        "year": year,
-                        "account": a.name,
-                        "tier": t.name,
-                        "post_trade": balances[a.name, t.name],
-                    }
-                )
-        _grow(plan, balances, lots, growth, tiers)
-        closing = {a.name: sum(balances[a.name, t.name] for t in plan.tiers) for a in plan.accounts}
-        for a in plan.accounts:
-            row[f"closing_{a.name}"] = closing[a.name]
-        row["portfolio_closing"] = sum(closing.values())
-        row["portfolio_closing_real"] = row["portfolio_closing"] / plan.inflation_factor(year + 1)
-        row["after_tax_estate_real"] = sum(
-            closing[n] * heir_keep[n] for n in closing
-        ) / plan.inflation_factor(year + 1)
-        if spending < -MONEY_TOLERANCE:
-            warnings.append(
-                f"{year}: spending is negative ({spending:,.2f}): outflows exceed sources"
-            )
-        rows.append(row)
-    return Ledger(pd.DataFrame(rows), pd.DataFrame(holding_rows), taxes, inputs, warnings)
+    return lots
 
 
 def _reallocate(
@@ -334,7 +379,7 @@ def _trade_taxable(
     return contribution + proceeds - bought_total, realized
 
 
-def _grow(plan: Plan, balances: dict, lots: dict, growth: dict, tiers: dict) -> None:
+def _grow(balances: dict, lots: dict, growth: dict, tiers: dict) -> None:
     """A year's return: yields reinvested (taxable lots gain basis), then total growth."""
     for lot in lots.values():
         lot.basis_per_unit += tiers[lot.tier].yield_rate * lot.value_per_unit

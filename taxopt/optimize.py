@@ -25,7 +25,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from taxopt import progress
-from taxopt.circles import Circle, circles_table, explain, find_circles
+from taxopt.circles import (
+    Circle,
+    circles_table,
+    explain,
+    find_circles,
+    materiality,
+    objective_units,
+)
 from taxopt.decisions import Decisions
 from taxopt.errors import InfeasiblePlanError, SolverError
 from taxopt.io import write_atomically
@@ -41,6 +48,7 @@ from taxopt.plan import (
     with_implied_taxable,
 )
 from taxopt.result import PlanFigures, Result, plan_figures, reconcile
+from taxopt.roth import roth_clock_notes
 from taxopt.rules import Growth, RuleSet
 from taxopt.solve import (
     START_TOLERANCE,
@@ -71,8 +79,8 @@ RECONCILE_TOLERANCE = 0.5  # dollars a year: model and ledger taxes agree within
 REGIME_TOLERANCE = 1e-4  # relative objective gain below which another regime round stops
 BOUND_TOLERANCE = 2e-4  # a plan this close (relative) to the relaxation's bound is kept
 DUST = 1e-7  # dollars: solver noise below this is zero
-CIRCLE_TOLERANCE = 1.0  # objective units ($, or $/yr of spending): what a circle must be worth
-UNTANGLE_ROUNDS = 2  # re-solves without circles (one rarely opens another)
+CIRCLE_TOLERANCE = 1.0  # objective units ($, or $/yr of spending): netting costing less is free
+UNTANGLE_ROUNDS = 20  # rounds of re-solves (netting a circle can open one in the next year)
 BASELINE_TOLERANCE = 1.0  # today's dollars: a rule of thumb ahead by less is a tie
 _TIME_LIMIT_NOTE = (
     "the time limit was reached during the search; this is the best plan found by then "
@@ -92,8 +100,12 @@ def optimize(
     paths: int = DEFAULT_PATHS,
     success: float = DEFAULT_TARGET,
     seed: int | None = DEFAULT_SEED,
+    explain: bool = False,
 ) -> Result:
     """Optimize a plan under a rule set; the Result holds the ledger's tables.
+
+    `explain` fills `result.shadow_prices` (taxopt.explain): the final LP solved once more
+    for vertex duals, so the default run pays nothing for it.
 
     `paths` return paths (0: none) stress the optimized plan (taxopt.stress): the result's
     `stress` gives the success rate of its headline spending and the safe spending met on
@@ -126,20 +138,21 @@ def optimize(
             thorough,
             clock,
         )
-        run, circles = _search_and_untangle(search)
+        search.explain = explain
+        run, circles, netted = _search_and_untangle(search)
         if lp_path:
             write_atomically(lp_path, lambda tmp: run.ctx.prob.writeLP(str(tmp)), kind="lp")
-        result = _result_of(search, run, circles)
+        result = _result_of(search, run, circles, netted)
         result.notes = [
             *notes,
             *search.notes,
             *result.notes,
-            *_kept_notes(circles),
+            *circle_notes(circles, netted),
             *uninvested_savings(plan, rules, result.yearly),
         ]
         if with_baselines:
             result = hold_against_baselines(
-                plan, rules, result, search.solver, REGIME_ROUNDS, clock
+                plan, rules, result, search.solver, REGIME_ROUNDS, explain, clock
             )
         if paths > 0:
             progress.step(f"stress test: {paths:,} return paths")
@@ -177,7 +190,7 @@ def _with_implied_accounts(plan: Plan, rules: RuleSet) -> tuple[Plan, list[str]]
     return plan, notes
 
 
-def _search_and_untangle(search: _Search) -> tuple[_Run, list[Circle]]:
+def _search_and_untangle(search: _Search) -> tuple[_Run, list[Circle], list[Circle]]:
     """The search's plan with its circles netted (module doc, steps 1-4). A gross-basis
     policy's tax is set first; when the withdrawal depends on the portfolio, a first
     search gives the amounts it is taxed on."""
@@ -188,10 +201,6 @@ def _search_and_untangle(search: _Search) -> tuple[_Run, list[Circle]]:
             amounts = policy_amounts(plan, rules, search.run().ledger.yearly)
         search.policy_tax = gross_policy_tax(plan, rules, amounts)
     return search.untangle(search.run())
-
-
-def _kept_notes(circles: list[Circle]) -> list[str]:
-    return [f"kept: {c.describe()}: {c.why}" for c in circles]
 
 
 def _timed(result: Result, clock: Stopwatch) -> Result:
@@ -239,6 +248,7 @@ class _Search:
         self.mip_seconds, self.thorough, self.clock = mip_seconds, thorough, clock
         self.policy_tax: dict[int, float] | None = None  # gross basis (see optimize)
         self.notes: list[str] = []  # what the search could not do (the time limit)
+        self.explain = False  # read the final LP's duals (taxopt.explain)
 
     def build(self, plan: Plan, mode: str, regime=None) -> ModelContext:
         with self.clock.timing("build"):
@@ -407,65 +417,100 @@ class _Search:
             _restore(best.ctx, best.values)
         return best
 
-    def untangle(self, run: _Run) -> tuple[_Run, list[Circle]]:
+    def untangle(self, run: _Run) -> tuple[_Run, list[Circle], list[Circle]]:
         """Re-solve the final model (same regime) with the circles the plan still has
-        netted (each one's smaller leg forbidden); take that plan when its objective is
-        within CIRCLE_TOLERANCE of the original. All kinds of circle at once first; if the
-        plan needs some, one kind at a time. The circles kept say why and what netting
-        them costs. Returns the run and the circles kept."""
+        netted (each one's smaller leg forbidden); take that plan when netting costs no more
+        than the circles' materiality together (taxopt.circles.materiality: an instruction
+        worth less is not worth giving). All circles at once first; a group the plan
+        refuses splits by kind, then circle by circle; a single circle refused is kept and
+        says why and what netting it costs. Circles a re-solve opens go the same way, up to
+        UNTANGLE_ROUNDS times. Returns the run, the circles kept and those netted (each
+        with what netting cost)."""
         plan, rules = self.plan, self.rules
-        circles = find_circles(plan, rules, run.decisions)
-        kinds = sorted({c.kind for c in circles})
-        attempts = [set(kinds)] + ([{k} for k in kinds] if len(kinds) > 1 else [])
-        original, forbidden, kept = run.report.objective, [], {}
-        for i, attempt in enumerate(attempts):
+        forbidden: list = []
+        kept: dict[tuple, Circle] = {}
+        netted: list[Circle] = []
+        for _round in range(UNTANGLE_ROUNDS):
             if run.ctx.binaries:  # a MILP's answer: no regime LP to re-solve
                 break
-            pending = [
-                c
-                for c in find_circles(plan, rules, run.decisions)
-                if c.kind in attempt and c.key not in kept
-            ]
-            if not pending:
-                continue
-            netted, legs, cost = self._net(run, pending, forbidden, original)
-            if netted is not None:
-                run, forbidden = netted, forbidden + legs
-            elif i > 0 or len(attempts) == 1:
-                for c in pending:
-                    c.why = explain(plan, rules, run.ledger.yearly, c) + cost
-                    kept[c.key] = c
+            groups = [[c for c in find_circles(plan, rules, run.decisions) if c.key not in kept]]
+            while groups and groups[0]:
+                group = groups.pop(0)
+                now = {c.key: c for c in find_circles(plan, rules, run.decisions)}
+                pending = [now[c.key] for c in group if c.key in now and c.key not in kept]
+                if not pending:
+                    continue
+                allowance = sum(materiality(plan, c) for c in pending)
+                done, legs, cost = self._net(run, pending, forbidden, allowance)
+                if done is not None:
+                    together = f" (with {len(pending) - 1} other circle(s))" * (len(pending) > 1)
+                    for c in pending:
+                        c.why = f"netted at a cost of {cost}{together}"
+                    netted += pending
+                    run, forbidden = done, forbidden + legs
+                elif len(pending) > 1:
+                    groups[:0] = _split(pending)
+                else:
+                    circle = pending[0]
+                    circle.why = (
+                        f"{explain(plan, rules, run.ledger.yearly, circle)}; netting it {cost}"
+                    )
+                    if cost.startswith("costs"):
+                        circle.why += (
+                            f", above its threshold of "
+                            f"{_threshold_text(plan, materiality(plan, circle))} "
+                            "(options.circle_min_gain, circle_min_gain_share)"
+                        )
+                    kept[circle.key] = circle
         left = find_circles(plan, rules, run.decisions)
         for c in left:
             if c.key not in kept:  # not re-solved (a MILP's answer, or opened by a re-solve)
                 c.why = explain(plan, rules, run.ledger.yearly, c)
-        return run, [kept.get(c.key, c) for c in left]
+        return run, [kept.get(c.key, c) for c in left], netted
 
-    def _net(self, run: _Run, circles: list[Circle], forbidden: list, original: float):
-        """Re-solve `run`'s model with `circles` netted on top of `forbidden` legs. Returns
-        (the new run or None, the legs forbidden, what netting costs when it is refused);
-        a refused re-solve leaves the model and its solution as they were."""
+    def _net(self, run: _Run, circles: list[Circle], forbidden: list, allowance: float):
+        """Re-solve `run`'s model with `circles` netted on top of `forbidden` legs; take it
+        when it costs at most `allowance` (today's dollars over the plan). Returns (the new
+        run or None, the legs forbidden, what netting costs); a refused re-solve leaves the
+        model and its solution as they were."""
         ctx, plan = run.ctx, self.plan
         solution, start = values(ctx), basis(ctx)
+        original = run.report.objective
         legs = circle_variables(ctx, circles)
         for var in legs:
             var.upBound = 0.0
         with self.clock.timing("solve"):
             report = resolve(ctx, self.solver)  # only bounds changed: warm from the last basis
         solved = report.status in ("optimal", "feasible") and report.objective is not None
-        if solved and not _better(plan, original, report.objective, CIRCLE_TOLERANCE):
+        margin = max(CIRCLE_TOLERANCE, objective_units(plan, allowance))
+        if solved and not _better(plan, original, report.objective, margin):
             decisions = read_decisions(ctx)
             ledger = replay(plan, self.rules, decisions)
-            return _Run(report, ctx, decisions, ledger, run.method, run.bound), legs, ""
+            if _taxes_agree(ctx, ledger):
+                cost = _objective_gap(plan, original, report)
+                return _Run(report, ctx, decisions, ledger, run.method, run.bound), legs, cost
+            # The netted plan crossed a kink of the fixed regime: its taxes are not the
+            # model's, so what netting costs is unknown here and the circle stays.
+            why = "would move the plan across a tax kink this re-solve cannot price"
+        elif solved:
+            why = f"costs {_objective_gap(plan, original, report)}"
+        else:
+            why = "is not possible: the plan cannot do without it"
         keep = {var.name for var in forbidden}
         for var in legs:
             if var.name not in keep:
                 var.upBound = None
         _restore(ctx, solution)
         restore_basis(ctx, start)
-        if not solved:
-            return None, legs, "; the plan cannot do without them"
-        return None, legs, f"; netting them costs {_objective_gap(plan, original, report)}"
+        return None, legs, why
+
+
+def _split(circles: list[Circle]) -> list[list[Circle]]:
+    """A refused group of circles, smaller: by kind when it has several, else one by one."""
+    kinds = sorted({c.kind for c in circles})
+    if len(kinds) > 1:
+        return [[c for c in circles if c.kind == k] for k in kinds]
+    return [[c] for c in circles]
 
 
 def circle_variables(ctx: ModelContext, circles: list[Circle]) -> list:
@@ -495,6 +540,13 @@ def circle_variables(ctx: ModelContext, circles: list[Circle]) -> list:
         else:
             out.append(x["withdraw"][c.account, c.year])
     return out
+
+
+def _threshold_text(plan: Plan, dollars: float) -> str:
+    if plan.objective.kind == "max_spending":
+        yearly = objective_units(plan, dollars)
+        return f"${yearly:,.0f}/yr of spending (${dollars:,.0f} over the plan)"
+    return f"${dollars:,.0f}"
 
 
 def _objective_gap(plan: Plan, objective: float, other: SolveReport) -> str:
@@ -527,6 +579,7 @@ def hold_against_baselines(
     result: Result,
     solver: str,
     rounds: int,
+    explain: bool = False,
     clock: Stopwatch | None = None,
 ) -> Result:
     """Replay the rules of thumb; if one beats the optimized plan on the plan's objective,
@@ -535,8 +588,7 @@ def hold_against_baselines(
     better plan, then replay the rules against it. Rules are tried best first, until one
     restart beats them all. If a rule still wins, the result's notes say so, with the gap
     in the plan's own terms. The restarts' builds and solves are timed on `clock` (the
-    run's, inside optimize):
-    a restarted result's build and solve seconds are the clock's."""
+    run's, inside optimize): a restarted result's build and solve seconds are the clock's."""
     from taxopt.baselines import run_baselines
 
     clock = clock or Stopwatch()
@@ -554,6 +606,7 @@ def hold_against_baselines(
         if attempt == 1 or progress.out_of_time():
             break
         search = _Search(plan, rules, "exact", solver, 0.0, False, clock)
+        search.explain = explain
         search.policy_tax = result.policy_tax or None
         improved, best = None, mine
         for _score, name in ahead:
@@ -599,7 +652,7 @@ def _restarted_result(
 ) -> Result:
     """A Result for a regime-search candidate (circles untangled as optimize does), with
     the run's times and notes."""
-    run, circles = search.untangle(
+    run, circles, netted = search.untangle(
         _Run(
             candidate.report,
             candidate.ctx,
@@ -609,12 +662,34 @@ def _restarted_result(
             previous.objective_bound,
         )
     )
-    result = _result_of(search, run, circles)
-    result.notes = [n for n in previous.notes if not n.startswith("kept: ")] + _kept_notes(circles)
+    result = _result_of(search, run, circles, netted)
+    # The previous plan's notes on its own flows (circles, Roth clocks) do not carry over.
+    stale = set(roth_clock_notes(previous.plan, search.rules, previous.decisions))
+    carried = [
+        n for n in previous.notes if n not in stale and not n.startswith(("kept: ", "netted: "))
+    ]
+    result.notes = carried + result.notes + circle_notes(circles, netted)
     return result
 
 
-def _result_of(search: _Search, run: _Run, circles: list[Circle]) -> Result:
+def circle_notes(kept: list[Circle], netted: list[Circle]) -> list[str]:
+    """One line per circle kept (why, and what netting it would cost), one for all netted."""
+    notes = [f"kept: {c.describe()}: {c.why}" for c in kept]
+    if netted:
+        notes.append(
+            f"netted: {len(netted)} circle(s) of money worth less than their threshold "
+            "(options.circle_min_gain, circle_min_gain_share) were re-solved away; the "
+            "figures are the re-solved plan's (result.netted_circles)"
+        )
+    return notes
+
+
+def _result_of(
+    search: _Search,
+    run: _Run,
+    circles: list[Circle],
+    netted: list[Circle],
+) -> Result:
     """The Result of a search's run: the ledger's tables, the reconciliation, the circles,
     the build and solve seconds so far."""
     result = Result.from_run(
@@ -632,7 +707,25 @@ def _result_of(search: _Search, run: _Run, circles: list[Circle]) -> Result:
     result.objective_bound = run.bound
     result.policy_tax = search.policy_tax or {}
     result.circles = circles_table(circles)
+    result.netted_circles = circles_table(netted)
+    if search.explain:
+        result.shadow_prices = _shadow_prices(search, run.ctx)
     return result
+
+
+def _shadow_prices(search: _Search, ctx: ModelContext):
+    """The final LP's marginal values (taxopt.explain), or an empty table with a note."""
+    from taxopt.explain import empty_table, shadow_prices, solve_for_duals
+
+    with search.clock.timing("solve"):
+        solved = solve_for_duals(ctx, search.solver)
+    if solved:
+        return shadow_prices(ctx)
+    search.notes.append(
+        "no marginal values: the final model is not an LP solved by HiGHS "
+        "(a MILP's answer or another solver)"
+    )
+    return empty_table()
 
 
 @dataclass

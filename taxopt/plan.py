@@ -55,6 +55,10 @@ class Person(Strict):
     name: str = Field(min_length=1)
     birth_year: int = Field(ge=1900, le=2100)
 
+    def age_in(self, year: int) -> int:
+        """Age at the end of `year`: the age every rule reads (RMD, early withdrawal)."""
+        return year - self.birth_year
+
 
 class Tier(Strict):
     """An index product with its assumptions (annual, nominal, fractions)."""
@@ -407,6 +411,21 @@ class Options(Strict):
         "contribution_years keeps the model smaller: after the last contribution the taxable "
         "account only sells, rebalancing happens in sheltered accounts",
     )
+    circle_min_gain: float = Field(
+        500.0,
+        ge=0,
+        le=1e9,
+        description="today's dollars over the plan: a circle of money (a flow into and out "
+        "of the same place in one year) is kept only when netting it costs more than this "
+        "and more than circle_min_gain_share of the money it moves",
+    )
+    circle_min_gain_share: float = Field(
+        0.005,
+        ge=0,
+        le=1,
+        description="fraction of the money a circle moves (its smaller leg, today's dollars) "
+        "that netting it must cost for the plan to keep it (see circle_min_gain)",
+    )
 
 
 class Plan(Strict):
@@ -456,18 +475,28 @@ class Plan(Strict):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Plan:
-        tier_names = [t.name for t in self.tiers]
-        _unique(tier_names, "tiers")
+        _unique([t.name for t in self.tiers], "tiers")
         _unique([a.name for a in self.accounts], "accounts")
-        people = {p.name for p in self.people}
         _unique([p.name for p in self.people], "people")
-        known = set(tier_names)
+        self._check_profile_tiers()
+        self._check_accounts()
+        self._check_dates()
+        self._check_references()
+        return self
+
+    def _check_profile_tiers(self) -> None:
+        tier_names = [t.name for t in self.tiers]
         for tier in [*self.profile.weights, self.profile.reserve_tier]:
-            if tier is not None and tier not in known:
+            if tier is not None and tier not in tier_names:
                 raise ValueError(
                     f"profile: names tier '{tier}', which tiers does not define; "
                     f"use one of {', '.join(tier_names)}"
                 )
+
+    def _check_accounts(self) -> None:
+        """Each account's tiers, past Roth years and owner name what the plan defines."""
+        tier_names = [t.name for t in self.tiers]
+        known, people = set(tier_names), {p.name for p in self.people}
         for i, account in enumerate(self.accounts):
             for tier in [*account.balances, *(account.basis or {})]:
                 if tier not in known:
@@ -492,6 +521,9 @@ class Plan(Strict):
                     f"accounts[{i}].owner: '{account.owner}' is not one of the people "
                     f"({', '.join(sorted(people))})"
                 )
+
+    def _check_dates(self) -> None:
+        """Retirement within the plan's years; each person of a plausible age today."""
         if self.retirement_year < self.start_year:
             raise ValueError(
                 f"retirement_year: {self.retirement_year} is before start_year "
@@ -509,6 +541,10 @@ class Plan(Strict):
                     f"people[{i}].birth_year: {person.name} would be {age} in "
                     f"{self.start_year}; give a birth year 0 to 110 years before start_year"
                 )
+
+    def _check_references(self) -> None:
+        """Contributions name accounts, and income streams name people, the plan defines."""
+        people = {p.name for p in self.people}
         account_names = {a.name for a in self.accounts}
         for name in [
             *(self.contributions.accounts or []),
@@ -525,7 +561,6 @@ class Plan(Strict):
                     f"income: '{owner}' in income/earnings is not one of the people "
                     f"({', '.join(sorted(people))})"
                 )
-        return self
 
     @property
     def source(self) -> str:
@@ -574,6 +609,11 @@ class Plan(Strict):
 
     def person(self, name: str) -> Person:
         return next(p for p in self.people if p.name == name)
+
+    def owner(self, account: str) -> Person | None:
+        """The person who owns `account` (None for an account without an owner)."""
+        owner = next(a.owner for a in self.accounts if a.name == account)
+        return None if owner is None else self.person(owner)
 
     def ages_in(self, year: int) -> tuple[int, ...]:
         return tuple(year - p.birth_year for p in self.people)
@@ -677,14 +717,12 @@ def policy_notes(plan: Plan) -> list[str]:
 
 def rmd_possible(plan: Plan, rules: RuleSet) -> bool:
     """Whether any account must pay a required distribution before the plan ends."""
-    if rules.rmd is None:
-        return False
     for account in plan.accounts:
-        kind = rules.account_kinds.get(account.kind)
-        if kind is None or not kind.rmd or account.owner is None:
+        owner = plan.owner(account.name)
+        if account.kind not in rules.account_kinds or owner is None:
             continue
-        person = plan.person(account.owner)
-        if person.birth_year + rules.rmd.start_age(person.birth_year) <= plan.end_year:
+        age = owner.age_in(plan.end_year)
+        if rules.rmd_divisor(account.kind, age, owner.birth_year) is not None:
             return True
     return False
 

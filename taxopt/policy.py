@@ -29,7 +29,6 @@ import pandas as pd
 
 from taxopt.cashflows import plan_flows
 from taxopt.decisions import Decisions
-from taxopt.ledger import penalty_applies, rmd_required
 from taxopt.plan import Plan
 from taxopt.roth import RothDraw, RothLayers, opening_layers, settle_year
 from taxopt.rules import Growth, RuleSet, WithdrawalTax
@@ -185,6 +184,7 @@ class PolicyEngine:
         self.kinds = {a.name: rules.account_kinds[a.kind] for a in plan.accounts}
         self.accounts = [a.name for a in plan.accounts]
         self.owner = {a.name: a.owner for a in plan.accounts}
+        self.owner_person = {a.name: plan.owner(a.name) for a in plan.accounts}
         self.kind_name = {a.name: a.kind for a in plan.accounts}
         self.tiers = [t.name for t in plan.tiers]
         self.tier = {t.name: t for t in plan.tiers}
@@ -235,9 +235,18 @@ class PolicyEngine:
 
     # -- one year --------------------------------------------------------------------------
 
+    def _rmd(self, account: str, year: int, opening: float) -> float:
+        """The RMD due from `account` in `year` on its `opening` balance (0 if none)."""
+        owner = self.owner_person[account]
+        if owner is None:
+            return 0.0
+        return self.rules.rmd_amount(
+            self.kind_name[account], owner.age_in(year), owner.birth_year, opening
+        )
+
     def year_context(self, state: PolicyState, year: int) -> _Year:
         opening = self.opening(state)
-        rmd = {a: rmd_required(self.plan, self.rules, a, year, opening[a]) for a in self.deferred}
+        rmd = {a: self._rmd(a, year, opening[a]) for a in self.deferred}
         capacity = sum(self.route(year, math.inf)[0].values())
         lots = {
             (a, t): sorted(
@@ -482,10 +491,11 @@ class PolicyEngine:
             out = withdrawals.get(a, 0.0)
             if kind.withdrawals == WithdrawalTax.ORDINARY:
                 ordinary += out * (1.0 - kind.tax_free_withdrawal_fraction)
-                owner = self.owner[a]
-                if kind.early_withdrawal_penalty and owner is not None:
-                    if penalty_applies(self.rules, year - self.plan.person(owner).birth_year):
-                        early += out
+                owner = self.owner_person[a]
+                if owner is not None and self.rules.withdrawal_is_early(
+                    self.kind_name[a], owner.age_in(year)
+                ):
+                    early += out
             if kind.contributions == "deductible":
                 deductible += contributions.get(a, 0.0)
         for (_a, t), value in post.items():

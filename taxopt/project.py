@@ -26,7 +26,7 @@ The closed forms here are checked in tests against an independent month-by-month
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -157,42 +157,18 @@ def validate_inputs(
     def name(key: str) -> str:
         return names.get(key, key)
 
-    for key, value in (
-        ("initial", initial),
-        ("monthly", monthly),
-        ("annual_return", annual_return),
-        ("years", years),
-        ("contribution_growth", contribution_growth),
-    ):
-        is_number = isinstance(value, int | float) and not isinstance(value, bool)
-        if not is_number or not math.isfinite(value):
-            raise InputError(f"{name(key)}: {value!r} is not a finite number; give a number.")
-    if initial < 0:
-        raise InputError(f"{name('initial')}: {initial:g} is negative; give an amount >= 0.")
-    if monthly < 0:
-        raise InputError(f"{name('monthly')}: {monthly:g} is negative; give an amount >= 0.")
-    for key, value in (("initial", initial), ("monthly", monthly)):
-        if value > MAX_AMOUNT:
-            raise InputError(
-                f"{name(key)}: {value:g} is above {MAX_AMOUNT:g}; give an amount up to that."
-            )
-    rates = (("annual_return", annual_return), ("contribution_growth", contribution_growth))
-    for key, value in rates:
-        if value > MAX_RATE:
-            raise InputError(
-                f"{name(key)}: {value:g} is above {MAX_RATE:g} (+{MAX_RATE:.0%} a year); rates "
-                "are fractions (0.07 means 7%)."
-            )
-    if annual_return <= -1:
-        raise InputError(
-            f"{name('annual_return')}: {annual_return:g} would lose 100% or more; give a return "
-            "above -1 as a fraction (0.07 means 7%)."
-        )
-    if contribution_growth <= -1:
-        raise InputError(
-            f"{name('contribution_growth')}: {contribution_growth:g} must be above -1 "
-            "(a fraction: 0.03 means contributions rise 3% a year)."
-        )
+    _check_numbers(
+        name,
+        (
+            ("initial", initial),
+            ("monthly", monthly),
+            ("annual_return", annual_return),
+            ("years", years),
+            ("contribution_growth", contribution_growth),
+        ),
+    )
+    _check_amounts(name, initial, monthly)
+    _check_rates(name, annual_return, contribution_growth)
     if years < 0 or not float(years).is_integer():
         raise InputError(f"{name('years')}: {years:g} is not a whole number >= 0; give e.g. 10.")
     if years > MAX_YEARS:
@@ -208,6 +184,46 @@ def validate_inputs(
         if value not in allowed:
             raise InputError(f"{name(key)}: {value!r} is not one of {', '.join(allowed)}.")
     return int(years)
+
+
+def _check_numbers(name: Callable[[str], str], values: tuple[tuple[str, Any], ...]) -> None:
+    for key, value in values:
+        is_number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not is_number or not math.isfinite(value):
+            raise InputError(f"{name(key)}: {value!r} is not a finite number; give a number.")
+
+
+def _check_amounts(name: Callable[[str], str], initial: float, monthly: float) -> None:
+    """Dollar amounts: not negative, not beyond MAX_AMOUNT."""
+    if initial < 0:
+        raise InputError(f"{name('initial')}: {initial:g} is negative; give an amount >= 0.")
+    if monthly < 0:
+        raise InputError(f"{name('monthly')}: {monthly:g} is negative; give an amount >= 0.")
+    for key, value in (("initial", initial), ("monthly", monthly)):
+        if value > MAX_AMOUNT:
+            raise InputError(
+                f"{name(key)}: {value:g} is above {MAX_AMOUNT:g}; give an amount up to that."
+            )
+
+
+def _check_rates(name: Callable[[str], str], annual_return: float, growth: float) -> None:
+    """Yearly rates as fractions: above -1 (not losing everything), at most MAX_RATE."""
+    for key, value in (("annual_return", annual_return), ("contribution_growth", growth)):
+        if value > MAX_RATE:
+            raise InputError(
+                f"{name(key)}: {value:g} is above {MAX_RATE:g} (+{MAX_RATE:.0%} a year); rates "
+                "are fractions (0.07 means 7%)."
+            )
+    if annual_return <= -1:
+        raise InputError(
+            f"{name('annual_return')}: {annual_return:g} would lose 100% or more; give a return "
+            "above -1 as a fraction (0.07 means 7%)."
+        )
+    if growth <= -1:
+        raise InputError(
+            f"{name('contribution_growth')}: {growth:g} must be above -1 "
+            "(a fraction: 0.03 means contributions rise 3% a year)."
+        )
 
 
 def describe_convention(

@@ -19,11 +19,12 @@ import pandas as pd
 
 from taxopt.circles import circles_table
 from taxopt.decisions import Decisions
+from taxopt.explain import empty_table
 from taxopt.io import write_json
 from taxopt.ledger import Ledger
 from taxopt.model.context import ModelContext
 from taxopt.plan import Plan, spending_rule
-from taxopt.roth import assumed_clock_notes
+from taxopt.roth import roth_clock_notes
 from taxopt.rules import RuleSet
 from taxopt.spending import spending_check
 
@@ -99,12 +100,16 @@ class Result:
     policy_tax: dict[int, float] = field(default_factory=dict)
     # Circles of money the plan keeps because it is strictly better with them (taxopt.circles).
     circles: pd.DataFrame = field(default_factory=circles_table)
+    # Circles re-solved away as worth less than their threshold (circles.materiality).
+    netted_circles: pd.DataFrame = field(default_factory=circles_table)
     # Lines a user should read: assumptions the plan relies on (Roth clocks), a policy the
     # objective does not apply, an account taxopt opened, circles kept and why.
     notes: list[str] = field(default_factory=list)
     stress: StressFigures | None = None  # taxopt.stress; None when skipped (paths 0)
     # Exact mode: the exact model's LP relaxation's objective, a bound no plan can beat.
     objective_bound: float | None = None
+    # optimize(explain=True): marginal values from the final LP's duals (taxopt.explain).
+    shadow_prices: pd.DataFrame = field(default_factory=empty_table)
 
     @property
     def return_basis(self) -> str:
@@ -152,7 +157,7 @@ class Result:
                 "binaries": ctx.binaries,
                 "regime_binaries_fixed": len(ctx.regime_values),
             },
-            notes=assumed_clock_notes(plan, rules, decisions),
+            notes=roth_clock_notes(plan, rules, decisions),
         )
 
     # -- the DataFrames users read ------------------------------------------------------
@@ -226,10 +231,9 @@ class Result:
             "warnings": self.warnings,
             "notes": self.notes,
             "implied_accounts": self.implied_accounts,
-            "circles": [
-                {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
-                for row in self.circles.to_dict(orient="records")
-            ],
+            "circles": _records(self.circles),
+            "netted_circles": _records(self.netted_circles),
+            "shadow_prices": _records(self.shadow_prices),
         }
 
     def to_json(self, path: str | Path) -> Path:
@@ -275,6 +279,14 @@ def location_table(plan: Plan, rules: RuleSet, ledger: Ledger) -> pd.DataFrame:
                     }
                 )
     return pd.DataFrame(rows)
+
+
+def _records(table: pd.DataFrame) -> list[dict]:
+    """A table's rows as JSON objects, NaN as null."""
+    return [
+        {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
+        for row in table.to_dict(orient="records")
+    ]
 
 
 def _location_json(location: pd.DataFrame) -> dict:

@@ -195,6 +195,14 @@ def replay_decisions(
     return out
 
 
+def roth_clock_notes(plan: Plan, rules: RuleSet, decisions: Decisions) -> list[str]:
+    """What the plan's tax-free Roth earnings rest on, one note per owner: an assumed
+    clock (money held, no first-contribution year stated: see assumed_clock_notes) or the
+    plan's own first contribution or conversion, which starts the clock (a small one may be
+    there only for that: taxopt.model.roth)."""
+    return assumed_clock_notes(plan, rules, decisions) + started_clock_notes(plan, rules, decisions)
+
+
 def assumed_clock_notes(plan: Plan, rules: RuleSet, decisions: Decisions) -> list[str]:
     """Where a plan relies on the default clock: Roth earnings it takes tax free only
     because an owner's Roth money is assumed to be five years old. One note per owner."""
@@ -215,11 +223,54 @@ def assumed_clock_notes(plan: Plan, rules: RuleSet, decisions: Decisions) -> lis
         if years:
             notes.append(
                 f"{owner}: the plan takes ${sum(extra[y] for y in years):,.0f} of Roth "
-                f"earnings tax free in {years[0]}-{years[-1]}, which holds only if {owner}'s "
+                f"earnings tax free in {_span(years)}, which holds only if {owner}'s "
                 f"first Roth contribution was in {years[0] - rule.seasoning_years} or "
                 f"earlier (IRC §408A(d)(2)(B)); if not, state roth_first_contribution_year"
             )
     return notes
+
+
+def started_clock_notes(plan: Plan, rules: RuleSet, decisions: Decisions) -> list[str]:
+    """For an owner with no Roth history whose plan draws Roth earnings tax free: the
+    contribution or conversion that starts the 5-year clock, which the plan needs."""
+    rule = rules.roth_distributions
+    if rule is None:
+        return []
+    opening = opening_layers(plan, rules)
+    unstarted = [owner for owner, layers in opening.items() if layers.clock_start is None]
+    if not unstarted:
+        return []
+    draws = replay_decisions(plan, rules, decisions)
+    accounts = roth_accounts(plan, rules)
+    notes = []
+    for owner in unstarted:
+        qualified = {
+            y: d[owner].earnings
+            for y, d in draws.items()
+            if d[owner].phase == RothPhase.QUALIFIED and d[owner].earnings > MONEY_DUST
+        }
+        if not qualified:
+            continue
+        names = set(accounts[owner])
+        put_in = {
+            y: sum(decisions.contribution(n, y) for n in names)
+            + sum(v for (_s, t, yy), v in decisions.conversions.items() if t in names and yy == y)
+            for y in plan.years
+        }
+        first = min(y for y, amount in put_in.items() if amount > 0)
+        years = sorted(qualified)
+        notes.append(
+            f"{owner}: the ${put_in[first]:,.0f} put into {owner}'s Roth in {first} starts the "
+            f"5-year clock (IRC §408A(d)(2)(B)), so the ${sum(qualified.values()):,.0f} of Roth "
+            f"earnings drawn in {_span(years)} is tax free; make that {first} "
+            "contribution or conversion even if it is small"
+        )
+    return notes
+
+
+def _span(years: list[int]) -> str:
+    """'2031' or '2031-2035' (first and last of sorted years)."""
+    return str(years[0]) if years[0] == years[-1] else f"{years[0]}-{years[-1]}"
 
 
 def settle_year(

@@ -169,6 +169,13 @@ class Phaseout(Strict):
     indexed: bool = False
     round_down_to: RoundDownTo = Field(None, description=ROUND_DOWN_TO_HELP)
 
+    def remaining(self, amount: Any, status: FilingStatus, measured: Any, xp: Any) -> Any:
+        """`amount` after the phase-out for a filing unit whose income on `measure` is
+        `measured`: amount - rate x (measured - start), not below zero. Amounts are floats
+        or arrays; `xp` supplies maximum for them (numpy, or taxopt.tax's float one)."""
+        excess = xp.maximum(0.0, measured - self.start[status])
+        return xp.maximum(0.0, amount - self.rate * excess)
+
 
 class Deduction(Cited):
     """An amount subtracted from income before the ordinary schedule.
@@ -249,8 +256,9 @@ class Surtax(Cited):
 
     name: str
     rate: float = Field(gt=0, le=1)
-    base: Literal["net_investment_income"] = "net_investment_income"
-    measure: Literal["magi"] = "magi"
+    # The only kinds the calculator knows; a rule file names them (no country's is a default).
+    base: Literal["net_investment_income"]
+    measure: Literal["magi"]
     threshold: dict[FilingStatus, float]
     indexed: bool = False
     round_down_to: RoundDownTo = Field(None, description=ROUND_DOWN_TO_HELP)
@@ -274,6 +282,18 @@ class BenefitTaxation(Cited):
     indexed: bool = False
     round_down_to: RoundDownTo = Field(None, description=ROUND_DOWN_TO_HELP)
 
+    def taxable_part(self, status: FilingStatus, benefits: Any, other_income: Any, xp: Any) -> Any:
+        """The taxable part of `benefits` for a filing unit with `other_income` (IRC §86(a),
+        (b), (c); Pub. 915 Worksheet 1): `rate1` of provisional income between the bases, at
+        most `rate1` x benefits, plus `rate2` of it above `base2`, all at most
+        `max_fraction` x benefits. Floats or arrays; `xp` supplies minimum and maximum."""
+        provisional = other_income + self.benefit_fraction * benefits
+        base1, base2 = self.base1[status], self.base2[status]
+        in_first_band = xp.minimum(xp.maximum(provisional - base1, 0.0), base2 - base1)
+        first_tier = xp.minimum(self.rate1 * benefits, self.rate1 * in_first_band)
+        second_tier = self.rate2 * xp.maximum(0.0, provisional - base2)
+        return xp.minimum(self.max_fraction * benefits, second_tier + first_tier)
+
 
 class EarlyWithdrawal(Cited):
     """An additional tax on distributions taken before `age` (US: IRC §72(t))."""
@@ -285,7 +305,8 @@ class EarlyWithdrawal(Cited):
         """Is a withdrawal early for a person whose age at the end of the year is `age`?
 
         Safe from the year in which that age exceeds the rule's age (59.5 -> from 60): a
-        conservative reading of "attained age 59 1/2" shared by the model and the ledger.
+        conservative reading of "attained age 59 1/2"; everything asks it through
+        RuleSet.withdrawal_is_early or RuleSet.roth_withdrawal_phase.
         """
         return age <= math.floor(self.age)
 
@@ -439,7 +460,7 @@ class Meta(Strict):
     title: str
     jurisdiction: str
     year: int = Field(ge=MIN_YEAR, le=MAX_YEAR)
-    currency: str = "USD"  # ISO 4217 code of the amounts, a label (no law reads it)
+    currency: str = Field(description="ISO 4217 code of the amounts (USD, GBP); a label")
     filing_statuses: list[str]
     people_per_status: dict[str, int] = Field(
         default_factory=dict,
@@ -521,6 +542,13 @@ class RuleSet(Strict):
         if not self.account_kinds[account_kind].rmd or table is None:
             return None
         return table.divisor_if_due(age, birth_year)
+
+    def rmd_amount(self, account_kind: str, age: int, birth_year: int, balance: float) -> float:
+        """The required minimum distribution from an account of `account_kind` holding
+        `balance` (its value at the end of the year before, Treas. Reg. §1.401(a)(9)-5(b)):
+        the balance over the distribution-table divisor, 0 when none is due."""
+        divisor = self.rmd_divisor(account_kind, age, birth_year)
+        return 0.0 if divisor is None else balance / divisor
 
     # --- what the optimizer can model -----------------------------------------------------
 
@@ -757,6 +785,13 @@ def _reference_problems(rules: RuleSet) -> list[str]:
                 f"account_kinds.{kind_name}.early_withdrawal_penalty: is true but the rule "
                 "set has no [early_withdrawal] table; add one or set it to false"
             )
+        if kind.early_withdrawal_penalty and kind.withdrawals != WithdrawalTax.ORDINARY:
+            problems.append(
+                f"account_kinds.{kind_name}.early_withdrawal_penalty: the additional tax falls "
+                "on withdrawals that are income (IRC §72(t)(1)), but withdrawals is "
+                f"'{kind.withdrawals}'; set withdrawals = \"ordinary\" or set it to false "
+                "(Roth-style accounts use roth_distribution_rules)"
+            )
     return problems
 
 
@@ -793,21 +828,8 @@ def _value_problems(rules: RuleSet) -> list[str]:
                     f"{field}.{status}: {value:g} is not an amount from 0 to {MAX_AMOUNT:g}; "
                     "give the figure in currency units of the rule set's year"
                 )
-    bt = rules.benefit_taxation
-    if bt is not None:
-        for name in ("benefit_fraction", "rate1", "rate2", "max_fraction"):
-            value = getattr(bt, name)
-            if not 0 <= value <= 1:
-                problems.append(
-                    f"benefit_taxation.{name}: {value:g} is not a fraction from 0 to 1 "
-                    "(0.85, not 85)"
-                )
-        for status in set(bt.base1) & set(bt.base2):
-            if bt.base2[status] < bt.base1[status]:
-                problems.append(
-                    f"benefit_taxation.base2.{status}: {bt.base2[status]:g} is below base1 "
-                    f"{bt.base1[status]:g}; the second base is the higher one"
-                )
+    if rules.benefit_taxation is not None:
+        problems += _benefit_table_problems(rules.benefit_taxation)
     if rules.early_withdrawal is not None and not 0 <= rules.early_withdrawal.age <= MAX_AGE:
         problems.append(
             f"early_withdrawal.age: {rules.early_withdrawal.age:g} is not an age from 0 to "
@@ -815,20 +837,34 @@ def _value_problems(rules: RuleSet) -> list[str]:
         )
     if rules.rmd is not None:
         problems += _rmd_problems(rules.rmd)
-    for lim in rules.contribution_limits:
-        if lim.annual > MAX_AMOUNT:
+    problems += [
+        f"contribution_limits[{lim.name}].annual: {lim.annual:g} is above "
+        f"{MAX_AMOUNT:g}; give the yearly limit in currency units"
+        for lim in rules.contribution_limits
+        if lim.annual > MAX_AMOUNT
+    ]
+    problems += [
+        f"deductions[{d.name}].{name}: {year} is not a year from {MIN_YEAR} to {MAX_YEAR}"
+        for d in rules.deductions
+        for name, year in (("first_year", d.first_year), ("last_year", d.last_year))
+        if year is not None and not MIN_YEAR <= year <= MAX_YEAR
+    ]
+    return problems
+
+
+def _benefit_table_problems(bt: BenefitTaxation) -> list[str]:
+    problems = [
+        f"benefit_taxation.{name}: {getattr(bt, name):g} is not a fraction from 0 to 1 "
+        "(0.85, not 85)"
+        for name in ("benefit_fraction", "rate1", "rate2", "max_fraction")
+        if not 0 <= getattr(bt, name) <= 1
+    ]
+    for status in set(bt.base1) & set(bt.base2):
+        if bt.base2[status] < bt.base1[status]:
             problems.append(
-                f"contribution_limits[{lim.name}].annual: {lim.annual:g} is above "
-                f"{MAX_AMOUNT:g}; give the yearly limit in currency units"
+                f"benefit_taxation.base2.{status}: {bt.base2[status]:g} is below base1 "
+                f"{bt.base1[status]:g}; the second base is the higher one"
             )
-    for d in rules.deductions:
-        for name in ("first_year", "last_year"):
-            year = getattr(d, name)
-            if year is not None and not MIN_YEAR <= year <= MAX_YEAR:
-                problems.append(
-                    f"deductions[{d.name}].{name}: {year} is not a year from {MIN_YEAR} to "
-                    f"{MAX_YEAR}"
-                )
     return problems
 
 

@@ -57,7 +57,6 @@ import pandas as pd
 
 from taxopt.cashflows import plan_flows
 from taxopt.errors import InputError
-from taxopt.ledger import penalty_applies, rmd_required
 from taxopt.plan import Plan
 from taxopt.returns import ReturnModel, make_return_model
 from taxopt.rules import Growth, RuleSet, WithdrawalTax
@@ -145,15 +144,16 @@ def policy_from_result(result) -> Policy:
 
     taxable = np.array([k.growth == Growth.TAXED for k in kinds])
     sale_fraction, basis_fraction = planned_sales(plan, decisions, taxable)
-    rmd_fraction = np.array(
-        [[rmd_required(plan, rules, a, y, 1.0) for a in accounts] for y in years]
-    )
+    rmd_fraction = np.zeros((n_y, n_a))
     penalty = np.zeros((n_y, n_a), dtype=bool)
-    for j, (account, kind) in enumerate(zip(plan.accounts, kinds, strict=True)):
-        if kind.withdrawals == WithdrawalTax.ORDINARY and kind.early_withdrawal_penalty:
-            if account.owner is not None:
-                born = plan.person(account.owner).birth_year
-                penalty[:, j] = [penalty_applies(rules, y - born) for y in years]
+    for j, account in enumerate(plan.accounts):
+        owner = plan.owner(account.name)
+        if owner is None:
+            continue
+        for i, y in enumerate(years):
+            age = owner.age_in(y)
+            rmd_fraction[i, j] = rules.rmd_amount(account.kind, age, owner.birth_year, 1.0)
+            penalty[i, j] = rules.withdrawal_is_early(account.kind, age)
 
     retired = [i for i, y in enumerate(years) if y >= plan.retirement_year]
     return Policy(
@@ -243,18 +243,7 @@ def planned_sales(plan: Plan, decisions, taxable: np.ndarray) -> tuple[np.ndarra
     used = np.zeros((n_y, n_a, n_t))
     growth = plan.tier_growth
     yields = {t.name: t.yield_rate for t in plan.tiers}
-    lots: dict[tuple, list[float]] = {}  # (account, tier, year, opening) -> [units, value, basis]
-    for j, account in enumerate(plan.accounts):
-        if not taxable[j]:
-            continue
-        for t in tiers:
-            balance = account.balances.get(t, 0.0)
-            if balance > 0:
-                lots[account.name, t, plan.start_year, True] = [
-                    balance,
-                    1.0,
-                    account.basis_of(t) / balance,
-                ]
+    lots = _opening_lots(plan, taxable)
     sales_by_year: dict[tuple[str, int], list] = defaultdict(list)
     for (acct, tier, bought, opening, sold), units in decisions.lot_sales.items():
         sales_by_year[acct, sold].append((tier, bought, opening, units))
@@ -263,22 +252,8 @@ def planned_sales(plan: Plan, decisions, taxable: np.ndarray) -> tuple[np.ndarra
             if not taxable[j]:
                 continue
             name = account.name
-            value = dict.fromkeys(tiers, 0.0)
-            basis = dict.fromkeys(tiers, 0.0)
-            for (acct, tier, _y, _o), (units, vpu, bpu) in lots.items():
-                if acct == name:
-                    value[tier] += units * vpu
-                    basis[tier] += units * bpu
-            sold = dict.fromkeys(tiers, 0.0)
-            sold_basis = dict.fromkeys(tiers, 0.0)
-            for tier, bought, opening, units in sales_by_year[name, year]:
-                lot = lots.get((name, tier, bought, opening))
-                if lot is None or units <= 0:
-                    continue
-                units = min(units, lot[0])
-                sold[tier] += units * lot[1]
-                sold_basis[tier] += units * lot[2]
-                lot[0] -= units
+            value, basis = _holding(lots, name, tiers)
+            sold, sold_basis = _sell(lots, name, tiers, sales_by_year[name, year])
             for k, t in enumerate(tiers):
                 sale[i, j, k] = min(1.0, sold[t] / value[t]) if value[t] > 0 else 0.0
                 used[i, j, k] = min(1.0, sold_basis[t] / basis[t]) if basis[t] > 0 else 0.0
@@ -290,6 +265,54 @@ def planned_sales(plan: Plan, decisions, taxable: np.ndarray) -> tuple[np.ndarra
             lot[2] += yields[tier] * lot[1]
             lot[1] *= growth[tier]
     return sale, used
+
+
+# A lot of planned_sales: (account, tier, year, opening) -> [units, value/unit, basis/unit].
+Lots = dict[tuple[str, str, int, bool], list[float]]
+
+
+def _opening_lots(plan: Plan, taxable: np.ndarray) -> Lots:
+    """Today's holdings of taxable accounts as lots of one unit per dollar."""
+    lots: Lots = {}
+    for j, account in enumerate(plan.accounts):
+        if not taxable[j]:
+            continue
+        for t in plan.tier_names:
+            balance = account.balances.get(t, 0.0)
+            if balance > 0:
+                lots[account.name, t, plan.start_year, True] = [
+                    balance,
+                    1.0,
+                    account.basis_of(t) / balance,
+                ]
+    return lots
+
+
+def _holding(lots: Lots, account: str, tiers: list[str]) -> tuple[dict, dict]:
+    """Value and basis per tier of an account's lots."""
+    value = dict.fromkeys(tiers, 0.0)
+    basis = dict.fromkeys(tiers, 0.0)
+    for (acct, tier, _y, _o), (units, vpu, bpu) in lots.items():
+        if acct == account:
+            value[tier] += units * vpu
+            basis[tier] += units * bpu
+    return value, basis
+
+
+def _sell(lots: Lots, account: str, tiers: list[str], sales: list) -> tuple[dict, dict]:
+    """Take the year's lot sales (tier, bought, opening, units) out of `lots`; the value and
+    basis sold per tier."""
+    sold = dict.fromkeys(tiers, 0.0)
+    sold_basis = dict.fromkeys(tiers, 0.0)
+    for tier, bought, opening, units in sales:
+        lot = lots.get((account, tier, bought, opening))
+        if lot is None or units <= 0:
+            continue
+        units = min(units, lot[0])
+        sold[tier] += units * lot[1]
+        sold_basis[tier] += units * lot[2]
+        lot[0] -= units
+    return sold, sold_basis
 
 
 def draw_order(plan: Plan, decisions, kinds) -> list[int]:

@@ -22,7 +22,6 @@ import math
 import pandas as pd
 
 from taxopt.cashflows import plan_flows
-from taxopt.ledger import penalty_applies
 from taxopt.plan import Plan, policy_applies
 from taxopt.rules import Growth, RuleSet
 from taxopt.tax import TaxInput, compute_tax
@@ -90,7 +89,7 @@ def gross_policy_tax(plan: Plan, rules: RuleSet, amounts: dict[int, float]) -> d
     out = {}
     for year, amount in amounts.items():
         early = bool(penalised) and all(
-            penalty_applies(rules, year - plan.person(a.owner).birth_year) for a in penalised
+            rules.withdrawal_is_early(a.kind, plan.person(a.owner).age_in(year)) for a in penalised
         )
         income = TaxInput(
             filing_status=plan.filing_status,

@@ -313,6 +313,31 @@ class StateRuleSet(Strict):
 def _status_problems(rules: StateRuleSet) -> list[tuple[str, str]]:
     """Every by-status table must name each filing status the file declares."""
     statuses = set(rules.meta.filing_statuses)
+    problems = []
+    for where, mapping in _status_maps(rules):
+        if mapping is None:
+            continue
+        missing = sorted(statuses - set(mapping))
+        if missing:
+            problems.append(
+                (
+                    where,
+                    f"no value for filing status {', '.join(missing)}; "
+                    "give one for each of meta.filing_statuses",
+                )
+            )
+        bad = [
+            k
+            for k, v in mapping.items()
+            if isinstance(v, float | int) and (not math.isfinite(v) or v < 0)
+        ]
+        if bad:
+            problems.append((where, f"{', '.join(bad)}: amounts must be finite and >= 0"))
+    return problems
+
+
+def _status_maps(rules: StateRuleSet) -> list[tuple[str, dict | None]]:
+    """(field, per-status map or None) for every table keyed by filing status."""
     maps: list[tuple[str, dict | None]] = [("brackets.schedules", rules.brackets.schedules)]
     if rules.brackets.recapture is not None:
         maps.append(("brackets.recapture.start", rules.brackets.recapture.start))
@@ -340,27 +365,7 @@ def _status_problems(rules: StateRuleSet) -> list[tuple[str, str]]:
     for i, cap in enumerate(rules.tax_caps):
         maps += [(f"tax_caps[{i}].threshold", cap.threshold)]
         maps += [(f"tax_caps[{i}].max_income", cap.max_income)]
-    problems = []
-    for where, mapping in maps:
-        if mapping is None:
-            continue
-        missing = sorted(statuses - set(mapping))
-        if missing:
-            problems.append(
-                (
-                    where,
-                    f"no value for filing status {', '.join(missing)}; "
-                    "give one for each of meta.filing_statuses",
-                )
-            )
-        bad = [
-            k
-            for k, v in mapping.items()
-            if isinstance(v, float | int) and (not math.isfinite(v) or v < 0)
-        ]
-        if bad:
-            problems.append((where, f"{', '.join(bad)}: amounts must be finite and >= 0"))
-    return problems
+    return maps
 
 
 # ---------------------------------------------------------------------------------------

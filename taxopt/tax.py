@@ -365,23 +365,13 @@ def bracket_fill(schedule: Schedule, income: Amount, xp: Namespace = None) -> li
 def taxable_benefits(
     rules: RuleSet, status: str, benefits: Amount, other_income: Amount, xp: Namespace = None
 ) -> Amount:
-    """Taxable part of public-pension benefits (IRC §86 worksheet when the table exists).
-
-    provisional = other income + benefit_fraction x benefits; the first tier taxes rate1 of
-    provisional income between base1 and base2 (at most rate1 x benefits); above base2,
-    rate2 of the excess is added, the whole capped at max_fraction x benefits. Without the
-    table every benefit is taxable.
-    """
+    """Taxable part of public-pension benefits: the rule set's [benefit_taxation] table
+    (BenefitTaxation.taxable_part, IRC §86 in the US); without it every benefit is taxable."""
     table = rules.benefit_taxation
     if table is None:
         return benefits
     xp = xp or _namespace(benefits, other_income)
-    provisional = other_income + table.benefit_fraction * benefits
-    base1, base2 = table.base1[status], table.base2[status]
-    in_first_band = xp.minimum(xp.maximum(provisional - base1, 0.0), base2 - base1)
-    first_tier = xp.minimum(table.rate1 * benefits, table.rate1 * in_first_band)
-    second_tier = table.rate2 * xp.maximum(0.0, provisional - base2)
-    return xp.minimum(table.max_fraction * benefits, second_tier + first_tier)
+    return table.taxable_part(status, benefits, other_income, xp)
 
 
 def deduction_amount(
@@ -393,9 +383,7 @@ def deduction_amount(
         return 0.0
     base = deduction.amount[status]
     if deduction.phaseout is not None:
-        xp = xp or _namespace(magi)
-        excess = xp.maximum(0.0, magi - deduction.phaseout.start[status])
-        base = xp.maximum(0.0, base - deduction.phaseout.rate * excess)
+        base = deduction.phaseout.remaining(base, status, magi, xp or _namespace(magi))
     return base * people
 
 

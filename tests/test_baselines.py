@@ -35,7 +35,7 @@ from taxopt.policy import PolicyEngine
 from taxopt.rules import Growth
 
 REPO = Path(__file__).resolve().parents[1]
-EXAMPLES = ("couple-near-retirement", "retiree-4-percent", "young-accumulator")
+EXAMPLES = ("couple-near-retirement", "retiree-drawing-2.5-percent", "young-accumulator")
 RULES = "us-federal-2026"
 CENT = 0.01
 
@@ -163,8 +163,8 @@ def test_policy_baselines_spend_what_the_net_policy_sets():
     portfolio at retirement (the $1,000,000 IRA at 1 - 22%, the $650,000 Roth and taxable
     in full: 0.025 x $1,430,000 = $35,750), indexed, plus Social Security ($60,000), taxes
     drawn on top."""
-    plan, _ = optimized("retiree-4-percent")
-    for b in baselines("retiree-4-percent").values():
+    plan, _ = optimized("retiree-drawing-2.5-percent")
+    for b in baselines("retiree-drawing-2.5-percent").values():
         y = b.ledger.yearly
         opening = sum(y.iloc[0][f"opening_{a.name}"] for a in plan.accounts)
         assert opening == pytest.approx(1_650_000)
@@ -176,7 +176,7 @@ def test_policy_baselines_spend_what_the_net_policy_sets():
 def test_policy_baselines_draw_what_a_gross_policy_sets():
     """The same retiree on the gross basis (Bengen): net withdrawals are 2.5% of the opening
     pre-tax portfolio, indexed; spending is what the tax leaves."""
-    data = tomllib.loads((REPO / "examples" / "retiree-4-percent.toml").read_text())
+    data = tomllib.loads((REPO / "examples" / "retiree-drawing-2.5-percent.toml").read_text())
     data["withdrawal"]["basis"] = "gross"
     data["horizon_age"] = 80
     plan = plan_from_dict(data)

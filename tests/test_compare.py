@@ -36,7 +36,7 @@ from taxopt.compare import (
 from taxopt.report.excel import CLIENT_SHEETS, SHEETS
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-RETIREE = EXAMPLES / "retiree-4-percent.toml"
+RETIREE = EXAMPLES / "retiree-drawing-2.5-percent.toml"
 RETIREE_NAME = taxopt.load_plan(RETIREE).name
 BASE = "us-federal-2026"
 # Rates of us-federal-2026 (IRC §1(j), Rev. Proc. 2025-32 §4.01): 10, 12, 22, 24, 32, 35, 37%.

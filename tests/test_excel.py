@@ -418,7 +418,7 @@ def test_printed_pages_show_no_negative_zero(path, tmp_path):
     assert re.findall(r"(?<![\w.,])-0(?:\.0+)?%?(?![\d.,])", text) == []
 
 
-@pytest.mark.parametrize("name", ["retiree-4-percent", "young-accumulator"])
+@pytest.mark.parametrize("name", ["retiree-drawing-2.5-percent", "young-accumulator"])
 def test_other_examples_read_in_plain_words(name, tmp_path):
     """The retiree's plan opens a Roth for conversions and keeps notes; the accumulator has
     one person and no traditional account: neither leaks an identifier to a client sheet."""

@@ -24,7 +24,7 @@ def _write(tmp_path: Path, text: str) -> Path:
 
 
 @pytest.mark.parametrize(
-    "name", ["couple-near-retirement", "young-accumulator", "retiree-4-percent"]
+    "name", ["couple-near-retirement", "young-accumulator", "retiree-drawing-2.5-percent"]
 )
 def test_examples_load_and_match_the_rules(name):
     plan = load_plan(EXAMPLES / f"{name}.toml")

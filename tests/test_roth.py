@@ -26,6 +26,7 @@ from taxopt.baselines import SameMixPlacement
 from taxopt.decisions import Decisions
 from taxopt.ledger import replay
 from taxopt.model import build_model
+from taxopt.model.roth import CLOCK_LEVERAGE
 from taxopt.plan import plan_from_dict
 from taxopt.policy import PolicyEngine
 from taxopt.roth import ConversionLayer, RothLayers
@@ -312,7 +313,7 @@ def test_without_the_rule_the_plan_would_owe_what_the_ledger_charges():
 
 
 @pytest.mark.parametrize(
-    "name", ["couple-near-retirement", "retiree-4-percent", "young-accumulator"]
+    "name", ["couple-near-retirement", "retiree-drawing-2.5-percent", "young-accumulator"]
 )
 def test_examples_pay_no_roth_tax_and_reconcile(name):
     plan = taxopt.load_plan(EXAMPLES / f"{name}.toml")
@@ -342,6 +343,137 @@ def test_the_result_notes_when_the_default_clock_carries_the_plan():
     )
     notes = taxopt.optimize(stated, US, with_baselines=False).notes
     assert not [n for n in notes if "roth_first_contribution_year" in n]
+
+
+def test_the_clock_of_an_owner_without_a_roth_starts_with_the_first_money_put_in():
+    """Ann (born 1968) has no Roth; her IRA holds $100,000 of a tier growing 10% a year,
+    no inflation, no other income. She converts $50,000 in 2027: her first Roth money, so
+    her 5-year period is 2027-2031 (IRC §408A(d)(2)(B); Pub. 590-B, "What Are Qualified
+    Distributions?"). The conversion is income in 2027: (50,000 - 16,100) = 33,900 taxed
+    10% on 12,400 and 12% on 21,500 = 3,820 (Rev. Proc. 2025-32 §4.01, §4.14).
+    Drawing the whole Roth in 2031 (63: past 59 1/2, no 10%): 50,000 x 1.1^4 = 73,205, of
+    which 50,000 is the conversion (free) and 23,205 earnings, income because the period
+    has not ended: (23,205 - 16,100) x 10% = 710.50. In 2032 the period has ended and the
+    whole 50,000 x 1.1^5 = 80,525.50 is qualified: no tax. A clock started in 2026, the
+    first year the plan could have funded a Roth, would wrongly make 2031 qualified too."""
+    plan = _plan(
+        [
+            {"name": "ira", "kind": "traditional_ira", "owner": "Ann", "balances": {"index": 1e5}},
+            {"name": "roth", "kind": "roth_ira", "owner": "Ann", "balances": {}},
+        ],
+        birth_year=1968,
+        tiers=[{"name": "index", "expected_return": 0.10}],
+        options={"roth_conversions": True},
+    )
+    for year, balance, tax in ((2031, 73_205.0, 710.50), (2032, 80_525.50, 0.0)):
+        decisions = Decisions(
+            conversions={("ira", "roth", 2027): 50_000}, withdrawals={("roth", year): balance}
+        )
+        y = replay(plan, US, decisions).yearly.set_index("year")
+        assert y.at[2027, "total_tax"] == pytest.approx(3_820.0, abs=CENT)
+        assert y.at[year, "opening_roth"] == pytest.approx(balance, abs=CENT)
+        assert y.at[year, "total_tax"] == pytest.approx(tax, abs=CENT)
+        assert y.at[year, "roth_taxable_earnings"] == pytest.approx(
+            balance - 50_000 if tax else 0.0
+        )
+    # The model's rows: in 2031 only money put in during 2026 can have started a period
+    # that has ended (2026-2030); in 2032 money put in during 2026 or 2027.
+    ctx = build_model(plan, US, "fast")
+    for year, started in ((2031, {2026}), (2032, {2026, 2027})):
+        row = ctx.prob.constraints[f"roth_ordering_{year}_Ann"]
+        for c in range(2026, year + 1):
+            expected = -(1.0 + CLOCK_LEVERAGE) if c in started else -1.0
+            assert row[ctx.x["convert"]["ira", "roth", c]] == expected, (year, c)
+            assert row[ctx.x["withdraw"]["roth", c]] == 1.0
+        assert row.constant == 0.0
+
+
+def _clock_case() -> taxopt.Plan:
+    """A generated plan (test_optimize_properties' strategy, figures rounded) on which the
+    model once started the clock of P0, who has no Roth, in 2026, the first year it could
+    convert, while its plan first converted in 2031: the ledger charged 22% on $3,858 of
+    Roth earnings drawn in 2035 ($848.68) that the model took as qualified."""
+    return plan_from_dict(
+        {
+            "name": "generated",
+            "filing_status": "single",
+            "start_year": 2026,
+            "retirement_year": 2027,
+            "horizon_age": 64,
+            "inflation": 0.0,
+            "people": [{"name": "P0", "birth_year": 1971}],
+            "tiers": [
+                {
+                    "name": "stocks",
+                    "expected_return": 0.042,
+                    "yield": 0.02,
+                    "yield_character": "qualified_dividends",
+                },
+                {"name": "staking", "expected_return": 0.02, "yield_character": "ordinary"},
+                {
+                    "name": "cash",
+                    "expected_return": 0.03,
+                    "yield": 0.03,
+                    "yield_character": "ordinary",
+                },
+            ],
+            "profile": {
+                "weights": {"stocks": 0.5, "staking": 0.5},
+                "reserve_tier": "cash",
+                "reserve_min": 0.05,
+                "reserve_max": 0.2,
+                "tolerance": 0.05,
+            },
+            "accounts": [
+                {
+                    "name": "traditional",
+                    "kind": "traditional_ira",
+                    "owner": "P0",
+                    "balances": {"stocks": 524_000, "cash": 2_000},
+                },
+                {"name": "roth", "kind": "roth_ira", "owner": "P0", "balances": {}},
+                {
+                    "name": "taxable",
+                    "kind": "taxable",
+                    "balances": {"stocks": 36_000, "staking": 3_000, "cash": 58_000},
+                    "basis": {"stocks": 18_000, "staking": 1_500, "cash": 29_000},
+                },
+            ],
+            "earnings": [{"person": "P0", "annual": 60_000}],
+            "withdrawal": {"policy": "fixed_real", "rate": 0.04},
+            "objective": {"kind": "max_spending"},
+            "options": {"roth_conversions": True},
+        }
+    )
+
+
+def test_a_plan_that_starts_the_roth_clock_itself_reconciles_to_the_cent():
+    """The generated case above: the plan draws Roth earnings tax free only in years whose
+    5-year period, counted from the first money the plan puts in (read here from its own
+    flows), has ended, and the model's taxes equal the ledger's to the cent every year."""
+    result = taxopt.optimize(_clock_case(), US, mode="exact", with_baselines=False, paths=0)
+    d = result.decisions
+    put_in = {
+        y: d.contribution("roth", y) + d.conversions.get(("traditional", "roth", y), 0.0)
+        for y in result.plan.years
+    }
+    first = min(y for y, amount in put_in.items() if amount > 0)
+    drawn = basis = 0.0
+    earnings_years = []
+    for year in result.plan.years:
+        basis += put_in[year]
+        drawn += d.withdrawal("roth", year)
+        if drawn > basis + CENT:
+            earnings_years.append(year)
+    assert earnings_years, "the case must draw Roth earnings to test the clock"
+    assert min(earnings_years) >= first + 5
+    y = result.yearly
+    assert y["roth_taxable_earnings"].abs().max() < CENT
+    assert y["roth_early_distributions"].abs().max() < CENT
+    assert result.reconciliation["tax_error"].abs().max() < CENT
+    assert result.reconciliation_max_abs_error < CENT
+    started = [n for n in result.notes if "starts the 5-year clock" in n]
+    assert len(started) == 1 and f"in {first} starts" in started[0], result.notes
 
 
 # -- plan input -----------------------------------------------------------------------------
@@ -409,8 +541,9 @@ def test_roth_fields_on_other_accounts_are_refused_by_name():
 
 @st.composite
 def roth_plans(draw) -> taxopt.Plan:
-    """A person 45-70 with a traditional IRA, a Roth with some stated history and maybe a
-    taxable account; conversions allowed; spending set by a policy or maximized."""
+    """A person 45-70 with a traditional IRA, a Roth with some stated history (or an empty
+    one with none) and maybe a taxable account; conversions allowed; spending set by a
+    policy or maximized."""
     birth = 2026 - draw(st.integers(45, 70))
     balance = draw(st.integers(0, 400_000))
     converted = {
@@ -425,6 +558,8 @@ def roth_plans(draw) -> taxopt.Plan:
         history["roth_first_contribution_year"] = min(
             [draw(st.integers(2000, 2026)), *history["roth_conversions"]]
         )
+    elif draw(st.booleans()):  # no Roth history at all: the plan's own money starts the clock
+        balance, history = 0, {}
     accounts = [
         _roth(balance, **history),
         {"name": "ira", "kind": "traditional_ira", "owner": "Ann", "balances": {"index": 5e5}},

@@ -9,6 +9,7 @@ import re
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -318,6 +319,7 @@ def test_a_name_used_twice_in_one_file_is_an_error(tmp_path):
     text = (RULES_DIR / "us-federal-2025.toml").read_text(encoding="utf-8")
     extra = (
         '[[surtaxes]]\nname = "niit"\nsource = "copy"\nrate = 0.01\n'
+        'base = "net_investment_income"\nmeasure = "magi"\n'
         "threshold = { single = 1, mfj = 1 }\n"
     )
     path = write(tmp_path, "twice", text + extra)
@@ -338,6 +340,23 @@ def test_benefit_taxation_states_every_figure_of_the_law(tmp_path, figure):
     assert len(lines) == len(text.splitlines()) - 1
     path = write(tmp_path, "no-" + figure, "\n".join(lines))
     assert f"{path}: benefit_taxation.{figure}: Field required" in error_of(path)
+
+
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [
+        ('currency = "USD"', "meta.currency"),
+        ('base = "net_investment_income"', "surtaxes[0].base"),
+        ('measure = "magi"', "surtaxes[0].measure"),
+    ],
+)
+def test_a_rule_file_names_its_currency_and_what_a_surtax_measures(tmp_path, line, field):
+    # No country's choice is a schema default: a UK file without a currency is not dollars.
+    text = (RULES_DIR / "us-federal-2025.toml").read_text(encoding="utf-8")
+    lines = text.splitlines()
+    del lines[max(i for i, x in enumerate(lines) if x.startswith(line))]  # the [[surtaxes]] one
+    path = write(tmp_path, "no-" + field, "\n".join(lines))
+    assert f"{path}: {field}: Field required" in error_of(path)
 
 
 def test_a_phaseout_states_what_it_measures(tmp_path):
@@ -396,21 +415,107 @@ def test_early_withdrawal_by_kind_and_age(rules, kind, age, early):
     assert load_rules(rules).withdrawal_is_early(kind, age) is early
 
 
-@pytest.mark.parametrize("rules_name", ["us-federal-2026", "uk-2025-26"])
-def test_law_readings_agree_with_the_ledgers_copies(rules_name):
-    # The ledger, model, policy and simulator still read RMDs and early withdrawals
-    # themselves; until they call these methods, both readings must agree everywhere.
-    from taxopt.ledger import penalty_applies
+@pytest.mark.parametrize(
+    ("kind", "born", "year", "balance", "required"),
+    [
+        # Worked from the law: the start age by birth year (IRC §401(a)(9)(C)(v) as amended
+        # by SECURE 2.0 §107: born 1951-1959 at 73, 1960 on at 75), the age attained in the
+        # year (year - birth year) and the Uniform Lifetime Table of Treas. Reg.
+        # §1.401(a)(9)-9(c) (72: 27.4, 73: 26.5, 74: 25.5, 75: 24.6, 100: 6.4, 120+: 2.0);
+        # the amount is the prior year-end balance over the divisor (§1.401(a)(9)-5(b)).
+        ("traditional_ira", 1952, 2026, 500_000, 19_607.84),  # 74: 500,000 / 25.5
+        ("traditional_ira", 1953, 2025, 265_000, 0.0),  # 72, born 1953: not yet due
+        ("traditional_ira", 1953, 2026, 265_000, 10_000.00),  # 73: 265,000 / 26.5
+        ("traditional_401k", 1950, 2022, 274_000, 10_000.00),  # 72 (born <= 1950): / 27.4
+        ("traditional_ira", 1959, 2031, 265_000, 0.0),  # 72, start age 73
+        ("traditional_ira", 1960, 2034, 265_000, 0.0),  # 74, start age 75
+        ("traditional_ira", 1960, 2035, 246_000, 10_000.00),  # 75: 246,000 / 24.6
+        ("traditional_ira", 1930, 2030, 64_000, 10_000.00),  # 100: 64,000 / 6.4
+        ("traditional_ira", 1905, 2030, 20_000, 10_000.00),  # 125: the "120 and older" row
+        # IRC §408A(c)(5): no RMD from a Roth IRA while the owner lives.
+        ("roth_ira", 1940, 2030, 500_000, 0.0),
+        ("taxable", 1940, 2030, 500_000, 0.0),
+    ],
+)
+def test_rmd_amount_worked_from_the_law(kind, born, year, balance, required):
+    rules = load_rules("us-federal-2026")
+    amount = rules.rmd_amount(kind, year - born, born, balance)
+    assert amount == pytest.approx(required, abs=0.005)
 
-    rules = load_rules(rules_name)
-    for kind_name, kind in rules.account_kinds.items():
-        for age in range(40, 101):
-            expected = kind.early_withdrawal_penalty and penalty_applies(rules, age)
-            assert rules.withdrawal_is_early(kind_name, age) == expected, (kind_name, age)
-            for born in (1945, 1950, 1951, 1959, 1960, 1975):
-                divisor = rules.rmd_divisor(kind_name, age, born)
-                due = kind.rmd and rules.rmd is not None and age >= rules.rmd.start_age(born)
-                assert divisor == (rules.rmd.divisor(age) if due else None), (kind_name, age)
+
+def test_no_rmd_without_a_distribution_table():
+    # The UK has no lifetime required distributions: its rule set has no [rmd] table.
+    uk = load_rules("uk-2025-26")
+    assert uk.rmd is None
+    assert all(uk.rmd_amount(kind, 90, 1940, 1e6) == 0.0 for kind in uk.account_kinds)
+
+
+@pytest.mark.parametrize(
+    ("kind", "age", "early"),
+    [
+        # IRC §72(t)(2)(A)(i): free once the owner "has attained age 59 1/2". Ages are
+        # known only at the end of the year, so the year one turns 59 is early (the birthday
+        # may fall after the withdrawal) and the year one turns 60 is not.
+        ("traditional_401k", 55, True),
+        ("traditional_401k", 59, True),
+        ("traditional_401k", 60, False),
+        ("traditional_ira", 80, False),
+        # Roth accounts follow §408A(d) ordering instead (roth_withdrawal_phase); a taxable
+        # account bears no additional tax at any age.
+        ("roth_401k", 45, False),
+        ("taxable", 30, False),
+    ],
+)
+def test_withdrawal_is_early_worked_from_the_law(kind, age, early):
+    assert load_rules("us-federal-2026").withdrawal_is_early(kind, age) is early
+
+
+@pytest.mark.parametrize(
+    ("status", "benefits", "other", "taxable"),
+    [
+        # IRC §86 (Pub. 915 Worksheet 1): provisional = other + 1/2 benefits.
+        # mfj: 30,000 + 12,000 = 42,000; 50% of (42,000 - 32,000) = 5,000 < 50% of benefits.
+        ("mfj", 24_000, 30_000, 5_000),
+        # single: 40,000 + 10,000 = 50,000; 50% of the 9,000 between 25,000 and 34,000 =
+        # 4,500, plus 85% of 16,000 above 34,000 = 13,600; capped at 85% of 20,000 = 17,000.
+        ("single", 20_000, 40_000, 17_000),
+        ("single", 20_000, 10_000, 0),  # provisional 20,000: below the first base
+        # 32,000 + 2,000 = 34,000 (= the second base): 50% of 9,000 is 4,500, more than
+        # half the benefits, so the first tier is 2,000 (Worksheet 1: the smaller of the two).
+        ("single", 4_000, 32_000, 2_000),
+    ],
+)
+def test_benefit_taxation_on_the_rule_object(status, benefits, other, taxable):
+    table = load_rules("us-federal-2026").benefit_taxation
+    assert table.taxable_part(status, benefits, other, np) == pytest.approx(taxable)
+    many = table.taxable_part(status, np.full(3, float(benefits)), np.full(3, float(other)), np)
+    assert many == pytest.approx([taxable] * 3)
+
+
+def test_a_phaseout_on_the_rule_object():
+    # IRC §151(f) (P.L. 119-21 §70103): $6,000 per senior, less 6% of MAGI over $75,000
+    # (single): at 100,000, 6,000 - 1,500 = 4,500; gone from 175,000.
+    senior = next(d for d in load_rules("us-federal-2026").deductions if d.name == "senior")
+    cut = senior.phaseout
+    assert [cut.remaining(6_000, "single", m, np) for m in (75_000, 100_000, 175_000)] == [
+        6_000,
+        4_500,
+        0,
+    ]
+
+
+def test_early_withdrawal_penalty_falls_only_on_withdrawals_that_are_income(tmp_path):
+    # §72(t)(1) adds 10% of the part of a distribution included in gross income: a kind whose
+    # withdrawals are not income cannot bear it (Roth-style accounts use §408A(d) ordering).
+    body = (
+        'extends = "us-federal-2026"\n[account_kinds.taxable]\n'
+        'source = "test"\nearly_withdrawal_penalty = true\n'
+    )
+    path = write(tmp_path, "penalised-taxable", body)
+    assert (
+        f"{path}: account_kinds.taxable.early_withdrawal_penalty: the additional tax falls on "
+        "withdrawals that are income (IRC §72(t)(1)), but withdrawals is 'basis_and_gains'"
+    ) in error_of(path)
 
 
 def test_early_withdrawal_penalty_rate():

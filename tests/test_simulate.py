@@ -58,7 +58,7 @@ def couple():
 
 @pytest.fixture(scope="module")
 def retiree():
-    plan = load_plan(EXAMPLES / "retiree-4-percent.toml")
+    plan = load_plan(EXAMPLES / "retiree-drawing-2.5-percent.toml")
     return optimize(plan, US, mode="fast", with_baselines=False)
 
 
@@ -75,7 +75,7 @@ def couple_mean():
 
 @pytest.fixture(scope="module")
 def retiree_mean():
-    return _on_mean_returns("retiree-4-percent")
+    return _on_mean_returns("retiree-drawing-2.5-percent")
 
 
 def _roth_only(years: int = 10) -> dict:
@@ -447,7 +447,7 @@ def test_cli_writes_workbook_with_stress_sheet(tmp_path, capsys) -> None:
     code = main(
         [
             "simulate",
-            str(EXAMPLES / "retiree-4-percent.toml"),
+            str(EXAMPLES / "retiree-drawing-2.5-percent.toml"),
             "--paths", "30", "--seed", "4", "--mode", "fast", "--no-baselines",
             "--withdrawal", "guardrails", "-o", str(xlsx), "--json", str(out_json),
         ]
@@ -463,7 +463,7 @@ def test_cli_writes_workbook_with_stress_sheet(tmp_path, capsys) -> None:
     cells = {sheet.cell(r, 1).value: sheet.cell(r, 4).value for r in range(1, 15)}
     assert cells["Success rate (spending met every year)"] == pytest.approx(figures["success_rate"])
     assert len(figures["rules_compared"]) == len(WITHDRAWAL_RULES)
-    result = optimize(load_plan(EXAMPLES / "retiree-4-percent.toml"), US, mode="fast",
+    result = optimize(load_plan(EXAMPLES / "retiree-drawing-2.5-percent.toml"), US, mode="fast",
                       with_baselines=False)  # fmt: skip
     again = simulate(result, paths=30, seed=4, withdrawal="guardrails")
     assert again.success_rate == pytest.approx(figures["success_rate"])
@@ -472,7 +472,7 @@ def test_cli_writes_workbook_with_stress_sheet(tmp_path, capsys) -> None:
 def test_cli_bootstrap_with_the_example_csv(capsys) -> None:
     code = main(
         [
-            "simulate", str(EXAMPLES / "retiree-4-percent.toml"), "--paths", "10",
+            "simulate", str(EXAMPLES / "retiree-drawing-2.5-percent.toml"), "--paths", "10",
             "--mode", "fast", "--no-baselines", "--returns", "bootstrap",
             "--returns-csv", str(EXAMPLES / "historical-returns.csv"), "--block-years", "3",
         ]
@@ -491,7 +491,8 @@ def test_cli_bootstrap_with_the_example_csv(capsys) -> None:
     ],
 )
 def test_cli_user_errors(args, message, capsys) -> None:
-    code = main(["simulate", str(EXAMPLES / "retiree-4-percent.toml"), "--mode", "fast", *args])
+    plan = str(EXAMPLES / "retiree-drawing-2.5-percent.toml")
+    code = main(["simulate", plan, "--mode", "fast", *args])
     assert code == 2
     assert message in capsys.readouterr().err
 

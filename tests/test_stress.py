@@ -74,7 +74,7 @@ def test_same_seed_same_figures_and_paths_zero_skips(couple):
     assert again.success_rate == couple.stress.success_rate
     other = stress_test(couple, paths=500, seed=5, target=0.5)
     assert other.safe_spending > couple.stress.safe_spending  # the median path spends more
-    plan = load_plan(EXAMPLES / "retiree-4-percent.toml")
+    plan = load_plan(EXAMPLES / "retiree-drawing-2.5-percent.toml")
     assert optimize(plan, US, mode="fast", with_baselines=False, paths=0).stress is None
 
 
@@ -83,7 +83,7 @@ def test_cli_summary_and_json_carry_basis_growth_success_and_safe_spending(tmp_p
     code = main(
         [
             "optimize",
-            str(EXAMPLES / "retiree-4-percent.toml"),
+            str(EXAMPLES / "retiree-drawing-2.5-percent.toml"),
             "--mode",
             "fast",
             "--no-baselines",
@@ -117,7 +117,7 @@ def test_cli_summary_and_json_carry_basis_growth_success_and_safe_spending(tmp_p
     [(["--success", "1.5"], "--success: 1.5"), (["--paths", "-3"], "--paths: -3")],
 )
 def test_cli_refuses_bad_stress_options_in_one_line(args, message, capsys):
-    code = main(["optimize", str(EXAMPLES / "retiree-4-percent.toml"), *args])
+    code = main(["optimize", str(EXAMPLES / "retiree-drawing-2.5-percent.toml"), *args])
     assert code == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("taxopt: ") and message in err and "\n" not in err
@@ -127,7 +127,7 @@ def test_cli_refuses_bad_stress_options_in_one_line(args, message, capsys):
 def test_identical_paths_give_one_safe_level_at_any_target():
     """No volatility: every path is the same, so a level is met on all paths or on none;
     the safe spending is the same at 50% and at 99%, met by all paths and $10 more by none."""
-    plan = load_plan(EXAMPLES / "retiree-4-percent.toml")
+    plan = load_plan(EXAMPLES / "retiree-drawing-2.5-percent.toml")
     steady = [t.model_copy(update={"volatility": 0.0}) for t in plan.tiers]
     plan = plan.model_copy(update={"tiers": steady})
     result = optimize(plan, US, mode="fast", with_baselines=False, paths=0)

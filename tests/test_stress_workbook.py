@@ -26,7 +26,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 @pytest.fixture(scope="module")
 def simulation():
-    plan = taxopt.load_plan(EXAMPLES / "retiree-4-percent.toml")
+    plan = taxopt.load_plan(EXAMPLES / "retiree-drawing-2.5-percent.toml")
     result = taxopt.optimize(
         plan, taxopt.load_rules("us-federal-2026"), mode="fast", with_baselines=False
     )

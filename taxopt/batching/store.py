@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import re
 from pathlib import Path
@@ -146,6 +145,3 @@ def _safe(text: str) -> str:
         return text
     return f"{cleaned or 'x'}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
 
-
-def is_missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))

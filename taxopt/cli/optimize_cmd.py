@@ -53,6 +53,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_SEED,
         help="stress paths' random seed (default 0)",
     )
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="say why: the marginal values of the plan's rooms, from the final LP's duals "
+        "(the workbook's 'Why this plan' sheet is written with -o either way)",
+    )
     parser.set_defaults(handler=_run)
 
 
@@ -109,6 +115,7 @@ def _run(args: argparse.Namespace) -> int:
             paths=args.paths,
             success=args.success,
             seed=args.seed,
+            explain=args.explain or bool(args.output),
         )
     with outputs_together():
         if args.json:
@@ -116,6 +123,8 @@ def _run(args: argparse.Namespace) -> int:
         if args.output:
             result.to_excel(args.output)
     print(summary_text(result))
+    if args.explain:
+        print(explain_text(result))
     for written in (args.json, args.output, args.lp):
         if written:
             print(f"wrote {written}")
@@ -161,6 +170,21 @@ def summary_text(result) -> str:
     for warning in result.warnings:
         lines.append(f"  warning: {warning}")
     return "\n".join(lines)
+
+
+def explain_text(result) -> str:
+    """The --explain block: the largest marginal values in words (taxopt.explain)."""
+    from taxopt.explain import explain_lines
+
+    lines = explain_lines(result.shadow_prices, result.plan.retirement_year)
+    if not lines:
+        return "  why: no marginal values (see the notes)"
+    term = result.shadow_prices["objective"].iloc[0]
+    head = (
+        f"  why this plan (marginal values from the final LP's duals, today's dollars of {term}; "
+        "all of them: result.shadow_prices, JSON shadow_prices):"
+    )
+    return "\n".join([head, *(f"    {line}" for line in lines)])
 
 
 def _bound_note(result) -> str:

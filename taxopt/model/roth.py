@@ -26,10 +26,24 @@ optimizer makes start their own 5-year period. The model does not take the taxed
 (earnings before qualification, a conversion in its period before 59 1/2): a plan that
 would need it is infeasible rather than penalised.
 
-The owner's clock is the rule set's first-contribution year from the plan (see
-taxopt.roth.opening_layers); an owner with no Roth money and no stated year is taken to
-start it in the first year the plan can put money in one of their Roth accounts (the
-ledger uses the year it actually does and would report tax if that came later).
+The owner's clock (§408A(d)(2)(B): the 5-taxable-year period begins with the first year
+a contribution or conversion is made to any Roth IRA of the owner) is the first-contribution
+year from the plan (see taxopt.roth.opening_layers). For an owner with no Roth money and no
+stated year it is the first year the plan itself puts money in, which an LP cannot know:
+"earnings qualify in year t if anything went in by t - 5" is not convex. The model takes a
+conservative form of it that the law always allows: in each year t (59 1/2 or older) the
+earnings drawn may reach CLOCK_LEVERAGE times the contributions and conversions made in
+years whose 5-year period has ended by t:
+
+    D[o,t] <= sum_{s<=t} C[o,s] + sum_{c<=t} V[o,c]
+              + CLOCK_LEVERAGE * (sum_{s: s+5<=t} C[o,s] + sum_{c: c+5<=t} V[o,c])
+
+With nothing put in five years before, that is the unqualified row above (the law's
+limit); with something put in, the law frees every dollar and the row frees
+CLOCK_LEVERAGE dollars of earnings per dollar, so the model never draws Roth money the law
+would tax (the ledger, which starts the clock when the money actually goes in, agrees to
+the cent). A plan that wants more earnings than that puts in a dollar per CLOCK_LEVERAGE
+earlier, which starts the clock in law too.
 """
 
 from __future__ import annotations
@@ -37,6 +51,11 @@ from __future__ import annotations
 from taxopt.model.context import ModelContext, lin
 from taxopt.roth import opening_layers, roth_accounts
 from taxopt.rules import RothPhase
+
+# Dollars of Roth earnings a dollar put in five or more years earlier frees, for an owner
+# whose clock the plan starts (see the module doc). Any amount starts the clock in law; a
+# finite ratio keeps the row linear. 100: a plan drawing $50,000 of earnings needs $500 in.
+CLOCK_LEVERAGE = 100.0
 
 
 def add_roth_rules(ctx: ModelContext) -> None:
@@ -48,43 +67,39 @@ def add_roth_rules(ctx: ModelContext) -> None:
     accounts = roth_accounts(ctx.plan, rules)
     for owner, layers in opening_layers(ctx.plan, rules).items():
         names = set(accounts[owner])
-        clock = layers.clock_start
-        if clock is None:
-            clock = _first_inflow_year(ctx, names)
+        clock = layers.clock_start  # None: the plan's own first inflow starts it
         birth = ctx.plan.person(owner).birth_year
         withdrawn: dict = {}
-        contributed: dict = {}
+        inflows: list[tuple[int, object]] = []  # (year, variable) of every contribution
         converted: list[tuple[int, object]] = []
         for year in ctx.years:
             for name in names:
                 withdrawn[ctx.x["withdraw"][name, year]] = 1.0
                 if (name, year) in ctx.x["contribute"]:
-                    contributed[ctx.x["contribute"][name, year]] = 1.0
+                    inflows.append((year, ctx.x["contribute"][name, year]))
             converted += [
                 (year, var)
                 for (_source, target, y), var in ctx.x["convert"].items()
                 if y == year and target in names
             ]
-            phase = rules.roth_withdrawal_phase(year - birth, year, clock)
+            age = year - birth
+            phase = rules.roth_withdrawal_phase(age, year, clock)
             if phase == RothPhase.QUALIFIED:
                 continue
 
             def free(conversion_year: int, year=year, phase=phase) -> bool:
                 return phase != RothPhase.EARLY or rule.conversion_seasoned(conversion_year, year)
 
-            basis = dict(contributed)
+            basis = {var: 1.0 for _y, var in inflows}
             basis.update({var: 1.0 for c, var in converted if free(c)})
+            if clock is None:  # money put in by a year whose period has ended frees earnings
+                for y, var in inflows + converted:
+                    if rules.roth_withdrawal_phase(age, year, y) == RothPhase.QUALIFIED:
+                        basis[var] = basis.get(var, 0.0) + CLOCK_LEVERAGE
             opening_basis = layers.regular + sum(
                 c.taxable + c.nontaxable for c in layers.conversions if free(c.year)
             )
             terms = dict(withdrawn)
-            for var in basis:
-                terms[var] = terms.get(var, 0.0) - 1.0
+            for var, coef in basis.items():
+                terms[var] = terms.get(var, 0.0) - coef
             ctx.constrain(f"roth_ordering_{year}_{owner}", lin(terms) <= opening_basis)
-
-
-def _first_inflow_year(ctx: ModelContext, names: set[str]) -> int | None:
-    """First year the plan can contribute or convert to one of these accounts."""
-    years = [y for (name, y) in ctx.x["contribute"] if name in names]
-    years += [y for (_source, target, y) in ctx.x["convert"] if target in names]
-    return min(years, default=None)

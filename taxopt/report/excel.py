@@ -6,6 +6,8 @@ taxopt.compare):
 - Plan: the plan in plain words, the headline figures and one chart, on one printed page.
 - This year: per account what to contribute, withdraw and convert, the RMD due, tier
   trades, taxable lots to sell, the expected tax and the room left in the bracket.
+- Why this plan (when the result has marginal values, optimize(explain=True)): what one
+  more $1,000 of each room would be worth, in words and by year (taxopt.report.why_sheet).
 - Year by year: the instructions, one row per year, in tables of at most 16 columns.
 - Inputs, Location: what the plan assumes and where each tier lives.
 - Taxes, Charts, Glossary, Rules (every value with its source).
@@ -29,6 +31,8 @@ from taxopt.report.inputs import write_inputs, write_location, write_plan_file
 from taxopt.report.reference import write_glossary, write_reconciliation, write_rules
 from taxopt.report.tables import Column, Table, write_table, write_tables
 from taxopt.report.this_year import write_this_year
+from taxopt.report.why_sheet import SHEET as WHY_SHEET
+from taxopt.report.why_sheet import write_why
 from taxopt.report.yearly import chart_series, instruction_tables, ledger_table, tax_tables
 
 SHEETS = (
@@ -84,12 +88,14 @@ def add_plan_sheets(book: Book, result, prefix: str = "") -> PlanSheets:
     """Add one result's sheets to `book`, each title starting with `prefix`."""
     client = result.plan.name
     group = PlanSheets(prefix)
-    for base in SHEETS:
+    for base in sheets_of(result):
         group.sheets[base] = book.add_sheet(sheet_title(prefix, base), client=client)
     s = group.sheets
     data = write_chart_data(s["Chart data"], result)
     write_first_sheet(s["Plan"], result, data, client)
     write_this_year(s["This year"], result)
+    if WHY_SHEET in s:
+        write_why(s[WHY_SHEET], result)
     _tables_sheet(
         s["Year by year"],
         "Year by year",
@@ -115,6 +121,15 @@ def add_plan_sheets(book: Book, result, prefix: str = "") -> PlanSheets:
     )
     write_plan_file(s["Plan file"], result)
     return group
+
+
+def sheets_of(result) -> list[str]:
+    """The sheets of one result, in order: SHEETS, with "Why this plan" after "This year"
+    when the result carries marginal values."""
+    sheets = list(SHEETS)
+    if not result.shadow_prices.empty:
+        sheets.insert(sheets.index("This year") + 1, WHY_SHEET)
+    return sheets
 
 
 def _tables_sheet(sheet: Sheet, title: str, note: str, tables: list[Table]) -> None:
