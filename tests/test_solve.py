@@ -23,7 +23,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 @pytest.fixture(scope="module")
 def retiree():
-    return load_plan(EXAMPLES / "retiree-4-percent.toml"), load_rules("us-federal-2026")
+    return load_plan(EXAMPLES / "retiree-drawing-2.5-percent.toml"), load_rules("us-federal-2026")
 
 
 def _pulp_lp(ctx, mip: bool):
