@@ -22,7 +22,6 @@ step starts but the one that gives the first plan.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 from taxopt import progress
@@ -51,8 +50,18 @@ from taxopt.plan import (
 from taxopt.result import PlanFigures, Result, plan_figures, reconcile
 from taxopt.roth import roth_clock_notes
 from taxopt.rules import Growth, RuleSet
-from taxopt.solve import START_TOLERANCE, SolveReport, resolve, solve, values
+from taxopt.solve import (
+    START_TOLERANCE,
+    SolveReport,
+    basis,
+    columns,
+    resolve,
+    restore_basis,
+    solve,
+    values,
+)
 from taxopt.spending import fixed_policy_amounts, gross_policy_tax, policy_amounts
+from taxopt.stopwatch import Stopwatch
 from taxopt.stress import (
     DEFAULT_PATHS,
     DEFAULT_SEED,
@@ -116,14 +125,53 @@ def optimize(
     taxed on. After the search: circles of money that remain are re-solved away unless the
     plan is strictly better with them (taxopt.circles).
     """
+    _check_options(plan, rules, paths, success)
+    clock = Stopwatch()
+    with clock.timing("total"):
+        plan, notes = _with_implied_accounts(plan, rules)
+        search = _Search(
+            plan,
+            rules,
+            mode or plan.options.mode,
+            solver or plan.options.solver,
+            DEFAULT_MIP_SECONDS if mip_seconds is None else mip_seconds,
+            thorough,
+            clock,
+        )
+        search.explain = explain
+        run, circles, netted = _search_and_untangle(search)
+        if lp_path:
+            write_atomically(lp_path, lambda tmp: run.ctx.prob.writeLP(str(tmp)), kind="lp")
+        result = _result_of(search, run, circles, netted)
+        result.notes = [
+            *notes,
+            *search.notes,
+            *result.notes,
+            *circle_notes(circles, netted),
+            *uninvested_savings(plan, rules, result.yearly),
+        ]
+        if with_baselines:
+            result = hold_against_baselines(
+                plan, rules, result, search.solver, REGIME_ROUNDS, explain, clock
+            )
+        if paths > 0:
+            progress.step(f"stress test: {paths:,} return paths")
+            result.stress = stress_test(result, paths, success, seed)
+    return _timed(result, clock)
+
+
+def _check_options(plan: Plan, rules: RuleSet, paths: int, success: float) -> None:
+    """Refuse, before any work, a plan the rules or the optimizer cannot handle and stress
+    options out of range."""
     plan.check_against(rules)
     rules.check_optimizer_support()
     check_stress_options(paths, success)
     check_simulation_size(paths, len(plan.years), len(plan.tiers), len(plan.accounts), False)
-    mode = mode or plan.options.mode
-    solver = solver or plan.options.solver
-    mip_seconds = DEFAULT_MIP_SECONDS if mip_seconds is None else mip_seconds
-    started = time.perf_counter()
+
+
+def _with_implied_accounts(plan: Plan, rules: RuleSet) -> tuple[Plan, list[str]]:
+    """The plan with the accounts it implies (a taxable account for RMD surplus, each
+    converting person's own Roth) and the notes saying so, after the plan's own notes."""
     notes = [*policy_notes(plan), *plan_warnings(plan, rules)]
     opened = with_implied_taxable(plan, rules)
     if opened is not plan:
@@ -139,26 +187,27 @@ def optimize(
             f"{plan.source}: accounts: a conversion goes only to its owner's own Roth; taxopt "
             f"opened '{name}' (zero balance) for the conversions it may plan."
         )
-    search = _Search(plan, rules, mode, solver, mip_seconds, thorough)
-    search.explain = explain
+    return plan, notes
+
+
+def _search_and_untangle(search: _Search) -> tuple[_Run, list[Circle], list[Circle]]:
+    """The search's plan with its circles netted (module doc, steps 1-4). A gross-basis
+    policy's tax is set first; when the withdrawal depends on the portfolio, a first
+    search gives the amounts it is taxed on."""
+    plan, rules = search.plan, search.rules
     if policy_applies(plan) and plan.withdrawal.basis == "gross":
         amounts = fixed_policy_amounts(plan, rules)
-        if amounts is None:  # the withdrawal depends on the portfolio: take a first plan's
+        if amounts is None:
             amounts = policy_amounts(plan, rules, search.run().ledger.yearly)
         search.policy_tax = gross_policy_tax(plan, rules, amounts)
-    run = search.run()
-    run, circles, netted = search.untangle(run)
-    if lp_path:
-        write_atomically(lp_path, lambda tmp: run.ctx.prob.writeLP(str(tmp)), kind="lp")
-    result = _result_of(search, run, circles, netted, search.build_seconds, search.solve_seconds)
-    result.notes = notes + search.notes + result.notes + circle_notes(circles, netted)
-    result.notes += uninvested_savings(plan, rules, result.yearly)
-    if with_baselines:
-        result = hold_against_baselines(plan, rules, result, solver, REGIME_ROUNDS, explain)
-    if paths > 0:
-        progress.step(f"stress test: {paths:,} return paths")
-        result.stress = stress_test(result, paths, success, seed)
-    result.total_seconds = time.perf_counter() - started
+    return search.untangle(search.run())
+
+
+def _timed(result: Result, clock: Stopwatch) -> Result:
+    """The result with the run's build, solve and total seconds."""
+    result.build_seconds = clock.seconds("build")
+    result.solve_seconds = clock.seconds("solve")
+    result.total_seconds = clock.seconds("total")
     return result
 
 
@@ -186,28 +235,32 @@ class _Search:
     """The exact-mode search for one plan (see the module doc), timing every build and solve."""
 
     def __init__(
-        self, plan: Plan, rules: RuleSet, mode: str, solver: str, mip_seconds: float, thorough
+        self,
+        plan: Plan,
+        rules: RuleSet,
+        mode: str,
+        solver: str,
+        mip_seconds: float,
+        thorough: bool,
+        clock: Stopwatch,
     ):
         self.plan, self.rules, self.mode, self.solver = plan, rules, mode, solver
-        self.mip_seconds, self.thorough = mip_seconds, thorough
-        self.build_seconds = self.solve_seconds = 0.0
+        self.mip_seconds, self.thorough, self.clock = mip_seconds, thorough, clock
         self.policy_tax: dict[int, float] | None = None  # gross basis (see optimize)
         self.notes: list[str] = []  # what the search could not do (the time limit)
         self.explain = False  # read the final LP's duals (taxopt.explain)
 
     def build(self, plan: Plan, mode: str, regime=None) -> ModelContext:
-        ctx = build_model(plan, self.rules, mode, regime, self.policy_tax)
-        self.build_seconds += ctx.build_seconds
-        return ctx
+        with self.clock.timing("build"):
+            return build_model(plan, self.rules, mode, regime, self.policy_tax)
 
     def solve(self, ctx: ModelContext, **options) -> SolveReport:
         """Solve within the time limit left (taxopt.progress), if there is one."""
         left = progress.seconds_left()
         if left is not None:
             options["time_limit"] = min(options.get("time_limit") or left, left)
-        report = solve(ctx, self.solver, **options)
-        self.solve_seconds += report.seconds
-        return report
+        with self.clock.timing("solve"):
+            return solve(ctx, self.solver, **options)
 
     def run(self) -> _Run:
         """The search of the module doc; a note when the time limit cut it short."""
@@ -217,45 +270,64 @@ class _Search:
         return run
 
     def _run(self) -> _Run:
-        plan, rules = self.plan, self.rules
         if self.mode != "exact":
-            fast = self.build(plan, "fast")
-            report = self.solve(fast)
-            _raise_if_unsolved(plan, rules, fast, report)
-            progress.step(f"fast LP solved ({len(plan.years)} years, {report.seconds:.1f} s)")
-            decisions = read_decisions(fast)
-            return _Run(report, fast, decisions, replay(plan, rules, decisions), "lp")
-        thorough = self.thorough
-        solved = _Solved()  # regimes already solved, shared by both starts
-        relaxed = self.build(plan, "exact")
-        relaxed_report = self.solve_start(relaxed, relax=True)
-        _raise_if_unsolved(plan, rules, relaxed, relaxed_report)  # no relaxation, no plan
-        progress.step(
-            f"exact model's LP relaxation solved ({len(plan.years)} years, "
-            f"{relaxed_report.seconds:.1f} s)"
-        )
-        bound = _bound(plan, relaxed_report.objective)
-        ledger = replay(plan, rules, read_decisions(relaxed))
-        best = self.regime_search(plan, ledger, REGIME_ROUNDS if thorough else 1, solved)
-        if (thorough or not _near(best, bound)) and not progress.out_of_time():
-            # Far from the bound: search as --thorough does. More rounds from the
-            # relaxation's plan, then the fast LP's plan as a second start.
-            if not thorough and best is not None:
-                more = self.regime_search(plan, best.ledger, REGIME_ROUNDS - 1, solved)
-                best = _best_of(plan, best, more)
-            fast = self.build(plan, "fast")
-            if not progress.out_of_time() and self.solve_start(fast).status == "optimal":
-                progress.step("fast LP solved (second start)")
-                ledger = replay(plan, rules, read_decisions(fast))
-                best = _best_of(plan, best, self.regime_search(plan, ledger, REGIME_ROUNDS, solved))
+            return self._fast_lp()
+        relaxed, bound = self._relaxation()  # step 1
+        best = self._regime_lp(relaxed, bound)  # steps 2-3
         run = None
         if best is not None:
             _restore(best.ctx, best.values)
             run = _Run(best.report, best.ctx, best.decisions, best.ledger, "regime-lp", bound)
         if self.mip_seconds <= 0 and run is not None:
             return run
-        # The full MILP (the relaxation's model, binaries integer this time), from the best
-        # plan when there is one.
+        return self._milp(relaxed, bound, best, run)  # step 4, or the fallback
+
+    def _fast_lp(self) -> _Run:
+        """Fast mode: the fast LP's plan (convex approximations of the kinks)."""
+        plan, rules = self.plan, self.rules
+        fast = self.build(plan, "fast")
+        report = self.solve(fast)
+        _raise_if_unsolved(plan, rules, fast, report)
+        progress.step(f"fast LP solved ({len(plan.years)} years, {report.seconds:.1f} s)")
+        decisions = read_decisions(fast)
+        return _Run(report, fast, decisions, replay(plan, rules, decisions), "lp")
+
+    def _relaxation(self) -> tuple[ModelContext, float]:
+        """Step 1: the exact model solved as its LP relaxation, and the bound it gives."""
+        plan = self.plan
+        relaxed = self.build(plan, "exact")
+        report = self.solve_start(relaxed, relax=True)
+        _raise_if_unsolved(plan, self.rules, relaxed, report)  # no relaxation, no plan
+        progress.step(
+            f"exact model's LP relaxation solved ({len(plan.years)} years, {report.seconds:.1f} s)"
+        )
+        return relaxed, _bound(plan, report.objective)
+
+    def _regime_lp(self, relaxed: ModelContext, bound: float) -> _Candidate | None:
+        """Steps 2-3: regime LPs from the relaxation's plan; unless that is near the bound
+        (or with --thorough), more rounds and the fast LP's plan as a second start."""
+        plan, rules, thorough = self.plan, self.rules, self.thorough
+        solved = _Solved()  # regimes already solved, shared by both starts
+        ledger = replay(plan, rules, read_decisions(relaxed))
+        best = self.regime_search(plan, ledger, REGIME_ROUNDS if thorough else 1, solved)
+        if (not thorough and _near(best, bound)) or progress.out_of_time():
+            return best
+        if not thorough and best is not None:
+            more = self.regime_search(plan, best.ledger, REGIME_ROUNDS - 1, solved)
+            best = _best_of(plan, best, more)
+        fast = self.build(plan, "fast")
+        if not progress.out_of_time() and self.solve_start(fast).status == "optimal":
+            progress.step("fast LP solved (second start)")
+            ledger = replay(plan, rules, read_decisions(fast))
+            best = _best_of(plan, best, self.regime_search(plan, ledger, REGIME_ROUNDS, solved))
+        return best
+
+    def _milp(
+        self, relaxed: ModelContext, bound: float, best: _Candidate | None, run: _Run | None
+    ) -> _Run:
+        """Step 4: the full MILP (the relaxation's model, binaries integer this time), from
+        the best plan when there is one; an improvement is re-solved as a regime LP."""
+        plan, rules = self.plan, self.rules
         start = {**best.values, **best.ctx.regime_values} if best is not None else None
         limit = self.mip_seconds or FALLBACK_MIP_SECONDS
         mip = self.solve(relaxed, time_limit=limit, gap=1e-4, start=start)
@@ -271,17 +343,18 @@ class _Search:
         run = _Run(mip, relaxed, decisions, replay(plan, rules, decisions), "milp", bound)
         # A MIP solution honours its binaries only to the solver's tolerance, which big-M
         # rows turn into dollars; re-solve it as a regime LP to make it exact.
-        polished = self.regime_search(plan, run.ledger, REGIME_ROUNDS if thorough else 1)
-        if polished is not None:
-            run = _Run(
-                polished.report,
-                polished.ctx,
-                polished.decisions,
-                polished.ledger,
-                "milp+regime-lp",
-                bound,
-            )
-        return run
+        rounds = REGIME_ROUNDS if self.thorough else 1
+        polished = self.regime_search(plan, run.ledger, rounds)
+        if polished is None:
+            return run
+        return _Run(
+            polished.report,
+            polished.ctx,
+            polished.decisions,
+            polished.ledger,
+            "milp+regime-lp",
+            bound,
+        )
 
     def solve_start(self, ctx: ModelContext, relax: bool = False) -> SolveReport:
         """Solve a starting model roughly (solve.START_OPTIONS); fully if that did not settle."""
@@ -401,13 +474,13 @@ class _Search:
         run or None, the legs forbidden, what netting costs); a refused re-solve leaves the
         model and its solution as they were."""
         ctx, plan = run.ctx, self.plan
-        solution = values(ctx)
+        solution, start = values(ctx), basis(ctx)
         original = run.report.objective
         legs = circle_variables(ctx, circles)
         for var in legs:
             var.upBound = 0.0
-        report = resolve(ctx, self.solver)  # only bounds changed: warm from the last basis
-        self.solve_seconds += report.seconds
+        with self.clock.timing("solve"):
+            report = resolve(ctx, self.solver)  # only bounds changed: warm from the last basis
         solved = report.status in ("optimal", "feasible") and report.objective is not None
         margin = max(CIRCLE_TOLERANCE, objective_units(plan, allowance))
         if solved and not _better(plan, original, report.objective, margin):
@@ -428,6 +501,7 @@ class _Search:
             if var.name not in keep:
                 var.upBound = None
         _restore(ctx, solution)
+        restore_basis(ctx, start)
         return None, legs, why
 
 
@@ -500,15 +574,24 @@ def plan_score(plan: Plan, rules: RuleSet, figures: PlanFigures, ledger: Ledger)
 
 
 def hold_against_baselines(
-    plan: Plan, rules: RuleSet, result: Result, solver: str, rounds: int, explain: bool = False
+    plan: Plan,
+    rules: RuleSet,
+    result: Result,
+    solver: str,
+    rounds: int,
+    explain: bool = False,
+    clock: Stopwatch | None = None,
 ) -> Result:
     """Replay the rules of thumb; if one beats the optimized plan on the plan's objective,
     restart the regime search from that rule's own decisions (its ledger's regime: the LP
     over that regime contains the rule's own plan, so it can only do better) and keep the
     better plan, then replay the rules against it. Rules are tried best first, until one
     restart beats them all. If a rule still wins, the result's notes say so, with the gap
-    in the plan's own terms."""
+    in the plan's own terms. The restarts' builds and solves are timed on `clock` (the
+    run's, inside optimize): a restarted result's build and solve seconds are the clock's."""
     from taxopt.baselines import run_baselines
+
+    clock = clock or Stopwatch()
 
     searched = False
     for attempt in range(2):
@@ -522,7 +605,7 @@ def hold_against_baselines(
             return result
         if attempt == 1 or progress.out_of_time():
             break
-        search = _Search(plan, rules, "exact", solver, 0.0, False)
+        search = _Search(plan, rules, "exact", solver, 0.0, False, clock)
         search.explain = explain
         search.policy_tax = result.policy_tax or None
         improved, best = None, mine
@@ -538,8 +621,6 @@ def hold_against_baselines(
             if score > best:
                 best = score
                 improved = _restarted_result(search, candidate, result, f"regime-lp from {name}")
-        result.build_seconds += search.build_seconds
-        result.solve_seconds += search.solve_seconds
         if improved is None:
             break
         result = improved
@@ -581,9 +662,7 @@ def _restarted_result(
             previous.objective_bound,
         )
     )
-    result = _result_of(
-        search, run, circles, netted, previous.build_seconds, previous.solve_seconds
-    )
+    result = _result_of(search, run, circles, netted)
     # The previous plan's notes on its own flows (circles, Roth clocks) do not carry over.
     stale = set(roth_clock_notes(previous.plan, search.rules, previous.decisions))
     carried = [
@@ -610,10 +689,9 @@ def _result_of(
     run: _Run,
     circles: list[Circle],
     netted: list[Circle],
-    build_seconds: float,
-    solve_seconds: float,
 ) -> Result:
-    """The Result of a search's run: the ledger's tables, the reconciliation, the circles."""
+    """The Result of a search's run: the ledger's tables, the reconciliation, the circles,
+    the build and solve seconds so far."""
     result = Result.from_run(
         plan=search.plan,
         rules=search.rules,
@@ -621,8 +699,8 @@ def _result_of(
         decisions=run.decisions,
         ledger=run.ledger,
         report=run.report,
-        build_seconds=build_seconds,
-        solve_seconds=solve_seconds,
+        build_seconds=search.clock.seconds("build"),
+        solve_seconds=search.clock.seconds("solve"),
         method=run.method,
         reconciliation=reconcile(run.ctx, run.ledger),
     )
@@ -639,9 +717,8 @@ def _shadow_prices(search: _Search, ctx: ModelContext):
     """The final LP's marginal values (taxopt.explain), or an empty table with a note."""
     from taxopt.explain import empty_table, shadow_prices, solve_for_duals
 
-    started = time.perf_counter()
-    solved = solve_for_duals(ctx, search.solver)
-    search.solve_seconds += time.perf_counter() - started
+    with search.clock.timing("solve"):
+        solved = solve_for_duals(ctx, search.solver)
     if solved:
         return shadow_prices(ctx)
     search.notes.append(
@@ -706,7 +783,7 @@ def _best_of(plan: Plan, a: _Candidate | None, b: _Candidate | None) -> _Candida
 
 def _restore(ctx: ModelContext, solution: dict[str, float]) -> None:
     """Put a stored solution back into the model's variables (for reconciliation)."""
-    for var in ctx.prob.variables():
+    for var in columns(ctx):
         var.varValue = solution.get(var.name, 0.0)
 
 

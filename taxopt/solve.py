@@ -1,6 +1,9 @@
 """Solving the model: HiGHS through highspy by default, CBC as the fallback.
 
-Statuses become plain-language errors; a MIP may start from a known solution.
+PuLP stays the modelling layer; HiGHS gets the model as arrays in one call (`highs_lp`,
+the same LP PuLP's own per-column and per-row handoff builds) and its solution is copied
+back into PuLP's variables. Statuses become plain-language errors; a MIP may start from a
+known solution; a model whose bounds changed is re-solved warm (`resolve`).
 """
 
 from __future__ import annotations
@@ -35,25 +38,6 @@ class SolveReport:
     mip_gap: float | None = None
 
 
-class _HighsWithStart(pulp.HiGHS):
-    """PuLP's highspy interface, optionally handing HiGHS a starting solution first."""
-
-    def __init__(self, start: dict | None = None, **kwargs):
-        super().__init__(**kwargs)
-        self.start = start
-
-    def callSolver(self, lp):
-        if self.start:
-            import highspy
-
-            solution = highspy.HighsSolution()
-            columns = lp.variables()
-            solution.col_value = [float(self.start.get(v.name, 0.0)) for v in columns]
-            solution.value_valid = True
-            lp.solverModel.setSolution(solution)
-        lp.solverModel.run()
-
-
 _BANNER_SHOWN = False
 
 
@@ -79,32 +63,9 @@ def _consume_highs_banner() -> None:
     _BANNER_SHOWN = True
 
 
-def make_solver(
-    name: str,
-    msg: bool = False,
-    time_limit: float | None = None,
-    gap: float | None = None,
-    start: dict | None = None,
-    relax: bool = False,
-    rough: bool = False,
-):
-    """A PuLP solver; `relax` solves a MIP's LP relaxation (binaries as [0, 1]); `rough`
-    solves to START_OPTIONS' tolerance (HiGHS only), for a starting plan."""
-    if name == "highs":
-        if not msg:
-            _consume_highs_banner()
-        return _HighsWithStart(
-            start=start,
-            msg=msg,
-            timeLimit=time_limit,
-            gapRel=gap,
-            mip=not relax,
-            **HIGHS_OPTIONS,
-            **(START_OPTIONS if rough else {}),
-        )
-    if name == "cbc":
-        return pulp.PULP_CBC_CMD(msg=msg, timeLimit=time_limit, gapRel=gap, mip=not relax)
-    raise SolverError(f"unknown solver '{name}'; use highs or cbc")
+def _cbc(time_limit: float | None, gap: float | None, relax: bool):
+    """PuLP's CBC, the fallback; `relax` solves a MIP's LP relaxation (binaries as [0, 1])."""
+    return pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, gapRel=gap, mip=not relax)
 
 
 def solve(
@@ -118,19 +79,146 @@ def solve(
 ) -> SolveReport:
     """Solve ctx.prob; fall back to CBC if HiGHS is unavailable or errors."""
     started = time.perf_counter()
+    if solver == "highs":
+        try:
+            status = _solve_highs(ctx, time_limit, gap, start, relax, rough)
+            return _report(ctx, status, solver, started)
+        except ImportError:
+            pass
+    elif solver != "cbc":
+        raise SolverError(f"unknown solver '{solver}'; use highs or cbc")
     try:
-        status = ctx.prob.solve(
-            make_solver(
-                solver, time_limit=time_limit, gap=gap, start=start, relax=relax, rough=rough
-            )
-        )
-        used = solver
+        status = ctx.prob.solve(_cbc(time_limit, gap, relax))
     except pulp.PulpSolverError as exc:
-        if solver != "highs":
-            raise SolverError(f"solver {solver} failed: {exc}") from None
-        status = ctx.prob.solve(make_solver("cbc", time_limit=time_limit, gap=gap, relax=relax))
-        used = "cbc"
-    return _report(ctx, status, used, started)
+        raise SolverError(f"solver cbc failed: {exc}") from None
+    return _report(ctx, status, "cbc", started)
+
+
+def columns(ctx: ModelContext) -> list:
+    """ctx.prob's variables in PuLP's column order (sorted by name), listed once per model:
+    PuLP's `variables()` walks every constraint on each call."""
+    prob = ctx.prob
+    cached = getattr(prob, "_taxopt_columns", None)
+    if cached is not None and cached[0] == len(prob.constraints):
+        return cached[1]
+    listed = list(prob.variables())
+    prob._taxopt_columns = (len(prob.constraints), listed)
+    return listed
+
+
+def highs_lp(ctx: ModelContext, mip: bool = True):
+    """ctx.prob as one highspy.HighsLp, handed over in a single passModel: the same columns,
+    rows, bounds and coefficients (zeros left out) in the same order as PuLP's per-column
+    and per-row calls (pulp.HiGHS.buildSolverModel), built from arrays. Sets each variable's
+    and constraint's `index` as PuLP does."""
+    import highspy
+    import numpy as np
+
+    prob, inf = ctx.prob, highspy.kHighsInf
+    cols = columns(ctx)
+    sign = -1.0 if prob.sense == pulp.LpMaximize else 1.0
+    objective = prob.objective or {}
+    for i, var in enumerate(cols):
+        var.index = i
+    lp = highspy.HighsLp()
+    lp.num_col_ = len(cols)
+    lp.col_cost_ = np.array([sign * objective.get(v, 0.0) for v in cols], dtype=float)
+    lp.col_lower_ = np.array([-inf if v.lowBound is None else v.lowBound for v in cols], float)
+    lp.col_upper_ = np.array([inf if v.upBound is None else v.upBound for v in cols], float)
+    lower, upper, start, col_of, coefficient = [], [], [0], [], []
+    for i, constraint in enumerate(prob.constraints.values()):
+        constraint.index = i
+        lb, ub = constraint.getLb(), constraint.getUb()
+        lower.append(-inf if lb is None else lb)
+        upper.append(inf if ub is None else ub)
+        for var, value in constraint.items():
+            if value != 0:
+                col_of.append(var.index)
+                coefficient.append(value)
+        start.append(len(col_of))
+    lp.num_row_ = len(lower)
+    lp.row_lower_ = np.array(lower, dtype=float)
+    lp.row_upper_ = np.array(upper, dtype=float)
+    # Row-wise, as PuLP's addRow calls leave HiGHS' matrix.
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = lp.num_col_, lp.num_row_
+    lp.a_matrix_.start_ = np.array(start, dtype=np.int32)
+    lp.a_matrix_.index_ = np.array(col_of, dtype=np.int32)
+    lp.a_matrix_.value_ = np.array(coefficient, dtype=float)
+    if mip and any(v.cat == pulp.LpInteger for v in cols):
+        lp.integrality_ = [
+            highspy.HighsVarType.kInteger if v.cat == pulp.LpInteger else
+            highspy.HighsVarType.kContinuous
+            for v in cols
+        ]  # fmt: skip
+    return lp
+
+
+def _solve_highs(ctx, time_limit, gap, start, relax, rough) -> int:
+    """One HiGHS solve of ctx.prob through highs_lp; the solution goes back into PuLP's
+    variables and constraints (values, reduced costs, duals, slacks) and the HiGHS model
+    stays on ctx.prob.solverModel for `resolve`. Returns PuLP's status."""
+    import highspy
+
+    _consume_highs_banner()
+    model = highspy.Highs()
+    model.setOptionValue("output_flag", False)
+    if gap is not None:
+        model.setOptionValue("mip_rel_gap", gap)
+    if time_limit is not None:
+        model.setOptionValue("time_limit", float(time_limit))
+    for key, value in {**HIGHS_OPTIONS, **(START_OPTIONS if rough else {})}.items():
+        model.setOptionValue(key, value)
+    model.passModel(highs_lp(ctx, mip=not relax))
+    ctx.prob.solverModel = model
+    if start:
+        solution = highspy.HighsSolution()
+        solution.col_value = [float(start.get(v.name, 0.0)) for v in columns(ctx)]
+        solution.value_valid = True
+        model.setSolution(solution)
+    model.run()
+    return _read_highs(ctx)
+
+
+def _read_highs(ctx: ModelContext) -> int:
+    """Copy HiGHS' solution into ctx.prob (as pulp.HiGHS.findSolutionValues does) and return
+    PuLP's status."""
+    import highspy
+
+    model, prob = ctx.prob.solverModel, ctx.prob
+    state = model.getModelStatus()
+    solution = model.getSolution()
+    cols, rows = columns(ctx), list(prob.constraints.values())
+    if len(solution.col_value) == len(cols) and len(solution.row_value) == len(rows):
+        for var, value, dual in zip(cols, solution.col_value, solution.col_dual, strict=True):
+            var.varValue, var.dj = value, dual
+        for row, value, dual in zip(rows, solution.row_value, solution.row_dual, strict=True):
+            slack = row.constant + value
+            row.slack = -slack if row.sense == pulp.LpConstraintLE else slack
+            row.pi = dual
+    ok = highspy.HighsModelStatus
+    if state == ok.kOptimal:
+        status = (pulp.LpStatusOptimal, pulp.LpSolutionOptimal)
+    elif state in (ok.kInfeasible, ok.kUnboundedOrInfeasible):
+        status = (pulp.LpStatusInfeasible, pulp.LpSolutionInfeasible)
+    elif state == ok.kUnbounded:
+        status = (pulp.LpStatusUnbounded, pulp.LpSolutionUnbounded)
+    elif (
+        state
+        in (
+            ok.kObjectiveBound,
+            ok.kObjectiveTarget,
+            ok.kInterrupt,
+            ok.kTimeLimit,
+            ok.kIterationLimit,
+        )
+        and model.getObjectiveValue() != highspy.kHighsInf
+    ):
+        status = (pulp.LpStatusOptimal, pulp.LpSolutionIntegerFeasible)
+    else:
+        status = (pulp.LpStatusNotSolved, pulp.LpSolutionNoSolutionFound)
+    prob.assignStatus(*status)
+    return status[0]
 
 
 def resolve(ctx: ModelContext, solver: str = "highs") -> SolveReport:
@@ -146,21 +234,34 @@ def resolve(ctx: ModelContext, solver: str = "highs") -> SolveReport:
 
     started = time.perf_counter()
     inf = highspy.kHighsInf
-    columns = ctx.prob.variables()
+    cols = columns(ctx)
     model.changeColsBounds(
-        len(columns),
-        np.array([v.index for v in columns], dtype=np.int32),
-        np.array([-inf if v.lowBound is None else v.lowBound for v in columns], dtype=float),
-        np.array([inf if v.upBound is None else v.upBound for v in columns], dtype=float),
+        len(cols),
+        np.array([v.index for v in cols], dtype=np.int32),
+        np.array([-inf if v.lowBound is None else v.lowBound for v in cols], dtype=float),
+        np.array([inf if v.upBound is None else v.upBound for v in cols], dtype=float),
     )
     model.setOptionValue("solver", "simplex")
     model.run()
-    status, solution_status = make_solver(solver).findSolutionValues(ctx.prob)
-    ctx.prob.assignStatus(status, solution_status)
-    report = _report(ctx, status, solver, started)
+    report = _report(ctx, _read_highs(ctx), solver, started)
     if report.status not in ("optimal", "infeasible"):
         return solve(ctx, solver)
     return report
+
+
+def basis(ctx: ModelContext):
+    """HiGHS' basis of ctx.prob's last solve (None when HiGHS did not solve it), for
+    `restore_basis`."""
+    model = getattr(ctx.prob, "solverModel", None)
+    return model.getBasis() if model is not None and hasattr(model, "getBasis") else None
+
+
+def restore_basis(ctx: ModelContext, saved) -> None:
+    """Make `saved` (from `basis`) the starting point of the next `resolve`: after a re-solve
+    whose answer was not kept, the next one starts from the plan's own optimum again."""
+    model = getattr(ctx.prob, "solverModel", None)
+    if model is not None and saved is not None and saved.valid:
+        model.setBasis(saved)
 
 
 def _report(ctx: ModelContext, status: int, used: str, started: float) -> SolveReport:
@@ -194,4 +295,4 @@ def _mip_gap(ctx: ModelContext, solver: str) -> float | None:
 
 def values(ctx: ModelContext) -> dict[str, float]:
     """Every variable's value by name (a MIP start for a later solve)."""
-    return {v.name: (v.varValue or 0.0) for v in ctx.prob.variables()}
+    return {v.name: (v.varValue or 0.0) for v in columns(ctx)}
