@@ -95,7 +95,7 @@ def test_resolve_after_a_bound_change_matches_a_fresh_solve(retiree):
     plan, rules = retiree
     ctx = build_model(plan, rules, "fast")
     first = solve(ctx)
-    withdrawals = [v for v in ctx.x["withdraw"].values() if (v.varValue or 0) > 1.0]
+    withdrawals = [v for v in ctx.variables["withdraw"].values() if (v.varValue or 0) > 1.0]
     assert withdrawals, "the plan withdraws something"
     withdrawals[0].upBound = 0.0
     warm = resolve(ctx)
