@@ -60,7 +60,12 @@ from taxopt.solve import (
     solve,
     values,
 )
-from taxopt.spending import fixed_policy_amounts, gross_policy_tax, policy_amounts
+from taxopt.spending import (
+    fixed_policy_amounts,
+    gross_policy_tax,
+    policy_amounts,
+    spent_surplus,
+)
 from taxopt.stopwatch import Stopwatch
 from taxopt.stress import (
     DEFAULT_PATHS,
@@ -149,6 +154,7 @@ def optimize(
             *result.notes,
             *circle_notes(circles, netted),
             *uninvested_savings(plan, rules, result.yearly),
+            *spent_surplus(plan, rules, result.yearly, result.policy_tax),
         ]
         if with_baselines:
             result = hold_against_baselines(

@@ -727,6 +727,43 @@ def rmd_possible(plan: Plan, rules: RuleSet) -> bool:
     return False
 
 
+def rmd_years(plan: Plan, rules: RuleSet) -> set[int]:
+    """Years in which some account's owner must take a required distribution
+    (RuleSet.rmd_divisor)."""
+    years: set[int] = set()
+    for account in plan.accounts:
+        owner = plan.owner(account.name)
+        if account.kind not in rules.account_kinds or owner is None:
+            continue
+        for year in plan.years:
+            if rules.rmd_divisor(account.kind, owner.age_in(year), owner.birth_year) is not None:
+                years.add(year)
+    return years
+
+
+def surplus_years(plan: Plan, rules: RuleSet) -> dict[str, set[int]]:
+    """{taxable account: the retirement years it takes surplus cash}, one rule for the
+    optimizer and the rules of thumb alike.
+
+    With `withdrawal.rmd_surplus = "reinvest"`: every retirement year when the plan lets
+    taxable accounts buy always (`options.taxable_buys`), else the years an RMD is due (an
+    RMD above spending is the surplus to reinvest); the implied account (see
+    with_implied_taxable) only in RMD years. Other surplus income is spent.
+    """
+    if plan.withdrawal.rmd_surplus != "reinvest":
+        return {}
+    due = rmd_years(plan, rules)
+    retired = {y for y in plan.years if y >= plan.retirement_year}
+    out: dict[str, set[int]] = {}
+    for account in plan.accounts:
+        kind = rules.account_kinds.get(account.kind)
+        if kind is None or kind.growth != Growth.TAXED:
+            continue
+        always = plan.options.taxable_buys == "always" and not account.implied
+        out[account.name] = retired if always else retired & due
+    return out
+
+
 def with_implied_taxable(plan: Plan, rules: RuleSet) -> Plan:
     """The plan with a taxable account for RMD surplus when it reinvests one and has none.
 

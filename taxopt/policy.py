@@ -29,7 +29,7 @@ import pandas as pd
 
 from taxopt.cashflows import plan_flows
 from taxopt.decisions import Decisions
-from taxopt.plan import Plan
+from taxopt.plan import Plan, surplus_years
 from taxopt.roth import RothDraw, RothLayers, opening_layers, settle_year
 from taxopt.rules import Growth, RuleSet, WithdrawalTax
 from taxopt.tax import TaxInput, TaxResult, compute_tax
@@ -196,6 +196,7 @@ class PolicyEngine:
         self.sheltered = [a for a in self.accounts if a not in self.taxable]
         self.year_rules = {y: rules.for_year(y, plan.inflation) for y in plan.years}
         self.contribution_years = set(self.flows.contribution_years)
+        self.surplus_years = surplus_years(plan, rules)
         c = plan.contributions
         self.routable = set(c.accounts or self.accounts) | {f.account for f in c.fixed}
         self.routable -= {a.name for a in plan.accounts if a.implied}
@@ -398,8 +399,9 @@ class PolicyEngine:
 
         Working years: fixed amounts, then tax-deferred accounts up to each owner's limit
         (and wages), then exempt accounts, then the first taxable account. Retirement:
-        surplus cash goes to a taxable account (withdrawal.rmd_surplus = "reinvest"; with
-        "spend" it is spent). Other years nothing is invested.
+        surplus cash goes to a taxable account in the years the optimizer may reinvest it too
+        (taxopt.plan.surplus_years); other years it is spent. Before retirement, outside the
+        saving years, nothing is invested.
         """
         out: dict[str, float] = {}
         if year in self.contribution_years:
@@ -413,14 +415,11 @@ class PolicyEngine:
                     if a in self.routable and amount > 0:
                         given = room.give(out, a, amount)
                         amount = 0.0 if given == math.inf else amount - given
-        elif (
-            year >= self.plan.retirement_year
-            and self.taxable
-            and amount > 0
-            and self.plan.withdrawal.rmd_surplus == "reinvest"
-        ):
-            out[self.taxable[0]] = amount
-            amount = 0.0
+        elif amount > 0:
+            takers = [a for a in self.taxable if year in self.surplus_years.get(a, ())]
+            if takers:
+                out[takers[0]] = amount
+                amount = 0.0
         return out, max(0.0, amount)
 
     def _draw_down(self, y: _Year, extra: float, withdrawals: dict[str, float]) -> float:

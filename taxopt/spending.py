@@ -26,6 +26,10 @@ from taxopt.plan import Plan, policy_applies
 from taxopt.rules import Growth, RuleSet
 from taxopt.tax import TaxInput, compute_tax
 
+# Income above the spending level worth a warning, today's dollars a year: a surplus an
+# advisor would tell a client to invest.
+SURPLUS_WORTH_A_NOTE_REAL = 1_000.0
+
 
 def _measured(plan: Plan, rules: RuleSet, row) -> float:
     """The portfolio the policy measures at the start of a year (a ledger row): after-tax on
@@ -145,3 +149,28 @@ def spending_check(
             "margin": (spending - required).to_numpy(),
         }
     )
+
+
+def spent_surplus(
+    plan: Plan, rules: RuleSet, yearly: pd.DataFrame, policy_tax: dict[int, float] | None = None
+) -> list[str]:
+    """Retirement years whose income above the spending rule's level is spent because no
+    taxable account may take it (taxopt.plan.surplus_years): one warning with the fix."""
+    if plan.withdrawal.rmd_surplus != "reinvest":
+        return []  # spending an RMD surplus is what the plan asked for
+    check = spending_check(plan, rules, yearly, policy_tax).set_index("year")
+    inflation = yearly.set_index("year")["inflation_factor"]
+    above = (check["margin"] / inflation.reindex(check.index)).dropna()
+    above = above[above > SURPLUS_WORTH_A_NOTE_REAL]
+    if above.empty:
+        return []
+    fix = (
+        'set options.taxable_buys = "always" to reinvest it (a larger model)'
+        if plan.options.taxable_buys != "always"
+        else "add a taxable account to reinvest it"
+    )
+    return [
+        f"in {len(above)} retirement year(s) from {int(above.index[0])}, "
+        f"${above.sum():,.0f} (today's dollars) of income above the spending level is spent, "
+        f"not invested: no taxable account may buy in those years; {fix}"
+    ]

@@ -31,7 +31,7 @@ from taxopt.model.families import (
     VariableFamily,
     safe_name,
 )
-from taxopt.plan import Account, Plan, Tier
+from taxopt.plan import Account, Plan, Tier, rmd_years, surplus_years
 from taxopt.rules import AccountKind, Growth, RuleSet
 
 Expr = pulp.LpAffineExpression
@@ -109,7 +109,8 @@ class ModelContext:
         # Gross basis: each retirement year's tax on the policy's own withdrawal (nominal,
         # taxopt.spending.gross_policy_tax); every other tax is paid by extra withdrawals.
         self.gross_policy_tax = gross_policy_tax or {}
-        self.rmd_years = self._rmd_years()
+        self.rmd_years = rmd_years(plan, self.base_rules)
+        self.surplus_years = surplus_years(plan, self.base_rules)
         self.lots: list[Lot] = []
         self.prob = pulp.LpProblem(safe_name(plan.name) or "taxopt", pulp.LpMaximize)
         # Named families (see taxopt.model.families): columns, shared expressions, rows.
@@ -134,15 +135,6 @@ class ModelContext:
         self.social_security = flows.social_security
         self.other_income = flows.other_income
         self.wage_tax = flows.wage_tax
-
-    def _rmd_years(self) -> set[int]:
-        """Years in which some account's owner must take a required distribution."""
-        return {
-            y
-            for a in self.accounts
-            for y in self.years
-            if self.account_rmd_divisor(a.name, y) is not None
-        }
 
     def account_rmd_divisor(self, account: str, year: int) -> float | None:
         """The rule set's RMD divisor for `account` in `year` (RuleSet.rmd_divisor), None

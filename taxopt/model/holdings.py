@@ -27,7 +27,6 @@ Gains of a sale are q (P - basis per unit) under specific identification (Treas.
 from __future__ import annotations
 
 from taxopt.model.context import Lot, ModelContext, lin, total
-from taxopt.rules import Growth
 
 # Per-unit gains smaller than this (dollars per dollar bought) are rounding noise, not gains.
 GAIN_NOISE = 1e-9
@@ -107,22 +106,9 @@ def _declare_flows(ctx: ModelContext) -> None:
 
 
 def reinvests(ctx: ModelContext, account: str, year: int) -> bool:
-    """Whether a taxable account may take surplus cash in retirement `year`.
-
-    With `withdrawal.rmd_surplus = "reinvest"`: any retirement year when the plan lets
-    taxable accounts buy always, else the years an RMD is due (an RMD above spending is the
-    surplus to reinvest). The implied account (see plan.with_implied_taxable) only then.
-    """
-    plan = ctx.plan
-    if (
-        ctx.kind[account].growth != Growth.TAXED
-        or not ctx.is_retired(year)
-        or plan.withdrawal.rmd_surplus != "reinvest"
-    ):
-        return False
-    if plan.options.taxable_buys == "always" and account not in ctx.implied:
-        return True
-    return year in ctx.rmd_years
+    """Whether a taxable account may take surplus cash in retirement `year`
+    (taxopt.plan.surplus_years: the same rule the rules of thumb follow)."""
+    return year in ctx.surplus_years.get(account, ())
 
 
 def taxable_buy_years(ctx: ModelContext, account: str) -> list[int]:
