@@ -110,7 +110,7 @@ def _contribution_rooms(ctx: ModelContext) -> list[Room]:
                     Room(
                         "contribution_limit",
                         year,
-                        f"{person.name}'s {limit.name} limit",
+                        f"{person.name}'s {limit.display_name} limit",
                         name,
                         "rhs",
                         ctx.inflation[year],

@@ -415,11 +415,16 @@ class ContributionLimit(Cited):
     """One annual limit per person, shared by the listed account kinds."""
 
     name: str
+    label: str | None = None  # what a client calls it ("IRA"); the name when absent
     account_kinds: list[str]
     annual: float = Field(ge=0)
     catch_up: list[CatchUp] = Field(default_factory=list)
     indexed: bool = True  # the catch-up amounts too, each rounded by its own round_down_to
     round_down_to: Unit | None = Field(None, description=ROUND_DOWN_TO_HELP)
+
+    @property
+    def display_name(self) -> str:
+        return self.label or self.name
 
     def for_age(self, age: int) -> float:
         """Annual limit for a person of `age` (the largest catch-up that applies)."""
