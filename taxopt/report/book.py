@@ -65,6 +65,7 @@ _NOISE = {"money": 0.5, "cents": 0.005, "percent": 0.0005, "rate": 0.00005, "fac
 _BLUE = "#1F4E78"
 _STYLES: dict[str, dict[str, Any]] = {
     "body": {},
+    "indented": {"align": "left", "indent": 1},  # text right after a right-aligned figure
     "bold": {"bold": True},
     "title": {"bold": True, "font_size": 16, "font_color": _BLUE},
     "subtitle": {"font_size": 11, "font_color": "#404040"},

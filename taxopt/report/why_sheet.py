@@ -104,15 +104,22 @@ def yearly_table(table: pd.DataFrame, names: dict[str, str], unit: str) -> Table
 
     columns = [
         Column("Year", years, "year", width=6),
-        Column("Ordinary income tops out in", [bracket_text(y) for y in years], "text", width=18),
+        Column(
+            "Ordinary income tops out in",
+            [bracket_text(y) for y in years],
+            "text",
+            width=18,
+            style="indented",
+        ),
         Column("Bracket room", [value(bracket, y) for y in years], "cents", width=11),
-        Column("Conversion", [converted(y) for y in years], "text", width=28),
+        Column("Conversion", [converted(y) for y in years], "text", width=28, style="indented"),
         Column("Converting more", [value(conversion, y) for y in years], "cents", width=11),
         Column(
             "Contribution limit",
             [_relabel(limit[y]["who"], names) if y in limit else "" for y in years],
             "text",
             width=18,
+            style="indented",
         ),
         Column("Contribution room", [value(limit, y) for y in years], "cents", width=12),
         Column("Spending more", [value(spending, y) for y in years], "cents", width=11),
