@@ -430,3 +430,17 @@ def test_other_examples_read_in_plain_words(name, tmp_path):
     shown = {str(r[0]): r[1] for r in first.itertuples(index=False)}
     spending = shown["Spending a year, after tax (today's $)"]
     assert spending == pytest.approx(result.figures.sustainable_spending)
+
+
+def test_conversion_sentence_says_what_the_ledger_charges(result):
+    """The Plan sheet's conversion sentence: 'no tax' only when the ledger charges none in
+    every conversion year, and the stopping rate is the ledger's rate on the next dollar."""
+    from taxopt.report.story import FLOW_FLOOR, conversion_sentence
+
+    sentence = conversion_sentence(result)
+    y = result.yearly
+    converting = y[y["roth_conversions"] > FLOW_FLOOR]
+    assert not converting.empty, "the couple converts"
+    free = bool((converting["total_tax"] < FLOW_FLOOR).all())
+    assert ("they cost no tax" in sentence) == free, sentence
+    assert f"{converting['marginal_ordinary_rate'].max():.0%} in tax" in sentence, sentence

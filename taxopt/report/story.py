@@ -83,8 +83,14 @@ def conversion_sentence(result) -> str:
         return "No Roth conversions: they would not pay under these assumptions."
     years = [int(v) for v in converting["year"]]
     real = converting["roth_conversions"] / converting["inflation_factor"]
-    rates = sorted({round(float(r), 4) for r in converting["marginal_ordinary_rate"]})
-    top = f"; the last converted dollar is taxed at up to {max(rates):.0%}" if rates else ""
+    # The calculator's marginal rate is the next dollar's: what stops each year's conversion
+    # (the converted dollars themselves may be taxed less, even nothing).
+    rates = [float(r) for r in converting["marginal_ordinary_rate"]]
+    low, high = f"{min(rates):.0%}", f"{max(rates):.0%}"
+    span = low if low == high else f"{low} to {high}"
+    top = f"; each year's conversion stops where the next dollar would cost {span} in tax"
+    if (converting["total_tax"] < FLOW_FLOOR).all():
+        top = f"; they cost no tax{top}"
     return (
         f"Convert {money(real.sum())} (today's dollars) from traditional to Roth accounts in "
         f"{year_span(years)}{'' if _consecutive(years) else ' (some years)'}, about "
