@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from taxopt.errors import InputError, explain_validation_error, printable
 from taxopt.io import read_text
@@ -435,6 +443,11 @@ class Plan(Strict):
     name: str = "plan"
     description: str = ""
     filing_status: str
+    state: str | None = Field(
+        None,
+        description="US state of residence for state income tax: a code with a file in "
+        "rules/states (ca, ny, ny-nyc, tx, ...); none: federal tax only",
+    )
     start_year: int = Field(ge=2000, le=2100)
     retirement_year: int = Field(ge=2000, le=2200)
     horizon_age: int = Field(95, ge=50, le=120, description="plan until the youngest is this age")
@@ -472,6 +485,18 @@ class Plan(Strict):
                 )
             data = {**data, "tier_preset": preset, "tiers": presets[preset]["tiers"]}
         return data
+
+    @field_validator("state")
+    @classmethod
+    def _known_state(cls, state: str | None) -> str | None:
+        if state is None:
+            return None
+        from taxopt.state_rules import state_code_problem
+
+        problem = state_code_problem(state)
+        if problem is not None:
+            raise ValueError(problem)
+        return state.strip().lower()
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Plan:
@@ -678,9 +703,37 @@ class Plan(Strict):
                     f"{source}: accounts[{i}].owner: {account.kind} accounts belong to one "
                     f"person; set owner"
                 )
+        self._check_state_years(source)
         from taxopt.validation import check_plan_against_rules
 
         check_plan_against_rules(self, rules, source)
+
+    def _check_state_years(self, source: str) -> None:
+        """The plan's state has rules for its first year (later years index them)."""
+        if self.state is None:
+            return
+        from taxopt.state_rules import find_state_rules
+
+        try:
+            find_state_rules(self.state, self.start_year)
+        except InputError as exc:
+            raise InputError(f"{source}: state: {str(exc).removeprefix('--state: ')}") from None
+
+    def with_state(self, state: str | None) -> Plan:
+        """This plan in another state (`--state`): validated as the plan field is."""
+        from taxopt.state_rules import state_code_problem
+
+        problem = None if state is None else state_code_problem(state)
+        if problem is not None:
+            raise InputError(f"--state: {problem}")
+        data = self.model_dump(mode="json", by_alias=True)
+        data["state"] = state
+        try:
+            plan = Plan.model_validate(data)
+        except ValidationError as exc:
+            raise explain_validation_error("--state", exc) from None
+        plan._source = self._source
+        return plan
 
 
 IMPLIED_TAXABLE = "implied_taxable"  # the account taxopt opens for RMD surplus

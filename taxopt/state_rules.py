@@ -14,6 +14,7 @@ Amounts are nominal dollars of the rule year; rates are fractions. Every table c
 
 from __future__ import annotations
 
+import functools
 import math
 from enum import StrEnum
 from pathlib import Path
@@ -411,6 +412,21 @@ def _merged_raw(path: Path, seen: tuple[Path, ...]) -> dict:
             f"{path}: extends: no state rule file named {parent!r} beside it; known: {known}"
         )
     return merge_override(_merged_raw(parent_path, (*seen, path.resolve())), data)
+
+
+def state_code_problem(code: str, rules_dir: Path = STATE_RULES_DIR) -> str | None:
+    """Why `code` names no shipped state rule file (None when it does): the choices listed."""
+    known = [s.lower() for s in available_states(rules_dir=rules_dir)]
+    if code.strip().lower() in known:
+        return None
+    return f"'{code}' is not a state with rules; use one of {', '.join(known)}"
+
+
+@functools.lru_cache(maxsize=256)
+def state_rules_for(state: str, year: int, inflation: float) -> StateRuleSet:
+    """The rules of a state code for a tax year, indexed to it (cached: the ledger and the
+    model read the same year many times)."""
+    return find_state_rules(state, year).for_year(year, inflation)
 
 
 def find_state_rules(state: str, year: int, rules_dir: Path = STATE_RULES_DIR) -> StateRuleSet:

@@ -95,6 +95,11 @@ def test_median_basis_is_the_default_and_its_growth_is_worked_by_hand():
             ["profile: names tier 'cash'", "use one of"],
         ),
         ("retirement_year = 2031", "retirement_year = 2020", ["retirement_year: 2020 is before"]),
+        (
+            'filing_status = "mfj"',
+            'filing_status = "mfj"\nstate = "zz"',
+            ["state: 'zz' is not a state with rules", "use one of", "ca,", "ny-nyc"],
+        ),
     ],
 )
 def test_plan_errors_name_file_field_and_fix(tmp_path, old, new, expected):
@@ -116,6 +121,22 @@ def test_unknown_account_kind_is_reported_against_the_rule_set(tmp_path):
         plan.check_against(load_rules("us-federal-2026"), source=str(path))
     message = str(caught.value)
     assert "accounts[2].kind" in message and "'roth'" in message and "roth_ira" in message
+
+
+def test_a_plan_names_its_state_and_the_cli_flag_overrides_it(tmp_path):
+    path = _write(tmp_path, COUPLE.read_text().replace(
+        'filing_status = "mfj"', 'filing_status = "mfj"\nstate = "CA"', 1))  # fmt: skip
+    plan = load_plan(path)
+    assert plan.state == "ca"
+    assert load_plan(COUPLE).state is None
+    assert plan.with_state("pa").state == "pa"
+    assert plan.with_state(None).state is None
+    with pytest.raises(InputError, match=r"^--state: 'zz' is not a state with rules; use one of"):
+        plan.with_state("zz")
+    # New York's first rule file is for 2026: a 2025 plan cannot use it.
+    early = plan.model_copy(update={"state": "ny", "start_year": 2025})
+    with pytest.raises(InputError, match=r"plan.toml: state: 'ny' has no state rules for tax year"):
+        early.check_against(load_rules("us-federal-2026"), source=str(path))
 
 
 def test_invalid_toml_and_missing_file(tmp_path):

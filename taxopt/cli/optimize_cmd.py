@@ -15,6 +15,10 @@ MAX_SEED = 2**32 - 1
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("plan", help="plan file (.toml or .json)")
     parser.add_argument("--rules", default="us-federal-2026", help="rule set name or file")
+    parser.add_argument(
+        "--state",
+        help="US state for state income tax (ca, ny, pa, ...): overrides the plan's `state`",
+    )
     parser.add_argument("--mode", choices=["exact", "fast"], help="default: the plan's option")
     parser.add_argument(
         "--mip-seconds",
@@ -100,6 +104,8 @@ def _run(args: argparse.Namespace) -> int:
     ]
     check_outputs(outputs, inputs=inputs_of(args.plan, args.rules))
     plan = load_plan(args.plan)
+    if args.state is not None:
+        plan = plan.with_state(args.state)
     rules = load_rules(args.rules)
     plan.check_against(rules, source=args.plan)
     with progress.watch(args.time_limit, args.progress):
