@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from taxopt.plan import IncomeStream, Plan
 from taxopt.rules import RuleSet
+from taxopt.state_tax import OrdinaryParts, plan_state_tax
 from taxopt.tax import TaxInput, compute_tax
 
 
@@ -20,7 +21,8 @@ class PlanFlows:
     earnings: dict[int, dict[str, float]]  # wages by person
     social_security: dict[int, float]
     other_income: dict[int, float]  # pensions and other taxable streams
-    wage_tax: dict[int, float]  # tax on wages alone
+    wage_tax: dict[int, float]  # federal and state tax on wages alone
+    pensions: dict[int, float]  # the pension part of other_income (states may exempt it)
 
     def wages(self, year: int) -> float:
         return sum(self.earnings[year].values())
@@ -31,6 +33,7 @@ def plan_flows(plan: Plan, rules: RuleSet) -> PlanFlows:
     last_contribution = c.until_year if c.until_year is not None else plan.retirement_year - 1
     contribution_years = [y for y in plan.years if y <= last_contribution]
     savings, earnings, social_security, other_income, wage_tax = {}, {}, {}, {}, {}
+    pensions: dict[int, float] = {}
     for y in plan.years:
         infl = plan.inflation_factor(y)
         real = 0.0
@@ -44,22 +47,28 @@ def plan_flows(plan: Plan, rules: RuleSet) -> PlanFlows:
             until = e.until_year if e.until_year is not None else plan.retirement_year - 1
             by_person[e.person] = e.annual * infl if y <= until else 0.0
         earnings[y] = by_person
-        ss = other = 0.0
+        ss = other = pension = 0.0
         for stream in plan.income:
             amount = stream_amount(plan, stream, y)
             if stream.kind == "social_security":
                 ss += amount
             else:
                 other += amount
-        social_security[y], other_income[y] = ss, other
+                pension += amount if stream.kind == "pension" else 0.0
+        social_security[y], other_income[y], pensions[y] = ss, other, pension
         # Savings are out-of-pocket: the tax a deductible contribution saves (or taxable
         # yields cost) is measured against the tax on wages alone.
         wages = sum(by_person.values())
         wage_tax[y] = 0.0
         if wages > 0:
             income = TaxInput(plan.filing_status, plan.ages_in(y), ordinary_income=wages, year=y)
-            wage_tax[y] = compute_tax(rules.for_year(y, plan.inflation), income).total_tax
-    return PlanFlows(contribution_years, savings, earnings, social_security, other_income, wage_tax)
+            federal = compute_tax(rules.for_year(y, plan.inflation), income)
+            wage_tax[y] = federal.total_tax + plan_state_tax(
+                plan.state, y, plan.inflation, income, federal, OrdinaryParts()
+            )
+    return PlanFlows(
+        contribution_years, savings, earnings, social_security, other_income, wage_tax, pensions
+    )
 
 
 def stream_amount(plan: Plan, stream: IncomeStream, year: int) -> float:

@@ -16,7 +16,9 @@ Each year, in order (`_Replay.year`):
    make;
 2. `_roth_income`: Roth withdrawals beyond the basis the ordering rules leave free;
 3. `_taxable_yields`: yields on the post-trade holdings of taxable accounts;
-4. `_tax`: the year's tax from the pure calculator, and the spending it leaves;
+4. `_tax`: the year's federal tax from the pure calculator and, for a plan with a state,
+   the state's from the state calculator on the same figures (taxopt.state_tax), and the
+   spending their total leaves;
 5. `_close`: holdings recorded, growth by each tier's total return (yields reinvested,
    adding to a taxable lot's basis; Plan.tier_returns), closing balances and estate.
 """
@@ -32,6 +34,7 @@ from taxopt.decisions import Decisions
 from taxopt.plan import Plan
 from taxopt.roth import replay_decisions
 from taxopt.rules import Growth, RuleSet, WithdrawalTax
+from taxopt.state_tax import OrdinaryParts, plan_state_tax
 from taxopt.tax import TaxInput, TaxResult, compute_tax, marginal_rates
 
 MONEY_TOLERANCE = 0.01  # dollars: below this a balance or flow is treated as zero
@@ -229,6 +232,12 @@ class _Replay:
         tax = compute_tax(year_rules, tax_input)
         self.taxes.append(tax)
         self.inputs.append(tax_input)
+        # Traditional withdrawals, conversions and taxable Roth earnings are the IRA
+        # distributions a state may exempt; pensions are the plan's pension streams.
+        parts = OrdinaryParts(
+            ira_distributions=income.ordinary, pension_income=flows.pensions[year]
+        )
+        state_tax = plan_state_tax(plan.state, year, plan.inflation, tax_input, tax, parts)
         spending = (
             income.withdrawals
             + social_security
@@ -237,6 +246,7 @@ class _Replay:
             + flows.wage_tax[year]
             - income.contributions
             - tax.total_tax
+            - state_tax
         )
         row.update(
             wages=wages,
@@ -250,7 +260,8 @@ class _Replay:
             ),
             rmd_required=sum(row[f"rmd_{a.name}"] for a in plan.accounts),
         )
-        row.update(_tax_columns(income, tax, marginal_rates(year_rules, tax_input)))
+        rates = marginal_rates(year_rules, tax_input)
+        row.update(_tax_columns(income, tax, state_tax, rates))
         row.update(spending=spending, spending_real=spending / row["inflation_factor"])
         for i, amount in enumerate(tax.bracket_fill):
             row[f"bracket_{i}_filled"] = amount
@@ -283,8 +294,11 @@ class _Replay:
         ) / plan.inflation_factor(year + 1)
 
 
-def _tax_columns(income: _YearIncome, tax: TaxResult, rates: dict[str, float]) -> dict:
-    """The yearly table's income and tax columns of one year (nominal dollars)."""
+def _tax_columns(
+    income: _YearIncome, tax: TaxResult, state_tax: float, rates: dict[str, float]
+) -> dict:
+    """The yearly table's income and tax columns of one year (nominal dollars); total_tax
+    is federal and state tax, and the marginal rates are federal."""
     return dict(
         ordinary_withdrawals=income.ordinary,
         deductible_contributions=income.deductible,
@@ -302,7 +316,9 @@ def _tax_columns(income: _YearIncome, tax: TaxResult, rates: dict[str, float]) -
         capital_gains_tax=tax.capital_gains_tax,
         niit=tax.niit,
         early_withdrawal_penalty=tax.early_withdrawal_penalty,
-        total_tax=tax.total_tax,
+        federal_tax=tax.total_tax,
+        state_tax=state_tax,
+        total_tax=tax.total_tax + state_tax,
         marginal_ordinary_rate=rates["ordinary_income"],
         marginal_ltcg_rate=rates["ltcg"],
     )

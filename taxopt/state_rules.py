@@ -79,6 +79,10 @@ class AgeBand(Strict):
     def covers(self, age: int) -> bool:
         return age >= self.min_age and (self.max_age is None or age <= self.max_age)
 
+    def people(self, ages: tuple[int, ...]) -> int:
+        """How many of the people (ages at the end of the year) are in the band."""
+        return sum(1 for age in ages if self.covers(age))
+
 
 class PersonCap(AgeBand):
     """A per-person cap for people in an age band (Georgia: 35,000 at 62-64, 65,000 at 65+)."""
@@ -121,6 +125,22 @@ class Subtraction(Cited):
     income_tiers: list[IncomeTier] = Field(default_factory=list)
     measure: Measure = Measure.FEDERAL_AGI
 
+    def person_caps(self, ages: tuple[int, ...]) -> float:
+        """Sum over people of the first `cap_per_person` band's amount that covers each."""
+        total = 0.0
+        for age in ages:
+            band = next((c for c in self.cap_per_person if c.covers(age)), None)
+            total += band.amount if band is not None else 0.0
+        return total
+
+    def fixed_cap(self, status: str, ages: tuple[int, ...]) -> float | None:
+        """The cap of a subtraction without income tiers: the unit's cap and the pooled
+        per-person caps, whichever is lower (None: uncapped)."""
+        caps = [self.cap[status]] if self.cap is not None else []
+        if self.cap_per_person:
+            caps.append(self.person_caps(ages))
+        return min(caps) if caps else None
+
     @model_validator(mode="after")
     def _check(self) -> Subtraction:
         if self.income_tiers and (self.cap is not None or self.income_limit is not None):
@@ -159,6 +179,11 @@ class Allowance(Cited):
     income_limit: StatusAmounts | None = None
     limit_measure: Measure = Measure.FEDERAL_AGI
     indexed: bool = False
+
+    def full_amount(self, status: str, ages: tuple[int, ...]) -> float:
+        """The amount before any phase-out or income limit (dollars)."""
+        people = self.ages.people(ages)
+        return self.amount[status] * (people if self.per_person else min(people, 1))
 
 
 class FlatRate(Cited):

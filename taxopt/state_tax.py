@@ -27,13 +27,13 @@ import numpy as np
 
 from taxopt.rules import RuleSet, Schedule
 from taxopt.state_rules import (
-    AgeBand,
     Allowance,
     IncomeKind,
     Measure,
     Phaseout,
     StateRuleSet,
     Subtraction,
+    state_rules_for,
 )
 from taxopt.tax import TaxInput, TaxResult, compute_tax, schedule_tax_between
 
@@ -248,10 +248,6 @@ def _starting_income(
     return sum(included.values(), np.zeros(()))
 
 
-def _people(band: AgeBand, ages: tuple[int, ...]) -> int:
-    return sum(1 for age in ages if band.covers(age))
-
-
 def _subtract(
     sub: Subtraction,
     status: str,
@@ -260,7 +256,7 @@ def _subtract(
     measures: dict[Measure, np.ndarray],
 ) -> np.ndarray:
     """The subtraction's amount; takes it from `remaining`, kind by kind in listed order."""
-    people = _people(sub.ages, ages)
+    people = sub.ages.people(ages)
     if people == 0:
         return np.zeros(())
     available = {
@@ -283,10 +279,9 @@ def _subtract(
             decided |= inside
     else:
         amount = sub.fraction * eligible
-        if sub.cap is not None:
-            amount = np.minimum(amount, sub.cap[status])
-        if sub.cap_per_person:
-            amount = np.minimum(amount, _person_caps(sub, ages))
+        cap = sub.fixed_cap(status, ages)
+        if cap is not None:
+            amount = np.minimum(amount, cap)
         if sub.income_limit is not None:
             amount = np.where(measure <= sub.income_limit[status], amount, 0.0)
     left = amount
@@ -297,20 +292,11 @@ def _subtract(
     return amount
 
 
-def _person_caps(sub: Subtraction, ages: tuple[int, ...]) -> float:
-    """Sum over people of the first age band's cap that covers each."""
-    total = 0.0
-    for age in ages:
-        band = next((c for c in sub.cap_per_person if c.covers(age)), None)
-        total += band.amount if band is not None else 0.0
-    return total
-
-
 def _allowance(
     table: Allowance, status: str, ages: tuple[int, ...], measures: dict[Measure, np.ndarray]
 ) -> np.ndarray:
     """A deduction's or credit's amount for the unit after phase-out and income cliff."""
-    people = _people(table.ages, ages)
+    people = table.ages.people(ages)
     count = people if table.per_person else min(people, 1)
     amount = np.asarray(float(table.amount[status]))
     if table.phaseout is not None:
@@ -368,6 +354,22 @@ def state_input(federal: TaxInput, result: TaxResult, parts: OrdinaryParts) -> S
         federal_taxable_income=result.taxable_income,
         federal_taxable_social_security=result.taxable_social_security,
     )
+
+
+def plan_state_tax(
+    state: str | None,
+    year: int,
+    inflation: float,
+    federal: TaxInput,
+    result: TaxResult,
+    parts: OrdinaryParts,
+) -> float:
+    """A plan's state tax for one year (0 without a state): the rules of the state code
+    for `year` indexed at `inflation`, on the federal calculation's own figures."""
+    if state is None:
+        return 0.0
+    rules = state_rules_for(state, year, inflation)
+    return float(compute_state_tax(rules, state_input(federal, result, parts)).total_tax)
 
 
 def state_tax_of(
