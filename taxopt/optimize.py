@@ -66,6 +66,7 @@ from taxopt.spending import (
     policy_amounts,
     spent_surplus,
 )
+from taxopt.state_rules import find_state_rules
 from taxopt.stopwatch import Stopwatch
 from taxopt.stress import (
     DEFAULT_PATHS,
@@ -171,6 +172,8 @@ def _check_options(plan: Plan, rules: RuleSet, paths: int, success: float) -> No
     options out of range."""
     plan.check_against(rules)
     rules.check_optimizer_support()
+    if plan.state is not None:
+        find_state_rules(plan.state, plan.start_year).check_optimizer_support()
     check_stress_options(paths, success)
     check_simulation_size(paths, len(plan.years), len(plan.tiers), len(plan.accounts), False)
 

@@ -308,6 +308,50 @@ class StateRuleSet(Strict):
     def name(self) -> str:
         return self.meta.name
 
+    def optimizer_problems(self) -> list[str]:
+        """What the optimizer's state rows (taxopt.model.state_taxes) cannot express: parts
+        that are neither convex nor a cliff on federal AGI the regime search can fix."""
+        problems = []
+        if self.brackets.recapture is not None:
+            problems.append("the benefit recapture of brackets.recapture")
+        if self.local is not None:
+            problems.append(f"the local tax {self.local.name}")
+        if any(
+            later < earlier
+            for schedule in self.brackets.schedules.values()
+            for earlier, later in zip(schedule.rates, schedule.rates[1:], strict=False)
+        ):
+            problems.append("bracket rates that fall as income rises")
+        seen: set[IncomeKind] = set()
+        for sub in self.subtractions:
+            if sub.income_tiers or sub.income_limit is not None:
+                problems.append(f"the income cliff of subtraction {sub.name}")
+            if sub.kind_limits_per_person:
+                problems.append(f"the per-person kind limits of subtraction {sub.name}")
+            if seen & set(sub.kinds):
+                problems.append(f"subtraction {sub.name} sharing income kinds with another")
+            seen |= set(sub.kinds)
+        for table in (*self.deductions, *self.credits):
+            measures = [table.limit_measure] if table.income_limit is not None else []
+            measures += [table.phaseout.measure] if table.phaseout is not None else []
+            if any(m != Measure.FEDERAL_AGI for m in measures):
+                problems.append(f"the limit of {table.name} on {measures[-1].value}")
+        for flat in self.flat_rates:
+            if set(flat.kinds) - {IncomeKind.SHORT_TERM_GAINS}:
+                problems.append(f"the flat rate {flat.name} on kinds the model realizes")
+        return problems
+
+    def check_optimizer_support(self, field: str = "state") -> None:
+        """One line naming what the optimizer cannot yet model, if anything."""
+        problems = self.optimizer_problems()
+        if problems:
+            code = ", ".join(s.lower() for s in self.meta.states)
+            raise InputError(
+                f"{field}: the optimizer does not yet model {'; '.join(problems)} of "
+                f"{self.name}; `taxopt tax --state {code}` computes its tax, or plan "
+                f"without a state"
+            )
+
     def for_year(self, year: int, inflation: float) -> StateRuleSet:
         """Indexed tables grown year by year to `year`: by the state's published indexing
         rate where `meta.indexing` has one, else by `inflation`; never deflated."""

@@ -16,13 +16,14 @@ from taxopt.model.holdings import add_holdings, declare_holdings
 from taxopt.model.mix import add_mix
 from taxopt.model.objective import add_objective
 from taxopt.model.roth import add_roth_rules
+from taxopt.model.state_taxes import add_state_taxes, declare_state_taxes
 from taxopt.model.taxes import add_taxes, declare_taxes
 from taxopt.model.withdrawals import add_withdrawals, declare_withdrawals
 from taxopt.plan import Plan
 from taxopt.rules import RuleSet
 
 # Phase 1: every variable family (holdings first: the lots decide which sales exist).
-VARIABLES = (declare_holdings, declare_withdrawals, declare_taxes)
+VARIABLES = (declare_holdings, declare_withdrawals, declare_taxes, declare_state_taxes)
 # Phase 2: every constraint row, then the objective.
 CONSTRAINTS = (
     add_holdings,
@@ -30,6 +31,7 @@ CONSTRAINTS = (
     add_withdrawals,
     add_roth_rules,
     add_taxes,
+    add_state_taxes,
     add_mix,
     add_objective,
 )

@@ -134,6 +134,7 @@ class ModelContext:
         self.earnings = flows.earnings
         self.social_security = flows.social_security
         self.other_income = flows.other_income
+        self.pensions = flows.pensions
         self.wage_tax = flows.wage_tax
 
     def account_rmd_divisor(self, account: str, year: int) -> float | None:

@@ -43,6 +43,11 @@ Variable families (dims in key order; declared in the module named):
 | phaseout                | year, deduction      | deduction lost to its phase-out    | taxes |
 | surtax_excess           | surtax, year         | MAGI above the surtax threshold    | taxes |
 | surtax                  | surtax, year         | surtax owed (NIIT)                 | taxes |
+| state_tax               | year                 | state income tax                 | state_taxes |
+| state_segment           | year, segment        | state taxable income by bracket  | state_taxes |
+| state_subtraction       | year, subtraction    | capped state subtraction         | state_taxes |
+| state_surtax_excess     | year, surtax         | state taxable income over surtax | state_taxes |
+| state_credit            | year                 | state credits used               | state_taxes |
 
 Constraint families (rows; each row's equation is in the docstring of the function that
 adds it, and the module's docstring lists its families):
@@ -75,13 +80,18 @@ adds it, and the module's docstring lists its families):
 | surtax_excess, surtax_on_excess,              | surtax, year        | taxes         |
 | surtax_on_nii, surtax_nii_lesser_a,           |                     |               |
 | surtax_nii_lesser_b                           |                     |               |
+| state_taxable, state_credit_cap,              | year                | state_taxes   |
+| state_credit_allowed, state_tax_total         |                     |               |
+| state_subtraction_share, state_surtax,        | year, name          | state_taxes   |
+| state_allowance_below, state_allowance_above  |                     |               |
 | mix_upper, mix_lower                          | year, tier          | mix           |
 | reserve_min, reserve_max                      | year                | mix           |
 | bequest_floor                                 | ()                  | objective     |
 
 Expression families: opening[year, account, tier] (holdings); other_income, magi,
 taxable_ss, deduction, ordinary_taxable, ordinary_tax, preferential_tax, regular_tax,
-niit, nii [year] (taxes); estate_real[()] (objective).
+niit, nii [year] (taxes); taxable_income [year] (state_taxes, set by taxes);
+estate_real[()] (objective).
 
 Where the duals work finds its rooms (`ctx.row(family, key)` gives the LP row):
 traditional and Roth contribution room `limit[year, person, limit]` and

@@ -53,8 +53,9 @@ Rows (constraint families), each per year:
 - surtax_excess, surtax_on_excess, surtax_on_nii, surtax_nii_lesser_a,
   surtax_nii_lesser_b (per surtax): NIIT, IRC §1411; see `_add_niit`;
 - credit_cap:            credit - ordinary tax - preferential tax <= 0 (nonrefundable);
-- tax_total:             T - (income tax + surtaxes + p sum early w - credit) = 0, with p
-  the early-withdrawal rate (IRC §72(t), RuleSet.withdrawal_is_early).
+- tax_total:             T - (income tax + surtaxes + p sum early w - credit + state tax)
+  = 0, with p the early-withdrawal rate (IRC §72(t), RuleSet.withdrawal_is_early) and the
+  state tax of taxopt.model.state_taxes (0 without a state).
 """
 
 from __future__ import annotations
@@ -270,7 +271,8 @@ def _add_year_taxes(ctx: ModelContext, year: int, rules: RuleSet) -> None:
     - unused_ordinary_zero:   z=1 => O <= 0           ordinary income")
     - ordinary_fill:          sum_i o[i] - O = 0, O = N + taxable benefits - D + U
     - credit_cap:             C - S_o - S_p <= 0      (credits are nonrefundable)
-    - tax_total:              T - (y + surtaxes + p sum early w - C) = 0
+    - tax_total:              T - (y + surtaxes + p sum early w - C + Y) = 0, Y the
+      state's tax (`state_tax`, taxopt.model.state_taxes) for a plan with a state
 
     and, through the helpers, the gain, benefit, deduction, stacking, cap and surtax rows.
     """
@@ -325,6 +327,10 @@ def _add_year_taxes(ctx: ModelContext, year: int, rules: RuleSet) -> None:
         "ordinary_fill", year, lin({s: 1.0 for _, _, s in segments}) - ordinary_taxable == 0
     )
     e["ordinary_taxable"].set(year, ordinary_taxable)
+    e["taxable_income"].set(
+        year,
+        ordinary_taxable if preferential_income is None else ordinary_taxable + preferential_income,
+    )
 
     preferential_tax_terms = {}
     if pref is not None:
@@ -351,6 +357,8 @@ def _add_year_taxes(ctx: ModelContext, year: int, rules: RuleSet) -> None:
         penalty = rules.early_withdrawal_penalty_rate() * lin(early_withdrawals(ctx, year))
 
     tax_expr = income_tax + niit + penalty
+    if year in v["state_tax"]:  # the state's tax (taxopt.model.state_taxes)
+        tax_expr = tax_expr + v["state_tax"][year]
     if year in v["credit"]:
         credit = v["credit"][year]
         ctx.constrain(
