@@ -322,6 +322,21 @@ class StateRuleSet(Strict):
             for earlier, later in zip(schedule.rates, schedule.rates[1:], strict=False)
         ):
             problems.append("bracket rates that fall as income rises")
+        problems += self._subtraction_problems()
+        for table in (*self.deductions, *self.credits):
+            measures = [table.limit_measure] if table.income_limit is not None else []
+            measures += [table.phaseout.measure] if table.phaseout is not None else []
+            if any(m != Measure.FEDERAL_AGI for m in measures):
+                problems.append(f"the limit of {table.name} on {measures[-1].value}")
+        for flat in self.flat_rates:
+            if set(flat.kinds) - {IncomeKind.SHORT_TERM_GAINS}:
+                problems.append(f"the flat rate {flat.name} on kinds the model realizes")
+        if self.tax_caps and not self._tax_reads_federal_figures_only():
+            problems.append("tax caps in a state that taxes kinds of ordinary income apart")
+        return problems
+
+    def _subtraction_problems(self) -> list[str]:
+        problems = []
         seen: set[IncomeKind] = set()
         for sub in self.subtractions:
             if sub.income_tiers or sub.income_limit is not None:
@@ -331,15 +346,22 @@ class StateRuleSet(Strict):
             if seen & set(sub.kinds):
                 problems.append(f"subtraction {sub.name} sharing income kinds with another")
             seen |= set(sub.kinds)
-        for table in (*self.deductions, *self.credits):
-            measures = [table.limit_measure] if table.income_limit is not None else []
-            measures += [table.phaseout.measure] if table.phaseout is not None else []
-            if any(m != Measure.FEDERAL_AGI for m in measures):
-                problems.append(f"the limit of {table.name} on {measures[-1].value}")
-        for flat in self.flat_rates:
-            if set(flat.kinds) - {IncomeKind.SHORT_TERM_GAINS}:
-                problems.append(f"the flat rate {flat.name} on kinds the model realizes")
         return problems
+
+    def _tax_reads_federal_figures_only(self) -> bool:
+        """Whether the tax is the same however ordinary income splits into kinds (wages,
+        IRA distributions, pensions, ...): the regime search then reads it from the federal
+        figures alone."""
+        ordinary = {
+            IncomeKind.WAGES,
+            IncomeKind.INTEREST,
+            IncomeKind.IRA_DISTRIBUTIONS,
+            IncomeKind.PENSION_INCOME,
+            IncomeKind.SHORT_TERM_GAINS,
+        }
+        started = ordinary & set(self.start.kinds)
+        apart = self.start.base == "components" and started not in (set(), ordinary)
+        return not apart and not self.subtractions
 
     def check_optimizer_support(self, field: str = "state") -> None:
         """One line naming what the optimizer cannot yet model, if anything."""

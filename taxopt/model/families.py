@@ -48,6 +48,7 @@ Variable families (dims in key order; declared in the module named):
 | state_subtraction       | year, subtraction    | capped state subtraction         | state_taxes |
 | state_surtax_excess     | year, surtax         | state taxable income over surtax | state_taxes |
 | state_credit            | year                 | state credits used               | state_taxes |
+| state_relief            | year, cap            | tax taken off by a tax cap       | state_taxes |
 
 Constraint families (rows; each row's equation is in the docstring of the function that
 adds it, and the module's docstring lists its families):
@@ -83,7 +84,10 @@ adds it, and the module's docstring lists its families):
 | state_taxable, state_credit_cap,              | year                | state_taxes   |
 | state_credit_allowed, state_tax_total         |                     |               |
 | state_subtraction_share, state_surtax,        | year, name          | state_taxes   |
-| state_allowance_below, state_allowance_above  |                     |               |
+| state_allowance_below, state_allowance_above, |                     |               |
+| state_cap_low, state_cap_high,                |                     |               |
+| state_cap_binds, state_cap_idle,              |                     |               |
+| state_cap_order, state_cap_room               |                     |               |
 | mix_upper, mix_lower                          | year, tier          | mix           |
 | reserve_min, reserve_max                      | year                | mix           |
 | bequest_floor                                 | ()                  | objective     |

@@ -32,13 +32,20 @@ Rows (constraint families), each per year:
   taken as complete (the calculator phases it out in steps over the band: the model
   over-states the tax inside the band by at most the allowance). Fast mode keeps the
   whole allowance without binaries (under-states tax above L; the ledger reports it);
-- state_tax_total:          Y - (sum_i r_i s[i] + sum_j rho_j e_j - C) = 0.
+- state_tax_total:          Y - (sum_i r_i s[i] + sum_j rho_j e_j - C - sum_c v_c) = 0;
+- tax caps at low income (Massachusetts' no-tax status and limited income credit: the tax
+  is at most max(0, rho_c (m - h_c)) while the measure m is at most M_c), exact mode, with
+  v_c = `state_relief` and two regime binaries, z_low = [m <= M_c] and z_bind = [v_c > 0]:
+  state_cap_low:    z_low=1 => m - M_c <= 0;   state_cap_high: z_low=0 => M_c - m <= 0;
+  state_cap_binds:  z_bind=1 => rho_c (m - h_c) - Y <= 0 (Y >= 0 by its bound: the tax
+                    is max(0, rho_c (m - h_c)), never above the uncapped tax);
+  state_cap_idle:   z_bind=0 => v_c <= 0;
+  state_cap_order:  z_bind - z_low <= 0 (relief only at low income), and
+  state_cap_room:   z_low=1 and z_bind=0 => T - rho_c (m - h_c) <= 0 (T the uncapped tax).
+  Fast mode leaves the cap out (over-states tax at low income; the ledger reports it).
 
 `check_state_optimizer_support` refuses, before any work, what these rows cannot express.
-Parts the model leaves out: tax caps at low income (Massachusetts' no-tax status and
-limited income credit only lower the tax when state AGI is below their limit; the ledger
-charges the true tax and the reconciliation shows any difference); short-term gains (the
-model realizes none).
+Parts the model leaves out: short-term gains (the model realizes none).
 """
 
 from __future__ import annotations
@@ -49,9 +56,19 @@ from taxopt.model.context import ModelContext, lin
 from taxopt.model.contributions import deductible_contributions
 from taxopt.model.holdings import yield_income
 from taxopt.rules import WithdrawalTax
-from taxopt.state_rules import Allowance, IncomeKind, StateRuleSet, state_rules_for
+from taxopt.state_rules import (
+    Allowance,
+    IncomeKind,
+    Measure,
+    StateRuleSet,
+    TaxCap,
+    state_rules_for,
+)
+from taxopt.state_tax import OrdinaryParts, compute_state_tax, state_input
 
 STATE_DIMS = ("year",)
+# A tax cap's regime is "binding" when the calculator's relief exceeds this (dollars).
+RELIEF_TIE_DOLLARS = 1e-6
 
 
 def declare_state_taxes(ctx: ModelContext) -> None:
@@ -62,6 +79,7 @@ def declare_state_taxes(ctx: ModelContext) -> None:
     ctx.declare("state_subtraction", ("year", "subtraction"), "state_sub_{year}_{subtraction}")
     ctx.declare("state_surtax_excess", ("year", "surtax"), "state_{surtax}_{year}_excess")
     ctx.declare("state_credit", ("year",))
+    ctx.declare("state_relief", ("year", "cap"), "state_{cap}_{year}_relief")
     ctx.expressions.declare("taxable_income", ("year",))
     if ctx.plan.state is None:
         return
@@ -80,6 +98,9 @@ def declare_state_taxes(ctx: ModelContext) -> None:
             v["state_surtax_excess"].add((year, surtax.name))
         if any(c.full_amount(status, ages) for c in rules.credits):
             v["state_credit"].add(year)
+        if ctx.exact:
+            for cap in rules.tax_caps:
+                v["state_relief"].add((year, cap.name))
 
 
 def year_state_rules(ctx: ModelContext, year: int) -> StateRuleSet:
@@ -100,6 +121,15 @@ def add_state_taxes(ctx: ModelContext) -> None:
     ctx.declare_rows("state_subtraction_share", dims=("year", "name"))
     ctx.declare_rows("state_surtax", dims=("year", "name"))
     ctx.declare_rows("state_allowance_below", "state_allowance_above", dims=("year", "name"))
+    ctx.declare_rows(
+        "state_cap_low",
+        "state_cap_high",
+        "state_cap_binds",
+        "state_cap_idle",
+        "state_cap_order",
+        "state_cap_room",
+        dims=("year", "name"),
+    )
     if ctx.plan.state is None:
         return
     for year in ctx.years:
@@ -139,44 +169,19 @@ def state_income_kinds(ctx: ModelContext, year: int) -> dict[IncomeKind, object]
 def _add_year_state_tax(ctx: ModelContext, year: int, rules: StateRuleSet) -> None:
     """The rows of one year (module docstring):
 
-    - state_subtraction_share: q_k - f_k E_k <= 0 (0 <= q_k <= c_k: the variable's bound);
     - state_taxable:    sum_i s[i] - (I - sum_k q_k - D) >= 0;
     - state_surtax:     e_j - sum_i s[i] >= -h_j;
     - state_credit_cap: C - sum_i r_i s[i] <= 0;  state_credit_allowed: C - allowed <= 0;
-    - state_tax_total:  Y - (sum_i r_i s[i] + sum_j rho_j e_j - C) = 0;
+    - state_tax_total:  Y - (sum_i r_i s[i] + sum_j rho_j e_j - C - sum_c v_c) = 0;
 
-    and, through `_allowance_regime`, state_allowance_below and state_allowance_above.
+    and, through the helpers, state_subtraction_share, state_allowance_below,
+    state_allowance_above and the tax-cap rows.
     """
     v, e = ctx.variables, ctx.expressions
-    status, ages = ctx.plan.filing_status, ctx.ages(year)
-    kinds = state_income_kinds(ctx, year)
+    status = ctx.plan.filing_status
     federal_agi = e["magi"][year]
-    if rules.start.base == "components":
-        included = {k: kinds[k] if k in rules.start.kinds else lin({}) for k in IncomeKind}
-        income = lin({})
-        for kind in rules.start.kinds:
-            income += kinds[kind]
-    else:
-        included = dict(kinds)
-        # The federal return holds the taxable part of benefits (none in years without).
-        included[IncomeKind.SOCIAL_SECURITY] = e["taxable_ss"].items.get(year, lin({}))
-        income = federal_agi if rules.start.base == "federal_agi" else e["taxable_income"][year]
-
-    subtracted = lin({})
-    for sub in rules.subtractions:
-        if not sub.ages.people(ages):
-            continue
-        eligible = lin({})
-        for kind in sub.kinds:
-            eligible += included[kind]
-        if (year, sub.name) in v["state_subtraction"]:
-            amount = v["state_subtraction"][year, sub.name]
-            ctx.constrain(
-                "state_subtraction_share", (year, sub.name), amount - sub.fraction * eligible <= 0
-            )
-            subtracted += lin({amount: 1.0})
-        else:
-            subtracted += sub.fraction * eligible
+    income, included = _state_income(ctx, year, rules)
+    subtracted = _add_subtractions(ctx, year, rules, included)
 
     deductions = lin({})
     for table in rules.deductions:
@@ -204,7 +209,111 @@ def _add_year_state_tax(ctx: ModelContext, year: int, rules: StateRuleSet) -> No
         ctx.constrain("state_credit_cap", year, credit - bracket_tax <= 0)
         ctx.constrain("state_credit_allowed", year, credit - allowed <= 0)
         tax = tax - lin({credit: 1.0})
-    ctx.constrain("state_tax_total", year, v["state_tax"][year] - tax == 0)
+    measures = {
+        Measure.FEDERAL_AGI: federal_agi,
+        Measure.STATE_INCOME: income,
+        Measure.STATE_AGI: income - subtracted,
+    }
+    relief = lin({})
+    for cap in rules.tax_caps:
+        if (year, cap.name) in v["state_relief"]:
+            relief += _add_tax_cap(ctx, year, rules, cap, measures[cap.measure], tax)
+    ctx.constrain("state_tax_total", year, v["state_tax"][year] - (tax - relief) == 0)
+
+
+def _state_income(ctx: ModelContext, year: int, rules: StateRuleSet) -> tuple:
+    """(I, {kind: its part inside I}) from the state's starting point."""
+    e = ctx.expressions
+    kinds = state_income_kinds(ctx, year)
+    if rules.start.base == "components":
+        included = {k: kinds[k] if k in rules.start.kinds else lin({}) for k in IncomeKind}
+        income = lin({})
+        for kind in rules.start.kinds:
+            income += kinds[kind]
+        return income, included
+    included = dict(kinds)
+    # The federal return holds the taxable part of benefits (none in years without).
+    included[IncomeKind.SOCIAL_SECURITY] = e["taxable_ss"].items.get(year, lin({}))
+    if rules.start.base == "federal_agi":
+        return e["magi"][year], included
+    return e["taxable_income"][year], included
+
+
+def _add_subtractions(ctx: ModelContext, year: int, rules: StateRuleSet, included: dict):
+    """sum_k q_k, with the rows state_subtraction_share: q_k - f_k E_k <= 0 of capped ones."""
+    v = ctx.variables
+    subtracted = lin({})
+    for sub in rules.subtractions:
+        if not sub.ages.people(ctx.ages(year)):
+            continue
+        eligible = lin({})
+        for kind in sub.kinds:
+            eligible += included[kind]
+        if (year, sub.name) in v["state_subtraction"]:
+            amount = v["state_subtraction"][year, sub.name]
+            ctx.constrain(
+                "state_subtraction_share", (year, sub.name), amount - sub.fraction * eligible <= 0
+            )
+            subtracted += lin({amount: 1.0})
+        else:
+            subtracted += sub.fraction * eligible
+    return subtracted
+
+
+def _add_tax_cap(ctx: ModelContext, year: int, rules: StateRuleSet, cap: TaxCap, measure, tax):
+    """A tax cap's relief v (exact mode; the regimes of the module docstring):
+
+    - state_cap_low:   z_low=1 => m - M <= 0
+    - state_cap_high:  z_low=0 => M - m <= 0
+    - state_cap_binds: z_bind=1 => rho (m - h) - Y <= 0
+    - state_cap_idle:  z_bind=0 => v <= 0
+    - state_cap_order: z_bind - z_low <= 0
+    - state_cap_room:  z_low=1 and z_bind=0 => T - rho (m - h) <= 0
+
+    The binaries' regime comes from the ledger's figures through the state calculator
+    (`check_optimizer_support` admits a cap only where the kinds of ordinary income do not
+    change the state's tax, so the federal figures decide it).
+    """
+    status = ctx.plan.filing_status
+    key = (year, cap.name)
+    big = ctx.money_bound(year)
+    relief = ctx.variables["state_relief"][year, cap.name]
+    paid = ctx.variables["state_tax"][year]
+    limit = cap.rate * (measure - cap.threshold[status])
+    top = cap.max_income[status] if cap.max_income is not None else None
+
+    def state_of(i, r):
+        return compute_state_tax(rules, state_input(i, r, OrdinaryParts()))
+
+    measure_of = {
+        Measure.FEDERAL_AGI: lambda i, r: r.agi,
+        Measure.STATE_INCOME: lambda i, r: float(state_of(i, r).state_income),
+        Measure.STATE_AGI: lambda i, r: float(state_of(i, r).state_agi),
+    }[cap.measure]
+    low = 1
+    if top is not None:
+        low = ctx.binary(
+            f"state_{cap.name}_low_{year}", year, lambda i, r: int(measure_of(i, r) <= top)
+        )
+        ctx.implies("state_cap_low", key, low, 1, measure - top, big)
+        ctx.implies("state_cap_high", key, low, 0, top - measure, big)
+    binds = ctx.binary(
+        f"state_{cap.name}_binds_{year}",
+        year,
+        lambda i, r: int(float(state_of(i, r).reliefs[cap.name]) > RELIEF_TIE_DOLLARS),
+    )
+    ctx.implies("state_cap_binds", key, binds, 1, limit - paid, big)
+    ctx.implies("state_cap_idle", key, binds, 0, lin({relief: 1.0}), big)
+    room = tax - limit
+    if isinstance(low, int) and isinstance(binds, int):
+        if binds > low:
+            ctx.constrain("state_cap_order", key, False)
+        if low == 1 and binds == 0:
+            ctx.constrain("state_cap_room", key, room <= 0)
+    else:
+        ctx.constrain("state_cap_order", key, binds - low <= 0)
+        ctx.constrain("state_cap_room", key, room - big * (1 - low) - big * binds <= 0)
+    return lin({relief: 1.0})
 
 
 def _allowance_regime(ctx: ModelContext, year: int, table: Allowance, federal_agi):
