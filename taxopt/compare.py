@@ -114,19 +114,21 @@ def compare(
     mode: str | None = None,
     processes: int | None = None,
     with_baselines: bool = False,
+    states: Sequence[str] | None = None,
 ) -> Comparison:
     """Optimize each plan under each rule set and put the figures side by side.
 
     Plans are Plan objects or paths (a folder means every .toml/.json plan in it); rule sets
     are RuleSet objects, names in rules/ or paths. `processes`: worker processes (default:
     all cores, at most one per pair; 1 runs inline). `mode`: fast or exact (default: each
-    plan's option).
+    plan's option). `states`: run each plan once per US state code, the plan named with
+    the state ("Couple (CA)"); default: each plan's own `state`.
     """
     if mode not in (None, "fast", "exact"):
         raise InputError(f"compare: mode '{mode}' is unknown; use fast or exact")
     if processes is not None and processes < 1:
         raise InputError(f"compare: processes is {processes}; give 1 or more")
-    plans = _label(_load_plans(plan_or_plans), lambda item: item[1].name)
+    plans = _label(_in_states(_load_plans(plan_or_plans), states), lambda item: item[1].name)
     rule_sets = _label(_load_rule_sets(rules), lambda item: item[1].name)
     comparison = Comparison([p for p, _ in plans], [r for r, _ in rule_sets], mode=mode)
     jobs = []
@@ -169,6 +171,22 @@ def _load_plans(given: PlanInput | Iterable[PlanInput]) -> list[tuple[str, Plan]
             out += [(str(f), load_plan(f)) for f in files]
         else:
             out.append((str(path), load_plan(path)))
+    return out
+
+
+def _in_states(
+    plans: list[tuple[str, Plan]], states: Sequence[str] | None
+) -> list[tuple[str, Plan]]:
+    """Each plan once per state, named with it (the plans as given without states)."""
+    if not states:
+        return plans
+    out = []
+    for source, plan in plans:
+        for state in states:
+            placed = plan.with_state(state)
+            out.append(
+                (source, placed.model_copy(update={"name": f"{plan.name} ({state.upper()})"}))
+            )
     return out
 
 

@@ -147,3 +147,14 @@ def test_pennsylvania_spends_the_ira_first_where_california_sells_lots(us2026):
     # Neither pays federal tax, so the state alone moves the choice.
     assert runs["pa"].yearly["federal_tax"].abs().max() < 0.01
     assert runs["ca"].yearly["federal_tax"].abs().max() < 0.01
+
+
+def test_compare_runs_a_plan_once_per_state(us2026):
+    from taxopt.compare import compare
+
+    comparison = compare(COUPLE, us2026, mode="fast", processes=1, states=["ca", "tx"])
+    assert comparison.plans == ["Couple near retirement (CA)", "Couple near retirement (TX)"]
+    results = [comparison.results[plan, us2026.name] for plan in comparison.plans]
+    assert [r.plan.state for r in results] == ["ca", "tx"]
+    ca, tx = (r.yearly["state_tax"].sum() for r in results)
+    assert ca > 10_000 and tx == 0  # Texas has no income tax (us-none-2025)

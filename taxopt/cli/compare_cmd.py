@@ -31,6 +31,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="worker processes (default: all cores)",
     )
+    parser.add_argument(
+        "--state",
+        action="append",
+        metavar="CODE",
+        help="US state for state income tax (ca, pa, ...); repeat to compare states: each "
+        "plan runs once per state, labelled with it (default: each plan's own state)",
+    )
     parser.add_argument("-o", "--output", metavar="XLSX", help="write the comparison workbook")
     parser.add_argument("--json", metavar="FILE", help="write the comparison as JSON")
     parser.set_defaults(handler=_run)
@@ -43,7 +50,9 @@ def _run(args: argparse.Namespace) -> int:
 
     outputs = [output(args.json, "json", "--json"), output(args.output, "xlsx", "-o")]
     check_outputs(outputs, inputs=inputs_of(*args.plans, *args.rules))
-    comparison = compare(args.plans, args.rules, mode=args.mode, processes=args.processes)
+    comparison = compare(
+        args.plans, args.rules, mode=args.mode, processes=args.processes, states=args.state
+    )
     if not comparison.results:
         reasons = "; ".join(
             f"{plan} under {rules}: {message}"
