@@ -146,6 +146,18 @@ def tax_tables(result) -> list[Table]:
                 list(y["early_withdrawal_penalty"]),
                 total=True,
             ),
+            *(
+                [
+                    Column(f"Federal tax {NOMINAL}", list(y["federal_tax"]), total=True),
+                    Column(
+                        f"State tax ({result.plan.state.upper()}) {NOMINAL}",
+                        list(y["state_tax"]),
+                        total=True,
+                    ),
+                ]
+                if result.plan.state is not None
+                else []
+            ),
             Column(f"Total tax {NOMINAL}", list(y["total_tax"]), total=True),
             Column("Average rate (tax / AGI)", _ratio(y["total_tax"], y["agi"]), "percent"),
             Column("Marginal rate, ordinary income", list(y["marginal_ordinary_rate"]), "percent"),
