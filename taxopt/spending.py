@@ -24,6 +24,7 @@ import pandas as pd
 from taxopt.cashflows import plan_flows
 from taxopt.plan import Plan, policy_applies
 from taxopt.rules import Growth, RuleSet
+from taxopt.state_tax import OrdinaryParts, plan_state_tax
 from taxopt.tax import TaxInput, compute_tax
 
 # Income above the spending level worth a warning, today's dollars a year: a surplus an
@@ -81,7 +82,8 @@ def fixed_policy_amounts(plan: Plan, rules: RuleSet) -> dict[int, float] | None:
 
 
 def gross_policy_tax(plan: Plan, rules: RuleSet, amounts: dict[int, float]) -> dict[int, float]:
-    """Each year's tax on a gross policy withdrawal (see the module doc), nominal."""
+    """Each year's tax on a gross policy withdrawal (see the module doc), nominal: federal
+    and, for a plan with a state, the state's."""
     flows = plan_flows(plan, rules)
     penalised = [
         a
@@ -103,7 +105,11 @@ def gross_policy_tax(plan: Plan, rules: RuleSet, amounts: dict[int, float]) -> d
             early_distributions=amount if early else 0.0,
             year=year,
         )
-        out[year] = compute_tax(rules.for_year(year, plan.inflation), income).total_tax
+        federal = compute_tax(rules.for_year(year, plan.inflation), income)
+        # The withdrawal is a traditional distribution: a state may exempt it.
+        parts = OrdinaryParts(ira_distributions=amount, pension_income=flows.pensions[year])
+        state = plan_state_tax(plan.state, year, plan.inflation, income, federal, parts)
+        out[year] = federal.total_tax + state
     return out
 
 

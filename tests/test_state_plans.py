@@ -158,3 +158,16 @@ def test_compare_runs_a_plan_once_per_state(us2026):
     assert [r.plan.state for r in results] == ["ca", "tx"]
     ca, tx = (r.yearly["state_tax"].sum() for r in results)
     assert ca > 10_000 and tx == 0  # Texas has no income tax (us-none-2025)
+
+
+def test_gross_policy_tax_includes_the_state_on_the_withdrawal(us2026):
+    """The gross basis's tax on the policy withdrawal itself: Pennsylvania adds nothing to
+    a 60+ retiree's IRA withdrawal (72 P.S. §7301(d)); California taxes it."""
+    from taxopt.spending import gross_policy_tax
+
+    plan = load_plan(RETIREE)
+    amounts = {plan.start_year: 60_000.0}
+    federal = gross_policy_tax(plan, us2026, amounts)[plan.start_year]
+    pa = gross_policy_tax(plan.with_state("pa"), us2026, amounts)[plan.start_year]
+    ca = gross_policy_tax(plan.with_state("ca"), us2026, amounts)[plan.start_year]
+    assert federal > 0 and pa == federal and ca > federal
