@@ -1,0 +1,115 @@
+"""Medicare IRMAA (Parts B and D income-related premium adjustments), checked by hand
+against CMS's 2026 fact sheet '2026 Medicare Parts A & B Premiums and Deductibles'
+(Part B and Part D income-related monthly adjustment tables; MAGI of the 2024 return).
+Per person per month, Part B + Part D by tier: 81.20 + 14.50, 202.90 + 37.50,
+324.60 + 60.40, 446.30 + 83.30, 487.00 + 91.00."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from taxopt.rules import load_rules
+
+RULES = load_rules("us-federal-2026")
+MEDICARE = RULES.medicare
+# Hand-worked: 12 months x (Part B + Part D adjustment), per person.
+PER_PERSON_YEAR = [0.0, 12 * 95.70, 12 * 240.40, 12 * 385.00, 12 * 529.60, 12 * 578.00]
+
+
+@pytest.mark.parametrize(
+    ("status", "magi", "tier"),
+    [
+        # Single: "less than or equal to $109,000" pays none; "greater than $109,000 and
+        # less than or equal to $137,000" tier 1; ... "greater than or equal to $500,000" top.
+        ("single", 109_000, 0),
+        ("single", 109_000.01, 1),
+        ("single", 137_000, 1),
+        ("single", 137_000.01, 2),
+        ("single", 171_000, 2),
+        ("single", 171_001, 3),
+        ("single", 205_000, 3),
+        ("single", 205_001, 4),
+        ("single", 499_999, 4),
+        ("single", 500_000, 5),
+        # Joint returns: the floors are 218,000 / 274,000 / 342,000 / 410,000 / 750,000.
+        ("mfj", 218_000, 0),
+        ("mfj", 218_001, 1),
+        ("mfj", 274_001, 2),
+        ("mfj", 342_001, 3),
+        ("mfj", 410_000, 3),
+        ("mfj", 410_001, 4),
+        ("mfj", 749_999, 4),
+        ("mfj", 750_000, 5),
+    ],
+)
+def test_each_tier_edge_from_the_cms_table(status, magi, tier):
+    result = MEDICARE.irmaa(magi, status, 1)
+    assert result.tier == tier
+    assert result.annual_surcharge == pytest.approx(PER_PERSON_YEAR[tier], abs=0.005)
+
+
+def test_a_couple_pays_per_person_on_medicare():
+    # Joint MAGI 300,000 is tier 2: 12 x 240.40 = 2,884.80 each.
+    assert MEDICARE.irmaa(300_000, "mfj", 2).annual_surcharge == pytest.approx(5_769.60)
+    assert MEDICARE.irmaa(300_000, "mfj", 1).annual_surcharge == pytest.approx(2_884.80)
+    assert MEDICARE.irmaa(300_000, "mfj", 0).annual_surcharge == 0.0
+    # The same MAGI on a single return is tier 4 (above 205,000): 12 x 529.60.
+    assert MEDICARE.irmaa(300_000, "single", 1).annual_surcharge == pytest.approx(6_355.20)
+
+
+def test_medicare_starts_at_65():
+    assert MEDICARE.on_medicare((64, 66)) == 1
+    assert MEDICARE.on_medicare((65, 65)) == 2
+    assert MEDICARE.on_medicare((64,)) == 0
+
+
+def test_room_to_the_next_tier():
+    assert MEDICARE.irmaa(100_000, "single", 1).room == pytest.approx(9_000)  # stays at 109,000
+    assert MEDICARE.irmaa(120_000, "single", 1).room == pytest.approx(17_000)
+    # The top floor is reached at it, so the room stops a cent short.
+    assert MEDICARE.irmaa(499_000, "single", 1).room == pytest.approx(999.99)
+    assert MEDICARE.irmaa(600_000, "single", 1).room is None
+
+
+def test_arrays_agree_with_scalars():
+    magi = np.array([0.0, 109_000, 109_001, 300_000, 500_000, 900_000])
+    for status in ("single", "mfj"):
+        batch = MEDICARE.irmaa(magi, status, 2)
+        for i, m in enumerate(magi):
+            one = MEDICARE.irmaa(float(m), status, 2)
+            assert batch.tier[i] == one.tier
+            assert batch.annual_surcharge[i] == pytest.approx(one.annual_surcharge)
+            if one.room is None:
+                assert np.isnan(batch.room[i])
+            else:
+                assert batch.room[i] == pytest.approx(one.room)
+
+
+def test_indexing_grows_the_lower_floors_not_the_top():
+    # 42 USC §1395r(i)(5): CPI-U indexing of the lower floors; the top floor is fixed
+    # until 2028. At 10% over a year, 109,000 grows by 10,900, rounded down to 10,000.
+    later = RULES.for_year(2027, 0.10).medicare
+    assert later.tiers["single"].thresholds == [119_000, 150_000, 188_000, 225_000, 500_000]
+    assert later.tiers["mfj"].thresholds[-1] == 750_000
+    assert later.part_b_monthly[0] == pytest.approx(81.20 * 1.1)
+
+
+def test_the_2025_rule_set_has_no_medicare_table():
+    assert load_rules("us-federal-2025").medicare is None
+
+
+@given(
+    st.floats(0, 2_000_000, allow_nan=False),
+    st.floats(0, 2_000_000, allow_nan=False),
+    st.sampled_from(["single", "mfj"]),
+    st.integers(0, 2),
+)
+def test_surcharge_never_falls_as_magi_rises(a, b, status, people):
+    low, high = sorted((a, b))
+    assert (
+        MEDICARE.irmaa(low, status, people).annual_surcharge
+        <= MEDICARE.irmaa(high, status, people).annual_surcharge
+    )
