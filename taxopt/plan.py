@@ -419,6 +419,12 @@ class Options(Strict):
         "of the same place in one year) is kept only when netting it costs more than this "
         "and more than circle_min_gain_share of the money it moves",
     )
+    irmaa: bool = Field(
+        False,
+        description="pay Medicare IRMAA premiums from the portfolio in the ledger (spending "
+        "net of them); the optimizer does not yet see IRMAA, so with true the reconciliation "
+        "shows the premiums as a gap. Off: the ledger still reports them (column irmaa)",
+    )
     circle_min_gain_share: float = Field(
         0.005,
         ge=0,

@@ -11,6 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from taxopt.decisions import Decisions
+from taxopt.ledger import replay
+from taxopt.plan import plan_from_dict
 from taxopt.rules import load_rules
 
 RULES = load_rules("us-federal-2026")
@@ -113,3 +116,80 @@ def test_surcharge_never_falls_as_magi_rises(a, b, status, people):
         MEDICARE.irmaa(low, status, people).annual_surcharge
         <= MEDICARE.irmaa(high, status, people).annual_surcharge
     )
+
+
+# ---------------------------------------------------------------------------------------
+# The ledger: premiums of a year from the MAGI two years before, per person on Medicare.
+
+
+def _withdrawing_plan(irmaa: bool, status: str = "single", born: tuple[int, ...] = (1962,)):
+    """Kim turns 65 in 2027; an IRA's withdrawals are the only income, so MAGI = them."""
+    names = ["Kim", "Sam"][: len(born)]
+    return plan_from_dict(
+        {
+            "name": "irmaa",
+            "filing_status": status,
+            "start_year": 2026,
+            "retirement_year": 2026,
+            "horizon_age": 70,
+            "inflation": 0.02,
+            "people": [{"name": n, "birth_year": b} for n, b in zip(names, born, strict=True)],
+            "tiers": [
+                {"name": "index", "expected_return": 0.05, "yield": 0.0, "yield_character": "none"}
+            ],
+            "profile": {"weights": {"index": 1.0}},
+            "accounts": [
+                {
+                    "name": "ira",
+                    "kind": "traditional_ira",
+                    "owner": "Kim",
+                    "balances": {"index": 2_000_000},
+                },
+            ],
+            "objective": {"kind": "max_spending", "bequest_floor": 0},
+            "options": {"irmaa": irmaa},
+        }
+    )
+
+
+WITHDRAWALS = {2026: 150_000, 2027: 50_000, 2028: 250_000, 2029: 50_000, 2030: 50_000}
+
+
+def _replay(plan):
+    decisions = Decisions(withdrawals={("ira", y): v for y, v in WITHDRAWALS.items()})
+    return replay(plan, RULES, decisions).yearly.set_index("year")
+
+
+def test_the_ledger_charges_premiums_from_magi_two_years_before():
+    yearly = _replay(_withdrawing_plan(irmaa=True))
+    assert yearly.loc[2026, "irmaa"] == 0.0  # 64: not on Medicare
+    # 2027: the lookback year 2025 is before the plan: the first year's MAGI (150,000)
+    # stands in. On 2027's tiers (floors indexed 2%, increases rounded down to $1,000:
+    # 139,000 and 174,000) that is tier 2: 12 x (202.90 + 37.50) x 1.02.
+    assert yearly.loc[2027, "irmaa_magi_year"] == 2026
+    assert yearly.loc[2027, "irmaa"] == pytest.approx(12 * 240.40 * 1.02)
+    assert yearly.loc[2028, "irmaa"] == pytest.approx(12 * 240.40 * 1.02**2)  # 2026's MAGI
+    assert yearly.loc[2029, "irmaa"] == 0.0  # 2027's MAGI: 50,000
+    # 2028's 250,000 exceeds the fourth floor (205,000 + 16,000 in 2030) and not the fixed
+    # 500,000: tier 4, 12 x (446.30 + 83.30) x 1.02^4.
+    assert yearly.loc[2030, "irmaa_tier"] == 4
+    assert yearly.loc[2030, "irmaa"] == pytest.approx(12 * 529.60 * 1.02**4)
+
+
+def test_premiums_are_paid_from_spending_only_with_the_option():
+    on, off = _replay(_withdrawing_plan(irmaa=True)), _replay(_withdrawing_plan(irmaa=False))
+    assert (on["irmaa"] == off["irmaa"]).all()  # reported either way
+    assert on["spending"].to_numpy() == pytest.approx(
+        (off["spending"] - off["irmaa"]).to_numpy(), abs=0.005
+    )
+    assert on.loc[2027, "spending"] < off.loc[2027, "spending"]
+
+
+def test_a_couple_pays_for_each_spouse_on_medicare():
+    # Sam (born 1960) is on Medicare from the start; Kim from 2027. Joint MAGI 250,000 in
+    # 2028 sets 2030's premiums: above the first joint floor (218,000 + 17,000 in 2030) and
+    # below the second (274,000 + 22,000): tier 1, 12 x (81.20 + 14.50) x 1.02^4 each.
+    yearly = _replay(_withdrawing_plan(irmaa=True, status="mfj", born=(1962, 1960)))
+    assert yearly.loc[2026, "irmaa"] == 0.0  # MAGI 150,000: under the joint floor
+    assert yearly.loc[2030, "irmaa_tier"] == 1
+    assert yearly.loc[2030, "irmaa"] == pytest.approx(2 * 12 * 95.70 * 1.02**4)
