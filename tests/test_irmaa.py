@@ -14,7 +14,9 @@ from hypothesis import strategies as st
 from taxopt.decisions import Decisions
 from taxopt.ledger import replay
 from taxopt.plan import plan_from_dict
+from taxopt.report.headroom import headroom, with_irmaa_room
 from taxopt.rules import load_rules
+from taxopt.tax import TaxInput
 
 RULES = load_rules("us-federal-2026")
 MEDICARE = RULES.medicare
@@ -193,3 +195,22 @@ def test_a_couple_pays_for_each_spouse_on_medicare():
     assert yearly.loc[2026, "irmaa"] == 0.0  # MAGI 150,000: under the joint floor
     assert yearly.loc[2030, "irmaa_tier"] == 1
     assert yearly.loc[2030, "irmaa"] == pytest.approx(2 * 12 * 95.70 * 1.02**4)
+
+
+# ---------------------------------------------------------------------------------------
+# The action list: room below the next tier, on the premium year's tiers.
+
+
+def test_headroom_names_the_room_below_the_next_irmaa_tier():
+    income = TaxInput(filing_status="mfj", ages=(66, 64), ordinary_income=200_000, year=2026)
+    now = RULES.for_year(2026, 0.0)
+    room = with_irmaa_room(headroom(now, income), now, income)
+    # MAGI 200,000 on the 2026 joint table: no surcharge, 18,000 below 218,000.
+    assert room.irmaa_tier == 0
+    assert room.irmaa_room == pytest.approx(18_000)
+    # On 2028's tiers at 3% a year the first floor is 218,000 + 13,000 (6.09% rounded down).
+    later = with_irmaa_room(headroom(now, income), RULES.for_year(2028, 0.03), income)
+    assert later.irmaa_room == pytest.approx(31_000)
+    # Without a [medicare] table the room is not given.
+    plain = load_rules("us-federal-2025")
+    assert with_irmaa_room(headroom(plain, income), plain, income).irmaa_room is None
