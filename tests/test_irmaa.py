@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from taxopt.decisions import Decisions
 from taxopt.ledger import replay
+from taxopt.optimize import optimize
 from taxopt.plan import plan_from_dict
 from taxopt.report.headroom import headroom, with_irmaa_room
 from taxopt.rules import load_rules
@@ -214,3 +215,61 @@ def test_headroom_names_the_room_below_the_next_irmaa_tier():
     # Without a [medicare] table the room is not given.
     plain = load_rules("us-federal-2025")
     assert with_irmaa_room(headroom(plain, income), plain, income).irmaa_room is None
+
+
+# ---------------------------------------------------------------------------------------
+# The exact model with options.irmaa: premiums as regime binaries, reconciled with the ledger.
+
+
+def _rich_retiree(irmaa: bool):
+    """Kim (68) holds a large IRA whose RMDs and spending can cross the IRMAA tiers."""
+    return plan_from_dict(
+        {
+            "name": "irmaa-model",
+            "filing_status": "single",
+            "start_year": 2026,
+            "retirement_year": 2026,
+            "horizon_age": 76,
+            "inflation": 0.02,
+            "people": [{"name": "Kim", "birth_year": 1958}],
+            "tiers": [
+                {"name": "index", "expected_return": 0.05, "yield": 0.0, "yield_character": "none"}
+            ],
+            "profile": {"weights": {"index": 1.0}},
+            "accounts": [
+                {
+                    "name": "ira",
+                    "kind": "traditional_ira",
+                    "owner": "Kim",
+                    "balances": {"index": 2_500_000},
+                },
+                {"name": "roth", "kind": "roth_ira", "owner": "Kim", "balances": {"index": 10_000}},
+            ],
+            "income": [
+                {
+                    "name": "SS",
+                    "kind": "social_security",
+                    "owner": "Kim",
+                    "start_year": 2026,
+                    "annual": 30_000,
+                }
+            ],
+            "objective": {"kind": "max_spending", "bequest_floor": 0},
+            "options": {"irmaa": irmaa, "mode": "exact"},
+        }
+    )
+
+
+def test_the_exact_model_pays_irmaa_and_agrees_with_the_ledger():
+    seen = optimize(_rich_retiree(True), RULES, with_baselines=False)
+    assert seen.reconciliation_max_abs_error < 1.0  # within $1 a year
+    yearly = seen.ledger.yearly
+    assert yearly["irmaa"].sum() > 0  # the plan does pay premiums (RMDs cross the tiers)
+    # Each premium year's tier is the one its MAGI year sets (the model's binaries are
+    # the ledger's regime), and spending nets the premiums.
+    by_year = yearly.set_index("year")
+    for year, row in by_year.iterrows():
+        if row["irmaa"] > 0:
+            magi = by_year.at[row["irmaa_magi_year"], "magi"]
+            medicare = RULES.for_year(year, 0.02).medicare
+            assert medicare.irmaa(magi, "single", 1).annual_surcharge == pytest.approx(row["irmaa"])

@@ -43,6 +43,7 @@ Variable families (dims in key order; declared in the module named):
 | phaseout                | year, deduction      | deduction lost to its phase-out    | taxes |
 | surtax_excess           | surtax, year         | MAGI above the surtax threshold    | taxes |
 | surtax                  | surtax, year         | surtax owed (NIIT)                 | taxes |
+| premium                 | year                 | Medicare IRMAA premiums paid       | medicare |
 
 Constraint families (rows; each row's equation is in the docstring of the function that
 adds it, and the module's docstring lists its families):
@@ -75,6 +76,8 @@ adds it, and the module's docstring lists its families):
 | surtax_excess, surtax_on_excess,              | surtax, year        | taxes         |
 | surtax_on_nii, surtax_nii_lesser_a,           |                     |               |
 | surtax_nii_lesser_b                           |                     |               |
+| irmaa_premium                                 | year                | medicare      |
+| irmaa_below, irmaa_above                      | year, tier          | medicare      |
 | mix_upper, mix_lower                          | year, tier          | mix           |
 | reserve_min, reserve_max                      | year                | mix           |
 | bequest_floor                                 | ()                  | objective     |
