@@ -421,9 +421,10 @@ class Options(Strict):
     )
     irmaa: bool = Field(
         False,
-        description="pay Medicare IRMAA premiums from the portfolio in the ledger (spending "
-        "net of them); the optimizer does not yet see IRMAA, so with true the reconciliation "
-        "shows the premiums as a gap. Off: the ledger still reports them (column irmaa)",
+        description="pay Medicare IRMAA premiums (Parts B and D, from the MAGI of two years "
+        "before, per person 65+) from the portfolio: the exact model sees them as cliffs "
+        "(regime binaries) and the ledger nets them from spending; fast mode's model leaves "
+        "them out. Off (default): the ledger only reports them (column irmaa)",
     )
     circle_min_gain_share: float = Field(
         0.005,

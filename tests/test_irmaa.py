@@ -273,3 +273,65 @@ def test_the_exact_model_pays_irmaa_and_agrees_with_the_ledger():
             magi = by_year.at[row["irmaa_magi_year"], "magi"]
             medicare = RULES.for_year(year, 0.02).medicare
             assert medicare.irmaa(magi, "single", 1).annual_surcharge == pytest.approx(row["irmaa"])
+
+
+def _converter(irmaa: bool):
+    """Kim (65) converts to Roth before Social Security starts at 70 (heirs pay 35%)."""
+    return plan_from_dict(
+        {
+            "name": "irmaa-conversions",
+            "filing_status": "single",
+            "start_year": 2026,
+            "retirement_year": 2026,
+            "horizon_age": 90,
+            "inflation": 0.02,
+            "people": [{"name": "Kim", "birth_year": 1961}],
+            "tiers": [
+                {"name": "index", "expected_return": 0.05, "yield": 0.0, "yield_character": "none"}
+            ],
+            "profile": {"weights": {"index": 1.0}},
+            "accounts": [
+                {
+                    "name": "ira",
+                    "kind": "traditional_ira",
+                    "owner": "Kim",
+                    "balances": {"index": 1_200_000},
+                },
+                {"name": "roth", "kind": "roth_ira", "owner": "Kim", "balances": {"index": 10_000}},
+                {
+                    "name": "cash",
+                    "kind": "taxable",
+                    "balances": {"index": 400_000},
+                    "basis": {"index": 400_000},
+                },
+            ],
+            "income": [
+                {
+                    "name": "SS",
+                    "kind": "social_security",
+                    "owner": "Kim",
+                    "start_year": 2031,
+                    "annual": 30_000,
+                }
+            ],
+            "withdrawal": {"policy": "fixed_real", "rate": 0.03, "basis": "net"},
+            "objective": {"kind": "max_estate", "heir_tax_rate": 0.35},
+            "options": {"irmaa": irmaa, "mode": "exact"},
+        }
+    )
+
+
+def test_conversions_stop_at_the_irmaa_floor_when_the_model_sees_it():
+    # Blind to IRMAA the plan converts 2029-2030 into MAGI above the first single floor
+    # of the premiums they set (2031, 2032). Those floors, indexed 2% a year with each
+    # increase rounded down to $1,000 (the [medicare] table): 109,000 + 11,000 = 120,000
+    # (1.02^5) and 109,000 + 13,000 = 122,000 (1.02^6).
+    blind = optimize(_converter(False), RULES, with_baselines=False).ledger.yearly
+    seen = optimize(_converter(True), RULES, with_baselines=False)
+    blind, yearly = blind.set_index("year"), seen.ledger.yearly.set_index("year")
+    assert blind.at[2029, "magi"] > 120_000 and blind.at[2030, "magi"] > 122_000
+    assert blind["irmaa"].sum() > 0
+    assert yearly.at[2029, "magi"] == pytest.approx(120_000, abs=1.0)
+    assert yearly.at[2030, "magi"] == pytest.approx(122_000, abs=1.0)
+    assert yearly["irmaa"].sum() == 0.0
+    assert seen.reconciliation_max_abs_error < 1.0
