@@ -125,34 +125,48 @@ def test_surcharge_never_falls_as_magi_rises(a, b, status, people):
 # The ledger: premiums of a year from the MAGI two years before, per person on Medicare.
 
 
+def _household(irmaa: bool, born=(1962,), ira=2_000_000.0, **over):
+    """A household with one index tier and Kim's IRA (plus what `over` adds or replaces)."""
+    names = ["Kim", "Sam"][: len(born)]
+    data = {
+        "name": "irmaa",
+        "filing_status": "single",
+        "start_year": 2026,
+        "retirement_year": 2026,
+        "horizon_age": 70,
+        "inflation": 0.02,
+        "people": [{"name": n, "birth_year": b} for n, b in zip(names, born, strict=True)],
+        "tiers": [
+            {"name": "index", "expected_return": 0.05, "yield": 0.0, "yield_character": "none"}
+        ],
+        "profile": {"weights": {"index": 1.0}},
+        "accounts": [
+            {"name": "ira", "kind": "traditional_ira", "owner": "Kim", "balances": {"index": ira}},
+            {"name": "roth", "kind": "roth_ira", "owner": "Kim", "balances": {"index": 10_000}},
+        ],
+        "objective": {"kind": "max_spending", "bequest_floor": 0},
+        "options": {"irmaa": irmaa, "mode": "exact"},
+    }
+    data.update(over)
+    data["accounts"] = data["accounts"] + data.pop("more_accounts", [])
+    return plan_from_dict(data)
+
+
+def _social_security(start_year: int, annual: float) -> list[dict]:
+    return [
+        {
+            "name": "SS",
+            "kind": "social_security",
+            "owner": "Kim",
+            "start_year": start_year,
+            "annual": annual,
+        }
+    ]
+
+
 def _withdrawing_plan(irmaa: bool, status: str = "single", born: tuple[int, ...] = (1962,)):
     """Kim turns 65 in 2027; an IRA's withdrawals are the only income, so MAGI = them."""
-    names = ["Kim", "Sam"][: len(born)]
-    return plan_from_dict(
-        {
-            "name": "irmaa",
-            "filing_status": status,
-            "start_year": 2026,
-            "retirement_year": 2026,
-            "horizon_age": 70,
-            "inflation": 0.02,
-            "people": [{"name": n, "birth_year": b} for n, b in zip(names, born, strict=True)],
-            "tiers": [
-                {"name": "index", "expected_return": 0.05, "yield": 0.0, "yield_character": "none"}
-            ],
-            "profile": {"weights": {"index": 1.0}},
-            "accounts": [
-                {
-                    "name": "ira",
-                    "kind": "traditional_ira",
-                    "owner": "Kim",
-                    "balances": {"index": 2_000_000},
-                },
-            ],
-            "objective": {"kind": "max_spending", "bequest_floor": 0},
-            "options": {"irmaa": irmaa},
-        }
-    )
+    return _household(irmaa, born, filing_status=status)
 
 
 WITHDRAWALS = {2026: 150_000, 2027: 50_000, 2028: 250_000, 2029: 50_000, 2030: 50_000}
@@ -223,40 +237,8 @@ def test_headroom_names_the_room_below_the_next_irmaa_tier():
 
 def _rich_retiree(irmaa: bool):
     """Kim (68) holds a large IRA whose RMDs and spending can cross the IRMAA tiers."""
-    return plan_from_dict(
-        {
-            "name": "irmaa-model",
-            "filing_status": "single",
-            "start_year": 2026,
-            "retirement_year": 2026,
-            "horizon_age": 76,
-            "inflation": 0.02,
-            "people": [{"name": "Kim", "birth_year": 1958}],
-            "tiers": [
-                {"name": "index", "expected_return": 0.05, "yield": 0.0, "yield_character": "none"}
-            ],
-            "profile": {"weights": {"index": 1.0}},
-            "accounts": [
-                {
-                    "name": "ira",
-                    "kind": "traditional_ira",
-                    "owner": "Kim",
-                    "balances": {"index": 2_500_000},
-                },
-                {"name": "roth", "kind": "roth_ira", "owner": "Kim", "balances": {"index": 10_000}},
-            ],
-            "income": [
-                {
-                    "name": "SS",
-                    "kind": "social_security",
-                    "owner": "Kim",
-                    "start_year": 2026,
-                    "annual": 30_000,
-                }
-            ],
-            "objective": {"kind": "max_spending", "bequest_floor": 0},
-            "options": {"irmaa": irmaa, "mode": "exact"},
-        }
+    return _household(
+        irmaa, (1958,), 2_500_000, horizon_age=76, income=_social_security(2026, 30_000)
     )
 
 
@@ -277,47 +259,22 @@ def test_the_exact_model_pays_irmaa_and_agrees_with_the_ledger():
 
 def _converter(irmaa: bool):
     """Kim (65) converts to Roth before Social Security starts at 70 (heirs pay 35%)."""
-    return plan_from_dict(
-        {
-            "name": "irmaa-conversions",
-            "filing_status": "single",
-            "start_year": 2026,
-            "retirement_year": 2026,
-            "horizon_age": 90,
-            "inflation": 0.02,
-            "people": [{"name": "Kim", "birth_year": 1961}],
-            "tiers": [
-                {"name": "index", "expected_return": 0.05, "yield": 0.0, "yield_character": "none"}
-            ],
-            "profile": {"weights": {"index": 1.0}},
-            "accounts": [
-                {
-                    "name": "ira",
-                    "kind": "traditional_ira",
-                    "owner": "Kim",
-                    "balances": {"index": 1_200_000},
-                },
-                {"name": "roth", "kind": "roth_ira", "owner": "Kim", "balances": {"index": 10_000}},
-                {
-                    "name": "cash",
-                    "kind": "taxable",
-                    "balances": {"index": 400_000},
-                    "basis": {"index": 400_000},
-                },
-            ],
-            "income": [
-                {
-                    "name": "SS",
-                    "kind": "social_security",
-                    "owner": "Kim",
-                    "start_year": 2031,
-                    "annual": 30_000,
-                }
-            ],
-            "withdrawal": {"policy": "fixed_real", "rate": 0.03, "basis": "net"},
-            "objective": {"kind": "max_estate", "heir_tax_rate": 0.35},
-            "options": {"irmaa": irmaa, "mode": "exact"},
-        }
+    return _household(
+        irmaa,
+        (1961,),
+        1_200_000,
+        horizon_age=90,
+        income=_social_security(2031, 30_000),
+        more_accounts=[
+            {
+                "name": "cash",
+                "kind": "taxable",
+                "balances": {"index": 400_000},
+                "basis": {"index": 400_000},
+            }
+        ],
+        withdrawal={"policy": "fixed_real", "rate": 0.03, "basis": "net"},
+        objective={"kind": "max_estate", "heir_tax_rate": 0.35},
     )
 
 
