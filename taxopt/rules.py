@@ -63,6 +63,7 @@ Source = Annotated[
 MAX_AMOUNT = 1e12
 MIN_YEAR, MAX_YEAR = 1900, 2300
 MAX_AGE = 130
+MONTHS_PER_YEAR = 12  # Medicare premiums are monthly
 
 
 class Strict(BaseModel):
@@ -527,6 +528,13 @@ class Medicare(Cited):
             raise ValueError("monthly adjustments are amounts of 0 or more")
         return self
 
+    def annual_per_person(self) -> list[float]:
+        """Each tier's Part B + Part D adjustment per person for a year (dollars)."""
+        return [
+            MONTHS_PER_YEAR * (b + d)
+            for b, d in zip(self.part_b_monthly, self.part_d_monthly, strict=True)
+        ]
+
     def on_medicare(self, ages: tuple[int, ...]) -> int:
         """How many of the people (ages at the end of the year) are on Medicare."""
         return sum(1 for a in ages if a >= self.age)
@@ -535,22 +543,22 @@ class Medicare(Cited):
         """The surcharge a MAGI sets, for `people_on_medicare` people. `magi` may be a float
         or a numpy array (then every field is an array)."""
         floors = self.tiers[status].thresholds
-        monthly = [b + d for b, d in zip(self.part_b_monthly, self.part_d_monthly, strict=True)]
+        annual = self.annual_per_person()
         last = len(floors) - 1
         if isinstance(magi, np.ndarray):
             reached = [(magi >= f) if k == last else (magi > f) for k, f in enumerate(floors)]
             tier = np.sum(reached, axis=0)
-            per_month = np.concatenate(([0.0], monthly))[tier]
+            per_person = np.concatenate(([0.0], annual))[tier]
             next_floor = np.concatenate((floors, [np.inf]))[tier]
             # Strict floors are passed at floor + 1 cent; the last is reached at its floor.
             gap = next_floor - magi - np.where(tier < last, 0.0, 0.01)
             room = np.where(tier <= last, np.maximum(0.0, gap), np.nan)
         else:
             tier = sum(1 for k, f in enumerate(floors) if (magi >= f if k == last else magi > f))
-            per_month = ([0.0, *monthly])[tier]
+            per_person = ([0.0, *annual])[tier]
             cent = 0.01 if tier == last else 0.0
             room = None if tier > last else max(0.0, floors[tier] - magi - cent)
-        return Irmaa(tier, 12.0 * per_month * people_on_medicare, room)
+        return Irmaa(tier, per_person * people_on_medicare, room)
 
 
 class Meta(Strict):

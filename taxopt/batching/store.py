@@ -144,4 +144,3 @@ def _safe(text: str) -> str:
     if cleaned == text:
         return text
     return f"{cleaned or 'x'}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
-

@@ -60,9 +60,7 @@ def add_medicare(ctx: ModelContext) -> None:
     for t, s, people in _premium_years(ctx):
         medicare = ctx.rules_by_year[t].medicare
         floors = medicare.tiers[status].thresholds
-        monthly = [
-            b + d for b, d in zip(medicare.part_b_monthly, medicare.part_d_monthly, strict=True)
-        ]
+        annual = medicare.annual_per_person()
         magi = ctx.expressions["magi"][s]
         big = ctx.money_bound(s)
         last = len(floors) - 1
@@ -78,7 +76,7 @@ def add_medicare(ctx: ModelContext) -> None:
             ceiling = floor - (CENT if inclusive else 0.0)
             ctx.implies("irmaa_below", (t, k + 1), reached, 0, magi - ceiling, big)
             ctx.implies("irmaa_above", (t, k + 1), reached, 1, floor - magi, big)
-            step = 12.0 * people * (monthly[k] - (monthly[k - 1] if k else 0.0))
+            step = people * (annual[k] - (annual[k - 1] if k else 0.0))
             if isinstance(reached, int):
                 constant -= step * reached
             else:
