@@ -66,6 +66,18 @@ class Ledger:
         return float((self.yearly["total_tax"] / self.yearly["inflation_factor"]).sum())
 
     @property
+    def lifetime_irmaa_real(self) -> float:
+        """Medicare income-related premiums over the plan, today's dollars (not tax)."""
+        if "irmaa" not in self.yearly:
+            return 0.0
+        return float((self.yearly["irmaa"] / self.yearly["inflation_factor"]).sum())
+
+    @property
+    def lifetime_cost_real(self) -> float:
+        """Lifetime tax plus IRMAA premiums, today's dollars."""
+        return self.lifetime_tax_real + self.lifetime_irmaa_real
+
+    @property
     def after_tax_estate_real(self) -> float:
         return float(self.yearly["after_tax_estate_real"].iloc[-1])
 
@@ -117,6 +129,7 @@ class _Replay:
         self.taxes: list[TaxResult] = []
         self.inputs: list[TaxInput] = []
         self.warnings: list[str] = []
+        self.magi: dict[int, float] = {}  # by year, for the IRMAA lookback
 
     def year(self, year: int) -> dict:
         """One row of the yearly table: the steps of the module docstring, in order."""
@@ -238,6 +251,9 @@ class _Replay:
             ira_distributions=income.ordinary, pension_income=flows.pensions[year]
         )
         state_tax = plan_state_tax(plan.state, year, plan.inflation, tax_input, tax, parts)
+        self.magi[year] = tax.magi
+        irmaa = self._irmaa(year, year_rules, row)
+        paid_premiums = irmaa if plan.options.irmaa else 0.0
         spending = (
             income.withdrawals
             + social_security
@@ -247,6 +263,7 @@ class _Replay:
             - income.contributions
             - tax.total_tax
             - state_tax
+            - paid_premiums
         )
         row.update(
             wages=wages,
@@ -269,6 +286,22 @@ class _Replay:
             self.warnings.append(
                 f"{year}: spending is negative ({spending:,.2f}): outflows exceed sources"
             )
+
+    def _irmaa(self, year: int, year_rules: RuleSet, row: dict) -> float:
+        """Medicare IRMAA premiums of `year` (nominal), set by the MAGI of the return
+        `lookback_years` before on the premium year's tiers, for each person on Medicare.
+        Years whose lookback falls before the plan use the plan's first-year MAGI."""
+        medicare = year_rules.medicare
+        if medicare is None:
+            row.update(irmaa=0.0, irmaa_tier=0, irmaa_magi_year=year)
+            return 0.0
+        looked_at = max(self.plan.start_year, year - medicare.lookback_years)
+        people = medicare.on_medicare(self.plan.ages_in(year))
+        result = medicare.irmaa(self.magi[looked_at], self.plan.filing_status, people)
+        surcharge = result.annual_surcharge if people else 0.0
+        row.update(irmaa=surcharge, irmaa_tier=result.tier if people else 0)
+        row["irmaa_magi_year"] = looked_at
+        return surcharge
 
     def _close(self, year: int, row: dict) -> None:
         """Step 5: record the post-trade holdings, grow them, and close the year."""
@@ -307,6 +340,7 @@ def _tax_columns(
         realized_gains=income.gains,
         early_distributions=income.early,
         agi=tax.agi,
+        magi=tax.magi,
         taxable_social_security=tax.taxable_social_security,
         total_deductions=tax.total_deductions,
         taxable_income=tax.taxable_income,

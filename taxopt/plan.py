@@ -427,6 +427,13 @@ class Options(Strict):
         "of the same place in one year) is kept only when netting it costs more than this "
         "and more than circle_min_gain_share of the money it moves",
     )
+    irmaa: bool = Field(
+        False,
+        description="pay Medicare IRMAA premiums (Parts B and D, from the MAGI of two years "
+        "before, per person 65+) from the portfolio: the exact model sees them as cliffs "
+        "(regime binaries) and the ledger nets them from spending; fast mode's model leaves "
+        "them out. Off (default): the ledger only reports them (column irmaa)",
+    )
     circle_min_gain_share: float = Field(
         0.005,
         ge=0,

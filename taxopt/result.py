@@ -44,6 +44,12 @@ class PlanFigures:
     first_year_withdrawal_rate: float | None
     lifetime_tax_pv: float = 0.0  # present value at discount_rate
     discount_rate: float = 0.0  # annual nominal fraction
+    lifetime_premiums: float = 0.0  # Medicare IRMAA premiums (not tax), summed like lifetime_tax
+
+    @property
+    def lifetime_cost(self) -> float:
+        """Lifetime tax plus IRMAA premiums (today's dollars)."""
+        return self.lifetime_tax + self.lifetime_premiums
 
     def as_dict(self) -> dict:
         return {
@@ -51,6 +57,8 @@ class PlanFigures:
             "after_tax_estate": self.after_tax_estate,
             "lifetime_tax": self.lifetime_tax,
             "lifetime_tax_pv": self.lifetime_tax_pv,
+            "lifetime_premiums": self.lifetime_premiums,
+            "lifetime_cost": self.lifetime_cost,
             "discount_rate": self.discount_rate,
             "first_year_withdrawal_rate": self.first_year_withdrawal_rate,
         }
@@ -74,6 +82,7 @@ def plan_figures(plan: Plan, ledger: Ledger) -> PlanFigures:
             )
         ),
         discount_rate=plan.discount_rate,
+        lifetime_premiums=ledger.lifetime_irmaa_real,
     )
 
 

@@ -17,10 +17,12 @@ import math
 import tomllib
 import weakref
 from collections.abc import Iterator
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import numpy as np
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -61,6 +63,7 @@ Source = Annotated[
 MAX_AMOUNT = 1e12
 MIN_YEAR, MAX_YEAR = 1900, 2300
 MAX_AGE = 130
+MONTHS_PER_YEAR = 12  # Medicare premiums are monthly
 
 
 class Strict(BaseModel):
@@ -469,6 +472,95 @@ class AccountKind(Cited):
     )
 
 
+class MedicareTiers(Strict):
+    """One filing status's MAGI tiers: tier k (from 1) applies above `thresholds[k-1]`."""
+
+    thresholds: list[float] = Field(description="MAGI floors of the surcharge tiers, ascending")
+
+    @field_validator("thresholds")
+    @classmethod
+    def _ascending(cls, values: list[float]) -> list[float]:
+        if not values or any(b <= a for a, b in zip(values, values[1:], strict=False)):
+            raise ValueError("give the tiers' MAGI floors, strictly increasing")
+        if values[0] <= 0:
+            raise ValueError("the first tier starts above 0")
+        return values
+
+
+@dataclass(frozen=True)
+class Irmaa:
+    """The income-related premium adjustment a year's MAGI sets (nominal dollars a year for
+    all people on Medicare; `room`: extra MAGI before the next tier, None above the last)."""
+
+    tier: Any  # 0 = no surcharge
+    annual_surcharge: Any
+    room: Any
+
+
+class Medicare(Cited):
+    """Income-related monthly adjustment amounts (IRMAA) of Medicare Parts B and D: a
+    surcharge per person on Medicare, a step function of the MAGI of the return filed
+    `lookback_years` before the premium year (42 USC §1395r(i)(1), (4)). A tier's floor is
+    exceeded by MAGI strictly above it, except the last, reached at its floor (the statute's
+    "more than" / "at least"). Premiums, not tax."""
+
+    age: int = Field(65, ge=0, le=MAX_AGE, description="age from which a person is on Medicare")
+    lookback_years: int = Field(2, ge=0, le=10)
+    tiers: dict[FilingStatus, MedicareTiers]
+    part_b_monthly: list[float] = Field(description="Part B, per person per month, by tier")
+    part_d_monthly: list[float] = Field(description="Part D, per person per month, by tier")
+    indexed_tiers: int = Field(
+        0, ge=0, description="how many of the lowest tier floors are indexed (CPI-U)"
+    )
+    indexed: bool = False  # the monthly amounts follow the premium cost; see for_year
+    round_down_to: Unit | None = Field(None, description=ROUND_DOWN_TO_HELP)
+
+    @model_validator(mode="after")
+    def _check(self) -> Medicare:
+        counts = {len(t.thresholds) for t in self.tiers.values()}
+        counts |= {len(self.part_b_monthly), len(self.part_d_monthly)}
+        if len(counts) != 1:
+            raise ValueError(
+                "give as many part_b_monthly and part_d_monthly amounts as tier thresholds "
+                "for every filing status"
+            )
+        if any(a < 0 for a in [*self.part_b_monthly, *self.part_d_monthly]):
+            raise ValueError("monthly adjustments are amounts of 0 or more")
+        return self
+
+    def annual_per_person(self) -> list[float]:
+        """Each tier's Part B + Part D adjustment per person for a year (dollars)."""
+        return [
+            MONTHS_PER_YEAR * (b + d)
+            for b, d in zip(self.part_b_monthly, self.part_d_monthly, strict=True)
+        ]
+
+    def on_medicare(self, ages: tuple[int, ...]) -> int:
+        """How many of the people (ages at the end of the year) are on Medicare."""
+        return sum(1 for a in ages if a >= self.age)
+
+    def irmaa(self, magi: Any, status: str, people_on_medicare: int) -> Irmaa:
+        """The surcharge a MAGI sets, for `people_on_medicare` people. `magi` may be a float
+        or a numpy array (then every field is an array)."""
+        floors = self.tiers[status].thresholds
+        annual = self.annual_per_person()
+        last = len(floors) - 1
+        if isinstance(magi, np.ndarray):
+            reached = [(magi >= f) if k == last else (magi > f) for k, f in enumerate(floors)]
+            tier = np.sum(reached, axis=0)
+            per_person = np.concatenate(([0.0], annual))[tier]
+            next_floor = np.concatenate((floors, [np.inf]))[tier]
+            # Strict floors are passed at floor + 1 cent; the last is reached at its floor.
+            gap = next_floor - magi - np.where(tier < last, 0.0, 0.01)
+            room = np.where(tier <= last, np.maximum(0.0, gap), np.nan)
+        else:
+            tier = sum(1 for k, f in enumerate(floors) if (magi >= f if k == last else magi > f))
+            per_person = ([0.0, *annual])[tier]
+            cent = 0.01 if tier == last else 0.0
+            room = None if tier > last else max(0.0, floors[tier] - magi - cent)
+        return Irmaa(tier, per_person * people_on_medicare, room)
+
+
 class Meta(Strict):
     name: str
     title: str
@@ -499,6 +591,7 @@ class RuleSet(Strict):
     early_withdrawal: EarlyWithdrawal | None = None
     roth_distributions: RothDistributions | None = None
     rmd: Rmd | None = None
+    medicare: Medicare | None = None
     contribution_limits: list[ContributionLimit] = Field(default_factory=list)
     account_kinds: dict[str, AccountKind]
 
@@ -1022,8 +1115,12 @@ def _scale_indexed(rules: RuleSet, f: float) -> RuleSet:
         cg = cg.model_copy(
             update={"annual_exemption": _scale_map(cg.annual_exemption, f, cg.round_down_to)}
         )
+    medicare = rules.medicare
+    if medicare is not None and (medicare.indexed_tiers or medicare.indexed):
+        medicare = _scale_medicare(medicare, f)
     return rules.model_copy(
         update={
+            "medicare": medicare,
             "ordinary": ordinary,
             "deductions": deductions,
             "credits": credits,
@@ -1034,6 +1131,28 @@ def _scale_indexed(rules: RuleSet, f: float) -> RuleSet:
             "capital_gains": cg,
         }
     )
+
+
+def _scale_medicare(medicare: Medicare, f: float) -> Medicare:
+    """The lowest `indexed_tiers` floors grown by `f` (rounded as the table says); with
+    `indexed`, the monthly amounts grown by `f` too."""
+    n = medicare.indexed_tiers
+    tiers = {
+        status: t.model_copy(
+            update={
+                "thresholds": [
+                    indexed_amount(v, f, medicare.round_down_to) if k < n else v
+                    for k, v in enumerate(t.thresholds)
+                ]
+            }
+        )
+        for status, t in medicare.tiers.items()
+    }
+    update: dict[str, Any] = {"tiers": tiers}
+    if medicare.indexed:
+        update["part_b_monthly"] = [v * f for v in medicare.part_b_monthly]
+        update["part_d_monthly"] = [v * f for v in medicare.part_d_monthly]
+    return medicare.model_copy(update=update)
 
 
 # ---------------------------------------------------------------------------------------

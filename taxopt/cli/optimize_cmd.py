@@ -153,6 +153,15 @@ def summary_text(result) -> str:
         f"  lifetime tax: ${f.lifetime_tax_pv:,.0f} present value at {f.discount_rate:.2%} a year "
         f"(the {result.plan.safe_tier.name} tier's return); ${f.lifetime_tax:,.0f} as a sum in "
         "today's dollars",
+        *(
+            [
+                f"  lifetime cost: ${f.lifetime_cost:,.0f} (today's dollars): the tax and "
+                f"${f.lifetime_premiums:,.0f} of Medicare IRMAA premiums"
+                + ("" if result.plan.options.irmaa else " (not paid in spending: options.irmaa)")
+            ]
+            if f.lifetime_premiums > 0
+            else []
+        ),
         f"  model vs ledger: largest yearly difference ${result.reconciliation_max_abs_error:,.2f}"
         + _bound_note(result),
         f"  build {result.build_seconds:.2f} s, solve {result.solve_seconds:.2f} s"

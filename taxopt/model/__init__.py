@@ -13,6 +13,7 @@ import time
 from taxopt.model.context import ModelContext
 from taxopt.model.contributions import add_contributions
 from taxopt.model.holdings import add_holdings, declare_holdings
+from taxopt.model.medicare import add_medicare, declare_medicare
 from taxopt.model.mix import add_mix
 from taxopt.model.objective import add_objective
 from taxopt.model.roth import add_roth_rules
@@ -23,7 +24,13 @@ from taxopt.plan import Plan
 from taxopt.rules import RuleSet
 
 # Phase 1: every variable family (holdings first: the lots decide which sales exist).
-VARIABLES = (declare_holdings, declare_withdrawals, declare_taxes, declare_state_taxes)
+VARIABLES = (
+    declare_holdings,
+    declare_withdrawals,
+    declare_taxes,
+    declare_state_taxes,
+    declare_medicare,
+)
 # Phase 2: every constraint row, then the objective.
 CONSTRAINTS = (
     add_holdings,
@@ -32,6 +39,7 @@ CONSTRAINTS = (
     add_roth_rules,
     add_taxes,
     add_state_taxes,
+    add_medicare,
     add_mix,
     add_objective,
 )

@@ -49,6 +49,7 @@ Variable families (dims in key order; declared in the module named):
 | state_surtax_excess     | year, surtax         | state taxable income over surtax | state_taxes |
 | state_credit            | year                 | state credits used               | state_taxes |
 | state_relief            | year, cap            | tax taken off by a tax cap       | state_taxes |
+| premium                 | year                 | Medicare IRMAA premiums paid       | medicare |
 
 Constraint families (rows; each row's equation is in the docstring of the function that
 adds it, and the module's docstring lists its families):
@@ -88,6 +89,8 @@ adds it, and the module's docstring lists its families):
 | state_cap_low, state_cap_high,                |                     |               |
 | state_cap_binds, state_cap_idle,              |                     |               |
 | state_cap_order, state_cap_room               |                     |               |
+| irmaa_premium                                 | year                | medicare      |
+| irmaa_below, irmaa_above                      | year, tier          | medicare      |
 | mix_upper, mix_lower                          | year, tier          | mix           |
 | reserve_min, reserve_max                      | year                | mix           |
 | bequest_floor                                 | ()                  | objective     |

@@ -27,6 +27,20 @@ class Headroom:
     ordinary_room: float | None  # extra ordinary income before the next bracket
     zero_rate_gains_room: float | None  # extra long-term gains that add no tax
     surtax_room: dict[str, float]  # surtax name -> MAGI below its threshold (0 when above)
+    irmaa_tier: int | None = None  # Medicare IRMAA tier this year's MAGI sets (0: none)
+    irmaa_room: float | None = None  # extra MAGI before the next tier; None at the top
+
+
+def with_irmaa_room(room: Headroom, premium_rules: RuleSet, income: TaxInput) -> Headroom:
+    """`room` with the IRMAA tier and room this year's MAGI sets for the premiums of the
+    year it is looked back on from; `premium_rules` indexed to that premium year (their
+    tiers, not this year's, decide). Unchanged without a [medicare] table."""
+    medicare = premium_rules.medicare
+    if medicare is None:
+        return room
+    magi = compute_tax(premium_rules, income).magi  # MAGI depends on income only
+    irmaa = medicare.irmaa(magi, income.filing_status, 1)
+    return replace(room, irmaa_tier=int(irmaa.tier), irmaa_room=irmaa.room)
 
 
 def headroom(rules: RuleSet, income: TaxInput) -> Headroom:

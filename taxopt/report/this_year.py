@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from taxopt.report.book import Sheet
-from taxopt.report.headroom import Headroom, headroom
+from taxopt.report.headroom import Headroom, headroom, with_irmaa_room
 from taxopt.report.labels import account_labels, surtax_label, tier_label
 from taxopt.report.tables import Column, Table, write_table
 
@@ -138,8 +138,25 @@ def lot_sales(result) -> list[LotSale]:
 
 def this_year_headroom(result) -> Headroom:
     plan = result.plan
-    rules = result.rules.for_year(first_year(result), plan.inflation)
-    return headroom(rules, result.ledger.inputs[0])
+    year = first_year(result)
+    income = result.ledger.inputs[0]
+    room = headroom(result.rules.for_year(year, plan.inflation), income)
+    premium_year = irmaa_premium_year(result)
+    if premium_year is None:
+        return room
+    return with_irmaa_room(room, result.rules.for_year(premium_year, plan.inflation), income)
+
+
+def irmaa_premium_year(result) -> int | None:
+    """The year whose Medicare premiums this year's MAGI sets, when someone will be on
+    Medicare then; None otherwise (or without a [medicare] table)."""
+    medicare = result.rules.medicare
+    if medicare is None:
+        return None
+    premium_year = first_year(result) + medicare.lookback_years
+    if medicare.on_medicare(result.plan.ages_in(premium_year)) == 0:
+        return None
+    return premium_year
 
 
 def write_this_year(sheet: Sheet, result) -> None:
@@ -252,6 +269,17 @@ def _tax_block(sheet: Sheet, result) -> None:
                 "money",
             )
         )
+    premium_year = irmaa_premium_year(result)
+    if premium_year is not None and room.irmaa_tier is not None:
+        tier = f"tier {room.irmaa_tier}" if room.irmaa_tier else "no surcharge"
+        lines.append(
+            (
+                f"Income (MAGI) left below the next Medicare IRMAA tier: sets {premium_year} "
+                f"premiums, now {tier} ($)",
+                room.irmaa_room,
+                "money",
+            )
+        )
     sheet.keep(20.0 + 15.0 * (len(lines) + 2))
     sheet.text_row("Expected tax and the room left this year", "section", 20.0)
     for label, value, kind in lines:
@@ -260,6 +288,13 @@ def _tax_block(sheet: Sheet, result) -> None:
         sheet.write(row, 4, value, kind, "bold" if "total" in label else "body")
     sheet.text_row(
         "Room figures come from the tax calculator: each is the extra income of that kind "
-        "that keeps this year's tax position, taxable Social Security and deductions included.",
+        "that keeps this year's tax position, taxable Social Security and deductions included."
+        + (
+            f" The IRMAA room is measured on the {premium_year} tiers (indexed at the plan's "
+            "inflation): Medicare looks back two years, so this year's income sets those "
+            "premiums, for each person then on Medicare."
+            if premium_year is not None
+            else ""
+        ),
         "note",
     )
