@@ -101,7 +101,10 @@ def instruction_tables(result) -> list[Table]:
             Column(f"Income tax {NOMINAL}", list(y["total_tax"]), total=True),
             Column(f"Income tax {REAL}", _real(result, "total_tax"), total=True),
             Column(
-                "Tax on the next $ of ordinary income", list(y["marginal_ordinary_rate"]), "percent"
+                ("Tax" if result.plan.state is None else "Federal tax")
+                + " on the next $ of ordinary income",
+                list(y["marginal_ordinary_rate"]),
+                "percent",
             ),
         ],
         keys=n,
@@ -118,6 +121,8 @@ def tax_tables(result) -> list[Table]:
     y = result.yearly
     credits = [t.credits for t in result.ledger.taxes]
     year = Column("Year", list(y["year"]), "year", width=6)
+    # The calculator's marginal rates are federal; say so beside a state's tax.
+    marginal = "Marginal rate" if result.plan.state is None else "Federal marginal rate"
     computation = Table(
         "How each year's tax is computed",
         [
@@ -160,8 +165,16 @@ def tax_tables(result) -> list[Table]:
             ),
             Column(f"Total tax {NOMINAL}", list(y["total_tax"]), total=True),
             Column("Average rate (tax / AGI)", _ratio(y["total_tax"], y["agi"]), "percent"),
-            Column("Marginal rate, ordinary income", list(y["marginal_ordinary_rate"]), "percent"),
-            Column("Marginal rate, long-term gains", list(y["marginal_ltcg_rate"]), "percent"),
+            Column(
+                f"{marginal}, ordinary income",
+                list(y["marginal_ordinary_rate"]),
+                "percent",
+            ),
+            Column(
+                f"{marginal}, long-term gains",
+                list(y["marginal_ltcg_rate"]),
+                "percent",
+            ),
         ],
     )
     rates = result.rules.ordinary.brackets[result.plan.filing_status].rates
