@@ -258,6 +258,9 @@ class _Search:
         self.policy_tax: dict[int, float] | None = None  # gross basis (see optimize)
         self.notes: list[str] = []  # what the search could not do (the time limit)
         self.explain = False  # read the final LP's duals (taxopt.explain)
+        # Net circles worth less than their materiality. Off when netting would leave the
+        # plan behind a rule of thumb (hold_against_baselines): then only free nettings.
+        self.net_small_circles = True
 
     def build(self, plan: Plan, mode: str, regime=None) -> ModelContext:
         with self.clock.timing("build"):
@@ -449,7 +452,9 @@ class _Search:
                 pending = [now[c.key] for c in group if c.key in now and c.key not in kept]
                 if not pending:
                     continue
-                allowance = sum(materiality(plan, c) for c in pending)
+                allowance = (
+                    sum(materiality(plan, c) for c in pending) if self.net_small_circles else 0.0
+                )
                 done, legs, cost = self._net(run, pending, forbidden, allowance)
                 if done is not None:
                     together = f" (with {len(pending) - 1} other circle(s))" * (len(pending) > 1)
@@ -464,7 +469,12 @@ class _Search:
                     circle.why = (
                         f"{explain(plan, rules, run.ledger.yearly, circle)}; netting it {cost}"
                     )
-                    if cost.startswith("costs"):
+                    if cost.startswith("costs") and not self.net_small_circles:
+                        circle.why += (
+                            "; kept because netting the plan's small circles left it behind "
+                            "a rule of thumb"
+                        )
+                    elif cost.startswith("costs"):
                         circle.why += (
                             f", above its threshold of "
                             f"{_threshold_text(plan, materiality(plan, circle))} "
@@ -630,6 +640,19 @@ def hold_against_baselines(
             if score > best:
                 best = score
                 improved = _restarted_result(search, candidate, result, f"regime-lp from {name}")
+        latest = improved or result
+        latest_score = plan_score(plan, rules, latest.figures, latest.ledger)
+        behind = latest_score < ahead[0][0] - BASELINE_TOLERANCE
+        if behind and len(latest.netted_circles) and not progress.out_of_time():
+            # Netting small circles may cost up to their materiality, which can be the
+            # rule of thumb's margin: keep them rather than lose to it.
+            progress.step("keeping small circles rather than fall behind a rule of thumb")
+            search.net_small_circles = False
+            candidate = search.regime_search(plan, latest.ledger, rounds)
+            if candidate is not None:
+                kept = _restarted_result(search, candidate, latest, latest.method)
+                if plan_score(plan, rules, kept.figures, kept.ledger) > latest_score:
+                    improved = kept
         if improved is None:
             break
         result = improved
