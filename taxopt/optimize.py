@@ -47,7 +47,7 @@ from taxopt.plan import (
     with_implied_roths,
     with_implied_taxable,
 )
-from taxopt.result import PlanFigures, Result, plan_figures, reconcile
+from taxopt.result import PlanFigures, Result, reconcile
 from taxopt.roth import roth_clock_notes
 from taxopt.rules import Growth, RuleSet
 from taxopt.solve import (
@@ -617,7 +617,7 @@ def hold_against_baselines(
         progress.step("rules of thumb: replaying the three baselines")
         runs = run_baselines(plan, rules, result)
         result.baselines = {name: run.figures for name, run in runs.items()}
-        mine = plan_score(plan, rules, result.figures, result.ledger)
+        mine = _score_of(plan, rules, result)
         scores = {n: plan_score(plan, rules, r.figures, r.ledger) for n, r in runs.items()}
         ahead = sorted((s, n) for n, s in scores.items() if s > mine + BASELINE_TOLERANCE)[::-1]
         if not ahead:
@@ -632,26 +632,21 @@ def hold_against_baselines(
             if best >= ahead[0][0] - BASELINE_TOLERANCE or progress.out_of_time():
                 break
             progress.step(f"{name} does better; searching again from its decisions")
-            candidate = search.regime_search(plan, runs[name].ledger, rounds)
+            restarted = _restart(
+                search, runs[name].ledger, result, f"regime-lp from {name}", rounds
+            )
             searched = True
-            if candidate is None:
-                continue
-            score = plan_score(plan, rules, plan_figures(plan, candidate.ledger), candidate.ledger)
-            if score > best:
-                best = score
-                improved = _restarted_result(search, candidate, result, f"regime-lp from {name}")
-        latest = improved or result
-        latest_score = plan_score(plan, rules, latest.figures, latest.ledger)
-        behind = latest_score < ahead[0][0] - BASELINE_TOLERANCE
-        if behind and len(latest.netted_circles) and not progress.out_of_time():
-            # Netting small circles may cost up to their materiality, which can be the
-            # rule of thumb's margin: keep them rather than lose to it.
-            progress.step("keeping small circles rather than fall behind a rule of thumb")
-            search.net_small_circles = False
-            candidate = search.regime_search(plan, latest.ledger, rounds)
-            if candidate is not None:
-                kept = _restarted_result(search, candidate, latest, latest.method)
-                if plan_score(plan, rules, kept.figures, kept.ledger) > latest_score:
+            if restarted is not None and _score_of(plan, rules, restarted) > best:
+                improved, best = restarted, _score_of(plan, rules, restarted)
+        if best < ahead[0][0] - BASELINE_TOLERANCE and not progress.out_of_time():
+            latest = improved or result
+            if len(latest.netted_circles):
+                # Netting small circles may cost up to their materiality, which can be the
+                # rule of thumb's margin: keep them rather than lose to it.
+                progress.step("keeping small circles rather than fall behind a rule of thumb")
+                search.net_small_circles = False
+                kept = _restart(search, latest.ledger, latest, latest.method, rounds)
+                if kept is not None and _score_of(plan, rules, kept) > best:
                     improved = kept
         if improved is None:
             break
@@ -668,6 +663,19 @@ def hold_against_baselines(
         "--mip-seconds 60 or a longer --time-limit"
     )
     return result
+
+
+def _restart(
+    search: _Search, ledger: Ledger, previous: Result, method: str, rounds: int
+) -> Result | None:
+    """The regime search started from `ledger`'s regime, untangled as optimize does; None
+    when it finds no plan. Scored after untangling: netting circles can cost the plan."""
+    candidate = search.regime_search(search.plan, ledger, rounds)
+    return None if candidate is None else _restarted_result(search, candidate, previous, method)
+
+
+def _score_of(plan: Plan, rules: RuleSet, result: Result) -> float:
+    return plan_score(plan, rules, result.figures, result.ledger)
 
 
 def _gap_text(plan: Plan, gap: float) -> str:

@@ -775,18 +775,6 @@ def policy_notes(plan: Plan) -> list[str]:
     ]
 
 
-def rmd_possible(plan: Plan, rules: RuleSet) -> bool:
-    """Whether any account must pay a required distribution before the plan ends."""
-    for account in plan.accounts:
-        owner = plan.owner(account.name)
-        if account.kind not in rules.account_kinds or owner is None:
-            continue
-        age = owner.age_in(plan.end_year)
-        if rules.rmd_divisor(account.kind, age, owner.birth_year) is not None:
-            return True
-    return False
-
-
 def rmd_years(plan: Plan, rules: RuleSet) -> set[int]:
     """Years in which some account's owner must take a required distribution
     (RuleSet.rmd_divisor)."""
@@ -836,7 +824,7 @@ def with_implied_taxable(plan: Plan, rules: RuleSet) -> Plan:
         plan.withdrawal.rmd_surplus != "reinvest"
         or has_taxable
         or not taxed
-        or not rmd_possible(plan, rules)
+        or not rmd_years(plan, rules)
         or any(a.name == IMPLIED_TAXABLE for a in plan.accounts)
     ):
         return plan
