@@ -274,8 +274,7 @@ def _tax_block(sheet: Sheet, result) -> None:
         tier = f"tier {room.irmaa_tier}" if room.irmaa_tier else "no surcharge"
         lines.append(
             (
-                f"Income (MAGI) left below the next Medicare IRMAA tier: sets {premium_year} "
-                f"premiums, now {tier} ($)",
+                f"Income (MAGI) left below the next Medicare tier, {premium_year} ($)",
                 room.irmaa_room,
                 "money",
             )
@@ -288,13 +287,12 @@ def _tax_block(sheet: Sheet, result) -> None:
         sheet.write(row, 4, value, kind, "bold" if "total" in label else "body")
     sheet.text_row(
         "Room figures come from the tax calculator: each is the extra income of that kind "
-        "that keeps this year's tax position, taxable Social Security and deductions included."
-        + (
-            f" The IRMAA room is measured on the {premium_year} tiers (indexed at the plan's "
-            "inflation): Medicare looks back two years, so this year's income sets those "
-            "premiums, for each person then on Medicare."
-            if premium_year is not None
-            else ""
-        ),
+        "that keeps this year's tax position, taxable Social Security and deductions included.",
         "note",
     )
+    if premium_year is not None and room.irmaa_tier is not None:
+        sheet.text_row(
+            f"Medicare looks back two years: this year's income sets the {premium_year} "
+            f"premium surcharge (IRMAA), now {tier}, for each person then on Medicare.",
+            "note",
+        )
