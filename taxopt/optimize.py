@@ -34,7 +34,7 @@ from taxopt.circles import (
     objective_units,
 )
 from taxopt.decisions import Decisions
-from taxopt.errors import InfeasiblePlanError, SolverError
+from taxopt.errors import InfeasiblePlanError, InputError, SolverError
 from taxopt.io import write_atomically
 from taxopt.ledger import Ledger, replay
 from taxopt.model import build_model
@@ -48,8 +48,16 @@ from taxopt.plan import (
     with_implied_taxable,
 )
 from taxopt.result import PlanFigures, Result, reconcile
+from taxopt.returns import Lognormal
 from taxopt.roth import roth_clock_notes
 from taxopt.rules import Growth, RuleSet
+from taxopt.scenarios import (
+    ScenarioSolution,
+    make_tree,
+    pin_first_year,
+    sample_tree,
+    solve_scenarios,
+)
 from taxopt.solve import (
     START_TOLERANCE,
     SolveReport,
@@ -107,8 +115,18 @@ def optimize(
     success: float = DEFAULT_TARGET,
     seed: int | None = DEFAULT_SEED,
     explain: bool = False,
+    scenarios: int = 0,
+    branch_every: int | None = None,
 ) -> Result:
     """Optimize a plan under a rule set; the Result holds the ledger's tables.
+
+    `scenarios` N > 0 chooses this year's decisions against N return paths drawn from the
+    plan's return model with `seed` on a scenario tree (taxopt.scenarios: branching in
+    the first year, and every `branch_every` years if given), CVaR of the spending met
+    with probability `success` for max_spending; then the deterministic fast model, those
+    decisions pinned, re-plans the later years and the ledger replays it (exact taxes).
+    `result.scenarios` has the tree, the sizes and times and the spread of spending,
+    estate and tax across the scenarios.
 
     `explain` fills `result.shadow_prices` (taxopt.explain): the final LP solved once more
     for vertex duals, so the default run pays nothing for it.
@@ -135,6 +153,12 @@ def optimize(
     clock = Stopwatch()
     with clock.timing("total"):
         plan, notes = _with_implied_accounts(plan, rules)
+        scenario_plan = None
+        if scenarios:
+            scenario_plan = _scenario_decisions(
+                plan, rules, scenarios, branch_every, success, seed, solver, clock
+            )
+            mode = "fast"  # the re-plan uses the taxes the scenario model used
         search = _Search(
             plan,
             rules,
@@ -145,6 +169,8 @@ def optimize(
             clock,
         )
         search.explain = explain
+        if scenario_plan is not None:
+            search.pinned = scenario_plan.first_year
         run, circles, netted = _search_and_untangle(search)
         if lp_path:
             write_atomically(lp_path, lambda tmp: run.ctx.prob.writeLP(str(tmp)), kind="lp")
@@ -157,7 +183,15 @@ def optimize(
             *uninvested_savings(plan, rules, result.yearly),
             *spent_surplus(plan, rules, result.yearly, result.policy_tax),
         ]
-        if with_baselines:
+        if scenario_plan is not None:
+            result.scenarios = scenario_plan
+            result.notes.append(scenario_note(scenario_plan))
+            if with_baselines:  # the rules of thumb for comparison; no restart from them
+                from taxopt.baselines import run_baselines
+
+                runs = run_baselines(plan, rules, result)
+                result.baselines = {name: r.figures for name, r in runs.items()}
+        elif with_baselines:
             result = hold_against_baselines(
                 plan, rules, result, search.solver, REGIME_ROUNDS, explain, clock
             )
@@ -165,6 +199,62 @@ def optimize(
             progress.step(f"stress test: {paths:,} return paths")
             result.stress = stress_test(result, paths, success, seed)
     return _timed(result, clock)
+
+
+def _scenario_decisions(
+    plan: Plan,
+    rules: RuleSet,
+    scenarios: int,
+    branch_every: int | None,
+    success: float,
+    seed: int | None,
+    solver: str | None,
+    clock: Stopwatch,
+) -> ScenarioSolution:
+    """This year's decisions from the scenario model (taxopt.scenarios)."""
+    if policy_applies(plan) and plan.withdrawal.basis == "gross":
+        raise InputError(
+            f"{plan.source}: withdrawal.basis: --scenarios supports the net basis only (the "
+            "gross basis taxes the policy's withdrawal on one path); use basis = \"net\" or "
+            "leave out --scenarios"
+        )
+    tree = make_tree(plan, scenarios, branch_every)
+    model = Lognormal()
+    returns = sample_tree(plan, tree, seed, model)
+    progress.step(f"scenario model: {tree.describe()}")
+    with clock.timing("scenarios"):
+        solved = solve_scenarios(
+            plan,
+            rules,
+            tree,
+            returns,
+            success,
+            solver or plan.options.solver,
+            seed=seed,
+            returns_text=model.describe(),
+        )
+    progress.step(
+        f"scenario model solved ({solved.rows:,} rows, {solved.columns:,} columns, "
+        f"{solved.build_seconds:.1f} s build, {solved.solve_seconds:.1f} s solve)"
+    )
+    return solved
+
+
+def scenario_note(solved: ScenarioSolution) -> str:
+    """One line: where this year's decisions come from and what the later years are."""
+    text = (
+        f"this year's decisions were chosen against {solved.tree.describe()} "
+        f"({solved.returns}, seed {solved.seed}); {solved.objective_rule()}"
+    )
+    if solved.cvar is not None:
+        text += (
+            f"; in sample, the worst {1 - solved.target:.0%} of the scenarios sustain "
+            f"${solved.cvar:,.0f} a year on average (today's dollars)"
+        )
+    return (
+        text + ". The later years shown are the fast model's re-plan from those decisions on "
+        "the plan's own return path; the ledger re-checks every year with exact taxes"
+    )
 
 
 def _check_options(plan: Plan, rules: RuleSet, paths: int, success: float) -> None:
@@ -261,10 +351,15 @@ class _Search:
         # Net circles worth less than their materiality. Off when netting would leave the
         # plan behind a rule of thumb (hold_against_baselines): then only free nettings.
         self.net_small_circles = True
+        # {(family, key): nominal $}: first-year decisions every model keeps (scenarios).
+        self.pinned: dict | None = None
 
     def build(self, plan: Plan, mode: str, regime=None) -> ModelContext:
         with self.clock.timing("build"):
-            return build_model(plan, self.rules, mode, regime, self.policy_tax)
+            ctx = build_model(plan, self.rules, mode, regime, self.policy_tax)
+            if self.pinned:
+                pin_first_year(ctx, self.pinned)
+            return ctx
 
     def solve(self, ctx: ModelContext, **options) -> SolveReport:
         """Solve within the time limit left (taxopt.progress), if there is one."""

@@ -29,6 +29,7 @@ from taxopt.rules import RuleSet
 from taxopt.spending import spending_check
 
 if TYPE_CHECKING:
+    from taxopt.scenarios import ScenarioSolution
     from taxopt.stress import StressFigures
 
 LATER_AGES = (75, 85)
@@ -119,6 +120,9 @@ class Result:
     objective_bound: float | None = None
     # optimize(explain=True): marginal values from the final LP's duals (taxopt.explain).
     shadow_prices: pd.DataFrame = field(default_factory=empty_table)
+    # optimize(scenarios=N): this year's decisions were chosen against N return paths
+    # (taxopt.scenarios); the later years are the deterministic re-plan from them.
+    scenarios: ScenarioSolution | None = None
 
     @property
     def return_basis(self) -> str:
@@ -230,6 +234,7 @@ class Result:
             "tier_returns": self.tier_returns,
             **f.as_dict(),
             "stress": self.stress.as_dict() if self.stress is not None else None,
+            "scenarios": self.scenarios.as_dict() if self.scenarios is not None else None,
             "units": "today's dollars (plan start year) unless a name says nominal",
             "location": _location_json(self.location),
             "reconciliation_max_abs_error": self.reconciliation_max_abs_error,

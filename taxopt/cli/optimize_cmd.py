@@ -7,6 +7,8 @@ import argparse
 from taxopt.cli.args import inputs_of, integer, number, output
 from taxopt.stress import DEFAULT_PATHS, DEFAULT_SEED, DEFAULT_TARGET
 
+MAX_SCENARIOS = 1024  # taxopt.scenarios.MAX_SCENARIOS (not imported: startup time)
+
 MAX_SECONDS = 7 * 24 * 3600.0  # a week: more is a typo, not a plan
 MAX_STRESS_PATHS = 10_000_000  # the memory budget (taxopt.validation) usually binds first
 MAX_SEED = 2**32 - 1
@@ -56,6 +58,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=integer(0, MAX_SEED),
         default=DEFAULT_SEED,
         help="stress paths' random seed (default 0)",
+    )
+    parser.add_argument(
+        "--scenarios",
+        type=integer(0, MAX_SCENARIOS),
+        default=0,
+        metavar="N",
+        help="choose this year's decisions against N return paths on a scenario tree "
+        "(seeded by --seed; CVaR of the spending met on --success of them); 0: one path",
+    )
+    parser.add_argument(
+        "--branch-every",
+        type=integer(1, 100),
+        default=None,
+        metavar="K",
+        help="with --scenarios: the tree also branches every K years (default: only in "
+        "the first year)",
     )
     parser.add_argument(
         "--explain",
@@ -122,6 +140,8 @@ def _run(args: argparse.Namespace) -> int:
             success=args.success,
             seed=args.seed,
             explain=args.explain or bool(args.output),
+            scenarios=args.scenarios,
+            branch_every=args.branch_every,
         )
     with outputs_together():
         if args.json:
@@ -148,6 +168,7 @@ def summary_text(result) -> str:
         f"  sustainable spending, first retirement year: ${f.sustainable_spending:,.0f} "
         f"(today's dollars, after tax)",
         *_stress_lines(result.stress),
+        *_scenario_lines(result.scenarios),
         f"  after-tax estate at {result.plan.end_year}: ${f.after_tax_estate:,.0f} "
         "(today's dollars)",
         f"  lifetime tax: ${f.lifetime_tax_pv:,.0f} present value at {f.discount_rate:.2%} a year "
@@ -220,6 +241,25 @@ def _stress_lines(stress) -> list[str]:
         f"${stress.safe_spending:,.0f}/yr is met on {stress.target:.0%} "
         f"(to ${stress.tolerance:,.0f})"
     ]
+
+
+def _scenario_lines(solved) -> list[str]:
+    """The scenario model's spread: percentiles across its scenarios (today's dollars)."""
+    if solved is None:
+        return []
+    table = solved.table().set_index("percentile")
+    lines = [
+        f"  scenarios: {solved.tree.describe()}; {solved.rows:,} rows x {solved.columns:,} "
+        f"columns, build {solved.build_seconds:.1f} s, solve {solved.solve_seconds:.1f} s",
+        "    percentile   lowest spending/yr   after-tax estate   lifetime tax",
+    ]
+    for p, row in table.iterrows():
+        label = f"{p}th" if p != "mean" else "mean"
+        lines.append(
+            f"    {label:>10}   ${row['sustained_spending']:>17,.0f}   "
+            f"${row['after_tax_estate']:>15,.0f}   ${row['lifetime_tax']:>11,.0f}"
+        )
+    return lines
 
 
 def _signed(dollars: float) -> str:

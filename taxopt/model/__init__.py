@@ -51,15 +51,18 @@ def build_model(
     mode: str | None = None,
     fixed_regime=None,
     gross_policy_tax: dict[int, float] | None = None,
+    path_growth: dict[str, dict[int, float]] | None = None,
 ) -> ModelContext:
     """Build the whole model; `ctx.build_seconds` records how long it took.
 
     With `fixed_regime(name, year, rule) -> 0 | 1` the exact model's binaries are constants
     (see ModelContext.binary). `gross_policy_tax` {year: nominal dollars}: the gross
-    basis's tax on the policy withdrawal itself (see model.withdrawals).
+    basis's tax on the policy withdrawal itself (see model.withdrawals). `path_growth`
+    {tier: {year: growth factor}}: one return path instead of the plan's deterministic
+    returns (taxopt.scenarios builds one model per scenario).
     """
     started = time.perf_counter()
-    ctx = ModelContext(plan, rules, mode, fixed_regime, gross_policy_tax)
+    ctx = ModelContext(plan, rules, mode, fixed_regime, gross_policy_tax, path_growth)
     for component in (*VARIABLES, *CONSTRAINTS):
         component(ctx)
     ctx.build_seconds = time.perf_counter() - started

@@ -78,6 +78,7 @@ class ModelContext:
         mode: str | None = None,
         fixed_regime=None,
         gross_policy_tax: dict[int, float] | None = None,
+        path_growth: dict[str, dict[int, float]] | None = None,
     ):
         self.plan = plan
         self.base_rules = rules
@@ -90,6 +91,9 @@ class ModelContext:
         self.tiers: list[Tier] = list(plan.tiers)
         self.tier_by_name = {t.name: t for t in self.tiers}
         self.growth = plan.tier_growth
+        # One return path (taxopt.scenarios): {tier: {year: 1 + that year's return}}; the
+        # deterministic model compounds every year at `growth`.
+        self.path_growth = path_growth
         self.accounts: list[Account] = list(plan.accounts)
         self.account_by_name = {a.name: a for a in self.accounts}
         self.kind: dict[str, AccountKind] = {
@@ -137,6 +141,13 @@ class ModelContext:
         self.pensions = flows.pensions
         self.wage_tax = flows.wage_tax
 
+    def growth_factor(self, tier: str, year: int) -> float:
+        """1 + the tier's total return over `year` on the model's path (the plan's
+        deterministic return unless the model was built on a scenario's path)."""
+        if self.path_growth is None:
+            return self.growth[tier]
+        return self.path_growth[tier][year]
+
     def account_rmd_divisor(self, account: str, year: int) -> float | None:
         """The rule set's RMD divisor for `account` in `year` (RuleSet.rmd_divisor), None
         when no distribution is due (no owner, a kind without RMDs, before the start age)."""
@@ -161,6 +172,8 @@ class ModelContext:
     def money_bound(self, year: int) -> float:
         """A safe upper bound on any dollar flow in `year` (for big-M constraints)."""
         g_max = max(self.growth.values())
+        if self.path_growth is not None:
+            g_max = max(g_max, *(max(by_year.values()) for by_year in self.path_growth.values()))
         wealth = sum(a.total for a in self.accounts) + sum(self.savings.values())
         steps = year - self.first_year + 1
         income = (

@@ -42,11 +42,11 @@ def declare_holdings(ctx: ModelContext) -> None:
     opening = ctx.expressions.declare("opening", ("year", "account", "tier"))
     for account in ctx.accounts:
         for tier in ctx.tiers:
-            g = ctx.growth[tier.name]
             for year in ctx.years:
                 if year == ctx.first_year:
                     expr = lin({}, account.balances.get(tier.name, 0.0))
                 else:
+                    g = ctx.growth_factor(tier.name, year - 1)
                     expr = lin({hold[year - 1, account.name, tier.name]: g})
                 opening.set((year, account.name, tier.name), expr)
     _declare_flows(ctx)
@@ -224,7 +224,7 @@ def _add_taxable_cash(ctx: ModelContext, account: str, sold_by_tier: dict) -> No
 def _tier_lots(ctx: ModelContext, account, tier: str, buy_years: list[int]) -> list[Lot]:
     """The opening lot (if any balance) and one lot per buying year, with unit factors."""
     info = ctx.tier_by_name[tier]
-    g, y = ctx.growth[tier], info.yield_rate
+    y = info.yield_rate
     lots = []
     balance = account.balances.get(tier, 0.0)
     if balance > 0:
@@ -239,7 +239,7 @@ def _tier_lots(ctx: ModelContext, account, tier: str, buy_years: list[int]) -> l
             lot.value_per_unit[year] = value
             lot.basis_per_unit[year] = basis
             basis += y * value  # the year's yield, paid on this unit and reinvested
-            value *= g
+            value *= ctx.growth_factor(tier, year)
     return lots
 
 

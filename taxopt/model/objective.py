@@ -45,7 +45,8 @@ def estate_terms(ctx: ModelContext) -> dict:
         keep = 1.0 - heir_rate if account.name in ctx.deferred else 1.0
         for tier in ctx.tiers:
             var = ctx.variables["hold"][ctx.last_year, account.name, tier.name]
-            terms[var] = ctx.growth[tier.name] * keep / ctx.end_inflation
+            g = ctx.growth_factor(tier.name, ctx.last_year)
+            terms[var] = g * keep / ctx.end_inflation
     return terms
 
 
@@ -145,7 +146,8 @@ def add_objective(ctx: ModelContext) -> None:
         for account in ctx.deferred:
             for tier in ctx.tiers:
                 var = ctx.variables["hold"][ctx.last_year, account, tier.name]
-                terms[var] = heir * ctx.growth[tier.name] / ctx.end_inflation
+                g = ctx.growth_factor(tier.name, ctx.last_year)
+                terms[var] = heir * g / ctx.end_inflation
         # A dollar spent beyond the policy counts as a dollar lost, so spending it is never
         # a way to owe less tax later: it happens only when an RMD forces it.
         terms.update(beyond_policy_terms(ctx))

@@ -1,0 +1,415 @@
+"""Scenario optimization: this year's decisions chosen against many return paths.
+
+A deterministic plan is chosen for one path (each tier at its deterministic return). Here
+the plan is chosen against N paths drawn from the plan's return model (taxopt.returns'
+`Lognormal`, the stress test's model: each tier's mean and volatility, risky tiers
+correlated 0.8), arranged as a scenario tree so that no decision sees the future.
+
+**The tree.** Returns branch at chosen years b_0 = first year < b_1 < ... (`ScenarioTree`):
+at b_j every node has `branching[j]` children, and each child draws its own returns for
+the years [b_j, b_{j+1}) from the model (independent years, so a child's draw is a draw of
+the model). A scenario is a leaf: its path is its ancestors' segments end to end. The
+decisions of year t (holdings, contributions, withdrawals, conversions, taxable trades,
+spending, and the tax rows' own columns) are shared by every scenario whose returns agree
+up to year t - 1: one set of columns per tree node, so non-anticipativity holds by
+construction. The default tree branches once, at the first year (a fan: year one's
+decisions are common to all N paths, each path then has its own recourse);
+`branch_every=k` branches every k years as well (N split into near-equal factors). Between
+branch points a node's path is one draw, known to its later decisions: the tree's
+approximation, as in any scenario tree coarser than a year.
+
+**The model.** The deterministic model's own builders (taxopt.model), one model per
+scenario built on that scenario's path (`build_model(..., path_growth=...)`: the only
+generalization they needed is a growth factor per tier and year instead of per tier, in
+the holdings' openings, the taxable lots' value per unit and the estate). Fast-mode taxes
+(the convex approximations; the lots keep exact basis). The scenarios' columns of a shared
+node are then replaced by the node's first scenario's columns, and rows that become
+identical (a shared year's rows, the same in every scenario of the node) are kept once.
+
+**The objective** (max_spending): with m_s the constant real spending scenario s sustains
+(its own `spending_level` column: spending S[s,t] >= i[t] m_s each retirement year),
+beta = 1 - P (P the plan's target success, `--success`) and N equally likely scenarios,
+
+    maximize  ell - 1 / (beta N) sum_s u_s  + 1/N sum_s tie_s,
+    u_s >= ell - m_s,  u_s >= 0,
+
+the lower-tail CVaR_beta of the sustained spending (Rockafellar and Uryasev's form, an LP):
+at the optimum ell is the beta-quantile of the m_s (the in-sample spending met with
+probability P) and the objective is the mean of the worst beta share of them. tie_s is the
+deterministic objective's tie-break of scenario s (present value of estate less tax, flow
+costs), averaged. With zero volatility every m_s is equal and the model is the
+deterministic one. max_estate and min_tax take the mean of their objective over the
+scenarios (risk-neutral; spending is the policy's in every scenario).
+
+The scenario solution gives this year's decisions (`first_year`); taxopt.optimize pins
+them in the deterministic model, which re-plans the later years on the plan's own path,
+and the ledger replays that plan with exact taxes, year one included.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pulp
+
+from taxopt.errors import InputError
+from taxopt.model import build_model
+from taxopt.model.context import ModelContext
+from taxopt.plan import Plan
+from taxopt.returns import Lognormal, ReturnModel
+from taxopt.rules import RuleSet
+from taxopt.solve import solve
+
+# Families whose first-year columns are "what to do this year" (pinned in the re-plan).
+DECISION_FAMILIES = ("hold", "contribute", "withdraw", "convert", "buy", "sell")
+MAX_SCENARIOS = 1024
+PERCENTILES = (5, 10, 25, 50, 75, 90, 95)
+
+
+@dataclass(frozen=True)
+class ScenarioTree:
+    """Where returns branch: at `branch_years[j]` each node has `branching[j]` children,
+    each drawing the returns of the years up to the next branch year."""
+
+    years: tuple[int, ...]
+    branch_years: tuple[int, ...]
+    branching: tuple[int, ...]
+
+    @property
+    def scenarios(self) -> int:
+        return math.prod(self.branching)
+
+    def leaves_below(self, depth: int) -> int:
+        """Scenarios under one child created at branch point `depth`."""
+        return math.prod(self.branching[depth + 1 :])
+
+    def node(self, scenario: int, year: int) -> tuple[int, int]:
+        """(depth, index) of the tree node whose decisions `scenario` follows in `year`:
+        the node fixed by the returns up to year - 1 (the root before any return)."""
+        known = [j for j, b in enumerate(self.branch_years) if b <= year - 1]
+        if not known:
+            return (0, 0)
+        j = known[-1]
+        return (j + 1, scenario // self.leaves_below(j))
+
+    def representative(self, scenario: int, year: int) -> int:
+        """The first scenario of the node `scenario` follows in `year`."""
+        depth, index = self.node(scenario, year)
+        return 0 if depth == 0 else index * self.leaves_below(depth - 1)
+
+    def describe(self) -> str:
+        if len(self.branching) == 1:
+            return f"{self.scenarios} scenarios branching in {self.branch_years[0]}"
+        points = ", ".join(f"{b} x{k}" for b, k in zip(self.branch_years, self.branching, strict=True))
+        return f"{self.scenarios} scenarios, branching {points}"
+
+
+def make_tree(plan: Plan, scenarios: int, branch_every: int | None = None) -> ScenarioTree:
+    """A fan at the first year, or branch points every `branch_every` years with the
+    scenarios split into near-equal factors (factor 1: no branching there)."""
+    if not 1 <= scenarios <= MAX_SCENARIOS:
+        raise InputError(f"scenarios: {scenarios}; give between 1 and {MAX_SCENARIOS} return paths")
+    years = tuple(plan.years)
+    if branch_every is None:
+        return ScenarioTree(years, (years[0],), (scenarios,))
+    if branch_every < 1:
+        raise InputError(f"branch_every: {branch_every}; give a number of years of 1 or more")
+    points = list(years[::branch_every])
+    stages = max(1, min(len(points), int(math.log2(scenarios)) if scenarios > 1 else 1))
+    factors = _split(scenarios, stages)
+    pairs = [(b, f) for b, f in zip(points, factors, strict=False) if f > 1] or [(years[0], 1)]
+    return ScenarioTree(years, tuple(b for b, _ in pairs), tuple(f for _, f in pairs))
+
+
+def _split(n: int, parts: int) -> list[int]:
+    """n as `parts` integer factors, each near the parts-th root of what is left."""
+    factors = []
+    for i in range(parts):
+        left = parts - i
+        target = n ** (1.0 / left)
+        divisors = [d for d in range(1, n + 1) if n % d == 0]
+        f = min(divisors, key=lambda d: (abs(d - target), d))
+        factors.append(f)
+        n //= f
+    factors[-1] *= n
+    return factors
+
+
+def sample_tree(
+    plan: Plan, tree: ScenarioTree, seed: int | None, model: ReturnModel | None = None
+) -> np.ndarray:
+    """(N, years, tiers) annual returns on the tree: each node's children draw their own
+    segment from `model` (default Lognormal) with `default_rng(seed)`, in a fixed order."""
+    model = model or Lognormal()
+    rng = np.random.default_rng(seed)
+    years = list(tree.years)
+    out = np.zeros((tree.scenarios, len(years), len(plan.tiers)))
+    bounds = [*tree.branch_years[1:], years[-1] + 1]
+    for j, (start, end) in enumerate(zip(tree.branch_years, bounds, strict=True)):
+        span = [i for i, y in enumerate(years) if start <= y < end]
+        children = math.prod(tree.branching[: j + 1])
+        segment = model.sample(plan.tiers, plan.profile.reserve_tier, len(span), children, rng)
+        below = tree.leaves_below(j)
+        for s in range(tree.scenarios):
+            out[s, span, :] = segment[s // below]
+    if (out <= -1.0).any():
+        raise InputError("scenarios: a path has a return of -100% or below")
+    return out
+
+
+@dataclass
+class ScenarioSolution:
+    """The scenario model's answer: this year's decisions and the scenarios' outcomes.
+
+    Dollar figures are today's dollars; `first_year` holds nominal dollars of the first
+    year by (family, key) of the deterministic model's decision columns."""
+
+    tree: ScenarioTree
+    objective_kind: str
+    target: float
+    status: str
+    objective: float | None
+    # max_spending: the CVaR, the mean sustained spending of the worst beta share of the
+    # scenarios (the objective without its tie-breaks), and ell, a beta-quantile of them.
+    cvar: float | None
+    level: float | None
+    sustained: np.ndarray  # (N,) lowest real retirement spending of each scenario
+    estate: np.ndarray  # (N,) after-tax estate, today's dollars
+    lifetime_tax: np.ndarray  # (N,) today's dollars
+    first_year: dict = field(default_factory=dict)
+    rows: int = 0
+    columns: int = 0
+    nonzeros: int = 0
+    build_seconds: float = 0.0
+    solve_seconds: float = 0.0
+    seed: int | None = None
+    returns: str = ""
+
+    def table(self) -> pd.DataFrame:
+        """Percentiles across scenarios of sustained spending, estate and lifetime tax."""
+        rows = []
+        for p in PERCENTILES:
+            rows.append(
+                {
+                    "percentile": p,
+                    "sustained_spending": float(np.percentile(self.sustained, p)),
+                    "after_tax_estate": float(np.percentile(self.estate, p)),
+                    "lifetime_tax": float(np.percentile(self.lifetime_tax, p)),
+                }
+            )
+        rows.append(
+            {
+                "percentile": "mean",
+                "sustained_spending": float(self.sustained.mean()),
+                "after_tax_estate": float(self.estate.mean()),
+                "lifetime_tax": float(self.lifetime_tax.mean()),
+            }
+        )
+        return pd.DataFrame(rows)
+
+    def as_dict(self) -> dict:
+        return {
+            "scenarios": self.tree.scenarios,
+            "tree": self.tree.describe(),
+            "branch_years": list(self.tree.branch_years),
+            "branching": list(self.tree.branching),
+            "objective": self.objective_rule(),
+            "target": self.target,
+            "status": self.status,
+            "cvar": self.cvar,
+            "level": self.level,
+            "seed": self.seed,
+            "returns": self.returns,
+            "rows": self.rows,
+            "columns": self.columns,
+            "nonzeros": self.nonzeros,
+            "build_seconds": self.build_seconds,
+            "solve_seconds": self.solve_seconds,
+            "distribution": self.table().to_dict(orient="records"),
+        }
+
+    def objective_rule(self) -> str:
+        if self.objective_kind == "max_spending":
+            beta = 1.0 - self.target
+            return (
+                f"CVaR: the mean of the worst {beta:.0%} of the scenarios' sustained "
+                "spending, ell - 1/(beta N) sum_s max(0, ell - m_s)"
+            )
+        return f"{self.objective_kind}: the mean over the scenarios"
+
+
+@dataclass
+class _Combined:
+    """The scenario models merged into one LP (a stand-in for ModelContext in solve)."""
+
+    prob: pulp.LpProblem
+    binaries: int = 0
+
+
+def solve_scenarios(
+    plan: Plan,
+    rules: RuleSet,
+    tree: ScenarioTree,
+    returns: np.ndarray,
+    target: float,
+    solver: str = "highs",
+    policy_tax: dict[int, float] | None = None,
+    seed: int | None = None,
+    returns_text: str = "",
+) -> ScenarioSolution:
+    """Build the scenario model on `returns` (N, years, tiers), solve it, read it."""
+    started = time.perf_counter()
+    contexts = [
+        build_model(plan, rules, "fast", None, policy_tax, path_growth(plan, returns[s]))
+        for s in range(tree.scenarios)
+    ]
+    shared = _shared_columns(tree, contexts)
+    combined, level, cvar = _combine(plan, contexts, shared, target)
+    build_seconds = time.perf_counter() - started
+    report = solve(combined, solver)
+    if report.status not in ("optimal", "feasible"):
+        from taxopt.errors import SolverError
+
+        raise SolverError(
+            f"the scenario model ({tree.describe()}) ended '{report.status}'; the plan may "
+            "be infeasible on some paths (a bequest floor or fixed contribution no path can "
+            "meet): try fewer scenarios, a lower bequest floor, or without --scenarios"
+        )
+    for var, rep in shared.items():
+        var.varValue = rep.varValue
+    sustained, estate, tax = _outcomes(plan, contexts)
+    lp = combined.prob
+    return ScenarioSolution(
+        tree=tree,
+        objective_kind=plan.objective.kind,
+        target=target,
+        status=report.status,
+        objective=report.objective,
+        cvar=None if cvar is None else float(pulp.value(cvar)),
+        level=None if level is None else float(level.varValue or 0.0),
+        sustained=sustained,
+        estate=estate,
+        lifetime_tax=tax,
+        first_year=first_year_decisions(contexts[0]),
+        rows=len(lp.constraints),
+        columns=len(lp.variables()),
+        nonzeros=sum(len(c) for c in lp.constraints.values()),
+        build_seconds=build_seconds,
+        solve_seconds=report.seconds,
+        seed=seed,
+        returns=returns_text,
+    )
+
+
+def path_growth(plan: Plan, path: np.ndarray) -> dict[str, dict[int, float]]:
+    """{tier: {year: 1 + return}} of one path (years, tiers)."""
+    return {
+        tier.name: {year: 1.0 + float(path[i, k]) for i, year in enumerate(plan.years)}
+        for k, tier in enumerate(plan.tiers)
+    }
+
+
+def _shared_columns(tree: ScenarioTree, contexts: list[ModelContext]) -> dict:
+    """{column of scenario s: the same column of the node's first scenario} for every
+    year-indexed column whose node s does not lead; the rest are renamed s<k>_..."""
+    shared: dict = {}
+    for s, ctx in enumerate(contexts):
+        for name in ctx.variables:
+            family = ctx.variables[name]
+            position = family.dims.index("year") if "year" in family.dims else None
+            for key, var in family.items.items():
+                if position is not None:
+                    year = key[position] if len(family.dims) > 1 else key
+                    rep = tree.representative(s, year)
+                    if rep != s:
+                        shared[var] = contexts[rep].variables[name][key]
+                        continue
+                var.name = f"s{s}_{var.name}"
+    return shared
+
+
+def _combine(plan: Plan, contexts: list[ModelContext], shared: dict, target: float):
+    """One LP: every scenario's rows on shared columns (duplicates once) and the objective
+    of the module doc; returns it, ell and the CVaR expression (max_spending; else None)."""
+    n = len(contexts)
+    prob = pulp.LpProblem("scenarios", pulp.LpMaximize)
+    seen: set = set()
+    for s, ctx in enumerate(contexts):
+        for name, con in ctx.prob.constraints.items():
+            items = list(con.items())
+            if any(v in shared for v, _ in items):
+                items = [(shared.get(v, v), c) for v, c in items]
+                signature = (con.sense, con.constant, frozenset((id(v), c) for v, c in items))
+                if signature in seen:
+                    continue
+                seen.add(signature)
+                con = pulp.LpConstraint(
+                    pulp.LpAffineExpression(items, constant=con.constant), sense=con.sense
+                )
+            prob.addConstraint(con, f"s{s}_{name}")
+    objective: dict = {}
+    level = cvar = None
+    # Every scenario's own objective, averaged, as a maximization (min_tax negated).
+    sign = 1.0 if contexts[0].prob.sense == pulp.LpMaximize else -1.0
+    for ctx in contexts:
+        for var, coef in ctx.prob.objective.items():
+            var = shared.get(var, var)
+            objective[var] = objective.get(var, 0.0) + sign * coef / n
+    if plan.objective.kind == "max_spending":
+        level = pulp.LpVariable("cvar_level_real")
+        beta = max(1.0 - target, 0.5 / n)  # below 1/N the CVaR is the worst scenario anyway
+        objective[level] = 1.0
+        cvar = pulp.LpAffineExpression([(level, 1.0)])
+        for s, ctx in enumerate(contexts):
+            m = ctx.variables["spending_level"][()]
+            objective[m] = objective.get(m, 0.0) - 1.0 / n  # only through u_s (module doc)
+            u = pulp.LpVariable(f"cvar_shortfall_s{s}", lowBound=0)
+            objective[u] = -1.0 / (beta * n)
+            cvar += -1.0 / (beta * n) * u
+            prob.addConstraint(u - level + m >= 0, f"cvar_shortfall_s{s}")
+    prob.setObjective(pulp.LpAffineExpression([(v, c) for v, c in objective.items() if c]))
+    return _Combined(prob), level, cvar
+
+
+def _outcomes(plan: Plan, contexts: list[ModelContext]):
+    """(sustained real retirement spending, after-tax estate, lifetime tax) per scenario,
+    today's dollars, from each scenario's solved columns."""
+    sustained, estate, tax = [], [], []
+    for ctx in contexts:
+        solution = ctx.solution()
+        spend = ctx.variables["spend"].read(solution)
+        retired = [spend[y] / ctx.inflation[y] for y in ctx.years if ctx.is_retired(y)]
+        sustained.append(min(retired) if retired else 0.0)
+        estate.append(float(pulp.value(ctx.expressions["estate_real"][()])))
+        taxes = ctx.variables["tax"].read(solution)
+        tax.append(sum(taxes[y] / ctx.inflation[y] for y in ctx.years))
+    return np.array(sustained), np.array(estate), np.array(tax)
+
+
+def first_year_decisions(ctx: ModelContext) -> dict:
+    """{(family, key): value} of the first year's decision columns (nominal dollars)."""
+    solution = ctx.solution()
+    out = {}
+    for name in DECISION_FAMILIES:
+        for key, value in ctx.variables[name].read(solution).items():
+            if key[0] == ctx.first_year:
+                out[name, key] = value
+    return out
+
+
+def pin_first_year(ctx: ModelContext, decisions: dict, slack: float = 0.01) -> None:
+    """Bound each first-year decision column of a (deterministic) model to its scenario
+    value within `slack` dollars: the re-plan keeps this year's decisions."""
+    for (name, key), value in decisions.items():
+        var = ctx.variables[name].get(key)
+        if var is None:
+            continue
+        low = value - slack
+        if var.lowBound is not None:
+            low = max(low, var.lowBound)
+        var.lowBound = low
+        var.upBound = max(value + slack, low)

@@ -1,0 +1,177 @@
+"""Scenario optimization (taxopt.scenarios): the tree, the CVaR objective, and the plan
+it gives against the deterministic one. Every model here is solved by HiGHS."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import taxopt
+from taxopt.errors import InputError
+from taxopt.model import build_model
+from taxopt.optimize import _with_implied_accounts, optimize
+from taxopt.plan import plan_from_dict
+from taxopt.scenarios import (
+    ScenarioTree,
+    first_year_decisions,
+    make_tree,
+    sample_tree,
+    solve_scenarios,
+)
+from taxopt.solve import solve
+
+
+@pytest.fixture(scope="module")
+def us2026():
+    return taxopt.load_rules("us-federal-2026")
+
+
+def two_period_plan(**overrides):
+    """Ann, 65, retired, a $100,000 Roth IRA held 50/50 in a safe tier (0%) and a risky
+    one; 2026 and 2027 only (horizon age 66), no income, no inflation: no tax at all."""
+    plan = {
+        "name": "two periods",
+        "filing_status": "single",
+        "start_year": 2026,
+        "retirement_year": 2026,
+        "horizon_age": 66,
+        "inflation": 0.0,
+        "people": [{"name": "Ann", "birth_year": 1961}],
+        "tiers": [
+            {"name": "safe", "expected_return": 0.0, "volatility": 0.0},
+            {"name": "risky", "expected_return": 0.05, "volatility": 0.2},
+        ],
+        "profile": {"weights": {"safe": 0.5, "risky": 0.5}, "tolerance": 0.0},
+        "accounts": [
+            {
+                "name": "roth",
+                "kind": "roth_ira",
+                "owner": "Ann",
+                "balances": {"safe": 50000, "risky": 50000},
+            }
+        ],
+        "objective": {"kind": "max_spending", "bequest_floor": 0.0},
+        "options": {"roth_conversions": False, "mode": "fast"},
+    }
+    plan.update(overrides)
+    return plan_from_dict(plan)
+
+
+# Risky returns by scenario and year (the safe tier earns 0% on every path).
+UP = {2026: 0.50, 2027: 0.10}
+DOWN = {2026: -0.30, 2027: 0.00}
+
+
+def _returns(*paths) -> np.ndarray:
+    """(scenarios, years, tiers [safe, risky]) from {year: risky return} per scenario."""
+    return np.array([[[0.0, path[y]] for y in (2026, 2027)] for path in paths])
+
+
+def test_two_period_tree_by_hand(us2026):
+    """Two scenarios branching in 2026 (a fan), target P = 0.5 so beta N = 1: the CVaR is
+    the worse scenario's sustained spending. Enumerated by hand (today's dollars):
+
+    2026 (shared by both scenarios: decided before any return): spend S1, hold
+    h = 100,000 - S1, half in each tier (tolerance 0).
+    - scenario UP:   2026 risky +50%: 2027 opening 1.25 h; 2027 risky +10%.
+    - scenario DOWN: 2026 risky -30%: 2027 opening 0.85 h; 2027 risky +0%.
+    Each scenario sustains m_s = min(S1, S2_s) with S2_s <= its 2027 opening. The
+    objective max ell - sum_s max(0, ell - m_s) is m_DOWN at best (m_UP <= S1 too), and
+    m_DOWN = min(S1, 0.85 (100,000 - S1)) is largest at S1 = 85,000 / 1.85 = 45,945.95.
+    UP then spends 45,945.95 in 2027 (the estate tie-break keeps the rest) and leaves
+    (1.25 x 54,054.05 - 45,945.95) x (0.5 x 1.00 + 0.5 x 1.10) = 22,702.70; DOWN spends
+    its whole 45,945.95 and leaves nothing.
+
+    Without the tree (each path deciding 2026 knowing its own returns) UP alone would spend
+    125,000 / 2.25 = 55,555.56 in 2026: the shared first year is what the tree pins.
+    """
+    plan = two_period_plan()
+    tree = make_tree(plan, 2)
+    assert tree.branch_years == (2026,) and tree.branching == (2,)
+    solved = solve_scenarios(plan, us2026, tree, _returns(UP, DOWN), target=0.5)
+    s1 = 85000 / 1.85
+    assert solved.cvar == pytest.approx(s1, abs=0.01)
+    assert solved.sustained == pytest.approx([s1, s1], abs=0.01)
+    assert solved.estate == pytest.approx([(1.25 * (100000 - s1) - s1) * 1.05, 0.0], abs=0.01)
+    assert solved.lifetime_tax == pytest.approx([0.0, 0.0], abs=0.01)
+    first = solved.first_year
+    assert first["withdraw", (2026, "roth")] == pytest.approx(s1, abs=0.01)
+    assert first["hold", (2026, "roth", "safe")] == pytest.approx((100000 - s1) / 2, abs=0.01)
+    # One scenario is the deterministic model on that path: it spends what UP alone can.
+    alone = solve_scenarios(plan, us2026, make_tree(plan, 1), _returns(UP), target=0.5)
+    assert alone.cvar == pytest.approx(125000 / 2.25, abs=0.01)
+
+
+def test_cvar_weighs_the_worst_share(us2026):
+    """Four scenarios, P = 0.5: the CVaR is the mean of the worst two sustained levels.
+    Scenarios UP, UP, DOWN, DOWN: the worst two are both DOWN, so the plan is the same as
+    with two scenarios (S1 = 45,945.95); with P = 0.25 the worst three (two DOWN, one UP)
+    average (2 m_DOWN + m_UP) / 3 with m_UP = m_DOWN = S1 <= min(...): each m_s is capped
+    by the shared S1, so raising S1 past 45,945.95 lowers m_DOWN by 0.85 per dollar
+    (0.85 (100,000 - S1)) and raises m_UP by at most 1: (2 x -0.85 + 1) / 3 < 0, so S1
+    stays."""
+    plan = two_period_plan()
+    returns = _returns(UP, UP, DOWN, DOWN)
+    s1 = 85000 / 1.85
+    for target in (0.5, 0.25):
+        solved = solve_scenarios(plan, us2026, make_tree(plan, 4), returns, target=target)
+        assert solved.cvar == pytest.approx(s1, abs=0.01)
+        assert solved.first_year["withdraw", (2026, "roth")] == pytest.approx(s1, abs=0.01)
+
+
+def test_tree_nodes_share_decisions_until_returns_differ():
+    """A 2 x 2 tree branching in 2026 and 2028 over 2026-2030: 2026's decisions are the
+    root's; 2027 and 2028's belong to the 2026 child (scenarios 0-1 and 2-3); from 2029
+    each scenario has its own. Sampled returns agree exactly where nodes are shared."""
+    plan = two_period_plan(horizon_age=69)
+    tree = ScenarioTree(tuple(plan.years), (2026, 2028), (2, 2))
+    assert [tree.representative(s, 2026) for s in range(4)] == [0, 0, 0, 0]
+    assert [tree.representative(s, 2027) for s in range(4)] == [0, 0, 2, 2]
+    assert [tree.representative(s, 2028) for s in range(4)] == [0, 0, 2, 2]
+    assert [tree.representative(s, 2029) for s in range(4)] == [0, 1, 2, 3]
+    returns = sample_tree(plan, tree, seed=3)
+    risky = returns[:, :, 1]
+    assert risky[0, 0] == risky[1, 0] and risky[0, 1] == risky[1, 1]
+    assert risky[0, 0] != risky[2, 0]
+    assert risky[0, 2] != risky[1, 2]
+    assert (returns[:, :, 0] == 0.0).all()  # the safe tier has no volatility
+    assert make_tree(plan, 4, branch_every=2).branching == (2, 2)
+
+
+def _zero_volatility(plan):
+    tiers = [t.model_copy(update={"volatility": 0.0}) for t in plan.tiers]
+    return plan.model_copy(update={"tiers": tiers})
+
+
+def test_zero_volatility_scenarios_equal_the_deterministic_plan(us2026):
+    """With no volatility every scenario is the plan's own path: the scenario model's
+    level and first-year decisions equal the deterministic fast LP's within $1, and
+    optimize(scenarios=3) reports the deterministic fast plan's figures within $1."""
+    plan = _zero_volatility(taxopt.load_plan("examples/couple-near-retirement.toml"))
+    implied, _notes = _with_implied_accounts(plan, us2026)
+    deterministic = build_model(implied, us2026, "fast")
+    assert solve(deterministic).status == "optimal"
+    level = deterministic.variables["spending_level"][()].varValue
+    expected = first_year_decisions(deterministic)
+    solved = solve_scenarios(implied, us2026, make_tree(implied, 3), sample_tree(implied, make_tree(implied, 3), 0), 0.9)
+    assert solved.cvar == pytest.approx(level, abs=1.0)
+    assert solved.sustained == pytest.approx([level] * 3, abs=1.0)
+    assert solved.first_year.keys() == expected.keys()
+    for key, value in expected.items():
+        assert solved.first_year[key] == pytest.approx(value, abs=1.0), key
+    kw = dict(paths=0, with_baselines=False, mode="fast")
+    alone = optimize(plan, us2026, **kw)
+    chosen = optimize(plan, us2026, scenarios=3, **kw)
+    assert chosen.scenarios is not None and chosen.scenarios.tree.scenarios == 3
+    for name in ("sustainable_spending", "after_tax_estate", "lifetime_tax"):
+        assert getattr(chosen.figures, name) == pytest.approx(
+            getattr(alone.figures, name), abs=1.0
+        ), name
+
+
+def test_bad_scenario_options_are_one_line(us2026):
+    plan = two_period_plan()
+    with pytest.raises(InputError, match="scenarios: 0"):
+        make_tree(plan, 0)
+    with pytest.raises(InputError, match="branch_every"):
+        make_tree(plan, 4, branch_every=0)
