@@ -68,6 +68,10 @@ from taxopt.solve import solve
 DECISION_FAMILIES = ("hold", "contribute", "withdraw", "convert", "buy", "sell")
 MAX_SCENARIOS = 1024
 PERCENTILES = (5, 10, 25, 50, 75, 90, 95)
+# HiGHS on the scenario model (benchmarks/results/scenarios_highs.md): interior point to a
+# 1e-6 optimality tolerance without crossover; only this year's decisions are used, and
+# they are re-solved (pinned) in the deterministic model, which gives the vertex.
+SCENARIO_OPTIONS: dict = {"solver": "ipm", "run_crossover": "off", "ipm_optimality_tolerance": 1e-6}
 
 
 @dataclass(frozen=True)
@@ -270,7 +274,7 @@ def solve_scenarios(
     shared = _shared_columns(tree, contexts)
     combined, level, cvar = _combine(plan, contexts, shared, target)
     build_seconds = time.perf_counter() - started
-    report = solve(combined, solver)
+    report = solve(combined, solver, options=SCENARIO_OPTIONS)
     if report.status not in ("optimal", "feasible"):
         from taxopt.errors import SolverError
 

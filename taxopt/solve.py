@@ -76,12 +76,14 @@ def solve(
     start: dict | None = None,
     relax: bool = False,
     rough: bool = False,
+    options: dict | None = None,
 ) -> SolveReport:
-    """Solve ctx.prob; fall back to CBC if HiGHS is unavailable or errors."""
+    """Solve ctx.prob; fall back to CBC if HiGHS is unavailable or errors. `options`:
+    HiGHS options instead of HIGHS_OPTIONS (and START_OPTIONS when `rough`)."""
     started = time.perf_counter()
     if solver == "highs":
         try:
-            status = _solve_highs(ctx, time_limit, gap, start, relax, rough)
+            status = _solve_highs(ctx, time_limit, gap, start, relax, rough, options)
             return _report(ctx, status, solver, started)
         except ImportError:
             pass
@@ -154,7 +156,7 @@ def highs_lp(ctx: ModelContext, mip: bool = True):
     return lp
 
 
-def _solve_highs(ctx, time_limit, gap, start, relax, rough) -> int:
+def _solve_highs(ctx, time_limit, gap, start, relax, rough, options=None) -> int:
     """One HiGHS solve of ctx.prob through highs_lp; the solution goes back into PuLP's
     variables and constraints (values, reduced costs, duals, slacks) and the HiGHS model
     stays on ctx.prob.solverModel for `resolve`. Returns PuLP's status."""
@@ -167,7 +169,8 @@ def _solve_highs(ctx, time_limit, gap, start, relax, rough) -> int:
         model.setOptionValue("mip_rel_gap", gap)
     if time_limit is not None:
         model.setOptionValue("time_limit", float(time_limit))
-    for key, value in {**HIGHS_OPTIONS, **(START_OPTIONS if rough else {})}.items():
+    chosen = options if options is not None else HIGHS_OPTIONS
+    for key, value in {**chosen, **(START_OPTIONS if rough else {})}.items():
         model.setOptionValue(key, value)
     model.passModel(highs_lp(ctx, mip=not relax))
     ctx.prob.solverModel = model

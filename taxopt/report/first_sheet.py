@@ -43,6 +43,9 @@ def write_first_sheet(sheet: Sheet, result, chart_data: dict[str, Series], clien
     )
     sheet.text_row("What the plan recommends", "section", 20.0)
     paragraph(story.spending_sentence(result))
+    chosen = story.scenario_sentence(result)
+    if chosen:
+        paragraph(chosen)
     placement = story.tier_placement(result)
     if placement:
         paragraph("Where each tier lives at retirement: " + "; ".join(placement) + ".")

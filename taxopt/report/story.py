@@ -142,6 +142,28 @@ def spending_sentence(result) -> str:
     )
 
 
+def scenarios_of(result):
+    return getattr(result, "scenarios", None)
+
+
+def scenario_sentence(result) -> str | None:
+    """Where this year's decisions come from when they were chosen against scenarios."""
+    solved = scenarios_of(result)
+    if solved is None:
+        return None
+    year = result.plan.start_year
+    text = (
+        f"This year's ({year}) moves were chosen against {solved.tree.scenarios} possible "
+        f"market paths at once, not one: no decision relies on knowing which path comes."
+    )
+    if solved.cvar is not None:
+        text += (
+            f" On the worst {1 - solved.target:.0%} of those paths the plan still sustains "
+            f"{money(solved.cvar)} a year on average."
+        )
+    return text + " The later years shown re-plan from this year on the median path."
+
+
 def stress_of(result):
     return getattr(result, "stress", None)
 
@@ -176,6 +198,17 @@ def headlines(result) -> list[Headline]:
                 getattr(stress, "safe_spending", None),
                 "money",
                 f"met on at least {target:.0%} of the paths" if target else "",
+            )
+        )
+    solved = scenarios_of(result)
+    if solved is not None and solved.cvar is not None:
+        out.append(
+            Headline(
+                "Spending on the worst paths (today's $)",
+                solved.cvar,
+                "money",
+                f"average sustained on the worst {1 - solved.target:.0%} of "
+                f"{solved.tree.scenarios} scenarios this year's moves were chosen against",
             )
         )
     out += [

@@ -167,6 +167,13 @@ def write_this_year(sheet: Sheet, result) -> None:
         f"All amounts are {year} dollars (the plan's first year, so also today's dollars).",
         "subtitle",
     )
+    solved = getattr(result, "scenarios", None)
+    if solved is not None:
+        sheet.text_row(
+            f"These moves were chosen against {solved.tree.describe()} (the distribution "
+            "below); the later years re-plan from them on the median path.",
+            "subtitle",
+        )
     sheet.skip()
     actions = account_actions(result)
     write_table(
@@ -228,6 +235,30 @@ def write_this_year(sheet: Sheet, result) -> None:
         sheet.text_row("No taxable investments to sell this year.", "note")
         sheet.skip()
     _tax_block(sheet, result)
+    if solved is not None:
+        _scenario_table(sheet, solved)
+
+
+def _scenario_table(sheet: Sheet, solved) -> None:
+    """Percentiles across the scenarios this year's moves were chosen against."""
+    table = solved.table()
+    labels = [f"{p}th" if p != "mean" else "mean" for p in table["percentile"]]
+    sheet.skip()
+    write_table(
+        sheet,
+        Table(
+            f"Across the {solved.tree.scenarios} scenarios (today's $)",
+            [
+                Column("Percentile", labels, "text"),
+                Column("Lowest spending a year ($)", list(table["sustained_spending"])),
+                Column("Estate after tax ($)", list(table["after_tax_estate"])),
+                Column("Lifetime tax ($)", list(table["lifetime_tax"])),
+            ],
+            note="Each scenario's figures from the scenario model (fast-mode taxes) on its own "
+            "return path, this year's moves shared by all; the plan's other sheets are the "
+            "re-plan on the median path, replayed by the ledger.",
+        ),
+    )
 
 
 def _tax_block(sheet: Sheet, result) -> None:

@@ -1,0 +1,141 @@
+"""Size and time of the scenario model (taxopt.scenarios) against the number of scenarios.
+
+    python benchmarks/bench_scenarios.py                 # N = 4..64, the 30-year couple
+    python benchmarks/bench_scenarios.py --highs 16      # HiGHS options on the N = 16 model
+    python benchmarks/bench_scenarios.py --sizes 8 16 --years 37
+
+The plan is examples/couple-near-retirement.toml with its horizon cut to 30 years
+(horizon_age 84: 2026-2055) unless --years says otherwise; rules us-federal-2026; fan tree
+(branching in the first year), seed 0, target 0.9. Times are wall and CPU seconds of this
+process (HiGHS runs in it); the machine's load average is recorded with them: on a shared
+machine read the CPU column. Results: benchmarks/results/scenarios.md and .csv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import time
+from pathlib import Path
+
+import pandas as pd
+
+import taxopt
+from taxopt.optimize import _with_implied_accounts
+from taxopt.scenarios import (
+    SCENARIO_OPTIONS,
+    _combine,
+    _shared_columns,
+    make_tree,
+    path_growth,
+    sample_tree,
+)
+from taxopt.model import build_model
+from taxopt.solve import _consume_highs_banner, highs_lp
+
+RESULTS = Path(__file__).parent / "results"
+OPTION_SETS = {
+    "ipm, no crossover, tol 1e-6 (default)": SCENARIO_OPTIONS,
+    "ipm with crossover (taxopt's deterministic default)": {"solver": "ipm"},
+    "dual simplex": {"solver": "simplex", "simplex_strategy": 1},
+    "hipo (HiGHS' new IPM), no crossover": {
+        "solver": "hipo",
+        "run_crossover": "off",
+        "ipm_optimality_tolerance": 1e-6,
+    },
+    "pdlp (first order), tol 1e-4": {"solver": "pdlp", "pdlp_optimality_tolerance": 1e-4},
+}
+
+
+def couple(years: int, rules):
+    plan = taxopt.load_plan(Path(__file__).parent.parent / "examples/couple-near-retirement.toml")
+    youngest = max(p.birth_year for p in plan.people)
+    plan = plan.model_copy(update={"horizon_age": plan.start_year + years - 1 - youngest})
+    plan = taxopt.plan_from_dict(plan.model_dump(by_alias=True, exclude_none=True))
+    plan, _ = _with_implied_accounts(plan, rules)
+    return plan
+
+
+def build(plan, rules, n: int):
+    started, cpu = time.perf_counter(), time.process_time()
+    tree = make_tree(plan, n)
+    returns = sample_tree(plan, tree, 0)
+    contexts = [
+        build_model(plan, rules, "fast", None, None, path_growth(plan, returns[s]))
+        for s in range(n)
+    ]
+    combined, _level, cvar = _combine(plan, contexts, _shared_columns(tree, contexts), 0.9)
+    lp = highs_lp(combined)
+    return lp, time.perf_counter() - started, time.process_time() - cpu
+
+
+def run(lp, options: dict, limit: float):
+    import highspy
+
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", limit)
+    for key, value in options.items():
+        h.setOptionValue(key, value)
+    h.passModel(lp)
+    started, cpu = time.perf_counter(), time.process_time()
+    h.run()
+    return (
+        str(h.getModelStatus()).split(".")[-1],
+        -h.getInfo().objective_function_value,
+        time.perf_counter() - started,
+        time.process_time() - cpu,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", type=int, nargs="*", default=[4, 8, 16, 32, 64])
+    parser.add_argument("--years", type=int, default=30)
+    parser.add_argument("--highs", type=int, default=None, metavar="N")
+    parser.add_argument("--limit", type=float, default=600.0)
+    args = parser.parse_args()
+    rules = taxopt.load_rules("us-federal-2026")
+    plan = couple(args.years, rules)
+    _consume_highs_banner()
+    rows = []
+    sets = OPTION_SETS if args.highs else {"default": SCENARIO_OPTIONS}
+    for n in [args.highs] if args.highs else args.sizes:
+        lp, build_wall, build_cpu = build(plan, rules, n)
+        for label, options in sets.items():
+            status, objective, wall, cpu = run(lp, options, args.limit)
+            row = {
+                "years": len(plan.years),
+                "scenarios": n,
+                "options": label,
+                "rows": lp.num_row_,
+                "columns": lp.num_col_,
+                "nonzeros": len(lp.a_matrix_.value_),
+                "build_wall_s": round(build_wall, 2),
+                "build_cpu_s": round(build_cpu, 2),
+                "solve_wall_s": round(wall, 2),
+                "solve_cpu_s": round(cpu, 2),
+                "status": status,
+                "objective": round(objective, 2),
+                "load": round(os.getloadavg()[0], 2),
+            }
+            rows.append(row)
+            print(row, flush=True)
+    table = pd.DataFrame(rows)
+    name = "scenarios_highs" if args.highs else "scenarios"
+    RESULTS.mkdir(exist_ok=True)
+    table.to_csv(RESULTS / f"{name}.csv", index=False)
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    head = (
+        f"commit {commit}, {platform.python_version()}, {os.cpu_count()} cores, shared with "
+        "other jobs (load average in the table)\n\n"
+    )
+    (RESULTS / f"{name}.md").write_text(head + table.to_markdown(index=False) + "\n")
+
+
+if __name__ == "__main__":
+    main()
