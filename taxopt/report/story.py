@@ -207,8 +207,8 @@ def headlines(result) -> list[Headline]:
                 "Spending on the worst paths (today's $)",
                 solved.cvar,
                 "money",
-                f"average sustained on the worst {1 - solved.target:.0%} of "
-                f"{solved.tree.scenarios} scenarios this year's moves were chosen against",
+                f"mean sustained on the worst {1 - solved.target:.0%} of the "
+                f"{solved.tree.scenarios} scenarios",
             )
         )
     out += [

@@ -170,8 +170,8 @@ def write_this_year(sheet: Sheet, result) -> None:
     solved = getattr(result, "scenarios", None)
     if solved is not None:
         sheet.text_row(
-            f"These moves were chosen against {solved.tree.describe()} (the distribution "
-            "below); the later years re-plan from them on the median path.",
+            f"Chosen against {solved.tree.scenarios} return scenarios (table below); later "
+            "years re-plan from them on the median path.",
             "subtitle",
         )
     sheet.skip()

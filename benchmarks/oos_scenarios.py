@@ -1,0 +1,175 @@
+"""Out of sample: does choosing this year's moves against many paths pay on fresh paths?
+
+For each example plan (objective set to max_spending: safe spending is the measure), two
+plans are made: the deterministic one (`taxopt.optimize`, its default exact mode on the
+median path) and the scenario one (`optimize(..., scenarios=N)`). Each is turned into a
+simulator policy (taxopt.simulate.policy_from_result) whose FIRST year is the plan's own
+decisions and whose later years follow the same simple rule for both:
+
+- every account keeps the tier shares it has after this year's moves (location held);
+- contributions, conversions, the taxable sales' fractions and the planned withdrawals of
+  the later years are the deterministic plan's (an open-loop rule, identical for both), and
+  the simulator's need-based draws use the deterministic plan's withdrawal order.
+
+Both policies are replayed on the same 10,000 fresh lognormal paths (seed 20261, not the
+scenario model's seed), and the safe spending at the plan's target (the highest constant
+real spending met on at least 90% of the paths, taxopt.stress.safe_level) is reported with
+this year's location and conversions of each plan.
+
+    python benchmarks/oos_scenarios.py [--scenarios 32] [--paths 10000]
+
+Results: benchmarks/results/oos_scenarios.md and .csv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import subprocess
+import time
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import taxopt
+from taxopt.plan import plan_from_dict
+from taxopt.returns import Lognormal
+from taxopt.simulate import Policy, meets_level, policy_from_result, sample_returns
+from taxopt.stress import TOLERANCE, safe_level
+
+ROOT = Path(__file__).parent.parent
+RESULTS = Path(__file__).parent / "results"
+EXAMPLES = (
+    "couple-near-retirement.toml",
+    "retiree-drawing-2.5-percent.toml",
+    "young-accumulator.toml",
+)
+FRESH_SEED = 20261
+TARGET = 0.9
+
+
+def load(name: str):
+    data = tomllib.loads((ROOT / "examples" / name).read_text())
+    data["objective"] = {
+        **data.get("objective", {}),
+        "kind": "max_spending",
+    }
+    data.pop("withdrawal", None)  # max_spending sets spending itself
+    return plan_from_dict(data, name)
+
+
+def first_year_then_rule(own: Policy, rule: Policy) -> Policy:
+    """`own`'s first year; later years: `own`'s first-year shares held, the rest `rule`'s."""
+    pairs = sorted(set(own.conversions) | set(rule.conversions))
+    amounts = np.zeros((own.n_years, len(pairs)))
+    for k, pair in enumerate(pairs):
+        if pair in rule.conversions:
+            amounts[1:, k] = rule.conversion_amounts[1:, rule.conversions.index(pair)]
+        if pair in own.conversions:
+            amounts[0, k] = own.conversion_amounts[0, own.conversions.index(pair)]
+    mixed = {}
+    for name in ("contributions", "withdrawals", "sale_fraction", "basis_fraction", "spending"):
+        array = getattr(rule, name).copy()
+        array[0] = getattr(own, name)[0]
+        mixed[name] = array
+    shares = np.repeat(own.shares[:1], own.n_years, axis=0)
+    return dataclasses.replace(
+        rule, conversions=pairs, conversion_amounts=amounts, shares=shares, **mixed
+    )
+
+
+def this_year(result) -> dict:
+    """This year's location (share of each tier by place) and conversions, today's $."""
+    plan, rules = result.plan, result.rules
+    year = plan.start_year
+    loc = result.location
+    today = loc[loc.snapshot == "today"] if "snapshot" in loc else loc
+    out = {}
+    place = {a.name: rules.account_kinds[a.kind].growth.value for a in plan.accounts}
+    holdings = result.ledger.holdings
+    first = holdings[holdings.year == year]
+    for (account, tier), dollars in first.groupby(["account", "tier"])["post_trade"].sum().items():
+        key = f"{place[account]}:{tier}"
+        out[key] = out.get(key, 0.0) + dollars
+    out["conversions"] = sum(v for (s, d, y), v in result.decisions.conversions.items() if y == year)
+    del today
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scenarios", type=int, default=32)
+    parser.add_argument("--paths", type=int, default=10_000)
+    parser.add_argument("--examples", nargs="*", default=list(EXAMPLES))
+    args = parser.parse_args()
+    rules = taxopt.load_rules("us-federal-2026")
+    rows, moves = [], []
+    for name in args.examples:
+        plan = load(name)
+        started = time.perf_counter()
+        det = taxopt.optimize(plan, rules, paths=0, with_baselines=False)
+        det_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        sc = taxopt.optimize(plan, rules, paths=0, with_baselines=False, scenarios=args.scenarios)
+        sc_seconds = time.perf_counter() - started
+        rule = policy_from_result(det)
+        returns = sample_returns(rule, Lognormal(), args.paths, FRESH_SEED)
+        safe = {}
+        for label, result in (("deterministic", det), ("scenarios", sc)):
+            policy = first_year_then_rule(policy_from_result(result), rule)
+            start = result.figures.sustainable_spending
+            met = meets_level(policy, returns, start)
+            safe[label] = safe_level(policy, returns, TARGET, start, met, TOLERANCE)
+        row = {
+            "plan": name,
+            "years": len(plan.years),
+            "scenarios": args.scenarios,
+            "paths": args.paths,
+            "safe_deterministic": round(safe["deterministic"]),
+            "safe_scenarios": round(safe["scenarios"]),
+            "difference": round(safe["scenarios"] - safe["deterministic"]),
+            "headline_deterministic": round(det.figures.sustainable_spending),
+            "headline_scenarios": round(sc.figures.sustainable_spending),
+            "scenario_cvar": round(sc.scenarios.cvar or 0.0),
+            "seconds_deterministic": round(det_seconds, 1),
+            "seconds_scenarios": round(sc_seconds, 1),
+            "scenario_solve_seconds": round(sc.scenarios.solve_seconds, 1),
+            "load": round(os.getloadavg()[0], 2),
+        }
+        rows.append(row)
+        print(row, flush=True)
+        a, b = this_year(det), this_year(sc)
+        for key in sorted(set(a) | set(b)):
+            if abs(a.get(key, 0.0) - b.get(key, 0.0)) >= 1.0:
+                moves.append(
+                    {
+                        "plan": name,
+                        "this year": key,
+                        "deterministic": round(a.get(key, 0.0)),
+                        "scenarios": round(b.get(key, 0.0)),
+                        "difference": round(b.get(key, 0.0) - a.get(key, 0.0)),
+                    }
+                )
+        print(pd.DataFrame([m for m in moves if m["plan"] == name]).to_string(), flush=True)
+    RESULTS.mkdir(exist_ok=True)
+    table, moved = pd.DataFrame(rows), pd.DataFrame(moves)
+    table.to_csv(RESULTS / "oos_scenarios.csv", index=False)
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    (RESULTS / "oos_scenarios.md").write_text(
+        f"commit {commit}; {args.paths:,} fresh lognormal paths (seed {FRESH_SEED}), target "
+        f"{TARGET:.0%}; 2 cores shared with other jobs (load in the table)\n\n"
+        + table.to_markdown(index=False)
+        + "\n\nThis year's moves that differ (dollars held after the moves by place:tier; "
+        "conversions):\n\n"
+        + (moved.to_markdown(index=False) if len(moved) else "none")
+        + "\n"
+    )
+
+
+if __name__ == "__main__":
+    main()
