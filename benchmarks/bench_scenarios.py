@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 import taxopt
+from taxopt.model import build_model
 from taxopt.optimize import _with_implied_accounts
 from taxopt.plan import plan_from_dict
 from taxopt.scenarios import (
@@ -34,7 +35,6 @@ from taxopt.scenarios import (
     path_growth,
     sample_tree,
 )
-from taxopt.model import build_model
 from taxopt.solve import _consume_highs_banner, highs_lp
 
 RESULTS = Path(__file__).parent / "results"

@@ -94,7 +94,9 @@ def this_year(result) -> dict:
     for (account, tier), dollars in first.groupby(["account", "tier"])["post_trade"].sum().items():
         key = f"{place[account]}:{tier}"
         out[key] = out.get(key, 0.0) + dollars
-    out["conversions"] = sum(v for (s, d, y), v in result.decisions.conversions.items() if y == year)
+    out["conversions"] = sum(
+        v for (s, d, y), v in result.decisions.conversions.items() if y == year
+    )
     del today
     return out
 
@@ -165,9 +167,7 @@ def main() -> None:
         f"{TARGET:.0%}; 2 cores shared with other jobs (load in the table)\n\n"
         + table.to_markdown(index=False)
         + "\n\nThis year's moves that differ (dollars held after the moves by place:tier; "
-        "conversions):\n\n"
-        + (moved.to_markdown(index=False) if len(moved) else "none")
-        + "\n"
+        "conversions):\n\n" + (moved.to_markdown(index=False) if len(moved) else "none") + "\n"
     )
 
 

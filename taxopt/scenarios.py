@@ -109,7 +109,8 @@ class ScenarioTree:
     def describe(self) -> str:
         if len(self.branching) == 1:
             return f"{self.scenarios} scenarios branching in {self.branch_years[0]}"
-        points = ", ".join(f"{b} x{k}" for b, k in zip(self.branch_years, self.branching, strict=True))
+        pairs = zip(self.branch_years, self.branching, strict=True)
+        points = ", ".join(f"{b} x{k}" for b, k in pairs)
         return f"{self.scenarios} scenarios, branching {points}"
 
 

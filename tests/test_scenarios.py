@@ -57,6 +57,12 @@ def two_period_plan(**overrides):
     return plan_from_dict(plan)
 
 
+ROTH = {"name": "roth", "kind": "roth_ira", "owner": "Ann"}
+WITH_IRA = [
+    {**ROTH, "balances": {"safe": 50000, "risky": 50000}},
+    {"name": "ira", "kind": "traditional_ira", "owner": "Ann", "balances": {"safe": 60000}},
+]
+
 # Risky returns by scenario and year (the safe tier earns 0% on every path).
 UP = {2026: 0.50, 2027: 0.10}
 DOWN = {2026: -0.30, 2027: 0.00}
@@ -160,8 +166,9 @@ def test_zero_volatility_scenarios_equal_the_deterministic_plan(us2026):
     assert solved.first_year.keys() == expected.keys()
     # Two Roth IRAs are interchangeable to the plan (alternative optima of equal value):
     # compare this year's decisions by place (Roth, tax-deferred, taxable) and tier.
-    mine, theirs = _by_place(implied, us2026, solved.first_year), _by_place(
-        implied, us2026, expected
+    mine, theirs = (
+        _by_place(implied, us2026, solved.first_year),
+        _by_place(implied, us2026, expected),
     )
     assert mine.keys() == theirs.keys()
     for key, value in theirs.items():
@@ -197,3 +204,56 @@ def test_bad_scenario_options_are_one_line(us2026):
         make_tree(plan, 0)
     with pytest.raises(InputError, match="branch_every"):
         make_tree(plan, 4, branch_every=0)
+
+
+def test_cli_scenarios_json_and_workbook(tmp_path, capsys):
+    """`taxopt optimize PLAN --scenarios 4`: the summary's spread, the JSON's `scenarios`
+    (tree, CVaR, distribution) and the workbook's first page and This year sheet say so.
+    The two-period plan with a traditional IRA beside the Roth (a plan owing no tax at all
+    trips the workbook's tax chart, which has no series then)."""
+    import json
+
+    import openpyxl
+
+    from taxopt.cli import main
+
+    plan = two_period_plan(accounts=WITH_IRA)
+    source = tmp_path / "two.json"
+    source.write_text(json.dumps(plan.model_dump(mode="json", by_alias=True, exclude_none=True)))
+    out, book = tmp_path / "r.json", tmp_path / "r.xlsx"
+    code = main(
+        ["optimize", str(source), "--scenarios", "4", "--paths", "0", "--json", str(out),
+         "-o", str(book)]
+    )  # fmt: skip
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "scenarios: 4 scenarios branching in 2026" in printed
+    data = json.loads(out.read_text())
+    solved = data["scenarios"]
+    assert solved["scenarios"] == 4 and solved["branching"] == [4]
+    assert len(solved["distribution"]) == 8
+    assert solved["cvar"] > 0
+    assert data["mode"] == "fast"
+    wb = openpyxl.load_workbook(book)
+    first = " ".join(str(c.value) for row in wb["Plan"].iter_rows() for c in row if c.value)
+    assert "possible market paths" in first and "Spending on the worst paths" in first
+    this_year = " ".join(
+        str(c.value) for row in wb["This year"].iter_rows() for c in row if c.value
+    )
+    assert "Across the 4 scenarios" in this_year
+
+
+def test_first_year_is_pinned_and_replayed_by_the_ledger(us2026):
+    """optimize(scenarios=N): the result's first-year decisions are the scenario model's
+    (within the pin's cent), and the ledger replays them with exact taxes (its year-one
+    tax beside the fast model's in the reconciliation)."""
+    plan = two_period_plan(accounts=WITH_IRA)
+    result = optimize(plan, us2026, scenarios=4, paths=0, with_baselines=False)
+    first = result.scenarios.first_year
+    for account in ("roth", "ira"):
+        assert result.decisions.withdrawal(account, 2026) == pytest.approx(
+            first["withdraw", (2026, account)], abs=0.02
+        )
+    row = result.reconciliation.iloc[0]
+    assert row["year"] == 2026
+    assert any("chosen against 4 scenarios" in note for note in result.notes)
