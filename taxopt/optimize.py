@@ -158,7 +158,6 @@ def optimize(
             scenario_plan = _scenario_decisions(
                 plan, rules, scenarios, branch_every, success, seed, solver, clock
             )
-            mode = "fast"  # the re-plan uses the taxes the scenario model used
         search = _Search(
             plan,
             rules,
@@ -171,7 +170,9 @@ def optimize(
         search.explain = explain
         if scenario_plan is not None:
             search.pinned = scenario_plan.first_year
-        run, circles, netted = _search_and_untangle(search)
+            run, circles, netted = _replan(search)
+        else:
+            run, circles, netted = _search_and_untangle(search)
         if lp_path:
             write_atomically(lp_path, lambda tmp: run.ctx.prob.writeLP(str(tmp)), kind="lp")
         result = _result_of(search, run, circles, netted)
@@ -240,6 +241,23 @@ def _scenario_decisions(
     return solved
 
 
+def _replan(search: _Search) -> tuple[_Run, list[Circle], list[Circle]]:
+    """The plan's own search with this year's decisions pinned; in exact mode, when no
+    exact plan keeps them (the fast taxes they were chosen with differ at a kink), the
+    fast model's re-plan, with a note."""
+    if search.mode != "exact":
+        return _search_and_untangle(search)
+    try:
+        return _search_and_untangle(search)
+    except (InfeasiblePlanError, SolverError) as exc:
+        search.mode = "fast"
+        search.notes.append(
+            f"no exact-mode plan keeps this year's scenario decisions ({exc}); the later "
+            "years are the fast model's re-plan"
+        )
+        return _search_and_untangle(search)
+
+
 def scenario_note(solved: ScenarioSolution) -> str:
     """One line: where this year's decisions come from and what the later years are."""
     text = (
@@ -252,8 +270,8 @@ def scenario_note(solved: ScenarioSolution) -> str:
             f"${solved.cvar:,.0f} a year on average (today's dollars)"
         )
     return (
-        text + ". The later years shown are the fast model's re-plan from those decisions on "
-        "the plan's own return path; the ledger re-checks every year with exact taxes"
+        text + ". The later years shown re-plan from those decisions on the plan's own "
+        "return path; the ledger re-checks every year with exact taxes"
     )
 
 

@@ -233,7 +233,7 @@ def test_cli_scenarios_json_and_workbook(tmp_path, capsys):
     assert solved["scenarios"] == 4 and solved["branching"] == [4]
     assert len(solved["distribution"]) == 8
     assert solved["cvar"] > 0
-    assert data["mode"] == "fast"
+    assert data["mode"] == "fast"  # the plan's own mode, used by the re-plan
     wb = openpyxl.load_workbook(book)
     first = " ".join(str(c.value) for row in wb["Plan"].iter_rows() for c in row if c.value)
     assert "possible market paths" in first and "Spending on the worst paths" in first
