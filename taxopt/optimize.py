@@ -150,6 +150,8 @@ def optimize(
     plan is strictly better with them (taxopt.circles).
     """
     _check_options(plan, rules, paths, success)
+    if branch_every is not None and not scenarios:
+        raise InputError("branch_every: the tree's branch years need scenarios (--scenarios N)")
     clock = Stopwatch()
     with clock.timing("total"):
         plan, notes = _with_implied_accounts(plan, rules)

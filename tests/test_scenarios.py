@@ -204,6 +204,14 @@ def test_bad_scenario_options_are_one_line(us2026):
         make_tree(plan, 0)
     with pytest.raises(InputError, match="branch_every"):
         make_tree(plan, 4, branch_every=0)
+    with pytest.raises(InputError, match="need scenarios"):
+        optimize(plan, us2026, branch_every=2, paths=0)
+    gross = two_period_plan(
+        objective={"kind": "max_estate"},
+        withdrawal={"policy": "fixed_amount", "amount": 1000.0, "basis": "gross"},
+    )
+    with pytest.raises(InputError, match="net basis only"):
+        optimize(gross, us2026, scenarios=2, paths=0)
 
 
 def test_cli_scenarios_json_and_workbook(tmp_path, capsys):

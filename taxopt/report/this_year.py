@@ -254,9 +254,8 @@ def _scenario_table(sheet: Sheet, solved) -> None:
                 Column("Estate after tax ($)", list(table["after_tax_estate"])),
                 Column("Lifetime tax ($)", list(table["lifetime_tax"])),
             ],
-            note="Each scenario's figures from the scenario model (fast-mode taxes) on its own "
-            "return path, this year's moves shared by all; the plan's other sheets are the "
-            "re-plan on the median path, replayed by the ledger.",
+            note="The scenario model's figures (fast-mode taxes), each on its own path; "
+            "other sheets: the median-path re-plan.",
         ),
     )
 
