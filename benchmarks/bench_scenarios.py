@@ -22,6 +22,7 @@ import tomllib
 from pathlib import Path
 
 import pandas as pd
+from bench_optimize import markdown_table  # benchmarks/ is the script's folder
 
 import taxopt
 from taxopt.model import build_model
@@ -140,7 +141,7 @@ def main() -> None:
         f"commit {commit}, {platform.python_version()}, {os.cpu_count()} cores, shared with "
         "other jobs (load average in the table)\n\n"
     )
-    (RESULTS / f"{name}.md").write_text(head + table.to_markdown(index=False) + "\n")
+    (RESULTS / f"{name}.md").write_text(head + markdown_table(rows) + "\n")
 
 
 if __name__ == "__main__":

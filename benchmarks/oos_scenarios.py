@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from bench_optimize import markdown_table  # benchmarks/ is the script's folder
 
 import taxopt
 from taxopt.plan import plan_from_dict
@@ -174,9 +175,9 @@ def main() -> None:
     (RESULTS / "oos_scenarios.md").write_text(
         f"commit {commit}; {args.paths:,} fresh lognormal paths (seed {FRESH_SEED}), target "
         f"{TARGET:.0%}; 2 cores shared with other jobs (load in the table)\n\n"
-        + table.to_markdown(index=False)
+        + markdown_table(rows)
         + "\n\nThis year's moves that differ (dollars held after the moves by place:tier; "
-        "conversions):\n\n" + (moved.to_markdown(index=False) if len(moved) else "none") + "\n"
+        "conversions):\n\n" + (markdown_table(moves) if len(moved) else "none") + "\n"
     )
 
 
