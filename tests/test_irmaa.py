@@ -388,3 +388,18 @@ def test_conversions_stop_at_a_tier_when_its_premium_outweighs_the_gain(
         assert seen_years.at[year, "magi"] == pytest.approx(seen_magi, abs=1.0)
         assert seen_years.at[year + 2, "irmaa"] == pytest.approx(premium)
     assert seen.reconciliation_max_abs_error < 1.0
+
+
+def test_fast_mode_says_what_premiums_its_model_did_not_see():
+    plan = _rich_retiree(True)
+    fast = optimize(
+        plan.model_copy(update={"options": plan.options.model_copy(update={"mode": "fast"})}),
+        RULES,
+        with_baselines=False,
+    )
+    premiums = fast.ledger.lifetime_irmaa_real
+    assert premiums > 0
+    (note,) = [n for n in fast.notes if "fast mode does not see" in n]
+    assert f"${premiums:,.0f}" in note
+    exact = optimize(plan, RULES, with_baselines=False)
+    assert not [n for n in exact.notes if "fast mode does not see" in n]
