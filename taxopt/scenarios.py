@@ -68,10 +68,10 @@ from taxopt.solve import solve
 DECISION_FAMILIES = ("hold", "contribute", "withdraw", "convert", "buy", "sell")
 MAX_SCENARIOS = 1024
 PERCENTILES = (5, 10, 25, 50, 75, 90, 95)
-# HiGHS on the scenario model (benchmarks/results/scenarios_highs.md): interior point with
-# crossover, the fastest measured (dual simplex, HiGHS' new `hipo` IPM and PDLP are slower).
-# Crossover costs about a fifth more than stopping at the interior point, but gives a vertex:
-# without it this year's instructions carry dollars of dust (buy $6, keep $15 of a tier).
+# HiGHS on the scenario model (benchmarks/results/scenarios_highs_log.txt): interior point
+# (dual simplex, HiGHS' new `hipo` IPM and PDLP were slower), with crossover: about a fifth
+# more than stopping at the interior point, but a vertex: without it this year's
+# instructions carry dollars of dust (buy $6, keep $15 of a tier).
 SCENARIO_OPTIONS: dict = {"solver": "ipm"}
 
 
