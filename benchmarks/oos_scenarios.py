@@ -109,7 +109,9 @@ def this_year(result) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scenarios", type=int, default=16)
+    parser.add_argument("--branch-every", type=int, default=None)
     parser.add_argument("--paths", type=int, default=10_000)
+    parser.add_argument("--out", default="oos_scenarios", help="results file name")
     parser.add_argument("--examples", nargs="*", default=list(EXAMPLES))
     args = parser.parse_args()
     rules = taxopt.load_rules("us-federal-2026")
@@ -120,7 +122,14 @@ def main() -> None:
         det = taxopt.optimize(plan, rules, paths=0, with_baselines=False)
         det_seconds = time.perf_counter() - started
         started = time.perf_counter()
-        sc = taxopt.optimize(plan, rules, paths=0, with_baselines=False, scenarios=args.scenarios)
+        sc = taxopt.optimize(
+            plan,
+            rules,
+            paths=0,
+            with_baselines=False,
+            scenarios=args.scenarios,
+            branch_every=args.branch_every,
+        )
         sc_seconds = time.perf_counter() - started
         rule = policy_from_result(det)
         returns = sample_returns(rule, Lognormal(), args.paths, FRESH_SEED)
@@ -135,6 +144,7 @@ def main() -> None:
             "plan": name,
             "years": len(plan.years),
             "scenarios": args.scenarios,
+            "tree": sc.scenarios.tree.describe(),
             "paths": args.paths,
         }
         for later in ("replan", "held"):
@@ -168,11 +178,11 @@ def main() -> None:
         print(pd.DataFrame([m for m in moves if m["plan"] == name]).to_string(), flush=True)
     RESULTS.mkdir(exist_ok=True)
     table, moved = pd.DataFrame(rows), pd.DataFrame(moves)
-    table.to_csv(RESULTS / "oos_scenarios.csv", index=False)
+    table.to_csv(RESULTS / f"{args.out}.csv", index=False)
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
-    (RESULTS / "oos_scenarios.md").write_text(
+    (RESULTS / f"{args.out}.md").write_text(
         f"commit {commit}; {args.paths:,} fresh lognormal paths (seed {FRESH_SEED}), target "
         f"{TARGET:.0%}; 2 cores shared with other jobs (load in the table)\n\n"
         + markdown_table(rows)
