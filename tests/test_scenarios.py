@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_optimize import small_plan
 
 import taxopt
 from taxopt.errors import InputError
@@ -26,42 +27,32 @@ def us2026():
     return taxopt.load_rules("us-federal-2026")
 
 
-def two_period_plan(**overrides):
-    """Ann, 65, retired, a $100,000 Roth IRA held 50/50 in a safe tier (0%) and a risky
-    one; 2026 and 2027 only (horizon age 66), no income, no inflation: no tax at all."""
-    plan = {
-        "name": "two periods",
-        "filing_status": "single",
-        "start_year": 2026,
-        "retirement_year": 2026,
-        "horizon_age": 66,
-        "inflation": 0.0,
-        "people": [{"name": "Ann", "birth_year": 1961}],
-        "tiers": [
-            {"name": "safe", "expected_return": 0.0, "volatility": 0.0},
-            {"name": "risky", "expected_return": 0.05, "volatility": 0.2},
-        ],
-        "profile": {"weights": {"safe": 0.5, "risky": 0.5}, "tolerance": 0.0},
-        "accounts": [
-            {
-                "name": "roth",
-                "kind": "roth_ira",
-                "owner": "Ann",
-                "balances": {"safe": 50000, "risky": 50000},
-            }
-        ],
-        "objective": {"kind": "max_spending", "bequest_floor": 0.0},
-        "options": {"roth_conversions": False, "mode": "fast"},
-    }
-    plan.update(overrides)
-    return plan_from_dict(plan)
-
-
 ROTH = {"name": "roth", "kind": "roth_ira", "owner": "Ann"}
 WITH_IRA = [
     {**ROTH, "balances": {"safe": 50000, "risky": 50000}},
     {"name": "ira", "kind": "traditional_ira", "owner": "Ann", "balances": {"safe": 60000}},
 ]
+
+
+def two_period_plan(**overrides):
+    """Ann, 65, retired, a $100,000 Roth IRA held 50/50 in a safe tier (0%) and a risky
+    one; 2026 and 2027 only (horizon age 66), no income, no inflation: no tax at all."""
+    plan = small_plan(
+        name="two periods",
+        horizon_age=66,
+        tiers=[
+            {"name": "safe", "expected_return": 0.0, "volatility": 0.0},
+            {"name": "risky", "expected_return": 0.05, "volatility": 0.2},
+        ],
+        profile={"weights": {"safe": 0.5, "risky": 0.5}, "tolerance": 0.0},
+        accounts=[{**ROTH, "balances": {"safe": 50000, "risky": 50000}}],
+        objective={"kind": "max_spending", "bequest_floor": 0.0},
+        options={"roth_conversions": False, "mode": "fast"},
+    )
+    plan.pop("withdrawal")
+    plan.update(overrides)
+    return plan_from_dict(plan)
+
 
 # Risky returns by scenario and year (the safe tier earns 0% on every path).
 UP = {2026: 0.50, 2027: 0.10}
