@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_optimize import small_plan
+from test_optimize import EXAMPLES, small_plan
 
 import taxopt
 from taxopt.errors import InputError
@@ -144,7 +144,7 @@ def test_zero_volatility_scenarios_equal_the_deterministic_plan(us2026):
     """With no volatility every scenario is the plan's own path: the scenario model's
     level and first-year decisions equal the deterministic fast LP's within $1, and
     optimize(scenarios=3) reports the deterministic fast plan's figures within $1."""
-    plan = _zero_volatility(taxopt.load_plan("examples/couple-near-retirement.toml"))
+    plan = _zero_volatility(taxopt.load_plan(EXAMPLES / "couple-near-retirement.toml"))
     implied, _notes = _with_implied_accounts(plan, us2026)
     deterministic = build_model(implied, us2026, "fast")
     assert solve(deterministic).status == "optimal"
