@@ -9,6 +9,8 @@ Exact mode finds its solution in steps, each one solved by HiGHS:
 3. unless that plan is within 0.02% of the bound, the search goes on as with `thorough`:
    more regime rounds, then the same from a second start, the fast LP's plan (convex
    approximations of the kinks), keeping the better plan;
+3b. with binaries of a cliff-shaped cost (the premium tax credit), one MILP with them free
+   and every other kink fixed to that plan's regime, polished by the regime search;
 4. with `mip_seconds`, the full MILP started from that solution may improve it; its answer
    is re-solved as a regime LP so its taxes are exact too.
 If no regime LP is feasible, the MILP is the fallback.
@@ -286,6 +288,7 @@ class _Search:
             return self._fast_lp()
         relaxed, bound = self._relaxation()  # step 1
         best = self._regime_lp(relaxed, bound)  # steps 2-3
+        best = _best_of(self.plan, best, self._free_kinks(best))  # step 3b
         run = None
         if best is not None:
             _restore(best.ctx, best.values)
@@ -333,6 +336,28 @@ class _Search:
             ledger = replay(plan, rules, read_decisions(fast))
             best = _best_of(plan, best, self.regime_search(plan, ledger, REGIME_ROUNDS, solved))
         return best
+
+    def _free_kinks(self, best: _Candidate | None) -> _Candidate | None:
+        """Step 3b: a fixed regime holds income inside one region of a cliff-shaped cost
+        (the premium tax credit's bands and its 400% cliff), so the regime search cannot
+        tell whether a year does better on the cliff's other side. One MILP with those
+        binaries free (ModelContext.free_kinks) and every other kink fixed to the best
+        plan's regime decides it year by year; its plan is then made exact by the regime
+        search. None without such binaries or when the MILP finds nothing."""
+        if best is None or not best.ctx.free_kinks or progress.out_of_time():
+            return None
+        plan, free = self.plan, best.ctx.free_kinks
+        base = regime_from(best.ledger, plan.years)
+        ctx = self.build(
+            plan, "exact", lambda name, year, rule: None if name in free else base(name, year, rule)
+        )
+        start = {**best.values, **best.ctx.regime_values}
+        report = self.solve(ctx, time_limit=FALLBACK_MIP_SECONDS, gap=1e-6, start=start)
+        progress.step(f"MILP over the cliff binaries: {report.status} ({report.seconds:.1f} s)")
+        if report.status not in ("optimal", "feasible"):
+            return None
+        ledger = replay(plan, self.rules, read_decisions(ctx))
+        return self.regime_search(plan, ledger, REGIME_ROUNDS)
 
     def _milp(
         self, relaxed: ModelContext, bound: float, best: _Candidate | None, run: _Run | None

@@ -124,6 +124,12 @@ class ModelContext:
         self.fixed_regime = fixed_regime
         self.regime_values: dict[str, int] = {}
         self.regime_conflicts: list[str] = []
+        # Binaries a fixed regime holds to one region of a cliff-shaped cost (the premium
+        # tax credit's bands): the optimizer also solves a MILP with these left free.
+        self.free_kinks: set[str] = set()
+        # Binaries a fixed regime holds to one region of a cliff-shaped cost (the premium
+        # tax credit's bands): the optimizer also solves a MILP with these left free.
+        self.free_kinks: set[str] = set()
 
     # -- constants by year ------------------------------------------------------------
 
@@ -195,13 +201,15 @@ class ModelContext:
         `rule(tax_input, tax_result) -> 0 | 1` says which side of the kink the ledger's true
         taxes of a plan are on (the "regime"). With a `fixed_regime` (a function of name,
         year and rule) the binary is that constant instead of a variable, so the model is an
-        LP without big-M rows; `regime_values` records what was used. Binaries are created
-        with the rows of their kink (they are constants under a fixed regime).
+        LP without big-M rows; `regime_values` records what was used (a fixed_regime that
+        gives None leaves that binary a variable). Binaries are created with the rows of
+        their kink (they are constants under a fixed regime).
         """
         name = safe_name(name)
         self.regimes.append((name, year, rule))
-        if self.fixed_regime is not None:
-            value = int(self.fixed_regime(name, year, rule))
+        fixed = None if self.fixed_regime is None else self.fixed_regime(name, year, rule)
+        if fixed is not None:
+            value = int(fixed)
             self.regime_values[name] = value
             return value
         self.binaries += 1
