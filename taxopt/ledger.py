@@ -322,11 +322,14 @@ class _Replay:
     def _marketplace(self, year: int, year_rules: RuleSet, magi: float, row: dict) -> float:
         """Marketplace premiums of `year` net of the premium tax credit (nominal), on the
         same year's household income `magi` (IRC §36B(d)(2)(B)); 0 in years without
-        marketplace coverage. Always paid from spending: the plan's [aca] table opts in."""
-        row["aca_magi"] = magi
+        marketplace coverage. Paid from spending: the plan's [aca] table opts in. Plans
+        without the table get no aca_ columns."""
+        if self.plan.aca is None:
+            return 0.0
         bought = self.marketplace.get(year)
+        row["aca_magi"] = magi
         if bought is None:
-            row.update(aca_benchmark=0.0, aca_credit=0.0, aca_premium=0.0, aca_fpl_ratio=None)
+            row.update(aca_benchmark=0.0, aca_credit=0.0, aca_premium=0.0)
             return 0.0
         ptc = year_rules.aca.premium_tax_credit(
             magi, bought.household_size, bought.benchmark_premium, bought.area
@@ -335,7 +338,6 @@ class _Replay:
             aca_benchmark=bought.benchmark_premium,
             aca_credit=ptc.credit,
             aca_premium=ptc.net_premium,
-            aca_fpl_ratio=ptc.fpl_ratio,
         )
         return ptc.net_premium
 

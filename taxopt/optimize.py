@@ -9,8 +9,9 @@ Exact mode finds its solution in steps, each one solved by HiGHS:
 3. unless that plan is within 0.02% of the bound, the search goes on as with `thorough`:
    more regime rounds, then the same from a second start, the fast LP's plan (convex
    approximations of the kinks), keeping the better plan;
-3b. with binaries of a cliff-shaped cost (the premium tax credit), one MILP with them free
-   and every other kink fixed to that plan's regime, polished by the regime search;
+3b. with binaries of a cliff-shaped cost (the premium tax credit), one MILP with every
+   binary of their years free and the other kinks fixed to that plan's regime, polished by
+   the regime search;
 4. with `mip_seconds`, the full MILP started from that solution may improve it; its answer
    is re-solved as a regime LP so its taxes are exact too.
 If no regime LP is feasible, the MILP is the fallback.
@@ -340,13 +341,17 @@ class _Search:
     def _free_kinks(self, best: _Candidate | None) -> _Candidate | None:
         """Step 3b: a fixed regime holds income inside one region of a cliff-shaped cost
         (the premium tax credit's bands and its 400% cliff), so the regime search cannot
-        tell whether a year does better on the cliff's other side. One MILP with those
-        binaries free (ModelContext.free_kinks) and every other kink fixed to the best
-        plan's regime decides it year by year; its plan is then made exact by the regime
+        tell whether a year does better on the cliff's other side. One MILP with every
+        binary of those years free (ModelContext.free_kinks names the cliff's) and every
+        other kink fixed to the best plan's regime decides it year by year; its plan is then made exact by the regime
         search. None without such binaries or when the MILP finds nothing."""
         if best is None or not best.ctx.free_kinks or progress.out_of_time():
             return None
-        plan, free = self.plan, best.ctx.free_kinks
+        plan = self.plan
+        # Every kink of those years goes free with them: a fixed tax kink (a bracket's
+        # stacking side, say) can hold the year's income on one side of the cliff too.
+        years = {year for name, year, _rule in best.ctx.regimes if name in best.ctx.free_kinks}
+        free = {name for name, year, _rule in best.ctx.regimes if year in years}
         base = regime_from(best.ledger, plan.years)
         ctx = self.build(
             plan, "exact", lambda name, year, rule: None if name in free else base(name, year, rule)
