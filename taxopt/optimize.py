@@ -343,8 +343,9 @@ class _Search:
         (the premium tax credit's bands and its 400% cliff), so the regime search cannot
         tell whether a year does better on the cliff's other side. One MILP with every
         binary of those years free (ModelContext.free_kinks names the cliff's) and every
-        other kink fixed to the best plan's regime decides it year by year; its plan is then made exact by the regime
-        search. None without such binaries or when the MILP finds nothing."""
+        other kink fixed to the best plan's regime decides it year by year; its plan is then
+        made exact by the regime search. None without such binaries or when the MILP finds
+        nothing."""
         if best is None or not best.ctx.free_kinks or progress.out_of_time():
             return None
         plan = self.plan

@@ -225,7 +225,7 @@ def _early_couple(benchmark_each: float | None) -> dict:
         ],
         "profile": {"weights": {"index": 1.0}},
         "accounts": [
-            {"name": "ira", "kind": "traditional_ira", "owner": "Ana", "balances": {"index": 1.5e6}},
+            {"name": "ira", "kind": "traditional_ira", "owner": "Ana", "balances": {"index": 15e5}},
             {"name": "roth", "kind": "roth_ira", "owner": "Ana", "balances": {"index": 0}},
             {
                 "name": "brokerage",
