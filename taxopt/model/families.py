@@ -51,6 +51,8 @@ Variable families (dims in key order; declared in the module named):
 | state_relief            | year, cap            | tax taken off by a tax cap       | state_taxes |
 | premium                 | year                 | Medicare IRMAA premiums paid       | medicare |
 | marketplace_premium     | year                 | marketplace premium net of credit | marketplace |
+| aca_income              | year, region         | household income in one region    | marketplace |
+| aca_region_premium      | year, region         | net premium of one region         | marketplace |
 
 Constraint families (rows; each row's equation is in the docstring of the function that
 adds it, and the module's docstring lists its families):
@@ -92,9 +94,10 @@ adds it, and the module's docstring lists its families):
 | state_cap_order, state_cap_room               |                     |               |
 | irmaa_premium                                 | year                | medicare      |
 | irmaa_below, irmaa_above                      | year, tier          | medicare      |
-| aca_below, aca_above                          | year, edge          | marketplace   |
+| aca_order                                     | year, edge          | marketplace   |
+| aca_split, aca_premium                        | year                | marketplace   |
+| aca_income_low, aca_income_high, aca_full     | year, region        | marketplace   |
 | aca_line                                      | year, region, chord | marketplace   |
-| aca_full                                      | year, region        | marketplace   |
 | mix_upper, mix_lower                          | year, tier          | mix           |
 | reserve_min, reserve_max                      | year                | mix           |
 | bequest_floor                                 | ()                  | objective     |

@@ -3,26 +3,33 @@
 In a year t of marketplace coverage (taxopt.marketplace) the net premium is a function of
 the same year's household income m = A + B (`other_income` plus all Social Security: AGI
 plus the benefits it leaves out, §36B(d)(2)(B)). The rule set's `Aca.regions` cut the
-m-line into regions r = 0..K with lower edges e_r: below the eligibility floor, each band
-of the applicable percentage while the credit lasts, from where the contribution reaches
-the benchmark, and above the 400% cliff. Each edge r >= 1 has a regime binary
-z[t,r] = "m reaches e_r" (strictly above it for the cliff, at least it otherwise), and
-region r holds when d_r = z_r - z_{r+1} = 1 (z_0 = 1, z_{K+1} = 0):
+m-line into regions r = 0..K from edges e_r: below the eligibility floor, each band of the
+applicable percentage while the credit lasts, from where the contribution reaches the
+benchmark, and above the 400% cliff. Each edge r >= 1 has a regime binary
+z[t,r] = "m reaches e_r" (strictly above it for the cliff, at least it otherwise); region r
+holds when d_r = z_r - z_{r+1} = 1 (z_0 = 1, z_{K+1} = 0). Income is split by region,
+m_r = `aca_income`, each with its premium P_r = `aca_region_premium` (the disaggregated
+form: its LP relaxation is the convex hull of each region's piece, no big-M):
 
-- aca_below[t,r]:  z=0 => m - e_r <= 0  (less a cent when the edge is reached at it)
-- aca_above[t,r]:  z=1 => e_r - m <= 0
-- aca_line[t,r,j]: l_j(m) - P - M (1 - d_r) <= 0  (a band region: the chords l_j of the
-  required contribution, convex within the band, through points close enough that no
+- aca_order[t,r]:          z_{r+1} - z_r <= 0
+- aca_split[t]:            sum_r m_r - m = 0
+- aca_income_low[t,r]:     e_r d_r - m_r <= 0
+- aca_income_high[t,r]:    m_r - u_r d_r <= 0  (u_r: the next edge, less a cent when that
+  edge is reached at it; the last region: the year's money bound)
+- aca_line[t,r,j]:         s_j m_r + c_j d_r - P_r <= 0  (a band region: the chords of
+  the required contribution, convex within the band, through points close enough that no
   chord lies more than CHORD_TOLERANCE_DOLLARS above it: conservative by at most that)
-- aca_full[t,r]:   b d_r - P <= 0  (a region without credit: the benchmark premium b)
+- aca_full[t,r]:           b d_r - P_r <= 0  (a region without credit: benchmark b)
+- aca_premium[t]:          P - sum_r P_r = 0
 
 P[t] (family `marketplace_premium`) is paid in cash_flow[t]; the objective pushes it down
 to the largest of its bounds. The binaries are regime binaries fixed by the regime search
-like the tax kinks; because a fixed regime holds m inside one region, they are also
-`free_kinks`: the optimizer solves one MILP with them free and every other kink fixed
-(taxopt.optimize), so the plan may stay under the cliff in some years and cross it in
-others. Fast mode has no binaries: its model leaves the premiums out (the ledger still
-charges them, and the reconciliation shows them).
+like the tax kinks (then every d_r is a constant and the rows hold m inside one region);
+because a fixed regime cannot leave its region, they are also `free_kinks`: the optimizer
+solves one MILP with the binaries of their years free (taxopt.optimize), so the plan may
+stay under the cliff in some years and cross it in others. Fast mode has no binaries: its
+model leaves the premiums out (the ledger still charges them, and the reconciliation
+shows them).
 """
 
 from __future__ import annotations
@@ -43,53 +50,76 @@ def marketplace_in_model(ctx: ModelContext) -> bool:
 
 
 def declare_marketplace(ctx: ModelContext) -> None:
-    """Family `marketplace_premium[year]` (empty unless modelled) and expression
-    `aca_magi[year]` (household income for the credit)."""
+    """Families `marketplace_premium[year]`, `aca_income` and `aca_region_premium`
+    [year, region] (empty unless modelled) and expression `aca_magi[year]`."""
     premium = ctx.declare("marketplace_premium", ("year",))
+    income = ctx.declare("aca_income", ("year", "region"))
+    region_premium = ctx.declare("aca_region_premium", ("year", "region"))
     ctx.expressions.declare("aca_magi", ("year",))
-    if marketplace_in_model(ctx):
-        for t in marketplace_years(ctx.plan, ctx.base_rules):
-            premium.add(t)
+    if not marketplace_in_model(ctx):
+        return
+    for t, bought in marketplace_years(ctx.plan, ctx.base_rules).items():
+        premium.add(t)
+        aca = ctx.rules_by_year[t].aca
+        regions = aca.regions(bought.household_size, bought.benchmark_premium, bought.area)
+        for r in range(len(regions)):
+            income.add((t, r))
+            region_premium.add((t, r))
 
 
 def add_marketplace(ctx: ModelContext) -> None:
-    """Rows aca_below, aca_above [year, edge], aca_line [year, region, chord], aca_full
-    [year, region] (module doc)."""
-    ctx.declare_rows("aca_below", "aca_above", dims=("year", "edge"))
+    """Rows aca_order [year, edge], aca_split and aca_premium [year], aca_income_low,
+    aca_income_high and aca_full [year, region], aca_line [year, region, chord] (module
+    doc)."""
+    ctx.declare_rows("aca_order", dims=("year", "edge"))
+    ctx.declare_rows("aca_split", "aca_premium", dims=("year",))
+    ctx.declare_rows("aca_income_low", "aca_income_high", "aca_full", dims=("year", "region"))
     ctx.declare_rows("aca_line", dims=("year", "region", "chord"))
-    ctx.declare_rows("aca_full", dims=("year", "region"))
     if not marketplace_in_model(ctx):
         return
-    premium = ctx.variables["marketplace_premium"]
+    v = ctx.variables
     for t, bought in marketplace_years(ctx.plan, ctx.base_rules).items():
         aca = ctx.rules_by_year[t].aca
         size, area, benchmark = bought.household_size, bought.area, bought.benchmark_premium
         magi = ctx.expressions["other_income"][t] + ctx.social_security[t]
         ctx.expressions["aca_magi"].set(t, magi)
-        big = ctx.money_bound(t)
         regions = aca.regions(size, benchmark, area)
         reached: list = [1]  # z_0: every income reaches the first region
         for r, region in enumerate(regions[1:], start=1):
-            reached.append(_edge_binary(ctx, t, r, region.low, region.low_strict, magi, big))
+            reached.append(_edge_binary(ctx, t, r, region.low, region.low_strict))
+            if not isinstance(reached[r], int) and not isinstance(reached[r - 1], int):
+                ctx.constrain("aca_order", (t, r), reached[r] - reached[r - 1] <= 0)
         reached.append(0)
-        pay = premium[t]
+        income = [v["aca_income"][t, r] for r in range(len(regions))]
+        paid = [v["aca_region_premium"][t, r] for r in range(len(regions))]
+        ctx.constrain("aca_split", t, lin(dict.fromkeys(income, 1.0)) - magi == 0)
+        premium = lin({v["marketplace_premium"][t]: 1.0, **dict.fromkeys(paid, -1.0)})
+        ctx.constrain("aca_premium", t, premium == 0)
         for r, region in enumerate(regions):
             inside = _difference(reached[r], reached[r + 1])
-            if isinstance(inside, int) and inside == 0:
-                continue
+            if r:
+                ctx.constrain("aca_income_low", (t, r), region.low * inside - income[r] <= 0)
+            top = _region_top(regions, r, ctx.money_bound(t))
+            ctx.constrain("aca_income_high", (t, r), income[r] - top * inside <= 0)
             if region.band is None:
-                ctx.constrain("aca_full", (t, r), benchmark * inside - pay <= 0)
+                ctx.constrain("aca_full", (t, r), benchmark * inside - paid[r] <= 0)
                 continue
             for j, (slope, intercept) in enumerate(_chords(aca, region, size, area)):
-                row = slope * magi + intercept - pay
-                if not isinstance(inside, int):
-                    row = row - big * (1 - inside)
+                row = slope * income[r] + intercept * inside - paid[r]
                 ctx.constrain("aca_line", (t, r, j), row <= 0)
 
 
-def _edge_binary(ctx: ModelContext, t: int, r: int, edge: float, strict: bool, magi, big):
-    """z[t,r] = "household income reaches `edge`" with its rows aca_below and aca_above
-    (module doc)."""
+def _region_top(regions: list, r: int, bound: float) -> float:
+    """The most income region r holds: up to the next edge (a cent short of an edge reached
+    at it), or `bound` for the last region."""
+    if r + 1 == len(regions):
+        return bound
+    following = regions[r + 1]
+    return following.low if following.low_strict else following.low - CENT
+
+
+def _edge_binary(ctx: ModelContext, t: int, r: int, edge: float, strict: bool):
+    """z[t,r] = "household income reaches `edge`" (module doc)."""
 
     def rule(i, res, e=edge, s=strict) -> int:
         m = household_income(i, res)
@@ -98,8 +128,6 @@ def _edge_binary(ctx: ModelContext, t: int, r: int, edge: float, strict: bool, m
     name = f"aca_{t}_edge{r}"
     reached = ctx.binary(name, t, rule)
     ctx.free_kinks.add(name)
-    ctx.implies("aca_below", (t, r), reached, 0, magi - (edge if strict else edge - CENT), big)
-    ctx.implies("aca_above", (t, r), reached, 1, edge - magi, big)
     return reached
 
 
