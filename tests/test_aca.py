@@ -18,6 +18,9 @@ against the law's tables for 2026:
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+import openpyxl
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -26,6 +29,8 @@ from taxopt.decisions import Decisions
 from taxopt.ledger import replay
 from taxopt.optimize import optimize
 from taxopt.plan import plan_from_dict
+from taxopt.report.excel import write_plan_workbook
+from taxopt.report.this_year import marketplace_position
 from taxopt.rules import load_rules
 
 RULES = load_rules("us-federal-2026")
@@ -69,6 +74,21 @@ def test_hand_worked_credits_for_a_couple():
     above = ACA.premium_tax_credit(84_601, 2, BENCHMARK)
     assert above.applicable_percentage is None
     assert above.credit == 0.0 and above.net_premium == BENCHMARK
+
+
+def test_the_worked_example_of_treas_reg_1_36b_4():
+    """Treas. Reg. §1.36B-4(a)(4), the example of a full year's credit: household income
+    28,747 at an applicable percentage of 5.84% (the example's figure, an older year's
+    table), benchmark premium 7,200: contribution 1,679 (28,747 x .0584), credit 5,521.
+    A rule table with that percentage across its band gives the same figures."""
+    flat = ACA.model_copy(
+        update={
+            "bands": [b.model_copy(update={"initial": 0.0584, "final": 0.0584}) for b in ACA.bands]
+        }
+    )
+    ptc = flat.premium_tax_credit(28_747, 1, 7_200)
+    assert round(ptc.contribution) == 1_679
+    assert round(ptc.credit) == 5_521
 
 
 def test_below_the_poverty_line_there_is_no_credit():
@@ -284,3 +304,60 @@ def test_the_plan_converts_through_the_cliff_when_the_credit_is_small():
     assert crossed
     assert all(yearly.at[y, "aca_credit"] == 0 for y in crossed)
     assert seen.reconciliation_max_abs_error < 1.0
+
+
+# ---------------------------------------------------------------------------------------
+# The This year sheet: the premium and the income room around the credit.
+
+
+def _this_year_rows(path) -> dict[str, object]:
+    """{label in column A: value in column E} of the workbook's This year sheet."""
+    sheet = openpyxl.load_workbook(path, data_only=True)["This year"]
+    return {
+        row[0].value: row[4].value
+        for row in sheet.iter_rows(max_col=5)
+        if isinstance(row[0].value, str)
+    }
+
+
+@pytest.mark.parametrize(
+    ("withdrawal", "magi", "band_room"),
+    [
+        # IRA 30,000 + benefits 20,000: household income 50,000 (the ledger test above),
+        # 319% in the last band, so only the cliff's room: 4 x 15,650 - 50,000 = 12,600.
+        (30_000, 50_000, None),
+        # IRA 20,000: provisional income 30,000, taxable benefits the lesser of 10,000 and
+        # 0.5 x 5,000 = 2,500; household income 20,000 + 20,000 = 40,000, 256% (band
+        # 250-300%): 46,950 - 40,000 = 6,950 to the next band.
+        (20_000, 40_000, 6_950),
+    ],
+)
+def test_the_this_year_sheet_shows_the_room_to_the_band_and_the_cliff(withdrawal, magi, band_room):
+    plan = plan_from_dict(_retiree(True))
+    decisions = Decisions(withdrawals={("ira", y): float(withdrawal) for y in plan.years})
+    result = SimpleNamespace(plan=plan, rules=RULES, yearly=replay(plan, RULES, decisions).yearly)
+    position = marketplace_position(result)
+    values = {label: value for label, value, _kind in position.lines}
+    assert values["Income (MAGI) left below the credit's cliff ($)"] == pytest.approx(62_600 - magi)
+    assert values.get("Income (MAGI) left before the credit's next band ($)") == (
+        None if band_room is None else pytest.approx(band_room)
+    )
+    assert "5,765 this year at the cliff" in position.notes[1]  # 12,000 - 9.96% x 62,600
+
+
+def test_the_workbook_this_year_sheet_has_the_marketplace_lines(tmp_path):
+    result = optimize(plan_from_dict(_retiree(True)), RULES, with_baselines=False)
+    path = write_plan_workbook(result, tmp_path / "plan.xlsx")
+    rows = _this_year_rows(path)
+    magi = result.yearly.at[0, "aca_magi"]
+    assert rows["Marketplace premium after the premium tax credit ($)"] == pytest.approx(
+        result.yearly.at[0, "aca_premium"], abs=0.01
+    )
+    if magi <= 62_600:
+        assert rows["Income (MAGI) left below the credit's cliff ($)"] == pytest.approx(
+            62_600 - magi, abs=0.01
+        )
+    else:
+        assert rows["Income (MAGI) above the credit's cliff ($)"] == pytest.approx(
+            magi - 62_600, abs=0.01
+        )
