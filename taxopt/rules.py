@@ -573,17 +573,17 @@ class PovertyLine(Strict):
 
 
 class AcaBand(Strict):
-    """Household income from `from_` to `to` times the poverty line (at least `from_`, less
-    than `to`): the applicable percentage rises linearly from `initial` to `final`."""
+    """Household income from `start` to `end` times the poverty line (at least `start`, less
+    than `end`): the applicable percentage rises linearly from `initial` to `final`."""
 
-    from_: float = Field(alias="from", ge=0)
-    to: float
+    start: float = Field(ge=0)
+    end: float
     initial: float = Field(ge=0, le=1, description="fraction of household income")
     final: float = Field(ge=0, le=1)
 
     @model_validator(mode="after")
     def _ordered(self) -> AcaBand:
-        if self.to <= self.from_ or self.final < self.initial:
+        if self.end <= self.start or self.final < self.initial:
             raise ValueError(
                 "a band runs from a lower to a higher multiple of the poverty "
                 "line, its percentage from initial up to final"
@@ -592,7 +592,7 @@ class AcaBand(Strict):
 
     def percentage(self, ratio: float) -> float:
         """The applicable percentage at `ratio` (household income / poverty line)."""
-        share = (ratio - self.from_) / (self.to - self.from_)
+        share = (ratio - self.start) / (self.end - self.start)
         return self.initial + (self.final - self.initial) * share
 
 
@@ -640,8 +640,8 @@ class Aca(Cited):
 
     @model_validator(mode="after")
     def _check(self) -> Aca:
-        edges = [b.from_ for b in self.bands] + [self.bands[-1].to]
-        if any(b.from_ != a.to for a, b in zip(self.bands, self.bands[1:], strict=False)):
+        edges = [b.start for b in self.bands] + [self.bands[-1].end]
+        if any(b.start != a.end for a, b in zip(self.bands, self.bands[1:], strict=False)):
             raise ValueError("bands must follow each other: each starts where the last ends")
         if edges[0] > self.eligible_from or edges[-1] < self.eligible_to:
             raise ValueError("the bands must cover eligible_from to eligible_to")
@@ -665,7 +665,7 @@ class Aca(Cited):
 
     def _band_index(self, ratio: float) -> int:
         for k, band in enumerate(self.bands):
-            if ratio < band.to:
+            if ratio < band.end:
                 return k
         return len(self.bands) - 1  # at the cliff itself (not more than eligible_to)
 
@@ -689,7 +689,7 @@ class Aca(Cited):
         percentage's rise per dollar of income."""
         b = self.bands[band]
         line = self.poverty_line(household_size, area)
-        return 2.0 * (b.final - b.initial) / ((b.to - b.from_) * line)
+        return 2.0 * (b.final - b.initial) / ((b.end - b.start) * line)
 
     def premium_tax_credit(
         self, magi: float, household_size: int, benchmark_premium: float, area: str = "contiguous"
@@ -708,7 +708,7 @@ class Aca(Cited):
             if ratio < self.eligible_from:
                 band_room = self.eligible_from * line - magi
             else:
-                upper = self.bands[self._band_index(ratio)].to * line
+                upper = self.bands[self._band_index(ratio)].end * line
                 band_room = min(upper, cliff) - magi if upper < cliff else cliff_room
         return PremiumTaxCredit(
             ratio,
@@ -731,8 +731,8 @@ class Aca(Cited):
         ends = self._credit_end(household_size, benchmark_premium, area, floor, cliff)
         out = [AcaRegion(0.0, floor, None)]
         for k, band in enumerate(self.bands):
-            low = max(band.from_ * line, floor)
-            high = min(band.to * line, ends)
+            low = max(band.start * line, floor)
+            high = min(band.end * line, ends)
             if low < high:
                 out.append(AcaRegion(low, high, k))
         if ends < cliff:
