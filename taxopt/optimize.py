@@ -81,6 +81,11 @@ from taxopt.stress import (
 from taxopt.validation import check_simulation_size, plan_warnings, uninvested_savings
 
 DEFAULT_MIP_SECONDS = 0.0
+FAST_MARKETPLACE_NOTE = (
+    "fast mode leaves the marketplace premiums and the premium tax credit out of its model "
+    "(the ledger charges them; the reconciliation shows the gap); exact mode plans around "
+    "the credit's bands and its 400% cliff"
+)
 FALLBACK_MIP_SECONDS = 30.0  # when no regime LP is feasible, the MILP gets this long
 REGIME_ROUNDS = 4  # regime rounds from each start with --thorough or far from the bound
 REGIME_REPAIRS = 4  # extra regime LPs when a plan's taxes differ from its fixed regime's
@@ -306,6 +311,8 @@ class _Search:
         _raise_if_unsolved(plan, rules, fast, report)
         progress.step(f"fast LP solved ({len(plan.years)} years, {report.seconds:.1f} s)")
         decisions = read_decisions(fast)
+        if plan.aca is not None and rules.aca is not None:
+            self.notes.append(FAST_MARKETPLACE_NOTE)
         return _Run(report, fast, decisions, replay(plan, rules, decisions), "lp")
 
     def _relaxation(self) -> tuple[ModelContext, float]:

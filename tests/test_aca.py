@@ -361,3 +361,11 @@ def test_the_workbook_this_year_sheet_has_the_marketplace_lines(tmp_path):
         assert rows["Income (MAGI) above the credit's cliff ($)"] == pytest.approx(
             magi - 62_600, abs=0.01
         )
+
+
+def test_fast_mode_says_it_leaves_the_premiums_out():
+    result = optimize(
+        plan_from_dict(_retiree(True, options={"mode": "fast"})), RULES, with_baselines=False
+    )
+    assert any("fast mode leaves the marketplace premiums" in note for note in result.notes)
+    assert result.ledger.yearly["aca_premium"].sum() > 0  # the ledger still charges them
