@@ -369,3 +369,27 @@ def test_fast_mode_says_it_leaves_the_premiums_out():
     )
     assert any("fast mode leaves the marketplace premiums" in note for note in result.notes)
     assert result.ledger.yearly["aca_premium"].sum() > 0  # the ledger still charges them
+
+
+def test_the_model_agrees_with_the_ledger_as_people_reach_medicare_and_draw_benefits():
+    """Ana (63) reaches Medicare in 2028, Ben (60) in 2031: the benchmark falls from two
+    people's to one's; Ana's Social Security (from 2026) is household income in full, only
+    part of it AGI. The exact model's premiums are the ledger's within $1 a year."""
+    data = _early_couple(9_000)
+    data["people"][0]["birth_year"] = 1963
+    data["income"] = [
+        {
+            "name": "SS",
+            "kind": "social_security",
+            "owner": "Ana",
+            "start_year": 2026,
+            "annual": 24_000,
+        }
+    ]
+    result = optimize(plan_from_dict(data), RULES, with_baselines=False)
+    yearly = result.ledger.yearly.set_index("year")
+    assert yearly.at[2027, "aca_benchmark"] == pytest.approx(2 * 9_000 * 1.02)
+    assert yearly.at[2028, "aca_benchmark"] == pytest.approx(9_000 * 1.02**2)
+    assert yearly.at[2031, "aca_benchmark"] == 0.0
+    assert (yearly.loc[2026:2030, "aca_magi"] > yearly.loc[2026:2030, "agi"]).all()
+    assert result.reconciliation_max_abs_error < 1.0
