@@ -124,11 +124,14 @@ class ModelContext:
         self.fixed_regime = fixed_regime
         self.regime_values: dict[str, int] = {}
         self.regime_conflicts: list[str] = []
-        # Binaries a fixed regime holds to one region of a cliff-shaped cost (the premium
-        # tax credit's bands): the optimizer also solves a MILP with these left free.
-        self.free_kinks: set[str] = set()
-        # Binaries a fixed regime holds to one region of a cliff-shaped cost (the premium
-        # tax credit's bands): the optimizer also solves a MILP with these left free.
+        # Cliffs among the binaries: name -> (ladder, rung, escape). Crossing one costs a
+        # lump sum (an IRMAA tier, an allowance lost whole above an income limit); `escape`
+        # is the binary's value below it; rungs of one ladder (a year's IRMAA tiers) are
+        # stepped back from the top. See optimize._Search.step_back_cliffs.
+        self.cliffs: dict[str, tuple[str, int, int]] = {}
+        # Binaries a fixed regime holds to one region of a cliff-shaped cost with many
+        # regions (the premium tax credit's bands): the optimizer also solves a MILP with
+        # the binaries of their years left free (optimize._Search._free_kinks).
         self.free_kinks: set[str] = set()
 
     # -- constants by year ------------------------------------------------------------
@@ -195,7 +198,9 @@ class ModelContext:
             for var in self.variables[name].values()
         }
 
-    def binary(self, name: str, year: int, rule) -> pulp.LpVariable | int:
+    def binary(
+        self, name: str, year: int, rule, cliff: tuple[str, int, int] | None = None
+    ) -> pulp.LpVariable | int:
         """A binary for one kink of the tax code in `year`.
 
         `rule(tax_input, tax_result) -> 0 | 1` says which side of the kink the ledger's true
@@ -203,10 +208,13 @@ class ModelContext:
         year and rule) the binary is that constant instead of a variable, so the model is an
         LP without big-M rows; `regime_values` records what was used (a fixed_regime that
         gives None leaves that binary a variable). Binaries are created with the rows of
-        their kink (they are constants under a fixed regime).
+        their kink (they are constants under a fixed regime). `cliff` marks a cliff:
+        (ladder, rung, value below the cliff), see `cliffs`.
         """
         name = safe_name(name)
         self.regimes.append((name, year, rule))
+        if cliff is not None:
+            self.cliffs[name] = cliff
         fixed = None if self.fixed_regime is None else self.fixed_regime(name, year, rule)
         if fixed is not None:
             value = int(fixed)
