@@ -361,6 +361,11 @@ def test_the_workbook_this_year_sheet_has_the_marketplace_lines(tmp_path):
         assert rows["Income (MAGI) above the credit's cliff ($)"] == pytest.approx(
             magi - 62_600, abs=0.01
         )
+    # The Inputs sheet lists the coverage: Kim (born 1964) through 2028, the year before 65.
+    inputs = openpyxl.load_workbook(path, data_only=True)["Inputs"]
+    cells = [[c.value for c in row] for row in inputs.iter_rows()]
+    kim = next(row for row in cells if row[0] == "Kim" and 12_000 in row)
+    assert 2026 in kim and 2028 in kim
 
 
 def test_fast_mode_says_it_leaves_the_premiums_out():
