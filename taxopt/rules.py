@@ -64,6 +64,8 @@ MAX_AMOUNT = 1e12
 MIN_YEAR, MAX_YEAR = 1900, 2300
 MAX_AGE = 130
 MONTHS_PER_YEAR = 12  # Medicare premiums are monthly
+BISECTION_STEPS = 80  # halvings of a dollar range: far below a cent
+SMALLEST_REGION_DOLLARS = 0.01  # narrower income regions of the premium tax credit are merged
 
 
 class Strict(BaseModel):
@@ -733,7 +735,7 @@ class Aca(Cited):
         for k, band in enumerate(self.bands):
             low = max(band.start * line, floor)
             high = min(band.end * line, ends)
-            if low < high:
+            if high - low >= SMALLEST_REGION_DOLLARS:  # a sliver joins the region before
                 out.append(AcaRegion(low, high, k))
         if ends < cliff:
             out.append(AcaRegion(max(ends, floor), cliff, None))
@@ -744,19 +746,25 @@ class Aca(Cited):
         self, size: int, benchmark: float, area: str, floor: float, cliff: float
     ) -> float:
         """The lowest MAGI in [floor, cliff] whose contribution reaches the benchmark (the
-        contribution never falls as MAGI rises); `cliff` when it never does."""
-        if self.contribution(cliff, size, area) < benchmark:
-            return cliff
-        low, high = floor, cliff
-        if self.contribution(low, size, area) >= benchmark:
-            return low
-        for _ in range(80):  # to well under a cent
-            mid = 0.5 * (low + high)
-            if self.contribution(mid, size, area) >= benchmark:
-                high = mid
-            else:
-                low = mid
-        return high
+        contribution never falls as MAGI rises; it may jump up where a band starts, which
+        is then the answer); `cliff` when it never does."""
+        line = self.poverty_line(size, area)
+        for k, band in enumerate(self.bands):
+            low, high = max(band.start * line, floor), min(band.end * line, cliff)
+            if low >= high:
+                continue
+            if self.band_contribution(k, low, size, area) >= benchmark:
+                return low
+            if self.band_contribution(k, high, size, area) < benchmark:
+                continue
+            for _ in range(BISECTION_STEPS):  # the band's own formula: continuous
+                mid = 0.5 * (low + high)
+                if self.band_contribution(k, mid, size, area) >= benchmark:
+                    high = mid
+                else:
+                    low = mid
+            return high
+        return cliff
 
 
 class Meta(Strict):

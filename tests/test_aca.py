@@ -107,6 +107,10 @@ def test_the_credit_ends_where_the_contribution_reaches_the_benchmark():
     assert [r.band for r in regions] == [None, 0, 1, 2, 3, 4, 5, None, None]
     assert regions[-2].low == pytest.approx(5_000 / 0.0996)
     assert regions[-1].low == pytest.approx(62_600) and regions[-1].low_strict
+    # A benchmark the contribution jumps past at 133% (2.10% of 28,129 is 590.71 below it;
+    # 3.14% of 28,129.50 is 883.27 at it): the credit ends exactly there.
+    jump = ACA.regions(2, 700)
+    assert [(r.low, r.band) for r in jump[1:3]] == [(21_150, 0), (pytest.approx(28_129.5), None)]
 
 
 def test_poverty_lines_by_household_and_area():
