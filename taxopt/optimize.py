@@ -82,11 +82,6 @@ from taxopt.stress import (
 from taxopt.validation import check_simulation_size, plan_warnings, uninvested_savings
 
 DEFAULT_MIP_SECONDS = 0.0
-FAST_MARKETPLACE_NOTE = (
-    "fast mode leaves the marketplace premiums and the premium tax credit out of its model "
-    "(the ledger charges them; the reconciliation shows the gap); exact mode plans around "
-    "the credit's bands and its 400% cliff"
-)
 FALLBACK_MIP_SECONDS = 30.0  # when no regime LP is feasible, the MILP gets this long
 REGIME_ROUNDS = 4  # regime rounds from each start with --thorough or far from the bound
 REGIME_REPAIRS = 4  # extra regime LPs when a plan's taxes differ from its fixed regime's
@@ -180,16 +175,27 @@ def optimize(
 
 
 def _unseen_premiums(result: Result) -> list[str]:
-    """Fast mode's model does not see IRMAA premiums (their tiers are cliffs, not convex):
-    say what the ledger charged it."""
-    premiums = result.ledger.lifetime_irmaa_real
-    if result.mode == "exact" or not result.plan.options.irmaa or premiums < 0.5:
+    """Fast mode's model sees neither IRMAA premiums nor marketplace premiums (IRMAA's tiers
+    and the premium tax credit's cliff are not convex): say what the ledger charged it."""
+    if result.mode == "exact":
         return []
-    return [
-        f"fast mode does not see Medicare IRMAA premiums: the plan pays ${premiums:,.0f} of "
-        "them over its years (today's dollars), charged by the ledger; exact mode plans "
-        "income around the tiers"
-    ]
+    notes = []
+    premiums = result.ledger.lifetime_irmaa_real
+    if result.plan.options.irmaa and premiums >= 0.5:
+        notes.append(
+            f"fast mode does not see Medicare IRMAA premiums: the plan pays ${premiums:,.0f} of "
+            "them over its years (today's dollars), charged by the ledger; exact mode plans "
+            "income around the tiers"
+        )
+    marketplace = result.ledger.lifetime_marketplace_real
+    if marketplace >= 0.5:
+        notes.append(
+            "fast mode does not see the marketplace premiums or the premium tax credit: the "
+            f"plan pays ${marketplace:,.0f} of premiums net of the credit over its years "
+            "(today's dollars), charged by the ledger; exact mode plans income around the "
+            "credit's bands and its 400% cliff"
+        )
+    return notes
 
 
 def _check_options(plan: Plan, rules: RuleSet, paths: int, success: float) -> None:
@@ -329,8 +335,6 @@ class _Search:
         _raise_if_unsolved(plan, rules, fast, report)
         progress.step(f"fast LP solved ({len(plan.years)} years, {report.seconds:.1f} s)")
         decisions = read_decisions(fast)
-        if plan.aca is not None and rules.aca is not None:
-            self.notes.append(FAST_MARKETPLACE_NOTE)
         return _Run(report, fast, decisions, replay(plan, rules, decisions), "lp")
 
     def _relaxation(self) -> tuple[ModelContext, float]:

@@ -376,7 +376,11 @@ def test_fast_mode_says_it_leaves_the_premiums_out():
     result = optimize(
         plan_from_dict(_retiree(True, options={"mode": "fast"})), RULES, with_baselines=False
     )
-    assert any("fast mode leaves the marketplace premiums" in note for note in result.notes)
+    premiums = f"${result.ledger.lifetime_marketplace_real:,.0f} of premiums net of the credit"
+    assert any(
+        "fast mode does not see the marketplace premiums" in note and premiums in note
+        for note in result.notes
+    )
     assert result.ledger.yearly["aca_premium"].sum() > 0  # the ledger still charges them
 
 
