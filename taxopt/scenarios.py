@@ -42,8 +42,8 @@ deterministic one. max_estate and min_tax take the mean of their objective over 
 scenarios (risk-neutral; spending is the policy's in every scenario).
 
 The scenario solution gives this year's decisions (`first_year`); taxopt.optimize pins
-them in the deterministic model, which re-plans the later years on the plan's own path,
-and the ledger replays that plan with exact taxes, year one included.
+them in the deterministic model (the plan's own mode), which re-plans the later years on
+the plan's own path, and the ledger replays that plan with exact taxes, year one included.
 """
 
 from __future__ import annotations
