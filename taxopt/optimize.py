@@ -129,8 +129,9 @@ def optimize(
     `scenarios` N > 0 chooses this year's decisions against N return paths drawn from the
     plan's return model with `seed` on a scenario tree (taxopt.scenarios: branching in
     the first year, and every `branch_every` years if given), CVaR of the spending met
-    with probability `success` for max_spending; then the deterministic fast model, those
-    decisions pinned, re-plans the later years and the ledger replays it (exact taxes).
+    with probability `success` for max_spending; then the deterministic model (the
+    plan's mode), those decisions pinned, re-plans the later years and the ledger
+    replays it (exact taxes).
     `result.scenarios` has the tree, the sizes and times and the spread of spending,
     estate and tax across the scenarios.
 
