@@ -221,6 +221,68 @@ def recaptured_benefit(
     return np.where(measure > starts[-1], top, extra)
 
 
+# The recapture's pieces: probe spacing on the last (unbounded) piece, dollars, and the
+# tolerance of the linearity check, dollars per dollar of tax.
+PIECE_PROBE_DOLLARS = 1000.0
+PIECE_LINEAR_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class LinearPiece:
+    """slope x m + intercept for m in (the previous piece's upper, upper] (None: no end)."""
+
+    upper: float | None
+    slope: float
+    intercept: float
+
+
+def recapture_pieces(rules: StateRuleSet, status: str, deductions: float) -> list[LinearPiece]:
+    """The benefit recapture (`brackets.recapture`, on state AGI m) as a piecewise-linear
+    function of m, with taxable income max(0, m - deductions) (fixed deductions): the
+    pieces (lo, hi] between the points where a bracket, a phase-in or the top rate starts,
+    each fitted from `recaptured_benefit` itself and checked linear, equal neighbours
+    merged. ValueError where it is not linear (a lower bracket still phasing in)."""
+    recapture = rules.brackets.recapture
+    assert recapture is not None
+    schedule = rules.brackets.schedules[status]
+    start = recapture.start[status]
+
+    def extra(m: float) -> float:
+        taxable = max(0.0, m - deductions)
+        return float(recaptured_benefit(schedule, taxable, m, start, recapture.phase_in))
+
+    points = {deductions, start, start + recapture.phase_in}
+    for threshold in schedule.thresholds:
+        points |= {deductions + threshold, threshold, threshold + recapture.phase_in}
+    uppers: list[float | None] = [p for p in sorted(points) if p > 0]
+    pieces: list[LinearPiece] = []
+    low = 0.0
+    for upper in [*uppers, None]:
+        if upper is None:
+            a, b = low + PIECE_PROBE_DOLLARS, low + 2 * PIECE_PROBE_DOLLARS
+            probe = low + 3 * PIECE_PROBE_DOLLARS
+        else:
+            a, b, probe = low + (upper - low) / 4, upper, low + (upper - low) / 2
+        slope = (extra(b) - extra(a)) / (b - a)
+        intercept = extra(a) - slope * a
+        if abs(slope * probe + intercept - extra(probe)) > PIECE_LINEAR_TOLERANCE * max(
+            1.0, extra(probe)
+        ):
+            raise ValueError(f"{rules.name}: the recapture is not linear from {low:,.0f}")
+        last = pieces[-1] if pieces else None
+        if (
+            last is not None
+            and abs(last.slope - slope) <= PIECE_LINEAR_TOLERANCE
+            and abs(last.intercept - intercept) <= PIECE_LINEAR_TOLERANCE * max(1.0, abs(intercept))
+        ):
+            pieces[-1] = LinearPiece(upper, slope, intercept)
+        else:
+            pieces.append(LinearPiece(upper, slope, intercept))
+        if upper is not None:
+            low = upper
+    return pieces
+
+
 # ---------------------------------------------------------------------------------------
 # Steps
 
@@ -356,6 +418,22 @@ def state_input(federal: TaxInput, result: TaxResult, parts: OrdinaryParts) -> S
     )
 
 
+def plan_state_result(
+    state: str | None,
+    year: int,
+    inflation: float,
+    federal: TaxInput,
+    result: TaxResult,
+    parts: OrdinaryParts,
+) -> StateTaxResult | None:
+    """A plan's state tax result for one year (None without a state): the rules of the
+    state code for `year` indexed at `inflation`, on the federal calculation's figures."""
+    if state is None:
+        return None
+    rules = state_rules_for(state, year, inflation)
+    return compute_state_tax(rules, state_input(federal, result, parts))
+
+
 def plan_state_tax(
     state: str | None,
     year: int,
@@ -364,12 +442,9 @@ def plan_state_tax(
     result: TaxResult,
     parts: OrdinaryParts,
 ) -> float:
-    """A plan's state tax for one year (0 without a state): the rules of the state code
-    for `year` indexed at `inflation`, on the federal calculation's own figures."""
-    if state is None:
-        return 0.0
-    rules = state_rules_for(state, year, inflation)
-    return float(compute_state_tax(rules, state_input(federal, result, parts)).total_tax)
+    """A plan's state tax for one year (0 without a state), see `plan_state_result`."""
+    state_result = plan_state_result(state, year, inflation, federal, result, parts)
+    return 0.0 if state_result is None else float(state_result.total_tax)
 
 
 def state_tax_of(
