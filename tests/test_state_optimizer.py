@@ -190,25 +190,30 @@ def test_new_york_recapture_pieces_are_the_calculators_function():
     assert full.slope * 157_650 + full.intercept == pytest.approx(332.50, abs=0.005)
 
 
-NJ_CLIFF = dict(birth_years=(1960, 1960), pension=60_000, ira=2_000_000, brokerage=50_000)
+NJ_TIERS = dict(birth_years=(1960, 1960), pension=60_000, ira=500_000, brokerage=50_000,
+                bequest=200_000)  # fmt: skip
+NJ_EDGES = (100_000, 125_000, 150_000)
 
 
-def test_new_jersey_conversions_stop_at_the_exclusion_tier():
-    """A joint couple of 66 with a 60,000 pension and a large IRA: New Jersey excludes
-    pension and IRA income in full up to 100,000 while gross income is at most 100,000,
-    and only half of it from 100,001 (N.J.S.A. 54A:6-10(b); NJ-1040 line 28a). Crossing
-    100,000 by a dollar costs about 50,000 x 5.525% in New Jersey tax, so exact mode
-    holds gross income at the edge or well past it, never just above it, and fast mode
-    (the first tier everywhere) never states more New Jersey tax than the ledger."""
-    plan = generated_plan("nj", **NJ_CLIFF)
+def test_new_jersey_income_stops_at_the_exclusion_tiers():
+    """A joint couple of 66 with a 60,000 pension and an IRA: New Jersey excludes their
+    pension and IRA income in full (to 100,000) at gross income up to 100,000, half of it
+    to 125,000, a quarter to 150,000 and none above (N.J.S.A. 54A:6-10(b); NJ-1040 line
+    28a). A dollar past 125,000 with about 120,000 of pension and IRA income loses
+    (50% - 25%) x 120,000 = 30,000 of exclusion, about 1,650 of tax at 5.525%, so exact
+    mode holds gross income at an edge or well past it, never just above one; and fast
+    mode (the first tier at every income) says so in a note."""
+    plan = generated_plan("nj", **NJ_TIERS)
     exact = optimize(plan, US, with_baselines=False, paths=0)
     assert exact.reconciliation.filter(like="_error").abs().max().max() < 1.0
     from taxopt.ledger import replay
 
     ledger = replay(exact.plan, US, exact.decisions)
     gross = [float(r.state_income) for r in ledger.state_results]
-    assert not [g for g in gross if 100_000.5 < g < 105_000], gross
-    assert any(abs(g - 100_000) < 1.0 for g in gross), gross
+    just_above = [g for g in gross for edge in NJ_EDGES if edge + 0.5 < g < edge + 5_000]
+    assert just_above == [], gross
+    at_edge = [g for g in gross if min(abs(g - edge) for edge in NJ_EDGES) < 1.0]
+    assert len(at_edge) >= 3, gross
     fast = optimize(plan, US, mode="fast", with_baselines=False, paths=0)
     assert any("fast mode" in n and "New Jersey" in n for n in fast.notes), fast.notes
 

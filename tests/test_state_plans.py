@@ -89,14 +89,20 @@ def test_exact_model_and_ledger_agree_with_a_state(couple_by_state, state):
     assert list(model_state) == pytest.approx(list(yearly["state_tax"]), abs=1.0)
 
 
-def test_a_state_the_optimizer_cannot_model_is_refused_in_one_line(us2026):
-    plan = load_plan(COUPLE).with_state("nj")
+def test_a_state_the_optimizer_cannot_model_is_refused_in_one_line(us2026, tmp_path):
+    """New Jersey's exclusion tested on its own result (state AGI) would be circular for
+    the model's income tests: a rule file saying so is refused in one line."""
+    source = (Path(__file__).parent.parent / "rules/states/us-nj-2026.toml").read_text()
+    changed = tmp_path / "us-nj-circular.toml"
+    changed.write_text(source.replace('measure = "state_income"', 'measure = "state_agi"'))
+    from taxopt.state_rules import load_state_rules
+
     with pytest.raises(InputError) as caught:
-        optimize(plan, us2026, with_baselines=False, paths=0)
+        load_state_rules(changed).check_optimizer_support()
     message = str(caught.value)
     assert "\n" not in message
     assert message.startswith("state: the optimizer does not yet model")
-    assert "pension_exclusion" in message and "taxopt tax --state nj" in message
+    assert "pension_exclusion on state AGI" in message and "taxopt tax --state nj" in message
 
 
 SPENDER = """
