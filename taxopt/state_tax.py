@@ -383,39 +383,78 @@ def _phaseout_cut(phaseout: Phaseout, status: str, measures: dict[Measure, np.nd
 
 @dataclass(frozen=True)
 class OrdinaryParts:
-    """Parts of federal ordinary income that a state may treat differently (dollars).
+    """Parts of federal ordinary income that a state may treat differently (dollars, or
+    arrays with one element per simulated path).
 
     Interest is the federal investment income less short-term gains (both count for
     NIIT); wages are the rest of ordinary income.
     """
 
-    ira_distributions: float = 0.0
-    pension_income: float = 0.0
-    short_term_gains: float = 0.0
+    ira_distributions: Amount = 0.0
+    pension_income: Amount = 0.0
+    short_term_gains: Amount = 0.0
 
-    def total(self) -> float:
+    def total(self) -> Amount:
         return self.ira_distributions + self.pension_income + self.short_term_gains
 
 
 def state_input(federal: TaxInput, result: TaxResult, parts: OrdinaryParts) -> StateTaxInput:
     """The state calculator's input from the federal input, its result and the parts."""
-    interest = max(0.0, federal.investment_ordinary_income - parts.short_term_gains)
-    wages = max(0.0, federal.ordinary_income - parts.total() - interest)
+    income = {name: getattr(federal, name) for name in _FEDERAL_INCOME}
+    return _state_input_of(federal.filing_status, federal.ages, income, result, parts)
+
+
+# The federal income fields a state input is split from (TaxInput's names).
+_FEDERAL_INCOME = (
+    "ordinary_income",
+    "investment_ordinary_income",
+    "qualified_dividends",
+    "ltcg",
+    "social_security",
+)
+
+
+def _state_input_of(
+    status: str, ages: tuple[int, ...], income: dict, result, parts: OrdinaryParts
+) -> StateTaxInput:
+    """The state input from the federal income fields (`_FEDERAL_INCOME`, floats or
+    arrays), the federal result (AGI, taxable income, taxable benefits) and the parts."""
+    interest = np.maximum(0.0, income["investment_ordinary_income"] - parts.short_term_gains)
+    wages = np.maximum(0.0, income["ordinary_income"] - parts.total() - interest)
     return StateTaxInput(
-        filing_status=federal.filing_status,
-        ages=federal.ages,
+        filing_status=status,
+        ages=ages,
         wages=wages,
         interest=interest,
         ira_distributions=parts.ira_distributions,
         pension_income=parts.pension_income,
         short_term_gains=parts.short_term_gains,
-        qualified_dividends=federal.qualified_dividends,
-        ltcg=federal.ltcg,
-        social_security=federal.social_security,
+        qualified_dividends=income["qualified_dividends"],
+        ltcg=income["ltcg"],
+        social_security=income["social_security"],
         federal_agi=result.agi,
         federal_taxable_income=result.taxable_income,
         federal_taxable_social_security=result.taxable_social_security,
     )
+
+
+def plan_state_tax_arrays(
+    state: str | None,
+    year: int,
+    inflation: float,
+    status: str,
+    ages: tuple[int, ...],
+    income: dict,
+    result,
+    parts: OrdinaryParts,
+) -> Amount:
+    """`plan_state_tax` over arrays (the simulator's paths): `income` holds the federal
+    income fields (`_FEDERAL_INCOME`) and `result` is the federal calculator's result on
+    them; 0 without a state."""
+    if state is None:
+        return 0.0
+    rules = state_rules_for(state, year, inflation)
+    return compute_state_tax(rules, _state_input_of(status, ages, income, result, parts)).total_tax
 
 
 def plan_state_result(
