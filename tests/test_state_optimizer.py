@@ -9,6 +9,7 @@ against hand-worked figures from the rule files' published tables.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -296,3 +297,37 @@ def test_rules_of_thumb_pay_the_states_tax(state):
         drop = without[name].run.level_real - run.run.level_real
         assert state_tax > 500
         assert drop == pytest.approx(state_tax, rel=0.15), (name, drop, state_tax)
+
+
+def test_compare_across_states_measures_each_state_against_the_first():
+    """`compare --state ca --state pa`: the differences and the largest location shift of
+    the Pennsylvania row are measured against the same plan in California (the first
+    state), re-derived here from the two results' own figures and location shares; the
+    California row is its own reference (all zero, no shift)."""
+    from taxopt.compare import compare, location_shares, render_table
+
+    comparison = compare(
+        EXAMPLES / "couple-near-retirement.toml", US, mode="fast", processes=1, states=["ca", "pa"]
+    )
+    ca_label, pa_label = comparison.plans
+    table = comparison.table.set_index("plan")
+    assert table.loc[pa_label, "versus"] == f"{ca_label} / {comparison.rule_sets[0]}"
+    ca = comparison.results[ca_label, comparison.rule_sets[0]]
+    pa = comparison.results[pa_label, comparison.rule_sets[0]]
+    assert table.loc[pa_label, "lifetime_tax_vs_first"] == pytest.approx(
+        pa.figures.lifetime_tax - ca.figures.lifetime_tax
+    )
+    assert table.loc[ca_label, "lifetime_tax_vs_first"] == 0.0
+    assert table.loc[ca_label, "largest_shift"] == "none"
+    a, b = location_shares(ca), location_shares(pa)
+
+    def held(shares: dict, key: str) -> float:  # a fraction of the portfolio (nan: none)
+        tier = key.removeprefix("share_").rsplit("_in_", 1)[0]
+        value = shares[key] * shares[f"weight_{tier}"]
+        return 0.0 if math.isnan(value) else value
+
+    moves = {key: held(b, key) - held(a, key) for key in a if key.startswith("share_")}
+    biggest = max(moves.values(), key=abs)
+    assert abs(biggest) > 0.001  # the two states place the tiers differently
+    assert table.loc[pa_label, "largest_shift_points"] == pytest.approx(biggest)
+    assert "the same plan in the first state" in render_table(comparison)
