@@ -96,7 +96,7 @@ from taxopt.state_rules import (
     TaxCap,
     state_rules_for,
 )
-from taxopt.state_tax import StateTaxResult, recapture_pieces
+from taxopt.state_tax import StateTaxResult, recapture_pieces, schedule_tax
 from taxopt.tax import TaxResult
 
 STATE_DIMS = ("year",)
@@ -183,7 +183,8 @@ def declare_state_taxes(ctx: ModelContext) -> None:
             v["state_credit"].add(year)
         if ctx.exact:
             for cap in rules.tax_caps:
-                v["state_relief"].add((year, cap.name))
+                most = relief_bound(rules, cap, status, ages)
+                v["state_relief"].add((year, cap.name), high=most)
             if rules.brackets.recapture is not None:
                 v["state_recapture"].add(year)
 
@@ -339,7 +340,7 @@ def _add_year_state_tax(ctx: ModelContext, year: int, rules: StateRuleSet) -> No
     relief = lin({})
     for cap in rules.tax_caps:
         if (year, cap.name) in v["state_relief"]:
-            relief += _add_tax_cap(ctx, year, cap, measures[cap.measure], tax)
+            relief += _add_tax_cap(ctx, year, rules, cap, measures[cap.measure], tax)
     tax = tax - relief
     if "state_local_segment" in taxed:
         local_taxable, local_tax = taxed["state_local_segment"]
@@ -511,7 +512,7 @@ def _add_recapture(ctx: ModelContext, year: int, rules: StateRuleSet, state_agi)
     return lin({recapture: 1.0})
 
 
-def _add_tax_cap(ctx: ModelContext, year: int, cap: TaxCap, measure, tax):
+def _add_tax_cap(ctx: ModelContext, year: int, rules: StateRuleSet, cap: TaxCap, measure, tax):
     """A tax cap's relief v (exact mode; the regimes of the module docstring):
 
     - state_cap_low:   z_low=1 => m - M <= 0
@@ -546,7 +547,8 @@ def _add_tax_cap(ctx: ModelContext, year: int, cap: TaxCap, measure, tax):
         StateRegimeRule(lambda _r, s: int(float(s.reliefs[cap.name]) > RELIEF_TIE_DOLLARS)),
     )
     ctx.implies("state_cap_binds", key, binds, 1, limit - paid, big)
-    ctx.implies("state_cap_idle", key, binds, 0, lin({relief: 1.0}), big)
+    most = relief_bound(rules, cap, status, ctx.ages(year))
+    ctx.implies("state_cap_idle", key, binds, 0, lin({relief: 1.0}), big if most is None else most)
     room = tax - limit
     if isinstance(low, int) and isinstance(binds, int):
         if binds > low:
@@ -557,6 +559,37 @@ def _add_tax_cap(ctx: ModelContext, year: int, cap: TaxCap, measure, tax):
         ctx.constrain("state_cap_order", key, binds - low <= 0)
         ctx.constrain("state_cap_room", key, room - big * (1 - low) - big * binds <= 0)
     return lin({relief: 1.0})
+
+
+def relief_bound(
+    rules: StateRuleSet, cap: TaxCap, status: str, ages: tuple[int, ...]
+) -> float | None:
+    """The most a tax cap can take off in a year (dollars), None when unbounded.
+
+    Relief comes only while the measure m (state income or state AGI) is at most
+    `max_income` M, and is then the uncapped tax T(m) less max(0, rho (m - h)). T is at
+    most the schedule's tax on m less the fixed deductions (taxable income is no more),
+    rising and convex, so the relief rises to h and is convex above it: its largest value
+    is at h or at M (the calculator's schedule evaluated there). A bound for the column
+    and its big-M row: without it the LP relaxation spreads relief over every year and
+    its bound stays far from any plan (a longer search)."""
+    if cap.max_income is None or cap.measure == Measure.FEDERAL_AGI:
+        return None
+    schedule = rules.brackets.schedules[status]
+    fixed = sum(
+        d.full_amount(status, ages)
+        for d in rules.deductions
+        if d.phaseout is None and d.income_limit is None
+    )
+
+    def uncapped(m: float) -> float:
+        taxable = max(0.0, m - fixed)
+        surtaxes = sum(s.rate * max(0.0, taxable - s.threshold[status]) for s in rules.surtaxes)
+        return float(schedule_tax(schedule, taxable)) + surtaxes
+
+    h, top = cap.threshold[status], cap.max_income[status]
+    at_top = uncapped(top) - max(0.0, cap.rate * (top - h))
+    return max(0.0, uncapped(min(h, top)), at_top)
 
 
 def _allowance_regime(ctx: ModelContext, year: int, table: Allowance, federal_agi):
