@@ -12,13 +12,26 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_state_tax_properties import STATES, households
 
 from taxopt import load_plan, load_rules, optimize
 from taxopt.model import build_model
+from taxopt.model.state_taxes import relief_bound
 from taxopt.plan import plan_from_dict
-from taxopt.state_rules import find_state_rules
-from taxopt.state_tax import recapture_pieces, recaptured_benefit
+from taxopt.state_rules import find_state_rules, state_rules_for
+from taxopt.state_tax import (
+    OrdinaryParts,
+    compute_state_tax,
+    plan_state_tax_arrays,
+    recapture_pieces,
+    recaptured_benefit,
+    state_input,
+)
+from taxopt.tax import compute_tax, compute_tax_arrays
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 US = load_rules("us-federal-2026")
@@ -331,3 +344,56 @@ def test_compare_across_states_measures_each_state_against_the_first():
     assert abs(biggest) > 0.001  # the two states place the tiers differently
     assert table.loc[pa_label, "largest_shift_points"] == pytest.approx(biggest)
     assert "the same plan in the first state" in render_table(comparison)
+
+
+# -- properties of what the model and the simulator read from the calculator ---------------
+
+
+@settings(max_examples=150, deadline=None)
+@given(households())
+def test_a_tax_caps_relief_never_exceeds_the_models_bound(household):
+    """The model bounds Massachusetts' no-tax status and limited income credit by
+    `relief_bound`; the calculator's relief is never above it (a bound too tight would
+    make exact mode mis-state the tax)."""
+    state = STATES["us-ma-2025"]
+    income, parts = household.federal()
+    result = compute_state_tax(
+        state, state_input(income, compute_tax(US.for_year(2026, 0.025), income), parts)
+    )
+    for cap in state.tax_caps:
+        bound = relief_bound(state, cap, household.status, household.ages)
+        assert float(result.reliefs[cap.name]) <= bound + 1e-6
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(households(), min_size=2, max_size=4), st.sampled_from(sorted(STATES)))
+def test_the_simulators_state_tax_is_the_calculators_per_path(group, name):
+    """The simulator's state tax over arrays (one element per path) is the scalar
+    calculator's for each path: the paths share status and ages, so they share the
+    first household's."""
+    first = group[0]
+    rules = US.for_year(2026, 0.025)
+    paths = [
+        type(first)(first.status, first.ages, h.amounts) for h in group
+    ]  # the same people, each path's own incomes
+    inputs = [p.federal() for p in paths]
+    fields = ("ordinary_income", "investment_ordinary_income", "qualified_dividends", "ltcg",
+              "social_security")  # fmt: skip
+    income = {f: np.array([getattr(i, f) for i, _ in inputs]) for f in fields}
+    federal = compute_tax_arrays(rules, first.status, first.ages, year=2026, **income)
+    parts = OrdinaryParts(
+        ira_distributions=np.array([p.ira_distributions for _, p in inputs]),
+        pension_income=np.array([p.pension_income for _, p in inputs]),
+    )
+    state = STATES[name]
+    arrays = plan_state_tax_arrays(
+        str(state.meta.states[0]).lower(), 2026, 0.025, first.status, first.ages, income,
+        federal, parts,
+    )  # fmt: skip
+    for k, (tax_input, path_parts) in enumerate(inputs):
+        scalar_parts = OrdinaryParts(path_parts.ira_distributions, path_parts.pension_income)
+        one = compute_state_tax(
+            state_rules_for(str(state.meta.states[0]).lower(), 2026, 0.025),
+            state_input(tax_input, compute_tax(rules, tax_input), scalar_parts),
+        )
+        assert float(np.asarray(arrays)[k]) == pytest.approx(float(one.total_tax), abs=1e-6)
