@@ -5,6 +5,8 @@ processes. The table has one row per pair, in today's dollars (the plan's start 
 
 - sustainable_spending, after_tax_estate, lifetime_tax, first_year_withdrawal_rate: the
   Result's headline figures.
+- lifetime_conversions: the plan's Roth conversions over its years, each deflated to
+  today (how much the plan converts, as rules or states change).
 - lifetime_agi: the sum of each year's AGI deflated to today; AGI includes withdrawals from
   tax-deferred accounts, Roth conversions, realized gains, dividends and the taxable part of
   Social Security, before deductions.
@@ -259,7 +261,7 @@ def comparison_table(comparison: Comparison) -> pd.DataFrame:
             row.update(status=result.status, error="", **pair_figures(result))
         rows.append(row)
     table = pd.DataFrame(rows)
-    for figure in [*FIGURES, "lifetime_agi", "first_year_withdrawal_rate"]:
+    for figure in [*FIGURES, "lifetime_agi", "lifetime_conversions", "first_year_withdrawal_rate"]:
         if figure not in table:
             table[figure] = math.nan
     shares = sorted(c for c in table.columns if c.startswith("share_"))
@@ -275,6 +277,7 @@ def comparison_table(comparison: Comparison) -> pd.DataFrame:
         "lifetime_agi",
         "effective_rate",
         "first_year_withdrawal_rate",
+        "lifetime_conversions",
         *(f"{f}_vs_first" for f in FIGURES),
         "largest_shift",
         "largest_shift_points",
@@ -297,6 +300,9 @@ def pair_figures(result: Result) -> dict:
         "lifetime_tax": f.lifetime_tax,
         "lifetime_agi": lifetime_agi,
         "effective_rate": f.lifetime_tax / lifetime_agi if lifetime_agi > 0 else math.nan,
+        "lifetime_conversions": float(
+            (yearly["roth_conversions"] / yearly["inflation_factor"]).sum()
+        ),
         "first_year_withdrawal_rate": (
             math.nan if f.first_year_withdrawal_rate is None else f.first_year_withdrawal_rate
         ),
@@ -399,6 +405,7 @@ _FIGURE_ROWS = [  # key, label, number kind
     ("lifetime_agi", "Lifetime adjusted gross income (today's $)", "money"),
     ("effective_rate", "Effective rate (lifetime tax / lifetime AGI)", "rate"),
     ("first_year_withdrawal_rate", "First-year withdrawal rate", "rate"),
+    ("lifetime_conversions", "Roth conversions, lifetime (today's $)", "money"),
 ]
 _DIFFERENCE_LABELS = {
     "sustainable_spending": "Spending vs {first} (today's $)",
@@ -437,8 +444,8 @@ def _comparison_sheet(ws, comparison: Comparison) -> None:
     ws.fit_one_page()
     ws.text_row(f"Tax law compared: {', '.join(comparison.plans)}", "title", 24.0)
     ws.wrapped(
-        f"Today's dollars (each plan's start year). Differences are against the same plan "
-        f"under {first}. Effective rate = {EFFECTIVE_RATE}.",
+        f"Today's dollars (each plan's start year). Differences are against "
+        f"{_reference_words(comparison)}. Effective rate = {EFFECTIVE_RATE}.",
         n,
         lines=2,
         style="wrapnote",
@@ -583,6 +590,7 @@ def render_table(comparison: Comparison) -> str:
         "ESTATE",
         "LIFETIME TAX",
         "EFF. RATE",
+        "CONVERSIONS",
         "d SPENDING",
         "d ESTATE",
         "d TAX",
@@ -593,13 +601,14 @@ def render_table(comparison: Comparison) -> str:
         cells = [row["plan"]] if several else []
         cells.append(row["rules"])
         if row["status"] == "error":
-            cells += ["error: see below", "", "", "", "", "", "", ""]
+            cells += ["error: see below", "", "", "", "", "", "", "", ""]
         else:
             cells += [
                 _money(row["sustainable_spending"]),
                 _money(row["after_tax_estate"]),
                 _money(row["lifetime_tax"]),
                 _rate(row["effective_rate"]),
+                _money(row["lifetime_conversions"]),
                 _money(row["sustainable_spending_vs_first"], signed=True),
                 _money(row["after_tax_estate_vs_first"], signed=True),
                 _money(row["lifetime_tax_vs_first"], signed=True),
@@ -628,7 +637,7 @@ def _reference_words(comparison: Comparison) -> str:
     first = comparison.rule_sets[0]
     if any(comparison.versus.get(p, p) != p for p in comparison.plans):
         return f"the same plan in the first state under {first}"
-    return first
+    return f"the same plan under {first}"
 
 
 def _money(value: float, signed: bool = False) -> str:

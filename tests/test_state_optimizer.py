@@ -331,6 +331,10 @@ def test_compare_across_states_measures_each_state_against_the_first():
         pa.figures.lifetime_tax - ca.figures.lifetime_tax
     )
     assert table.loc[ca_label, "lifetime_tax_vs_first"] == 0.0
+    for label, result in ((ca_label, ca), (pa_label, pa)):
+        y = result.yearly
+        real = (y["roth_conversions"] / y["inflation_factor"]).sum()
+        assert table.loc[label, "lifetime_conversions"] == pytest.approx(real)
     assert table.loc[ca_label, "largest_shift"] == "none"
     a, b = location_shares(ca), location_shares(pa)
 
