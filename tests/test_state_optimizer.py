@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_state_plans import SPENDER
 from test_state_tax_properties import STATES, households
 
 from taxopt import load_plan, load_rules, optimize
@@ -258,33 +259,6 @@ def test_new_york_city_couple_reconciles_in_the_recapture_band():
     assert sum(float(r.local_tax) for r in ledger.state_results) > 1000
 
 
-SPENDER_TOML = """
-name = "single retiree spending what the plan allows"
-filing_status = "single"
-start_year = 2026
-retirement_year = 2026
-horizon_age = 80
-inflation = 0.025
-tier_preset = "sober"
-people = [{ name = "Sam", birth_year = 1960 }]
-profile = { weights = { conservative = 1.0 }, tolerance = 0.02 }
-objective = { kind = "max_spending", heir_tax_rate = 0.0, bequest_floor = 400000 }
-options = { roth_conversions = false, mode = "fast" }
-
-[[accounts]]
-name = "ira"
-kind = "traditional_ira"
-owner = "Sam"
-balances = { conservative = 1200000 }
-
-[[accounts]]
-name = "brokerage"
-kind = "taxable"
-balances = { conservative = 500000 }
-basis = { conservative = 100000 }
-"""
-
-
 @pytest.mark.parametrize("state", ["ca", "ny"])
 def test_rules_of_thumb_pay_the_states_tax(state):
     """The rules of thumb (taxopt.baselines) walk the plan paying federal and state tax:
@@ -296,7 +270,10 @@ def test_rules_of_thumb_pay_the_states_tax(state):
 
     from taxopt.baselines import run_baselines
 
-    plan = plan_from_dict(tomllib.loads(SPENDER_TOML))
+    data = tomllib.loads(SPENDER)  # Sam, 66, max_spending; a larger IRA, planned fast
+    data["accounts"][0]["balances"]["conservative"] = 1_200_000
+    data["options"]["mode"] = "fast"
+    plan = plan_from_dict(data)
     optimized = optimize(plan, US, with_baselines=False, paths=0)
     without = run_baselines(plan, US, optimized)
     with_state = run_baselines(plan.with_state(state), US, optimized)
