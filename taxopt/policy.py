@@ -6,8 +6,9 @@ taxable), draws money in the conventional order (RMDs, then taxable, then tax-de
 exempt; accounts of one class pro rata to their balances), sells taxable lots oldest first
 and pro rata across tiers (the account's mix is kept), and asks a `Placement` where the
 sheltered money and the taxable purchases go. It grosses the draw up for tax by a
-safeguarded fixed-point (secant) iteration on the pure tax calculator, since the tax depends
-on which accounts are drawn and on the gains the sales realize.
+safeguarded fixed-point (secant) iteration on the pure tax calculator (federal, and the
+plan's state from taxopt.state_tax as the ledger charges it), since the tax depends on
+which accounts are drawn and on the gains the sales realize.
 
 The engine keeps its own state (balances per account and tier; taxable lots with units,
 value and basis per unit, kept as the ledger keeps them) and emits `Decisions`; the ledger's

@@ -19,7 +19,8 @@ paths; the loops are over years, accounts and tiers only):
   path sells f of its holding and uses g of its basis. Any further trade to reach the
   post-trade shares buys, or sells at average cost. Basis is tracked per account and tier
   as one aggregate (average cost); net losses in a year are not carried (as in the ledger);
-- taxes each year from `compute_tax_arrays`, the tax calculator over arrays.
+- taxes each year from `compute_tax_arrays`, the tax calculator over arrays, plus the
+  plan's state tax from the state calculator over the same arrays (taxopt.state_tax).
 
 Spending is after tax: the withdrawal rule sets each retirement year's real spending target
 and the gross withdrawal is found per path by at most SECANT_STEPS secant steps on
