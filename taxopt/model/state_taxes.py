@@ -418,6 +418,10 @@ def _add_income_tests(ctx: ModelContext, year, sub: Subtraction, tiers, amount, 
     """An income-tested subtraction q (New Jersey's tiers, Colorado's AGI limit). Exact:
     the tier's interval picked by `_interval_regime`, and
 
+    - state_subtraction_share:    q - max_p f_p E <= 0 (and, when every tier is capped,
+      state_subtraction_tier_cap keyed past the last tier: q - max_p c_p <= 0), valid in
+      every tier: the relaxation's bound;
+
     - state_subtraction_tier:     z_p=1 => q - f_p E <= 0;
     - state_subtraction_tier_cap: z_p=1 => q - c_p <= 0;
     - state_subtraction_cliff:    z=1 (above the last tier) => q <= 0.
@@ -434,6 +438,14 @@ def _add_income_tests(ctx: ModelContext, year, sub: Subtraction, tiers, amount, 
         if first.cap is not None:
             ctx.constrain("state_subtraction_tier_cap", (year, sub.name, 0), amount <= first.cap)
         return
+    # Valid in every tier (the LP relaxation's bound needs it: relaxed binaries free q).
+    most = max(t.fraction for t in tiers)
+    ctx.constrain("state_subtraction_share", (year, sub.name), amount - most * eligible <= 0)
+    caps = [t.cap for t in tiers]
+    if None not in caps:
+        ctx.constrain(
+            "state_subtraction_tier_cap", (year, sub.name, len(tiers)), amount <= max(caps)
+        )
     uppers = [t.upper for t in tiers]
     if uppers[-1] is not None:
         uppers.append(None)  # the cliff: nothing above the last tier
