@@ -378,3 +378,31 @@ def test_the_simulators_state_tax_is_the_calculators_per_path(group, name):
             state_input(tax_input, compute_tax(rules, tax_input), scalar_parts),
         )
         assert float(np.asarray(arrays)[k]) == pytest.approx(float(one.total_tax), abs=1e-6)
+
+
+CO_CLIFF = dict(birth_years=(1966, 1966), social_security=30_000, ira=600_000,
+                brokerage=50_000, bequest=200_000, years=6)  # fmt: skip
+CO_LIMIT_MFJ = 95_000  # C.R.S. 39-22-104(4)(f) as amended by HB24-1142, joint filers
+
+
+def test_colorado_holds_agi_at_the_social_security_limit():
+    """A joint couple of 60-65 drawing Social Security from 62: at 55-64 Colorado subtracts
+    the taxable benefits only while federal AGI is at most 95,000 (a cliff). A dollar
+    past it adds about 26,800 of taxable benefits x 4.4% = 1,180 of Colorado tax, so exact
+    mode holds AGI at the limit in some years and never just above it; in those years the
+    ledger's Colorado return subtracts the benefits."""
+    plan = generated_plan("co", **CO_CLIFF)
+    result = optimize(plan, US, with_baselines=False, paths=0)
+    assert result.reconciliation.filter(like="_error").abs().max().max() < 1.0
+    from taxopt.ledger import replay
+
+    ledger = replay(result.plan, US, result.decisions)
+    agi = [float(t.agi) for t in ledger.taxes]
+    assert not [a for a in agi if CO_LIMIT_MFJ + 0.5 < a < CO_LIMIT_MFJ + 2_000], agi
+    at_limit = [i for i, a in enumerate(agi) if abs(a - CO_LIMIT_MFJ) < 1.0]
+    assert at_limit, agi
+    for i in at_limit:
+        taxable_benefits = float(ledger.taxes[i].taxable_social_security)
+        subtracted = float(ledger.state_results[i].subtractions["social_security_55_64"])
+        assert taxable_benefits > 10_000
+        assert subtracted == pytest.approx(taxable_benefits)
