@@ -283,6 +283,38 @@ def recapture_pieces(rules: StateRuleSet, status: str, deductions: float) -> lis
     return pieces
 
 
+def convex_floor(pieces: list[LinearPiece], upto: float) -> list[tuple[float, float]]:
+    """Lines (slope, intercept) whose maximum is the largest convex function below the
+    pieces' function on [0, upto]: the lower convex hull of the pieces' end points (the
+    value at each upper end and the limit just above each lower end). Each line is below
+    the function everywhere on [0, upto]."""
+    points: list[tuple[float, float]] = []
+    low = 0.0
+    for piece in pieces:
+        high = upto if piece.upper is None else min(piece.upper, upto)
+        if low <= upto:
+            points.append((low, piece.slope * low + piece.intercept))
+            points.append((high, piece.slope * high + piece.intercept))
+        if piece.upper is None or piece.upper >= upto:
+            break
+        low = piece.upper
+    hull: list[tuple[float, float]] = []
+    for point in sorted(points):
+        while len(hull) >= 2:
+            (x1, y1), (x2, y2) = hull[-2], hull[-1]
+            if (x2 - x1) * (point[1] - y1) - (y2 - y1) * (point[0] - x1) <= 0:
+                hull.pop()  # hull[-1] is on or above the chord: not on the lower hull
+            else:
+                break
+        hull.append(point)
+    lines = []
+    for (x1, y1), (x2, y2) in zip(hull, hull[1:], strict=False):
+        if x2 > x1:
+            slope = (y2 - y1) / (x2 - x1)
+            lines.append((slope, y1 - slope * x1))
+    return lines
+
+
 # ---------------------------------------------------------------------------------------
 # Steps
 

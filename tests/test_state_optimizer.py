@@ -27,6 +27,7 @@ from taxopt.state_rules import find_state_rules, state_rules_for
 from taxopt.state_tax import (
     OrdinaryParts,
     compute_state_tax,
+    convex_floor,
     plan_state_tax_arrays,
     recapture_pieces,
     recaptured_benefit,
@@ -200,6 +201,12 @@ def test_new_york_recapture_pieces_are_the_calculators_function():
             taxable = max(0.0, m - deduction)
             expected = float(recaptured_benefit(schedule, taxable, m, start, 50_000))
             assert piece.slope * m + piece.intercept == pytest.approx(expected, abs=1e-6)
+        # The convex floor the relaxation uses is below the recapture everywhere.
+        floor = convex_floor(pieces, 3e7)
+        for m in np.linspace(0.0, 3e7, 20_001):
+            piece = next(p for p in pieces if p.upper is None or m <= p.upper)
+            assert max(a * m + b for a, b in floor) <= piece.slope * m + piece.intercept + 1e-6
+        assert max(a * 160_000 + b for a, b in floor) > 0  # and not the trivial R >= 0
     mfj = recapture_pieces(rules, "mfj", 16_050)
     full = next(p for p in mfj if 157_650 <= (p.upper or 1e12))
     assert full.slope * 157_650 + full.intercept == pytest.approx(332.50, abs=0.005)

@@ -93,7 +93,7 @@ adds it, and the module's docstring lists its families):
 | state_subtraction_tier_cap                    |                     |               |
 | state_interval_below, state_interval_above    | year, name, piece   | state_taxes   |
 | state_interval_one, state_subtraction_cliff   | year, name          | state_taxes   |
-| state_recapture_piece                         | year, piece         | state_taxes   |
+| state_recapture_piece, state_recapture_floor  | year, piece         | state_taxes   |
 | state_subtraction_share, state_surtax,        | year, name          | state_taxes   |
 | state_allowance_below, state_allowance_above, |                     |               |
 | state_cap_low, state_cap_high,                |                     |               |

@@ -46,7 +46,8 @@ Rows (constraint families), each per year:
 - state_recapture_piece (exact): New York's recapture of the lower brackets' benefit is a
   piecewise-linear function of state AGI m = I - sum_k q_k (taxopt.state_tax.
   recapture_pieces, the calculator's own function, fixed deductions): z_p picks the piece
-  (lo_p, hi_p] (`_interval_regime`) and z_p=1 => a_p m + b_p - R <= 0. Fast mode leaves
+  (lo_p, hi_p] (`_interval_regime`) and z_p=1 => a_p m + b_p - R <= 0, with
+  state_recapture_floor: R >= c_j m + d_j, the pieces' convex floor. Fast mode leaves
   the recapture out (under-states tax above its start; the ledger reports it);
 - state_surtax:             e_j - sum_i s[i] >= -h_j, e_j >= 0 (rho_j on income above h_j);
 - state_credit_cap:         C - (sum_i r_i s[i] + R) <= 0   (credits are nonrefundable);
@@ -96,7 +97,7 @@ from taxopt.state_rules import (
     TaxCap,
     state_rules_for,
 )
-from taxopt.state_tax import StateTaxResult, recapture_pieces, schedule_tax
+from taxopt.state_tax import StateTaxResult, convex_floor, recapture_pieces, schedule_tax
 from taxopt.tax import TaxResult
 
 STATE_DIMS = ("year",)
@@ -240,7 +241,7 @@ def add_state_taxes(ctx: ModelContext) -> None:
     )
     ctx.declare_rows("state_interval_below", "state_interval_above", dims=("year", "name", "piece"))
     ctx.declare_rows("state_interval_one", dims=("year", "name"))
-    ctx.declare_rows("state_recapture_piece", dims=("year", "piece"))
+    ctx.declare_rows("state_recapture_piece", "state_recapture_floor", dims=("year", "piece"))
     ctx.declare_rows("state_surtax", dims=("year", "name"))
     ctx.declare_rows("state_allowance_below", "state_allowance_above", dims=("year", "name"))
     ctx.declare_rows(
@@ -509,7 +510,10 @@ def _add_recapture(ctx: ModelContext, year: int, rules: StateRuleSet, state_agi)
     """R, the benefit recapture on state AGI m (exact mode): the piece picked by
     `_interval_regime` and
 
-    - state_recapture_piece: z_p=1 => a_p m + b_p - R <= 0 (R >= 0 by its bound).
+    - state_recapture_piece: z_p=1 => a_p m + b_p - R <= 0 (R >= 0 by its bound);
+    - state_recapture_floor: R - (c_j m + d_j) >= 0 for the lines of the pieces' convex
+      floor up to the money bound (`convex_floor`), valid in every piece: without them
+      the LP relaxation takes R = 0 and its bound stays far from any plan.
     """
     status, ages = ctx.plan.filing_status, ctx.ages(year)
     deductions = sum(d.full_amount(status, ages) for d in rules.deductions)
@@ -521,6 +525,10 @@ def _add_recapture(ctx: ModelContext, year: int, rules: StateRuleSet, state_agi)
         line = piece.slope * state_agi + piece.intercept - lin({recapture: 1.0})
         big = ctx.money_bound(year) * max(1.0, piece.slope) + abs(piece.intercept)
         ctx.implies("state_recapture_piece", (year, p), flag, 1, line, big)
+    for j, (slope, intercept) in enumerate(convex_floor(pieces, ctx.money_bound(year))):
+        if slope > 0 or intercept > 0:
+            floor = lin({recapture: 1.0}) - slope * state_agi
+            ctx.constrain("state_recapture_floor", (year, j), floor >= intercept)
     return lin({recapture: 1.0})
 
 
