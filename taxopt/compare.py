@@ -259,6 +259,7 @@ def comparison_table(comparison: Comparison) -> pd.DataFrame:
             row.update(status="error", error=comparison.errors.get((plan, rules), ""))
         else:
             row.update(status=result.status, error="", **pair_figures(result))
+            row["lifetime_conversions"] = lifetime_conversions(result)
         rows.append(row)
     table = pd.DataFrame(rows)
     for figure in [*FIGURES, "lifetime_agi", "lifetime_conversions", "first_year_withdrawal_rate"]:
@@ -289,6 +290,12 @@ def comparison_table(comparison: Comparison) -> pd.DataFrame:
     return table[ordered]
 
 
+def lifetime_conversions(result: Result) -> float:
+    """The plan's Roth conversions over its years, each deflated to today (dollars)."""
+    yearly = result.yearly
+    return float((yearly["roth_conversions"] / yearly["inflation_factor"]).sum())
+
+
 def pair_figures(result: Result) -> dict:
     """Headline figures, lifetime AGI and effective rate, location shares at retirement."""
     yearly = result.yearly
@@ -300,9 +307,6 @@ def pair_figures(result: Result) -> dict:
         "lifetime_tax": f.lifetime_tax,
         "lifetime_agi": lifetime_agi,
         "effective_rate": f.lifetime_tax / lifetime_agi if lifetime_agi > 0 else math.nan,
-        "lifetime_conversions": float(
-            (yearly["roth_conversions"] / yearly["inflation_factor"]).sum()
-        ),
         "first_year_withdrawal_rate": (
             math.nan if f.first_year_withdrawal_rate is None else f.first_year_withdrawal_rate
         ),

@@ -588,7 +588,8 @@ def relief_bound(
 
     Relief comes only while the measure m (state income or state AGI) is at most
     `max_income` M, and is then the uncapped tax T(m) less max(0, rho (m - h)). T is at
-    most the schedule's tax on m less the fixed deductions (taxable income is no more),
+    most the schedule's tax on m less the fixed deductions (taxable income is no more; the
+    model realizes no short-term gains, the only flat-rate kind `optimizer_problems` admits),
     rising and convex, so the relief rises to h and is convex above it: its largest value
     is at h or at M (the calculator's schedule evaluated there). A bound for the column
     and its big-M row: without it the LP relaxation spreads relief over every year and
