@@ -43,6 +43,7 @@ from taxopt.io import write_atomically
 from taxopt.ledger import Ledger, replay
 from taxopt.model import build_model
 from taxopt.model.context import ModelContext
+from taxopt.model.state_taxes import StateRegimeRule, fast_mode_notes
 from taxopt.plan import (
     IMPLIED_TAXABLE,
     Plan,
@@ -162,6 +163,11 @@ def optimize(
             *circle_notes(circles, netted),
             *uninvested_savings(plan, rules, result.yearly),
             *spent_surplus(plan, rules, result.yearly, result.policy_tax),
+            *(
+                fast_mode_notes(plan.state, plan.start_year, plan.filing_status)
+                if search.mode == "fast"
+                else []
+            ),
             *_unseen_premiums(result),
         ]
         if with_baselines:
@@ -908,6 +914,8 @@ def regime_from(ledger: Ledger, years: list[int]):
 
     def value(_name: str, year: int, rule) -> int:
         i = index[year]
+        if isinstance(rule, StateRegimeRule):  # a kink of the state's tax
+            return rule.read(ledger.taxes[i], ledger.state_results[i])
         return rule(ledger.inputs[i], ledger.taxes[i])
 
     return value
