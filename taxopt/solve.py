@@ -227,12 +227,26 @@ def _read_highs(ctx: ModelContext) -> int:
             ok.kIterationLimit,
         )
         and model.getObjectiveValue() != highspy.kHighsInf
+        and _has_feasible_point(model)
     ):
         status = (pulp.LpStatusOptimal, pulp.LpSolutionIntegerFeasible)
     else:
         status = (pulp.LpStatusNotSolved, pulp.LpSolutionNoSolutionFound)
     prob.assignStatus(*status)
     return status[0]
+
+
+def _has_feasible_point(model) -> bool:
+    """Whether a stopped solve holds a feasible point: a MIP's incumbent does; an LP's
+    interrupted interior-point iterate does not (HiGHS reports no primal solution), and
+    reading it as a plan gave nonsense (zero spending, RMDs unmet)."""
+    import highspy
+
+    try:
+        status = model.getInfo().primal_solution_status
+    except AttributeError:  # an older highspy without the field: trust the objective
+        return True
+    return int(status) == int(highspy.SolutionStatus.kSolutionStatusFeasible)
 
 
 def resolve(ctx: ModelContext, solver: str = "highs") -> SolveReport:
