@@ -18,6 +18,7 @@ from taxopt.plan import plan_from_dict
 from taxopt.report.headroom import headroom, with_irmaa_room
 from taxopt.rules import load_rules
 from taxopt.tax import TaxInput
+from taxopt.validation import plan_warnings
 
 RULES = load_rules("us-federal-2026")
 MEDICARE = RULES.medicare
@@ -55,6 +56,17 @@ def test_each_tier_edge_from_the_cms_table(status, magi, tier):
     result = MEDICARE.irmaa(magi, status, 1)
     assert result.tier == tier
     assert result.annual_surcharge == pytest.approx(PER_PERSON_YEAR[tier], abs=0.005)
+
+
+def test_part_d_adjustments_follow_from_the_statute_and_the_base_premium():
+    """42 USC 1395w-113(a)(7)(B): the Part D adjustment is the base beneficiary premium
+    times (the Part B applicable percentage - 25.5%) / 25.5%, the applicable percentages
+    being 35, 50, 65, 80 and 85% (42 USC 1395r(i)(3)(C)); CMS rounds to the nearest 10
+    cents. 2026 base beneficiary premium: $38.99 (CMS, '2026 Medicare Part D Bid
+    Information', July 28, 2025). 38.99 x 9.5 / 25.5 = 14.53 -> 14.50, and so on."""
+    derived = [round(38.99 * (p - 25.5) / 25.5, 1) for p in (35, 50, 65, 80, 85)]
+    assert derived == pytest.approx([14.5, 37.5, 60.4, 83.3, 91.0])
+    assert MEDICARE.part_d_monthly == pytest.approx(derived)
 
 
 def test_a_couple_pays_per_person_on_medicare():
@@ -165,8 +177,9 @@ def _social_security(start_year: int, annual: float) -> list[dict]:
 
 
 def _withdrawing_plan(irmaa: bool, status: str = "single", born: tuple[int, ...] = (1962,)):
-    """Kim turns 65 in 2027; an IRA's withdrawals are the only income, so MAGI = them."""
-    return _household(irmaa, born, filing_status=status)
+    """Kim turns 65 in 2027; an IRA's withdrawals are the only income, so MAGI = them. The
+    2025 return's MAGI (before the plan) is given: 150,000."""
+    return _household(irmaa, born, filing_status=status, prior_magi={2025: 150_000})
 
 
 WITHDRAWALS = {2026: 150_000, 2027: 50_000, 2028: 250_000, 2029: 50_000, 2030: 50_000}
@@ -180,10 +193,10 @@ def _replay(plan):
 def test_the_ledger_charges_premiums_from_magi_two_years_before():
     yearly = _replay(_withdrawing_plan(irmaa=True))
     assert yearly.loc[2026, "irmaa"] == 0.0  # 64: not on Medicare
-    # 2027: the lookback year 2025 is before the plan: the first year's MAGI (150,000)
-    # stands in. On 2027's tiers (floors indexed 2%, increases rounded down to $1,000:
-    # 139,000 and 174,000) that is tier 2: 12 x (202.90 + 37.50) x 1.02.
-    assert yearly.loc[2027, "irmaa_magi_year"] == 2026
+    # 2027: the lookback year 2025 is before the plan: prior_magi gives 150,000. On
+    # 2027's tiers (floors indexed 2%, increases rounded down to $1,000: 139,000 and
+    # 174,000) that is tier 2: 12 x (202.90 + 37.50) x 1.02.
+    assert yearly.loc[2027, "irmaa_magi_year"] == 2025
     assert yearly.loc[2027, "irmaa"] == pytest.approx(12 * 240.40 * 1.02)
     assert yearly.loc[2028, "irmaa"] == pytest.approx(12 * 240.40 * 1.02**2)  # 2026's MAGI
     assert yearly.loc[2029, "irmaa"] == 0.0  # 2027's MAGI: 50,000
@@ -191,6 +204,23 @@ def test_the_ledger_charges_premiums_from_magi_two_years_before():
     # 500,000: tier 4, 12 x (446.30 + 83.30) x 1.02^4.
     assert yearly.loc[2030, "irmaa_tier"] == 4
     assert yearly.loc[2030, "irmaa"] == pytest.approx(12 * 529.60 * 1.02**4)
+
+
+def test_premiums_set_before_the_plan_need_those_returns():
+    """2027's premium is set by the 2025 return: without prior_magi it is left out and a
+    note says so; the model treats a given one as a constant (it is history)."""
+    plan = _household(True, (1962,), filing_status="single")
+    yearly = _replay(plan)
+    assert yearly.loc[2027, "irmaa"] == 0.0 and yearly.loc[2027, "irmaa_magi_year"] == 2025
+    assert yearly.loc[2028, "irmaa"] > 0  # 2026's own MAGI (150,000) sets it
+    (note,) = [n for n in plan_warnings(plan, RULES) if "prior_magi" in n]
+    assert "premiums of 2027" in note and "2025 return" in note
+    given = optimize(_withdrawing_plan(True), RULES, with_baselines=False)
+    assert given.ledger.yearly.set_index("year").loc[2027, "irmaa"] == pytest.approx(
+        12 * 240.40 * 1.02
+    )
+    assert given.reconciliation_max_abs_error < 1.0
+    assert not [n for n in given.notes if "prior_magi" in n]
 
 
 def test_premiums_are_paid_from_spending_only_with_the_option():
@@ -292,3 +322,84 @@ def test_conversions_stop_at_the_irmaa_floor_when_the_model_sees_it():
     assert yearly.at[2030, "magi"] == pytest.approx(122_000, abs=1.0)
     assert yearly["irmaa"].sum() == 0.0
     assert seen.reconciliation_max_abs_error < 1.0
+
+
+# ---------------------------------------------------------------------------------------
+# Worked by hand: conversions stop at a tier's floor exactly when its premium outweighs
+# what the conversions above the floor gain.
+
+
+def _one_conversion_world(irmaa: bool, heir_tax_rate: float):
+    """Kim (63 in 2026, on Medicare from 2028) with a $2M IRA, nothing grows and prices do
+    not rise, so a dollar converted gains (heir rate - marginal rate) and nothing else."""
+    return _household(
+        irmaa,
+        (1963,),
+        2_000_000,
+        horizon_age=66,
+        inflation=0.0,
+        tiers=[{"name": "index", "expected_return": 0.0, "yield": 0.0, "yield_character": "none"}],
+        more_accounts=[
+            {
+                "name": "cash",
+                "kind": "taxable",
+                "balances": {"index": 400_000},
+                "basis": {"index": 400_000},
+            }
+        ],
+        withdrawal={"policy": "fixed_amount", "amount": 20_000, "basis": "net"},
+        objective={"kind": "max_estate", "heir_tax_rate": heir_tax_rate},
+    )
+
+
+@pytest.mark.parametrize(
+    ("heir_tax_rate", "blind_magi", "seen_magi", "premium"),
+    [
+        # Heirs at 23%: a dollar converted in the 22% bracket gains 1 cent, in the 24%
+        # bracket it loses. Blind, Kim converts to the top of the 22% bracket. Above the
+        # first floor that gains 0.01 x 12,800 = $128, and tier 1 costs 12 x (81.20 +
+        # 14.50) = $1,148.40 two years later: she stops at 109,000.
+        (0.23, 121_800, 109_000, 0.0),
+        # Heirs at 30%: 8 cents a dollar in the 22% bracket, 6 in the 24%. Each floor
+        # against what the conversions up to the next floor gain:
+        #   109,000: 0.08 x 12,800 + 0.06 x 15,200 = 1,936 > 1,148.40 (tier 1): cross
+        #   137,000: 0.06 x 34,000 = 2,040 > 12 x (240.40 - 95.70) = 1,736.40: cross
+        #   171,000: 0.06 x 34,000 = 2,040 > 12 x (385.00 - 240.40) = 1,735.20: cross
+        #   205,000: 0.06 x (217,875 - 205,000) = 772.50 < 12 x (529.60 - 385.00) =
+        #            1,735.20: stop. Tier 3 costs 12 x 385.00 = 4,620 a year.
+        (0.30, 217_875, 205_000, 4_620.0),
+    ],
+)
+def test_conversions_stop_at_a_tier_when_its_premium_outweighs_the_gain(
+    heir_tax_rate, blind_magi, seen_magi, premium
+):
+    """2026 single brackets and standard deduction (Rev. Proc. 2025-32 as amended by
+    P.L. 119-21): 22% to taxable income 105,700 and 24% to 201,775 above a 16,100
+    deduction, so MAGI (= conversions) of 121,800 and 217,875 end those brackets. The
+    floors are the CMS 2026 table's (not indexed: inflation is zero). 2026's and 2027's
+    MAGI set the premiums of 2028 and 2029, both inside the plan; the plan's last two
+    years set premiums after it, so only the first two years are asserted."""
+    blind = optimize(_one_conversion_world(False, heir_tax_rate), RULES, with_baselines=False)
+    seen = optimize(_one_conversion_world(True, heir_tax_rate), RULES, with_baselines=False)
+    blind_years = blind.ledger.yearly.set_index("year")
+    seen_years = seen.ledger.yearly.set_index("year")
+    for year in (2026, 2027):
+        assert blind_years.at[year, "magi"] == pytest.approx(blind_magi, abs=1.0)
+        assert seen_years.at[year, "magi"] == pytest.approx(seen_magi, abs=1.0)
+        assert seen_years.at[year + 2, "irmaa"] == pytest.approx(premium)
+    assert seen.reconciliation_max_abs_error < 1.0
+
+
+def test_fast_mode_says_what_premiums_its_model_did_not_see():
+    plan = _rich_retiree(True)
+    fast = optimize(
+        plan.model_copy(update={"options": plan.options.model_copy(update={"mode": "fast"})}),
+        RULES,
+        with_baselines=False,
+    )
+    premiums = fast.ledger.lifetime_irmaa_real
+    assert premiums > 0
+    (note,) = [n for n in fast.notes if "fast mode does not see" in n]
+    assert f"${premiums:,.0f}" in note
+    exact = optimize(plan, RULES, with_baselines=False)
+    assert not [n for n in exact.notes if "fast mode does not see" in n]
