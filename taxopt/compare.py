@@ -31,8 +31,9 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -40,9 +41,10 @@ from pathlib import Path
 import pandas as pd
 from xlsxwriter.utility import xl_rowcol_to_cell
 
+from taxopt import progress
 from taxopt.errors import InputError, TaxoptError
 from taxopt.io import write_json
-from taxopt.optimize import optimize
+from taxopt.optimize import TIME_LIMIT_NOTE, optimize
 from taxopt.plan import Plan, load_plan
 from taxopt.report.book import Book
 from taxopt.report.charts import Series, make_chart
@@ -76,6 +78,12 @@ class Comparison:
     versus: dict[str, str] = field(default_factory=dict)
 
     @property
+    def time_limited(self) -> list[tuple[str, str]]:
+        """Pairs whose search the time limit cut short (each reports its best plan so far,
+        with a note saying so)."""
+        return [key for key, result in self.results.items() if TIME_LIMIT_NOTE in result.notes]
+
+    @property
     def pairs(self) -> list[tuple[str, str]]:
         return [(p, r) for p in self.plans for r in self.rule_sets]
 
@@ -105,6 +113,7 @@ class Comparison:
             "errors": [
                 {"plan": p, "rules": r, "error": message} for (p, r), message in self.errors.items()
             ],
+            "time_limited": [{"plan": p, "rules": r} for p, r in self.time_limited],
         }
 
     def to_json(self, path: str | Path) -> Path:
@@ -130,6 +139,11 @@ def compare(
     all cores, at most one per pair; 1 runs inline). `mode`: fast or exact (default: each
     plan's option). `states`: run each plan once per US state code, the plan named with
     the state ("Couple (CA)"); default: each plan's own `state`.
+
+    Inside `taxopt.progress.watch` (as `taxopt compare` runs it) the time limit covers the
+    whole comparison: each pair's search stops starting steps at the common deadline (a
+    pair started late still gets its first plan, noted as cut short: `time_limited`), and a
+    progress line says when each pair is done.
     """
     if mode not in (None, "fast", "exact"):
         raise InputError(f"compare: mode '{mode}' is unknown; use fast or exact")
@@ -226,24 +240,54 @@ def _label(items: list, name_of) -> list[tuple[str, object]]:
 # Running the pairs
 
 
-def _run_pair(plan: Plan, rules: RuleSet, mode: str | None, with_baselines: bool) -> Result | str:
-    """One optimization; a TaxoptError comes back as its message (other errors are bugs)."""
+def _run_pair(
+    plan: Plan, rules: RuleSet, mode: str | None, with_baselines: bool, deadline: float | None
+) -> Result | str:
+    """One optimization; a TaxoptError comes back as its message (other errors are bugs).
+    `deadline` (time.time() seconds, shared by every worker process): the time limit of
+    the whole comparison, the search's own within it."""
     try:
-        return optimize(plan, rules, mode=mode, with_baselines=with_baselines)
+        if deadline is None:
+            return optimize(plan, rules, mode=mode, with_baselines=with_baselines)
+        left = max(deadline - time.time(), 1e-9)
+        with progress.watch(left, show=False):  # workers' own steps would interleave
+            return optimize(plan, rules, mode=mode, with_baselines=with_baselines)
     except TaxoptError as exc:
         return str(exc)
 
 
 def _run_all(jobs: list, mode, processes: int | None, with_baselines: bool) -> list:
+    """Each job's Result or message, in the order given; a progress line as each is done."""
     if not jobs:
         return []
     workers = min(processes or os.cpu_count() or 1, len(jobs))
-    args = [(plan, rules, mode, with_baselines) for _key, plan, rules in jobs]
+    left = progress.seconds_left()
+    deadline = None if left is None else time.time() + left
+    args = [(plan, rules, mode, with_baselines, deadline) for _key, plan, rules in jobs]
+    outcomes: list = [None] * len(jobs)
     if workers == 1:
-        return [_run_pair(*a) for a in args]
+        for i, a in enumerate(args):
+            outcomes[i] = _run_pair(*a)
+            _pair_done(jobs[i][0], outcomes[i], i + 1, len(jobs))
+        return outcomes
     # Plans and rule sets are pydantic models: they pickle to the workers, Results back.
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(_run_pair, *zip(*args, strict=True)))
+        index = {pool.submit(_run_pair, *a): i for i, a in enumerate(args)}
+        for done, future in enumerate(as_completed(index), start=1):
+            i = index[future]
+            outcomes[i] = future.result()
+            _pair_done(jobs[i][0], outcomes[i], done, len(jobs))
+    return outcomes
+
+
+def _pair_done(key: tuple[str, str], outcome: Result | str, done: int, total: int) -> None:
+    plan, rules = key
+    if isinstance(outcome, Result):
+        cut = " (cut short by the time limit)" if TIME_LIMIT_NOTE in outcome.notes else ""
+        how = f"{outcome.status}{cut}"
+    else:
+        how = "error"
+    progress.step(f"pair {done}/{total} done: {plan} under {rules}: {how}")
 
 
 # ---------------------------------------------------------------------------------------
