@@ -444,3 +444,37 @@ def test_conversion_sentence_says_what_the_ledger_charges(result):
     free = bool((converting["total_tax"] < FLOW_FLOOR).all())
     assert ("they cost no tax" in sentence) == free, sentence
     assert f"{converting['marginal_ordinary_rate'].max():.0%} in tax" in sentence, sentence
+
+
+def test_a_plan_that_owes_no_tax_still_writes_its_workbook(tmp_path):
+    """Only a Roth and no other income: no tax in any year, so the tax chart has no series
+    (xlsxwriter refuses an empty chart); the Charts sheet leaves that chart out."""
+    from openpyxl import load_workbook
+
+    from taxopt.optimize import optimize
+    from taxopt.plan import plan_from_dict
+    from taxopt.rules import load_rules
+
+    plan = plan_from_dict(
+        {
+            "name": "roth only",
+            "filing_status": "single",
+            "start_year": 2026,
+            "retirement_year": 2026,
+            "horizon_age": 70,
+            "people": [{"name": "Ann", "birth_year": 1960}],
+            "tiers": [
+                {"name": "index", "expected_return": 0.05, "yield": 0.0, "yield_character": "none"}
+            ],
+            "profile": {"weights": {"index": 1.0}},
+            "accounts": [
+                {"name": "roth", "kind": "roth_ira", "owner": "Ann", "balances": {"index": 100_000}}
+            ],
+            "objective": {"kind": "max_spending", "bequest_floor": 0},
+        }
+    )
+    result = optimize(plan, load_rules("us-federal-2026"), with_baselines=False)
+    assert result.ledger.lifetime_tax_real == 0.0
+    path = tmp_path / "plan.xlsx"
+    result.to_excel(path)
+    assert "Charts" in load_workbook(path).sheetnames

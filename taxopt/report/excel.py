@@ -198,7 +198,9 @@ def write_charts(sheet: Sheet, result, data: dict[str, Series]) -> None:
                 data["Year"],
                 taxes,
                 subtype="stacked",
-            ),
+            )
+            if taxes
+            else None,  # a plan that owes no tax in any year has nothing to chart
         ),
         (
             "Ordinary taxable income with Roth conversions on top (bars), against the tops of "
@@ -230,6 +232,7 @@ def write_charts(sheet: Sheet, result, data: dict[str, Series]) -> None:
             ),
         ),
     ]
+    charts = [(caption, chart) for caption, chart in charts if chart is not None]
     for n, (caption, chart) in enumerate(charts):
         if n:
             sheet.page_break()
