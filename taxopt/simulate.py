@@ -575,7 +575,8 @@ class RmdBased:
 
     def target_real(self, view: YearView) -> np.ndarray:
         assert self._rules is not None and self._rules.rmd is not None
-        return view.portfolio_real / self._rules.rmd.divisor(view.age) + view.income_real
+        rmd = self._rules.rmd
+        return view.portfolio_real / rmd.divisor(rmd.table_age(view.age)) + view.income_real
 
     def describe(self) -> str:
         return "RMD-based: the portfolio / Uniform Lifetime Table divisor, + income"
