@@ -923,11 +923,15 @@ class RuleSet(Strict):
         problems += [f"benefit_clawbacks[{c.name}]: a clawback" for c in self.benefit_clawbacks]
         problems += [f"gross_ups[{g.name}]: a gross-up" for g in self.gross_ups]
         problems += [f"income_credits[{c.name}]: an income credit" for c in self.income_credits]
-        problems += [
-            f"credits[{c.name}]: an age, income limit, phase-out or implied rate"
+        shaped = [
+            c.name
             for c in self.credits
             if c.rate is None or c.min_age is not None or c.limited_to or c.phaseout
         ]
+        if shaped:
+            problems.append(
+                f"credits[{', '.join(shaped)}]: ages, income limits, phase-outs or implied rates"
+            )
         return problems
 
     def check_optimizer_support(self) -> None:

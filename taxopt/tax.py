@@ -165,6 +165,11 @@ class TaxResult:
     levels: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
+    def levels_tax(self) -> float:
+        """The further levels' tax (provinces), included in total_tax."""
+        return sum(float(level["total"]) for level in self.levels.values())
+
+    @property
     def effective_rate(self) -> float:
         """Total tax over AGI (0 when AGI is 0)."""
         return self.total_tax / self.agi if self.agi > 0 else 0.0
