@@ -27,6 +27,8 @@ Sources (each test names the lines it uses):
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -37,6 +39,7 @@ from taxopt.rules import RULES_DIR, RuleSet, load_rules
 from taxopt.tax import TaxInput, TaxResult, compute_tax, compute_tax_arrays
 
 CENT = 0.005
+EXAMPLES = Path(__file__).parent.parent / "examples"
 FEDERAL_BPA_CREDIT = (14_829 + 1_623) * 0.14  # 2,303.28
 ONTARIO_BPA_CREDIT = 12_989 * 0.0505  # 655.9445
 
@@ -203,6 +206,39 @@ def test_oas_repayment_lowers_the_income_the_age_amount_is_measured_on(on26):
     net = 100_000 - repayment
     expected = max(0.0, 9_208 - 0.15 * (net - 46_432)) * 0.14
     assert r.credit_details["age_amount"] == pytest.approx(expected, abs=CENT)
+
+
+def test_retiree_with_every_mechanism_line_by_line(on26):
+    """A 72-year-old: RRIF 60,000 (eligible pension income), CPP 12,000, interest 3,000,
+    OAS 8,900, eligible dividends 5,000, capital gains 10,000; T1, Schedule 1 and ON428."""
+    r = tax(
+        on26,
+        age=72,
+        ordinary_income=75_000,
+        pension_income=60_000,
+        social_security=8_900,
+        qualified_dividends=5_000,
+        ltcg=10_000,
+    )
+    # Line 15000: 75,000 + OAS 8,900 + 5,000 x 1.38 + 10,000 / 2 = 95,800 (= line 23400).
+    assert r.agi == pytest.approx(95_800)
+    # Line 23500: OAS repayment 15% x (95,800 - 95,323) = 71.55; line 23600 = 95,728.45.
+    assert r.clawbacks["oas_recovery_tax"] == pytest.approx(71.55, abs=CENT)
+    assert r.taxable_income == pytest.approx(95_728.45, abs=CENT)
+    # Federal: 8,193.22 + 20.5% x 37,205.45 = 15,820.34; credits at 14% on 16,452 (BPA,
+    # net income under 181,440) + age 9,208 - 15% x 49,296.45 = 1,813.53 + pension 2,000;
+    # dividend tax credit 6,900 x 15.0198%; plus the OAS recovery tax (line 42200).
+    fed = 15_820.33725 - 0.14 * (16_452 + 1_813.5325 + 2_000) - 6_900 * 0.150198 + 71.55
+    assert federal(r) == pytest.approx(fed, abs=CENT)
+    assert federal(r) == pytest.approx(12_018.35, abs=0.01)
+    # Ontario: 2,721.4955 + 9.15% x 41,837.45 = 6,549.62; credits at 5.05% on 12,989 + age 0
+    # (6,341 - 15% x 48,518.45 < 0) + pension 1,795 -> 5,803.03, under the 5,818 surtax
+    # threshold; dividend tax credit 690; health premium 750 (72,600 to 200,000).
+    on = ontario(r)
+    assert on["credit:age_amount"] == 0
+    assert on["surtax"] == 0
+    assert on["total"] == pytest.approx(6_549.622175 - 0.0505 * 14_784 - 690 + 750, abs=CENT)
+    assert r.total_tax == pytest.approx(17_881.38, abs=0.01)
 
 
 # --- Ontario surtax and health premium -------------------------------------------------
@@ -430,3 +466,17 @@ def test_tax_is_never_negative_and_rises_with_income(case, kind, more):
     values = {**income.__dict__, kind: getattr(income, kind) + more}
     bumped = compute_tax(rules, TaxInput(**values))
     assert bumped.total_tax >= r.total_tax - 1e-6
+
+
+def test_optimize_refuses_the_canadian_rule_set_in_one_line(capsys, tmp_path):
+    plan = (EXAMPLES / "young-accumulator.toml").read_text()
+    plan = plan.replace('kind = "roth_ira"', 'kind = "tfsa"').replace(
+        'kind = "taxable"', 'kind = "non_registered"'
+    )
+    path = tmp_path / "ca.toml"
+    path.write_text(plan)
+    code = main(["optimize", str(path), "--rules", "ca-on-2026"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "levels[ontario]" in err and "Use `taxopt tax`" in err
+    assert len(err.strip().splitlines()) == 1
