@@ -270,8 +270,9 @@ def test_ontario_surtax_thresholds(on26):
 
 
 def test_ontario_surtax_is_on_tax_before_the_dividend_tax_credit(on26):
-    # ON428 Part C: surtax on Ontario tax after non-refundable credits; the dividend tax
-    # credit comes off after the surtax is added.
+    # ON428 Part C (2023 layout, lines 62-71): the surtax is figured on Ontario tax after
+    # non-refundable credits (line 65); the dividend tax credit comes off after the surtax
+    # is added (lines 69-71).
     r = tax(on26, ordinary_income=100_000, qualified_dividends=10_000)
     after_credits = ontario_tax_on(113_800) - ONTARIO_BPA_CREDIT
     surtax = 0.20 * (after_credits - 5_818) + 0.36 * (after_credits - 7_446)
