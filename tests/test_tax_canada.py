@@ -479,5 +479,5 @@ def test_optimize_refuses_the_canadian_rule_set_in_one_line(capsys, tmp_path):
     code = main(["optimize", str(path), "--rules", "ca-on-2026"])
     err = capsys.readouterr().err
     assert code == 2
-    assert "levels[ontario]" in err and "Use `taxopt tax`" in err
+    assert "levels[ontario]" in err and "`taxopt tax`" in err
     assert len(err.strip().splitlines()) == 1
