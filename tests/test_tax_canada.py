@@ -481,3 +481,54 @@ def test_optimize_refuses_the_canadian_rule_set_in_one_line(capsys, tmp_path):
     assert code == 2
     assert "levels[ontario]" in err and "`taxopt tax`" in err
     assert len(err.strip().splitlines()) == 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(households())
+def test_arrays_and_floats_agree_on_random_households(case):
+    rules, income = case
+    one = compute_tax(rules, income)
+    out = compute_tax_arrays(
+        rules,
+        income.filing_status,
+        income.ages,
+        ordinary_income=np.array([income.ordinary_income]),
+        pension_income=income.pension_income,
+        qualified_dividends=income.qualified_dividends,
+        ltcg=income.ltcg,
+        social_security=income.social_security,
+    )
+    assert out.total_tax[0] == pytest.approx(one.total_tax, abs=1e-6)
+    assert out.clawbacks["oas_recovery_tax"][0] == pytest.approx(one.clawbacks["oas_recovery_tax"])
+    for name, parts in one.levels.items():
+        for key, value in parts.items():
+            assert out.levels[name][key][0] == pytest.approx(value, abs=1e-6)
+
+
+def test_federal_rule_set_alone_has_no_provincial_part(capsys):
+    rules = load_rules("ca-federal-2026")
+    r = tax(rules, ordinary_income=50_000)
+    assert r.levels == {}
+    assert r.total_tax == pytest.approx(50_000 * 0.14 - FEDERAL_BPA_CREDIT, abs=CENT)
+    code = main(
+        [
+            "tax",
+            "--rules",
+            "ca-federal-2026",
+            "--filing-status",
+            "single",
+            "--age",
+            "40",
+            "--ordinary-income",
+            "50000",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0 and "Ontario" not in out and "4,696.72" in out
+
+
+@pytest.mark.parametrize(("year", "limit"), [(2026, 7_000), (2027, 7_000), (2030, 7_500)])
+def test_tfsa_limit_grows_in_steps_of_500(on26, year, limit):
+    # ITA s.207.01(1): the indexed $5,000 is rounded to a multiple of $500 (here, down):
+    # at 2.5% a year 7,000 grows to 7,175 in 2027 (still 7,000), 7,727 in 2030 (7,500).
+    assert on26.for_year(year, 0.025).limits_by_name["tfsa"].annual == limit
