@@ -379,21 +379,15 @@ def test_arrays_give_the_same_figures_as_floats(on26):
 # --- the command line and validation -----------------------------------------------------
 
 
+def employee_at_50000(capsys, rules: str) -> tuple[int, str]:
+    """`taxopt tax` for a 40-year-old employee earning 50,000: exit code and output."""
+    argv = ["tax", "--rules", rules, "--filing-status", "single", "--age", "40"]
+    code = main([*argv, "--ordinary-income", "50000"])
+    return code, capsys.readouterr().out
+
+
 def test_tax_command_prints_federal_and_ontario_parts(capsys):
-    code = main(
-        [
-            "tax",
-            "--rules",
-            "ca-on-2026",
-            "--filing-status",
-            "single",
-            "--age",
-            "40",
-            "--ordinary-income",
-            "50000",
-        ]
-    )
-    out = capsys.readouterr().out
+    code, out = employee_at_50000(capsys, "ca-on-2026")
     assert code == 0
     assert "Federal tax" in out and "4,696.72" in out  # 7,000 - 2,303.28
     assert "Ontario tax" in out and "2,469.06" in out  # 2,525 - 655.94 + 600
@@ -510,20 +504,7 @@ def test_federal_rule_set_alone_has_no_provincial_part(capsys):
     r = tax(rules, ordinary_income=50_000)
     assert r.levels == {}
     assert r.total_tax == pytest.approx(50_000 * 0.14 - FEDERAL_BPA_CREDIT, abs=CENT)
-    code = main(
-        [
-            "tax",
-            "--rules",
-            "ca-federal-2026",
-            "--filing-status",
-            "single",
-            "--age",
-            "40",
-            "--ordinary-income",
-            "50000",
-        ]
-    )
-    out = capsys.readouterr().out
+    code, out = employee_at_50000(capsys, "ca-federal-2026")
     assert code == 0 and "Ontario" not in out and "4,696.72" in out
 
 
