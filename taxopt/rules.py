@@ -661,34 +661,26 @@ class RuleSet(Strict):
 
     def optimizer_support_problems(self) -> list[str]:
         """What in this rule set the optimizer cannot encode ("field: what" each; empty when
-        it can). The tax calculator handles every valid rule set; the optimizer stacks one
-        preferential schedule without a nil-rate allowance that takes left-over deductions,
-        and measures phase-outs on MAGI (US style)."""
-        problems = []
-        if len(self.preferential) > 1:
-            names = ", ".join(p.name for p in self.preferential)
-            problems.append(f"preferential: {len(self.preferential)} schedules ({names})")
-        for p in self.preferential:
-            if p.allowance:
-                problems.append(f"preferential[{p.name}].allowance: a nil-rate allowance")
-            if not p.deductions_offset:
-                problems.append(f"preferential[{p.name}].deductions_offset: false")
-        for d in self.deductions:
-            if d.phaseout is not None and d.phaseout.measure != "magi":
-                problems.append(
-                    f"deductions[{d.name}].phaseout.measure: {d.phaseout.measure}, not magi"
-                )
-        return problems
+        it can). The tax calculator handles every valid rule set; the optimizer stacks any
+        number of preferential schedules with nil-rate allowances (taxopt.model.stacking),
+        but lets left-over deductions reduce only one of them."""
+        offsetting = [p.name for p in self.preferential if p.deductions_offset]
+        if len(offsetting) > 1:
+            return [
+                f"preferential[{name}].deductions_offset: true, as {offsetting[0]}'s is"
+                for name in offsetting[1:]
+            ]
+        return []
 
     def check_optimizer_support(self) -> None:
         """Refuse, in one line, a rule set the optimizer cannot model (see above)."""
         problems = self.optimizer_support_problems()
         if problems:
             raise InputError(
-                f"rules {self.name}: the optimizer supports one preferential schedule without "
-                "allowances that takes left-over deductions, and phase-outs measured on MAGI "
-                f"(US style); this rule set has {'; '.join(problems)}. Use `taxopt tax` for "
-                "this rule set."
+                f"rules {self.name}: the optimizer lets deductions left over from ordinary "
+                f"income reduce one preferential schedule only; this rule set has "
+                f"{'; '.join(problems)}. Set deductions_offset = false on all but one, or use "
+                "`taxopt tax` for this rule set."
             )
 
     def roth_withdrawal_phase(self, age: int, year: int, clock_start: int | None) -> RothPhase:

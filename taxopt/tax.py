@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from taxopt.rules import Deduction, RuleSet, Schedule
+from taxopt.rules import Deduction, PreferentialSchedule, RuleSet, Schedule
 
 Amount = float | np.ndarray  # one filing unit's amount, or one element per simulated path
 
@@ -406,6 +406,54 @@ def _kinds_without_offset(rules: RuleSet) -> list[str]:
     return [k for p in rules.preferential if not p.deductions_offset for k in p.applies_to]
 
 
+def preferential_slices(
+    rules: RuleSet,
+    status: str,
+    amounts: dict[str, Amount],
+    preferential_income: Amount,
+    xp: Namespace = None,
+) -> list[tuple[PreferentialSchedule, Amount, Amount]]:
+    """(schedule, nil-rate part, taxed part) of each preferential schedule, in the rule
+    file's order, which is the order they stack on ordinary taxable income (UK: dividends
+    then gains, ITA 2007 s.16; US: one schedule).
+
+    `amounts` are the covered income kinds before deductions; `preferential_income` is
+    what is left of them after deductions (TaxAmounts.preferential_taxable_income). The
+    shortfall (deductions beyond ordinary income) is taken from the schedules that allow it
+    (`deductions_offset`), in file order. A schedule's `allowance` is the bottom of its
+    slice, taxed at 0 but using up band (UK dividend allowance, ITA 2007 s.13A).
+    """
+    xp = xp or _namespace(preferential_income, *amounts.values())
+    reduction = sum(amounts.values()) - preferential_income
+    slices = []
+    for pref in rules.preferential:
+        slice_amount = sum(amounts[kind] for kind in pref.applies_to)
+        cut = xp.minimum(reduction, slice_amount) if pref.deductions_offset else 0.0
+        slice_amount = slice_amount - cut
+        reduction = reduction - cut
+        nil_rate = xp.minimum(slice_amount, pref.allowance.get(status, 0.0))
+        slices.append((pref, nil_rate, slice_amount - nil_rate))
+    return slices
+
+
+def stack_tops(
+    rules: RuleSet,
+    status: str,
+    ordinary_taxable: Amount,
+    amounts: dict[str, Amount],
+    preferential_income: Amount,
+) -> list[Amount]:
+    """Where each layer of taxable income ends, bottom up: ordinary taxable income, then
+    for each preferential schedule its nil-rate part (only when it has an allowance) and
+    its taxed part (`preferential_slices`). The optimizer's stacking levels are these."""
+    tops = [ordinary_taxable]
+    for pref, nil_rate, taxed in preferential_slices(rules, status, amounts, preferential_income):
+        if pref.allowance.get(status, 0.0) > 0:
+            tops.append(tops[-1] + nil_rate)
+        tops.append(tops[-1] + taxed)
+    return tops
+
+
 def _stacked_preferential_tax(
     rules: RuleSet,
     status: str,
@@ -414,24 +462,16 @@ def _stacked_preferential_tax(
     preferential_income: Amount,
     xp: Namespace,
 ) -> Amount:
-    """Tax each preferential schedule's income on top of what is already stacked below it.
-
-    When deductions exceed ordinary income, the shortfall reduces preferential income;
-    it is taken from the schedules in file order.
-    """
-    reduction = sum(amounts.values()) - preferential_income
+    """Tax each preferential schedule's income on top of what is already stacked below it
+    (`preferential_slices`)."""
     base = ordinary_taxable
     tax = 0.0
-    for pref in rules.preferential:
-        slice_amount = sum(amounts[kind] for kind in pref.applies_to)
-        cut = xp.minimum(reduction, slice_amount) if pref.deductions_offset else 0.0
-        slice_amount = slice_amount - cut
-        reduction = reduction - cut
-        allowance = xp.minimum(slice_amount, pref.allowance.get(status, 0.0))
-        tax = tax + schedule_tax_between(
-            pref.brackets[status], base + allowance, base + slice_amount, xp
-        )
-        base = base + slice_amount
+    for pref, nil_rate, taxed in preferential_slices(
+        rules, status, amounts, preferential_income, xp
+    ):
+        start = base + nil_rate
+        tax = tax + schedule_tax_between(pref.brackets[status], start, start + taxed, xp)
+        base = start + taxed
     return tax
 
 
