@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from taxopt.errors import InputError
 from taxopt.rules import (
     RULES_DIR,
+    RuleSet,
     available_rule_sets,
     indexed_amount,
     load_raw,

@@ -101,7 +101,8 @@ def add_layers(ctx: ModelContext, year: int, rules: RuleSet, segments, amounts: 
             layer = amounts[pref.name] - ctx.variables["nil_rate"][year, pref.name]
         else:
             layer = amounts[pref.name]
-        ctx.constrain("stack_fill", (year, level), lin({c: 1.0 for c in cols}) - below_level - layer == 0)
+        filled = lin({c: 1.0 for c in cols})
+        ctx.constrain("stack_fill", (year, level), filled - below_level - layer == 0)
         schedule = pref.brackets[status]
         for s, (col, under) in enumerate(zip(cols, columns[-1], strict=True)):
             ctx.constrain("stack_layer", (year, level, s), col - under >= 0)

@@ -73,7 +73,7 @@ from taxopt.model.stacking import (
     offsetting_schedule,
 )
 from taxopt.model.withdrawals import early_withdrawals
-from taxopt.rules import RuleSet, Schedule, WithdrawalTax
+from taxopt.rules import RuleSet, WithdrawalTax
 from taxopt.tax import deduction_amount
 from taxopt.tax import schedule_tax as _schedule_tax
 
@@ -164,6 +164,7 @@ def _declare_brackets(ctx: ModelContext, year: int, rules: RuleSet) -> None:
     for i, (start, end) in enumerate(cuts):
         v["ordinary_segment"].add((year, i), high=None if end is None else end - start)
     if rules.preferential and ctx.exact and _cap_saving(rules, status) > 0:
+        ordinary = rules.ordinary.brackets[status]
         for i, (start, end, _rate) in enumerate(ordinary.bands()):
             v["regular_segment"].add((year, i), high=None if math.isinf(end) else end - start)
         v["income_tax"].add(year)
