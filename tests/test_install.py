@@ -55,9 +55,8 @@ def installed(tmp_path_factory) -> tuple[Path, Path]:
     bin_dir = venv / ("Scripts" if os.name == "nt" else "bin")
     python = bin_dir / "python"
     site = Path(
-        _run(
-            [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], base
-        ).stdout.strip()
+        _run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], base)
+        .stdout.strip()
     )
     # Dependencies from this environment; a plain path line does not run its .pth files,
     # so the editable install of the checkout stays out of the fresh environment.

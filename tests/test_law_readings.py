@@ -45,7 +45,6 @@ STATE_MODULES = re.compile(r"^taxopt/state_")
 # reconciliation holds it to the calculator to the dollar (tests/test_optimize.py).
 LP_ENCODINGS = {("benefit taxation", "taxopt/model/taxes.py")}
 
-
 def _allowed(readings: set[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
     return {r for r in readings if (r[0], r[1]) not in LP_ENCODINGS}
 

@@ -175,7 +175,9 @@ def test_zero_volatility_reproduces_the_ledger(example, request) -> None:
     _assert_matches_ledger(sim, result)
 
 
-def test_zero_volatility_regime_and_constant_bootstrap_reproduce_the_ledger(retiree_mean, tmp_path):
+def test_zero_volatility_regime_and_constant_bootstrap_reproduce_the_ledger(
+    retiree_mean, tmp_path
+):
     retiree = retiree_mean
     sim = simulate(retiree, paths=2, seed=2, returns=Regime(volatility=_zero_volatility(retiree)))
     _assert_matches_ledger(sim, retiree)

@@ -87,11 +87,9 @@ def households(draw: st.DrawFn) -> Household:
 def _top_rate(state: StateRuleSet) -> float:
     rates = [max(s.rates) for s in state.brackets.schedules.values()]
     rates += [f.rate for f in state.flat_rates]
-    local = (
-        max((max(s.rates) for s in state.local.schedules.values()), default=0.0)
-        if (state.local is not None)
-        else 0.0
-    )  # a local overlay (New York City) taxes the state's taxable income again
+    local = max((max(s.rates) for s in state.local.schedules.values()), default=0.0) if (
+        state.local is not None
+    ) else 0.0  # a local overlay (New York City) taxes the state's taxable income again
     return max(rates) + sum(s.rate for s in state.surtaxes) + local
 
 
