@@ -27,7 +27,13 @@ from taxopt.rules import (
 from taxopt.rules_report import diff_rules, rule_tables, rule_values
 from taxopt.tax import TaxInput, compute_tax
 
-ALL_RULE_SETS = ["uk-2025-26", "us-federal-2025", "us-federal-2026", "us-federal-2026-pre-tcja"]
+ALL_RULE_SETS = [
+    "uk-2025-26",
+    "uk-2026-27",
+    "us-federal-2025",
+    "us-federal-2026",
+    "us-federal-2026-pre-tcja",
+]
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -525,7 +531,7 @@ def test_early_withdrawal_penalty_rate():
 
 
 def test_optimizer_support_is_a_property_of_the_rule_set():
-    for name in ("us-federal-2025", "us-federal-2026", "us-federal-2026-pre-tcja", "uk-2025-26"):
+    for name in ALL_RULE_SETS:
         assert load_rules(name).optimizer_support_problems() == []
     # Left-over deductions may reduce one preferential schedule only.
     raw = load_raw("uk-2025-26")
