@@ -133,6 +133,7 @@ def optimize(
     taxed on. After the search: circles of money that remain are re-solved away unless the
     plan is strictly better with them (taxopt.circles).
     """
+    plan = plan.under(rules)  # account kinds as the rule set's jurisdiction names them
     _check_options(plan, rules, paths, success)
     clock = Stopwatch()
     with clock.timing("total"):

@@ -9,6 +9,7 @@ replayed by the ledger with the calculator and must agree with the model within 
 from __future__ import annotations
 
 import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -81,7 +82,7 @@ person = "Sam"
 annual = 72000
 [[income]]
 name = "Sam State Pension"
-kind = "social_security"
+kind = "state_pension"
 owner = "Sam"
 start_age = 67
 annual = 11973
@@ -138,3 +139,38 @@ def test_isa_holds_the_highest_growth_tier(saver):
     top = isa.sort_values("dollars").iloc[-1]
     assert top.tier == "small_cap"
     assert top.share_of_account > 0.5
+
+
+# ---------------------------------------------------------------------------------------
+# One household under two jurisdictions: a plan names each account's kind per jurisdiction.
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+
+def _young_accumulator(**kinds: dict[str, str]) -> Plan:
+    data = tomllib.loads((EXAMPLES / "young-accumulator.toml").read_text())
+    for account in data["accounts"]:
+        if account["name"] in kinds:
+            account["kinds"] = kinds[account["name"]]
+    return Plan.model_validate(data)
+
+
+def test_a_us_plan_maps_its_accounts_to_uk_kinds():
+    plan = _young_accumulator(sam_roth={"UK": "isa"}, sam_taxable={"UK": "gia"})
+    uk = taxopt.load_rules("uk-2025-26")
+    mapped = plan.under(uk)
+    assert [a.kind for a in mapped.accounts] == ["isa", "gia"]
+    assert plan.under(taxopt.load_rules("us-federal-2026")) is plan  # US reads `kind`
+    result = optimize(plan, uk, mode="fast", paths=0, with_baselines=False)
+    assert result.status == "optimal"
+    assert [a.kind for a in result.plan.accounts] == ["isa", "gia"]
+
+
+def test_an_unmapped_account_is_refused_in_one_line_naming_the_fix():
+    plan = _young_accumulator(sam_taxable={"UK": "gia"})  # the Roth has no UK kind
+    with pytest.raises(taxopt.InputError) as info:
+        plan.check_against(taxopt.load_rules("uk-2025-26"))
+    message = str(info.value)
+    assert "\n" not in message
+    assert "accounts[0].kind: 'roth_ira' is not an account kind of rule set uk-2025-26" in message
+    assert 'kinds = { UK = "isa" }' in message
