@@ -75,7 +75,12 @@ from taxopt.stress import (
     check_stress_options,
     stress_test,
 )
-from taxopt.validation import check_simulation_size, plan_warnings, uninvested_savings
+from taxopt.validation import (
+    check_simulation_size,
+    lifetime_limit_notes,
+    plan_warnings,
+    uninvested_savings,
+)
 
 DEFAULT_MIP_SECONDS = 0.0
 FALLBACK_MIP_SECONDS = 30.0  # when no regime LP is feasible, the MILP gets this long
@@ -158,6 +163,7 @@ def optimize(
             *result.notes,
             *circle_notes(circles, netted),
             *uninvested_savings(plan, rules, result.yearly),
+            *lifetime_limit_notes(result.plan, rules, result.yearly),
             *spent_surplus(plan, rules, result.yearly, result.policy_tax),
         ]
         if with_baselines:

@@ -424,6 +424,14 @@ class ContributionLimit(Cited):
     catch_up: list[CatchUp] = Field(default_factory=list)
     indexed: bool = True  # the catch-up amounts too, each rounded by its own round_down_to
     round_down_to: Unit | None = Field(None, description=ROUND_DOWN_TO_HELP)
+    after_withdrawal: float | None = Field(
+        None,
+        ge=0,
+        le=MAX_AMOUNT,
+        description="the annual limit from the year a person first withdraws from an account "
+        "of these kinds (UK money purchase annual allowance); the result warns where a plan "
+        "contributes more",
+    )
 
     @property
     def display_name(self) -> str:
@@ -460,6 +468,14 @@ class AccountKind(Cited):
     withdrawals: WithdrawalTax
     tax_free_withdrawal_fraction: float = Field(
         0.0, ge=0, le=1, description="share of each withdrawal that is tax free (UK SIPP: 0.25)"
+    )
+    tax_free_lifetime_limit: float | None = Field(
+        None,
+        ge=0,
+        le=MAX_AMOUNT,
+        description="most one person may take tax free over a lifetime from accounts of this "
+        "kind (UK lump sum allowance), nominal, not indexed; the model and the ledger take "
+        "the fraction of every withdrawal tax free and the result warns where a plan passes it",
     )
     rmd: bool = False
     early_withdrawal_penalty: bool = False
