@@ -307,20 +307,38 @@ class BenefitTaxation(Cited):
         return xp.minimum(self.max_fraction * benefits, second_tier + first_tier)
 
 
+class AgeFromYear(Strict):
+    year: int = Field(ge=MIN_YEAR, le=MAX_YEAR, description="first tax year the age applies")
+    age: float = Field(ge=0, le=MAX_AGE)
+
+
 class EarlyWithdrawal(Cited):
-    """An additional tax on distributions taken before `age` (US: IRC §72(t))."""
+    """An additional tax on distributions taken before `age` (US: IRC §72(t)); `later_ages`
+    raise the age from a year on (UK: normal minimum pension age 55, 57 from 2028-29)."""
 
     age: float
+    later_ages: list[AgeFromYear] = Field(default_factory=list)
     penalty_rate: float = Field(ge=0, le=1)
 
-    def applies(self, age: int) -> bool:
-        """Is a withdrawal early for a person whose age at the end of the year is `age`?
+    def age_in(self, year: int | None) -> float:
+        """The age that applies to withdrawals in `year`; without a year, the highest age
+        that ever applies (the cautious answer for a withdrawal of unknown date)."""
+        if year is None:
+            return max([self.age, *(a.age for a in self.later_ages)])
+        return max(
+            ((a.year, a.age) for a in self.later_ages if a.year <= year),
+            default=(0, self.age),
+        )[1]
+
+    def applies(self, age: int, year: int | None = None) -> bool:
+        """Is a withdrawal in `year` early for a person whose age at the end of the year is
+        `age`?
 
         Safe from the year in which that age exceeds the rule's age (59.5 -> from 60): a
         conservative reading of "attained age 59 1/2"; everything asks it through
         RuleSet.withdrawal_is_early or RuleSet.roth_withdrawal_phase.
         """
-        return age <= math.floor(self.age)
+        return age <= math.floor(self.age_in(year))
 
 
 class RothPhase(StrEnum):
@@ -651,12 +669,12 @@ class RuleSet(Strict):
         rule = self.early_withdrawal
         return rule.penalty_rate if rule is not None else 0.0
 
-    def withdrawal_is_early(self, account_kind: str, age: int) -> bool:
-        """Whether a withdrawal from an account of `account_kind` by an owner whose age at
-        the end of the year is `age` bears the early-withdrawal penalty."""
+    def withdrawal_is_early(self, account_kind: str, age: int, year: int | None = None) -> bool:
+        """Whether a withdrawal in `year` from an account of `account_kind` by an owner
+        whose age at the end of the year is `age` bears the early-withdrawal penalty."""
         rule = self.early_withdrawal
         kind = self.account_kinds[account_kind]
-        return kind.early_withdrawal_penalty and rule is not None and rule.applies(age)
+        return kind.early_withdrawal_penalty and rule is not None and rule.applies(age, year)
 
     def rmd_divisor(self, account_kind: str, age: int, birth_year: int) -> float | None:
         """Distribution-table divisor when an RMD is due from an account of `account_kind`
@@ -712,7 +730,7 @@ class RuleSet(Strict):
             and year >= clock_start + roth.seasoning_years
         ):
             return RothPhase.QUALIFIED
-        if self.early_withdrawal is not None and self.early_withdrawal.applies(age):
+        if self.early_withdrawal is not None and self.early_withdrawal.applies(age, year):
             return RothPhase.EARLY
         return RothPhase.UNQUALIFIED
 

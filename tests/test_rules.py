@@ -412,7 +412,7 @@ def test_rmd_divisor_by_kind_age_and_birth_year(rules, kind, age, born, divisor)
         ("us-federal-2026", "traditional_ira", 59, True),
         ("us-federal-2026", "traditional_ira", 60, False),
         ("us-federal-2026", "roth_ira", 40, False),  # the kind bears no penalty
-        # FA 2004 s.279 normal minimum pension age 57 (from 2028).
+        # FA 2004 s.279 normal minimum pension age: without a year, the later age 57.
         ("uk-2025-26", "sipp", 57, True),
         ("uk-2025-26", "sipp", 58, False),
         ("uk-2025-26", "isa", 30, False),
@@ -796,3 +796,15 @@ def test_uk_personal_allowance_is_not_set_against_gains():
     # Gains 20,000 - 3,000 annual exempt amount = 17,000, all in the basic band at 18%:
     # 3,060 (HMRC 'Capital Gains Tax: what you pay it on, rates and allowances', 2025-26).
     assert uk_tax(5_000, 0, 20_000) == pytest.approx(3_060.0, abs=0.01)
+
+
+def test_uk_minimum_pension_age_is_55_then_57_from_2028_29():
+    """FA 2004 s.279 as amended by Finance Act 2022: 55, and 57 from 6 April 2028 (the
+    2028-29 tax year, `year = 2028`); an age counts from the year after it is reached."""
+    uk = load_rules("uk-2025-26")
+    assert uk.withdrawal_is_early("sipp", 55, 2027)
+    assert not uk.withdrawal_is_early("sipp", 56, 2027)
+    assert uk.withdrawal_is_early("sipp", 56, 2028)
+    assert uk.withdrawal_is_early("sipp", 57, 2040)
+    assert not uk.withdrawal_is_early("sipp", 58, 2028)
+    assert not uk.withdrawal_is_early("isa", 30, 2028)
