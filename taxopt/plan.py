@@ -105,6 +105,14 @@ class Tier(Strict):
 ROTH_FIELDS = ("roth_contributions", "roth_conversions", "roth_first_contribution_year")
 
 
+def kind_under(account: Account, rules: RuleSet) -> str:
+    """The account's kind under `rules`: its `kinds` entry for the rule set's jurisdiction
+    ("US-federal"), else for the jurisdiction's country code ("US"), else `kind`."""
+    jurisdiction = rules.meta.jurisdiction
+    country = jurisdiction.split("-", 1)[0]
+    return account.kinds.get(jurisdiction, account.kinds.get(country, account.kind))
+
+
 class Account(Strict):
     name: str = Field(min_length=1)
     implied: bool = Field(
@@ -116,8 +124,9 @@ class Account(Strict):
     kinds: dict[str, str] = Field(
         default_factory=dict,
         description="the account's kind under another jurisdiction's rules, by the rule "
-        'set\'s meta.jurisdiction (kinds = { UK = "isa", CA = "tfsa" }); a rule set of a '
-        "jurisdiction listed here reads that kind instead of `kind`",
+        'set\'s meta.jurisdiction or its country code (kinds = { UK = "isa", US = '
+        '"roth_ira" }: US names US-federal); a rule set of a jurisdiction listed here reads '
+        "that kind instead of `kind`",
     )
     owner: str | None = Field(None, description="person who owns it; required for limited kinds")
     balances: dict[str, float] = Field(default_factory=dict, description="dollars per tier today")
@@ -691,10 +700,9 @@ class Plan(Strict):
         """The plan with each account's kind as `rules`' jurisdiction names it (the
         account's `kinds` entry for meta.jurisdiction, else its `kind`); the plan itself
         when nothing changes. Nothing else is translated: amounts stay in the plan's units."""
-        jurisdiction = rules.meta.jurisdiction
         mapped = [
-            a.model_copy(update={"kind": a.kinds[jurisdiction]})
-            if a.kinds.get(jurisdiction, a.kind) != a.kind
+            a.model_copy(update={"kind": kind_under(a, rules)})
+            if kind_under(a, rules) != a.kind
             else a
             for a in self.accounts
         ]
@@ -719,7 +727,7 @@ class Plan(Strict):
         for i, account in enumerate(self.accounts):
             kind = rules.account_kinds.get(account.kind)
             if kind is None:
-                jurisdiction = rules.meta.jurisdiction
+                jurisdiction = rules.meta.jurisdiction.split("-", 1)[0]
                 raise InputError(
                     f"{source}: accounts[{i}].kind: '{printable(account.kind)}' is not an account "
                     f"kind of rule set {rules.name}; use one of {', '.join(rules.account_kinds)}"

@@ -215,3 +215,13 @@ def test_contributions_after_first_drawing_the_sipp_are_checked_against_the_mpaa
     years = ", ".join(str(int(v)) for v in both.year)
     assert len(notes) == 1
     assert f"to pension annual allowance accounts in {years}," in notes[0]
+
+
+def test_the_uk_example_names_its_us_kinds_by_country_code():
+    """`kinds = { US = ... }` reaches the US-federal jurisdiction: `compare` can run the UK
+    example under US rules (amounts stay as entered)."""
+    plan = taxopt.load_plan(EXAMPLES / "uk-higher-rate-saver.toml")
+    us = taxopt.load_rules("us-federal-2026")
+    assert us.meta.jurisdiction == "US-federal"
+    assert [a.kind for a in plan.under(us).accounts] == ["traditional_ira", "roth_ira", "taxable"]
+    plan.under(us).check_against(us)

@@ -4,6 +4,11 @@ Per year: ordinary income; taxable Social Security (piecewise in provisional inc
 deductions with the senior phase-out; ordinary brackets as bracket-filling variables;
 preferential income stacked on top; NIIT; early-withdrawal penalty.
 
+Several preferential schedules (UK dividends then gains), nil-rate allowances and schedules
+that take no left-over deductions are stacked by taxopt.model.stacking (`needs_layers`);
+a rule set with one plain schedule (US) keeps the form below. Phase-outs are measured on
+the income their rule names (`measure`: MAGI, or income without gains for the UK taper).
+
 Convex parts are exact in a linear program. The non-convex parts (concave kinks) use a few
 binaries per year in exact mode; fast mode replaces them with an LP approximation and the
 ledger reports the error:
