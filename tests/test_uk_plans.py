@@ -225,3 +225,18 @@ def test_the_uk_example_names_its_us_kinds_by_country_code():
     assert us.meta.jurisdiction == "US-federal"
     assert [a.kind for a in plan.under(us).accounts] == ["traditional_ira", "roth_ira", "taxable"]
     plan.under(us).check_against(us)
+
+
+def test_an_earner_in_the_taper_keeps_the_whole_personal_allowance():
+    """Between £100,000 and £125,140 of adjusted net income each pound costs 60p (40% plus
+    half a pound of allowance at 40%, ITA 2007 s.58); a SIPP contribution reduces adjusted
+    net income (s.58(3)) and comes back taxed at most 15p. So a £118,000 earner pays in at
+    least down to £100,000 every working year and keeps the full £12,570 allowance."""
+    text = SAVER.replace("annual = 72000", "annual = 118000")
+    plan = Plan.model_validate(tomllib.loads(text))
+    result = optimize(plan, taxopt.load_rules("uk-2025-26"), paths=0, with_baselines=False)
+    assert result.reconciliation_max_abs_error < 1.0
+    working = result.yearly[result.yearly.wages > 0]
+    assert (working.wages > 100_000 + 12_570).all()  # the taper would bite without the SIPP
+    assert ((working.total_deductions - 12_570).abs() <= PENNY).all()
+    assert (working.agi - working.realized_gains <= 100_000 + PENNY).all()
