@@ -231,7 +231,45 @@ class Credit(Cited):
     round_down_to: RoundDownTo = Field(None, description=ROUND_DOWN_TO_HELP)
 
 
-IncomeKind = Literal["qualified_dividends", "ltcg"]
+# Income kinds a preferential schedule may cover: dividends, included gains, and the
+# investment part of ordinary income (interest and other yields: UK savings income).
+IncomeKind = Literal["qualified_dividends", "ltcg", "investment_ordinary_income"]
+
+
+class AllowanceSteps(Strict):
+    """A nil-rate allowance that steps down as income-tax taxable income (taxable income
+    without the kinds of schedules that take no deductions, i.e. without UK gains) passes
+    thresholds: `amounts[i]` once that income is above `thresholds[i]` (UK personal savings
+    allowance: 1,000, 500 once any income is above the basic rate limit, 0 above the
+    higher rate limit; ITA 2007 s.12B). A cliff: one pound over a threshold loses the step."""
+
+    thresholds: list[float]
+    amounts: list[float]
+
+    @model_validator(mode="after")
+    def _check(self) -> AllowanceSteps:
+        if len(self.thresholds) != len(self.amounts) or not self.thresholds:
+            raise ValueError("give one amount per threshold")
+        if self.thresholds[0] != 0:
+            raise ValueError("the first threshold must be 0")
+        if any(b <= a for a, b in zip(self.thresholds, self.thresholds[1:], strict=False)):
+            raise ValueError("thresholds must strictly increase")
+        if any(not 0 <= a <= MAX_AMOUNT for a in self.amounts):
+            raise ValueError(f"amounts are from 0 to {MAX_AMOUNT:g}")
+        return self
+
+    def amount_at(self, measured: Any) -> Any:
+        """The allowance for income `measured` (a float or an array)."""
+        out = self.amounts[0] + 0.0 * measured
+        for i in range(1, len(self.thresholds)):
+            out = out + (self.amounts[i] - self.amounts[i - 1]) * (measured > self.thresholds[i])
+        return out
+
+    def scaled(self, factor: float, round_down_to: float | None = None) -> AllowanceSteps:
+        return AllowanceSteps(
+            thresholds=[indexed_amount(t, factor, round_down_to) for t in self.thresholds],
+            amounts=[indexed_amount(a, factor, round_down_to) for a in self.amounts],
+        )
 
 
 class PreferentialSchedule(Cited):
@@ -247,6 +285,16 @@ class PreferentialSchedule(Cited):
     indexed: bool = True
     round_down_to: RoundDownTo = Field(None, description=ROUND_DOWN_TO_HELP)
     allowance: dict[FilingStatus, float] = Field(default_factory=dict)
+    allowance_steps: dict[FilingStatus, AllowanceSteps] = Field(
+        default_factory=dict,
+        description="a nil-rate allowance by income-tax taxable income, instead of `allowance`",
+    )
+    starting_band: dict[FilingStatus, float] = Field(
+        default_factory=dict,
+        description="a 0% band on this income below this position in taxable income (UK "
+        "starting rate for savings, ITA 2007 s.12), used before the allowance: the nil-rate "
+        "part is the room left below it plus the allowance",
+    )
     deductions_offset: bool = Field(
         True,
         description="deductions left over from other income may reduce this income (the "
@@ -254,6 +302,30 @@ class PreferentialSchedule(Cited):
         "personal allowance is not set against them)",
     )
     brackets: dict[FilingStatus, Schedule]
+
+    @model_validator(mode="after")
+    def _one_allowance(self) -> PreferentialSchedule:
+        both = sorted(set(self.allowance) & set(self.allowance_steps))
+        if both:
+            raise ValueError(f"give allowance or allowance_steps for {both}, not both")
+        return self
+
+    def has_allowance(self, status: FilingStatus) -> bool:
+        """Whether the schedule has a nil-rate part for `status` (fixed, stepped or a
+        starting band)."""
+        return (
+            self.allowance.get(status, 0.0) > 0
+            or status in self.allowance_steps
+            or self.starting_band.get(status, 0.0) > 0
+        )
+
+    def allowance_for(self, status: FilingStatus, measured: Any) -> Any:
+        """The nil-rate allowance of a filing unit whose income-tax taxable income is
+        `measured` (see AllowanceSteps)."""
+        steps = self.allowance_steps.get(status)
+        if steps is not None:
+            return steps.amount_at(measured)
+        return self.allowance.get(status, 0.0)
 
 
 class CapitalGains(Cited):
@@ -695,15 +767,9 @@ class RuleSet(Strict):
 
     def optimizer_support_problems(self) -> list[str]:
         """What in this rule set the optimizer cannot encode ("field: what" each; empty when
-        it can). The tax calculator handles every valid rule set; the optimizer stacks any
-        number of preferential schedules with nil-rate allowances (taxopt.model.stacking),
-        but lets left-over deductions reduce only one of them."""
-        offsetting = [p.name for p in self.preferential if p.deductions_offset]
-        if len(offsetting) > 1:
-            return [
-                f"preferential[{name}].deductions_offset: true, as {offsetting[0]}'s is"
-                for name in offsetting[1:]
-            ]
+        it can). The optimizer reads every table the calculator reads (preferential
+        schedules in any number with their allowances, taxopt.model.stacking), so this is
+        empty for every valid rule set; a table the model cannot follow adds its check here."""
         return []
 
     def check_optimizer_support(self) -> None:
@@ -711,9 +777,7 @@ class RuleSet(Strict):
         problems = self.optimizer_support_problems()
         if problems:
             raise InputError(
-                f"rules {self.name}: the optimizer lets deductions left over from ordinary "
-                f"income reduce one preferential schedule only; this rule set has "
-                f"{'; '.join(problems)}. Set deductions_offset = false on all but one, or use "
+                f"rules {self.name}: the optimizer cannot model {'; '.join(problems)}; use "
                 "`taxopt tax` for this rule set."
             )
 
@@ -786,6 +850,8 @@ def _status_maps(rules: RuleSet) -> list[tuple[str, dict, bool]]:
     for p in rules.preferential:
         maps.append((f"preferential[{p.name}].brackets", p.brackets, True))
         maps.append((f"preferential[{p.name}].allowance", p.allowance, False))
+        maps.append((f"preferential[{p.name}].allowance_steps", p.allowance_steps, False))
+        maps.append((f"preferential[{p.name}].starting_band", p.starting_band, False))
     for t in rules.surtaxes:
         maps.append((f"surtaxes[{t.name}].threshold", t.threshold, True))
     bt = rules.benefit_taxation
@@ -956,6 +1022,8 @@ def _value_problems(rules: RuleSet) -> list[str]:
         for status, value in values.items():
             if isinstance(value, Schedule):
                 problems += _schedule_problems(f"{field}.{status}", value)
+            elif isinstance(value, AllowanceSteps):
+                continue  # checked by AllowanceSteps itself
             elif not 0 <= value <= MAX_AMOUNT:
                 problems.append(
                     f"{field}.{status}: {value:g} is not an amount from 0 to {MAX_AMOUNT:g}; "
@@ -1102,6 +1170,10 @@ def _scale_indexed(rules: RuleSet, f: float) -> RuleSet:
             update={
                 "brackets": _scale_schedules(p.brackets, f, p.round_down_to),
                 "allowance": _scale_map(p.allowance, f, p.round_down_to),
+                "starting_band": _scale_map(p.starting_band, f, p.round_down_to),
+                "allowance_steps": {
+                    k: s.scaled(f, _unit(p.round_down_to, k)) for k, s in p.allowance_steps.items()
+                },
             }
         )
         if p.indexed

@@ -277,6 +277,9 @@ def calculate(
     pref_amounts = {
         "qualified_dividends": qualified_dividends if "qualified_dividends" in covered else 0.0,
         "ltcg": gains if "ltcg" in covered else 0.0,
+        "investment_ordinary_income": (
+            investment_ordinary_income if "investment_ordinary_income" in covered else 0.0
+        ),
     }
     shielded = sum(pref_amounts[k] for k in _kinds_without_offset(rules))
     taxable_base = xp.maximum(0.0, agi - shielded - total_deductions)
@@ -288,7 +291,7 @@ def calculate(
     schedule = rules.ordinary.brackets[status]
     ordinary_tax = schedule_tax(schedule, ordinary_taxable, xp)
     stacked = _stacked_preferential_tax(
-        rules, status, ordinary_taxable, pref_amounts, preferential_income, xp
+        rules, status, ordinary_taxable, pref_amounts, preferential_income, taxable_base, xp
     )
     # A preferential schedule is relief: the tax with it never exceeds the tax on all
     # taxable income as ordinary (IRC §1(h)(1) "shall not exceed"; Form 1040 Qualified
@@ -409,8 +412,10 @@ def _kinds_without_offset(rules: RuleSet) -> list[str]:
 def preferential_slices(
     rules: RuleSet,
     status: str,
+    ordinary_taxable: Amount,
     amounts: dict[str, Amount],
     preferential_income: Amount,
+    income_tax_base: Amount,
     xp: Namespace = None,
 ) -> list[tuple[PreferentialSchedule, Amount, Amount]]:
     """(schedule, nil-rate part, taxed part) of each preferential schedule, in the rule
@@ -421,18 +426,25 @@ def preferential_slices(
     what is left of them after deductions (TaxAmounts.preferential_taxable_income). The
     shortfall (deductions beyond ordinary income) is taken from the schedules that allow it
     (`deductions_offset`), in file order. A schedule's `allowance` is the bottom of its
-    slice, taxed at 0 but using up band (UK dividend allowance, ITA 2007 s.13A).
+    slice, taxed at 0 but using up band (UK dividend allowance, ITA 2007 s.13A); with
+    `allowance_steps` its size depends on `income_tax_base`, taxable income without the
+    kinds of schedules that take no deductions (UK savings allowance, ITA 2007 s.12B). A
+    `starting_band` adds the room left below it when the slice starts (UK starting rate
+    for savings): that room comes first, then the allowance, then the schedule's rates.
     """
-    xp = xp or _namespace(preferential_income, *amounts.values())
+    xp = xp or _namespace(ordinary_taxable, preferential_income, *amounts.values())
     reduction = sum(amounts.values()) - preferential_income
+    base = ordinary_taxable
     slices = []
     for pref in rules.preferential:
         slice_amount = sum(amounts[kind] for kind in pref.applies_to)
         cut = xp.minimum(reduction, slice_amount) if pref.deductions_offset else 0.0
         slice_amount = slice_amount - cut
         reduction = reduction - cut
-        nil_rate = xp.minimum(slice_amount, pref.allowance.get(status, 0.0))
-        slices.append((pref, nil_rate, slice_amount - nil_rate))
+        room = xp.maximum(0.0, pref.starting_band.get(status, 0.0) - base)
+        nil = xp.minimum(slice_amount, pref.allowance_for(status, income_tax_base) + room)
+        slices.append((pref, nil, slice_amount - nil))
+        base = base + slice_amount
     return slices
 
 
@@ -442,13 +454,17 @@ def stack_tops(
     ordinary_taxable: Amount,
     amounts: dict[str, Amount],
     preferential_income: Amount,
+    income_tax_base: Amount,
 ) -> list[Amount]:
     """Where each layer of taxable income ends, bottom up: ordinary taxable income, then
     for each preferential schedule its nil-rate part (only when it has an allowance) and
     its taxed part (`preferential_slices`). The optimizer's stacking levels are these."""
     tops = [ordinary_taxable]
-    for pref, nil_rate, taxed in preferential_slices(rules, status, amounts, preferential_income):
-        if pref.allowance.get(status, 0.0) > 0:
+    slices = preferential_slices(
+        rules, status, ordinary_taxable, amounts, preferential_income, income_tax_base
+    )
+    for pref, nil_rate, taxed in slices:
+        if pref.has_allowance(status):
             tops.append(tops[-1] + nil_rate)
         tops.append(tops[-1] + taxed)
     return tops
@@ -460,6 +476,7 @@ def _stacked_preferential_tax(
     ordinary_taxable: Amount,
     amounts: dict[str, Amount],
     preferential_income: Amount,
+    income_tax_base: Amount,
     xp: Namespace,
 ) -> Amount:
     """Tax each preferential schedule's income on top of what is already stacked below it
@@ -467,7 +484,7 @@ def _stacked_preferential_tax(
     base = ordinary_taxable
     tax = 0.0
     for pref, nil_rate, taxed in preferential_slices(
-        rules, status, amounts, preferential_income, xp
+        rules, status, ordinary_taxable, amounts, preferential_income, income_tax_base, xp
     ):
         start = base + nil_rate
         tax = tax + schedule_tax_between(pref.brackets[status], start, start + taxed, xp)

@@ -84,23 +84,6 @@ def test_validate_ok_files(capsys):
     assert [line for line in out.splitlines() if line.startswith("  note:")] == []
 
 
-def test_validate_notes_what_the_optimizer_cannot_model(capsys, tmp_path):
-    """A valid rule set the optimizer cannot model is valid, with one note saying why."""
-    reform = tmp_path / "uk-gains-offset.toml"
-    reform.write_text(
-        'extends = "uk-2025-26"\n[meta]\nname = "uk-gains-offset"\n[[preferential]]\n'
-        'name = "capital_gains"\nsource = "test: allowances set against gains"\n'
-        "deductions_offset = true\n",
-        encoding="utf-8",
-    )
-    code, out, err = run(capsys, "validate", str(reform))
-    assert code == 0, err
-    lines = out.splitlines()
-    assert lines[0].startswith(f"ok: {reform}")
-    assert lines[1].startswith("  note: the optimizer cannot model this rule set")
-    assert "preferential[capital_gains].deductions_offset: true, as dividends's is" in lines[1]
-
-
 def test_validate_reports_file_field_and_reason_and_exits_2(capsys, tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text(

@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 from taxopt.errors import InputError
 from taxopt.rules import (
     RULES_DIR,
-    RuleSet,
     available_rule_sets,
     indexed_amount,
     load_raw,
@@ -533,19 +532,6 @@ def test_early_withdrawal_penalty_rate():
 def test_optimizer_support_is_a_property_of_the_rule_set():
     for name in ALL_RULE_SETS:
         assert load_rules(name).optimizer_support_problems() == []
-    # Left-over deductions may reduce one preferential schedule only.
-    raw = load_raw("uk-2025-26")
-    raw["preferential"][1]["deductions_offset"] = True
-    uk = RuleSet.model_validate(raw)
-    assert uk.optimizer_support_problems() == [
-        "preferential[capital_gains].deductions_offset: true, as dividends's is"
-    ]
-    with pytest.raises(InputError) as info:
-        uk.check_optimizer_support()
-    message = str(info.value)
-    assert "\n" not in message
-    assert message.startswith("rules uk-2025-26: the optimizer lets deductions left over")
-    assert message.endswith("use `taxopt tax` for this rule set.")
 
 
 # ---------------------------------------------------------------------------------------

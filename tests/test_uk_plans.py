@@ -240,3 +240,42 @@ def test_an_earner_in_the_taper_keeps_the_whole_personal_allowance():
     assert (working.wages > 100_000 + 12_570).all()  # the taper would bite without the SIPP
     assert ((working.total_deductions - 12_570).abs() <= PENNY).all()
     assert (working.agi - working.realized_gains <= 100_000 + PENNY).all()
+
+
+GIA_TODAY = (
+    "balances = { global_equity = 10000, cash = 10000 }\n"
+    "basis = { global_equity = 8000, cash = 10000 }"
+)
+VARIANTS = {
+    # Interest near the personal savings allowance's cliff at the basic rate limit.
+    "cash_saver": SAVER.replace("annual = 72000", "annual = 47000").replace(
+        GIA_TODAY,
+        "balances = { cash = 150000, bonds = 100000, global_equity = 50000 }\n"
+        "basis = { cash = 150000, bonds = 100000, global_equity = 40000 }",
+    ),
+    # A retiree living on a GIA: the starting rate for savings, dividends, gains over the
+    # exempt amount, the allowance left over set against savings then dividends.
+    "gia_retiree": SAVER.replace("birth_year = 1975", "birth_year = 1958")
+    .replace("retirement_year = 2033", "retirement_year = 2025")
+    .replace("[contributions]\nannual = 12000\n", "")
+    .replace('[[earnings]]\nperson = "Sam"\nannual = 72000\n', "")
+    .replace(
+        GIA_TODAY,
+        "balances = { bonds = 100000, global_equity = 300000, small_cap = 100000, cash = 30000 }"
+        "\nbasis = { bonds = 100000, global_equity = 150000, small_cap = 50000, cash = 30000 }",
+    ),
+}
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@pytest.mark.parametrize("rule_set", ["uk-2025-26", "uk-2026-27"])
+def test_every_uk_mechanism_reconciles_in_exact_mode(variant, rule_set):
+    """Savings, dividends and gains stacked with their allowances, cliffs and the taper:
+    the model's tax equals the calculator's every year."""
+    plan = Plan.model_validate(tomllib.loads(VARIANTS[variant]))
+    result = optimize(plan, taxopt.load_rules(rule_set), paths=0, with_baselines=False)
+    assert result.status == "optimal"
+    assert result.reconciliation_max_abs_error < 1.0
+    y = result.yearly
+    assert (y.taxable_ordinary_yield > 0).any()  # savings income reaches the GIA's tax
+    assert (y.qualified_dividends > 0).any()

@@ -72,6 +72,7 @@ from taxopt.model.contributions import deductible_contributions
 from taxopt.model.holdings import GAIN_NOISE, realized_gains, yield_income
 from taxopt.model.stacking import (
     add_layers,
+    add_offsets,
     covered_amounts,
     declare_layers,
     needs_layers,
@@ -108,6 +109,7 @@ def declare_taxes(ctx: ModelContext) -> None:
     ctx.declare("surtax", ("surtax", "year"), "{surtax}_{year}")
     ctx.declare("stack_segment", ("year", "level", "segment"), "stack_{year}_{level}_{segment}")
     ctx.declare("nil_rate", ("year", "schedule"), "nil_rate_{year}_{schedule}")
+    ctx.declare("deduction_offset", ("year", "schedule"), "offset_{year}_{schedule}")
     for name in (
         "other_income",
         "magi",
@@ -255,7 +257,10 @@ def add_taxes(ctx: ModelContext) -> None:
     ctx.declare_rows("stack_fill", dims=("year", "level"))
     ctx.declare_rows("stack_layer", dims=("year", "level", "segment"))
     ctx.declare_rows("stack_below", "stack_above", dims=("year", "level", "threshold"))
-    ctx.declare_rows("nil_rate_cap", dims=("year", "schedule"))
+    ctx.declare_rows("nil_rate_cap", "nil_rate_step", "nil_rate_start", dims=("year", "schedule"))
+    ctx.declare_rows("nil_rate_above", "nil_rate_below", dims=("year", "schedule", "step"))
+    ctx.declare_rows("offset_split", dims=("year",))
+    ctx.declare_rows("offset_nonneg", "offset_order_a", "offset_order_b", dims=("year", "schedule"))
     ctx.declare_rows("surtax_excess", dims=SURTAX_DIMS, name_format="{surtax}_{year}_excess")
     ctx.declare_rows("surtax_on_excess", dims=SURTAX_DIMS, name_format="{surtax}_{year}_on_excess")
     ctx.declare_rows("surtax_on_nii", dims=SURTAX_DIMS, name_format="{surtax}_{year}_on_nii")
@@ -325,33 +330,32 @@ def _add_year_taxes(ctx: ModelContext, year: int, rules: RuleSet) -> None:
 
     # Taxable income splits into ordinary (brackets) and preferential (stacked on top);
     # deductions fall on ordinary income first, then on the preferential income whose
-    # schedule takes them (`deductions_offset`). A kind no schedule covers is ordinary.
-    kinds = {"qualified_dividends": lin(qualified), "ltcg": included}
-    covered = {kind for p in rules.preferential for kind in p.applies_to}
+    # schedule takes them (`deductions_offset`). A kind no schedule covers is ordinary;
+    # investment yields are in ordinary income unless a schedule covers them.
+    kinds = {
+        "qualified_dividends": lin(qualified),
+        "ltcg": included,
+        "investment_ordinary_income": lin(yield_income(ctx, year, "ordinary")),
+    }
     unused = v["unused_deduction"][year]
-    ordinary_taxable = lin(ordinary_terms, ordinary_constant) + taxable_ss - deduction + unused
-    for kind in set(kinds) - covered:
-        ordinary_taxable += kinds[kind]
-    offsetting = offsetting_schedule(rules)
-    # Each schedule's income after deductions: the offsetting one loses U and gains back W
-    # (deductions beyond all income are wasted, not negative income).
+    ordinary_taxable = _ordinary_part(
+        rules,
+        lin(ordinary_terms, ordinary_constant) + taxable_ss - deduction + unused,
+        kinds,
+    )
+    # Each schedule's income after deductions (taxopt.model.stacking.add_offsets).
     amounts = {p.name: _add(*(kinds[k] for k in p.applies_to)) for p in rules.preferential}
-    if offsetting is None:
+    if offsetting_schedule(rules) is None:
         unused.upBound = 0
     else:
-        wasted = v["deduction_beyond_income"][year]
-        amounts[offsetting.name] += lin({wasted: 1.0}) - lin({unused: 1.0})
-        ctx.constrain("preferential_nonneg", year, amounts[offsetting.name] >= 0)
+        add_offsets(ctx, year, rules, amounts, unused, big)
         if ctx.exact:
             # Deduction left over from ordinary income only when ordinary taxable income is 0.
             flag = ctx.binary(
                 f"deduction_exceeds_ordinary_{year}",
                 year,
                 lambda i, r, rs=rules: int(
-                    r.agi
-                    - sum(covered_amounts(rs, i.qualified_dividends, r.included_gains).values())
-                    - r.total_deductions
-                    < 0
+                    r.agi - sum(covered_amounts(rs, i, r).values()) - r.total_deductions < 0
                 ),
             )
             ctx.implies("unused_only_if_needed", year, flag, 0, lin({unused: 1.0}), big)
@@ -372,7 +376,9 @@ def _add_year_taxes(ctx: ModelContext, year: int, rules: RuleSet) -> None:
 
     preferential_tax_terms = {}
     if needs_layers(rules):
-        preferential_tax_terms = add_layers(ctx, year, rules, segments, amounts, big)
+        preferential_tax_terms = add_layers(
+            ctx, year, rules, segments, amounts, ordinary_taxable, big
+        )
     elif rules.preferential:
         preferential_tax_terms = _add_stacking(
             ctx, year, rules.preferential[0].brackets[status], segments, preferential_income, big
@@ -411,6 +417,19 @@ def _add_year_taxes(ctx: ModelContext, year: int, rules: RuleSet) -> None:
     e["ordinary_tax"].set(year, lin(ordinary_tax_terms))
     e["preferential_tax"].set(year, lin(preferential_tax_terms))
     e["niit"].set(year, niit)
+
+
+def _ordinary_part(rules: RuleSet, ordinary, kinds: dict):
+    """Ordinary taxable income: `ordinary` (which holds investment yields) with the kinds
+    no preferential schedule covers added, and covered investment yields taken out."""
+    covered = {kind for p in rules.preferential for kind in p.applies_to}
+    for kind, amount in kinds.items():
+        if kind == "investment_ordinary_income":
+            if kind in covered:
+                ordinary -= amount
+        elif kind not in covered:
+            ordinary += amount
+    return ordinary
 
 
 def _add(*exprs):
