@@ -11,6 +11,7 @@ from taxopt.rules import RULES_DIR
 SHIPPED = [
     "uk-2025-26",
     "uk-2026-27",
+    "uk-scotland-2025-26",
     "us-federal-2025",
     "us-federal-2026",
     "us-federal-2026-pre-tcja",

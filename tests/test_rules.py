@@ -29,6 +29,7 @@ from taxopt.tax import TaxInput, compute_tax
 ALL_RULE_SETS = [
     "uk-2025-26",
     "uk-2026-27",
+    "uk-scotland-2025-26",
     "us-federal-2025",
     "us-federal-2026",
     "us-federal-2026-pre-tcja",

@@ -268,7 +268,7 @@ VARIANTS = {
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
-@pytest.mark.parametrize("rule_set", ["uk-2025-26", "uk-2026-27"])
+@pytest.mark.parametrize("rule_set", ["uk-2025-26", "uk-2026-27", "uk-scotland-2025-26"])
 def test_every_uk_mechanism_reconciles_in_exact_mode(variant, rule_set):
     """Savings, dividends and gains stacked with their allowances, cliffs and the taper:
     the model's tax equals the calculator's every year."""
