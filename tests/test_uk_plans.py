@@ -8,9 +8,11 @@ replayed by the ledger with the calculator and must agree with the model within 
 
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 import taxopt
@@ -279,3 +281,39 @@ def test_every_uk_mechanism_reconciles_in_exact_mode(variant, rule_set):
     y = result.yearly
     assert (y.taxable_ordinary_yield > 0).any()  # savings income reaches the GIA's tax
     assert (y.qualified_dividends > 0).any()
+
+
+# ---------------------------------------------------------------------------------------
+# The shipped example, end to end, in pounds.
+
+
+@pytest.fixture(scope="module")
+def example():
+    plan = taxopt.load_plan(EXAMPLES / "uk-higher-rate-saver.toml")
+    return optimize(plan, taxopt.load_rules("uk-2025-26"), paths=0)
+
+
+def test_the_uk_example_reconciles_and_beats_the_rules_of_thumb(example):
+    assert example.mode == "exact" and example.status == "optimal"
+    assert example.reconciliation_max_abs_error < 1.0
+    table = example.baselines_table
+    assert set(example.baselines) == {
+        "guide_rule_of_thumb",
+        "same_mix_everywhere",
+        "conventional_withdrawals",
+    }
+    assert (table.loc[list(example.baselines), "gain_in_sustainable_spending"] >= -1).all()
+
+
+def test_the_uk_example_is_shown_in_pounds(example, tmp_path):
+    from taxopt.cli.optimize_cmd import summary_text
+
+    data = json.loads(example.to_json(tmp_path / "uk.json").read_text())
+    assert data["currency"] == "GBP" and data["currency_symbol"] == "£"
+    assert data["units"].startswith("today's pounds")
+    text = summary_text(example)
+    assert "$" not in text and "£" in text and "today's pounds" in text
+    book = openpyxl.load_workbook(example.to_excel(tmp_path / "uk.xlsx"))
+    formats = {c.number_format for ws in book for row in ws.iter_rows() for c in row}
+    assert '"£"#,##0;-"£"#,##0;0' in formats
+    assert not any("#,##0;-#,##0;0" == f for f in formats)  # no money cell without £
