@@ -290,9 +290,10 @@ def calculate(
 
     schedule = rules.ordinary.brackets[status]
     ordinary_tax = schedule_tax(schedule, ordinary_taxable, xp)
-    stacked = _stacked_preferential_tax(
+    slices = preferential_slices(
         rules, status, ordinary_taxable, pref_amounts, preferential_income, taxable_base, xp
     )
+    stacked = _stacked_preferential_tax(status, ordinary_taxable, slices, xp)
     # A preferential schedule is relief: the tax with it never exceeds the tax on all
     # taxable income as ordinary (IRC §1(h)(1) "shall not exceed"; Form 1040 Qualified
     # Dividends and Capital Gain Tax Worksheet, "smaller of" line). It binds where a 15%
@@ -448,21 +449,12 @@ def preferential_slices(
     return slices
 
 
-def stack_tops(
-    rules: RuleSet,
-    status: str,
-    ordinary_taxable: Amount,
-    amounts: dict[str, Amount],
-    preferential_income: Amount,
-    income_tax_base: Amount,
-) -> list[Amount]:
+def stack_tops(status: str, ordinary_taxable: Amount, slices: list) -> list[Amount]:
     """Where each layer of taxable income ends, bottom up: ordinary taxable income, then
     for each preferential schedule its nil-rate part (only when it has an allowance) and
-    its taxed part (`preferential_slices`). The optimizer's stacking levels are these."""
+    its taxed part (`slices` from `preferential_slices`). The optimizer's stacking levels
+    are these."""
     tops = [ordinary_taxable]
-    slices = preferential_slices(
-        rules, status, ordinary_taxable, amounts, preferential_income, income_tax_base
-    )
     for pref, nil_rate, taxed in slices:
         if pref.has_allowance(status):
             tops.append(tops[-1] + nil_rate)
@@ -471,21 +463,13 @@ def stack_tops(
 
 
 def _stacked_preferential_tax(
-    rules: RuleSet,
-    status: str,
-    ordinary_taxable: Amount,
-    amounts: dict[str, Amount],
-    preferential_income: Amount,
-    income_tax_base: Amount,
-    xp: Namespace,
+    status: str, ordinary_taxable: Amount, slices: list, xp: Namespace
 ) -> Amount:
     """Tax each preferential schedule's income on top of what is already stacked below it
-    (`preferential_slices`)."""
+    (`slices` from `preferential_slices`: its nil-rate part first, then its taxed part)."""
     base = ordinary_taxable
     tax = 0.0
-    for pref, nil_rate, taxed in preferential_slices(
-        rules, status, ordinary_taxable, amounts, preferential_income, income_tax_base, xp
-    ):
+    for pref, nil_rate, taxed in slices:
         start = base + nil_rate
         tax = tax + schedule_tax_between(pref.brackets[status], start, start + taxed, xp)
         base = start + taxed

@@ -6,16 +6,9 @@ import json
 from pathlib import Path
 
 from taxopt.cli import main
-from taxopt.rules import RULES_DIR
+from taxopt.rules import RULES_DIR, available_rule_sets
 
-SHIPPED = [
-    "uk-2025-26",
-    "uk-2026-27",
-    "uk-scotland-2025-26",
-    "us-federal-2025",
-    "us-federal-2026",
-    "us-federal-2026-pre-tcja",
-]
+SHIPPED = available_rule_sets()
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:

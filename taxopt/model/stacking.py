@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from taxopt.model.context import ModelContext, lin
 from taxopt.rules import PreferentialSchedule, RuleSet
-from taxopt.tax import stack_tops
+from taxopt.tax import preferential_slices, stack_tops
 
 
 def needs_layers(rules: RuleSet) -> bool:
@@ -261,7 +261,7 @@ def _income_tax_base(rules: RuleSet, tax_input, result) -> float:
 
 def _tops(rules: RuleSet, status: str, tax_input, result) -> list[float]:
     """The calculator's level tops for a year's true taxes (the regime of each binary)."""
-    return stack_tops(
+    slices = preferential_slices(
         rules,
         status,
         result.ordinary_taxable_income,
@@ -269,3 +269,4 @@ def _tops(rules: RuleSet, status: str, tax_input, result) -> list[float]:
         result.preferential_taxable_income,
         _income_tax_base(rules, tax_input, result),
     )
+    return stack_tops(status, result.ordinary_taxable_income, slices)
