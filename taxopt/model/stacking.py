@@ -2,19 +2,26 @@
 
 The general form of preferential rates in the model: any number of schedules, each taxing
 its income kinds on top of everything stacked below it, in the rule file's order (UK:
-dividends then gains, ITA 2007 s.16 and TCGA 1992 s.1H), each with an optional nil-rate
-`allowance` that is taxed at 0 but still uses up band (UK dividend allowance, ITA 2007
-s.13A). It mirrors the calculator's `taxopt.tax.preferential_slices` / `stack_tops`, which
-the regime rules below read, so the model and the ledger stack the same way.
+savings, dividends, then gains, ITA 2007 s.16 and TCGA 1992 s.1H), each with an optional
+nil-rate part that is taxed at 0 but still uses up band: a fixed `allowance` (UK dividend
+allowance, ITA 2007 s.13A), `allowance_steps` by income-tax taxable income (UK personal
+savings allowance, s.12B: a cliff) and a `starting_band` (UK starting rate for savings,
+s.12). Deductions left over from ordinary income reduce the schedules that take them in
+file order (`add_offsets`). It mirrors the calculator's `taxopt.tax.preferential_slices` /
+`stack_tops`, which the regime rules below read, so the model and the ledger stack alike.
+
+For a third jurisdiction this is data: a schedule per income kind in statutory order, with
+the allowance form its law uses. What still needs code: an income kind the calculator does
+not know (`IncomeKind`), a gross-up of an income kind, refundable credits.
 
 taxopt.model.taxes keeps its one-schedule form (IRC §1(h): bands filled by the LP, binaries
 on ordinary income only) for rule sets that need no more (`needs_layers` is False): it is
 this form's special case with fewer binaries.
 
 Levels l = 0..L bottom up: level 0 is ordinary taxable income O (the `ordinary_segment`
-columns of taxes.py); then, per schedule k, a nil-rate level when it has an allowance
-(A_k = `nil_rate`[t, k], 0 <= A_k <= allowance) and its taxed level. S_l is where level l
-ends (cumulative), cut into the segments s of `taxes._cut_points` (every schedule's
+columns of taxes.py); then, per schedule k, a nil-rate level when it has one
+(A_k = `nil_rate`[t, k], capped by `_nil_rate_cap`) and its taxed level. S_l is where level
+l ends (cumulative), cut into the segments s of `taxes._cut_points` (every schedule's
 thresholds), c[l, s] = `stack_segment` (0 <= c <= width of s). Layer l occupies
 c[l, s] - c[l-1, s] of segment s, at rate r_l(s) (0 on a nil-rate level), so
 
@@ -28,8 +35,12 @@ Rows (per year; l, s, h index levels, segments and cut points above 0):
 - stack_above[t, l, h] (exact):  z = 0 => sum_{s from h} c[l, s] <= 0
   with z = "S_l > h": each level fills its segments in order, so each layer sits where the
   statute stacks it. Fast mode leaves the order to the LP (it may stack a layer too low and
-  under-state tax; the ledger reports the error). A_k = min(allowance, P_k) needs no binary:
+  under-state tax; the ledger reports the error). A_k = min(cap, P_k) needs no binary:
   a larger nil-rate part always lowers the tax.
+- nil_rate_step, nil_rate_start, nil_rate_above, nil_rate_below: the nil-rate cap
+  (`_nil_rate_cap`);
+- preferential_nonneg, offset_split, offset_nonneg, offset_order_a, offset_order_b: left-over
+  deductions (`add_offsets`).
 """
 
 from __future__ import annotations
@@ -37,6 +48,24 @@ from __future__ import annotations
 from taxopt.model.context import ModelContext, lin
 from taxopt.rules import PreferentialSchedule, RuleSet
 from taxopt.tax import preferential_slices, stack_tops
+
+
+def declare_stacking_families(ctx: ModelContext) -> None:
+    """Variable families: stack_segment, nil_rate, deduction_offset (taxopt.model.families)."""
+    ctx.declare("stack_segment", ("year", "level", "segment"), "stack_{year}_{level}_{segment}")
+    ctx.declare("nil_rate", ("year", "schedule"), "nil_rate_{year}_{schedule}")
+    ctx.declare("deduction_offset", ("year", "schedule"), "offset_{year}_{schedule}")
+
+
+def declare_stacking_rows(ctx: ModelContext) -> None:
+    """Row families of this module (its docstring and the functions that add them)."""
+    ctx.declare_rows("stack_fill", dims=("year", "level"))
+    ctx.declare_rows("stack_layer", dims=("year", "level", "segment"))
+    ctx.declare_rows("stack_below", "stack_above", dims=("year", "level", "threshold"))
+    ctx.declare_rows("nil_rate_cap", "nil_rate_step", "nil_rate_start", dims=("year", "schedule"))
+    ctx.declare_rows("nil_rate_above", "nil_rate_below", dims=("year", "schedule", "step"))
+    ctx.declare_rows("offset_split", dims=("year",))
+    ctx.declare_rows("offset_nonneg", "offset_order_a", "offset_order_b", dims=("year", "schedule"))
 
 
 def needs_layers(rules: RuleSet) -> bool:
@@ -78,7 +107,7 @@ def declare_layers(ctx: ModelContext, year: int, rules: RuleSet, widths: list[fl
             ctx.variables["deduction_offset"].add((year, pref.name))
 
 
-def covered_amounts(rules: RuleSet, tax_input, result) -> dict:
+def preferential_amounts(rules: RuleSet, tax_input, result) -> dict:
     """The calculator's preferential income kinds of a year's true taxes, 0 for a kind no
     schedule covers (as tax.calculate's `pref_amounts`)."""
     covered = {kind for p in rules.preferential for kind in p.applies_to}
@@ -132,20 +161,21 @@ def add_offsets(ctx: ModelContext, year: int, rules: RuleSet, amounts: dict, unu
 
 def _left_over(rules: RuleSet, tax_input, result) -> float:
     """The calculator's deductions beyond ordinary income (preferential_slices' reduction)."""
-    amounts = covered_amounts(rules, tax_input, result)
+    amounts = preferential_amounts(rules, tax_input, result)
     return sum(amounts.values()) - result.preferential_taxable_income
 
 
 def _raw(rules: RuleSet, tax_input, result, names: list[str]) -> float:
     """The income of the named schedules before deductions."""
-    amounts = covered_amounts(rules, tax_input, result)
+    amounts = preferential_amounts(rules, tax_input, result)
     return sum(amounts[k] for p in rules.preferential if p.name in names for k in p.applies_to)
 
 
 def add_layers(
     ctx: ModelContext, year: int, rules: RuleSet, segments, amounts: dict, ordinary, big: float
 ):
-    """Rows of the module docstring for one year. `segments` are level 0's (start, end,
+    """Rows stack_fill, stack_layer and nil_rate_cap of the module docstring for one year,
+    with those of `_nil_rate_cap` and `_fill_in_order`. `segments` are level 0's (start, end,
     column) from taxes.ordinary_segments; `amounts` maps each schedule's name to the
     expression of its income after deductions; `ordinary` is ordinary taxable income.
     Returns the preferential tax {column: coef}."""
@@ -254,7 +284,7 @@ def _nil_rate_cap(ctx: ModelContext, year: int, rules: RuleSet, pref, nil, base,
 def _income_tax_base(rules: RuleSet, tax_input, result) -> float:
     """Taxable income without the kinds of schedules that take no deductions (UK gains):
     the calculator's `taxable_base`."""
-    amounts = covered_amounts(rules, tax_input, result)
+    amounts = preferential_amounts(rules, tax_input, result)
     shielded = [k for p in rules.preferential if not p.deductions_offset for k in p.applies_to]
     return result.taxable_income - sum(amounts[k] for k in shielded)
 
@@ -265,7 +295,7 @@ def _tops(rules: RuleSet, status: str, tax_input, result) -> list[float]:
         rules,
         status,
         result.ordinary_taxable_income,
-        covered_amounts(rules, tax_input, result),
+        preferential_amounts(rules, tax_input, result),
         result.preferential_taxable_income,
         _income_tax_base(rules, tax_input, result),
     )

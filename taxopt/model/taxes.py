@@ -73,10 +73,12 @@ from taxopt.model.holdings import GAIN_NOISE, realized_gains, yield_income
 from taxopt.model.stacking import (
     add_layers,
     add_offsets,
-    covered_amounts,
     declare_layers,
+    declare_stacking_families,
+    declare_stacking_rows,
     needs_layers,
     offsetting_schedule,
+    preferential_amounts,
 )
 from taxopt.model.withdrawals import early_withdrawals
 from taxopt.rules import RuleSet, WithdrawalTax
@@ -107,9 +109,7 @@ def declare_taxes(ctx: ModelContext) -> None:
     ctx.declare("phaseout", ("year", "deduction"))
     ctx.declare("surtax_excess", ("surtax", "year"), "{surtax}_excess_{year}")
     ctx.declare("surtax", ("surtax", "year"), "{surtax}_{year}")
-    ctx.declare("stack_segment", ("year", "level", "segment"), "stack_{year}_{level}_{segment}")
-    ctx.declare("nil_rate", ("year", "schedule"), "nil_rate_{year}_{schedule}")
-    ctx.declare("deduction_offset", ("year", "schedule"), "offset_{year}_{schedule}")
+    declare_stacking_families(ctx)
     for name in (
         "other_income",
         "magi",
@@ -254,13 +254,7 @@ def add_taxes(ctx: ModelContext) -> None:
     )
     ctx.declare_rows("phaseout_a", "phaseout_b", "phaseout_c", dims=("year", "deduction"))
     ctx.declare_rows("stack", "stack_order_a", "stack_order_b", dims=("year", "threshold"))
-    ctx.declare_rows("stack_fill", dims=("year", "level"))
-    ctx.declare_rows("stack_layer", dims=("year", "level", "segment"))
-    ctx.declare_rows("stack_below", "stack_above", dims=("year", "level", "threshold"))
-    ctx.declare_rows("nil_rate_cap", "nil_rate_step", "nil_rate_start", dims=("year", "schedule"))
-    ctx.declare_rows("nil_rate_above", "nil_rate_below", dims=("year", "schedule", "step"))
-    ctx.declare_rows("offset_split", dims=("year",))
-    ctx.declare_rows("offset_nonneg", "offset_order_a", "offset_order_b", dims=("year", "schedule"))
+    declare_stacking_rows(ctx)
     ctx.declare_rows("surtax_excess", dims=SURTAX_DIMS, name_format="{surtax}_{year}_excess")
     ctx.declare_rows("surtax_on_excess", dims=SURTAX_DIMS, name_format="{surtax}_{year}_on_excess")
     ctx.declare_rows("surtax_on_nii", dims=SURTAX_DIMS, name_format="{surtax}_{year}_on_nii")
@@ -355,7 +349,7 @@ def _add_year_taxes(ctx: ModelContext, year: int, rules: RuleSet) -> None:
                 f"deduction_exceeds_ordinary_{year}",
                 year,
                 lambda i, r, rs=rules: int(
-                    r.agi - sum(covered_amounts(rs, i, r).values()) - r.total_deductions < 0
+                    r.agi - sum(preferential_amounts(rs, i, r).values()) - r.total_deductions < 0
                 ),
             )
             ctx.implies("unused_only_if_needed", year, flag, 0, lin({unused: 1.0}), big)
