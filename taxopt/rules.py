@@ -426,7 +426,45 @@ class TaxLevel(Cited):
     premiums: list[Premium] = Field(default_factory=list)
 
 
-IncomeKind = Literal["qualified_dividends", "ltcg"]
+# Income kinds a preferential schedule may cover: dividends, included gains, and the
+# investment part of ordinary income (interest and other yields: UK savings income).
+IncomeKind = Literal["qualified_dividends", "ltcg", "investment_ordinary_income"]
+
+
+class AllowanceSteps(Strict):
+    """A nil-rate allowance that steps down as income-tax taxable income (taxable income
+    without the kinds of schedules that take no deductions, i.e. without UK gains) passes
+    thresholds: `amounts[i]` once that income is above `thresholds[i]` (UK personal savings
+    allowance: 1,000, 500 once any income is above the basic rate limit, 0 above the
+    higher rate limit; ITA 2007 s.12B). A cliff: one pound over a threshold loses the step."""
+
+    thresholds: list[float]
+    amounts: list[float]
+
+    @model_validator(mode="after")
+    def _check(self) -> AllowanceSteps:
+        if len(self.thresholds) != len(self.amounts) or not self.thresholds:
+            raise ValueError("give one amount per threshold")
+        if self.thresholds[0] != 0:
+            raise ValueError("the first threshold must be 0")
+        if any(b <= a for a, b in zip(self.thresholds, self.thresholds[1:], strict=False)):
+            raise ValueError("thresholds must strictly increase")
+        if any(not 0 <= a <= MAX_AMOUNT for a in self.amounts):
+            raise ValueError(f"amounts are from 0 to {MAX_AMOUNT:g}")
+        return self
+
+    def amount_at(self, measured: Any) -> Any:
+        """The allowance for income `measured` (a float or an array)."""
+        out = self.amounts[0] + 0.0 * measured
+        for i in range(1, len(self.thresholds)):
+            out = out + (self.amounts[i] - self.amounts[i - 1]) * (measured > self.thresholds[i])
+        return out
+
+    def scaled(self, factor: float, round_down_to: float | None = None) -> AllowanceSteps:
+        return AllowanceSteps(
+            thresholds=[indexed_amount(t, factor, round_down_to) for t in self.thresholds],
+            amounts=[indexed_amount(a, factor, round_down_to) for a in self.amounts],
+        )
 
 
 class PreferentialSchedule(Cited):
@@ -442,6 +480,16 @@ class PreferentialSchedule(Cited):
     indexed: bool = True
     round_down_to: RoundDownTo = Field(None, description=ROUND_DOWN_TO_HELP)
     allowance: dict[FilingStatus, float] = Field(default_factory=dict)
+    allowance_steps: dict[FilingStatus, AllowanceSteps] = Field(
+        default_factory=dict,
+        description="a nil-rate allowance by income-tax taxable income, instead of `allowance`",
+    )
+    starting_band: dict[FilingStatus, float] = Field(
+        default_factory=dict,
+        description="a 0% band on this income below this position in taxable income (UK "
+        "starting rate for savings, ITA 2007 s.12), used before the allowance: the nil-rate "
+        "part is the room left below it plus the allowance",
+    )
     deductions_offset: bool = Field(
         True,
         description="deductions left over from other income may reduce this income (the "
@@ -449,6 +497,30 @@ class PreferentialSchedule(Cited):
         "personal allowance is not set against them)",
     )
     brackets: dict[FilingStatus, Schedule]
+
+    @model_validator(mode="after")
+    def _one_allowance(self) -> PreferentialSchedule:
+        both = sorted(set(self.allowance) & set(self.allowance_steps))
+        if both:
+            raise ValueError(f"give allowance or allowance_steps for {both}, not both")
+        return self
+
+    def has_allowance(self, status: FilingStatus) -> bool:
+        """Whether the schedule has a nil-rate part for `status` (fixed, stepped or a
+        starting band)."""
+        return (
+            self.allowance.get(status, 0.0) > 0
+            or status in self.allowance_steps
+            or self.starting_band.get(status, 0.0) > 0
+        )
+
+    def allowance_for(self, status: FilingStatus, measured: Any) -> Any:
+        """The nil-rate allowance of a filing unit whose income-tax taxable income is
+        `measured` (see AllowanceSteps)."""
+        steps = self.allowance_steps.get(status)
+        if steps is not None:
+            return steps.amount_at(measured)
+        return self.allowance.get(status, 0.0)
 
 
 class CapitalGains(Cited):
@@ -502,20 +574,38 @@ class BenefitTaxation(Cited):
         return xp.minimum(self.max_fraction * benefits, second_tier + first_tier)
 
 
+class AgeFromYear(Strict):
+    year: int = Field(ge=MIN_YEAR, le=MAX_YEAR, description="first tax year the age applies")
+    age: float = Field(ge=0, le=MAX_AGE)
+
+
 class EarlyWithdrawal(Cited):
-    """An additional tax on distributions taken before `age` (US: IRC §72(t))."""
+    """An additional tax on distributions taken before `age` (US: IRC §72(t)); `later_ages`
+    raise the age from a year on (UK: normal minimum pension age 55, 57 from 2028-29)."""
 
     age: float
+    later_ages: list[AgeFromYear] = Field(default_factory=list)
     penalty_rate: float = Field(ge=0, le=1)
 
-    def applies(self, age: int) -> bool:
-        """Is a withdrawal early for a person whose age at the end of the year is `age`?
+    def age_in(self, year: int | None) -> float:
+        """The age that applies to withdrawals in `year`; without a year, the highest age
+        that ever applies (the cautious answer for a withdrawal of unknown date)."""
+        if year is None:
+            return max([self.age, *(a.age for a in self.later_ages)])
+        return max(
+            ((a.year, a.age) for a in self.later_ages if a.year <= year),
+            default=(0, self.age),
+        )[1]
+
+    def applies(self, age: int, year: int | None = None) -> bool:
+        """Is a withdrawal in `year` early for a person whose age at the end of the year is
+        `age`?
 
         Safe from the year in which that age exceeds the rule's age (59.5 -> from 60): a
         conservative reading of "attained age 59 1/2"; everything asks it through
         RuleSet.withdrawal_is_early or RuleSet.roth_withdrawal_phase.
         """
-        return age <= math.floor(self.age)
+        return age <= math.floor(self.age_in(year))
 
 
 class RothPhase(StrEnum):
@@ -645,6 +735,14 @@ class ContributionLimit(Cited):
         description="the limit is also at most this fraction of the person's earned income "
         "of the year before (Canada's RRSP deduction limit, ITA s.146(1): 18%)",
     )
+    after_withdrawal: float | None = Field(
+        None,
+        ge=0,
+        le=MAX_AMOUNT,
+        description="the annual limit from the year a person first withdraws from an account "
+        "of these kinds (UK money purchase annual allowance); the result warns where a plan "
+        "contributes more",
+    )
 
     def for_earned_income(self, age: int, earned_income: float) -> float:
         """The limit for a person of `age` whose earned income the year before was
@@ -689,6 +787,14 @@ class AccountKind(Cited):
     withdrawals: WithdrawalTax
     tax_free_withdrawal_fraction: float = Field(
         0.0, ge=0, le=1, description="share of each withdrawal that is tax free (UK SIPP: 0.25)"
+    )
+    tax_free_lifetime_limit: float | None = Field(
+        None,
+        ge=0,
+        le=MAX_AMOUNT,
+        description="most one person may take tax free over a lifetime from accounts of this "
+        "kind (UK lump sum allowance), nominal, not indexed; the model and the ledger take "
+        "the fraction of every withdrawal tax free and the result warns where a plan passes it",
     )
     rmd: bool = False
     early_withdrawal_penalty: bool = False
@@ -870,12 +976,12 @@ class RuleSet(Strict):
         rule = self.early_withdrawal
         return rule.penalty_rate if rule is not None else 0.0
 
-    def withdrawal_is_early(self, account_kind: str, age: int) -> bool:
-        """Whether a withdrawal from an account of `account_kind` by an owner whose age at
-        the end of the year is `age` bears the early-withdrawal penalty."""
+    def withdrawal_is_early(self, account_kind: str, age: int, year: int | None = None) -> bool:
+        """Whether a withdrawal in `year` from an account of `account_kind` by an owner
+        whose age at the end of the year is `age` bears the early-withdrawal penalty."""
         rule = self.early_withdrawal
         kind = self.account_kinds[account_kind]
-        return kind.early_withdrawal_penalty and rule is not None and rule.applies(age)
+        return kind.early_withdrawal_penalty and rule is not None and rule.applies(age, year)
 
     def rmd_divisor(self, account_kind: str, age: int, birth_year: int) -> float | None:
         """Distribution-table divisor when an RMD is due from an account of `account_kind`
@@ -896,25 +1002,11 @@ class RuleSet(Strict):
 
     def optimizer_support_problems(self) -> list[str]:
         """What in this rule set the optimizer cannot encode ("field: what" each; empty when
-        it can). The tax calculator handles every valid rule set; the optimizer stacks one
-        preferential schedule without a nil-rate allowance that takes left-over deductions,
-        and measures phase-outs on MAGI (US style)."""
-        problems = []
-        if len(self.preferential) > 1:
-            names = ", ".join(p.name for p in self.preferential)
-            problems.append(f"preferential: {len(self.preferential)} schedules ({names})")
-        for p in self.preferential:
-            if p.allowance:
-                problems.append(f"preferential[{p.name}].allowance: a nil-rate allowance")
-            if not p.deductions_offset:
-                problems.append(f"preferential[{p.name}].deductions_offset: false")
-        for d in self.deductions:
-            if d.phaseout is not None and d.phaseout.measure != "magi":
-                problems.append(
-                    f"deductions[{d.name}].phaseout.measure: {d.phaseout.measure}, not magi"
-                )
-        problems += self._layered_support_problems()
-        return problems
+        it can). The optimizer reads every table the calculator reads (preferential
+        schedules in any number with their allowances, taxopt.model.stacking) except the
+        layered tables of `_layered_support_problems` (levels, clawbacks, gross-ups, income
+        credits and shaped credits); a table the model cannot follow adds its check here."""
+        return self._layered_support_problems()
 
     def _layered_support_problems(self) -> list[str]:
         """The tables the optimizer does not encode yet: levels, clawbacks, gross-ups,
@@ -939,10 +1031,8 @@ class RuleSet(Strict):
         problems = self.optimizer_support_problems()
         if problems:
             raise InputError(
-                f"rules {self.name}: the optimizer supports one preferential schedule without "
-                "allowances that takes left-over deductions, and phase-outs measured on MAGI "
-                f"(US style); this rule set has {'; '.join(problems)}. Use `taxopt tax` for "
-                "this rule set."
+                f"rules {self.name}: the optimizer cannot model {'; '.join(problems)}; use "
+                "`taxopt tax` for this rule set."
             )
 
     def roth_withdrawal_phase(self, age: int, year: int, clock_start: int | None) -> RothPhase:
@@ -958,7 +1048,7 @@ class RuleSet(Strict):
             and year >= clock_start + roth.seasoning_years
         ):
             return RothPhase.QUALIFIED
-        if self.early_withdrawal is not None and self.early_withdrawal.applies(age):
+        if self.early_withdrawal is not None and self.early_withdrawal.applies(age, year):
             return RothPhase.EARLY
         return RothPhase.UNQUALIFIED
 
@@ -1019,6 +1109,8 @@ def _status_maps(rules: RuleSet) -> list[tuple[str, dict, bool]]:
     for p in rules.preferential:
         maps.append((f"preferential[{p.name}].brackets", p.brackets, True))
         maps.append((f"preferential[{p.name}].allowance", p.allowance, False))
+        maps.append((f"preferential[{p.name}].allowance_steps", p.allowance_steps, False))
+        maps.append((f"preferential[{p.name}].starting_band", p.starting_band, False))
     for t in rules.surtaxes:
         maps.append((f"surtaxes[{t.name}].threshold", t.threshold, True))
     bt = rules.benefit_taxation
@@ -1266,6 +1358,8 @@ def _value_problems(rules: RuleSet) -> list[str]:
         for status, value in values.items():
             if isinstance(value, Schedule):
                 problems += _schedule_problems(f"{field}.{status}", value)
+            elif isinstance(value, AllowanceSteps):
+                continue  # checked by AllowanceSteps itself
             elif not 0 <= value <= MAX_AMOUNT:
                 problems.append(
                     f"{field}.{status}: {value:g} is not an amount from 0 to {MAX_AMOUNT:g}; "
@@ -1407,6 +1501,10 @@ def _scale_indexed(rules: RuleSet, f: float) -> RuleSet:
             update={
                 "brackets": _scale_schedules(p.brackets, f, p.round_down_to),
                 "allowance": _scale_map(p.allowance, f, p.round_down_to),
+                "starting_band": _scale_map(p.starting_band, f, p.round_down_to),
+                "allowance_steps": {
+                    k: s.scaled(f, _unit(p.round_down_to, k)) for k, s in p.allowance_steps.items()
+                },
             }
         )
         if p.indexed

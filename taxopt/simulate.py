@@ -153,7 +153,7 @@ def policy_from_result(result) -> Policy:
         for i, y in enumerate(years):
             age = owner.age_in(y)
             rmd_fraction[i, j] = rules.rmd_amount(account.kind, age, owner.birth_year, 1.0)
-            penalty[i, j] = rules.withdrawal_is_early(account.kind, age)
+            penalty[i, j] = rules.withdrawal_is_early(account.kind, age, y)
 
     retired = [i for i, y in enumerate(years) if y >= plan.retirement_year]
     return Policy(

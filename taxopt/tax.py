@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from taxopt.rules import Credit, Deduction, RuleSet, Schedule, TaxLevel
+from taxopt.rules import Credit, Deduction, PreferentialSchedule, RuleSet, Schedule, TaxLevel
 
 Amount = float | np.ndarray  # one filing unit's amount, or one element per simulated path
 
@@ -317,6 +317,9 @@ def calculate(
     pref_amounts = {
         "qualified_dividends": dividends if "qualified_dividends" in covered else 0.0,
         "ltcg": gains if "ltcg" in covered else 0.0,
+        "investment_ordinary_income": (
+            investment_ordinary_income if "investment_ordinary_income" in covered else 0.0
+        ),
     }
     shielded = sum(pref_amounts[k] for k in _kinds_without_offset(rules))
     taxable_base = xp.maximum(0.0, net_income - shielded - total_deductions)
@@ -327,9 +330,10 @@ def calculate(
 
     schedule = rules.ordinary.brackets[status]
     ordinary_tax = schedule_tax(schedule, ordinary_taxable, xp)
-    stacked = _stacked_preferential_tax(
-        rules, status, ordinary_taxable, pref_amounts, preferential_income, xp
+    slices = preferential_slices(
+        rules, status, ordinary_taxable, pref_amounts, preferential_income, taxable_base, xp
     )
+    stacked = _stacked_preferential_tax(status, ordinary_taxable, slices, xp)
     # A preferential schedule is relief: the tax with it never exceeds the tax on all
     # taxable income as ordinary (IRC §1(h)(1) "shall not exceed"; Form 1040 Qualified
     # Dividends and Capital Gain Tax Worksheet, "smaller of" line). It binds where a 15%
@@ -542,32 +546,69 @@ def _kinds_without_offset(rules: RuleSet) -> list[str]:
     return [k for p in rules.preferential if not p.deductions_offset for k in p.applies_to]
 
 
-def _stacked_preferential_tax(
+def preferential_slices(
     rules: RuleSet,
     status: str,
     ordinary_taxable: Amount,
     amounts: dict[str, Amount],
     preferential_income: Amount,
-    xp: Namespace,
-) -> Amount:
-    """Tax each preferential schedule's income on top of what is already stacked below it.
+    income_tax_base: Amount,
+    xp: Namespace = None,
+) -> list[tuple[PreferentialSchedule, Amount, Amount]]:
+    """(schedule, nil-rate part, taxed part) of each preferential schedule, in the rule
+    file's order, which is the order they stack on ordinary taxable income (UK: dividends
+    then gains, ITA 2007 s.16; US: one schedule).
 
-    When deductions exceed ordinary income, the shortfall reduces preferential income;
-    it is taken from the schedules in file order.
+    `amounts` are the covered income kinds before deductions; `preferential_income` is
+    what is left of them after deductions (TaxAmounts.preferential_taxable_income). The
+    shortfall (deductions beyond ordinary income) is taken from the schedules that allow it
+    (`deductions_offset`), in file order. A schedule's `allowance` is the bottom of its
+    slice, taxed at 0 but using up band (UK dividend allowance, ITA 2007 s.13A); with
+    `allowance_steps` its size depends on `income_tax_base`, taxable income without the
+    kinds of schedules that take no deductions (UK savings allowance, ITA 2007 s.12B). A
+    `starting_band` adds the room left below it when the slice starts (UK starting rate
+    for savings): that room comes first, then the allowance, then the schedule's rates.
     """
+    xp = xp or _namespace(ordinary_taxable, preferential_income, *amounts.values())
     reduction = sum(amounts.values()) - preferential_income
     base = ordinary_taxable
-    tax = 0.0
+    slices = []
     for pref in rules.preferential:
         slice_amount = sum(amounts[kind] for kind in pref.applies_to)
         cut = xp.minimum(reduction, slice_amount) if pref.deductions_offset else 0.0
         slice_amount = slice_amount - cut
         reduction = reduction - cut
-        allowance = xp.minimum(slice_amount, pref.allowance.get(status, 0.0))
-        tax = tax + schedule_tax_between(
-            pref.brackets[status], base + allowance, base + slice_amount, xp
-        )
+        room = xp.maximum(0.0, pref.starting_band.get(status, 0.0) - base)
+        nil = xp.minimum(slice_amount, pref.allowance_for(status, income_tax_base) + room)
+        slices.append((pref, nil, slice_amount - nil))
         base = base + slice_amount
+    return slices
+
+
+def stack_tops(status: str, ordinary_taxable: Amount, slices: list) -> list[Amount]:
+    """Where each layer of taxable income ends, bottom up: ordinary taxable income, then
+    for each preferential schedule its nil-rate part (only when it has an allowance) and
+    its taxed part (`slices` from `preferential_slices`). The optimizer's stacking levels
+    are these."""
+    tops = [ordinary_taxable]
+    for pref, nil_rate, taxed in slices:
+        if pref.has_allowance(status):
+            tops.append(tops[-1] + nil_rate)
+        tops.append(tops[-1] + taxed)
+    return tops
+
+
+def _stacked_preferential_tax(
+    status: str, ordinary_taxable: Amount, slices: list, xp: Namespace
+) -> Amount:
+    """Tax each preferential schedule's income on top of what is already stacked below it
+    (`slices` from `preferential_slices`: its nil-rate part first, then its taxed part)."""
+    base = ordinary_taxable
+    tax = 0.0
+    for pref, nil_rate, taxed in slices:
+        start = base + nil_rate
+        tax = tax + schedule_tax_between(pref.brackets[status], start, start + taxed, xp)
+        base = start + taxed
     return tax
 
 
