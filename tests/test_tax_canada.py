@@ -392,6 +392,7 @@ def test_tax_command_prints_federal_and_ontario_parts(capsys):
     assert "Federal tax" in out and "4,696.72" in out  # 7,000 - 2,303.28
     assert "Ontario tax" in out and "2,469.06" in out  # 2,525 - 655.94 + 600
     assert "Ontario: premiums" in out
+    assert "(amounts in C$, CAD)" in out.splitlines()[0]
 
 
 def test_validate_names_the_field_of_a_bad_ontario_table(capsys, tmp_path):

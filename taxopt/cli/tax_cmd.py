@@ -14,6 +14,7 @@ import argparse
 from collections.abc import Callable
 from pathlib import Path
 
+from taxopt import currency
 from taxopt.cli.args import inputs_of
 from taxopt.errors import InputError
 from taxopt.io import Output, check_outputs, json_text, write_atomically
@@ -286,6 +287,9 @@ def result_table(household: Household, result: TaxResult, rates: dict[str, float
     width = max(len(label) for label, _ in rows)
     value_width = max(len(value) for _, value in rows)
     title = f"{household.rules.name}, tax year {income.year}, {income.filing_status}, ages {ages}"
+    code = household.rules.meta.currency.upper()
+    if code != "USD":
+        title += f" (amounts in {currency.symbol(code).strip()}, {code})"
     lines = [title, ""] + [f"{label:<{width}}  {value:>{value_width}}" for label, value in rows]
     return "\n".join(lines)
 
