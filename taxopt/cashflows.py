@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from taxopt.plan import IncomeStream, Plan
+from taxopt.plan import PUBLIC_PENSIONS, IncomeStream, Plan
 from taxopt.rules import RuleSet
 from taxopt.state_tax import OrdinaryParts, plan_state_tax
 from taxopt.tax import TaxInput, compute_tax
@@ -50,7 +50,7 @@ def plan_flows(plan: Plan, rules: RuleSet) -> PlanFlows:
         ss = other = pension = 0.0
         for stream in plan.income:
             amount = stream_amount(plan, stream, y)
-            if stream.kind == "social_security":
+            if stream.kind in PUBLIC_PENSIONS:
                 ss += amount
             else:
                 other += amount

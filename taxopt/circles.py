@@ -191,7 +191,7 @@ def explain(plan: Plan, rules: RuleSet, yearly: pd.DataFrame, circle: Circle) ->
             for s in circle.sources
             if owners.get(s)
             and rules.withdrawal_is_early(
-                _kind(plan, s), plan.person(owners[s]).age_in(circle.year)
+                _kind(plan, s), plan.person(owners[s]).age_in(circle.year), circle.year
             )
         ]
         if early:

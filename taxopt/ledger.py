@@ -209,7 +209,9 @@ class _Replay:
             if kind.withdrawals == WithdrawalTax.ORDINARY:
                 taxable_share = 1.0 - kind.tax_free_withdrawal_fraction
                 income.ordinary += (withdrawal + converted_out) * taxable_share
-                if owner is not None and rules.withdrawal_is_early(a.kind, owner.age_in(year)):
+                if owner is not None and rules.withdrawal_is_early(
+                    a.kind, owner.age_in(year), year
+                ):
                     income.early += withdrawal
             if kind.contributions == "deductible":
                 income.deductible += contribution

@@ -91,7 +91,12 @@ from taxopt.stress import (
     check_stress_options,
     stress_test,
 )
-from taxopt.validation import check_simulation_size, plan_warnings, uninvested_savings
+from taxopt.validation import (
+    check_simulation_size,
+    lifetime_limit_notes,
+    plan_warnings,
+    uninvested_savings,
+)
 
 DEFAULT_MIP_SECONDS = 0.0
 FALLBACK_MIP_SECONDS = 30.0  # when no regime LP is feasible, the MILP gets this long
@@ -160,6 +165,7 @@ def optimize(
     taxed on. After the search: circles of money that remain are re-solved away unless the
     plan is strictly better with them (taxopt.circles).
     """
+    plan = plan.under(rules)  # account kinds as the rule set's jurisdiction names them
     _check_options(plan, rules, paths, success)
     if branch_every is not None and not scenarios:
         raise InputError("branch_every: the tree's branch years need scenarios (--scenarios N)")
@@ -195,6 +201,7 @@ def optimize(
             *result.notes,
             *circle_notes(circles, netted),
             *uninvested_savings(plan, rules, result.yearly),
+            *lifetime_limit_notes(result.plan, rules, result.yearly),
             *spent_surplus(plan, rules, result.yearly, result.policy_tax),
             *(
                 fast_mode_notes(plan.state, plan.start_year, plan.filing_status)

@@ -105,6 +105,14 @@ class Tier(Strict):
 ROTH_FIELDS = ("roth_contributions", "roth_conversions", "roth_first_contribution_year")
 
 
+def kind_under(account: Account, rules: RuleSet) -> str:
+    """The account's kind under `rules`: its `kinds` entry for the rule set's jurisdiction
+    ("US-federal"), else for the jurisdiction's country code ("US"), else `kind`."""
+    jurisdiction = rules.meta.jurisdiction
+    country = jurisdiction.split("-", 1)[0]
+    return account.kinds.get(jurisdiction, account.kinds.get(country, account.kind))
+
+
 class Account(Strict):
     name: str = Field(min_length=1)
     implied: bool = Field(
@@ -113,6 +121,13 @@ class Account(Strict):
         "receives RMD surplus, or a Roth for a person who converts and has none",
     )
     kind: str = Field(min_length=1, description="an account kind defined by the rule set")
+    kinds: dict[str, str] = Field(
+        default_factory=dict,
+        description="the account's kind under another jurisdiction's rules, by the rule "
+        'set\'s meta.jurisdiction or its country code (kinds = { UK = "isa", US = '
+        '"roth_ira" }: US names US-federal); a rule set of a jurisdiction listed here reads '
+        "that kind instead of `kind`",
+    )
     owner: str | None = Field(None, description="person who owns it; required for limited kinds")
     balances: dict[str, float] = Field(default_factory=dict, description="dollars per tier today")
     basis: dict[str, float] | None = Field(
@@ -309,9 +324,16 @@ class Earnings(Strict):
     until_year: Year | None = Field(None, description="last year of wages; default: retirement-1")
 
 
+PUBLIC_PENSIONS = ("social_security", "state_pension")
+
+
 class IncomeStream(Strict):
+    """Income outside the portfolio. A public pension (US Social Security, UK State
+    Pension) is taxed as the rule set's [benefit_taxation] table says (fully, without
+    one: ITEPA 2003 s.577 for the State Pension); the other kinds are ordinary income."""
+
     name: str
-    kind: Literal["social_security", "pension", "other_taxable"]
+    kind: Literal["social_security", "state_pension", "pension", "other_taxable"]
     owner: str | None = None
     start_year: Year | None = None
     start_age: int | None = Field(None, ge=0, le=120)
@@ -737,9 +759,29 @@ class Plan(Strict):
         """Today's value of a nominal dollar paid at the start of `year` (discount_rate)."""
         return (1.0 + self.discount_rate) ** -(year - self.start_year)
 
+    def under(self, rules: RuleSet) -> Plan:
+        """The plan with each account's kind as `rules`' jurisdiction names it (the
+        account's `kinds` entry for meta.jurisdiction, else its `kind`); the plan itself
+        when nothing changes. Nothing else is translated: amounts stay in the plan's units."""
+        mapped = [
+            a.model_copy(update={"kind": kind_under(a, rules)})
+            if kind_under(a, rules) != a.kind
+            else a
+            for a in self.accounts
+        ]
+        if all(new is old for new, old in zip(mapped, self.accounts, strict=True)):
+            return self
+        plan = self.model_copy(update={"accounts": mapped})
+        plan._source = self._source
+        return plan
+
     def check_against(self, rules: RuleSet, source: str = "plan") -> None:
         """Errors for what only the rule set can tell: unknown account kinds, filing status
-        and the people it covers, savings the accounts cannot take (taxopt.validation)."""
+        and the people it covers, savings the accounts cannot take (taxopt.validation).
+        Account kinds are read as `under(rules)` maps them."""
+        if self.under(rules) is not self:
+            self.under(rules).check_against(rules, source)
+            return
         if self.filing_status not in rules.meta.filing_statuses:
             raise InputError(
                 f"{source}: filing_status: '{printable(self.filing_status)}' is not defined by "
@@ -748,9 +790,12 @@ class Plan(Strict):
         for i, account in enumerate(self.accounts):
             kind = rules.account_kinds.get(account.kind)
             if kind is None:
+                jurisdiction = rules.meta.jurisdiction.split("-", 1)[0]
                 raise InputError(
                     f"{source}: accounts[{i}].kind: '{printable(account.kind)}' is not an account "
                     f"kind of rule set {rules.name}; use one of {', '.join(rules.account_kinds)}"
+                    f", or name its kind under {jurisdiction} rules beside it: "
+                    f'kinds = {{ {jurisdiction} = "{next(iter(rules.account_kinds))}" }}'
                 )
             if account.basis and kind.growth != Growth.TAXED:
                 raise InputError(

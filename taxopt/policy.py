@@ -507,7 +507,7 @@ class PolicyEngine:
                 ordinary += out * (1.0 - kind.tax_free_withdrawal_fraction)
                 owner = self.owner_person[a]
                 if owner is not None and self.rules.withdrawal_is_early(
-                    self.kind_name[a], owner.age_in(year)
+                    self.kind_name[a], owner.age_in(year), year
                 ):
                     early += out
             if kind.contributions == "deductible":

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from taxopt.circles import circles_table
+from taxopt.currency import localize, symbol
 from taxopt.decisions import Decisions
 from taxopt.explain import empty_table
 from taxopt.io import write_json
@@ -235,7 +236,12 @@ class Result:
             **f.as_dict(),
             "stress": self.stress.as_dict() if self.stress is not None else None,
             "scenarios": self.scenarios.as_dict() if self.scenarios is not None else None,
-            "units": "today's dollars (plan start year) unless a name says nominal",
+            "currency": self.rules.meta.currency,
+            "currency_symbol": symbol(self.rules.meta.currency),
+            "units": localize(
+                "today's dollars (plan start year) unless a name says nominal",
+                self.rules.meta.currency,
+            ),
             "location": _location_json(self.location),
             "reconciliation_max_abs_error": self.reconciliation_max_abs_error,
             "baselines": {name: figs.as_dict() for name, figs in self.baselines.items()},

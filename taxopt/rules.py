@@ -223,17 +223,250 @@ class Deduction(Cited):
         return sum(1 for age in ages if age >= minimum)
 
 
+CreditMeasure = Literal["net_income", "magi", "total_income"]
+
+
+class CreditPhaseout(Strict):
+    """A credit amount that shrinks as income rises: by `rate` per unit of `measure` above
+    `start` (Canada's age amount, ITA s.118(2): 15% of net income over the threshold), or
+    linearly from the full amount at `start` to nothing at `end` (the federal enhanced basic
+    personal amount between the 29% and 33% bracket thresholds, ITA s.118(1)(c)).
+
+    `measure`: "net_income" is income less deductible benefit repayments (Canada line
+    23600); "magi" and "total_income" as for deductions."""
+
+    start: dict[FilingStatus, float]
+    rate: float | None = Field(None, gt=0, le=1, description="reduction per unit above start")
+    end: dict[FilingStatus, float] | None = Field(
+        None, description="income at which the amount is gone (instead of a rate)"
+    )
+    measure: CreditMeasure
+    indexed: bool = True
+    round_down_to: RoundDownTo = Field(None, description=ROUND_DOWN_TO_HELP)
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> CreditPhaseout:
+        if (self.rate is None) == (self.end is None):
+            raise ValueError(
+                "give either rate (reduction per unit of income above start) or end (the "
+                "income at which the amount is gone), not both or neither"
+            )
+        return self
+
+    def remaining(self, amount: float, status: FilingStatus, measured: Any, xp: Any) -> Any:
+        """`amount` after the phase-out at income `measured` (floats or arrays)."""
+        excess = xp.maximum(0.0, measured - self.start[status])
+        if self.end is not None:
+            span = self.end[status] - self.start[status]
+            return amount * xp.maximum(0.0, 1.0 - excess / span)
+        assert self.rate is not None
+        return xp.maximum(0.0, amount - self.rate * excess)
+
+
+CreditLimit = Literal["pension_income"]
+
+
 class Credit(Cited):
-    """A non-refundable credit: `rate` x `amount` off the tax (Canada's basic personal amount)."""
+    """A non-refundable credit: `rate` x `amount` off the tax (Canada's basic personal amount).
+
+    `rate` omitted: the lowest rate of the schedule the credit reduces (ITA s.118: the
+    "appropriate percentage"). With `min_age`, each person at least that age at the end
+    of the year gets the amount; with `limited_to`, the amount is at most the filing unit's
+    income of that kind (the pension income amount, ITA s.118(3)); with `phaseout`, it
+    shrinks as income rises. The credit never makes the tax negative."""
 
     name: str
+    description: str = ""
     amount: dict[FilingStatus, float]
+    rate: float | None = Field(None, ge=0, le=1)
+    min_age: int | None = Field(None, ge=0, le=MAX_AGE)
+    limited_to: CreditLimit | None = None
+    phaseout: CreditPhaseout | None = None
+    indexed: bool = True
+    round_down_to: RoundDownTo = Field(None, description=ROUND_DOWN_TO_HELP)
+
+    def rate_under(self, schedule: Schedule) -> float:
+        """The credit's rate: its own, or the lowest rate of `schedule`."""
+        return self.rate if self.rate is not None else min(schedule.rates)
+
+    def qualifying_people(self, ages: tuple[int, ...]) -> int:
+        """How many times the filing unit gets the amount: each person at least `min_age`
+        when the credit has one, else once."""
+        if self.min_age is None:
+            return 1
+        return sum(1 for age in ages if age >= self.min_age)
+
+
+IncomeCreditKind = Literal["qualified_dividends"]
+
+
+class GrossUp(Cited):
+    """An income kind included in income at (1 + `rate`) x the amount received (Canada's
+    eligible dividends, ITA s.82(1)(b): 38%)."""
+
+    name: str
+    applies_to: IncomeCreditKind
     rate: float = Field(ge=0, le=1)
+
+
+class IncomeCredit(Cited):
+    """A non-refundable credit of `rate` x the taxable (grossed-up) amount of an income kind
+    (the dividend tax credit, ITA s.121; Ontario Taxation Act 2007 s.19)."""
+
+    name: str
+    applies_to: IncomeCreditKind
+    rate: float = Field(ge=0, le=1)
+
+
+class BenefitClawback(Cited):
+    """A recovery tax on a public benefit: `rate` x (income before the repayment - threshold),
+    at most the benefit (Canada's OAS recovery tax, ITA Part I.2 s.180.2). With
+    `deductible`, the repayment is deducted in computing net and taxable income (ITA
+    s.60(w)). The benefit is the calculator's public-benefit input (`social_security`)."""
+
+    name: str
+    rate: float = Field(gt=0, le=1)
+    threshold: dict[FilingStatus, float]
+    deductible: bool = True
     indexed: bool = True
     round_down_to: RoundDownTo = Field(None, description=ROUND_DOWN_TO_HELP)
 
 
-IncomeKind = Literal["qualified_dividends", "ltcg"]
+def _ascending_thresholds(values: list[float], what: str) -> list[float]:
+    if any(b <= a for a, b in zip(values, values[1:], strict=False)):
+        raise ValueError(f"{what} must strictly increase")
+    if any(not 0 <= v <= MAX_AMOUNT for v in values):
+        raise ValueError(f"{what} are amounts from 0 to {MAX_AMOUNT:g}")
+    return values
+
+
+class SurtaxOnTax(Cited):
+    """A surtax on a level's tax after its personal credits: rates[i] x (tax - thresholds[i])
+    for each threshold the tax exceeds, added up (the Ontario surtax, Taxation Act 2007
+    s.48: 20% over the first threshold plus 36% over the second)."""
+
+    name: str
+    thresholds: list[float] = Field(min_length=1)
+    rates: list[float]
+    indexed: bool = True
+    round_down_to: Unit | None = Field(None, description=ROUND_DOWN_TO_HELP)
+
+    @model_validator(mode="after")
+    def _check(self) -> SurtaxOnTax:
+        if len(self.thresholds) != len(self.rates):
+            raise ValueError("give one rate per threshold")
+        _ascending_thresholds(self.thresholds, "thresholds")
+        if any(not 0 <= r <= 1 for r in self.rates):
+            raise ValueError("rates are fractions between 0 and 1 (0.20, not 20)")
+        return self
+
+    def on(self, tax: Any, xp: Any) -> Any:
+        """The surtax on `tax` (floats or arrays)."""
+        total = xp.zeros_like(tax)
+        for threshold, rate in zip(self.thresholds, self.rates, strict=True):
+            total = total + rate * xp.maximum(0.0, tax - threshold)
+        return total
+
+    def scaled(self, factor: float) -> SurtaxOnTax:
+        thresholds = [indexed_amount(t, factor, self.round_down_to) for t in self.thresholds]
+        return self.model_copy(update={"thresholds": thresholds})
+
+
+class PremiumStep(Strict):
+    """`rate` x (income - `start`), at most `cap`: one ramp of a premium table."""
+
+    start: float = Field(ge=0, le=MAX_AMOUNT)
+    rate: float = Field(gt=0, le=1)
+    cap: float = Field(ge=0, le=MAX_AMOUNT)
+
+
+class Premium(Cited):
+    """A premium charged with the tax, a step table on taxable income: the sum of capped ramps
+    (the Ontario Health Premium, Taxation Act 2007 s.33.1: 6% of income over $20,000 up to
+    $300, and so on). Not reduced by credits."""
+
+    name: str
+    steps: list[PremiumStep] = Field(min_length=1)
+    indexed: bool = False
+
+    @field_validator("steps")
+    @classmethod
+    def _ascending(cls, steps: list[PremiumStep]) -> list[PremiumStep]:
+        _ascending_thresholds([s.start for s in steps], "steps' starts")
+        return steps
+
+    def on(self, income: Any, xp: Any) -> Any:
+        """The premium at taxable income `income` (floats or arrays)."""
+        total = xp.zeros_like(income)
+        for step in self.steps:
+            total = total + xp.minimum(step.cap, step.rate * xp.maximum(0.0, income - step.start))
+        return total
+
+    def scaled(self, factor: float) -> Premium:
+        steps = [s.model_copy(update={"start": s.start * factor}) for s in self.steps]
+        return self.model_copy(update={"steps": steps})
+
+
+class TaxLevel(Cited):
+    """A further income tax on the same taxable income with its own brackets, credits,
+    surtax and premiums (a Canadian province: Ontario's tax, Form ON428). Order: brackets,
+    less personal credits (not below 0), plus surtaxes on that, less income credits (not
+    below 0), plus premiums."""
+
+    name: str
+    label: str
+    ordinary: OrdinarySchedule
+    indexed_thresholds: int | None = Field(
+        None,
+        ge=0,
+        description="when the brackets are indexed, only this many of the lowest thresholds "
+        "above 0 grow (Ontario's $150,000 and $220,000 thresholds are fixed); all when absent",
+    )
+    credits: list[Credit] = Field(default_factory=list)
+    income_credits: list[IncomeCredit] = Field(default_factory=list)
+    surtaxes_on_tax: list[SurtaxOnTax] = Field(default_factory=list)
+    premiums: list[Premium] = Field(default_factory=list)
+
+
+# Income kinds a preferential schedule may cover: dividends, included gains, and the
+# investment part of ordinary income (interest and other yields: UK savings income).
+IncomeKind = Literal["qualified_dividends", "ltcg", "investment_ordinary_income"]
+
+
+class AllowanceSteps(Strict):
+    """A nil-rate allowance that steps down as income-tax taxable income (taxable income
+    without the kinds of schedules that take no deductions, i.e. without UK gains) passes
+    thresholds: `amounts[i]` once that income is above `thresholds[i]` (UK personal savings
+    allowance: 1,000, 500 once any income is above the basic rate limit, 0 above the
+    higher rate limit; ITA 2007 s.12B). A cliff: one pound over a threshold loses the step."""
+
+    thresholds: list[float]
+    amounts: list[float]
+
+    @model_validator(mode="after")
+    def _check(self) -> AllowanceSteps:
+        if len(self.thresholds) != len(self.amounts) or not self.thresholds:
+            raise ValueError("give one amount per threshold")
+        if self.thresholds[0] != 0:
+            raise ValueError("the first threshold must be 0")
+        if any(b <= a for a, b in zip(self.thresholds, self.thresholds[1:], strict=False)):
+            raise ValueError("thresholds must strictly increase")
+        if any(not 0 <= a <= MAX_AMOUNT for a in self.amounts):
+            raise ValueError(f"amounts are from 0 to {MAX_AMOUNT:g}")
+        return self
+
+    def amount_at(self, measured: Any) -> Any:
+        """The allowance for income `measured` (a float or an array)."""
+        out = self.amounts[0] + 0.0 * measured
+        for i in range(1, len(self.thresholds)):
+            out = out + (self.amounts[i] - self.amounts[i - 1]) * (measured > self.thresholds[i])
+        return out
+
+    def scaled(self, factor: float, round_down_to: float | None = None) -> AllowanceSteps:
+        return AllowanceSteps(
+            thresholds=[indexed_amount(t, factor, round_down_to) for t in self.thresholds],
+            amounts=[indexed_amount(a, factor, round_down_to) for a in self.amounts],
+        )
 
 
 class PreferentialSchedule(Cited):
@@ -249,6 +482,16 @@ class PreferentialSchedule(Cited):
     indexed: bool = True
     round_down_to: RoundDownTo = Field(None, description=ROUND_DOWN_TO_HELP)
     allowance: dict[FilingStatus, float] = Field(default_factory=dict)
+    allowance_steps: dict[FilingStatus, AllowanceSteps] = Field(
+        default_factory=dict,
+        description="a nil-rate allowance by income-tax taxable income, instead of `allowance`",
+    )
+    starting_band: dict[FilingStatus, float] = Field(
+        default_factory=dict,
+        description="a 0% band on this income below this position in taxable income (UK "
+        "starting rate for savings, ITA 2007 s.12), used before the allowance: the nil-rate "
+        "part is the room left below it plus the allowance",
+    )
     deductions_offset: bool = Field(
         True,
         description="deductions left over from other income may reduce this income (the "
@@ -256,6 +499,30 @@ class PreferentialSchedule(Cited):
         "personal allowance is not set against them)",
     )
     brackets: dict[FilingStatus, Schedule]
+
+    @model_validator(mode="after")
+    def _one_allowance(self) -> PreferentialSchedule:
+        both = sorted(set(self.allowance) & set(self.allowance_steps))
+        if both:
+            raise ValueError(f"give allowance or allowance_steps for {both}, not both")
+        return self
+
+    def has_allowance(self, status: FilingStatus) -> bool:
+        """Whether the schedule has a nil-rate part for `status` (fixed, stepped or a
+        starting band)."""
+        return (
+            self.allowance.get(status, 0.0) > 0
+            or status in self.allowance_steps
+            or self.starting_band.get(status, 0.0) > 0
+        )
+
+    def allowance_for(self, status: FilingStatus, measured: Any) -> Any:
+        """The nil-rate allowance of a filing unit whose income-tax taxable income is
+        `measured` (see AllowanceSteps)."""
+        steps = self.allowance_steps.get(status)
+        if steps is not None:
+            return steps.amount_at(measured)
+        return self.allowance.get(status, 0.0)
 
 
 class CapitalGains(Cited):
@@ -309,20 +576,38 @@ class BenefitTaxation(Cited):
         return xp.minimum(self.max_fraction * benefits, second_tier + first_tier)
 
 
+class AgeFromYear(Strict):
+    year: int = Field(ge=MIN_YEAR, le=MAX_YEAR, description="first tax year the age applies")
+    age: float = Field(ge=0, le=MAX_AGE)
+
+
 class EarlyWithdrawal(Cited):
-    """An additional tax on distributions taken before `age` (US: IRC §72(t))."""
+    """An additional tax on distributions taken before `age` (US: IRC §72(t)); `later_ages`
+    raise the age from a year on (UK: normal minimum pension age 55, 57 from 2028-29)."""
 
     age: float
+    later_ages: list[AgeFromYear] = Field(default_factory=list)
     penalty_rate: float = Field(ge=0, le=1)
 
-    def applies(self, age: int) -> bool:
-        """Is a withdrawal early for a person whose age at the end of the year is `age`?
+    def age_in(self, year: int | None) -> float:
+        """The age that applies to withdrawals in `year`; without a year, the highest age
+        that ever applies (the cautious answer for a withdrawal of unknown date)."""
+        if year is None:
+            return max([self.age, *(a.age for a in self.later_ages)])
+        return max(
+            ((a.year, a.age) for a in self.later_ages if a.year <= year),
+            default=(0, self.age),
+        )[1]
+
+    def applies(self, age: int, year: int | None = None) -> bool:
+        """Is a withdrawal in `year` early for a person whose age at the end of the year is
+        `age`?
 
         Safe from the year in which that age exceeds the rule's age (59.5 -> from 60): a
         conservative reading of "attained age 59 1/2"; everything asks it through
         RuleSet.withdrawal_is_early or RuleSet.roth_withdrawal_phase.
         """
-        return age <= math.floor(self.age)
+        return age <= math.floor(self.age_in(year))
 
 
 class RothPhase(StrEnum):
@@ -384,8 +669,22 @@ class RmdStartAge(Strict):
 
 
 class Rmd(Cited):
+    """Required minimum distributions: a divisor (US Uniform Lifetime Table) or a minimum
+    fraction (Canada's RRIF prescribed factors, ITR 7308(4)) of the opening balance, by age.
+
+    `age_basis`: the age the table and `start_ages` are read at: at the end of the year
+    (US) or at the start of the year (Canada: the annuitant's age on January 1)."""
+
     start_ages: list[RmdStartAge]
-    uniform_lifetime_table: dict[int, float]
+    uniform_lifetime_table: dict[int, float] = Field(default_factory=dict)
+    minimum_fractions: dict[int, float] = Field(
+        default_factory=dict, description="fraction of the balance to withdraw, by age"
+    )
+    age_basis: Literal["end_of_year", "start_of_year"] = "end_of_year"
+
+    def table_age(self, age: int) -> int:
+        """The table's age for a person whose age at the end of the year is `age`."""
+        return age - 1 if self.age_basis == "start_of_year" else age
 
     def start_age(self, birth_year: int) -> int:
         for rule in self.start_ages:
@@ -396,14 +695,19 @@ class Rmd(Cited):
         raise InputError(f"rmd.start_ages: no start age covers birth year {birth_year}")
 
     def divisor_if_due(self, age: int, birth_year: int) -> float | None:
-        """The divisor for an owner of `age` born in `birth_year`; None before the start age."""
-        if age < self.start_age(birth_year):
+        """The divisor for an owner of `age` (at the end of the year) born in `birth_year`;
+        None before the start age."""
+        table_age = self.table_age(age)
+        if table_age < self.start_age(birth_year):
             return None
-        return self.divisor(age)
+        return self.divisor(table_age)
 
     def divisor(self, age: int) -> float:
-        """Uniform Lifetime Table divisor; ages outside the table take its nearest end."""
-        table = self.uniform_lifetime_table
+        """Divisor at the table's `age` (a minimum fraction f is the divisor 1/f); ages
+        outside the table take its nearest end."""
+        table = self.uniform_lifetime_table or {
+            a: 1.0 / f for a, f in self.minimum_fractions.items()
+        }
         if age in table:
             return table[age]
         return table[max(table)] if age > max(table) else table[min(table)]
@@ -426,6 +730,29 @@ class ContributionLimit(Cited):
     catch_up: list[CatchUp] = Field(default_factory=list)
     indexed: bool = True  # the catch-up amounts too, each rounded by its own round_down_to
     round_down_to: Unit | None = Field(None, description=ROUND_DOWN_TO_HELP)
+    earned_income_fraction: float | None = Field(
+        None,
+        gt=0,
+        le=1,
+        description="the limit is also at most this fraction of the person's earned income "
+        "of the year before (Canada's RRSP deduction limit, ITA s.146(1): 18%)",
+    )
+    after_withdrawal: float | None = Field(
+        None,
+        ge=0,
+        le=MAX_AMOUNT,
+        description="the annual limit from the year a person first withdraws from an account "
+        "of these kinds (UK money purchase annual allowance); the result warns where a plan "
+        "contributes more",
+    )
+
+    def for_earned_income(self, age: int, earned_income: float) -> float:
+        """The limit for a person of `age` whose earned income the year before was
+        `earned_income`: `for_age`, capped by `earned_income_fraction` of it when given."""
+        limit = self.for_age(age)
+        if self.earned_income_fraction is None:
+            return limit
+        return min(limit, self.earned_income_fraction * max(0.0, earned_income))
 
     @property
     def display_name(self) -> str:
@@ -462,6 +789,14 @@ class AccountKind(Cited):
     withdrawals: WithdrawalTax
     tax_free_withdrawal_fraction: float = Field(
         0.0, ge=0, le=1, description="share of each withdrawal that is tax free (UK SIPP: 0.25)"
+    )
+    tax_free_lifetime_limit: float | None = Field(
+        None,
+        ge=0,
+        le=MAX_AMOUNT,
+        description="most one person may take tax free over a lifetime from accounts of this "
+        "kind (UK lump sum allowance), nominal, not indexed; the model and the ledger take "
+        "the fraction of every withdrawal tax free and the result warns where a plan passes it",
     )
     rmd: bool = False
     early_withdrawal_penalty: bool = False
@@ -801,6 +1136,12 @@ class RuleSet(Strict):
     aca: Aca | None = None
     contribution_limits: list[ContributionLimit] = Field(default_factory=list)
     account_kinds: dict[str, AccountKind]
+    gross_ups: list[GrossUp] = Field(default_factory=list)
+    income_credits: list[IncomeCredit] = Field(default_factory=list)
+    benefit_clawbacks: list[BenefitClawback] = Field(default_factory=list)
+    levels: list[TaxLevel] = Field(
+        default_factory=list, description="further taxes on the same taxable income (provinces)"
+    )
 
     @field_validator("account_kinds")
     @classmethod
@@ -842,12 +1183,12 @@ class RuleSet(Strict):
         rule = self.early_withdrawal
         return rule.penalty_rate if rule is not None else 0.0
 
-    def withdrawal_is_early(self, account_kind: str, age: int) -> bool:
-        """Whether a withdrawal from an account of `account_kind` by an owner whose age at
-        the end of the year is `age` bears the early-withdrawal penalty."""
+    def withdrawal_is_early(self, account_kind: str, age: int, year: int | None = None) -> bool:
+        """Whether a withdrawal in `year` from an account of `account_kind` by an owner
+        whose age at the end of the year is `age` bears the early-withdrawal penalty."""
         rule = self.early_withdrawal
         kind = self.account_kinds[account_kind]
-        return kind.early_withdrawal_penalty and rule is not None and rule.applies(age)
+        return kind.early_withdrawal_penalty and rule is not None and rule.applies(age, year)
 
     def rmd_divisor(self, account_kind: str, age: int, birth_year: int) -> float | None:
         """Distribution-table divisor when an RMD is due from an account of `account_kind`
@@ -868,23 +1209,28 @@ class RuleSet(Strict):
 
     def optimizer_support_problems(self) -> list[str]:
         """What in this rule set the optimizer cannot encode ("field: what" each; empty when
-        it can). The tax calculator handles every valid rule set; the optimizer stacks one
-        preferential schedule without a nil-rate allowance that takes left-over deductions,
-        and measures phase-outs on MAGI (US style)."""
-        problems = []
-        if len(self.preferential) > 1:
-            names = ", ".join(p.name for p in self.preferential)
-            problems.append(f"preferential: {len(self.preferential)} schedules ({names})")
-        for p in self.preferential:
-            if p.allowance:
-                problems.append(f"preferential[{p.name}].allowance: a nil-rate allowance")
-            if not p.deductions_offset:
-                problems.append(f"preferential[{p.name}].deductions_offset: false")
-        for d in self.deductions:
-            if d.phaseout is not None and d.phaseout.measure != "magi":
-                problems.append(
-                    f"deductions[{d.name}].phaseout.measure: {d.phaseout.measure}, not magi"
-                )
+        it can). The optimizer reads every table the calculator reads (preferential
+        schedules in any number with their allowances, taxopt.model.stacking) except the
+        layered tables of `_layered_support_problems` (levels, clawbacks, gross-ups, income
+        credits and shaped credits); a table the model cannot follow adds its check here."""
+        return self._layered_support_problems()
+
+    def _layered_support_problems(self) -> list[str]:
+        """The tables the optimizer does not encode yet: levels, clawbacks, gross-ups,
+        income credits and credits beyond a flat amount at a stated rate."""
+        problems = [f"levels[{lv.name}]: a further tax level" for lv in self.levels]
+        problems += [f"benefit_clawbacks[{c.name}]: a clawback" for c in self.benefit_clawbacks]
+        problems += [f"gross_ups[{g.name}]: a gross-up" for g in self.gross_ups]
+        problems += [f"income_credits[{c.name}]: an income credit" for c in self.income_credits]
+        shaped = [
+            c.name
+            for c in self.credits
+            if c.rate is None or c.min_age is not None or c.limited_to or c.phaseout
+        ]
+        if shaped:
+            problems.append(
+                f"credits[{', '.join(shaped)}]: ages, income limits, phase-outs or implied rates"
+            )
         return problems
 
     def check_optimizer_support(self) -> None:
@@ -892,10 +1238,8 @@ class RuleSet(Strict):
         problems = self.optimizer_support_problems()
         if problems:
             raise InputError(
-                f"rules {self.name}: the optimizer supports one preferential schedule without "
-                "allowances that takes left-over deductions, and phase-outs measured on MAGI "
-                f"(US style); this rule set has {'; '.join(problems)}. Use `taxopt tax` for "
-                "this rule set."
+                f"rules {self.name}: the optimizer cannot model {'; '.join(problems)}; use "
+                "`taxopt tax` for this rule set."
             )
 
     def roth_withdrawal_phase(self, age: int, year: int, clock_start: int | None) -> RothPhase:
@@ -911,7 +1255,7 @@ class RuleSet(Strict):
             and year >= clock_start + roth.seasoning_years
         ):
             return RothPhase.QUALIFIED
-        if self.early_withdrawal is not None and self.early_withdrawal.applies(age):
+        if self.early_withdrawal is not None and self.early_withdrawal.applies(age, year):
             return RothPhase.EARLY
         return RothPhase.UNQUALIFIED
 
@@ -952,6 +1296,7 @@ def _consistency_problems(rules: RuleSet) -> list[str]:
         *_reference_problems(rules),
         *_range_problems(rules),
         *_value_problems(rules),
+        *_layered_problems(rules),
     ]
 
 
@@ -962,11 +1307,17 @@ def _status_maps(rules: RuleSet) -> list[tuple[str, dict, bool]]:
         maps.append((f"deductions[{d.name}].amount", d.amount, True))
         if d.phaseout is not None:
             maps.append((f"deductions[{d.name}].phaseout.start", d.phaseout.start, True))
-    for c in rules.credits:
-        maps.append((f"credits[{c.name}].amount", c.amount, True))
+    maps += _credit_status_maps("credits", rules.credits)
+    for c in rules.benefit_clawbacks:
+        maps.append((f"benefit_clawbacks[{c.name}].threshold", c.threshold, True))
+    for level in rules.levels:
+        maps.append((f"levels[{level.name}].ordinary.brackets", level.ordinary.brackets, True))
+        maps += _credit_status_maps(f"levels[{level.name}].credits", level.credits)
     for p in rules.preferential:
         maps.append((f"preferential[{p.name}].brackets", p.brackets, True))
         maps.append((f"preferential[{p.name}].allowance", p.allowance, False))
+        maps.append((f"preferential[{p.name}].allowance_steps", p.allowance_steps, False))
+        maps.append((f"preferential[{p.name}].starting_band", p.starting_band, False))
     for t in rules.surtaxes:
         maps.append((f"surtaxes[{t.name}].threshold", t.threshold, True))
     bt = rules.benefit_taxation
@@ -985,6 +1336,18 @@ def _status_maps(rules: RuleSet) -> list[tuple[str, dict, bool]]:
         if d.phaseout is not None
     ]
     units += [(f"credits[{c.name}]", c.round_down_to) for c in rules.credits]
+    units += [(f"benefit_clawbacks[{c.name}]", c.round_down_to) for c in rules.benefit_clawbacks]
+    for level in rules.levels:
+        units.append((f"levels[{level.name}].ordinary", level.ordinary.round_down_to))
+        units += [
+            (f"levels[{level.name}].credits[{c.name}]", c.round_down_to) for c in level.credits
+        ]
+    for group, credits in _credit_groups(rules):
+        units += [
+            (f"{group}[{c.name}].phaseout", c.phaseout.round_down_to)
+            for c in credits
+            if c.phaseout is not None
+        ]
     units += [(f"preferential[{p.name}]", p.round_down_to) for p in rules.preferential]
     units += [(f"surtaxes[{t.name}]", t.round_down_to) for t in rules.surtaxes]
     if bt is not None:
@@ -992,6 +1355,71 @@ def _status_maps(rules: RuleSet) -> list[tuple[str, dict, bool]]:
     units.append(("capital_gains", rules.capital_gains.round_down_to))
     maps += [(f"{table}.round_down_to", u, True) for table, u in units if isinstance(u, dict)]
     return maps
+
+
+def _credit_groups(rules: RuleSet) -> list[tuple[str, list[Credit]]]:
+    """(field, credits) of the rule set's own credits and each level's."""
+    groups = [("credits", rules.credits)]
+    groups += [(f"levels[{lv.name}].credits", lv.credits) for lv in rules.levels]
+    return groups
+
+
+def _credit_status_maps(group: str, credits: list[Credit]) -> list[tuple[str, dict, bool]]:
+    maps: list[tuple[str, dict, bool]] = []
+    for c in credits:
+        maps.append((f"{group}[{c.name}].amount", c.amount, True))
+        if c.phaseout is not None:
+            maps.append((f"{group}[{c.name}].phaseout.start", c.phaseout.start, True))
+            if c.phaseout.end is not None:
+                maps.append((f"{group}[{c.name}].phaseout.end", c.phaseout.end, True))
+    return maps
+
+
+def _layered_problems(rules: RuleSet) -> list[str]:
+    """Names used twice among levels and their tables; phase-outs that end before they
+    start; minimum fractions that are not fractions."""
+    problems = []
+    named = {
+        "levels": [lv.name for lv in rules.levels],
+        "gross_ups": [g.name for g in rules.gross_ups],
+        "income_credits": [c.name for c in rules.income_credits],
+        "benefit_clawbacks": [c.name for c in rules.benefit_clawbacks],
+    }
+    for level in rules.levels:
+        for table in ("credits", "income_credits", "surtaxes_on_tax", "premiums"):
+            named[f"levels[{level.name}].{table}"] = [t.name for t in getattr(level, table)]
+    for table, names in named.items():
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            problems.append(f"{table}: name {repeated} is used twice; give each a unique name")
+    kinds = [g.applies_to for g in rules.gross_ups]
+    if len(set(kinds)) != len(kinds):
+        problems.append("gross_ups: an income kind is grossed up twice; list each kind once")
+    problems += _phaseout_end_problems(rules)
+    if rules.rmd is not None:
+        problems += [
+            f"rmd.minimum_fractions.{age}: {f:g} is not a fraction above 0 and at most 1 "
+            "(0.0528, not 5.28)"
+            for age, f in rules.rmd.minimum_fractions.items()
+            if not 0 < f <= 1
+        ]
+        if rules.rmd.minimum_fractions and rules.rmd.uniform_lifetime_table:
+            problems.append(
+                "rmd: give either uniform_lifetime_table (divisors) or minimum_fractions, not both"
+            )
+    return problems
+
+
+def _phaseout_end_problems(rules: RuleSet) -> list[str]:
+    return [
+        f"{group}[{c.name}].phaseout.end.{status}: {end:g} is not above start "
+        f"{c.phaseout.start[status]:g}; the amount is gone at end, after start"
+        for group, credits in _credit_groups(rules)
+        for c in credits
+        if c.phaseout is not None and c.phaseout.end is not None
+        for status, end in c.phaseout.end.items()
+        if status in c.phaseout.start and end <= c.phaseout.start[status]
+    ]
 
 
 def _status_problems(rules: RuleSet) -> list[str]:
@@ -1137,6 +1565,8 @@ def _value_problems(rules: RuleSet) -> list[str]:
         for status, value in values.items():
             if isinstance(value, Schedule):
                 problems += _schedule_problems(f"{field}.{status}", value)
+            elif isinstance(value, AllowanceSteps):
+                continue  # checked by AllowanceSteps itself
             elif not 0 <= value <= MAX_AMOUNT:
                 problems.append(
                     f"{field}.{status}: {value:g} is not an amount from 0 to {MAX_AMOUNT:g}; "
@@ -1194,7 +1624,7 @@ def _schedule_problems(field: str, schedule: Schedule) -> list[str]:
 def _rmd_problems(rmd: Rmd) -> list[str]:
     problems = []
     table = rmd.uniform_lifetime_table
-    if not table:
+    if not table and not rmd.minimum_fractions:
         problems.append(
             "rmd.uniform_lifetime_table: is empty; give a divisor for each age "
             "(Treas. Reg. §1.401(a)(9)-9(c), Uniform Lifetime Table)"
@@ -1272,17 +1702,16 @@ def _scale_indexed(rules: RuleSet, f: float) -> RuleSet:
                 update={"start": _scale_map(phaseout.start, f, phaseout.round_down_to)}
             )
         deductions.append(d.model_copy(update=update) if update else d)
-    credits = [
-        c.model_copy(update={"amount": _scale_map(c.amount, f, c.round_down_to)})
-        if c.indexed
-        else c
-        for c in rules.credits
-    ]
+    credits = [_scale_credit(c, f) for c in rules.credits]
     preferential = [
         p.model_copy(
             update={
                 "brackets": _scale_schedules(p.brackets, f, p.round_down_to),
                 "allowance": _scale_map(p.allowance, f, p.round_down_to),
+                "starting_band": _scale_map(p.starting_band, f, p.round_down_to),
+                "allowance_steps": {
+                    k: s.scaled(f, _unit(p.round_down_to, k)) for k, s in p.allowance_steps.items()
+                },
             }
         )
         if p.indexed
@@ -1349,8 +1778,75 @@ def _scale_indexed(rules: RuleSet, f: float) -> RuleSet:
             "benefit_taxation": bt,
             "contribution_limits": limits,
             "capital_gains": cg,
+            **_scale_layered(rules, f),
         }
     )
+
+
+def _scale_credit(credit: Credit, f: float) -> Credit:
+    """A credit's amount (when `indexed`) and its phase-out's income points (when the
+    phase-out is `indexed`) grown by `f`."""
+    update: dict[str, Any] = {}
+    if credit.indexed:
+        update["amount"] = _scale_map(credit.amount, f, credit.round_down_to)
+    ph = credit.phaseout
+    if ph is not None and ph.indexed:
+        points: dict[str, Any] = {"start": _scale_map(ph.start, f, ph.round_down_to)}
+        if ph.end is not None:
+            points["end"] = _scale_map(ph.end, f, ph.round_down_to)
+        update["phaseout"] = ph.model_copy(update=points)
+    return credit.model_copy(update=update) if update else credit
+
+
+def _scale_level_schedule(level: TaxLevel, f: float) -> OrdinarySchedule:
+    """A level's brackets grown by `f`: all thresholds, or the lowest `indexed_thresholds`
+    above 0 (the rest are fixed amounts in the statute)."""
+    o = level.ordinary
+    if not o.indexed:
+        return o
+    scaled = _scale_schedules(o.brackets, f, o.round_down_to)
+    n = level.indexed_thresholds
+    if n is not None:
+        scaled = {
+            status: Schedule(
+                thresholds=_partly_indexed(scaled[status].thresholds, schedule.thresholds, n),
+                rates=list(schedule.rates),
+            )
+            for status, schedule in o.brackets.items()
+        }
+    return o.model_copy(update={"brackets": scaled})
+
+
+def _partly_indexed(indexed: list[float], fixed: list[float], n: int) -> list[float]:
+    """The first n thresholds above 0 from `indexed`, the rest from `fixed`. A fixed one
+    that indexing has overtaken sits 1 above the one before (its bracket is empty), so the
+    schedule stays ascending in far years."""
+    out = [indexed[0]]
+    for k in range(1, len(fixed)):
+        value = indexed[k] if k <= n else fixed[k]
+        out.append(max(value, out[-1] + 1.0))
+    return out
+
+
+def _scale_layered(rules: RuleSet, f: float) -> dict[str, Any]:
+    """Benefit clawback thresholds and each level's indexed tables grown by `f`."""
+    clawbacks = [
+        c.model_copy(update={"threshold": _scale_map(c.threshold, f, c.round_down_to)})
+        if c.indexed
+        else c
+        for c in rules.benefit_clawbacks
+    ]
+    levels = []
+    for level in rules.levels:
+        ordinary = _scale_level_schedule(level, f)
+        update = {
+            "ordinary": ordinary,
+            "credits": [_scale_credit(c, f) for c in level.credits],
+            "surtaxes_on_tax": [t.scaled(f) if t.indexed else t for t in level.surtaxes_on_tax],
+            "premiums": [p.scaled(f) if p.indexed else p for p in level.premiums],
+        }
+        levels.append(level.model_copy(update=update))
+    return {"benefit_clawbacks": clawbacks, "levels": levels}
 
 
 def _scale_medicare(medicare: Medicare, f: float) -> Medicare:

@@ -156,7 +156,7 @@ def policy_from_result(result) -> Policy:
         for i, y in enumerate(years):
             age = owner.age_in(y)
             rmd_fraction[i, j] = rules.rmd_amount(account.kind, age, owner.birth_year, 1.0)
-            penalty[i, j] = rules.withdrawal_is_early(account.kind, age)
+            penalty[i, j] = rules.withdrawal_is_early(account.kind, age, y)
 
     retired = [i for i, y in enumerate(years) if y >= plan.retirement_year]
     return Policy(
@@ -579,7 +579,8 @@ class RmdBased:
 
     def target_real(self, view: YearView) -> np.ndarray:
         assert self._rules is not None and self._rules.rmd is not None
-        return view.portfolio_real / self._rules.rmd.divisor(view.age) + view.income_real
+        rmd = self._rules.rmd
+        return view.portfolio_real / rmd.divisor(rmd.table_age(view.age)) + view.income_real
 
     def describe(self) -> str:
         return "RMD-based: the portfolio / Uniform Lifetime Table divisor, + income"

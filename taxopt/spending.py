@@ -95,7 +95,8 @@ def gross_policy_tax(plan: Plan, rules: RuleSet, amounts: dict[int, float]) -> d
     out = {}
     for year, amount in amounts.items():
         early = bool(penalised) and all(
-            rules.withdrawal_is_early(a.kind, plan.person(a.owner).age_in(year)) for a in penalised
+            rules.withdrawal_is_early(a.kind, plan.person(a.owner).age_in(year), year)
+            for a in penalised
         )
         income = TaxInput(
             filing_status=plan.filing_status,

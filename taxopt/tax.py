@@ -20,6 +20,13 @@ Order of computation (US federal, generalised by the rule data):
 6. ordinary schedule on the ordinary part; preferential schedules stacked on top, capped
    at the tax the same income would bear as ordinary income;
 7. non-refundable credits; surtaxes (NIIT); early-withdrawal penalty.
+
+Rule data may add (Canada): a gross-up of an income kind before step 3 (eligible
+dividends at 138%); benefit clawbacks (a recovery tax on a benefit above an income
+threshold, deducted in computing net and taxable income); credits with ages, income
+limits, phase-outs and the schedule's lowest rate; income credits (dividend tax credit);
+and further levels (a province) taxing the same taxable income with their own brackets,
+credits, surtax on tax and premiums.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from taxopt.rules import Deduction, RuleSet, Schedule
+from taxopt.rules import Credit, Deduction, PreferentialSchedule, RuleSet, Schedule, TaxLevel
 
 Amount = float | np.ndarray  # one filing unit's amount, or one element per simulated path
 
@@ -68,6 +75,7 @@ INCOME_FIELDS = (
     "ltcg",
     "social_security",
     "early_distributions",
+    "pension_income",
 )
 
 
@@ -84,6 +92,9 @@ class TaxInput:
     social_security: float = 0.0  # gross public-pension benefits
     early_distributions: float = 0.0  # withdrawals subject to the early-withdrawal penalty
     year: int | None = None  # tax year, for deductions that apply only in some years
+    # The part of ordinary_income that is eligible pension income, for a credit limited to it
+    # (Canada's pension income amount, ITA s.118(3), (7): RRIF and annuity payments from 65).
+    pension_income: float = 0.0
 
     def __post_init__(self) -> None:
         for name in INCOME_FIELDS:
@@ -119,6 +130,11 @@ class TaxAmounts:
     surtaxes: dict[str, Amount]
     early_withdrawal_penalty: Amount
     total_tax: Amount
+    gross_up: Amount = 0.0  # added to income by the rule set's gross-ups
+    net_income: Amount = 0.0  # AGI less deductible benefit repayments
+    clawbacks: dict[str, Amount] = field(default_factory=dict)  # recovery taxes on benefits
+    credit_details: dict[str, Amount] = field(default_factory=dict)  # each credit, before limit
+    levels: dict[str, dict[str, Amount]] = field(default_factory=dict)  # see level_tax
 
 
 @dataclass(frozen=True)
@@ -142,6 +158,16 @@ class TaxResult:
     early_withdrawal_penalty: float
     total_tax: float
     bracket_fill: list[float] = field(default_factory=list)  # ordinary income in each bracket
+    gross_up: float = 0.0
+    net_income: float = 0.0
+    clawbacks: dict[str, float] = field(default_factory=dict)
+    credit_details: dict[str, float] = field(default_factory=dict)
+    levels: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    @property
+    def levels_tax(self) -> float:
+        """The further levels' tax (provinces), included in total_tax."""
+        return sum(float(level["total"]) for level in self.levels.values())
 
     @property
     def effective_rate(self) -> float:
@@ -167,6 +193,7 @@ def compute_tax(rules: RuleSet, income: TaxInput) -> TaxResult:
         social_security=income.social_security,
         early_distributions=income.early_distributions,
         year=income.year,
+        pension_income=income.pension_income,
     )
     # Float incomes give float amounts (the float namespace never makes numpy scalars).
     schedule = rules.ordinary.brackets[income.filing_status]
@@ -186,6 +213,7 @@ def compute_tax_arrays(
     social_security: np.ndarray | float = 0.0,
     early_distributions: np.ndarray | float = 0.0,
     year: int | None = None,
+    pension_income: np.ndarray | float = 0.0,
 ) -> TaxAmounts:
     """Taxes of many filing units that share a status, ages and year: one element per path.
 
@@ -204,19 +232,21 @@ def compute_tax_arrays(
         social_security=social_security,
         early_distributions=early_distributions,
         year=year,
+        pension_income=pension_income,
     )
     shape = ordinary.shape
-    values = {}
-    for item in fields(TaxAmounts):
-        value = getattr(amounts, item.name)
-        if isinstance(value, dict):
-            values[item.name] = {k: _full(v, shape) for k, v in value.items()}
-        else:
-            values[item.name] = _full(value, shape)
+    values = {item.name: _full(getattr(amounts, item.name), shape) for item in fields(TaxAmounts)}
     return TaxAmounts(**values)
 
 
-def _full(value: Amount, shape: tuple[int, ...]) -> np.ndarray:
+def _full(value: Any, shape: tuple[int, ...]) -> Any:
+    """Every amount (in nested maps too) as an array of `shape`."""
+    if isinstance(value, dict):
+        return {k: _full(v, shape) for k, v in value.items()}
+    return _full_amount(value, shape)
+
+
+def _full_amount(value: Amount, shape: tuple[int, ...]) -> np.ndarray:
     """An amount as an array of `shape` (a part that no income reaches is a constant)."""
     if isinstance(value, np.ndarray) and value.shape == shape and value.dtype == float:
         return value
@@ -235,6 +265,7 @@ def calculate(
     social_security: Amount = 0.0,
     early_distributions: Amount = 0.0,
     year: int | None = None,
+    pension_income: Amount = 0.0,
 ) -> TaxAmounts:
     """The calculator: floats for one filing unit, or arrays (one element per path).
 
@@ -248,6 +279,7 @@ def calculate(
         ltcg,
         social_security,
         early_distributions,
+        pension_income,
     )
     if status not in rules.meta.filing_statuses:
         raise ValueError(
@@ -256,14 +288,22 @@ def calculate(
         )
     year = year if year is not None else rules.year
     gains = included_gains(rules, status, ltcg, xp)
-    other_income = ordinary_income + qualified_dividends + gains
+    dividends = grossed_up(rules, "qualified_dividends", qualified_dividends)
+    other_income = ordinary_income + dividends + gains
     taxable_ss = taxable_benefits(rules, status, social_security, other_income, xp)
     agi = other_income + taxable_ss
     magi = agi
+    clawbacks = {
+        c.name: xp.minimum(social_security, c.rate * xp.maximum(0.0, agi - c.threshold[status]))
+        for c in rules.benefit_clawbacks
+    }
+    net_income = agi - sum(
+        (clawbacks[c.name] for c in rules.benefit_clawbacks if c.deductible), 0.0
+    )
 
-    # A phase-out measures MAGI (US) or total income without capital gains (UK adjusted
-    # net income, ITA 2007 s.58).
-    measures = {"magi": magi, "total_income": agi - gains}
+    # A phase-out measures MAGI (US), total income without capital gains (UK adjusted
+    # net income, ITA 2007 s.58) or net income after benefit repayments (Canada line 23600).
+    measures = {"magi": magi, "total_income": agi - gains, "net_income": net_income}
     deductions = {
         d.name: deduction_amount(d, status, ages, _measure(d, measures), xp)
         for d in rules.deductions
@@ -275,11 +315,14 @@ def calculate(
     # fall on ordinary income first, then on preferential income whose schedule allows it.
     covered = {kind for p in rules.preferential for kind in p.applies_to}
     pref_amounts = {
-        "qualified_dividends": qualified_dividends if "qualified_dividends" in covered else 0.0,
+        "qualified_dividends": dividends if "qualified_dividends" in covered else 0.0,
         "ltcg": gains if "ltcg" in covered else 0.0,
+        "investment_ordinary_income": (
+            investment_ordinary_income if "investment_ordinary_income" in covered else 0.0
+        ),
     }
     shielded = sum(pref_amounts[k] for k in _kinds_without_offset(rules))
-    taxable_base = xp.maximum(0.0, agi - shielded - total_deductions)
+    taxable_base = xp.maximum(0.0, net_income - shielded - total_deductions)
     taxable_income = taxable_base + shielded
     pref_in_base = xp.minimum(taxable_base, sum(pref_amounts.values()) - shielded)
     preferential_income = pref_in_base + shielded
@@ -287,9 +330,10 @@ def calculate(
 
     schedule = rules.ordinary.brackets[status]
     ordinary_tax = schedule_tax(schedule, ordinary_taxable, xp)
-    stacked = _stacked_preferential_tax(
-        rules, status, ordinary_taxable, pref_amounts, preferential_income, xp
+    slices = preferential_slices(
+        rules, status, ordinary_taxable, pref_amounts, preferential_income, taxable_base, xp
     )
+    stacked = _stacked_preferential_tax(status, ordinary_taxable, slices, xp)
     # A preferential schedule is relief: the tax with it never exceeds the tax on all
     # taxable income as ordinary (IRC §1(h)(1) "shall not exceed"; Form 1040 Qualified
     # Dividends and Capital Gain Tax Worksheet, "smaller of" line). It binds where a 15%
@@ -297,10 +341,23 @@ def calculate(
     all_ordinary_extra = schedule_tax(schedule, taxable_income, xp) - ordinary_tax
     capital_gains_tax = xp.maximum(0.0, xp.minimum(stacked, all_ordinary_extra))
 
-    credit_total = sum((c.rate * c.amount[status] for c in rules.credits), 0.0)
-    credits = xp.minimum(credit_total, ordinary_tax + capital_gains_tax)
+    credit_details = credit_values(
+        rules.credits, schedule, status, ages, measures, pension_income, xp
+    )
+    credit_details |= {
+        c.name: c.rate * grossed_up(rules, c.applies_to, qualified_dividends)
+        for c in rules.income_credits
+    }
+    credits = xp.minimum(sum(credit_details.values(), 0.0), ordinary_tax + capital_gains_tax)
+    incomes = {"qualified_dividends": qualified_dividends}
+    levels = {
+        level.name: level_tax(
+            rules, level, status, ages, taxable_income, measures, pension_income, incomes, xp
+        )
+        for level in rules.levels
+    }
 
-    nii = investment_ordinary_income + qualified_dividends + gains
+    nii = investment_ordinary_income + dividends + gains
     surtaxes = {
         s.name: s.rate * xp.minimum(nii, xp.maximum(0.0, magi - s.threshold[status]))
         for s in rules.surtaxes
@@ -310,6 +367,7 @@ def calculate(
     penalty = rules.early_withdrawal_penalty_rate() * early_distributions
 
     total = ordinary_tax + capital_gains_tax - credits + niit + penalty
+    total = total + sum(clawbacks.values(), 0.0) + sum((lv["total"] for lv in levels.values()), 0.0)
     return TaxAmounts(
         taxable_social_security=taxable_ss,
         included_gains=gains,
@@ -327,6 +385,11 @@ def calculate(
         surtaxes=surtaxes,
         early_withdrawal_penalty=penalty,
         total_tax=total,
+        gross_up=dividends - qualified_dividends,
+        net_income=net_income,
+        clawbacks=clawbacks,
+        credit_details=credit_details,
+        levels=levels,
     )
 
 
@@ -394,6 +457,83 @@ def _measure(deduction: Deduction, measures: dict[str, Amount]) -> Amount:
     return measures[deduction.phaseout.measure]
 
 
+def grossed_up(rules: RuleSet, kind: str, amount: Amount) -> Amount:
+    """`amount` of income `kind` as it enters income: times (1 + rate) of its gross-up."""
+    for gross_up in rules.gross_ups:
+        if gross_up.applies_to == kind:
+            return amount * (1.0 + gross_up.rate)
+    return amount
+
+
+def credit_values(
+    credits: list[Credit],
+    schedule: Schedule,
+    status: str,
+    ages: tuple[int, ...],
+    measures: dict[str, Amount],
+    pension_income: Amount,
+    xp: Namespace,
+) -> dict[str, Amount]:
+    """Each personal credit's value off the tax (before the limit to the tax): the amount
+    for each qualifying person, at most the income it is limited to, after its phase-out,
+    times its rate (the schedule's lowest rate when it states none)."""
+    values: dict[str, Amount] = {}
+    for credit in credits:
+        amount: Amount = credit.amount[status]
+        if credit.phaseout is not None:
+            measured = measures[credit.phaseout.measure]
+            amount = credit.phaseout.remaining(amount, status, measured, xp)
+        amount = amount * credit.qualifying_people(ages)
+        if credit.limited_to == "pension_income":
+            amount = xp.minimum(amount, pension_income)
+        values[credit.name] = credit.rate_under(schedule) * amount
+    return values
+
+
+def level_tax(
+    rules: RuleSet,
+    level: TaxLevel,
+    status: str,
+    ages: tuple[int, ...],
+    taxable_income: Amount,
+    measures: dict[str, Amount],
+    pension_income: Amount,
+    incomes: dict[str, Amount],
+    xp: Namespace,
+) -> dict[str, Amount]:
+    """One further level's tax on the filing unit's taxable income, in the order of Form
+    ON428 Part C: brackets; less personal credits (not below 0); plus surtaxes on that;
+    less income credits (not below 0); plus premiums on taxable income.
+
+    Returns {"tax_on_income", "credits", "surtax", "income_credits", "premiums", "total"}
+    and each credit, surtax and premium by name ("credit:NAME", ...); `credits` and
+    `income_credits` are what was subtracted (at most the tax)."""
+    schedule = level.ordinary.brackets[status]
+    on_income = schedule_tax(schedule, taxable_income, xp)
+    personal = credit_values(level.credits, schedule, status, ages, measures, pension_income, xp)
+    after_credits = xp.maximum(0.0, on_income - sum(personal.values(), 0.0))
+    surtaxes = {t.name: t.on(after_credits, xp) for t in level.surtaxes_on_tax}
+    before_income_credits = after_credits + sum(surtaxes.values(), 0.0)
+    by_income = {
+        c.name: c.rate * grossed_up(rules, c.applies_to, incomes[c.applies_to])
+        for c in level.income_credits
+    }
+    after_income_credits = xp.maximum(0.0, before_income_credits - sum(by_income.values(), 0.0))
+    premiums = {p.name: p.on(taxable_income, xp) for p in level.premiums}
+    out: dict[str, Amount] = {
+        "tax_on_income": on_income,
+        "credits": on_income - after_credits,
+        "surtax": before_income_credits - after_credits,
+        "income_credits": before_income_credits - after_income_credits,
+        "premiums": sum(premiums.values(), 0.0),
+        "total": after_income_credits + sum(premiums.values(), 0.0),
+    }
+    out |= {f"credit:{name}": v for name, v in (personal | by_income).items()}
+    out |= {f"surtax:{name}": v for name, v in surtaxes.items()}
+    out |= {f"premium:{name}": v for name, v in premiums.items()}
+    return out
+
+
 def included_gains(rules: RuleSet, status: str, ltcg: Amount, xp: Namespace = None) -> Amount:
     """Realized long-term gains that enter income, after exemption and inclusion rate."""
     xp = xp or _namespace(ltcg)
@@ -406,32 +546,69 @@ def _kinds_without_offset(rules: RuleSet) -> list[str]:
     return [k for p in rules.preferential if not p.deductions_offset for k in p.applies_to]
 
 
-def _stacked_preferential_tax(
+def preferential_slices(
     rules: RuleSet,
     status: str,
     ordinary_taxable: Amount,
     amounts: dict[str, Amount],
     preferential_income: Amount,
-    xp: Namespace,
-) -> Amount:
-    """Tax each preferential schedule's income on top of what is already stacked below it.
+    income_tax_base: Amount,
+    xp: Namespace = None,
+) -> list[tuple[PreferentialSchedule, Amount, Amount]]:
+    """(schedule, nil-rate part, taxed part) of each preferential schedule, in the rule
+    file's order, which is the order they stack on ordinary taxable income (UK: dividends
+    then gains, ITA 2007 s.16; US: one schedule).
 
-    When deductions exceed ordinary income, the shortfall reduces preferential income;
-    it is taken from the schedules in file order.
+    `amounts` are the covered income kinds before deductions; `preferential_income` is
+    what is left of them after deductions (TaxAmounts.preferential_taxable_income). The
+    shortfall (deductions beyond ordinary income) is taken from the schedules that allow it
+    (`deductions_offset`), in file order. A schedule's `allowance` is the bottom of its
+    slice, taxed at 0 but using up band (UK dividend allowance, ITA 2007 s.13A); with
+    `allowance_steps` its size depends on `income_tax_base`, taxable income without the
+    kinds of schedules that take no deductions (UK savings allowance, ITA 2007 s.12B). A
+    `starting_band` adds the room left below it when the slice starts (UK starting rate
+    for savings): that room comes first, then the allowance, then the schedule's rates.
     """
+    xp = xp or _namespace(ordinary_taxable, preferential_income, *amounts.values())
     reduction = sum(amounts.values()) - preferential_income
     base = ordinary_taxable
-    tax = 0.0
+    slices = []
     for pref in rules.preferential:
         slice_amount = sum(amounts[kind] for kind in pref.applies_to)
         cut = xp.minimum(reduction, slice_amount) if pref.deductions_offset else 0.0
         slice_amount = slice_amount - cut
         reduction = reduction - cut
-        allowance = xp.minimum(slice_amount, pref.allowance.get(status, 0.0))
-        tax = tax + schedule_tax_between(
-            pref.brackets[status], base + allowance, base + slice_amount, xp
-        )
+        room = xp.maximum(0.0, pref.starting_band.get(status, 0.0) - base)
+        nil = xp.minimum(slice_amount, pref.allowance_for(status, income_tax_base) + room)
+        slices.append((pref, nil, slice_amount - nil))
         base = base + slice_amount
+    return slices
+
+
+def stack_tops(status: str, ordinary_taxable: Amount, slices: list) -> list[Amount]:
+    """Where each layer of taxable income ends, bottom up: ordinary taxable income, then
+    for each preferential schedule its nil-rate part (only when it has an allowance) and
+    its taxed part (`slices` from `preferential_slices`). The optimizer's stacking levels
+    are these."""
+    tops = [ordinary_taxable]
+    for pref, nil_rate, taxed in slices:
+        if pref.has_allowance(status):
+            tops.append(tops[-1] + nil_rate)
+        tops.append(tops[-1] + taxed)
+    return tops
+
+
+def _stacked_preferential_tax(
+    status: str, ordinary_taxable: Amount, slices: list, xp: Namespace
+) -> Amount:
+    """Tax each preferential schedule's income on top of what is already stacked below it
+    (`slices` from `preferential_slices`: its nil-rate part first, then its taxed part)."""
+    base = ordinary_taxable
+    tax = 0.0
+    for pref, nil_rate, taxed in slices:
+        start = base + nil_rate
+        tax = tax + schedule_tax_between(pref.brackets[status], start, start + taxed, xp)
+        base = start + taxed
     return tax
 
 

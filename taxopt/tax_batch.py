@@ -142,6 +142,7 @@ def build_household(
         social_security=amounts["social_security"],
         early_distributions=amounts["early_distributions"],
         year=year,
+        pension_income=amounts["pension_income"],
     )
     parts = OrdinaryParts(**{name: amounts[name] for name in PART_FIELDS})
     state = _state(fields, base, status, year, inflation)

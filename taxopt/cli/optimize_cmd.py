@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from taxopt.cli.args import inputs_of, integer, number, output
+from taxopt.currency import localize
 from taxopt.stress import DEFAULT_PATHS, DEFAULT_SEED, DEFAULT_TARGET
 
 MAX_SCENARIOS = 1024  # taxopt.scenarios.MAX_SCENARIOS (not imported: startup time)
@@ -218,7 +219,7 @@ def summary_text(result) -> str:
         lines.append(f"  note: {note}")
     for warning in result.warnings:
         lines.append(f"  warning: {warning}")
-    return "\n".join(lines)
+    return localize("\n".join(lines), result.rules.meta.currency)
 
 
 def explain_text(result) -> str:
@@ -233,7 +234,8 @@ def explain_text(result) -> str:
         f"  why this plan (marginal values from the final LP's duals, today's dollars of {term}; "
         "all of them: result.shadow_prices, JSON shadow_prices):"
     )
-    return "\n".join([head, *(f"    {line}" for line in lines)])
+    text = "\n".join([head, *(f"    {line}" for line in lines)])
+    return localize(text, result.rules.meta.currency)
 
 
 def _bound_note(result) -> str:

@@ -14,6 +14,7 @@ import argparse
 from collections.abc import Callable
 from pathlib import Path
 
+from taxopt import currency
 from taxopt.cli.args import inputs_of
 from taxopt.errors import InputError
 from taxopt.io import Output, check_outputs, json_text, write_atomically
@@ -101,7 +102,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     single.add_argument(
         "--pension-income",
-        help="the part of ordinary income that is pensions/annuities (for state tax)",
+        help="the part of ordinary income that is pensions/annuities (for state tax; "
+        "Canada: eligible pension income for the pension income amount)",
     )
     single.add_argument(
         "--short-term-gains",
@@ -238,6 +240,9 @@ def result_json(household: Household, result: TaxResult, rates: dict[str, float]
         "ages": list(income.ages),
     }
     out.update(_rounded(result.as_dict()))
+    if result.levels:
+        out["federal_tax"] = round(result.total_tax - result.levels_tax, 2)
+        out["levels_tax"] = round(result.levels_tax, 2)
     out["effective_rate"] = round(result.effective_rate, 6)
     out["marginal_rates"] = {kind: round(rate, 6) for kind, rate in rates.items()}
     return out
@@ -272,6 +277,9 @@ def result_table(household: Household, result: TaxResult, rates: dict[str, float
         ("Credits (subtracted)", _money(result.credits)),
         ("NIIT", _money(result.niit)),
         ("Early-withdrawal penalty", _money(result.early_withdrawal_penalty)),
+    ]
+    rows += _layered_rows(household.rules, result)
+    rows += [
         ("Total tax", _money(result.total_tax)),
         ("Effective rate (of AGI)", _percent(result.effective_rate)),
     ]
@@ -279,8 +287,40 @@ def result_table(household: Household, result: TaxResult, rates: dict[str, float
     width = max(len(label) for label, _ in rows)
     value_width = max(len(value) for _, value in rows)
     title = f"{household.rules.name}, tax year {income.year}, {income.filing_status}, ages {ages}"
+    code = household.rules.meta.currency.upper()
+    if code != "USD":
+        title += f" (amounts in {currency.symbol(code).strip()}, {code})"
     lines = [title, ""] + [f"{label:<{width}}  {value:>{value_width}}" for label, value in rows]
     return "\n".join(lines)
+
+
+def _layered_rows(rules: RuleSet, result: TaxResult) -> list[tuple[str, str]]:
+    """Gross-ups, each credit, clawbacks, and each further level's parts (Canada: the
+    federal tax, then Ontario's), when the rule set has them."""
+    rows: list[tuple[str, str]] = []
+    if rules.gross_ups:
+        rows.append(("Gross-up (in income)", _money(result.gross_up)))
+    rows += [(f"  credit: {k}", _money(v)) for k, v in result.credit_details.items()]
+    rows += [(f"Clawback: {k}", _money(v)) for k, v in result.clawbacks.items()]
+    if not result.levels:
+        return rows
+    rows.append(("Federal tax", _money(result.total_tax - result.levels_tax)))
+    for level in rules.levels:
+        parts = result.levels[level.name]
+        rows.append((f"{level.label}: tax on taxable income", _money(parts["tax_on_income"])))
+        rows += [
+            (f"{level.label}:   {key.replace(':', ': ', 1)}", _money(value))
+            for key, value in parts.items()
+            if ":" in key
+        ]
+        rows += [
+            (f"{level.label}: credits (subtracted)", _money(parts["credits"])),
+            (f"{level.label}: surtax", _money(parts["surtax"])),
+            (f"{level.label}: income credits (subtracted)", _money(parts["income_credits"])),
+            (f"{level.label}: premiums", _money(parts["premiums"])),
+            (f"{level.label} tax", _money(parts["total"])),
+        ]
+    return rows
 
 
 def _money(value: float) -> str:

@@ -36,6 +36,9 @@ Variable families (dims in key order; declared in the module named):
 | deduction_beyond_income | year                 | deduction beyond all income        | taxes |
 | ordinary_segment        | year, segment        | ordinary taxable income by bracket | taxes |
 | preferential_band       | year, band           | preferential income by band        | taxes |
+| stack_segment           | year, level, segment | stack of taxable income by segment | stacking |
+| nil_rate                | year, schedule       | preferential income at a nil rate  | stacking |
+| deduction_offset        | year, schedule       | left-over deduction on a schedule  | stacking |
 | regular_segment         | year, segment        | taxable income at ordinary rates   | taxes |
 | income_tax              | year                 | lesser of stacked and regular tax  | taxes |
 | credit                  | year                 | nonrefundable credits used         | taxes |
@@ -85,6 +88,13 @@ adds it, and the module's docstring lists its families):
 | ordinary_cap_a, ordinary_cap_b, credit_cap,   |                     |               |
 | tax_total                                     |                     |               |
 | stack, stack_order_a, stack_order_b           | year, threshold     | taxes         |
+| stack_fill                                    | year, level         | stacking      |
+| stack_layer                                   | year, level, segment| stacking      |
+| stack_below, stack_above                      | year, level, threshold | stacking   |
+| nil_rate_cap, nil_rate_step, nil_rate_start,  | year, schedule      | stacking      |
+| offset_nonneg, offset_order_a, offset_order_b |                     |               |
+| nil_rate_above, nil_rate_below                | year, schedule, step| stacking      |
+| offset_split                                  | year                | stacking      |
 | surtax_excess, surtax_on_excess,              | surtax, year        | taxes         |
 | surtax_on_nii, surtax_nii_lesser_a,           |                     |               |
 | surtax_nii_lesser_b                           |                     |               |

@@ -4,6 +4,11 @@ Per year: ordinary income; taxable Social Security (piecewise in provisional inc
 deductions with the senior phase-out; ordinary brackets as bracket-filling variables;
 preferential income stacked on top; NIIT; early-withdrawal penalty.
 
+Several preferential schedules (UK dividends then gains), nil-rate allowances and schedules
+that take no left-over deductions are stacked by taxopt.model.stacking (`needs_layers`);
+a rule set with one plain schedule (US) keeps the form below. Phase-outs are measured on
+the income their rule names (`measure`: MAGI, or income without gains for the UK taper).
+
 Convex parts are exact in a linear program. The non-convex parts (concave kinks) use a few
 binaries per year in exact mode; fast mode replaces them with an LP approximation and the
 ledger reports the error:
@@ -65,8 +70,18 @@ import math
 from taxopt.model.context import ModelContext, lin
 from taxopt.model.contributions import deductible_contributions
 from taxopt.model.holdings import GAIN_NOISE, realized_gains, yield_income
+from taxopt.model.stacking import (
+    add_layers,
+    add_offsets,
+    declare_layers,
+    declare_stacking_families,
+    declare_stacking_rows,
+    needs_layers,
+    offsetting_schedule,
+    preferential_amounts,
+)
 from taxopt.model.withdrawals import early_withdrawals
-from taxopt.rules import RuleSet, Schedule, WithdrawalTax
+from taxopt.rules import RuleSet, WithdrawalTax
 from taxopt.tax import deduction_amount
 from taxopt.tax import schedule_tax as _schedule_tax
 
@@ -94,6 +109,7 @@ def declare_taxes(ctx: ModelContext) -> None:
     ctx.declare("phaseout", ("year", "deduction"))
     ctx.declare("surtax_excess", ("surtax", "year"), "{surtax}_excess_{year}")
     ctx.declare("surtax", ("surtax", "year"), "{surtax}_{year}")
+    declare_stacking_families(ctx)
     for name in (
         "other_income",
         "magi",
@@ -144,15 +160,18 @@ def _declare_brackets(ctx: ModelContext, year: int, rules: RuleSet) -> None:
     the IRC §1(h)(1) cap can bind (exact mode)."""
     v = ctx.variables
     status = ctx.plan.filing_status
-    pref = rules.preferential[0] if rules.preferential else None
-    if pref is not None:
+    cuts = _cut_points(rules, status)
+    if offsetting_schedule(rules) is not None:
         v["deduction_beyond_income"].add(year)
-        for i in range(len(pref.brackets[status].rates)):
+    if needs_layers(rules):
+        declare_layers(ctx, year, rules, [None if end is None else end - s for s, end in cuts])
+    elif rules.preferential:
+        for i in range(len(rules.preferential[0].brackets[status].rates)):
             v["preferential_band"].add((year, i))
-    for i, (start, end) in enumerate(_cut_points(rules, status)):
+    for i, (start, end) in enumerate(cuts):
         v["ordinary_segment"].add((year, i), high=None if end is None else end - start)
-    ordinary = rules.ordinary.brackets[status]
-    if pref is not None and ctx.exact and _cap_saving(ordinary, pref.brackets[status]) > 0:
+    if rules.preferential and ctx.exact and _cap_saving(rules, status) > 0:
+        ordinary = rules.ordinary.brackets[status]
         for i, (start, end, _rate) in enumerate(ordinary.bands()):
             v["regular_segment"].add((year, i), high=None if math.isinf(end) else end - start)
         v["income_tax"].add(year)
@@ -160,10 +179,11 @@ def _declare_brackets(ctx: ModelContext, year: int, rules: RuleSet) -> None:
 
 def _cut_points(rules: RuleSet, status: str) -> list[tuple[float, float | None]]:
     """(start, end) of each ordinary segment: the brackets of the ordinary schedule cut
-    again at the preferential thresholds (the last segment has no end)."""
-    schedule = rules.ordinary.brackets[status]
-    pref = rules.preferential[0] if rules.preferential else None
-    cuts = sorted(set(schedule.thresholds) | set(pref.brackets[status].thresholds if pref else []))
+    again at every preferential schedule's thresholds (the last segment has no end)."""
+    cuts = set(rules.ordinary.brackets[status].thresholds)
+    for pref in rules.preferential:
+        cuts |= set(pref.brackets[status].thresholds)
+    cuts = sorted(cuts)
     return [(start, cuts[i + 1] if i + 1 < len(cuts) else None) for i, start in enumerate(cuts)]
 
 
@@ -186,14 +206,18 @@ def _benefit_pieces(rules: RuleSet, status: str, benefits: float) -> list[float 
     return [base1, len1, len2, len3, None]
 
 
-def _cap_saving(ordinary: Schedule, preferential: Schedule) -> float:
+def _cap_saving(rules: RuleSet, status: str) -> float:
     """The most the IRC §1(h)(1) cap can save: where a preferential rate exceeds the
-    ordinary rate at the same position (the 15% band inside the 12% bracket)."""
-    cuts = sorted(set(ordinary.thresholds) | set(preferential.thresholds))
+    ordinary rate at the same position (the 15% band inside the 12% bracket), summed over
+    the schedules (a bound when several stack: each position holds one of them)."""
+    ordinary = rules.ordinary.brackets[status]
     saving = 0.0
-    for start, end in zip(cuts, cuts[1:], strict=False):
-        excess = preferential.rate_at(start) - ordinary.rate_at(start)
-        saving += max(0.0, excess) * (end - start)
+    for pref in rules.preferential:
+        preferential = pref.brackets[status]
+        cuts = sorted(set(ordinary.thresholds) | set(preferential.thresholds))
+        for start, end in zip(cuts, cuts[1:], strict=False):
+            excess = preferential.rate_at(start) - ordinary.rate_at(start)
+            saving += max(0.0, excess) * (end - start)
     return saving
 
 
@@ -230,6 +254,7 @@ def add_taxes(ctx: ModelContext) -> None:
     )
     ctx.declare_rows("phaseout_a", "phaseout_b", "phaseout_c", dims=("year", "deduction"))
     ctx.declare_rows("stack", "stack_order_a", "stack_order_b", dims=("year", "threshold"))
+    declare_stacking_rows(ctx)
     ctx.declare_rows("surtax_excess", dims=SURTAX_DIMS, name_format="{surtax}_{year}_excess")
     ctx.declare_rows("surtax_on_excess", dims=SURTAX_DIMS, name_format="{surtax}_{year}_on_excess")
     ctx.declare_rows("surtax_on_nii", dims=SURTAX_DIMS, name_format="{surtax}_{year}_on_nii")
@@ -294,33 +319,44 @@ def _add_year_taxes(ctx: ModelContext, year: int, rules: RuleSet) -> None:
     magi = other + taxable_ss
     e["magi"].set(year, magi)
 
-    deduction = _add_deductions(ctx, year, rules, magi, status, ages, big)
+    measures = {"magi": magi, "total_income": magi - included}
+    deduction = _add_deductions(ctx, year, rules, measures, status, ages, big)
 
     # Taxable income splits into ordinary (brackets) and preferential (stacked on top);
-    # deductions fall on ordinary income first, then on preferential income.
+    # deductions fall on ordinary income first, then on the preferential income whose
+    # schedule takes them (`deductions_offset`). A kind no schedule covers is ordinary;
+    # investment yields are in ordinary income unless a schedule covers them.
+    kinds = {
+        "qualified_dividends": lin(qualified),
+        "ltcg": included,
+        "investment_ordinary_income": lin(yield_income(ctx, year, "ordinary")),
+    }
     unused = v["unused_deduction"][year]
-    ordinary_taxable = lin(ordinary_terms, ordinary_constant) + taxable_ss - deduction + unused
-    preferential_income = None
-    if rules.preferential:
-        wasted = v["deduction_beyond_income"][year]
-        preferential_income = lin(qualified) + included - unused + lin({wasted: 1.0})
-        ctx.constrain("preferential_nonneg", year, preferential_income >= 0)
+    ordinary_taxable = _ordinary_part(
+        rules,
+        lin(ordinary_terms, ordinary_constant) + taxable_ss - deduction + unused,
+        kinds,
+    )
+    # Each schedule's income after deductions (taxopt.model.stacking.add_offsets).
+    amounts = {p.name: _add(*(kinds[k] for k in p.applies_to)) for p in rules.preferential}
+    if offsetting_schedule(rules) is None:
+        unused.upBound = 0
+    else:
+        add_offsets(ctx, year, rules, amounts, unused, big)
         if ctx.exact:
             # Deduction left over from ordinary income only when ordinary taxable income is 0.
             flag = ctx.binary(
                 f"deduction_exceeds_ordinary_{year}",
                 year,
-                lambda i, r: int(
-                    r.agi - i.qualified_dividends - r.included_gains - r.total_deductions < 0
+                lambda i, r, rs=rules: int(
+                    r.agi - sum(preferential_amounts(rs, i, r).values()) - r.total_deductions < 0
                 ),
             )
             ctx.implies("unused_only_if_needed", year, flag, 0, lin({unused: 1.0}), big)
             ctx.implies("unused_ordinary_zero", year, flag, 1, ordinary_taxable, big)
-    else:  # no preferential rates: dividends and gains are ordinary income
-        ordinary_taxable += lin(qualified) + included
+    preferential_income = _add(*amounts.values()) if rules.preferential else None
 
     schedule = rules.ordinary.brackets[status]
-    pref = rules.preferential[0] if rules.preferential else None
     segments = ordinary_segments(ctx, year)
     ordinary_tax_terms = {seg: schedule.rate_at(start) for start, _end, seg in segments}
     ctx.constrain(
@@ -333,18 +369,22 @@ def _add_year_taxes(ctx: ModelContext, year: int, rules: RuleSet) -> None:
     )
 
     preferential_tax_terms = {}
-    if pref is not None:
+    if needs_layers(rules):
+        preferential_tax_terms = add_layers(
+            ctx, year, rules, segments, amounts, ordinary_taxable, big
+        )
+    elif rules.preferential:
         preferential_tax_terms = _add_stacking(
-            ctx, year, pref.brackets[status], segments, preferential_income, big
+            ctx, year, rules.preferential[0].brackets[status], segments, preferential_income, big
         )
 
-    if pref is not None:
+    if rules.preferential:
         income_tax = _add_ordinary_cap(
             ctx,
             year,
             schedule,
             ordinary_taxable + preferential_income,
-            lin(ordinary_tax_terms) + lin(preferential_tax_terms),
+            lin(preferential_tax_terms) + lin(ordinary_tax_terms),
             big,
         )
     else:
@@ -371,6 +411,19 @@ def _add_year_taxes(ctx: ModelContext, year: int, rules: RuleSet) -> None:
     e["ordinary_tax"].set(year, lin(ordinary_tax_terms))
     e["preferential_tax"].set(year, lin(preferential_tax_terms))
     e["niit"].set(year, niit)
+
+
+def _ordinary_part(rules: RuleSet, ordinary, kinds: dict):
+    """Ordinary taxable income: `ordinary` (which holds investment yields) with the kinds
+    no preferential schedule covers added, and covered investment yields taken out."""
+    covered = {kind for p in rules.preferential for kind in p.applies_to}
+    for kind, amount in kinds.items():
+        if kind == "investment_ordinary_income":
+            if kind in covered:
+                ordinary -= amount
+        elif kind not in covered:
+            ordinary += amount
+    return ordinary
 
 
 def _add(*exprs):
@@ -490,11 +543,13 @@ def _add_taxable_benefits(ctx: ModelContext, year: int, rules: RuleSet, other, b
     return taxable
 
 
-def _add_deductions(ctx: ModelContext, year: int, rules: RuleSet, magi, status, ages, big):
+def _add_deductions(ctx: ModelContext, year: int, rules: RuleSet, measures, status, ages, big):
     """Total deductions; each phase-out is a variable lost = `phaseout`[t, d].
 
     With n qualifying people (Deduction.qualifying_people), amount a per person, rate q
-    and start s (the rule's phase-out, measured on MAGI; OBBBA §70103 senior deduction):
+    and start s (the rule's phase-out, measured on M, the income its `measure` names in
+    `measures`: MAGI for the OBBBA §70103 senior deduction, income without gains for the
+    UK personal allowance taper, ITA 2007 s.35(2), s.58; written MAGI below):
     lost = min(n a, max(0, q n (MAGI - s))), a convex-then-concave kink.
 
     - phaseout_a:  z=0 => q n (MAGI - s) - lost <= 0   (fast: lost - q n (MAGI - s) >= 0)
@@ -515,14 +570,17 @@ def _add_deductions(ctx: ModelContext, year: int, rules: RuleSet, magi, status, 
         people = d.qualifying_people(ages)
         full = d.amount[status] * people
         lost = phaseout[year, d.name]
-        excess = d.phaseout.rate * people * (magi - d.phaseout.start[status])
+        measure = d.phaseout.measure
+        excess = d.phaseout.rate * people * (measures[measure] - d.phaseout.start[status])
         key = (year, d.name)
         if ctx.exact:
             start, rate, amount = d.phaseout.start[status], d.phaseout.rate, d.amount[status]
             gone = ctx.binary(
                 f"phaseout_complete_{year}_{d.name}",
                 year,
-                lambda i, r, s=start, q=rate, f=amount: int(q * (r.magi - s) >= f),
+                lambda i, r, s=start, q=rate, f=amount, m=measure: int(
+                    q * (_measured(r, m) - s) >= f
+                ),
             )
             ctx.implies("phaseout_a", key, gone, 0, excess - lost, big)
             ctx.constrain("phaseout_b", key, lost - full * gone >= 0)
@@ -532,6 +590,12 @@ def _add_deductions(ctx: ModelContext, year: int, rules: RuleSet, magi, status, 
         phased += full - lin({lost: 1.0})
     ctx.expressions["deduction"].set(year, phased + fixed)
     return phased + fixed
+
+
+def _measured(result, measure: str) -> float:
+    """A phase-out's income measure from the calculator's result (tax.calculate's
+    `measures`: total income is AGI without the gains included)."""
+    return result.magi if measure == "magi" else result.agi - result.included_gains
 
 
 def _add_stacking(ctx: ModelContext, year: int, schedule, segments, preferential_income, big):
@@ -584,8 +648,7 @@ def _add_ordinary_cap(ctx: ModelContext, year, ordinary, taxable_income, stacked
     """
     if year not in ctx.variables["income_tax"]:
         return stacked
-    pref = ctx.rules_by_year[year].preferential[0].brackets[ctx.plan.filing_status]
-    saving = _cap_saving(ordinary, pref)
+    saving = _cap_saving(ctx.rules_by_year[year], ctx.plan.filing_status)
     regular_segment = ctx.variables["regular_segment"]
     segments = {regular_segment[year, i]: rate for i, (_s, _e, rate) in enumerate(ordinary.bands())}
     ctx.constrain("regular_fill", year, lin({v: 1.0 for v in segments}) - taxable_income == 0)

@@ -103,7 +103,7 @@ def early_withdrawals(ctx: ModelContext, year: int) -> dict:
     terms = {}
     for account in ctx.accounts:
         age = ctx.owner_age(account.name, year)
-        if age is not None and rules.withdrawal_is_early(account.kind, age):
+        if age is not None and rules.withdrawal_is_early(account.kind, age, year):
             terms[withdraw[year, account.name]] = 1.0
     return terms
 

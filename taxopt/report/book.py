@@ -27,6 +27,7 @@ from xlsxwriter.chart import Chart
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
+from taxopt.currency import localize, number_format
 from taxopt.io import write_atomically
 
 FONT = "Arial"  # LibreOffice substitutes the metric-compatible Liberation Sans
@@ -127,8 +128,9 @@ def clean(value: Any, kind: str = "text") -> Any:
 class Book:
     """One workbook: cached formats, the client and date for headers, atomic saving."""
 
-    def __init__(self, client: str, date: dt.date | None = None):
+    def __init__(self, client: str, date: dt.date | None = None, currency: str = "USD"):
         self.client = client
+        self.currency = currency  # ISO 4217: money cells and texts show its symbol
         self.date = date or dt.date.today()
         self._buffer = io.BytesIO()
         self.workbook = xlsxwriter.Workbook(
@@ -151,7 +153,9 @@ class Book:
                 **_STYLES[style],
                 **extra,
             }
-            if kind != "text":
+            if kind in ("money", "cents"):
+                props["num_format"] = number_format(NUMBER_FORMATS[kind], self.currency)
+            elif kind != "text":
                 props["num_format"] = NUMBER_FORMATS[kind]
             self._formats[key] = self.workbook.add_format(props)
         return self._formats[key]
@@ -283,7 +287,7 @@ class Sheet:
         elif isinstance(value, float):
             self.ws.write_number(row, col, value, fmt)
         else:
-            self.ws.write_string(row, col, str(value), fmt)
+            self.ws.write_string(row, col, localize(str(value), self.book.currency), fmt)
 
     def formula(
         self, row: int, col: int, formula: str, value: float, kind: str, style: str = "body"
@@ -300,6 +304,7 @@ class Sheet:
         """A paragraph merged across columns 0..last_col, `lines` lines high."""
         height = max(1, lines) * 13.0
         row = self.advance(height)
+        text = localize(text, self.book.currency)
         self.ws.merge_range(row, 0, row, last_col, text, self.book.format(style))
         return row
 

@@ -69,7 +69,7 @@ class PlanSheets:
 
 def build_plan_workbook(result, client: str | None = None) -> Book:
     """The advisor's workbook for one Result, not yet saved (`Book.save(path)`)."""
-    book = Book(client or result.plan.name)
+    book = Book(client or result.plan.name, currency=result.rules.meta.currency)
     add_plan_sheets(book, result)
     return book
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+from taxopt.currency import localize
 from taxopt.report import story
 from taxopt.report.book import Sheet, column_points
 from taxopt.report.charts import Series, make_chart
@@ -32,6 +33,7 @@ def write_first_sheet(sheet: Sheet, result, chart_data: dict[str, Series], clien
     def paragraph(text: str, style: str = "wrap") -> None:
         lines = _lines(text, text_width)
         row = sheet.advance(13.0 * lines + 2)
+        text = localize(text, sheet.book.currency)
         sheet.ws.merge_range(row, 0, row, TEXT_COLS - 1, text, sheet.book.format(style))
 
     sheet.text_row(f"{client}: the plan", "title", 24.0)

@@ -27,6 +27,7 @@ PLACES = {Growth.EXEMPT: "Roth", Growth.DEFERRED: "traditional", Growth.TAXED: "
 
 STREAM_KINDS = {
     "social_security": "Social Security",
+    "state_pension": "State Pension",
     "pension": "Pension",
     "other_taxable": "Other taxable income",
 }

@@ -1,0 +1,319 @@
+"""UK households planned from rule data alone (rules/uk-2025-26.toml), against hand arguments.
+
+The optimizer reads the UK through the same rule objects as the US: stacked dividend and
+gain schedules (taxopt.model.stacking), the dividend nil rate, the personal allowance taper
+measured on income without gains, and the SIPP's tax-free quarter. Every plan here is
+replayed by the ledger with the calculator and must agree with the model within £1 a year.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+import taxopt
+from taxopt.optimize import optimize
+from taxopt.plan import Plan
+
+BASIC_BAND = 37_700  # ITA 2007 s.10, 2025-26 (frozen: rules/uk-2025-26.toml)
+PENNY = 0.5  # £ a year: solver noise around a band edge
+
+SAVER = """
+name = "UK higher-rate saver, small"
+filing_status = "single"
+start_year = 2025
+retirement_year = 2033
+horizon_age = 80
+inflation = 0.02
+[[tiers]]
+name = "bonds"
+expected_return = 0.045
+yield = 0.04
+yield_character = "ordinary"
+volatility = 0.07
+[[tiers]]
+name = "global_equity"
+expected_return = 0.07
+yield = 0.02
+yield_character = "qualified_dividends"
+volatility = 0.16
+[[tiers]]
+name = "small_cap"
+expected_return = 0.085
+yield = 0.01
+yield_character = "qualified_dividends"
+volatility = 0.22
+[[tiers]]
+name = "cash"
+expected_return = 0.035
+yield = 0.035
+yield_character = "ordinary"
+volatility = 0.01
+[[people]]
+name = "Sam"
+birth_year = 1975
+[profile]
+weights = { bonds = 0.3, global_equity = 0.4, small_cap = 0.3 }
+reserve_tier = "cash"
+reserve_min = 0.05
+reserve_max = 0.15
+tolerance = 0.03
+[[accounts]]
+name = "sam_sipp"
+kind = "sipp"
+owner = "Sam"
+balances = { bonds = 60000, global_equity = 60000 }
+[[accounts]]
+name = "sam_isa"
+kind = "isa"
+owner = "Sam"
+balances = { global_equity = 30000 }
+[[accounts]]
+name = "sam_gia"
+kind = "gia"
+balances = { global_equity = 10000, cash = 10000 }
+basis = { global_equity = 8000, cash = 10000 }
+[contributions]
+annual = 12000
+[[earnings]]
+person = "Sam"
+annual = 72000
+[[income]]
+name = "Sam State Pension"
+kind = "state_pension"
+owner = "Sam"
+start_age = 67
+annual = 11973
+[objective]
+kind = "max_spending"
+[options]
+mode = "exact"
+taxable_buys = "contribution_years"
+"""
+
+
+@pytest.fixture(scope="module")
+def saver():
+    plan = Plan.model_validate(tomllib.loads(SAVER))
+    rules = taxopt.load_rules("uk-2025-26")
+    return optimize(plan, rules, paths=0, with_baselines=False)
+
+
+def test_model_tax_equals_the_calculators_every_year(saver):
+    assert saver.status == "optimal"
+    assert saver.reconciliation_max_abs_error < 1.0
+
+
+def test_higher_rate_saver_fills_the_sipp_first(saver):
+    """A pound into the SIPP while it removes higher-rate income saves 40p now and costs at
+    most 20p x 75% = 15p when drawn in the basic band later (a quarter is tax free); a pound
+    into the ISA saves nothing now and nothing later. So every working year the SIPP takes
+    contributions until taxable income is down to the basic band, before any ISA money."""
+    working = saver.yearly[saver.yearly.wages > 0]
+    assert (working.contribution_sam_sipp > 0).all()
+    assert (working.ordinary_taxable_income <= BASIC_BAND + PENNY).all()
+    # Without the SIPP, wages alone would be taxed in the higher band every year.
+    assert (working.wages - 12_570 > BASIC_BAND).all()
+
+
+def test_sipp_is_drawn_within_the_allowance_and_basic_band(saver):
+    """Drawn within the personal allowance a SIPP pound costs no tax, within the basic band
+    15p (20% of the taxable 75%), in the higher band 30p. Spread over the retirement years
+    the pot fits within the basic band, so the SIPP is drawn every year it may be (after
+    the minimum pension age) and taxable income never leaves the basic band."""
+    retired = saver.yearly[saver.yearly.retired & (saver.yearly.age_Sam > 57)]
+    assert (retired.withdrawal_sam_sipp > 0).all()
+    assert (retired.ordinary_taxable_income <= BASIC_BAND + PENNY).all()
+    assert (retired.taxable_income <= BASIC_BAND + PENNY).all()
+    assert (retired.early_withdrawal_penalty == 0).all()
+
+
+def test_isa_holds_the_highest_growth_tier(saver):
+    """Growth in the ISA is never taxed, growth in the SIPP is taxed at 15% effective when
+    drawn, growth in the GIA bears dividend tax and CGT: the tier that grows most is worth
+    most where growth is free. At retirement the ISA's largest holding is small_cap."""
+    location = saver.location
+    isa = location[(location.snapshot == "retirement") & (location.account == "sam_isa")]
+    top = isa.sort_values("dollars").iloc[-1]
+    assert top.tier == "small_cap"
+    assert top.share_of_account > 0.5
+
+
+# ---------------------------------------------------------------------------------------
+# One household under two jurisdictions: a plan names each account's kind per jurisdiction.
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+
+def _young_accumulator(**kinds: dict[str, str]) -> Plan:
+    data = tomllib.loads((EXAMPLES / "young-accumulator.toml").read_text())
+    for account in data["accounts"]:
+        if account["name"] in kinds:
+            account["kinds"] = kinds[account["name"]]
+    return Plan.model_validate(data)
+
+
+def test_a_us_plan_maps_its_accounts_to_uk_kinds():
+    plan = _young_accumulator(sam_roth={"UK": "isa"}, sam_taxable={"UK": "gia"})
+    uk = taxopt.load_rules("uk-2025-26")
+    mapped = plan.under(uk)
+    assert [a.kind for a in mapped.accounts] == ["isa", "gia"]
+    assert plan.under(taxopt.load_rules("us-federal-2026")) is plan  # US reads `kind`
+    result = optimize(plan, uk, mode="fast", paths=0, with_baselines=False)
+    assert result.status == "optimal"
+    assert [a.kind for a in result.plan.accounts] == ["isa", "gia"]
+
+
+def test_an_unmapped_account_is_refused_in_one_line_naming_the_fix():
+    plan = _young_accumulator(sam_taxable={"UK": "gia"})  # the Roth has no UK kind
+    with pytest.raises(taxopt.InputError) as info:
+        plan.check_against(taxopt.load_rules("uk-2025-26"))
+    message = str(info.value)
+    assert "\n" not in message
+    assert "accounts[0].kind: 'roth_ira' is not an account kind of rule set uk-2025-26" in message
+    assert 'kinds = { UK = "isa" }' in message
+
+
+# ---------------------------------------------------------------------------------------
+# Limits the model does not enforce are checked on the result (taxopt.validation).
+
+
+def test_a_plan_past_the_lump_sum_allowance_says_so():
+    """£1.6m in a SIPP drawn over the plan: a quarter of it is £400,000 tax free, above the
+    £268,275 lump sum allowance (ITEPA 2003 s.637Q), so the result says the tax on the
+    excess is under-stated."""
+    text = SAVER.replace(
+        "balances = { bonds = 60000, global_equity = 60000 }",
+        "balances = { bonds = 800000, global_equity = 800000 }",
+    )
+    plan = Plan.model_validate(tomllib.loads(text))
+    result = optimize(
+        plan, taxopt.load_rules("uk-2025-26"), mode="fast", paths=0, with_baselines=False
+    )
+    drawn = result.yearly["withdrawal_sam_sipp"].sum()
+    assert 0.25 * drawn > 268_275
+    notes = [n for n in result.notes if "tax_free_lifetime_limit" in n]
+    assert len(notes) == 1  # texts say $; the CLI shows them in the rule set's currency
+    assert notes[0].startswith("Sam's Self-invested personal pension (SIPP) withdrawals take")
+    assert "above the $268,275 a person may" in notes[0]
+
+
+def test_contributions_after_first_drawing_the_sipp_are_checked_against_the_mpaa():
+    """Working to 60 with access from 58: drawing the SIPP (a quarter tax free) while
+    paying into it at 40% relief is worth doing, but from the first withdrawal the money
+    purchase annual allowance is £10,000 (FA 2004 s.227ZA): a plan above it is flagged."""
+    plan = Plan.model_validate(
+        tomllib.loads(SAVER.replace("retirement_year = 2033", "retirement_year = 2036"))
+    )
+    result = optimize(plan, taxopt.load_rules("uk-2025-26"), paths=0, with_baselines=False)
+    y = result.yearly
+    both = y[(y.withdrawal_sam_sipp > 1) & (y.contribution_sam_sipp > 10_001)]
+    notes = [n for n in result.notes if "after_withdrawal" in n]
+    assert not both.empty  # the plan does draw and pay in together
+    years = ", ".join(str(int(v)) for v in both.year)
+    assert len(notes) == 1
+    assert f"to pension annual allowance accounts in {years}," in notes[0]
+
+
+def test_the_uk_example_names_its_us_kinds_by_country_code():
+    """`kinds = { US = ... }` reaches the US-federal jurisdiction: `compare` can run the UK
+    example under US rules (amounts stay as entered)."""
+    plan = taxopt.load_plan(EXAMPLES / "uk-higher-rate-saver.toml")
+    us = taxopt.load_rules("us-federal-2026")
+    assert us.meta.jurisdiction == "US-federal"
+    assert [a.kind for a in plan.under(us).accounts] == ["traditional_ira", "roth_ira", "taxable"]
+    plan.under(us).check_against(us)
+
+
+def test_an_earner_in_the_taper_keeps_the_whole_personal_allowance():
+    """Between £100,000 and £125,140 of adjusted net income each pound costs 60p (40% plus
+    half a pound of allowance at 40%, ITA 2007 s.58); a SIPP contribution reduces adjusted
+    net income (s.58(3)) and comes back taxed at most 15p. So a £118,000 earner pays in at
+    least down to £100,000 every working year and keeps the full £12,570 allowance."""
+    text = SAVER.replace("annual = 72000", "annual = 118000")
+    plan = Plan.model_validate(tomllib.loads(text))
+    result = optimize(plan, taxopt.load_rules("uk-2025-26"), paths=0, with_baselines=False)
+    assert result.reconciliation_max_abs_error < 1.0
+    working = result.yearly[result.yearly.wages > 0]
+    assert (working.wages > 100_000 + 12_570).all()  # the taper would bite without the SIPP
+    assert ((working.total_deductions - 12_570).abs() <= PENNY).all()
+    assert (working.agi - working.realized_gains <= 100_000 + PENNY).all()
+
+
+GIA_TODAY = (
+    "balances = { global_equity = 10000, cash = 10000 }\n"
+    "basis = { global_equity = 8000, cash = 10000 }"
+)
+VARIANTS = {
+    # Interest near the personal savings allowance's cliff at the basic rate limit.
+    "cash_saver": SAVER.replace("annual = 72000", "annual = 47000").replace(
+        GIA_TODAY,
+        "balances = { cash = 150000, bonds = 100000, global_equity = 50000 }\n"
+        "basis = { cash = 150000, bonds = 100000, global_equity = 40000 }",
+    ),
+    # A retiree living on a GIA: the starting rate for savings, dividends, gains over the
+    # exempt amount, the allowance left over set against savings then dividends.
+    "gia_retiree": SAVER.replace("birth_year = 1975", "birth_year = 1958")
+    .replace("retirement_year = 2033", "retirement_year = 2025")
+    .replace("[contributions]\nannual = 12000\n", "")
+    .replace('[[earnings]]\nperson = "Sam"\nannual = 72000\n', "")
+    .replace(
+        GIA_TODAY,
+        "balances = { bonds = 100000, global_equity = 300000, small_cap = 100000, cash = 30000 }"
+        "\nbasis = { bonds = 100000, global_equity = 150000, small_cap = 50000, cash = 30000 }",
+    ),
+}
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@pytest.mark.parametrize("rule_set", ["uk-2025-26", "uk-2026-27", "uk-scotland-2025-26"])
+def test_every_uk_mechanism_reconciles_in_exact_mode(variant, rule_set):
+    """Savings, dividends and gains stacked with their allowances, cliffs and the taper:
+    the model's tax equals the calculator's every year."""
+    plan = Plan.model_validate(tomllib.loads(VARIANTS[variant]))
+    result = optimize(plan, taxopt.load_rules(rule_set), paths=0, with_baselines=False)
+    assert result.status == "optimal"
+    assert result.reconciliation_max_abs_error < 1.0
+    y = result.yearly
+    assert (y.taxable_ordinary_yield > 0).any()  # savings income reaches the GIA's tax
+    assert (y.qualified_dividends > 0).any()
+
+
+# ---------------------------------------------------------------------------------------
+# The shipped example, end to end, in pounds.
+
+
+@pytest.fixture(scope="module")
+def example():
+    plan = taxopt.load_plan(EXAMPLES / "uk-higher-rate-saver.toml")
+    return optimize(plan, taxopt.load_rules("uk-2025-26"), paths=0)
+
+
+def test_the_uk_example_reconciles_and_beats_the_rules_of_thumb(example):
+    assert example.mode == "exact" and example.status == "optimal"
+    assert example.reconciliation_max_abs_error < 1.0
+    table = example.baselines_table
+    assert set(example.baselines) == {
+        "guide_rule_of_thumb",
+        "same_mix_everywhere",
+        "conventional_withdrawals",
+    }
+    assert (table.loc[list(example.baselines), "gain_in_sustainable_spending"] >= -1).all()
+
+
+def test_the_uk_example_is_shown_in_pounds(example, tmp_path):
+    from taxopt.cli.optimize_cmd import summary_text
+
+    data = json.loads(example.to_json(tmp_path / "uk.json").read_text())
+    assert data["currency"] == "GBP" and data["currency_symbol"] == "£"
+    assert data["units"].startswith("today's pounds")
+    text = summary_text(example)
+    assert "$" not in text and "£" in text and "today's pounds" in text
+    book = openpyxl.load_workbook(example.to_excel(tmp_path / "uk.xlsx"))
+    formats = {c.number_format for ws in book for row in ws.iter_rows() for c in row}
+    assert '"£"#,##0;-"£"#,##0;0' in formats
+    assert not any("#,##0;-#,##0;0" == f for f in formats)  # no money cell without £
