@@ -49,7 +49,7 @@ def plan_flows(plan: Plan, rules: RuleSet) -> PlanFlows:
         earnings[y] = by_person
         ss = other = pension = 0.0
         for stream in plan.income:
-            amount = stream_amount(plan, stream, y)
+            amount = stream_amount(plan, stream, y, rules)
             if stream.kind == "social_security":
                 ss += amount
             else:
@@ -71,8 +71,44 @@ def plan_flows(plan: Plan, rules: RuleSet) -> PlanFlows:
     )
 
 
-def stream_amount(plan: Plan, stream: IncomeStream, year: int) -> float:
+@dataclass(frozen=True)
+class Claim:
+    """A Social Security benefit given at full retirement age, as claimed (today's dollars)."""
+
+    owner: str
+    claim_age: int
+    claim_year: int
+    factor: float  # the benefit over the one at full retirement age
+    annual_real: float  # the benefit a year once claimed, today's dollars
+
+
+def claim_of(plan: Plan, stream: IncomeStream, rules: RuleSet) -> Claim:
+    """The claim a stream given by `pia_annual` makes. A claiming age still to choose
+    counts from the full retirement age (rounded up to a whole year) wherever the plan's
+    flows are read before taxopt.claiming has chosen it (input checks); optimize always
+    chooses first."""
+    table = rules.social_security
+    birth_year = plan.person(stream.owner).birth_year
+    age = stream.claim_age
+    if stream.claim_to_choose:
+        ages = table.claim_ages()
+        fra_years = -(-table.full_retirement_age_months(birth_year) // 12)
+        age = min(max(fra_years, ages[0]), ages[-1])
+    factor = table.benefit_factor(birth_year, age)
+    return Claim(
+        stream.owner,
+        age,
+        birth_year + age,
+        factor,
+        stream.pia_annual * factor,
+    )
+
+
+def stream_amount(plan: Plan, stream: IncomeStream, year: int, rules: RuleSet) -> float:
     """Nominal amount of an income stream in `year`."""
+    if stream.claimed_by_age:
+        claim = claim_of(plan, stream, rules)
+        return claim.annual_real * plan.inflation_factor(year) if year >= claim.claim_year else 0.0
     if stream.start_year is not None:
         start = stream.start_year
     else:

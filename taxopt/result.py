@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from taxopt.cashflows import claim_of
 from taxopt.circles import circles_table
 from taxopt.decisions import Decisions
 from taxopt.explain import empty_table
@@ -32,6 +33,16 @@ if TYPE_CHECKING:
     from taxopt.stress import StressFigures
 
 LATER_AGES = (75, 85)
+SOCIAL_SECURITY_COLUMNS = [
+    "person",
+    "claim_age",
+    "claim_year",
+    "benefit_factor",
+    "pia_annual_real",
+    "first_year_benefit_real",
+    "first_year_benefit_nominal",
+    "chosen_by",
+]
 
 
 @dataclass
@@ -119,6 +130,10 @@ class Result:
     objective_bound: float | None = None
     # optimize(explain=True): marginal values from the final LP's duals (taxopt.explain).
     shadow_prices: pd.DataFrame = field(default_factory=empty_table)
+    # Claiming ages the optimizer chose (taxopt.claiming): one row per assignment tried,
+    # a column of ages per person, the objective each reached and which was chosen.
+    claiming: pd.DataFrame = field(default_factory=pd.DataFrame)
+    claiming_seconds: float = 0.0  # the claiming search's time beyond the chosen plan's
 
     @property
     def return_basis(self) -> str:
@@ -188,6 +203,32 @@ class Result:
         return table
 
     @property
+    def social_security(self) -> pd.DataFrame:
+        """Each benefit given at full retirement age (pia_annual): the claiming age, its
+        year, the factor, the first year's benefit (today's and that year's dollars) and
+        whether the optimizer chose the age or the plan pinned it."""
+        rows = []
+        for stream in self.plan.income:
+            if not stream.claimed_by_age:
+                continue
+            claim = claim_of(self.plan, stream, self.rules)
+            paid_from = max(claim.claim_year, self.plan.start_year)
+            rows.append(
+                {
+                    "person": stream.owner,
+                    "claim_age": claim.claim_age,
+                    "claim_year": claim.claim_year,
+                    "benefit_factor": claim.factor,
+                    "pia_annual_real": stream.pia_annual,
+                    "first_year_benefit_real": claim.annual_real,
+                    "first_year_benefit_nominal": claim.annual_real
+                    * self.plan.inflation_factor(paid_from),
+                    "chosen_by": "optimizer" if stream.owner in self.claiming else "plan",
+                }
+            )
+        return pd.DataFrame(rows, columns=SOCIAL_SECURITY_COLUMNS)
+
+    @property
     def reconciliation_max_abs_error(self) -> float:
         columns = [c for c in self.reconciliation.columns if c.endswith("_error")]
         return float(self.reconciliation[columns].abs().max().max()) if columns else 0.0
@@ -243,6 +284,9 @@ class Result:
             "circles": _records(self.circles),
             "netted_circles": _records(self.netted_circles),
             "shadow_prices": _records(self.shadow_prices),
+            "social_security": _records(self.social_security),
+            "claiming": _records(self.claiming),
+            "claiming_seconds": self.claiming_seconds,
         }
 
     def to_json(self, path: str | Path) -> Path:
