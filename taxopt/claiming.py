@@ -14,14 +14,18 @@ The search (optimize_claims):
    of one person with the others' fixed, each plan scored by its ledger on the plan's own
    objective (taxopt.optimize.plan_score); for a couple, person by person, again while an
    age changes (coordinate-wise);
-2. confirm: the best CONFIRM assignments of the screen re-solved by the full search in the
-   plan's mode (exact: the regime search, rules of thumb and all); the best wins.
+2. confirm: from the screen's best, the full search in the plan's mode (exact: the regime
+   search, rules of thumb and all) climbs: each person's age one year either side is
+   re-solved, the best becomes the centre, until none beats it (at most CONFIRM full
+   searches; the fast screen's ledger scores are rough, the full search's are the plan's).
+   Fast mode takes the screen's best.
 The result's `claiming` table lists each assignment tried with its objective (screen and,
 when confirmed, exact); its notes say why the age chosen beat the next best.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 
@@ -33,9 +37,10 @@ from taxopt.errors import InfeasiblePlanError
 from taxopt.plan import Plan, with_implied_roths, with_implied_taxable
 from taxopt.rules import RuleSet
 
-CONFIRM = 3  # assignments of the screen re-solved by the full search (exact mode)
+CONFIRM = 6  # full searches (exact mode) at most, climbing from the screen's best
 ROUNDS = 3  # coordinate-wise passes over a couple's ages, at most
 
+TABLE_FIGURES = ("objective_screen", "objective_confirmed", "chosen")
 Assignment = tuple[int, ...]  # a claiming age per stream to choose, in plan order
 
 
@@ -76,8 +81,6 @@ def optimize_claims(
     """The Result of the best claiming ages (module doc). `run(plan)` is the full search
     of a plan whose ages are pinned (optimize without the stress test); `finish(result)`
     adds what only the final plan needs (the stress test)."""
-    from taxopt.optimize import score_text
-
     started = time.perf_counter()
     indexes = claims_to_choose(plan)
     owners = [plan.income[i].owner for i in indexes]
@@ -87,10 +90,13 @@ def optimize_claims(
         key=lambda a: screened[a],
         reverse=True,
     )
-    confirm = ranked[: CONFIRM if mode == "exact" else 1] or list(screened)[:1]
+    start = (ranked or list(screened))[0]
+    candidates = [candidate_ages(plan, rules, i) for i in indexes]
     exact: dict[Assignment, float] = {}
     best, best_result, error = None, None, None
-    for ages in confirm:
+    pending = [start]
+    while pending and len(exact) < (CONFIRM if mode == "exact" else 1):
+        ages = pending.pop(0)
         if best_result is not None and progress.out_of_time():
             break
         progress.step(f"claiming: confirming {_label(owners, ages)} ({mode} search)")
@@ -98,19 +104,34 @@ def optimize_claims(
             result = run(with_claims(plan, indexes, ages))
         except InfeasiblePlanError as exc:
             error = error or exc
+            exact[ages] = float("-inf")
             continue
         exact[ages] = score = result_score(result)
         if best_result is None or score > exact[best]:
             best, best_result = ages, result
+            pending = [a for a in _neighbours(best, candidates) if a not in exact]
     if best_result is None:
         raise error
     chosen_seconds = best_result.total_seconds
     result = finish(best_result)
     result.claiming = _table(plan, owners, screened, exact, best)
-    result.notes += _why(plan, owners, screened, exact, best, score_text)
+    result.notes += [
+        f"claiming: {owner} claims Social Security at {age}, {why}"
+        for (owner, why), age in zip(claim_reasons(plan, result.claiming).items(), best, strict=True)
+    ]
     result.claiming_seconds = time.perf_counter() - started - chosen_seconds
     result.total_seconds = time.perf_counter() - started
     return result
+
+
+def _neighbours(ages: Assignment, candidates: list[list[int]]) -> list[Assignment]:
+    """Assignments one year away for one person, within each person's candidate ages."""
+    out = []
+    for k, age in enumerate(ages):
+        for step in (-1, 1):
+            if age + step in candidates[k]:
+                out.append((*ages[:k], age + step, *ages[k + 1 :]))
+    return out
 
 
 def result_score(result) -> float:
@@ -195,42 +216,46 @@ def _table(
     """One row per assignment tried: each owner's claiming age, the objective the fast
     LP's plan reaches (screen) and the full search's (exact, when confirmed), which won."""
     rows = []
-    for ages in sorted(screened):
+    for ages in sorted(set(screened) | set(exact)):
         row = dict(zip(owners, ages, strict=True))
-        row["objective_screen"] = _objective(plan, screened[ages])
-        row["objective_confirmed"] = _objective(plan, exact.get(ages))
+        row["objective_screen"] = _objective(plan, screened.get(ages))
+        confirmed = exact.get(ages)
+        row["objective_confirmed"] = _objective(plan, confirmed if confirmed != -math.inf else None)
         row["chosen"] = ages == chosen
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def _why(
-    plan: Plan,
-    owners: list[str],
-    screened: dict[Assignment, float | None],
-    exact: dict[Assignment, float],
-    chosen: Assignment,
-    score_text: Callable[[Plan, float], str],
-) -> list[str]:
-    """Per person: the age chosen and what it gains over the next best age tried with the
-    others' ages as chosen (confirmed figures when both were confirmed)."""
-    notes = []
-    for k, owner in enumerate(owners):
-        others = [a for a in screened if a[:k] + a[k + 1 :] == chosen[:k] + chosen[k + 1 :]]
-        rivals = [a for a in others if a != chosen and screened[a] is not None]
-        ages = sorted(a[k] for a in others)
-        tried = f"{ages[0]}-{ages[-1]}" if len(ages) > 1 else str(ages[0])
-        text = f"claiming: {owner} claims Social Security at {chosen[k]}, the best of ages {tried}"
-        if rivals:
-            both = [a for a in rivals if a in exact]
-            source, pool = (exact, both) if both and chosen in exact else (screened, rivals)
-            runner = max(pool, key=lambda a: source[a])
-            gain = source[chosen] - source[runner] if chosen in source else None
-            how = "confirmed by the full search" if source is exact else "fast LP screen"
-            if gain is not None:
-                text += (
-                    f": it beats {runner[k]}, the next best, by {score_text(plan, gain)} "
-                    f"({how})"
-                )
-        notes.append(text)
-    return notes
+def claim_reasons(plan: Plan, table: pd.DataFrame) -> dict[str, str]:
+    """{person: why the claiming age chosen} from a `claiming` table: the ages tried with
+    the others' ages as chosen, and what the age gains over the next best (the full
+    search's figures when both were confirmed, else the fast LP screen's)."""
+    from taxopt.optimize import score_text
+
+    if table.empty:
+        return {}
+    owners = [c for c in table.columns if c not in TABLE_FIGURES]
+    sign = -1.0 if plan.objective.kind == "min_tax" else 1.0
+    chosen = table[table["chosen"]].iloc[0]
+    reasons = {}
+    for owner in owners:
+        others = [o for o in owners if o != owner]
+        rows = table[(table[others] == chosen[others]).all(axis=1)] if others else table
+        ages = sorted(rows[owner])
+        text = f"the best of ages {ages[0]}-{ages[-1]}" if len(ages) > 1 else "the only age"
+        others_ages = rows[rows[owner] != chosen[owner]]
+        rivals = others_ages[others_ages["objective_confirmed"].notna()]
+        column, how = "objective_confirmed", "confirmed by the full search"
+        if rivals.empty or chosen[column] != chosen[column]:
+            rivals = others_ages[others_ages["objective_screen"].notna()]
+            column, how = "objective_screen", "fast LP screen"
+        if len(rivals):
+            scores = sign * rivals[column]
+            runner = rivals.loc[scores.idxmax()]
+            gain = sign * (chosen[column] - runner[column])
+            text += (
+                f": it beats {int(runner[owner])}, the next best, by "
+                f"{score_text(plan, gain)} ({how})"
+            )
+        reasons[owner] = text
+    return reasons
