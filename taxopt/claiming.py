@@ -117,7 +117,9 @@ def optimize_claims(
     result.claiming = _table(plan, owners, screened, exact, best)
     result.notes += [
         f"claiming: {owner} claims Social Security at {age}, {why}"
-        for (owner, why), age in zip(claim_reasons(plan, result.claiming).items(), best, strict=True)
+        for (owner, why), age in zip(
+            claim_reasons(plan, result.claiming).items(), best, strict=True
+        )
     ]
     result.claiming_seconds = time.perf_counter() - started - chosen_seconds
     result.total_seconds = time.perf_counter() - started
@@ -158,7 +160,9 @@ def _screen(
             for age in ages:
                 trial = (*current[:k], age, *current[k + 1 :])
                 if trial not in scores and not (scores and progress.out_of_time()):
-                    scores[trial] = _fast_score(with_claims(prepared, indexes, trial), rules, solver)
+                    scores[trial] = _fast_score(
+                        with_claims(prepared, indexes, trial), rules, solver
+                    )
             tried = [(*current[:k], a, *current[k + 1 :]) for a in ages]
             feasible = [t for t in tried if scores.get(t) is not None]
             if feasible:

@@ -342,7 +342,7 @@ class IncomeStream(Strict):
     )
     claim_age: int | str | None = Field(
         None,
-        description='Social Security with pia_annual: the whole age the benefit is claimed '
+        description="Social Security with pia_annual: the whole age the benefit is claimed "
         'at (62 to 70 in the US), or "optimize" (default) to let the optimizer choose it',
     )
 

@@ -427,8 +427,10 @@ class FullRetirementAge(BornIn):
 
 class DelayedCredit(BornIn):
     per_month: float = Field(
-        ge=0, le=1, description="increase of the benefit per month of delay past full "
-        "retirement age, a fraction of the benefit at that age (2/3 of 1%: 0.00667)"
+        ge=0,
+        le=1,
+        description="increase of the benefit per month of delay past full "
+        "retirement age, a fraction of the benefit at that age (2/3 of 1%: 0.00667)",
     )
 
 
@@ -1029,6 +1031,8 @@ def _value_problems(rules: RuleSet) -> list[str]:
         )
     if rules.rmd is not None:
         problems += _rmd_problems(rules.rmd)
+    if rules.social_security is not None:
+        problems += _social_security_problems(rules.social_security)
     problems += [
         f"contribution_limits[{lim.name}].annual: {lim.annual:g} is above "
         f"{MAX_AMOUNT:g}; give the yearly limit in currency units"
@@ -1057,6 +1061,19 @@ def _benefit_table_problems(bt: BenefitTaxation) -> list[str]:
                 f"benefit_taxation.base2.{status}: {bt.base2[status]:g} is below base1 "
                 f"{bt.base1[status]:g}; the second base is the higher one"
             )
+    return problems
+
+
+def _social_security_problems(ss: SocialSecurity) -> list[str]:
+    problems = []
+    if ss.credits_end_age < ss.earliest_claim_age:
+        problems.append(
+            f"social_security.credits_end_age: {ss.credits_end_age} is below "
+            f"earliest_claim_age {ss.earliest_claim_age}; credits end after the earliest claim"
+        )
+    for field in ("full_retirement_ages", "delayed_credits"):
+        if not getattr(ss, field):
+            problems.append(f"social_security.{field}: is empty; give a row per birth year")
     return problems
 
 

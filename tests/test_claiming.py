@@ -101,9 +101,7 @@ def single(horizon_age: int, **stream) -> dict:
                 "balances": {"bonds": 600_000},
             }
         ],
-        "income": [
-            {"name": "Sam SS", "kind": "social_security", "owner": "Sam", **stream}
-        ],
+        "income": [{"name": "Sam SS", "kind": "social_security", "owner": "Sam", **stream}],
     }
 
 
@@ -130,8 +128,9 @@ def test_delaying_to_70_pays_on_a_long_horizon():
     rising with every year of delay (each year adds 5-8% of the PIA for life, and the
     portfolio bridges the years before at almost no real cost). So 70, by some
     (29.20 - 28.44) x $30,000 / 34 years ~ $670 a year of spending over 69."""
-    result = optimize(plan_from_dict(single(95, claim_age="optimize", pia_annual=30_000)),
-                      RULES, paths=0)
+    result = optimize(
+        plan_from_dict(single(95, claim_age="optimize", pia_annual=30_000)), RULES, paths=0
+    )
     claim = result.social_security.iloc[0]
     assert (claim.claim_age, claim.claim_year, claim.chosen_by) == (70, 2034, "optimizer")
     assert claim.first_year_benefit_real == pytest.approx(37_200)
@@ -176,12 +175,12 @@ def test_a_couple_is_searched_person_by_person():
     data["accounts"][0] |= {"owner": "Alex", "balances": {"bonds": 1_200_000}}
     data["income"] = [
         {"name": "Alex SS", "kind": "social_security", "owner": "Alex", "pia_annual": 30_000},
-        {"name": "Blake SS", "kind": "social_security", "owner": "Blake",
-         "pia_annual": 20_000},
+        {"name": "Blake SS", "kind": "social_security", "owner": "Blake", "pia_annual": 20_000},
     ]
     result = optimize(plan_from_dict(data), RULES, mode="fast", with_baselines=False, paths=0)
-    ages = dict(zip(result.social_security["person"], result.social_security["claim_age"],
-                    strict=True))
+    ages = dict(
+        zip(result.social_security["person"], result.social_security["claim_age"], strict=True)
+    )
     assert ages == {"Alex": 70, "Blake": 70}
     assert set(result.claiming.columns) >= {"Alex", "Blake", "objective_screen", "chosen"}
     assert len(result.claiming) >= 17  # 9 ages each, sharing one assignment

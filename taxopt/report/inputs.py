@@ -24,7 +24,7 @@ CHOSEN_BY = {"optimizer": "the optimizer", "plan": "the plan"}
 
 
 def write_inputs(sheet: Sheet, result) -> None:
-    plan, rules = result.plan, result.rules
+    plan = result.plan
     tiers = plan.tier_names
     sheet.set_widths([30, 12, *([12.5] * max(len(tiers) + 2, 5))])
     sheet.text_row("Inputs to confirm", "title", 24.0)
@@ -146,7 +146,7 @@ def _claims(result) -> list[Table]:
 
 
 def _income(result) -> list[Table]:
-    plan = result.plan
+    plan, rules = result.plan, result.rules
     out = []
     if plan.income:
         streams = plan.income
