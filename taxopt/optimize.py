@@ -83,6 +83,8 @@ FALLBACK_MIP_SECONDS = 30.0  # when no regime LP is feasible, the MILP gets this
 REGIME_ROUNDS = 4  # regime rounds from each start with --thorough or far from the bound
 REGIME_REPAIRS = 4  # extra regime LPs when a plan's taxes differ from its fixed regime's
 RECONCILE_TOLERANCE = 0.5  # dollars a year: model and ledger taxes agree within this
+CLIFF_TRIES = 6  # regime LPs that step back one ladder of cliffs alone, per round
+CLIFF_ROUNDS = 3  # rounds of stepping back while a round improves the plan
 REGIME_TOLERANCE = 1e-4  # relative objective gain below which another regime round stops
 BOUND_TOLERANCE = 2e-4  # a plan this close (relative) to the relaxation's bound is kept
 DUST = 1e-7  # dollars: solver noise below this is zero
@@ -325,6 +327,7 @@ class _Search:
             return self._fast_lp()
         relaxed, bound = self._relaxation()  # step 1
         best = self._regime_lp(relaxed, bound)  # steps 2-3
+        best = self.step_back_cliffs(best)
         run = None
         if best is not None:
             _restore(best.ctx, best.values)
@@ -467,6 +470,55 @@ class _Search:
         if best is not None:
             _restore(best.ctx, best.values)
         return best
+
+    def step_back_cliffs(self, best: _Candidate | None) -> _Candidate | None:
+        """A regime search only moves a kink to the side the plan's taxes are on, so a
+        cliff once crossed (an IRMAA tier, an allowance lost whole above an income limit)
+        is never left, though staying below can be worth more than the lump sum it costs.
+        Try the plan with every crossed ladder stepped back one rung at once (the rung's
+        floor becomes a ceiling), then each ladder alone (up to CLIFF_TRIES); keep what
+        improves, and go again from it (up to CLIFF_ROUNDS)."""
+        for _ in range(CLIFF_ROUNDS):
+            moves = _cliff_moves(best.ctx) if best is not None else []
+            if not moves or progress.out_of_time():
+                break
+            tries = [dict(kv for move in moves for kv in move.items())] if len(moves) > 1 else []
+            improved = None
+            for stepped in [*tries, *moves[:CLIFF_TRIES]]:
+                candidate = self._stepped_back(best, stepped)
+                if candidate is not None and _better(
+                    self.plan, candidate.report.objective, best.report.objective
+                ):
+                    improved = candidate
+                    break
+            if improved is None:
+                break
+            best = improved
+        if best is not None:
+            _restore(best.ctx, best.values)
+        return best
+
+    def _stepped_back(self, best: _Candidate, stepped: dict[str, int]) -> _Candidate | None:
+        """The regime LP of `best`'s plan with the binaries in `stepped` set below their
+        cliffs; None unless it solves with taxes the ledger confirms."""
+        plan = self.plan
+        own = regime_from(best.ledger, plan.years)
+
+        def regime(name: str, year: int, rule) -> int:
+            return stepped[name] if name in stepped else own(name, year, rule)
+
+        ctx = self.build(plan, "exact", regime)
+        if ctx.regime_conflicts:
+            return None
+        report = self.solve(ctx)
+        progress.step(f"cliff step-back LP: {report.status} ({report.seconds:.1f} s)")
+        if report.status not in ("optimal", "feasible"):
+            return None
+        decisions = read_decisions(ctx)
+        ledger = replay(plan, self.rules, decisions)
+        if not _taxes_agree(ctx, ledger):
+            return None
+        return _Candidate(report, ctx, values(ctx), decisions, ledger)
 
     def untangle(self, run: _Run) -> tuple[_Run, list[Circle], list[Circle]]:
         """Re-solve the final model (same regime) with the circles the plan still has
@@ -815,6 +867,16 @@ class _Candidate:
     values: dict[str, float]
     decisions: Decisions
     ledger: Ledger
+
+
+def _cliff_moves(ctx: ModelContext) -> list[dict[str, int]]:
+    """One move per ladder of crossed cliffs in a regime LP: {binary: value below} for
+    its highest crossed rung."""
+    top: dict[str, tuple[int, str, int]] = {}
+    for name, (ladder, rung, escape) in ctx.cliffs.items():
+        if ctx.regime_values.get(name, escape) != escape and rung >= top.get(ladder, (-1,))[0]:
+            top[ladder] = (rung, name, escape)
+    return [{name: escape} for _rung, name, escape in top.values()]
 
 
 def _taxes_agree(ctx: ModelContext, ledger: Ledger) -> bool:

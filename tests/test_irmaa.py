@@ -57,6 +57,17 @@ def test_each_tier_edge_from_the_cms_table(status, magi, tier):
     assert result.annual_surcharge == pytest.approx(PER_PERSON_YEAR[tier], abs=0.005)
 
 
+def test_part_d_adjustments_follow_from_the_statute_and_the_base_premium():
+    """42 USC 1395w-113(a)(7)(B): the Part D adjustment is the base beneficiary premium
+    times (the Part B applicable percentage - 25.5%) / 25.5%, the applicable percentages
+    being 35, 50, 65, 80 and 85% (42 USC 1395r(i)(3)(C)); CMS rounds to the nearest 10
+    cents. 2026 base beneficiary premium: $38.99 (CMS, '2026 Medicare Part D Bid
+    Information', July 28, 2025). 38.99 x 9.5 / 25.5 = 14.53 -> 14.50, and so on."""
+    derived = [round(38.99 * (p - 25.5) / 25.5, 1) for p in (35, 50, 65, 80, 85)]
+    assert derived == pytest.approx([14.5, 37.5, 60.4, 83.3, 91.0])
+    assert MEDICARE.part_d_monthly == pytest.approx(derived)
+
+
 def test_a_couple_pays_per_person_on_medicare():
     # Joint MAGI 300,000 is tier 2: 12 x 240.40 = 2,884.80 each.
     assert MEDICARE.irmaa(300_000, "mfj", 2).annual_surcharge == pytest.approx(5_769.60)
@@ -291,4 +302,70 @@ def test_conversions_stop_at_the_irmaa_floor_when_the_model_sees_it():
     assert yearly.at[2029, "magi"] == pytest.approx(120_000, abs=1.0)
     assert yearly.at[2030, "magi"] == pytest.approx(122_000, abs=1.0)
     assert yearly["irmaa"].sum() == 0.0
+    assert seen.reconciliation_max_abs_error < 1.0
+
+
+# ---------------------------------------------------------------------------------------
+# Worked by hand: conversions stop at a tier's floor exactly when its premium outweighs
+# what the conversions above the floor gain.
+
+
+def _one_conversion_world(irmaa: bool, heir_tax_rate: float):
+    """Kim (63 in 2026, on Medicare from 2028) with a $2M IRA, nothing grows and prices do
+    not rise, so a dollar converted gains (heir rate - marginal rate) and nothing else."""
+    return _household(
+        irmaa,
+        (1963,),
+        2_000_000,
+        horizon_age=66,
+        inflation=0.0,
+        tiers=[{"name": "index", "expected_return": 0.0, "yield": 0.0, "yield_character": "none"}],
+        more_accounts=[
+            {
+                "name": "cash",
+                "kind": "taxable",
+                "balances": {"index": 400_000},
+                "basis": {"index": 400_000},
+            }
+        ],
+        withdrawal={"policy": "fixed_amount", "amount": 20_000, "basis": "net"},
+        objective={"kind": "max_estate", "heir_tax_rate": heir_tax_rate},
+    )
+
+
+@pytest.mark.parametrize(
+    ("heir_tax_rate", "blind_magi", "seen_magi", "premium"),
+    [
+        # Heirs at 23%: a dollar converted in the 22% bracket gains 1 cent, in the 24%
+        # bracket it loses. Blind, Kim converts to the top of the 22% bracket. Above the
+        # first floor that gains 0.01 x 12,800 = $128, and tier 1 costs 12 x (81.20 +
+        # 14.50) = $1,148.40 two years later: she stops at 109,000.
+        (0.23, 121_800, 109_000, 0.0),
+        # Heirs at 30%: 8 cents a dollar in the 22% bracket, 6 in the 24%. Each floor
+        # against what the conversions up to the next floor gain:
+        #   109,000: 0.08 x 12,800 + 0.06 x 15,200 = 1,936 > 1,148.40 (tier 1): cross
+        #   137,000: 0.06 x 34,000 = 2,040 > 12 x (240.40 - 95.70) = 1,736.40: cross
+        #   171,000: 0.06 x 34,000 = 2,040 > 12 x (385.00 - 240.40) = 1,735.20: cross
+        #   205,000: 0.06 x (217,875 - 205,000) = 772.50 < 12 x (529.60 - 385.00) =
+        #            1,735.20: stop. Tier 3 costs 12 x 385.00 = 4,620 a year.
+        (0.30, 217_875, 205_000, 4_620.0),
+    ],
+)
+def test_conversions_stop_at_a_tier_when_its_premium_outweighs_the_gain(
+    heir_tax_rate, blind_magi, seen_magi, premium
+):
+    """2026 single brackets and standard deduction (Rev. Proc. 2025-32 as amended by
+    P.L. 119-21): 22% to taxable income 105,700 and 24% to 201,775 above a 16,100
+    deduction, so MAGI (= conversions) of 121,800 and 217,875 end those brackets. The
+    floors are the CMS 2026 table's (not indexed: inflation is zero). 2026's and 2027's
+    MAGI set the premiums of 2028 and 2029, both inside the plan; the plan's last two
+    years set premiums after it, so only the first two years are asserted."""
+    blind = optimize(_one_conversion_world(False, heir_tax_rate), RULES, with_baselines=False)
+    seen = optimize(_one_conversion_world(True, heir_tax_rate), RULES, with_baselines=False)
+    blind_years = blind.ledger.yearly.set_index("year")
+    seen_years = seen.ledger.yearly.set_index("year")
+    for year in (2026, 2027):
+        assert blind_years.at[year, "magi"] == pytest.approx(blind_magi, abs=1.0)
+        assert seen_years.at[year, "magi"] == pytest.approx(seen_magi, abs=1.0)
+        assert seen_years.at[year + 2, "irmaa"] == pytest.approx(premium)
     assert seen.reconciliation_max_abs_error < 1.0

@@ -124,6 +124,11 @@ class ModelContext:
         self.fixed_regime = fixed_regime
         self.regime_values: dict[str, int] = {}
         self.regime_conflicts: list[str] = []
+        # Cliffs among the binaries: name -> (ladder, rung, escape). Crossing one costs a
+        # lump sum (an IRMAA tier, an allowance lost whole above an income limit); `escape`
+        # is the binary's value below it; rungs of one ladder (a year's IRMAA tiers) are
+        # stepped back from the top. See optimize._Search.step_back_cliffs.
+        self.cliffs: dict[str, tuple[str, int, int]] = {}
 
     # -- constants by year ------------------------------------------------------------
 
@@ -189,17 +194,22 @@ class ModelContext:
             for var in self.variables[name].values()
         }
 
-    def binary(self, name: str, year: int, rule) -> pulp.LpVariable | int:
+    def binary(
+        self, name: str, year: int, rule, cliff: tuple[str, int, int] | None = None
+    ) -> pulp.LpVariable | int:
         """A binary for one kink of the tax code in `year`.
 
         `rule(tax_input, tax_result) -> 0 | 1` says which side of the kink the ledger's true
         taxes of a plan are on (the "regime"). With a `fixed_regime` (a function of name,
         year and rule) the binary is that constant instead of a variable, so the model is an
         LP without big-M rows; `regime_values` records what was used. Binaries are created
-        with the rows of their kink (they are constants under a fixed regime).
+        with the rows of their kink (they are constants under a fixed regime). `cliff`
+        marks a cliff: (ladder, rung, value below the cliff), see `cliffs`.
         """
         name = safe_name(name)
         self.regimes.append((name, year, rule))
+        if cliff is not None:
+            self.cliffs[name] = cliff
         if self.fixed_regime is not None:
             value = int(self.fixed_regime(name, year, rule))
             self.regime_values[name] = value

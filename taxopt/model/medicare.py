@@ -13,6 +13,8 @@ with m_k the monthly Part B + Part D adjustment of tier k and n_t the people on 
 P[t] (family `premium`) is paid in cash_flow[t]. The binaries are regime binaries keyed
 to year s, so the regime search fixes them from the ledger's MAGI like the tax kinks; a
 fixed z=0 makes the floor a hard ceiling on that year's MAGI (conversions stop there).
+The tiers are cliffs: a regime search never leaves one it has crossed, so the search
+also tries each year's plan stepped back below its highest tier (optimize: cliffs).
 Fast mode has no binaries: its model leaves the premiums out (the ledger still charges
 them, and the reconciliation shows them).
 """
@@ -72,6 +74,7 @@ def add_medicare(ctx: ModelContext) -> None:
                 f"irmaa_{t}_tier{k + 1}",
                 s,
                 lambda _i, r, f=floor, inc=inclusive: int(r.magi >= f if inc else r.magi > f),
+                cliff=(f"irmaa_{t}", k, 0),
             )
             ceiling = floor - (CENT if inclusive else 0.0)
             ctx.implies("irmaa_below", (t, k + 1), reached, 0, magi - ceiling, big)

@@ -329,7 +329,7 @@ def _allowance_regime(ctx: ModelContext, year: int, table: Allowance, federal_ag
     if amount == 0 or limit is None or not ctx.exact:
         return lin({}, amount)
     name = f"state_{table.name}_below_{year}"
-    below = ctx.binary(name, year, lambda _i, r: int(r.agi <= limit))
+    below = ctx.binary(name, year, lambda _i, r: int(r.agi <= limit), cliff=(name, 0, 1))
     key = (year, table.name)
     big = ctx.money_bound(year)
     ctx.implies("state_allowance_below", key, below, 1, federal_agi - limit, big)
