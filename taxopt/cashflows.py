@@ -104,11 +104,52 @@ def claim_of(plan: Plan, stream: IncomeStream, rules: RuleSet) -> Claim:
     )
 
 
+@dataclass(frozen=True)
+class SpousalTopUp:
+    """What a spouse draws on the other's record beyond the own benefit (today's dollars)."""
+
+    owner: str
+    start_year: int  # when both have claimed
+    factor: float  # reduction for the owner's age then (1: at or past full retirement age)
+    annual_real: float  # (spousal_fraction x the other's PIA - own PIA) x factor
+
+
+def spousal_top_up(plan: Plan, stream: IncomeStream, rules: RuleSet) -> SpousalTopUp | None:
+    """The spouse's benefit the owner of a claimed stream adds on a married couple's other
+    claimed stream, when half the other's PIA exceeds the owner's own (42 USC §402(b),
+    (k)(3)): from the year both have claimed (deemed filing), reduced for the owner's age
+    then (RuleSet.social_security.spousal_factor). None: no top-up (one person, a benefit
+    given as claimed, a rule set without spousal figures, or an own PIA as large)."""
+    table = rules.social_security
+    if (
+        not stream.claimed_by_age
+        or table is None
+        or table.spousal_fraction is None
+        or rules.people_covered(plan.filing_status) < 2
+    ):
+        return None
+    other = next((s for s in plan.income if s.claimed_by_age and s.owner != stream.owner), None)
+    if other is None:
+        return None
+    excess = table.spousal_fraction * other.pia_annual - stream.pia_annual
+    if excess <= 0:
+        return None
+    start = max(claim_of(plan, stream, rules).claim_year, claim_of(plan, other, rules).claim_year)
+    born = plan.person(stream.owner).birth_year
+    factor = table.spousal_factor(born, start - born)
+    return SpousalTopUp(stream.owner, start, factor, excess * factor)
+
+
 def stream_amount(plan: Plan, stream: IncomeStream, year: int, rules: RuleSet) -> float:
-    """Nominal amount of an income stream in `year`."""
+    """Nominal amount of an income stream in `year` (a claimed benefit with its spousal
+    top-up)."""
     if stream.claimed_by_age:
         claim = claim_of(plan, stream, rules)
-        return claim.annual_real * plan.inflation_factor(year) if year >= claim.claim_year else 0.0
+        real = claim.annual_real if year >= claim.claim_year else 0.0
+        top_up = spousal_top_up(plan, stream, rules)
+        if top_up is not None and year >= top_up.start_year:
+            real += top_up.annual_real
+        return real * plan.inflation_factor(year)
     if stream.start_year is not None:
         start = stream.start_year
     else:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from taxopt.cashflows import claim_of
+from taxopt.cashflows import claim_of, spousal_top_up
 from taxopt.circles import circles_table
 from taxopt.decisions import Decisions
 from taxopt.explain import empty_table
@@ -42,6 +42,9 @@ SOCIAL_SECURITY_COLUMNS = [
     "first_year_benefit_real",
     "first_year_benefit_nominal",
     "chosen_by",
+    "spousal_from",
+    "spousal_factor",
+    "spousal_benefit_real",
 ]
 
 
@@ -205,13 +208,16 @@ class Result:
     @property
     def social_security(self) -> pd.DataFrame:
         """Each benefit given at full retirement age (pia_annual): the claiming age, its
-        year, the factor, the first year's benefit (today's and that year's dollars) and
-        whether the optimizer chose the age or the plan pinned it."""
+        year, the factor, the first year's benefit (today's and that year's dollars),
+        whether the optimizer chose the age or the plan pinned it, and the spousal top-up
+        drawn on the other spouse's record (from which year, its factor, today's dollars
+        a year; taxopt.cashflows.spousal_top_up)."""
         rows = []
         for stream in self.plan.income:
             if not stream.claimed_by_age:
                 continue
             claim = claim_of(self.plan, stream, self.rules)
+            top_up = spousal_top_up(self.plan, stream, self.rules)
             paid_from = max(claim.claim_year, self.plan.start_year)
             rows.append(
                 {
@@ -224,6 +230,9 @@ class Result:
                     "first_year_benefit_nominal": claim.annual_real
                     * self.plan.inflation_factor(paid_from),
                     "chosen_by": "optimizer" if stream.owner in self.claiming else "plan",
+                    "spousal_from": top_up.start_year if top_up else None,
+                    "spousal_factor": top_up.factor if top_up else None,
+                    "spousal_benefit_real": top_up.annual_real if top_up else 0.0,
                 }
             )
         return pd.DataFrame(rows, columns=SOCIAL_SECURITY_COLUMNS)

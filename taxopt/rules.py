@@ -454,6 +454,15 @@ class SocialSecurity(Cited):
     reduction_months: int = Field(ge=0, le=MAX_AGE * MONTHS_PER_YEAR)
     further_reduction_per_month: float = Field(ge=0, le=1)
     delayed_credits: list[DelayedCredit]
+    spousal_fraction: float | None = Field(
+        None, ge=0, le=1, description="a spouse's benefit at full retirement age, a fraction "
+        "of the other spouse's (0.5); none: no spousal benefit"
+    )
+    spousal_reduction_per_month: float | None = Field(
+        None, ge=0, le=1, description="a spouse's benefit: reduction for each of the first "
+        "reduction_months months before full retirement age (25/36 of 1%); "
+        "further_reduction_per_month beyond"
+    )
 
     def claim_ages(self) -> range:
         """The whole ages at which a benefit may be claimed and still change its amount."""
@@ -484,13 +493,21 @@ class SocialSecurity(Cited):
         if months >= 0:
             credit = next(c for c in self.delayed_credits if c.covers(birth_year))
             return 1.0 + months * credit.per_month
-        early = -months
-        first = min(early, self.reduction_months)
-        return (
-            1.0
-            - first * self.reduction_per_month
-            - (early - first) * self.further_reduction_per_month
-        )
+        return self._reduced(-months, self.reduction_per_month)
+
+    def spousal_factor(self, birth_year: int, age: int) -> float:
+        """A spouse's benefit that starts at whole age `age` (from the earliest claiming
+        age), as a fraction of its amount at full retirement age: reduced like a retirement
+        benefit but at spousal_reduction_per_month for the first months, and no delayed
+        credit (FRA 67: 0.65 at 62, so 32.5% of the other's PIA; SSA Handbook §724)."""
+        months = MONTHS_PER_YEAR * age - self.full_retirement_age_months(birth_year)
+        return 1.0 if months >= 0 else self._reduced(-months, self.spousal_reduction_per_month)
+
+    def _reduced(self, early_months: int, first_rate: float) -> float:
+        """1 less `first_rate` for each of the first reduction_months months early and
+        further_reduction_per_month for each month beyond."""
+        first = min(early_months, self.reduction_months)
+        return 1.0 - first * first_rate - (early_months - first) * self.further_reduction_per_month
 
 
 class CatchUp(Strict):
@@ -1074,6 +1091,11 @@ def _social_security_problems(ss: SocialSecurity) -> list[str]:
     for field in ("full_retirement_ages", "delayed_credits"):
         if not getattr(ss, field):
             problems.append(f"social_security.{field}: is empty; give a row per birth year")
+    if (ss.spousal_fraction is None) != (ss.spousal_reduction_per_month is None):
+        problems.append(
+            "social_security.spousal_fraction: give both spousal_fraction and "
+            "spousal_reduction_per_month, or neither (no spousal benefit)"
+        )
     return problems
 
 

@@ -185,3 +185,73 @@ def test_a_couple_is_searched_person_by_person():
     assert set(result.claiming.columns) >= {"Alex", "Blake", "objective_screen", "chosen"}
     assert len(result.claiming) >= 17  # 9 ages each, sharing one assignment
     # (fast mode's model approximates the kinks: the exact cases above check model == ledger)
+
+
+@pytest.mark.parametrize(
+    ("birth_year", "age", "share_of_other_pia"),
+    # SSA "Benefits for Spouses": at full retirement age 67 a spouse's benefit is 32.5% of
+    # the other's PIA at 62, 35% at 63, 37.5% at 64, 41.7% at 65, 45.8% at 66, 50% from 67
+    # (25/36 of 1% a month for 36 months, 5/12 of 1% beyond; no delayed credit); at full
+    # retirement age 66 (born 1943-54), 35% at 62.
+    [
+        (1964, 62, 0.325),
+        (1964, 63, 0.35),
+        (1964, 64, 0.375),
+        (1964, 65, 0.5 * (1 - 24 * 25 / 3600)),
+        (1964, 66, 0.5 * (1 - 12 * 25 / 3600)),
+        (1964, 67, 0.5),
+        (1964, 70, 0.5),
+        (1950, 62, 0.35),
+    ],
+)
+def test_spousal_factor_matches_ssa(birth_year, age, share_of_other_pia):
+    share = SS.spousal_fraction * SS.spousal_factor(birth_year, age)
+    assert share == pytest.approx(share_of_other_pia, abs=1e-12)
+
+
+def couple(alex_age, blake_age) -> dict:
+    """Alex and Blake, both born 1964 (62 in 2026), married filing jointly; PIAs $36,000
+    and $12,000 a year: half of Alex's is $18,000, $6,000 above Blake's own."""
+    data = single(95)
+    data["filing_status"] = "mfj"
+    data["people"] = [{"name": "Alex", "birth_year": 1964}, {"name": "Blake", "birth_year": 1964}]
+    data["accounts"][0]["owner"] = "Alex"
+    data["income"] = [
+        {"name": "Alex SS", "kind": "social_security", "owner": "Alex", "pia_annual": 36_000,
+         "claim_age": alex_age},
+        {"name": "Blake SS", "kind": "social_security", "owner": "Blake",
+         "pia_annual": 12_000, "claim_age": blake_age},
+    ]
+    return data
+
+
+def test_a_spouse_adds_the_excess_of_half_the_other_pia_once_both_have_claimed():
+    """Blake claims at 62 (2026): own 0.70 x $12,000 = $8,400. Alex claims at 67 (2031):
+    $36,000, and Blake's spousal top-up starts then, at Blake's full retirement age:
+    0.5 x $36,000 - $12,000 = $6,000 (no reduction). 2031 on: $50,400 a year (today's $).
+    With Alex at 62 too, the top-up starts in 2026 at Blake's 62: $6,000 x 0.65 = $3,900."""
+    flows = plan_flows(plan_from_dict(couple(67, 62)), RULES).social_security
+    real = {y: flows[y] / 1.025 ** (y - 2026) for y in flows}
+    assert real[2026] == pytest.approx(8_400)
+    assert real[2030] == pytest.approx(8_400)
+    assert real[2031] == pytest.approx(36_000 + 8_400 + 6_000)
+    early = plan_flows(plan_from_dict(couple(62, 62)), RULES).social_security
+    assert early[2026] == pytest.approx(0.70 * 36_000 + 8_400 + 3_900)
+    # The higher earner gets no top-up (half of $12,000 is below $36,000); a single filer
+    # none at all.
+    single_filer = plan_from_dict({**couple(67, 62), "filing_status": "single"})
+    assert plan_flows(single_filer, RULES).social_security[2031] == pytest.approx(
+        (36_000 + 8_400) * 1.025**5
+    )
+
+
+def test_the_ledger_replays_a_spousal_top_up_exactly():
+    """The pinned claims above through the exact optimizer: the ledger's Social Security is
+    the hand-worked $50,400 a year from 2031, and model and ledger agree."""
+    result = optimize(plan_from_dict(couple(67, 62)), RULES, with_baselines=False, paths=0)
+    yearly = result.yearly.set_index("year")
+    assert yearly.at[2031, "social_security"] == pytest.approx(50_400 * 1.025**5)
+    assert result.reconciliation_max_abs_error < 1.0
+    blake = result.social_security.set_index("person").loc["Blake"]
+    assert (blake.spousal_from, blake.spousal_benefit_real) == (2031, pytest.approx(6_000))
+    assert result.claiming.empty and set(result.social_security["chosen_by"]) == {"plan"}

@@ -148,6 +148,11 @@ def claiming_sentences(result) -> list[str]:
             f"{row.benefit_factor:.0%} of the {money(row.pia_annual_real)} at full "
             "retirement age"
         )
+        if row.spousal_benefit_real > 0:
+            text += (
+                f", plus {money(row.spousal_benefit_real)} a year as a spouse from "
+                f"{int(row.spousal_from)}"
+            )
         if row.person in reasons:
             text += f"; the optimizer's choice, {reasons[row.person]}."
         else:
