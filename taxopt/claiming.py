@@ -236,7 +236,7 @@ def claim_reasons(plan: Plan, table: pd.DataFrame) -> dict[str, str]:
     search's figures when both were confirmed, else the fast LP screen's)."""
     from taxopt.optimize import score_text
 
-    if table.empty:
+    if table is None or table.empty:
         return {}
     owners = [c for c in table.columns if c not in TABLE_FIGURES]
     sign = -1.0 if plan.objective.kind == "min_tax" else 1.0

@@ -122,8 +122,8 @@ def _stream_annual(result, stream) -> float:
 
 def _claims(result) -> list[Table]:
     """Social Security given at full retirement age: the claim each person makes."""
-    claims = result.social_security
-    if claims.empty:
+    claims = getattr(result, "social_security", None)  # a Result; not a plain stand-in
+    if claims is None or claims.empty:
         return []
     return [
         Table(

@@ -137,7 +137,7 @@ def claiming_sentences(result) -> list[str]:
         return []
     from taxopt.claiming import claim_reasons
 
-    reasons = claim_reasons(result.plan, result.claiming)
+    reasons = claim_reasons(result.plan, getattr(result, "claiming", None))
     couple = len(result.plan.people) > 1
     out = []
     for row in table.itertuples():
