@@ -290,14 +290,15 @@ class _Replay:
     def _irmaa(self, year: int, year_rules: RuleSet, row: dict) -> float:
         """Medicare IRMAA premiums of `year` (nominal), set by the MAGI of the return
         `lookback_years` before on the premium year's tiers, for each person on Medicare.
-        Years whose lookback falls before the plan use the plan's first-year MAGI."""
+        A return before the plan counts when plan.prior_magi gives it; else no premium."""
         medicare = year_rules.medicare
-        if medicare is None:
-            row.update(irmaa=0.0, irmaa_tier=0, irmaa_magi_year=year)
+        looked_at = year - (medicare.lookback_years if medicare is not None else 0)
+        magi = self.magi.get(looked_at, self.plan.prior_magi.get(looked_at))
+        if medicare is None or magi is None:
+            row.update(irmaa=0.0, irmaa_tier=0, irmaa_magi_year=looked_at)
             return 0.0
-        looked_at = max(self.plan.start_year, year - medicare.lookback_years)
         people = medicare.on_medicare(self.plan.ages_in(year))
-        result = medicare.irmaa(self.magi[looked_at], self.plan.filing_status, people)
+        result = medicare.irmaa(magi, self.plan.filing_status, people)
         surcharge = result.annual_surcharge if people else 0.0
         row.update(irmaa=surcharge, irmaa_tier=result.tier if people else 0)
         row["irmaa_magi_year"] = looked_at

@@ -174,6 +174,7 @@ def optimize(
             *circle_notes(circles, netted),
             *uninvested_savings(plan, rules, result.yearly),
             *spent_surplus(plan, rules, result.yearly, result.policy_tax),
+            *_unseen_premiums(result),
         ]
         if with_baselines:
             result = hold_against_baselines(
@@ -206,6 +207,19 @@ def _optimize_claims(
 
     solver = options["solver"] or plan.options.solver
     return optimize_claims(plan, rules, mode, solver, run, finish)
+
+
+def _unseen_premiums(result: Result) -> list[str]:
+    """Fast mode's model does not see IRMAA premiums (their tiers are cliffs, not convex):
+    say what the ledger charged it."""
+    premiums = result.ledger.lifetime_irmaa_real
+    if result.mode == "exact" or not result.plan.options.irmaa or premiums < 0.5:
+        return []
+    return [
+        f"fast mode does not see Medicare IRMAA premiums: the plan pays ${premiums:,.0f} of "
+        "them over its years (today's dollars), charged by the ledger; exact mode plans "
+        "income around the tiers"
+    ]
 
 
 def _check_options(plan: Plan, rules: RuleSet, paths: int, success: float) -> None:

@@ -527,7 +527,9 @@ class Options(Strict):
         description="pay Medicare IRMAA premiums (Parts B and D, from the MAGI of two years "
         "before, per person 65+) from the portfolio: the exact model sees them as cliffs "
         "(regime binaries) and the ledger nets them from spending; fast mode's model leaves "
-        "them out. Off (default): the ledger only reports them (column irmaa)",
+        "them out and the ledger still charges them (a note says how much). Off (default): "
+        "the ledger only reports them (column irmaa) and nothing pays them; the rules of "
+        "thumb do not pay them yet",
     )
     circle_min_gain_share: float = Field(
         0.005,
@@ -549,6 +551,12 @@ class Plan(Strict):
         None,
         description="US state of residence for state income tax: a code with a file in "
         "rules/states (ca, ny, ny-nyc, tx, ...); none: federal tax only",
+    )
+    prior_magi: dict[int, float] = Field(
+        default_factory=dict,
+        description="MAGI of the tax returns before start_year (nominal dollars, by year), "
+        "e.g. {2024 = 180000, 2025 = 150000}: they set the first years' Medicare IRMAA "
+        "premiums (two-year lookback); without them those premiums are left out",
     )
     start_year: int = Field(ge=2000, le=2100)
     retirement_year: int = Field(ge=2000, le=2200)
@@ -661,6 +669,12 @@ class Plan(Strict):
                 f"retirement_year: {self.retirement_year} is after the horizon "
                 f"{self.end_year}; raise horizon_age or retire earlier"
             )
+        for year, magi in self.prior_magi.items():
+            if not (self.start_year - 5 <= year < self.start_year and 0 <= magi <= 1e10):
+                raise ValueError(
+                    f"prior_magi.{year}: give the MAGI (0 to 1e10 dollars) of a return from "
+                    f"the five years before start_year {self.start_year}"
+                )
         for i, person in enumerate(self.people):
             age = self.start_year - person.birth_year
             if not 0 <= age <= 110:

@@ -188,7 +188,33 @@ def plan_warnings(plan: Plan, rules: RuleSet) -> list[str]:
             f"(amounts not deflated). Use a rule set for {plan.start_year}, or start the plan "
             f"in {rules.year}"
         )
+    out.extend(_missing_prior_magi(plan, rules))
     return out
+
+
+def _missing_prior_magi(plan: Plan, rules: RuleSet) -> list[str]:
+    """Premium years whose IRMAA the returns before the plan set, when the plan does not
+    give those returns' MAGI (plan.prior_magi)."""
+    medicare = rules.medicare
+    if medicare is None:
+        return []
+    missing = {
+        year - medicare.lookback_years: year
+        for year in plan.years
+        if year - medicare.lookback_years < plan.start_year
+        and year - medicare.lookback_years not in plan.prior_magi
+        and medicare.on_medicare(plan.ages_in(year))
+    }
+    if not missing:
+        return []
+    returns = ", ".join(str(y) for y in sorted(missing))
+    premiums = ", ".join(str(y) for y in sorted(missing.values()))
+    example = ", ".join(f"{y} = ..." for y in sorted(missing))
+    return [
+        f"{plan.source}: prior_magi: Medicare IRMAA premiums of {premiums} are set by the MAGI "
+        f"of the {returns} return(s), which the plan does not give, so they are left out; add "
+        f"prior_magi = {{{example}}} to include them"
+    ]
 
 
 def simulation_bytes(paths: int, years: int, tiers: int, accounts: int, compare: bool) -> int:

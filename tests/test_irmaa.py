@@ -18,6 +18,7 @@ from taxopt.plan import plan_from_dict
 from taxopt.report.headroom import headroom, with_irmaa_room
 from taxopt.rules import load_rules
 from taxopt.tax import TaxInput
+from taxopt.validation import plan_warnings
 
 RULES = load_rules("us-federal-2026")
 MEDICARE = RULES.medicare
@@ -176,8 +177,9 @@ def _social_security(start_year: int, annual: float) -> list[dict]:
 
 
 def _withdrawing_plan(irmaa: bool, status: str = "single", born: tuple[int, ...] = (1962,)):
-    """Kim turns 65 in 2027; an IRA's withdrawals are the only income, so MAGI = them."""
-    return _household(irmaa, born, filing_status=status)
+    """Kim turns 65 in 2027; an IRA's withdrawals are the only income, so MAGI = them. The
+    2025 return's MAGI (before the plan) is given: 150,000."""
+    return _household(irmaa, born, filing_status=status, prior_magi={2025: 150_000})
 
 
 WITHDRAWALS = {2026: 150_000, 2027: 50_000, 2028: 250_000, 2029: 50_000, 2030: 50_000}
@@ -191,10 +193,10 @@ def _replay(plan):
 def test_the_ledger_charges_premiums_from_magi_two_years_before():
     yearly = _replay(_withdrawing_plan(irmaa=True))
     assert yearly.loc[2026, "irmaa"] == 0.0  # 64: not on Medicare
-    # 2027: the lookback year 2025 is before the plan: the first year's MAGI (150,000)
-    # stands in. On 2027's tiers (floors indexed 2%, increases rounded down to $1,000:
-    # 139,000 and 174,000) that is tier 2: 12 x (202.90 + 37.50) x 1.02.
-    assert yearly.loc[2027, "irmaa_magi_year"] == 2026
+    # 2027: the lookback year 2025 is before the plan: prior_magi gives 150,000. On
+    # 2027's tiers (floors indexed 2%, increases rounded down to $1,000: 139,000 and
+    # 174,000) that is tier 2: 12 x (202.90 + 37.50) x 1.02.
+    assert yearly.loc[2027, "irmaa_magi_year"] == 2025
     assert yearly.loc[2027, "irmaa"] == pytest.approx(12 * 240.40 * 1.02)
     assert yearly.loc[2028, "irmaa"] == pytest.approx(12 * 240.40 * 1.02**2)  # 2026's MAGI
     assert yearly.loc[2029, "irmaa"] == 0.0  # 2027's MAGI: 50,000
@@ -202,6 +204,23 @@ def test_the_ledger_charges_premiums_from_magi_two_years_before():
     # 500,000: tier 4, 12 x (446.30 + 83.30) x 1.02^4.
     assert yearly.loc[2030, "irmaa_tier"] == 4
     assert yearly.loc[2030, "irmaa"] == pytest.approx(12 * 529.60 * 1.02**4)
+
+
+def test_premiums_set_before_the_plan_need_those_returns():
+    """2027's premium is set by the 2025 return: without prior_magi it is left out and a
+    note says so; the model treats a given one as a constant (it is history)."""
+    plan = _household(True, (1962,), filing_status="single")
+    yearly = _replay(plan)
+    assert yearly.loc[2027, "irmaa"] == 0.0 and yearly.loc[2027, "irmaa_magi_year"] == 2025
+    assert yearly.loc[2028, "irmaa"] > 0  # 2026's own MAGI (150,000) sets it
+    (note,) = [n for n in plan_warnings(plan, RULES) if "prior_magi" in n]
+    assert "premiums of 2027" in note and "2025 return" in note
+    given = optimize(_withdrawing_plan(True), RULES, with_baselines=False)
+    assert given.ledger.yearly.set_index("year").loc[2027, "irmaa"] == pytest.approx(
+        12 * 240.40 * 1.02
+    )
+    assert given.reconciliation_max_abs_error < 1.0
+    assert not [n for n in given.notes if "prior_magi" in n]
 
 
 def test_premiums_are_paid_from_spending_only_with_the_option():
@@ -369,3 +388,18 @@ def test_conversions_stop_at_a_tier_when_its_premium_outweighs_the_gain(
         assert seen_years.at[year, "magi"] == pytest.approx(seen_magi, abs=1.0)
         assert seen_years.at[year + 2, "irmaa"] == pytest.approx(premium)
     assert seen.reconciliation_max_abs_error < 1.0
+
+
+def test_fast_mode_says_what_premiums_its_model_did_not_see():
+    plan = _rich_retiree(True)
+    fast = optimize(
+        plan.model_copy(update={"options": plan.options.model_copy(update={"mode": "fast"})}),
+        RULES,
+        with_baselines=False,
+    )
+    premiums = fast.ledger.lifetime_irmaa_real
+    assert premiums > 0
+    (note,) = [n for n in fast.notes if "fast mode does not see" in n]
+    assert f"${premiums:,.0f}" in note
+    exact = optimize(plan, RULES, with_baselines=False)
+    assert not [n for n in exact.notes if "fast mode does not see" in n]

@@ -1,7 +1,8 @@
 """Medicare IRMAA premiums in the exact model (only with `options.irmaa`).
 
 The premiums of year t, for the people on Medicare in t, are a step function of the MAGI
-of year s = t - lookback (the plan's first year when s is before it, as in the ledger).
+of year s = t - lookback. When s is before the plan, its return is history: the premium is
+the constant plan.prior_magi[s] sets, or none without it (as in the ledger).
 Each tier k of year t has a binary z[t,k] = "MAGI(s) reaches tier k" on t's indexed
 floors f_k (strictly above f_k, the last tier at f_k: RuleSet.medicare.irmaa):
 
@@ -31,15 +32,17 @@ def irmaa_in_model(ctx: ModelContext) -> bool:
 
 
 def _premium_years(ctx: ModelContext) -> list[tuple[int, int, int]]:
-    """(premium year t, MAGI year s, people on Medicare) of each year with premiums."""
+    """(premium year t, MAGI year s, people on Medicare) of each year whose premiums the
+    plan's MAGI or a given prior return sets."""
     out = []
     for t in ctx.years:
         medicare = ctx.rules_by_year[t].medicare
         if medicare is None:
             continue
         people = medicare.on_medicare(ctx.ages(t))
-        if people:
-            out.append((t, max(ctx.first_year, t - medicare.lookback_years), people))
+        s = t - medicare.lookback_years
+        if people and (s >= ctx.first_year or s in ctx.plan.prior_magi):
+            out.append((t, s, people))
     return out
 
 
@@ -61,6 +64,10 @@ def add_medicare(ctx: ModelContext) -> None:
     premium = ctx.variables["premium"]
     for t, s, people in _premium_years(ctx):
         medicare = ctx.rules_by_year[t].medicare
+        if s < ctx.first_year:  # a return before the plan: its premium is a constant
+            known = medicare.irmaa(ctx.plan.prior_magi[s], status, people).annual_surcharge
+            ctx.constrain("irmaa_premium", t, lin({premium[t]: 1.0}, -known) == 0)
+            continue
         floors = medicare.tiers[status].thresholds
         annual = medicare.annual_per_person()
         magi = ctx.expressions["magi"][s]
