@@ -105,6 +105,8 @@ def optimize_claims(
         except InfeasiblePlanError as exc:
             error = error or exc
             exact[ages] = float("-inf")
+            if best_result is None:  # no plan yet: the screen's next best
+                pending = [a for a in ranked if a not in exact][:1]
             continue
         exact[ages] = score = result_score(result)
         if best_result is None or score > exact[best]:
