@@ -49,7 +49,7 @@ def plan_flows(plan: Plan, rules: RuleSet) -> PlanFlows:
         earnings[y] = by_person
         ss = other = pension = 0.0
         for stream in plan.income:
-            amount = stream_amount(plan, stream, y)
+            amount = stream_amount(plan, stream, y, rules)
             if stream.kind in PUBLIC_PENSIONS:
                 ss += amount
             else:
@@ -71,8 +71,85 @@ def plan_flows(plan: Plan, rules: RuleSet) -> PlanFlows:
     )
 
 
-def stream_amount(plan: Plan, stream: IncomeStream, year: int) -> float:
-    """Nominal amount of an income stream in `year`."""
+@dataclass(frozen=True)
+class Claim:
+    """A Social Security benefit given at full retirement age, as claimed (today's dollars)."""
+
+    owner: str
+    claim_age: int
+    claim_year: int
+    factor: float  # the benefit over the one at full retirement age
+    annual_real: float  # the benefit a year once claimed, today's dollars
+
+
+def claim_of(plan: Plan, stream: IncomeStream, rules: RuleSet) -> Claim:
+    """The claim a stream given by `pia_annual` makes. A claiming age still to choose
+    counts from the full retirement age (rounded up to a whole year) wherever the plan's
+    flows are read before taxopt.claiming has chosen it (input checks); optimize always
+    chooses first."""
+    table = rules.social_security
+    birth_year = plan.person(stream.owner).birth_year
+    age = stream.claim_age
+    if stream.claim_to_choose:
+        ages = table.claim_ages()
+        fra_years = -(-table.full_retirement_age_months(birth_year) // 12)
+        age = min(max(fra_years, ages[0]), ages[-1])
+    factor = table.benefit_factor(birth_year, age)
+    return Claim(
+        stream.owner,
+        age,
+        birth_year + age,
+        factor,
+        stream.pia_annual * factor,
+    )
+
+
+@dataclass(frozen=True)
+class SpousalTopUp:
+    """What a spouse draws on the other's record beyond the own benefit (today's dollars)."""
+
+    owner: str
+    start_year: int  # when both have claimed
+    factor: float  # reduction for the owner's age then (1: at or past full retirement age)
+    annual_real: float  # (spousal_fraction x the other's PIA - own PIA) x factor
+
+
+def spousal_top_up(plan: Plan, stream: IncomeStream, rules: RuleSet) -> SpousalTopUp | None:
+    """The spouse's benefit the owner of a claimed stream adds on a married couple's other
+    claimed stream, when half the other's PIA exceeds the owner's own (42 USC §402(b),
+    (k)(3)): from the year both have claimed (deemed filing), reduced for the owner's age
+    then (RuleSet.social_security.spousal_factor). None: no top-up (one person, a benefit
+    given as claimed, a rule set without spousal figures, or an own PIA as large)."""
+    table = rules.social_security
+    if (
+        not stream.claimed_by_age
+        or table is None
+        or table.spousal_fraction is None
+        or rules.people_covered(plan.filing_status) < 2
+    ):
+        return None
+    other = next((s for s in plan.income if s.claimed_by_age and s.owner != stream.owner), None)
+    if other is None:
+        return None
+    excess = table.spousal_fraction * other.pia_annual - stream.pia_annual
+    if excess <= 0:
+        return None
+    start = max(claim_of(plan, stream, rules).claim_year, claim_of(plan, other, rules).claim_year)
+    born = plan.person(stream.owner).birth_year
+    factor = table.spousal_factor(born, start - born)
+    return SpousalTopUp(stream.owner, start, factor, excess * factor)
+
+
+def stream_amount(plan: Plan, stream: IncomeStream, year: int, rules: RuleSet) -> float:
+    """Nominal amount of an income stream in `year` (a claimed benefit with its spousal
+    top-up)."""
+    if stream.claimed_by_age:
+        claim = claim_of(plan, stream, rules)
+        real = claim.annual_real if year >= claim.claim_year else 0.0
+        top_up = spousal_top_up(plan, stream, rules)
+        if top_up is not None and year >= top_up.start_year:
+            real += top_up.annual_real
+        return real * plan.inflation_factor(year)
     if stream.start_year is not None:
         start = stream.start_year
     else:

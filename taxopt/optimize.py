@@ -40,6 +40,7 @@ from taxopt.circles import (
     materiality,
     objective_units,
 )
+from taxopt.claiming import claims_to_choose, optimize_claims
 from taxopt.decisions import Decisions
 from taxopt.errors import InfeasiblePlanError, InputError, SolverError
 from taxopt.io import write_atomically
@@ -169,6 +170,27 @@ def optimize(
     _check_options(plan, rules, paths, success)
     if branch_every is not None and not scenarios:
         raise InputError("branch_every: the tree's branch years need scenarios (--scenarios N)")
+    if claims_to_choose(plan):
+        if scenarios:
+            raise InputError(
+                f"{plan.source}: income: claim_age \"optimize\" and --scenarios cannot be "
+                "combined (each claiming age would need its own scenario model); pin claim_age "
+                "or leave out --scenarios"
+            )
+        return _optimize_claims(
+            plan,
+            rules,
+            mode or plan.options.mode,
+            dict(
+                mip_seconds=mip_seconds,
+                solver=solver,
+                with_baselines=with_baselines,
+                thorough=thorough,
+                explain=explain,
+            ),
+            lp_path,
+            (paths, success, seed),
+        )
     clock = Stopwatch()
     with clock.timing("total"):
         plan, notes = _with_implied_accounts(plan, rules)
@@ -304,6 +326,29 @@ def scenario_note(solved: ScenarioSolution) -> str:
         text + ". The later years shown re-plan from those decisions on the plan's own "
         "return path; the ledger re-checks every year with exact taxes"
     )
+
+
+def _optimize_claims(
+    plan: Plan, rules: RuleSet, mode: str, options: dict, lp_path: str | None, stress: tuple
+) -> Result:
+    """optimize() for a plan that leaves Social Security claiming ages to the optimizer
+    (taxopt.claiming): each candidate plan's ages are pinned and searched as any plan is;
+    the winner alone is stress-tested (and written as an LP file, re-solved for it)."""
+    paths, success, seed = stress
+
+    def run(pinned: Plan) -> Result:
+        return optimize(pinned, rules, mode, paths=0, **options)
+
+    def finish(result: Result) -> Result:
+        if lp_path:
+            result = optimize(result.plan, rules, mode, lp_path=lp_path, paths=0, **options)
+        if paths > 0:
+            progress.step(f"stress test: {paths:,} return paths")
+            result.stress = stress_test(result, paths, success, seed)
+        return result
+
+    solver = options["solver"] or plan.options.solver
+    return optimize_claims(plan, rules, mode, solver, run, finish)
 
 
 def _unseen_premiums(result: Result) -> list[str]:
@@ -905,7 +950,7 @@ def hold_against_baselines(
     )
     result.notes.append(
         f"the rule of thumb {best_name} does better than the optimized plan by "
-        f"{_gap_text(plan, best_score - mine)} (today's dollars); {why}. Try --thorough, "
+        f"{score_text(plan, best_score - mine)} (today's dollars); {why}. Try --thorough, "
         "--mip-seconds 60 or a longer --time-limit"
     )
     return result
@@ -924,7 +969,8 @@ def _score_of(plan: Plan, rules: RuleSet, result: Result) -> float:
     return plan_score(plan, rules, result.figures, result.ledger)
 
 
-def _gap_text(plan: Plan, gap: float) -> str:
+def score_text(plan: Plan, gap: float) -> str:
+    """A difference of plan scores (taxopt.optimize.plan_score) in the plan's own terms."""
     kind = plan.objective.kind
     if kind == "max_spending":
         return f"${gap:,.0f} a year of spending"

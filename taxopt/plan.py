@@ -325,12 +325,22 @@ class Earnings(Strict):
 
 
 PUBLIC_PENSIONS = ("social_security", "state_pension")
+CHOOSE_CLAIM = "optimize"  # claim_age: the optimizer chooses it (taxopt.claiming)
 
 
 class IncomeStream(Strict):
-    """Income outside the portfolio. A public pension (US Social Security, UK State
-    Pension) is taxed as the rule set's [benefit_taxation] table says (fully, without
-    one: ITEPA 2003 s.577 for the State Pension); the other kinds are ordinary income."""
+    """Income outside the portfolio, given as claimed: `annual` from `start_year` or
+    `start_age`. A public pension (US Social Security, UK State Pension) is taxed as the
+    rule set's [benefit_taxation] table says (fully, without one: ITEPA 2003 s.577 for the
+    State Pension); the other kinds are ordinary income.
+
+    Social Security may instead be given by the owner's benefit at full retirement age,
+    `pia_annual` (today's dollars a year), and `claim_age`: a whole age the rule set allows
+    (62 to 70 in the US), or "optimize" (the default) to let the optimizer choose it. The
+    benefit is then `pia_annual` x the rule set's factor for that age
+    (RuleSet.social_security.benefit_factor), paid from the year the owner reaches it and
+    raised with inflation.
+    """
 
     name: str
     kind: Literal["social_security", "state_pension", "pension", "other_taxable"]
@@ -338,16 +348,98 @@ class IncomeStream(Strict):
     start_year: Year | None = None
     start_age: int | None = Field(None, ge=0, le=120)
     end_year: Year | None = None
-    annual: float = Field(ge=0, le=MAX_DOLLARS, description="today's dollars per year at start")
+    annual: float | None = Field(
+        None, ge=0, le=MAX_DOLLARS, description="today's dollars per year at start"
+    )
     inflation_adjusted: bool = True
+    pia_annual: float | None = Field(
+        None,
+        ge=0,
+        le=MAX_DOLLARS,
+        description="Social Security: the benefit at full retirement age (the PIA) for a "
+        "year, today's dollars; with claim_age instead of annual and start_age",
+    )
+    claim_age: int | str | None = Field(
+        None,
+        description="Social Security with pia_annual: the whole age the benefit is claimed "
+        'at (62 to 70 in the US), or "optimize" (default) to let the optimizer choose it',
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _choose_by_default(cls, data: object) -> object:
+        """A benefit at full retirement age without claim_age: the optimizer chooses."""
+        if isinstance(data, dict) and data.get("pia_annual") is not None:
+            if data.get("claim_age") is None:
+                data = {**data, "claim_age": CHOOSE_CLAIM}
+        return data
+
+    @field_validator("claim_age", mode="before")
+    @classmethod
+    def _claim_age(cls, value: object) -> object:
+        if value is None or value == CHOOSE_CLAIM:
+            return value
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise ValueError(
+            f"'{printable(value)}' is not a claiming age; give a whole age (62 to 70 in the "
+            f'US) or "{CHOOSE_CLAIM}" to let the optimizer choose it'
+        )
 
     @model_validator(mode="after")
     def _start(self) -> IncomeStream:
+        if self.pia_annual is not None:
+            return self._check_claim()
+        if self.claim_age is not None:
+            raise ValueError(
+                "pia_annual: claim_age needs the benefit at full retirement age; give "
+                "pia_annual (today's dollars a year), or drop claim_age and give annual "
+                "and start_age for a benefit as claimed"
+            )
+        if self.annual is None:
+            raise ValueError("annual: missing; give today's dollars per year at start")
         if (self.start_year is None) == (self.start_age is None):
             raise ValueError("start_year: give exactly one of start_year or start_age")
         if self.start_age is not None and self.owner is None:
             raise ValueError("owner: start_age needs an owner")
         return self
+
+    def _check_claim(self) -> IncomeStream:
+        """A benefit given at full retirement age: Social Security, one owner, claimed at
+        claim_age (nothing else says when it starts or how much it pays)."""
+        if self.kind != "social_security":
+            raise ValueError(
+                f"pia_annual: only a social_security stream has a benefit at full "
+                f"retirement age; give annual and start_age for a {self.kind}"
+            )
+        if self.owner is None:
+            raise ValueError("owner: a benefit claimed by age needs an owner; set owner")
+        for name in ("annual", "start_year", "start_age"):
+            if getattr(self, name) is not None:
+                raise ValueError(
+                    f"{name}: pia_annual and claim_age say how much the benefit pays and "
+                    f"when; remove {name} (or remove pia_annual and claim_age to give the "
+                    "benefit as claimed)"
+                )
+        if self.end_year is not None:
+            raise ValueError("end_year: Social Security is paid for life; remove end_year")
+        if not self.inflation_adjusted:
+            raise ValueError(
+                "inflation_adjusted: Social Security rises with inflation (COLA); remove it"
+            )
+        return self
+
+    @property
+    def claimed_by_age(self) -> bool:
+        """Social Security given at full retirement age (pia_annual and claim_age)."""
+        return self.pia_annual is not None
+
+    @property
+    def claim_to_choose(self) -> bool:
+        """Whether the optimizer chooses this benefit's claiming age."""
+        return self.claim_age == CHOOSE_CLAIM
 
 
 class Withdrawal(Strict):
@@ -654,6 +746,13 @@ class Plan(Strict):
                 raise ValueError(
                     f"contributions: name account '{name}', which accounts does not define"
                 )
+        claimers = [s.owner for s in self.income if s.claimed_by_age]
+        for owner in set(claimers):
+            if claimers.count(owner) > 1:
+                raise ValueError(
+                    f"income: {owner} has {claimers.count(owner)} benefits given by "
+                    "pia_annual; give one per person"
+                )
         for stream in [*self.income, *self.earnings]:
             owner = getattr(stream, "owner", None) or getattr(stream, "person", None)
             if owner is not None and owner not in people:
@@ -819,6 +918,7 @@ class Plan(Strict):
                     f"person; set owner"
                 )
         self._check_state_years(source)
+        self._check_claims(rules, source)
         if self.aca is not None and rules.aca is None:
             raise InputError(
                 f"{source}: aca: rule set {rules.name} has no [aca] table (premium tax "
@@ -827,6 +927,35 @@ class Plan(Strict):
         from taxopt.validation import check_plan_against_rules
 
         check_plan_against_rules(self, rules, source)
+
+    def _check_claims(self, rules: RuleSet, source: str) -> None:
+        """Benefits given at full retirement age: the rule set has the factors, for the
+        owner's birth year and the claiming age the plan pins."""
+        for i, stream in enumerate(self.income):
+            if not stream.claimed_by_age:
+                continue
+            table = rules.social_security
+            field = f"{source}: income[{i}]"
+            if table is None:
+                raise InputError(
+                    f"{field}.pia_annual: rule set {rules.name} has no [social_security] "
+                    "table of claiming-age factors; give the benefit as claimed (annual and "
+                    "start_age) instead"
+                )
+            problem = table.birth_year_problem(self.person(stream.owner).birth_year)
+            if problem is not None:
+                raise InputError(
+                    f"{field}.pia_annual: {problem} ({rules.name}); give the benefit as "
+                    "claimed (annual and start_age) instead"
+                )
+            ages = table.claim_ages()
+            if not stream.claim_to_choose and stream.claim_age not in ages:
+                raise InputError(
+                    f"{field}.claim_age: {stream.claim_age} is outside the claiming ages "
+                    f"of {rules.name} (from {ages[0]}, the earliest; the benefit stops "
+                    f"growing at {ages[-1]}); give a whole age from {ages[0]} to "
+                    f'{ages[-1]}, or "{CHOOSE_CLAIM}" to let the optimizer choose it'
+                )
 
     def _check_state_years(self, source: str) -> None:
         """The plan's state has rules for its first year (later years index them)."""

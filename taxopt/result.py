@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from taxopt.cashflows import claim_of, spousal_top_up
 from taxopt.circles import circles_table
 from taxopt.currency import localize, symbol
 from taxopt.decisions import Decisions
@@ -34,6 +35,19 @@ if TYPE_CHECKING:
     from taxopt.stress import StressFigures
 
 LATER_AGES = (75, 85)
+SOCIAL_SECURITY_COLUMNS = [
+    "person",
+    "claim_age",
+    "claim_year",
+    "benefit_factor",
+    "pia_annual_real",
+    "first_year_benefit_real",
+    "first_year_benefit_nominal",
+    "chosen_by",
+    "spousal_from",
+    "spousal_factor",
+    "spousal_benefit_real",
+]
 
 
 @dataclass
@@ -124,6 +138,10 @@ class Result:
     # optimize(scenarios=N): this year's decisions were chosen against N return paths
     # (taxopt.scenarios); the later years are the deterministic re-plan from them.
     scenarios: ScenarioSolution | None = None
+    # Claiming ages the optimizer chose (taxopt.claiming): one row per assignment tried,
+    # a column of ages per person, the objective each reached and which was chosen.
+    claiming: pd.DataFrame = field(default_factory=pd.DataFrame)
+    claiming_seconds: float = 0.0  # the claiming search's time beyond the chosen plan's
 
     @property
     def return_basis(self) -> str:
@@ -193,6 +211,38 @@ class Result:
         return table
 
     @property
+    def social_security(self) -> pd.DataFrame:
+        """Each benefit given at full retirement age (pia_annual): the claiming age, its
+        year, the factor, the first year's benefit (today's and that year's dollars),
+        whether the optimizer chose the age or the plan pinned it, and the spousal top-up
+        drawn on the other spouse's record (from which year, its factor, today's dollars
+        a year; taxopt.cashflows.spousal_top_up)."""
+        rows = []
+        for stream in self.plan.income:
+            if not stream.claimed_by_age:
+                continue
+            claim = claim_of(self.plan, stream, self.rules)
+            top_up = spousal_top_up(self.plan, stream, self.rules)
+            paid_from = max(claim.claim_year, self.plan.start_year)
+            rows.append(
+                {
+                    "person": stream.owner,
+                    "claim_age": claim.claim_age,
+                    "claim_year": claim.claim_year,
+                    "benefit_factor": claim.factor,
+                    "pia_annual_real": stream.pia_annual,
+                    "first_year_benefit_real": claim.annual_real,
+                    "first_year_benefit_nominal": claim.annual_real
+                    * self.plan.inflation_factor(paid_from),
+                    "chosen_by": "optimizer" if stream.owner in self.claiming else "plan",
+                    "spousal_from": top_up.start_year if top_up else None,
+                    "spousal_factor": top_up.factor if top_up else None,
+                    "spousal_benefit_real": top_up.annual_real if top_up else 0.0,
+                }
+            )
+        return pd.DataFrame(rows, columns=SOCIAL_SECURITY_COLUMNS)
+
+    @property
     def reconciliation_max_abs_error(self) -> float:
         columns = [c for c in self.reconciliation.columns if c.endswith("_error")]
         return float(self.reconciliation[columns].abs().max().max()) if columns else 0.0
@@ -254,6 +304,9 @@ class Result:
             "circles": _records(self.circles),
             "netted_circles": _records(self.netted_circles),
             "shadow_prices": _records(self.shadow_prices),
+            "social_security": _records(self.social_security),
+            "claiming": _records(self.claiming),
+            "claiming_seconds": self.claiming_seconds,
         }
 
     def to_json(self, path: str | Path) -> Path:

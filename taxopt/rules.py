@@ -662,9 +662,20 @@ class RothDistributions(Cited):
         return year >= conversion_year + self.seasoning_years
 
 
-class RmdStartAge(Strict):
+class BornIn(Strict):
+    """A row of a table by year of birth: from `born_from` through `born_through`
+    (inclusive; None: open-ended)."""
+
     born_from: int | None = None
     born_through: int | None = None
+
+    def covers(self, birth_year: int) -> bool:
+        return (self.born_from is None or birth_year >= self.born_from) and (
+            self.born_through is None or birth_year <= self.born_through
+        )
+
+
+class RmdStartAge(BornIn):
     age: int
 
 
@@ -688,9 +699,7 @@ class Rmd(Cited):
 
     def start_age(self, birth_year: int) -> int:
         for rule in self.start_ages:
-            if (rule.born_from is None or birth_year >= rule.born_from) and (
-                rule.born_through is None or birth_year <= rule.born_through
-            ):
+            if rule.covers(birth_year):
                 return rule.age
         raise InputError(f"rmd.start_ages: no start age covers birth year {birth_year}")
 
@@ -711,6 +720,100 @@ class Rmd(Cited):
         if age in table:
             return table[age]
         return table[max(table)] if age > max(table) else table[min(table)]
+
+
+class FullRetirementAge(BornIn):
+    years: int = Field(ge=0, le=MAX_AGE)
+    months: int = Field(0, ge=0, lt=MONTHS_PER_YEAR)
+
+    @property
+    def in_months(self) -> int:
+        return MONTHS_PER_YEAR * self.years + self.months
+
+
+class DelayedCredit(BornIn):
+    per_month: float = Field(
+        ge=0,
+        le=1,
+        description="increase of the benefit per month of delay past full "
+        "retirement age, a fraction of the benefit at that age (2/3 of 1%: 0.00667)",
+    )
+
+
+class SocialSecurity(Cited):
+    """The old-age benefit as a fraction of the benefit at full retirement age (the PIA),
+    by the age it is claimed (US: 42 USC §416(l), §402(q), §402(w)).
+
+    Claimed `m` months before full retirement age, the benefit is reduced by
+    `reduction_per_month` for each of the first `reduction_months` months and
+    `further_reduction_per_month` for each month beyond; claimed after it, it grows by the
+    birth year's `delayed_credits` rate for each month up to `credits_end_age`. Ages are
+    whole years here: a claim at age a means from the month the person turns a.
+    """
+
+    earliest_claim_age: int = Field(ge=0, le=MAX_AGE)
+    credits_end_age: int = Field(
+        ge=0, le=MAX_AGE, description="no delayed credit accrues past this age"
+    )
+    full_retirement_ages: list[FullRetirementAge]
+    reduction_per_month: float = Field(ge=0, le=1)
+    reduction_months: int = Field(ge=0, le=MAX_AGE * MONTHS_PER_YEAR)
+    further_reduction_per_month: float = Field(ge=0, le=1)
+    delayed_credits: list[DelayedCredit]
+    spousal_fraction: float | None = Field(
+        None, ge=0, le=1, description="a spouse's benefit at full retirement age, a fraction "
+        "of the other spouse's (0.5); none: no spousal benefit"
+    )
+    spousal_reduction_per_month: float | None = Field(
+        None, ge=0, le=1, description="a spouse's benefit: reduction for each of the first "
+        "reduction_months months before full retirement age (25/36 of 1%); "
+        "further_reduction_per_month beyond"
+    )
+
+    def claim_ages(self) -> range:
+        """The whole ages at which a benefit may be claimed and still change its amount."""
+        return range(self.earliest_claim_age, self.credits_end_age + 1)
+
+    def birth_year_problem(self, birth_year: int) -> str | None:
+        """Why this table cannot give a factor for `birth_year`, or None."""
+        for field, rows in (
+            ("full_retirement_ages", self.full_retirement_ages),
+            ("delayed_credits", self.delayed_credits),
+        ):
+            if not any(row.covers(birth_year) for row in rows):
+                return f"social_security.{field} has no row for birth year {birth_year}"
+        return None
+
+    def full_retirement_age_months(self, birth_year: int) -> int:
+        """Full retirement age of a person born in `birth_year`, in months."""
+        return next(r for r in self.full_retirement_ages if r.covers(birth_year)).in_months
+
+    def benefit_factor(self, birth_year: int, claim_age: int) -> float:
+        """The benefit claimed at whole age `claim_age` by a person born in `birth_year`,
+        as a fraction of the benefit at full retirement age (1960+, FRA 67: 0.70 at 62,
+        1.24 at 70; SSA Handbook §724, §720)."""
+        if claim_age not in self.claim_ages():
+            first, last = self.earliest_claim_age, self.credits_end_age
+            raise ValueError(f"claim age {claim_age} is outside {first} to {last}")
+        months = MONTHS_PER_YEAR * claim_age - self.full_retirement_age_months(birth_year)
+        if months >= 0:
+            credit = next(c for c in self.delayed_credits if c.covers(birth_year))
+            return 1.0 + months * credit.per_month
+        return self._reduced(-months, self.reduction_per_month)
+
+    def spousal_factor(self, birth_year: int, age: int) -> float:
+        """A spouse's benefit that starts at whole age `age` (from the earliest claiming
+        age), as a fraction of its amount at full retirement age: reduced like a retirement
+        benefit but at spousal_reduction_per_month for the first months, and no delayed
+        credit (FRA 67: 0.65 at 62, so 32.5% of the other's PIA; SSA Handbook §724)."""
+        months = MONTHS_PER_YEAR * age - self.full_retirement_age_months(birth_year)
+        return 1.0 if months >= 0 else self._reduced(-months, self.spousal_reduction_per_month)
+
+    def _reduced(self, early_months: int, first_rate: float) -> float:
+        """1 less `first_rate` for each of the first reduction_months months early and
+        further_reduction_per_month for each month beyond."""
+        first = min(early_months, self.reduction_months)
+        return 1.0 - first * first_rate - (early_months - first) * self.further_reduction_per_month
 
 
 class CatchUp(Strict):
@@ -1133,6 +1236,7 @@ class RuleSet(Strict):
     roth_distributions: RothDistributions | None = None
     rmd: Rmd | None = None
     medicare: Medicare | None = None
+    social_security: SocialSecurity | None = None
     aca: Aca | None = None
     contribution_limits: list[ContributionLimit] = Field(default_factory=list)
     account_kinds: dict[str, AccountKind]
@@ -1581,6 +1685,8 @@ def _value_problems(rules: RuleSet) -> list[str]:
         )
     if rules.rmd is not None:
         problems += _rmd_problems(rules.rmd)
+    if rules.social_security is not None:
+        problems += _social_security_problems(rules.social_security)
     problems += [
         f"contribution_limits[{lim.name}].annual: {lim.annual:g} is above "
         f"{MAX_AMOUNT:g}; give the yearly limit in currency units"
@@ -1609,6 +1715,24 @@ def _benefit_table_problems(bt: BenefitTaxation) -> list[str]:
                 f"benefit_taxation.base2.{status}: {bt.base2[status]:g} is below base1 "
                 f"{bt.base1[status]:g}; the second base is the higher one"
             )
+    return problems
+
+
+def _social_security_problems(ss: SocialSecurity) -> list[str]:
+    problems = []
+    if ss.credits_end_age < ss.earliest_claim_age:
+        problems.append(
+            f"social_security.credits_end_age: {ss.credits_end_age} is below "
+            f"earliest_claim_age {ss.earliest_claim_age}; credits end after the earliest claim"
+        )
+    for field in ("full_retirement_ages", "delayed_credits"):
+        if not getattr(ss, field):
+            problems.append(f"social_security.{field}: is empty; give a row per birth year")
+    if (ss.spousal_fraction is None) != (ss.spousal_reduction_per_month is None):
+        problems.append(
+            "social_security.spousal_fraction: give both spousal_fraction and "
+            "spousal_reduction_per_month, or neither (no spousal benefit)"
+        )
     return problems
 
 

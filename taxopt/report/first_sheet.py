@@ -53,6 +53,8 @@ def write_first_sheet(sheet: Sheet, result, chart_data: dict[str, Series], clien
         paragraph("Where each tier lives at retirement: " + "; ".join(placement) + ".")
     paragraph(story.conversion_sentence(result))
     paragraph(story.withdrawal_order(result))
+    for sentence in story.claiming_sentences(result):
+        paragraph(sentence)
     sheet.text_row("The figures", "section", 20.0)
     note_pt = column_points(WIDTHS[2])
     for h in story.headlines(result):

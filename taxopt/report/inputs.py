@@ -3,6 +3,7 @@ earnings, savings, assumptions, the rule set; where each tier lives; the plan fi
 
 from __future__ import annotations
 
+from taxopt.cashflows import claim_of
 from taxopt.report.book import Sheet
 from taxopt.report.labels import (
     RETURN_BASIS,
@@ -19,10 +20,11 @@ from taxopt.report.labels import (
 from taxopt.report.tables import Column, Table, write_table, write_tables
 
 TODAY = "(today's $)"
+CHOSEN_BY = {"optimizer": "the optimizer", "plan": "the plan"}
 
 
 def write_inputs(sheet: Sheet, result) -> None:
-    plan, rules = result.plan, result.rules
+    plan = result.plan
     tiers = plan.tier_names
     sheet.set_widths([30, 12, *([12.5] * max(len(tiers) + 2, 5))])
     sheet.text_row("Inputs to confirm", "title", 24.0)
@@ -31,8 +33,8 @@ def write_inputs(sheet: Sheet, result) -> None:
         "subtitle",
     )
     sheet.skip()
-    tables = [_people(plan), _balances(result), *_basis(result), *_income(plan, rules)]
-    tables += _marketplace(plan, rules)
+    tables = [_people(plan), _balances(result), *_basis(result), *_income(result), *_claims(result)]
+    tables += _marketplace(plan, result.rules)
     tables += [_assumptions(result), _tiers(result)]
     _notes(sheet, result)  # first: what only the household can confirm
     write_tables(sheet, tables, new_page_each=False)
@@ -105,6 +107,45 @@ def _basis(result) -> list[Table]:
     ]
 
 
+def _stream_start(stream) -> str:
+    """When a stream starts, in words (a claimed benefit: its claiming age)."""
+    if stream.claimed_by_age:
+        return f"age {stream.claim_age}"
+    return f"age {stream.start_age}" if stream.start_age is not None else str(stream.start_year)
+
+
+def _stream_annual(result, stream) -> float:
+    """Today's dollars a year at the start: a claimed benefit's as claimed."""
+    if stream.claimed_by_age:
+        return claim_of(result.plan, stream, result.rules).annual_real
+    return stream.annual
+
+
+def _claims(result) -> list[Table]:
+    """Social Security given at full retirement age: the claim each person makes."""
+    claims = getattr(result, "social_security", None)  # a Result; not a plain stand-in
+    if claims is None or claims.empty:
+        return []
+    return [
+        Table(
+            "Social Security claims",
+            [
+                Column("Person", list(claims["person"]), "text"),
+                Column(f"Full benefit a year {TODAY}", list(claims["pia_annual_real"])),
+                Column("Claiming age", [str(a) for a in claims["claim_age"]], "text"),
+                Column("From", list(claims["claim_year"]), "year"),
+                Column("Share of the full benefit", list(claims["benefit_factor"]), "percent"),
+                Column(f"A year once claimed {TODAY}", list(claims["first_year_benefit_real"])),
+                Column(
+                    "Age set by",
+                    [CHOSEN_BY[c] for c in claims["chosen_by"]],
+                    "text",
+                ),
+            ],
+        )
+    ]
+
+
 def _marketplace(plan, rules) -> list[Table]:
     """The plan's marketplace coverage before Medicare (its [aca] table), when it has one."""
     if plan.aca is None or rules.aca is None:
@@ -132,7 +173,8 @@ def _marketplace(plan, rules) -> list[Table]:
     ]
 
 
-def _income(plan, rules) -> list[Table]:
+def _income(result) -> list[Table]:
+    plan, rules = result.plan, result.rules
     out = []
     if plan.income:
         streams = plan.income
@@ -143,20 +185,13 @@ def _income(plan, rules) -> list[Table]:
                     Column("Name", [s.name for s in streams], "text"),
                     Column("Kind", [STREAM_KINDS.get(s.kind, s.kind) for s in streams], "text"),
                     Column("Owner", [s.owner or "" for s in streams], "text"),
-                    Column(
-                        "Starts",
-                        [
-                            f"age {s.start_age}" if s.start_age is not None else str(s.start_year)
-                            for s in streams
-                        ],
-                        "text",
-                    ),
+                    Column("Starts", [_stream_start(s) for s in streams], "text"),
                     Column(
                         "Ends",
                         [str(s.end_year) if s.end_year else "for life" for s in streams],
                         "text",
                     ),
-                    Column(f"A year {TODAY}", [s.annual for s in streams]),
+                    Column(f"A year {TODAY}", [_stream_annual(result, s) for s in streams]),
                     Column(
                         "Raised with inflation", [s.inflation_adjusted for s in streams], "text"
                     ),

@@ -129,6 +129,38 @@ def withdrawal_order(result) -> str:
     return "Draw in this order: " + "; then ".join(parts) + tail + "."
 
 
+def claiming_sentences(result) -> list[str]:
+    """Per benefit given at full retirement age: when to claim it and what it pays, and
+    why that age when the optimizer chose it ("Claim Social Security at 70 (2034): ...")."""
+    table = getattr(result, "social_security", None)
+    if table is None or table.empty:
+        return []
+    from taxopt.claiming import claim_reasons
+
+    reasons = claim_reasons(result.plan, getattr(result, "claiming", None))
+    couple = len(result.plan.people) > 1
+    out = []
+    for row in table.itertuples():
+        who = f"{row.person}: claim" if couple else "Claim"
+        text = (
+            f"{who} Social Security at {row.claim_age} ({row.claim_year}): "
+            f"{money(row.first_year_benefit_real)} a year in today's dollars, "
+            f"{row.benefit_factor:.0%} of the {money(row.pia_annual_real)} at full "
+            "retirement age"
+        )
+        if row.spousal_benefit_real > 0:
+            text += (
+                f", plus {money(row.spousal_benefit_real)} a year as a spouse from "
+                f"{int(row.spousal_from)}"
+            )
+        if row.person in reasons:
+            text += f"; the optimizer's choice, {reasons[row.person]}."
+        else:
+            text += ", the age the plan sets."
+        out.append(text)
+    return out
+
+
 def spending_sentence(result) -> str:
     plan = result.plan
     f = result.figures
