@@ -31,6 +31,7 @@ import pandas as pd
 
 from taxopt.cashflows import plan_flows
 from taxopt.decisions import Decisions
+from taxopt.marketplace import household_income, marketplace_years
 from taxopt.plan import Plan
 from taxopt.roth import replay_decisions
 from taxopt.rules import Growth, RuleSet, WithdrawalTax
@@ -73,9 +74,21 @@ class Ledger:
         return float((self.yearly["irmaa"] / self.yearly["inflation_factor"]).sum())
 
     @property
+    def lifetime_marketplace_real(self) -> float:
+        """Marketplace premiums net of the premium tax credit, today's dollars (not tax)."""
+        if "aca_premium" not in self.yearly:
+            return 0.0
+        return float((self.yearly["aca_premium"] / self.yearly["inflation_factor"]).sum())
+
+    @property
+    def lifetime_premiums_real(self) -> float:
+        """IRMAA and net marketplace premiums over the plan, today's dollars."""
+        return self.lifetime_irmaa_real + self.lifetime_marketplace_real
+
+    @property
     def lifetime_cost_real(self) -> float:
-        """Lifetime tax plus IRMAA premiums, today's dollars."""
-        return self.lifetime_tax_real + self.lifetime_irmaa_real
+        """Lifetime tax plus premiums (IRMAA, net marketplace), today's dollars."""
+        return self.lifetime_tax_real + self.lifetime_premiums_real
 
     @property
     def after_tax_estate_real(self) -> float:
@@ -130,6 +143,7 @@ class _Replay:
         self.inputs: list[TaxInput] = []
         self.warnings: list[str] = []
         self.magi: dict[int, float] = {}  # by year, for the IRMAA lookback
+        self.marketplace = marketplace_years(plan, rules)
 
     def year(self, year: int) -> dict:
         """One row of the yearly table: the steps of the module docstring, in order."""
@@ -255,7 +269,9 @@ class _Replay:
         state_tax = plan_state_tax(plan.state, year, plan.inflation, tax_input, tax, parts)
         self.magi[year] = tax.magi
         irmaa = self._irmaa(year, year_rules, row)
-        paid_premiums = irmaa if plan.options.irmaa else 0.0
+        paid_premiums = (irmaa if plan.options.irmaa else 0.0) + self._marketplace(
+            year, year_rules, household_income(tax_input, tax), row
+        )
         spending = (
             income.withdrawals
             + social_security
@@ -305,6 +321,28 @@ class _Replay:
         row.update(irmaa=surcharge, irmaa_tier=result.tier if people else 0)
         row["irmaa_magi_year"] = looked_at
         return surcharge
+
+    def _marketplace(self, year: int, year_rules: RuleSet, magi: float, row: dict) -> float:
+        """Marketplace premiums of `year` net of the premium tax credit (nominal), on the
+        same year's household income `magi` (IRC §36B(d)(2)(B)); 0 in years without
+        marketplace coverage. Paid from spending: the plan's [aca] table opts in. Plans
+        without the table get no aca_ columns."""
+        if self.plan.aca is None:
+            return 0.0
+        bought = self.marketplace.get(year)
+        row["aca_magi"] = magi
+        if bought is None:
+            row.update(aca_benchmark=0.0, aca_credit=0.0, aca_premium=0.0)
+            return 0.0
+        ptc = year_rules.aca.premium_tax_credit(
+            magi, bought.household_size, bought.benchmark_premium, bought.area
+        )
+        row.update(
+            aca_benchmark=bought.benchmark_premium,
+            aca_credit=ptc.credit,
+            aca_premium=ptc.net_premium,
+        )
+        return ptc.net_premium
 
     def _close(self, year: int, row: dict) -> None:
         """Step 5: record the post-trade holdings, grow them, and close the year."""

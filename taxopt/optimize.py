@@ -9,6 +9,10 @@ Exact mode finds its solution in steps, each one solved by HiGHS:
 3. unless that plan is within 0.02% of the bound, the search goes on as with `thorough`:
    more regime rounds, then the same from a second start, the fast LP's plan (convex
    approximations of the kinks), keeping the better plan;
+3b. cliffs a regime search never leaves once crossed: each crossed IRMAA tier is stepped
+   back one rung (`step_back_cliffs`); with the premium tax credit's bands and cliff (many
+   regions a year), one MILP with every binary of their years free and the other kinks
+   fixed to that plan's regime, polished by the regime search (`_free_kinks`);
 4. with `mip_seconds`, the full MILP started from that solution may improve it; its answer
    is re-solved as a regime LP so its taxes are exact too.
 If no regime LP is feasible, the MILP is the fallback.
@@ -178,16 +182,27 @@ def optimize(
 
 
 def _unseen_premiums(result: Result) -> list[str]:
-    """Fast mode's model does not see IRMAA premiums (their tiers are cliffs, not convex):
-    say what the ledger charged it."""
-    premiums = result.ledger.lifetime_irmaa_real
-    if result.mode == "exact" or not result.plan.options.irmaa or premiums < 0.5:
+    """Fast mode's model sees neither IRMAA premiums nor marketplace premiums (IRMAA's tiers
+    and the premium tax credit's cliff are not convex): say what the ledger charged it."""
+    if result.mode == "exact":
         return []
-    return [
-        f"fast mode does not see Medicare IRMAA premiums: the plan pays ${premiums:,.0f} of "
-        "them over its years (today's dollars), charged by the ledger; exact mode plans "
-        "income around the tiers"
-    ]
+    notes = []
+    premiums = result.ledger.lifetime_irmaa_real
+    if result.plan.options.irmaa and premiums >= 0.5:
+        notes.append(
+            f"fast mode does not see Medicare IRMAA premiums: the plan pays ${premiums:,.0f} of "
+            "them over its years (today's dollars), charged by the ledger; exact mode plans "
+            "income around the tiers"
+        )
+    marketplace = result.ledger.lifetime_marketplace_real
+    if marketplace >= 0.5:
+        notes.append(
+            "fast mode does not see the marketplace premiums or the premium tax credit: the "
+            f"plan pays ${marketplace:,.0f} of premiums net of the credit over its years "
+            "(today's dollars), charged by the ledger; exact mode plans income around the "
+            "credit's bands and its 400% cliff"
+        )
+    return notes
 
 
 def _check_options(plan: Plan, rules: RuleSet, paths: int, success: float) -> None:
@@ -310,6 +325,7 @@ class _Search:
         relaxed, bound = self._relaxation()  # step 1
         best = self._regime_lp(relaxed, bound)  # steps 2-3
         best = self.step_back_cliffs(best)
+        best = _best_of(self.plan, best, self._free_kinks(best))  # step 3b
         run = None
         if best is not None:
             _restore(best.ctx, best.values)
@@ -357,6 +373,33 @@ class _Search:
             ledger = replay(plan, rules, read_decisions(fast))
             best = _best_of(plan, best, self.regime_search(plan, ledger, REGIME_ROUNDS, solved))
         return best
+
+    def _free_kinks(self, best: _Candidate | None) -> _Candidate | None:
+        """Step 3b: a fixed regime holds income inside one region of a cliff-shaped cost
+        (the premium tax credit's bands and its 400% cliff), so the regime search cannot
+        tell whether a year does better on the cliff's other side. One MILP with every
+        binary of those years free (ModelContext.free_kinks names the cliff's) and every
+        other kink fixed to the best plan's regime decides it year by year; its plan is then
+        made exact by the regime search. None without such binaries or when the MILP finds
+        nothing."""
+        if best is None or not best.ctx.free_kinks or progress.out_of_time():
+            return None
+        plan = self.plan
+        # Every kink of those years goes free with them: a fixed tax kink (a bracket's
+        # stacking side, say) can hold the year's income on one side of the cliff too.
+        years = {year for name, year, _rule in best.ctx.regimes if name in best.ctx.free_kinks}
+        free = {name for name, year, _rule in best.ctx.regimes if year in years}
+        base = regime_from(best.ledger, plan.years)
+        ctx = self.build(
+            plan, "exact", lambda name, year, rule: None if name in free else base(name, year, rule)
+        )
+        start = {**best.values, **best.ctx.regime_values}
+        report = self.solve(ctx, time_limit=FALLBACK_MIP_SECONDS, gap=1e-6, start=start)
+        progress.step(f"MILP over the cliff binaries: {report.status} ({report.seconds:.1f} s)")
+        if report.status not in ("optimal", "feasible"):
+            return None
+        ledger = replay(plan, self.rules, read_decisions(ctx))
+        return self.regime_search(plan, ledger, REGIME_ROUNDS)
 
     def _milp(
         self, relaxed: ModelContext, bound: float, best: _Candidate | None, run: _Run | None

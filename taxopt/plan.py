@@ -467,6 +467,35 @@ class Options(Strict):
     )
 
 
+class Marketplace(Strict):
+    """Health coverage bought on the ACA marketplace before Medicare, with the premium tax
+    credit (IRC §36B; the rule set's [aca] table). Each person named is covered from
+    `from_year` until Medicare; the household is taken to buy the benchmark plan."""
+
+    benchmark_premium: dict[str, float] = Field(
+        min_length=1,
+        description="each covered person's share of the benchmark (second-lowest-cost "
+        "silver) premium, dollars a year in today's dollars; grows with inflation",
+    )
+    household_size: int | None = Field(
+        None, ge=1, le=20, description="people in the tax family (default: the plan's people)"
+    )
+    from_year: Year | None = Field(
+        None, description="first year of marketplace coverage (default: the retirement year)"
+    )
+
+    @field_validator("benchmark_premium")
+    @classmethod
+    def _amounts(cls, values: dict[str, float]) -> dict[str, float]:
+        for name, amount in values.items():
+            if not 0 <= amount <= MAX_DOLLARS:
+                raise ValueError(
+                    f"{name}'s benchmark premium {amount} is not an amount; give dollars a year, "
+                    "0 or more"
+                )
+        return values
+
+
 class Plan(Strict):
     """A household plan. `source` is the file it came from (for messages)."""
 
@@ -509,6 +538,9 @@ class Plan(Strict):
     withdrawal: Withdrawal = Field(default_factory=Withdrawal)
     objective: Objective = Field(default_factory=Objective)
     options: Options = Field(default_factory=Options)
+    aca: Marketplace | None = Field(
+        None, description="marketplace coverage with the premium tax credit before Medicare"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -629,6 +661,23 @@ class Plan(Strict):
                     f"income: '{owner}' in income/earnings is not one of the people "
                     f"({', '.join(sorted(people))})"
                 )
+        if self.aca is not None:
+            self._check_marketplace(people)
+
+    def _check_marketplace(self, people: set[str]) -> None:
+        """The covered people are the plan's; the tax family holds at least them."""
+        aca = self.aca
+        for name in aca.benchmark_premium:
+            if name not in people:
+                raise ValueError(
+                    f"aca.benchmark_premium: '{name}' is not one of the people "
+                    f"({', '.join(sorted(people))}); name the people the marketplace covers"
+                )
+        if aca.household_size is not None and aca.household_size < len(self.people):
+            raise ValueError(
+                f"aca.household_size: {aca.household_size} is fewer than the plan's "
+                f"{len(self.people)} people; give the whole tax family"
+            )
 
     @property
     def source(self) -> str:
@@ -770,6 +819,11 @@ class Plan(Strict):
                     f"person; set owner"
                 )
         self._check_state_years(source)
+        if self.aca is not None and rules.aca is None:
+            raise InputError(
+                f"{source}: aca: rule set {rules.name} has no [aca] table (premium tax "
+                "credit); use a rule set that has one (us-federal-2026) or remove aca"
+            )
         from taxopt.validation import check_plan_against_rules
 
         check_plan_against_rules(self, rules, source)

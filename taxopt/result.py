@@ -45,11 +45,11 @@ class PlanFigures:
     first_year_withdrawal_rate: float | None
     lifetime_tax_pv: float = 0.0  # present value at discount_rate
     discount_rate: float = 0.0  # annual nominal fraction
-    lifetime_premiums: float = 0.0  # Medicare IRMAA premiums (not tax), summed like lifetime_tax
+    lifetime_premiums: float = 0.0  # IRMAA and net marketplace premiums (not tax)
 
     @property
     def lifetime_cost(self) -> float:
-        """Lifetime tax plus IRMAA premiums (today's dollars)."""
+        """Lifetime tax plus premiums (today's dollars)."""
         return self.lifetime_tax + self.lifetime_premiums
 
     def as_dict(self) -> dict:
@@ -83,7 +83,7 @@ def plan_figures(plan: Plan, ledger: Ledger) -> PlanFigures:
             )
         ),
         discount_rate=plan.discount_rate,
-        lifetime_premiums=ledger.lifetime_irmaa_real,
+        lifetime_premiums=ledger.lifetime_premiums_real,
     )
 
 

@@ -64,6 +64,8 @@ MAX_AMOUNT = 1e12
 MIN_YEAR, MAX_YEAR = 1900, 2300
 MAX_AGE = 130
 MONTHS_PER_YEAR = 12  # Medicare premiums are monthly
+BISECTION_STEPS = 80  # halvings of a dollar range: far below a cent
+SMALLEST_REGION_DOLLARS = 0.01  # narrower income regions of the premium tax credit are merged
 
 
 class Strict(BaseModel):
@@ -667,6 +669,210 @@ class Medicare(Cited):
         return Irmaa(tier, per_person * people_on_medicare, room)
 
 
+class PovertyLine(Strict):
+    """One area's HHS poverty guideline: dollars for a household of one, plus each extra
+    person."""
+
+    first_person: float = Field(gt=0)
+    each_additional: float = Field(ge=0)
+
+    def for_household(self, size: int) -> float:
+        return self.first_person + self.each_additional * (size - 1)
+
+
+class AcaBand(Strict):
+    """Household income from `start` to `end` times the poverty line (at least `start`, less
+    than `end`): the applicable percentage rises linearly from `initial` to `final`."""
+
+    start: float = Field(ge=0)
+    end: float
+    initial: float = Field(ge=0, le=1, description="fraction of household income")
+    final: float = Field(ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AcaBand:
+        if self.end <= self.start or self.final < self.initial:
+            raise ValueError(
+                "a band runs from a lower to a higher multiple of the poverty "
+                "line, its percentage from initial up to final"
+            )
+        return self
+
+    def percentage(self, ratio: float) -> float:
+        """The applicable percentage at `ratio` (household income / poverty line)."""
+        share = (ratio - self.start) / (self.end - self.start)
+        return self.initial + (self.final - self.initial) * share
+
+
+@dataclass(frozen=True)
+class PremiumTaxCredit:
+    """What a year's household income (MAGI, nominal dollars) makes of the benchmark
+    premium. `applicable_percentage` is None when the household is not eligible (below the
+    floor or above the cliff); `band_room` / `cliff_room`: extra MAGI before the next band
+    (the percentage's next rise) / before the credit is lost at the cliff, None above it."""
+
+    fpl_ratio: float
+    applicable_percentage: float | None
+    contribution: float
+    credit: float
+    net_premium: float
+    band_room: float | None
+    cliff_room: float | None
+
+
+@dataclass(frozen=True)
+class AcaRegion:
+    """MAGI from `low` to `high` (None: no end) where the net premium follows one formula:
+    the required contribution of band `band` (convex in MAGI), or the whole benchmark
+    premium when `band` is None. `low_strict`: the region starts just above `low`."""
+
+    low: float
+    high: float | None
+    band: int | None
+    low_strict: bool = False
+
+
+class Aca(Cited):
+    """The premium tax credit (IRC §36B) for marketplace coverage: the benchmark premium less
+    the household's required contribution (the applicable percentage of household income),
+    for household income of at least `eligible_from` and not more than `eligible_to` times
+    the poverty line (§36B(c)(1)(A)); the percentages are the bands' (§36B(b)(3)(A)).
+    Premiums, not tax; people are covered until Medicare (`until_age`)."""
+
+    until_age: int = Field(65, ge=0, le=MAX_AGE, description="age from which Medicare covers")
+    eligible_from: float = Field(ge=0, description="lowest household income, x poverty line")
+    eligible_to: float = Field(description="highest household income (the cliff), x poverty line")
+    bands: list[AcaBand] = Field(min_length=1)
+    poverty_line_by_area: dict[str, PovertyLine]
+    indexed: bool = False  # the poverty lines follow inflation; see for_year
+
+    @model_validator(mode="after")
+    def _check(self) -> Aca:
+        edges = [b.start for b in self.bands] + [self.bands[-1].end]
+        if any(b.start != a.end for a, b in zip(self.bands, self.bands[1:], strict=False)):
+            raise ValueError("bands must follow each other: each starts where the last ends")
+        if edges[0] > self.eligible_from or edges[-1] < self.eligible_to:
+            raise ValueError("the bands must cover eligible_from to eligible_to")
+        if "contiguous" not in self.poverty_line_by_area:
+            raise ValueError("give the poverty line of the contiguous states ('contiguous')")
+        return self
+
+    def covered(self, ages: tuple[int, ...]) -> int:
+        """How many of the people (ages at the end of the year) are before Medicare."""
+        return sum(1 for a in ages if a < self.until_age)
+
+    def poverty_line(self, household_size: int, area: str = "contiguous") -> float:
+        return self.poverty_line_by_area[area].for_household(household_size)
+
+    def applicable_percentage(self, ratio: float) -> float | None:
+        """The fraction of household income the household pays toward the benchmark at
+        `ratio` x the poverty line; None outside eligibility (no credit)."""
+        if ratio < self.eligible_from or ratio > self.eligible_to:
+            return None
+        return self.bands[self._band_index(ratio)].percentage(ratio)
+
+    def _band_index(self, ratio: float) -> int:
+        for k, band in enumerate(self.bands):
+            if ratio < band.end:
+                return k
+        return len(self.bands) - 1  # at the cliff itself (not more than eligible_to)
+
+    def contribution(self, magi: float, household_size: int, area: str = "contiguous") -> float:
+        """The required contribution: applicable percentage x household income (nominal
+        dollars); infinite outside eligibility."""
+        line = self.poverty_line(household_size, area)
+        share = self.applicable_percentage(magi / line)
+        return math.inf if share is None else share * magi
+
+    def band_contribution(
+        self, band: int, magi: float, household_size: int, area: str = "contiguous"
+    ) -> float:
+        """Band `band`'s required contribution at `magi`, by its own formula (also at its
+        upper end, where the next band's percentage takes over)."""
+        line = self.poverty_line(household_size, area)
+        return self.bands[band].percentage(magi / line) * magi
+
+    def band_curvature(self, band: int, household_size: int, area: str = "contiguous") -> float:
+        """Second derivative of band `band`'s contribution in MAGI (per dollar): twice its
+        percentage's rise per dollar of income."""
+        b = self.bands[band]
+        line = self.poverty_line(household_size, area)
+        return 2.0 * (b.final - b.initial) / ((b.end - b.start) * line)
+
+    def premium_tax_credit(
+        self, magi: float, household_size: int, benchmark_premium: float, area: str = "contiguous"
+    ) -> PremiumTaxCredit:
+        """The credit and net premium of a year: benchmark less the contribution, not below
+        0 (the household buys the benchmark plan, so the credit is all of it that applies)."""
+        line = self.poverty_line(household_size, area)
+        ratio = magi / line
+        share = self.applicable_percentage(ratio)
+        contribution = math.inf if share is None else share * magi
+        credit = max(0.0, benchmark_premium - contribution) if share is not None else 0.0
+        cliff = self.eligible_to * line
+        band_room = cliff_room = None
+        if magi <= cliff:
+            cliff_room = cliff - magi
+            if ratio < self.eligible_from:
+                band_room = self.eligible_from * line - magi
+            else:
+                upper = self.bands[self._band_index(ratio)].end * line
+                band_room = min(upper, cliff) - magi if upper < cliff else cliff_room
+        return PremiumTaxCredit(
+            ratio,
+            share,
+            contribution if share is not None else 0.0,
+            credit,
+            benchmark_premium - credit,
+            band_room,
+            cliff_room,
+        )
+
+    def regions(
+        self, household_size: int, benchmark_premium: float, area: str = "contiguous"
+    ) -> list[AcaRegion]:
+        """The MAGI line cut where the net premium changes formula, in order: below the
+        floor (benchmark), each band while the credit lasts (contribution), from where the
+        contribution reaches the benchmark (benchmark), above the cliff (benchmark)."""
+        line = self.poverty_line(household_size, area)
+        floor, cliff = self.eligible_from * line, self.eligible_to * line
+        ends = self._credit_end(household_size, benchmark_premium, area, floor, cliff)
+        out = [AcaRegion(0.0, floor, None)]
+        for k, band in enumerate(self.bands):
+            low = max(band.start * line, floor)
+            high = min(band.end * line, ends)
+            if high - low >= SMALLEST_REGION_DOLLARS:  # a sliver joins the region before
+                out.append(AcaRegion(low, high, k))
+        if ends < cliff:
+            out.append(AcaRegion(max(ends, floor), cliff, None))
+        out.append(AcaRegion(cliff, None, None, low_strict=True))
+        return out
+
+    def _credit_end(
+        self, size: int, benchmark: float, area: str, floor: float, cliff: float
+    ) -> float:
+        """The lowest MAGI in [floor, cliff] whose contribution reaches the benchmark (the
+        contribution never falls as MAGI rises; it may jump up where a band starts, which
+        is then the answer); `cliff` when it never does."""
+        line = self.poverty_line(size, area)
+        for k, band in enumerate(self.bands):
+            low, high = max(band.start * line, floor), min(band.end * line, cliff)
+            if low >= high:
+                continue
+            if self.band_contribution(k, low, size, area) >= benchmark:
+                return low
+            if self.band_contribution(k, high, size, area) < benchmark:
+                continue
+            for _ in range(BISECTION_STEPS):  # the band's own formula: continuous
+                mid = 0.5 * (low + high)
+                if self.band_contribution(k, mid, size, area) >= benchmark:
+                    high = mid
+                else:
+                    low = mid
+            return high
+        return cliff
+
+
 class Meta(Strict):
     name: str
     title: str
@@ -698,6 +904,7 @@ class RuleSet(Strict):
     roth_distributions: RothDistributions | None = None
     rmd: Rmd | None = None
     medicare: Medicare | None = None
+    aca: Aca | None = None
     contribution_limits: list[ContributionLimit] = Field(default_factory=list)
     account_kinds: dict[str, AccountKind]
 
@@ -1216,8 +1423,21 @@ def _scale_indexed(rules: RuleSet, f: float) -> RuleSet:
     medicare = rules.medicare
     if medicare is not None and (medicare.indexed_tiers or medicare.indexed):
         medicare = _scale_medicare(medicare, f)
+    aca = rules.aca
+    if aca is not None and aca.indexed:
+        aca = aca.model_copy(
+            update={
+                "poverty_line_by_area": {
+                    area: PovertyLine(
+                        first_person=p.first_person * f, each_additional=p.each_additional * f
+                    )
+                    for area, p in aca.poverty_line_by_area.items()
+                }
+            }
+        )
     return rules.model_copy(
         update={
+            "aca": aca,
             "medicare": medicare,
             "ordinary": ordinary,
             "deductions": deductions,

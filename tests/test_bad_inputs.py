@@ -355,6 +355,18 @@ PLAN_CASES = [
                                                       "expected_return": float("nan")}]))),
     Case("fixed-amount-without-amount", optimize("bad.json"), "amount: policy fixed_amount needs",
          plan_dict(lambda d: d.update(withdrawal={"policy": "fixed_amount"}))),
+    # Marketplace coverage (the plan's [aca] table) names the plan's people, a whole tax
+    # family, premiums that are amounts, and a rule set with a premium tax credit.
+    Case("aca-unknown-person", optimize("bad.json"), "aca.benchmark_premium: 'Kim' is not one",
+         plan_dict(lambda d: d.update(aca={"benchmark_premium": {"Kim": 9000}}))),
+    Case("aca-household-too-small", optimize("bad.json"), "aca.household_size: 1 is fewer",
+         plan_dict(lambda d: d.update(aca={"benchmark_premium": {"Alex": 9000},
+                                           "household_size": 1}))),
+    Case("aca-negative-premium", optimize("bad.json"), "aca.benchmark_premium",
+         plan_dict(lambda d: d.update(aca={"benchmark_premium": {"Alex": -5}}))),
+    Case("aca-without-credit-rules", optimize("bad.json", "--rules", "us-federal-2025"),
+         "aca: rule set us-federal-2025 has no [aca] table",
+         plan_dict(lambda d: d.update(aca={"benchmark_premium": {"Alex": 9000}}))),
     Case("plan-validate-latin1", ("plan", "validate", "bad.toml"), "is not UTF-8 text",
          write_bytes("bad.toml", 'name = "Cou\u00e9"\n'.encode("latin-1"))),
 ]

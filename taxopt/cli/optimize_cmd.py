@@ -138,6 +138,20 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _premium_kinds(result) -> str:
+    """What the lifetime premiums hold: Medicare IRMAA, marketplace net of the credit."""
+    ledger = result.ledger
+    kinds = []
+    if ledger.lifetime_irmaa_real > 0:
+        paid = "" if result.plan.options.irmaa else ", not paid in spending: options.irmaa"
+        kinds.append(f"Medicare IRMAA ${ledger.lifetime_irmaa_real:,.0f}{paid}")
+    if ledger.lifetime_marketplace_real > 0:
+        kinds.append(
+            f"marketplace net of the premium tax credit ${ledger.lifetime_marketplace_real:,.0f}"
+        )
+    return "; ".join(kinds)
+
+
 def summary_text(result) -> str:
     f = result.figures
     growth = ", ".join(f"{tier} {r:+.2%}" for tier, r in result.tier_returns.items())
@@ -157,8 +171,7 @@ def summary_text(result) -> str:
         *(
             [
                 f"  lifetime cost: ${f.lifetime_cost:,.0f} (today's dollars): the tax and "
-                f"${f.lifetime_premiums:,.0f} of Medicare IRMAA premiums"
-                + ("" if result.plan.options.irmaa else " (not paid in spending: options.irmaa)")
+                f"${f.lifetime_premiums:,.0f} of premiums ({_premium_kinds(result)})"
             ]
             if f.lifetime_premiums > 0
             else []

@@ -13,6 +13,7 @@ import time
 from taxopt.model.context import ModelContext
 from taxopt.model.contributions import add_contributions
 from taxopt.model.holdings import add_holdings, declare_holdings
+from taxopt.model.marketplace import add_marketplace, declare_marketplace
 from taxopt.model.medicare import add_medicare, declare_medicare
 from taxopt.model.mix import add_mix
 from taxopt.model.objective import add_objective
@@ -30,6 +31,7 @@ VARIABLES = (
     declare_taxes,
     declare_state_taxes,
     declare_medicare,
+    declare_marketplace,
 )
 # Phase 2: every constraint row, then the objective.
 CONSTRAINTS = (
@@ -40,6 +42,7 @@ CONSTRAINTS = (
     add_taxes,
     add_state_taxes,
     add_medicare,
+    add_marketplace,
     add_mix,
     add_objective,
 )

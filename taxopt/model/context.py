@@ -129,6 +129,10 @@ class ModelContext:
         # is the binary's value below it; rungs of one ladder (a year's IRMAA tiers) are
         # stepped back from the top. See optimize._Search.step_back_cliffs.
         self.cliffs: dict[str, tuple[str, int, int]] = {}
+        # Binaries a fixed regime holds to one region of a cliff-shaped cost with many
+        # regions (the premium tax credit's bands): the optimizer also solves a MILP with
+        # the binaries of their years left free (optimize._Search._free_kinks).
+        self.free_kinks: set[str] = set()
 
     # -- constants by year ------------------------------------------------------------
 
@@ -202,16 +206,18 @@ class ModelContext:
         `rule(tax_input, tax_result) -> 0 | 1` says which side of the kink the ledger's true
         taxes of a plan are on (the "regime"). With a `fixed_regime` (a function of name,
         year and rule) the binary is that constant instead of a variable, so the model is an
-        LP without big-M rows; `regime_values` records what was used. Binaries are created
-        with the rows of their kink (they are constants under a fixed regime). `cliff`
-        marks a cliff: (ladder, rung, value below the cliff), see `cliffs`.
+        LP without big-M rows; `regime_values` records what was used (a fixed_regime that
+        gives None leaves that binary a variable). Binaries are created with the rows of
+        their kink (they are constants under a fixed regime). `cliff` marks a cliff:
+        (ladder, rung, value below the cliff), see `cliffs`.
         """
         name = safe_name(name)
         self.regimes.append((name, year, rule))
         if cliff is not None:
             self.cliffs[name] = cliff
-        if self.fixed_regime is not None:
-            value = int(self.fixed_regime(name, year, rule))
+        fixed = None if self.fixed_regime is None else self.fixed_regime(name, year, rule)
+        if fixed is not None:
+            value = int(fixed)
             self.regime_values[name] = value
             return value
         self.binaries += 1

@@ -53,6 +53,9 @@ Variable families (dims in key order; declared in the module named):
 | state_credit            | year                 | state credits used               | state_taxes |
 | state_relief            | year, cap            | tax taken off by a tax cap       | state_taxes |
 | premium                 | year                 | Medicare IRMAA premiums paid       | medicare |
+| marketplace_premium     | year                 | marketplace premium net of credit | marketplace |
+| aca_income              | year, region         | household income in one region    | marketplace |
+| aca_region_premium      | year, region         | net premium of one region         | marketplace |
 
 Constraint families (rows; each row's equation is in the docstring of the function that
 adds it, and the module's docstring lists its families):
@@ -101,6 +104,10 @@ adds it, and the module's docstring lists its families):
 | state_cap_order, state_cap_room               |                     |               |
 | irmaa_premium                                 | year                | medicare      |
 | irmaa_below, irmaa_above                      | year, tier          | medicare      |
+| aca_order                                     | year, edge          | marketplace   |
+| aca_split, aca_premium                        | year                | marketplace   |
+| aca_income_low, aca_income_high, aca_full     | year, region        | marketplace   |
+| aca_line                                      | year, region, chord | marketplace   |
 | mix_upper, mix_lower                          | year, tier          | mix           |
 | reserve_min, reserve_max                      | year                | mix           |
 | bequest_floor                                 | ()                  | objective     |
@@ -108,7 +115,7 @@ adds it, and the module's docstring lists its families):
 Expression families: opening[year, account, tier] (holdings); other_income, magi,
 taxable_ss, deduction, ordinary_taxable, ordinary_tax, preferential_tax, regular_tax,
 niit, nii [year] (taxes); taxable_income [year] (state_taxes, set by taxes);
-estate_real[()] (objective).
+aca_magi [year] (marketplace); estate_real[()] (objective).
 
 Where the duals work finds its rooms (`ctx.row(family, key)` gives the LP row):
 traditional and Roth contribution room `limit[year, person, limit]` and

@@ -115,16 +115,19 @@ def _contributions_of(ctx: ModelContext, year: int) -> dict:
 
 def _add_cash_flow(ctx: ModelContext) -> None:
     """cash_flow[t]: withdrawals + income + savings + wage tax = contributions + T + S
-    (+ P[t], the IRMAA premiums, when modelled)."""
+    (+ P[t], the IRMAA and net marketplace premiums, when modelled)."""
     spend, tax = ctx.variables["spend"], ctx.variables["tax"]
     withdraw = ctx.variables["withdraw"]
     for year in ctx.years:
         terms = {withdraw[year, a.name]: 1.0 for a in ctx.accounts}
         terms.update(_contributions_of(ctx, year))
         terms[spend[year]] = -1.0
-        premium = ctx.variables["premium"].get(year)  # Medicare IRMAA (taxopt.model.medicare)
-        if premium is not None:
-            terms[premium] = -1.0
+        # Medicare IRMAA (taxopt.model.medicare) and net marketplace premiums
+        # (taxopt.model.marketplace), when modelled.
+        for family in ("premium", "marketplace_premium"):
+            premium = ctx.variables[family].get(year)
+            if premium is not None:
+                terms[premium] = -1.0
         sources = (
             ctx.social_security[year]
             + ctx.other_income[year]

@@ -32,6 +32,7 @@ def write_inputs(sheet: Sheet, result) -> None:
     )
     sheet.skip()
     tables = [_people(plan), _balances(result), *_basis(result), *_income(plan, rules)]
+    tables += _marketplace(plan, rules)
     tables += [_assumptions(result), _tiers(result)]
     _notes(sheet, result)  # first: what only the household can confirm
     write_tables(sheet, tables, new_page_each=False)
@@ -100,6 +101,33 @@ def _basis(result) -> list[Table]:
                     total=True,
                 ),
             ],
+        )
+    ]
+
+
+def _marketplace(plan, rules) -> list[Table]:
+    """The plan's marketplace coverage before Medicare (its [aca] table), when it has one."""
+    if plan.aca is None or rules.aca is None:
+        return []
+    aca = plan.aca
+    names = list(aca.benchmark_premium)
+    last_year = {n: plan.person(n).birth_year + rules.aca.until_age - 1 for n in names}
+    size = aca.household_size or len(plan.people)
+    return [
+        Table(
+            "Marketplace coverage before Medicare",
+            [
+                Column("Person", names, "text"),
+                Column(
+                    f"Benchmark premium, a year {TODAY}",
+                    [aca.benchmark_premium[n] for n in names],
+                    total=True,
+                ),
+                Column("From", [aca.from_year or plan.retirement_year for _ in names], "year"),
+                Column("Through", [last_year[n] for n in names], "year"),
+            ],
+            note=f"The benchmark is the second-lowest-cost silver plan; the premium tax credit "
+            f"is worked out each year on that year's income, for a household of {size}.",
         )
     ]
 

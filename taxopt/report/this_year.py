@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from taxopt.marketplace import marketplace_years
 from taxopt.report.book import Sheet
 from taxopt.report.headroom import Headroom, headroom, with_irmaa_room
 from taxopt.report.labels import account_labels, surtax_label, tier_label
@@ -159,6 +160,51 @@ def irmaa_premium_year(result) -> int | None:
     return premium_year
 
 
+@dataclass(frozen=True)
+class MarketplacePosition:
+    """This year's marketplace premium and the income room around the premium tax credit:
+    lines for the tax block (label, nominal dollars, format) and note lines."""
+
+    lines: list[tuple[str, float | None, str]]
+    notes: list[str]
+
+
+def marketplace_position(result) -> MarketplacePosition | None:
+    """The premium after the credit, the MAGI left before the next band of the applicable
+    percentage and below the cliff (or above it), when the plan buys marketplace coverage
+    this year; None otherwise."""
+    year = first_year(result)
+    bought = marketplace_years(result.plan, result.rules).get(year)
+    if bought is None:
+        return None
+    aca = result.rules.for_year(year, result.plan.inflation).aca
+    row = result.yearly.iloc[0]
+    size, area, benchmark = bought.household_size, bought.area, bought.benchmark_premium
+    ptc = aca.premium_tax_credit(row["aca_magi"], size, benchmark, area)
+    cliff = aca.eligible_to * aca.poverty_line(size, area)
+    at_cliff = aca.premium_tax_credit(cliff, size, benchmark, area).credit
+    lines: list[tuple[str, float | None, str]] = [
+        ("Marketplace premium after the premium tax credit ($)", ptc.net_premium, "money"),
+    ]
+    if ptc.cliff_room is None:
+        lines.append(
+            ("Income (MAGI) above the credit's cliff ($)", row["aca_magi"] - cliff, "money")
+        )
+    else:
+        if ptc.band_room is not None and ptc.band_room < ptc.cliff_room:
+            lines.append(
+                ("Income (MAGI) left before the credit's next band ($)", ptc.band_room, "money")
+            )
+        lines.append(("Income (MAGI) left below the credit's cliff ($)", ptc.cliff_room, "money"))
+    notes = [
+        "The premium tax credit is measured on this year's income (AGI plus untaxed Social "
+        f"Security), now {ptc.fpl_ratio:.0%} of the poverty line.",
+        f"Above {cliff:,.0f} ({aca.eligible_to:.0%} of the poverty line) the whole credit is "
+        f"lost: {at_cliff:,.0f} this year at the cliff.",
+    ]
+    return MarketplacePosition(lines, notes)
+
+
 def write_this_year(sheet: Sheet, result) -> None:
     year = first_year(result)
     sheet.set_widths([28, 12, 11, 11, 11, 20, 11, 12])
@@ -279,6 +325,9 @@ def _tax_block(sheet: Sheet, result) -> None:
                 "money",
             )
         )
+    marketplace = marketplace_position(result)
+    if marketplace is not None:
+        lines += marketplace.lines
     sheet.keep(20.0 + 15.0 * (len(lines) + 2))
     sheet.text_row("Expected tax and the room left this year", "section", 20.0)
     for label, value, kind in lines:
@@ -290,6 +339,8 @@ def _tax_block(sheet: Sheet, result) -> None:
         "that keeps this year's tax position, taxable Social Security and deductions included.",
         "note",
     )
+    for note in marketplace.notes if marketplace is not None else []:
+        sheet.text_row(note, "note")
     if premium_year is not None and room.irmaa_tier is not None:
         sheet.text_row(
             f"Medicare looks back two years: this year's income sets the {premium_year} "

@@ -234,6 +234,10 @@ _LABELS = {
     "spending_real": ("Spending after tax", "real"),
     "spending": ("Spending after tax", "money"),
     "total_tax": ("Total tax", "money"),
+    "aca_magi": ("Household income for the premium tax credit (MAGI)", "money"),
+    "aca_benchmark": ("Marketplace benchmark premium", "money"),
+    "aca_credit": ("Premium tax credit", "money"),
+    "aca_premium": ("Marketplace premium after the credit", "money"),
 }
 # Roth withdrawals the ordering rules tax or penalise (IRC §408A(d)), when the ledger has them.
 _ROTH_ORDERING = {
