@@ -4,6 +4,7 @@
     python benchmarks/bench_optimize.py --highs                # HiGHS options, 45 and 80 years
     python benchmarks/bench_optimize.py --profile              # build profile, PuLP->HiGHS handoff
     python benchmarks/bench_optimize.py --quick --state ca     # the same with state income tax
+    python benchmarks/bench_optimize.py --horizons 45 --state ma --irmaa  # and IRMAA premiums
 
 Plans: examples/couple-near-retirement.toml with its horizon changed (see plan_with_horizon).
 Times are seconds of wall clock (medians); CPU seconds are printed too because the machine
@@ -119,11 +120,17 @@ def load_note() -> str:
 
 
 def bench_modes(
-    rules: RuleSet, horizons: tuple[int, ...], runs: int, state: str | None = None
+    rules: RuleSet,
+    horizons: tuple[int, ...],
+    runs: int,
+    state: str | None = None,
+    irmaa: bool = False,
 ) -> list[dict]:
     base = base_plan_dict()
     if state is not None:
         base["state"] = state
+    if irmaa:
+        base.setdefault("options", {})["irmaa"] = True
     rows = []
     for years in horizons:
         plan = plan_with_horizon(base, years)
@@ -390,6 +397,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="profile build and handoff")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
     parser.add_argument("--state", help="give the plan this US state's income tax (ca, pa, ...)")
+    parser.add_argument("--irmaa", action="store_true", help="plan with IRMAA premiums")
     args = parser.parse_args(argv)
     rules = load_rules(RULES)
     horizons = tuple(args.horizons or (QUICK_HORIZONS if args.quick else HORIZONS))
@@ -407,11 +415,12 @@ def main(argv: list[str] | None = None) -> int:
         write_results("taxable_buys", taxable_buys_rows(rules, (45, 80)), run_note(1), args.out)
     if not (args.highs or args.profile):
         runs = args.runs or (3 if args.quick else 5)
-        rows = bench_modes(rules, horizons, runs, args.state)
+        rows = bench_modes(rules, horizons, runs, args.state, args.irmaa)
         print()
         print(markdown_table(rows))
         name = "optimize_by_horizon" if horizons == HORIZONS else "optimize_selected_horizons"
         name += f"_{args.state}" if args.state else ""
+        name += "_irmaa" if args.irmaa else ""
         write_results(name, rows, run_note(runs), args.out)
     return 0
 

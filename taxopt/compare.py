@@ -5,19 +5,23 @@ processes. The table has one row per pair, in today's dollars (the plan's start 
 
 - sustainable_spending, after_tax_estate, lifetime_tax, first_year_withdrawal_rate: the
   Result's headline figures.
+- lifetime_conversions: the plan's Roth conversions over its years, each deflated to
+  today (how much the plan converts, as rules or states change).
 - lifetime_agi: the sum of each year's AGI deflated to today; AGI includes withdrawals from
   tax-deferred accounts, Roth conversions, realized gains, dividends and the taxable part of
   Social Security, before deductions.
 - effective_rate = lifetime_tax / lifetime_agi: the share of the income the tax is levied on
   that goes in tax over the whole plan (a fraction).
-- <figure>_vs_first: this row minus the same plan under the first rule set.
+- <figure>_vs_first: this row minus the same plan under the first rule set (with
+  `states`, the same plan in the first state under the first rule set: `versus` names it).
 - share_<tier>_in_<place>: at retirement, the fraction of the tier's dollars held in Roth
   (accounts whose growth is tax exempt), deferred (tax-deferred) or taxable accounts.
 - weight_<tier>: the tier's fraction of the whole portfolio at retirement.
 - largest_shift, largest_shift_points: the (tier, place) whose holding moves most against the
-  first rule set, measured as a fraction of the portfolio (share x weight), so that a tiny
-  tier swinging wholly from one account to another does not hide a large move. Points are
-  a signed fraction of the portfolio (0.03 is 3 percentage points).
+  first rule set (with `states`, the first state), measured as a fraction of the
+  portfolio (share x weight), so that a tiny tier swinging wholly from one account to
+  another does not hide a large move. Points are a signed fraction of the portfolio (0.03
+  is 3 percentage points).
 
 A pair that the optimizer cannot run (a rule set the model does not support, an infeasible
 plan) becomes a row with status "error" and its message; the other pairs still run.
@@ -27,8 +31,9 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -36,9 +41,10 @@ from pathlib import Path
 import pandas as pd
 from xlsxwriter.utility import xl_rowcol_to_cell
 
+from taxopt import progress
 from taxopt.errors import InputError, TaxoptError
 from taxopt.io import write_json
-from taxopt.optimize import optimize
+from taxopt.optimize import TIME_LIMIT_NOTE, optimize
 from taxopt.plan import Plan, load_plan
 from taxopt.report.book import Book
 from taxopt.report.charts import Series, make_chart
@@ -67,6 +73,15 @@ class Comparison:
     results: dict[tuple[str, str], Result] = field(default_factory=dict)
     errors: dict[tuple[str, str], str] = field(default_factory=dict)
     mode: str | None = None
+    # plan label -> the plan label its differences are measured against (default: itself;
+    # with `states`, the same plan in the first state)
+    versus: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def time_limited(self) -> list[tuple[str, str]]:
+        """Pairs whose search the time limit cut short (each reports its best plan so far,
+        with a note saying so)."""
+        return [key for key, result in self.results.items() if TIME_LIMIT_NOTE in result.notes]
 
     @property
     def pairs(self) -> list[tuple[str, str]]:
@@ -98,6 +113,7 @@ class Comparison:
             "errors": [
                 {"plan": p, "rules": r, "error": message} for (p, r), message in self.errors.items()
             ],
+            "time_limited": [{"plan": p, "rules": r} for p, r in self.time_limited],
         }
 
     def to_json(self, path: str | Path) -> Path:
@@ -123,6 +139,11 @@ def compare(
     all cores, at most one per pair; 1 runs inline). `mode`: fast or exact (default: each
     plan's option). `states`: run each plan once per US state code, the plan named with
     the state ("Couple (CA)"); default: each plan's own `state`.
+
+    Inside `taxopt.progress.watch` (as `taxopt compare` runs it) the time limit covers the
+    whole comparison: each pair's search stops starting steps at the common deadline (a
+    pair started late still gets its first plan, noted as cut short: `time_limited`), and a
+    progress line says when each pair is done.
     """
     if mode not in (None, "fast", "exact"):
         raise InputError(f"compare: mode '{mode}' is unknown; use fast or exact")
@@ -130,7 +151,10 @@ def compare(
         raise InputError(f"compare: processes is {processes}; give 1 or more")
     plans = _label(_in_states(_load_plans(plan_or_plans), states), lambda item: item[1].name)
     rule_sets = _label(_load_rule_sets(rules), lambda item: item[1].name)
-    comparison = Comparison([p for p, _ in plans], [r for r, _ in rule_sets], mode=mode)
+    labels = [p for p, _ in plans]
+    per_plan = len(states) if states else 1  # _in_states: each plan's states in a row
+    versus = {label: labels[i - i % per_plan] for i, label in enumerate(labels)}
+    comparison = Comparison(labels, [r for r, _ in rule_sets], mode=mode, versus=versus)
     jobs = []
     for plan_label, (source, plan) in plans:
         for rules_label, (_given, rule_set) in rule_sets:
@@ -216,24 +240,54 @@ def _label(items: list, name_of) -> list[tuple[str, object]]:
 # Running the pairs
 
 
-def _run_pair(plan: Plan, rules: RuleSet, mode: str | None, with_baselines: bool) -> Result | str:
-    """One optimization; a TaxoptError comes back as its message (other errors are bugs)."""
+def _run_pair(
+    plan: Plan, rules: RuleSet, mode: str | None, with_baselines: bool, deadline: float | None
+) -> Result | str:
+    """One optimization; a TaxoptError comes back as its message (other errors are bugs).
+    `deadline` (time.time() seconds, shared by every worker process): the time limit of
+    the whole comparison, the search's own within it."""
     try:
-        return optimize(plan, rules, mode=mode, with_baselines=with_baselines)
+        if deadline is None:
+            return optimize(plan, rules, mode=mode, with_baselines=with_baselines)
+        left = max(deadline - time.time(), 1e-9)
+        with progress.watch(left, show=False):  # workers' own steps would interleave
+            return optimize(plan, rules, mode=mode, with_baselines=with_baselines)
     except TaxoptError as exc:
         return str(exc)
 
 
 def _run_all(jobs: list, mode, processes: int | None, with_baselines: bool) -> list:
+    """Each job's Result or message, in the order given; a progress line as each is done."""
     if not jobs:
         return []
     workers = min(processes or os.cpu_count() or 1, len(jobs))
-    args = [(plan, rules, mode, with_baselines) for _key, plan, rules in jobs]
+    left = progress.seconds_left()
+    deadline = None if left is None else time.time() + left
+    args = [(plan, rules, mode, with_baselines, deadline) for _key, plan, rules in jobs]
+    outcomes: list = [None] * len(jobs)
     if workers == 1:
-        return [_run_pair(*a) for a in args]
+        for i, a in enumerate(args):
+            outcomes[i] = _run_pair(*a)
+            _pair_done(jobs[i][0], outcomes[i], i + 1, len(jobs))
+        return outcomes
     # Plans and rule sets are pydantic models: they pickle to the workers, Results back.
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(_run_pair, *zip(*args, strict=True)))
+        index = {pool.submit(_run_pair, *a): i for i, a in enumerate(args)}
+        for done, future in enumerate(as_completed(index), start=1):
+            i = index[future]
+            outcomes[i] = future.result()
+            _pair_done(jobs[i][0], outcomes[i], done, len(jobs))
+    return outcomes
+
+
+def _pair_done(key: tuple[str, str], outcome: Result | str, done: int, total: int) -> None:
+    plan, rules = key
+    if isinstance(outcome, Result):
+        cut = " (cut short by the time limit)" if TIME_LIMIT_NOTE in outcome.notes else ""
+        how = f"{outcome.status}{cut}"
+    else:
+        how = "error"
+    progress.step(f"pair {done}/{total} done: {plan} under {rules}: {how}")
 
 
 # ---------------------------------------------------------------------------------------
@@ -249,9 +303,10 @@ def comparison_table(comparison: Comparison) -> pd.DataFrame:
             row.update(status="error", error=comparison.errors.get((plan, rules), ""))
         else:
             row.update(status=result.status, error="", **pair_figures(result))
+            row["lifetime_conversions"] = lifetime_conversions(result)
         rows.append(row)
     table = pd.DataFrame(rows)
-    for figure in [*FIGURES, "lifetime_agi", "first_year_withdrawal_rate"]:
+    for figure in [*FIGURES, "lifetime_agi", "lifetime_conversions", "first_year_withdrawal_rate"]:
         if figure not in table:
             table[figure] = math.nan
     shares = sorted(c for c in table.columns if c.startswith("share_"))
@@ -267,14 +322,22 @@ def comparison_table(comparison: Comparison) -> pd.DataFrame:
         "lifetime_agi",
         "effective_rate",
         "first_year_withdrawal_rate",
+        "lifetime_conversions",
         *(f"{f}_vs_first" for f in FIGURES),
         "largest_shift",
         "largest_shift_points",
+        "versus",
         *shares,
         *weights,
         "error",
     ]
     return table[ordered]
+
+
+def lifetime_conversions(result: Result) -> float:
+    """The plan's Roth conversions over its years, each deflated to today (dollars)."""
+    yearly = result.yearly
+    return float((yearly["roth_conversions"] / yearly["inflation_factor"]).sum())
 
 
 def pair_figures(result: Result) -> dict:
@@ -325,9 +388,12 @@ def _add_differences(table: pd.DataFrame, comparison: Comparison, shares: list[s
         table[f"{figure}_vs_first"] = math.nan
     table["largest_shift"] = ""
     table["largest_shift_points"] = math.nan
+    table["versus"] = ""
     for plan in comparison.plans:
         mine = table["plan"] == plan
-        base = table[mine & (table["rules"] == first)].iloc[0]
+        reference = comparison.versus.get(plan, plan)
+        base = table[(table["plan"] == reference) & (table["rules"] == first)].iloc[0]
+        table.loc[mine, "versus"] = f"{reference} / {first}"
         if base["status"] == "error":
             continue
         for index in table[mine & (table["status"] != "error")].index:
@@ -387,6 +453,7 @@ _FIGURE_ROWS = [  # key, label, number kind
     ("lifetime_agi", "Lifetime adjusted gross income (today's $)", "money"),
     ("effective_rate", "Effective rate (lifetime tax / lifetime AGI)", "rate"),
     ("first_year_withdrawal_rate", "First-year withdrawal rate", "rate"),
+    ("lifetime_conversions", "Roth conversions, lifetime (today's $)", "money"),
 ]
 _DIFFERENCE_LABELS = {
     "sustainable_spending": "Spending vs {first} (today's $)",
@@ -425,8 +492,8 @@ def _comparison_sheet(ws, comparison: Comparison) -> None:
     ws.fit_one_page()
     ws.text_row(f"Tax law compared: {', '.join(comparison.plans)}", "title", 24.0)
     ws.wrapped(
-        f"Today's dollars (each plan's start year). Differences are against the same plan "
-        f"under {first}. Effective rate = {EFFECTIVE_RATE}.",
+        f"Today's dollars (each plan's start year). Differences are against "
+        f"{_reference_words(comparison)}. Effective rate = {EFFECTIVE_RATE}.",
         n,
         lines=2,
         style="wrapnote",
@@ -446,13 +513,18 @@ def _comparison_sheet(ws, comparison: Comparison) -> None:
             ws.write(row, j, None if record["status"] == "error" else record[key], kind)
     base_col = {
         plan: 1
-        + next(i for i, r in enumerate(records) if r["plan"] == plan and r["rules"] == first)
+        + next(
+            i
+            for i, r in enumerate(records)
+            if r["plan"] == comparison.versus.get(plan, plan) and r["rules"] == first
+        )
         for plan in comparison.plans
     }
+    states = any(comparison.versus.get(p, p) != p for p in comparison.plans)
     for key, template in _DIFFERENCE_LABELS.items():
         kind = "rate" if key == "effective_rate" else "money"
         row = ws.advance()
-        ws.write(row, 0, template.format(first=first))
+        ws.write(row, 0, template.format(first="the first state" if states else first))
         for j, record in enumerate(records, start=1):
             value = record[f"{key}_vs_first"]
             b = base_col[record["plan"]]
@@ -566,6 +638,7 @@ def render_table(comparison: Comparison) -> str:
         "ESTATE",
         "LIFETIME TAX",
         "EFF. RATE",
+        "CONVERSIONS",
         "d SPENDING",
         "d ESTATE",
         "d TAX",
@@ -576,13 +649,14 @@ def render_table(comparison: Comparison) -> str:
         cells = [row["plan"]] if several else []
         cells.append(row["rules"])
         if row["status"] == "error":
-            cells += ["error: see below", "", "", "", "", "", "", ""]
+            cells += ["error: see below", "", "", "", "", "", "", "", ""]
         else:
             cells += [
                 _money(row["sustainable_spending"]),
                 _money(row["after_tax_estate"]),
                 _money(row["lifetime_tax"]),
                 _rate(row["effective_rate"]),
+                _money(row["lifetime_conversions"]),
                 _money(row["sustainable_spending_vs_first"], signed=True),
                 _money(row["after_tax_estate_vs_first"], signed=True),
                 _money(row["lifetime_tax_vs_first"], signed=True),
@@ -598,12 +672,20 @@ def render_table(comparison: Comparison) -> str:
         ).rstrip()
         for line in lines
     ]
-    first = comparison.rule_sets[0]
     out.append(
-        f"today's dollars; d = difference from {first}; effective rate = {EFFECTIVE_RATE}; "
-        "location at retirement"
+        f"today's dollars; d = difference from {_reference_words(comparison)}; effective rate "
+        f"= {EFFECTIVE_RATE}; location at retirement"
     )
     return "\n".join(out)
+
+
+def _reference_words(comparison: Comparison) -> str:
+    """What the differences are measured against: the first rule set, and with states
+    the same plan in the first state."""
+    first = comparison.rule_sets[0]
+    if any(comparison.versus.get(p, p) != p for p in comparison.plans):
+        return f"the same plan in the first state under {first}"
+    return f"the same plan under {first}"
 
 
 def _money(value: float, signed: bool = False) -> str:

@@ -37,7 +37,7 @@ import pandas as pd
 
 from taxopt.model.context import ModelContext
 from taxopt.model.taxes import ordinary_segments
-from taxopt.solve import solve
+from taxopt.solve import holds_plain_solve, solve
 
 OBJECTIVE_TERMS = {"max_estate": "estate", "max_spending": "spending", "min_tax": "tax"}
 COLUMNS = [
@@ -217,6 +217,8 @@ def solve_for_duals(ctx: ModelContext, solver: str = "highs") -> bool:
     answer, another solver, or no optimum."""
     if ctx.binaries or solver != "highs":
         return False
+    if holds_plain_solve(ctx):
+        return True  # the final LP's own solve was this one: its duals are in place
     return solve(ctx, solver).status == "optimal"
 
 

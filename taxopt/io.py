@@ -127,6 +127,8 @@ def check_outputs(outputs: Iterable[Output | None], inputs: Iterable[str | Path 
                 "output its own file"
             )
         seen[key] = output
+    for key, output in seen.items():
+        _check_link_target(output, Path(key))
 
 
 def _check_kind_and_target(output: Output) -> Path:
@@ -138,6 +140,17 @@ def _check_kind_and_target(output: Output) -> Path:
             f"extension (e.g. {name.with_suffix(suffix).name})"
         )
     return check_target(output.path, output.label)
+
+
+def _check_link_target(output: Output, target: Path) -> None:
+    """A link named x.json that leads to another kind of file (a CSV, a plan) is refused:
+    writing through it would replace that file's content with this output's."""
+    suffix = SUFFIXES[output.kind][0]
+    if target.suffix.lower() != suffix:
+        raise InputError(
+            f"{output.label}: is a link to {target}, which is not a {suffix} file; "
+            f"name the {suffix} file itself, or remove the link"
+        )
 
 
 def check_target(path: str | Path, label: str | None = None, create_folder: bool = False) -> Path:

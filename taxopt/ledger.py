@@ -35,7 +35,7 @@ from taxopt.marketplace import household_income, marketplace_years
 from taxopt.plan import Plan
 from taxopt.roth import replay_decisions
 from taxopt.rules import Growth, RuleSet, WithdrawalTax
-from taxopt.state_tax import OrdinaryParts, plan_state_tax
+from taxopt.state_tax import OrdinaryParts, StateTaxResult, plan_state_result
 from taxopt.tax import TaxInput, TaxResult, compute_tax, marginal_rates
 
 MONEY_TOLERANCE = 0.01  # dollars: below this a balance or flow is treated as zero
@@ -61,6 +61,8 @@ class Ledger:
     taxes: list[TaxResult]
     inputs: list[TaxInput]
     warnings: list[str] = field(default_factory=list)
+    # Each year's state tax result (None without a state): the regime search reads it.
+    state_results: list[StateTaxResult | None] = field(default_factory=list)
 
     @property
     def lifetime_tax_real(self) -> float:
@@ -114,7 +116,12 @@ def replay(plan: Plan, rules: RuleSet, decisions: Decisions) -> Ledger:
     book = _Replay(plan, rules, decisions)
     rows = [book.year(year) for year in plan.years]
     return Ledger(
-        pd.DataFrame(rows), pd.DataFrame(book.holding_rows), book.taxes, book.inputs, book.warnings
+        pd.DataFrame(rows),
+        pd.DataFrame(book.holding_rows),
+        book.taxes,
+        book.inputs,
+        book.warnings,
+        book.state_results,
     )
 
 
@@ -141,6 +148,7 @@ class _Replay:
         self.holding_rows: list[dict] = []
         self.taxes: list[TaxResult] = []
         self.inputs: list[TaxInput] = []
+        self.state_results: list[StateTaxResult | None] = []
         self.warnings: list[str] = []
         self.magi: dict[int, float] = {}  # by year, for the IRMAA lookback
         self.marketplace = marketplace_years(plan, rules)
@@ -266,7 +274,9 @@ class _Replay:
         parts = OrdinaryParts(
             ira_distributions=income.ordinary, pension_income=flows.pensions[year]
         )
-        state_tax = plan_state_tax(plan.state, year, plan.inflation, tax_input, tax, parts)
+        state_result = plan_state_result(plan.state, year, plan.inflation, tax_input, tax, parts)
+        self.state_results.append(state_result)
+        state_tax = 0.0 if state_result is None else float(state_result.total_tax)
         self.magi[year] = tax.magi
         irmaa = self._irmaa(year, year_rules, row)
         paid_premiums = (irmaa if plan.options.irmaa else 0.0) + self._marketplace(

@@ -21,7 +21,10 @@ If no regime LP is feasible, the MILP is the fallback.
    decisions and the better plan is kept (`hold_against_baselines`).
 The result's `method` says which step produced the final plan. Inside
 `taxopt.progress.watch` each step prints a line and, once the time limit has passed, no
-step starts but the one that gives the first plan.
+step starts but the one that gives the first plan (no netting re-solve, no stress test:
+a note says so). A solve cut by the limit is a plan only if HiGHS holds a feasible point
+(a MILP's incumbent); an LP stopped midway is not one, and with no plan the run stops
+with an error asking for a longer limit.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from taxopt.io import write_atomically
 from taxopt.ledger import Ledger, replay
 from taxopt.model import build_model
 from taxopt.model.context import ModelContext
+from taxopt.model.state_taxes import StateRegimeRule, fast_mode_notes
 from taxopt.plan import (
     IMPLIED_TAXABLE,
     Plan,
@@ -99,7 +103,7 @@ DUST = 1e-7  # dollars: solver noise below this is zero
 CIRCLE_TOLERANCE = 1.0  # objective units ($, or $/yr of spending): netting costing less is free
 UNTANGLE_ROUNDS = 20  # rounds of re-solves (netting a circle can open one in the next year)
 BASELINE_TOLERANCE = 1.0  # today's dollars: a rule of thumb ahead by less is a tie
-_TIME_LIMIT_NOTE = (
+TIME_LIMIT_NOTE = (
     "the time limit was reached during the search; this is the best plan found by then "
     "(a longer --time-limit may find a better one)"
 )
@@ -169,13 +173,23 @@ def optimize(
             *uninvested_savings(plan, rules, result.yearly),
             *lifetime_limit_notes(result.plan, rules, result.yearly),
             *spent_surplus(plan, rules, result.yearly, result.policy_tax),
+            *(
+                fast_mode_notes(plan.state, plan.start_year, plan.filing_status)
+                if search.mode == "fast"
+                else []
+            ),
             *_unseen_premiums(result),
         ]
         if with_baselines:
             result = hold_against_baselines(
                 plan, rules, result, search.solver, REGIME_ROUNDS, explain, clock
             )
-        if paths > 0:
+        if paths > 0 and progress.out_of_time():
+            result.notes.append(
+                "no stress test: the time limit had passed (a longer --time-limit, or "
+                "`taxopt simulate`, gives it)"
+            )
+        elif paths > 0:
             progress.step(f"stress test: {paths:,} return paths")
             result.stress = stress_test(result, paths, success, seed)
     return _timed(result, clock)
@@ -316,7 +330,7 @@ class _Search:
         """The search of the module doc; a note when the time limit cut it short."""
         run = self._run()
         if progress.out_of_time() and run.method != "lp":
-            self.notes.append(_TIME_LIMIT_NOTE)
+            self.notes.append(TIME_LIMIT_NOTE)
         return run
 
     def _run(self) -> _Run:
@@ -559,10 +573,10 @@ class _Search:
         kept: dict[tuple, Circle] = {}
         netted: list[Circle] = []
         for _round in range(UNTANGLE_ROUNDS):
-            if run.ctx.binaries:  # a MILP's answer: no regime LP to re-solve
+            if run.ctx.binaries or progress.out_of_time():  # a MILP's answer; no time left
                 break
             groups = [[c for c in find_circles(plan, rules, run.decisions) if c.key not in kept]]
-            while groups and groups[0]:
+            while groups and groups[0] and not progress.out_of_time():
                 group = groups.pop(0)
                 now = {c.key: c for c in find_circles(plan, rules, run.decisions)}
                 pending = [now[c.key] for c in group if c.key in now and c.key not in kept]
@@ -915,6 +929,8 @@ def regime_from(ledger: Ledger, years: list[int]):
 
     def value(_name: str, year: int, rule) -> int:
         i = index[year]
+        if isinstance(rule, StateRegimeRule):  # a kink of the state's tax
+            return rule.read(ledger.taxes[i], ledger.state_results[i])
         return rule(ledger.inputs[i], ledger.taxes[i])
 
     return value

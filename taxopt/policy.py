@@ -6,8 +6,9 @@ taxable), draws money in the conventional order (RMDs, then taxable, then tax-de
 exempt; accounts of one class pro rata to their balances), sells taxable lots oldest first
 and pro rata across tiers (the account's mix is kept), and asks a `Placement` where the
 sheltered money and the taxable purchases go. It grosses the draw up for tax by a
-safeguarded fixed-point (secant) iteration on the pure tax calculator, since the tax depends
-on which accounts are drawn and on the gains the sales realize.
+safeguarded fixed-point (secant) iteration on the pure tax calculator (federal, and the
+plan's state from taxopt.state_tax as the ledger charges it), since the tax depends on
+which accounts are drawn and on the gains the sales realize.
 
 The engine keeps its own state (balances per account and tier; taxable lots with units,
 value and basis per unit, kept as the ledger keeps them) and emits `Decisions`; the ledger's
@@ -32,6 +33,7 @@ from taxopt.decisions import Decisions
 from taxopt.plan import Plan, surplus_years
 from taxopt.roth import RothDraw, RothLayers, opening_layers, settle_year
 from taxopt.rules import Growth, RuleSet, WithdrawalTax
+from taxopt.state_tax import OrdinaryParts, plan_state_tax
 from taxopt.tax import TaxInput, TaxResult, compute_tax
 
 DRAW_TOLERANCE = 1e-6  # dollars: a year's spending is solved to within this of its target
@@ -111,9 +113,10 @@ class YearOutcome:
     realized_gains: float
     tax_input: TaxInput
     tax: TaxResult
-    spending: float
+    spending: float  # after federal and state tax
     unplaced: float  # cash no account could take (spent instead)
     shortfall: float  # money the year needed beyond everything the portfolio held
+    state_tax: float = 0.0  # the plan's state tax (taxopt.state_tax), as the ledger charges it
 
 
 @dataclass
@@ -161,7 +164,7 @@ class PolicyRun:
             infl = self.plan.inflation_factor(o.year)
             row = {
                 "year": o.year,
-                "total_tax": o.tax.total_tax,
+                "total_tax": o.tax.total_tax + o.state_tax,
                 "spending": o.spending,
                 "spending_real": o.spending / infl,
                 "realized_gains": o.realized_gains,
@@ -207,6 +210,7 @@ class PolicyEngine:
             + self.flows.wage_tax[y]
             for y in plan.years
         }
+        self.pensions = self.flows.pensions
         self.heir_keep = {
             a: 1.0 - plan.objective.heir_tax_rate if a in self.deferred else 1.0
             for a in self.accounts
@@ -284,8 +288,15 @@ class PolicyEngine:
         # As the ledger counts it: a taxable account's withdrawal is its net cash out.
         cash_out = {a: cash[a] + proceeds[a] - sum(buys.get(a, {}).values()) for a in self.taxable}
         roth = self._roth_draws(y.state, year, contributions, withdrawals)
-        tax_input = self._tax_input(year, withdrawals, contributions, post, realized, roth)
+        tax_input, distributions = self._tax_input(
+            year, withdrawals, contributions, post, realized, roth
+        )
         tax = compute_tax(self.year_rules[year], tax_input)
+        # The state's tax on the same figures, split as the ledger splits them.
+        parts = OrdinaryParts(ira_distributions=distributions, pension_income=self.pensions[year])
+        state_tax = plan_state_tax(
+            self.plan.state, year, self.plan.inflation, tax_input, tax, parts
+        )
         sheltered_out = sum(withdrawals.get(a, 0.0) for a in self.sheltered)
         spending = (
             sheltered_out
@@ -293,6 +304,7 @@ class PolicyEngine:
             + self.income[year]
             - sum(contributions.values())
             - tax.total_tax
+            - state_tax
         )
         for a in self.taxable:
             withdrawals[a] = withdrawals.get(a, 0.0)
@@ -310,6 +322,7 @@ class PolicyEngine:
             spending=spending,
             unplaced=unplaced,
             shortfall=shortfall,
+            state_tax=state_tax,
         )
 
     def solve_year(self, y: _Year, target: float) -> YearOutcome:
@@ -480,7 +493,9 @@ class PolicyEngine:
         post: dict[tuple[str, str], float],
         realized: float,
         roth: list[RothDraw],
-    ) -> TaxInput:
+    ) -> tuple[TaxInput, float]:
+        """The year's federal tax input and its IRA distributions (traditional withdrawals
+        and taxable Roth earnings: the part a state may exempt), nominal dollars."""
         # Roth money beyond the basis the ordering rules leave free is income / early.
         ordinary = sum(d.income for d in roth)
         early = sum(d.early for d in roth)
@@ -504,7 +519,7 @@ class PolicyEngine:
             elif tier.yield_character == "qualified_dividends":
                 qualified_yield += tier.yield_rate * value
         flows = self.flows
-        return TaxInput(
+        federal = TaxInput(
             filing_status=self.plan.filing_status,
             ages=self.plan.ages_in(year),
             ordinary_income=max(
@@ -522,6 +537,7 @@ class PolicyEngine:
             early_distributions=early,
             year=year,
         )
+        return federal, ordinary
 
     def _roth_draws(
         self,

@@ -363,7 +363,7 @@ def read_returns_csv(path: str | Path) -> pd.DataFrame:
         if bad.any():
             row = int(bad.idxmax()) + 2  # header is line 1 (comments not counted)
             raise InputError(
-                f"{path}: column '{column}', data row {row - 1}: {table[column][bad].iloc[0]!r} "
+                f"{path}: column '{column}', data row {row - 1}: '{table[column][bad].iloc[0]}' "
                 "is not a number; give a return as a fraction (0.07 for +7%)"
             )
         if (values.abs() > MAX_ABS_RETURN).any():

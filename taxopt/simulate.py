@@ -19,7 +19,8 @@ paths; the loops are over years, accounts and tiers only):
   path sells f of its holding and uses g of its basis. Any further trade to reach the
   post-trade shares buys, or sells at average cost. Basis is tracked per account and tier
   as one aggregate (average cost); net losses in a year are not carried (as in the ledger);
-- taxes each year from `compute_tax_arrays`, the tax calculator over arrays.
+- taxes each year from `compute_tax_arrays`, the tax calculator over arrays, plus the
+  plan's state tax from the state calculator over the same arrays (taxopt.state_tax).
 
 Spending is after tax: the withdrawal rule sets each retirement year's real spending target
 and the gross withdrawal is found per path by at most SECANT_STEPS secant steps on
@@ -60,6 +61,7 @@ from taxopt.errors import InputError
 from taxopt.plan import Plan
 from taxopt.returns import ReturnModel, make_return_model
 from taxopt.rules import Growth, RuleSet, WithdrawalTax
+from taxopt.state_tax import OrdinaryParts, plan_state_tax_arrays
 from taxopt.tax import compute_tax_arrays
 from taxopt.validation import check_simulation_size
 
@@ -110,6 +112,7 @@ class Policy:
     social_security: np.ndarray
     savings: np.ndarray
     wage_tax: np.ndarray
+    pensions: np.ndarray  # (Y,) the pension part of other_income (a state may exempt it)
     year_rules: list[RuleSet]
     ages: list[tuple[int, ...]]
     retire_index: int
@@ -201,6 +204,7 @@ def policy_from_result(result) -> Policy:
         social_security=np.array([flows.social_security[y] for y in years]),
         savings=np.array([flows.savings[y] for y in years]),
         wage_tax=np.array([flows.wage_tax[y] for y in years]),
+        pensions=np.array([flows.pensions[y] for y in years]),
         year_rules=[rules.for_year(y, plan.inflation) for y in years],
         ages=[plan.ages_in(y) for y in years],
         retire_index=retired[0] if retired else n_y,
@@ -741,10 +745,7 @@ class _Year:
         for holdings in post.values():
             ordinary_yield += p.yield_ordinary_rate @ holdings
             qualified_yield += p.yield_qualified_rate @ holdings
-        tax = compute_tax_arrays(
-            p.year_rules[i],
-            p.plan.filing_status,
-            p.ages[i],
+        income = dict(
             ordinary_income=np.maximum(
                 0.0, p.wages[i] + p.other_income[i] + ordinary + ordinary_yield - self.deductible
             ),
@@ -752,10 +753,18 @@ class _Year:
             qualified_dividends=qualified_yield,
             ltcg=np.maximum(0.0, gains),
             social_security=p.social_security[i],
-            early_distributions=early,
-            year=p.years[i],
         )
-        return tax.total_tax
+        year = p.years[i]
+        status, ages = p.plan.filing_status, p.ages[i]
+        tax = compute_tax_arrays(
+            p.year_rules[i], status, ages, early_distributions=early, year=year, **income
+        )
+        # The state's tax on the same figures, as the ledger charges it (0 without one).
+        parts = OrdinaryParts(ira_distributions=ordinary, pension_income=p.pensions[i])
+        state = plan_state_tax_arrays(
+            p.plan.state, year, p.plan.inflation, status, ages, income, tax, parts
+        )
+        return tax.total_tax + state
 
     def need(self, trade: _Trade, target: np.ndarray) -> np.ndarray:
         """Gross withdrawal that funds `target` spending given this trade's tax."""

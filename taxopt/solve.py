@@ -177,7 +177,21 @@ def _solve_highs(ctx, time_limit, gap, start, relax, rough) -> int:
         solution.value_valid = True
         model.setSolution(solution)
     model.run()
-    return _read_highs(ctx)
+    status = _read_highs(ctx)
+    # Whether ctx now holds what a plain solve (solve_for_duals) would give again: the same
+    # model, options and start, so the same vertex and duals (HiGHS is deterministic).
+    ctx.prob._taxopt_plain_solve = (
+        not (rough or relax or start or gap is not None)
+        and model.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    )
+    return status
+
+
+def holds_plain_solve(ctx: ModelContext) -> bool:
+    """Whether ctx's values, reduced costs and duals are those of a plain HiGHS solve of the
+    model as it stands (solve(ctx) with no start, no relaxation, default options), optimal:
+    solving it again would give the same figures."""
+    return getattr(ctx.prob, "_taxopt_plain_solve", False)
 
 
 def _read_highs(ctx: ModelContext) -> int:
@@ -213,12 +227,26 @@ def _read_highs(ctx: ModelContext) -> int:
             ok.kIterationLimit,
         )
         and model.getObjectiveValue() != highspy.kHighsInf
+        and _has_feasible_point(model)
     ):
         status = (pulp.LpStatusOptimal, pulp.LpSolutionIntegerFeasible)
     else:
         status = (pulp.LpStatusNotSolved, pulp.LpSolutionNoSolutionFound)
     prob.assignStatus(*status)
     return status[0]
+
+
+def _has_feasible_point(model) -> bool:
+    """Whether a stopped solve holds a feasible point: a MIP's incumbent does; an LP's
+    interrupted interior-point iterate does not (HiGHS reports no primal solution), and
+    reading it as a plan gave nonsense (zero spending, RMDs unmet)."""
+    import highspy
+
+    try:
+        status = model.getInfo().primal_solution_status
+    except AttributeError:  # an older highspy without the field: trust the objective
+        return True
+    return int(status) == int(highspy.SolutionStatus.kSolutionStatusFeasible)
 
 
 def resolve(ctx: ModelContext, solver: str = "highs") -> SolveReport:
@@ -242,6 +270,7 @@ def resolve(ctx: ModelContext, solver: str = "highs") -> SolveReport:
         np.array([inf if v.upBound is None else v.upBound for v in cols], dtype=float),
     )
     model.setOptionValue("solver", "simplex")
+    ctx.prob._taxopt_plain_solve = False  # a warm simplex vertex may differ from a plain one
     model.run()
     report = _report(ctx, _read_highs(ctx), solver, started)
     if report.status not in ("optimal", "infeasible"):

@@ -141,6 +141,17 @@ class Subtraction(Cited):
             caps.append(self.person_caps(ages))
         return min(caps) if caps else None
 
+    def takes_all(self) -> bool:
+        """Whether it takes all of its kinds whenever it applies (no fraction, cap or limit
+        per kind; an income cliff only switches it off)."""
+        return (
+            self.fraction == 1.0
+            and self.cap is None
+            and not self.cap_per_person
+            and not self.income_tiers
+            and not self.kind_limits_per_person
+        )
+
     @model_validator(mode="after")
     def _check(self) -> Subtraction:
         if self.income_tiers and (self.cap is not None or self.income_limit is not None):
@@ -310,15 +321,25 @@ class StateRuleSet(Strict):
 
     def optimizer_problems(self) -> list[str]:
         """What the optimizer's state rows (taxopt.model.state_taxes) cannot express: parts
-        that are neither convex nor a cliff on federal AGI the regime search can fix."""
+        that are neither convex nor a choice of intervals of one measure the regime search
+        can fix."""
         problems = []
-        if self.brackets.recapture is not None:
-            problems.append("the benefit recapture of brackets.recapture")
+        recapture = self.brackets.recapture
+        if recapture is not None and (
+            recapture.measure != Measure.STATE_AGI or not self._fixed_deductions()
+        ):
+            problems.append(
+                f"the benefit recapture of brackets.recapture on {recapture.measure.value} "
+                "with deductions that depend on income"
+            )
+        schedules = list(self.brackets.schedules.values())
         if self.local is not None:
-            problems.append(f"the local tax {self.local.name}")
+            schedules += list(self.local.schedules.values())
+            if self.tax_caps:
+                problems.append(f"the local tax {self.local.name} with tax caps")
         if any(
             later < earlier
-            for schedule in self.brackets.schedules.values()
+            for schedule in schedules
             for earlier, later in zip(schedule.rates, schedule.rates[1:], strict=False)
         ):
             problems.append("bracket rates that fall as income rises")
@@ -331,37 +352,28 @@ class StateRuleSet(Strict):
         for flat in self.flat_rates:
             if set(flat.kinds) - {IncomeKind.SHORT_TERM_GAINS}:
                 problems.append(f"the flat rate {flat.name} on kinds the model realizes")
-        if self.tax_caps and not self._tax_reads_federal_figures_only():
-            problems.append("tax caps in a state that taxes kinds of ordinary income apart")
         return problems
+
+    def _fixed_deductions(self) -> bool:
+        """Whether every deduction is a constant of the year (no phase-out or limit)."""
+        return all(d.phaseout is None and d.income_limit is None for d in self.deductions)
 
     def _subtraction_problems(self) -> list[str]:
+        """An income test on state AGI (the subtraction's own result) and a subtraction
+        that shares kinds with a later one without taking all of them (the model pools
+        shared kinds; that is the calculator's order only when earlier ones take all)."""
         problems = []
-        seen: set[IncomeKind] = set()
-        for sub in self.subtractions:
-            if sub.income_tiers or sub.income_limit is not None:
-                problems.append(f"the income cliff of subtraction {sub.name}")
-            if sub.kind_limits_per_person:
-                problems.append(f"the per-person kind limits of subtraction {sub.name}")
-            if seen & set(sub.kinds):
-                problems.append(f"subtraction {sub.name} sharing income kinds with another")
-            seen |= set(sub.kinds)
+        for i, sub in enumerate(self.subtractions):
+            tested = sub.income_tiers or sub.income_limit is not None
+            if tested and sub.measure == Measure.STATE_AGI:
+                problems.append(f"the income test of subtraction {sub.name} on state AGI")
+            later = {k for other in self.subtractions[i + 1 :] for k in other.kinds}
+            if later & set(sub.kinds) and not sub.takes_all():
+                problems.append(
+                    f"subtraction {sub.name} sharing income kinds with a later one "
+                    "without taking all of them"
+                )
         return problems
-
-    def _tax_reads_federal_figures_only(self) -> bool:
-        """Whether the tax is the same however ordinary income splits into kinds (wages,
-        IRA distributions, pensions, ...): the regime search then reads it from the federal
-        figures alone."""
-        ordinary = {
-            IncomeKind.WAGES,
-            IncomeKind.INTEREST,
-            IncomeKind.IRA_DISTRIBUTIONS,
-            IncomeKind.PENSION_INCOME,
-            IncomeKind.SHORT_TERM_GAINS,
-        }
-        started = ordinary & set(self.start.kinds)
-        apart = self.start.base == "components" and started not in (set(), ordinary)
-        return not apart and not self.subtractions
 
     def check_optimizer_support(self, field: str = "state") -> None:
         """One line naming what the optimizer cannot yet model, if anything."""

@@ -221,6 +221,100 @@ def recaptured_benefit(
     return np.where(measure > starts[-1], top, extra)
 
 
+# The recapture's pieces: probe spacing on the last (unbounded) piece, dollars, and the
+# tolerance of the linearity check, dollars per dollar of tax.
+PIECE_PROBE_DOLLARS = 1000.0
+PIECE_LINEAR_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class LinearPiece:
+    """slope x m + intercept for m in (the previous piece's upper, upper] (None: no end)."""
+
+    upper: float | None
+    slope: float
+    intercept: float
+
+
+def recapture_pieces(rules: StateRuleSet, status: str, deductions: float) -> list[LinearPiece]:
+    """The benefit recapture (`brackets.recapture`, on state AGI m) as a piecewise-linear
+    function of m, with taxable income max(0, m - deductions) (fixed deductions): the
+    pieces (lo, hi] between the points where a bracket, a phase-in or the top rate starts,
+    each fitted from `recaptured_benefit` itself and checked linear, equal neighbours
+    merged. ValueError where it is not linear (a lower bracket still phasing in)."""
+    recapture = rules.brackets.recapture
+    assert recapture is not None
+    schedule = rules.brackets.schedules[status]
+    start = recapture.start[status]
+
+    def extra(m: float) -> float:
+        taxable = max(0.0, m - deductions)
+        return float(recaptured_benefit(schedule, taxable, m, start, recapture.phase_in))
+
+    points = {deductions, start, start + recapture.phase_in}
+    for threshold in schedule.thresholds:
+        points |= {deductions + threshold, threshold, threshold + recapture.phase_in}
+    uppers: list[float | None] = [p for p in sorted(points) if p > 0]
+    pieces: list[LinearPiece] = []
+    low = 0.0
+    for upper in [*uppers, None]:
+        if upper is None:
+            a, b = low + PIECE_PROBE_DOLLARS, low + 2 * PIECE_PROBE_DOLLARS
+            probe = low + 3 * PIECE_PROBE_DOLLARS
+        else:
+            a, b, probe = low + (upper - low) / 4, upper, low + (upper - low) / 2
+        slope = (extra(b) - extra(a)) / (b - a)
+        intercept = extra(a) - slope * a
+        if abs(slope * probe + intercept - extra(probe)) > PIECE_LINEAR_TOLERANCE * max(
+            1.0, extra(probe)
+        ):
+            raise ValueError(f"{rules.name}: the recapture is not linear from {low:,.0f}")
+        last = pieces[-1] if pieces else None
+        if (
+            last is not None
+            and abs(last.slope - slope) <= PIECE_LINEAR_TOLERANCE
+            and abs(last.intercept - intercept) <= PIECE_LINEAR_TOLERANCE * max(1.0, abs(intercept))
+        ):
+            pieces[-1] = LinearPiece(upper, slope, intercept)
+        else:
+            pieces.append(LinearPiece(upper, slope, intercept))
+        if upper is not None:
+            low = upper
+    return pieces
+
+
+def convex_floor(pieces: list[LinearPiece], upto: float) -> list[tuple[float, float]]:
+    """Lines (slope, intercept) whose maximum is the largest convex function below the
+    pieces' function on [0, upto]: the lower convex hull of the pieces' end points (the
+    value at each upper end and the limit just above each lower end). Each line is below
+    the function everywhere on [0, upto]."""
+    points: list[tuple[float, float]] = []
+    low = 0.0
+    for piece in pieces:
+        high = upto if piece.upper is None else min(piece.upper, upto)
+        if low <= upto:
+            points.append((low, piece.slope * low + piece.intercept))
+            points.append((high, piece.slope * high + piece.intercept))
+        if piece.upper is None or piece.upper >= upto:
+            break
+        low = piece.upper
+    hull: list[tuple[float, float]] = []
+    for point in sorted(points):
+        while len(hull) >= 2:
+            (x1, y1), (x2, y2) = hull[-2], hull[-1]
+            if (x2 - x1) * (point[1] - y1) - (y2 - y1) * (point[0] - x1) <= 0:
+                hull.pop()  # hull[-1] is on or above the chord: not on the lower hull
+            else:
+                break
+        hull.append(point)
+    lines = []
+    for (x1, y1), (x2, y2) in zip(hull, hull[1:], strict=False):
+        if x2 > x1:
+            slope = (y2 - y1) / (x2 - x1)
+            lines.append((slope, y1 - slope * x1))
+    return lines
+
+
 # ---------------------------------------------------------------------------------------
 # Steps
 
@@ -321,39 +415,94 @@ def _phaseout_cut(phaseout: Phaseout, status: str, measures: dict[Measure, np.nd
 
 @dataclass(frozen=True)
 class OrdinaryParts:
-    """Parts of federal ordinary income that a state may treat differently (dollars).
+    """Parts of federal ordinary income that a state may treat differently (dollars, or
+    arrays with one element per simulated path).
 
     Interest is the federal investment income less short-term gains (both count for
     NIIT); wages are the rest of ordinary income.
     """
 
-    ira_distributions: float = 0.0
-    pension_income: float = 0.0
-    short_term_gains: float = 0.0
+    ira_distributions: Amount = 0.0
+    pension_income: Amount = 0.0
+    short_term_gains: Amount = 0.0
 
-    def total(self) -> float:
+    def total(self) -> Amount:
         return self.ira_distributions + self.pension_income + self.short_term_gains
 
 
 def state_input(federal: TaxInput, result: TaxResult, parts: OrdinaryParts) -> StateTaxInput:
     """The state calculator's input from the federal input, its result and the parts."""
-    interest = max(0.0, federal.investment_ordinary_income - parts.short_term_gains)
-    wages = max(0.0, federal.ordinary_income - parts.total() - interest)
+    income = {name: getattr(federal, name) for name in _FEDERAL_INCOME}
+    return _state_input_of(federal.filing_status, federal.ages, income, result, parts)
+
+
+# The federal income fields a state input is split from (TaxInput's names).
+_FEDERAL_INCOME = (
+    "ordinary_income",
+    "investment_ordinary_income",
+    "qualified_dividends",
+    "ltcg",
+    "social_security",
+)
+
+
+def _state_input_of(
+    status: str, ages: tuple[int, ...], income: dict, result, parts: OrdinaryParts
+) -> StateTaxInput:
+    """The state input from the federal income fields (`_FEDERAL_INCOME`, floats or
+    arrays), the federal result (AGI, taxable income, taxable benefits) and the parts."""
+    interest = np.maximum(0.0, income["investment_ordinary_income"] - parts.short_term_gains)
+    wages = np.maximum(0.0, income["ordinary_income"] - parts.total() - interest)
     return StateTaxInput(
-        filing_status=federal.filing_status,
-        ages=federal.ages,
+        filing_status=status,
+        ages=ages,
         wages=wages,
         interest=interest,
         ira_distributions=parts.ira_distributions,
         pension_income=parts.pension_income,
         short_term_gains=parts.short_term_gains,
-        qualified_dividends=federal.qualified_dividends,
-        ltcg=federal.ltcg,
-        social_security=federal.social_security,
+        qualified_dividends=income["qualified_dividends"],
+        ltcg=income["ltcg"],
+        social_security=income["social_security"],
         federal_agi=result.agi,
         federal_taxable_income=result.taxable_income,
         federal_taxable_social_security=result.taxable_social_security,
     )
+
+
+def plan_state_tax_arrays(
+    state: str | None,
+    year: int,
+    inflation: float,
+    status: str,
+    ages: tuple[int, ...],
+    income: dict,
+    result,
+    parts: OrdinaryParts,
+) -> Amount:
+    """`plan_state_tax` over arrays (the simulator's paths): `income` holds the federal
+    income fields (`_FEDERAL_INCOME`) and `result` is the federal calculator's result on
+    them; 0 without a state."""
+    if state is None:
+        return 0.0
+    rules = state_rules_for(state, year, inflation)
+    return compute_state_tax(rules, _state_input_of(status, ages, income, result, parts)).total_tax
+
+
+def plan_state_result(
+    state: str | None,
+    year: int,
+    inflation: float,
+    federal: TaxInput,
+    result: TaxResult,
+    parts: OrdinaryParts,
+) -> StateTaxResult | None:
+    """A plan's state tax result for one year (None without a state): the rules of the
+    state code for `year` indexed at `inflation`, on the federal calculation's figures."""
+    if state is None:
+        return None
+    rules = state_rules_for(state, year, inflation)
+    return compute_state_tax(rules, state_input(federal, result, parts))
 
 
 def plan_state_tax(
@@ -364,12 +513,9 @@ def plan_state_tax(
     result: TaxResult,
     parts: OrdinaryParts,
 ) -> float:
-    """A plan's state tax for one year (0 without a state): the rules of the state code
-    for `year` indexed at `inflation`, on the federal calculation's own figures."""
-    if state is None:
-        return 0.0
-    rules = state_rules_for(state, year, inflation)
-    return float(compute_state_tax(rules, state_input(federal, result, parts)).total_tax)
+    """A plan's state tax for one year (0 without a state), see `plan_state_result`."""
+    state_result = plan_state_result(state, year, inflation, federal, result, parts)
+    return 0.0 if state_result is None else float(state_result.total_tax)
 
 
 def state_tax_of(

@@ -189,6 +189,18 @@ def _empty_rmd(ws: Path) -> None:
 # The corpus
 
 OUTPUT_CASES = [
+    # A link named for the output's kind that leads to another kind of file: writing through
+    # it would replace a CSV, a plan or a JSON with this output.
+    Case("json-link-to-a-csv", ("optimize", "plan.toml", *FAST, "--json", "link.json"),
+         "which is not a .json file", setup=symlink("link.json", "households.csv")),
+    Case("xlsx-link-to-a-json", ("optimize", "plan.toml", *FAST, "-o", "link.xlsx"),
+         "which is not a .xlsx file", setup=symlink("link.xlsx", "earlier.json")),
+    Case("csv-link-to-a-plan", ("tax", "--rules", "us-federal-2025", "--input",
+         "households.csv", "--output", "link.csv"), "which is not a .csv file",
+         setup=symlink("link.csv", "young.toml")),
+    Case("compare-json-link-to-a-workbook", ("compare", "plan.toml", "--rules",
+         "us-federal-2026", "--json", "link.json"), "which is not a .json file",
+         setup=symlink("link.json", "earlier.xlsx")),
     Case("xlsx-over-input-plan", ("optimize", "plan.toml", *FAST, "-o", "plan.toml"), ".xlsx"),
     Case("json-over-input-plan", ("optimize", "plan.json", *FAST, "--json", "plan.json"),
          "is an input of this run"),
@@ -477,7 +489,8 @@ CSV_CASES = [
     Case("returns-semicolon", (*SIM, "--returns", "bootstrap", "--returns-csv", "r.csv"),
          "separated by semicolons", write_bytes("r.csv", b"year;conservative\n2000;0.1\n")),
     Case("returns-nan", (*SIM, "--returns", "bootstrap", "--returns-csv", "r.csv"),
-         "is not a number", write_bytes("r.csv", b"year,conservative\n2000,nan\n")),
+         "data row 1: 'nan' is not a number",
+         write_bytes("r.csv", b"year,conservative\n2000,nan\n")),
     Case("returns-folder", (*SIM, "--returns", "bootstrap", "--returns-csv", "rdir"),
          "is a folder", make_dir("rdir")),
     Case("returns-latin1", (*SIM, "--returns", "bootstrap", "--returns-csv", "r.csv"),

@@ -121,6 +121,23 @@ def test_bad_cells_fail_their_row_with_household_column_and_fix():
     assert math.isnan(result.loc[1, "sustainable_spending"])
 
 
+def test_nan_typed_in_a_csv_cell_fails_its_row_and_only_an_empty_cell_is_blank(tmp_path):
+    """An empty cell keeps the template's value; 'nan', 'NA' or 'null' typed in a cell is
+    not a number (pandas reads all three as missing by default, which ran the household on
+    the template's balance as if the cell were empty)."""
+    table = households_table(4).astype(object)
+    column = "accounts.joint_taxable.balances.aggressive"
+    table.loc[1, column] = "nan"
+    table.loc[2, column] = "NA"
+    table.loc[3, column] = ""
+    path = tmp_path / "households.csv"
+    table.to_csv(path, index=False)
+    result = batch(path, [CURRENT], template=TEMPLATE, workers=1, **FAST)
+    assert list(result["status"]) == ["ok", "failed", "failed", "ok"]
+    assert f"column '{column}' ('nan'): " in result.loc[1, "error"]
+    assert f"column '{column}' ('NA'): " in result.loc[2, "error"]
+
+
 def test_a_misspelt_column_is_one_error_before_any_household_runs():
     table = households_table(2).rename(columns={"people.0.birth_year": "people.0.birth_yr"})
     with pytest.raises(InputError) as caught:

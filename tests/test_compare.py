@@ -377,6 +377,44 @@ def test_cli_reports_a_failed_pair_as_a_row_and_a_warning(tmp_path, capsys):
     assert "Traceback" not in captured.err
 
 
+def test_cli_time_limit_with_room_changes_nothing_and_progress_names_each_pair(
+    tmp_path, capsys
+):
+    """--time-limit covers the comparison (taxopt.progress); one that leaves room gives the
+    rows a run without it gives, and --progress prints a line per pair as it is done."""
+    base = ["compare", str(RETIREE), "--rules", BASE, "--rules", BASE, "--mode", "fast"]
+    plain, limited = tmp_path / "plain.json", tmp_path / "limited.json"
+    assert main([*base, "--processes", "1", "--quiet", "--json", str(plain)]) == 0
+    capsys.readouterr()
+    code = main(
+        [*base, "--processes", "2", "--progress", "--time-limit", "600", "--json", str(limited)]
+    )
+    err = capsys.readouterr().err.splitlines()
+    assert code == 0
+    done = [line for line in err if " done: " in line]
+    assert len(done) == 2 and all(line.startswith("taxopt: [") for line in done)
+    assert f"pair 2/2 done: {RETIREE_NAME} under " in done[1] and done[1].endswith(": optimal")
+    rows = json.loads(plain.read_text())["rows"]
+    assert json.loads(limited.read_text())["rows"] == rows
+    assert json.loads(limited.read_text())["time_limited"] == []
+
+
+def test_a_spent_time_limit_cuts_every_pair_short_in_the_workers_too():
+    """With no time left, each pair (run in worker processes, which get the deadline) is
+    either its first plan, listed in `time_limited` with the search's note, or an error
+    row asking for a longer limit; never a plan read from a solve the limit interrupted."""
+    from taxopt import progress
+
+    with progress.watch(time_limit=1e-9, show=False):
+        comparison = compare(RETIREE, [BASE, BASE], mode="exact", processes=2)
+    assert set(comparison.results) | set(comparison.errors) == set(comparison.pairs)
+    assert set(comparison.time_limited) == set(comparison.results)
+    for message in comparison.errors.values():
+        assert "raise --time-limit" in message
+    for result in comparison.results.values():
+        assert result.reconciliation_max_abs_error < 1.0  # a real plan, not an iterate
+
+
 def test_cli_unknown_rules_is_one_line(capsys):
     code = main(["compare", str(RETIREE), "--rules", "nope", "--mode", "fast"])
     err = capsys.readouterr().err

@@ -143,6 +143,22 @@ def test_min_tax_values_are_tax_saved(monkeypatch):
     assert _check_against_finite_differences(ctx, result.plan, table) >= 2
 
 
+def test_duals_read_without_a_second_solve_equal_a_fresh_solves(monkeypatch):
+    """When the final LP's own solve was a plain one (no netting re-solve after it), its
+    duals are read in place (taxopt.solve.holds_plain_solve); a fresh solve of the same
+    model, forced here, gives the same table to the last digit."""
+    from taxopt.explain import shadow_prices
+    from taxopt.solve import holds_plain_solve
+
+    plan = load_plan(EXAMPLES / "young-accumulator.toml")
+    result, ctx = _final_model(monkeypatch, plan)
+    assert holds_plain_solve(ctx), "the young plan nets nothing: its final solve is plain"
+    assert solve(ctx).status == "optimal"  # afresh, as taxopt did before it reused them
+    fresh = shadow_prices(ctx)
+    assert not result.shadow_prices.empty
+    assert result.shadow_prices.equals(fresh)
+
+
 @pytest.fixture(scope="module")
 def couple():
     return optimize(

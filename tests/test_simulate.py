@@ -175,9 +175,7 @@ def test_zero_volatility_reproduces_the_ledger(example, request) -> None:
     _assert_matches_ledger(sim, result)
 
 
-def test_zero_volatility_regime_and_constant_bootstrap_reproduce_the_ledger(
-    retiree_mean, tmp_path
-):
+def test_zero_volatility_regime_and_constant_bootstrap_reproduce_the_ledger(retiree_mean, tmp_path):
     retiree = retiree_mean
     sim = simulate(retiree, paths=2, seed=2, returns=Regime(volatility=_zero_volatility(retiree)))
     _assert_matches_ledger(sim, retiree)
@@ -506,3 +504,16 @@ def test_unknown_rule_and_model_name_the_choices(roth10) -> None:
         simulate(roth10, paths=1, returns="garch")
     with pytest.raises(InputError, match="fixed returns: shape"):
         simulate(roth10, paths=1, returns=FixedReturns(np.zeros((3, 1))))
+
+
+@pytest.mark.parametrize("state", ["ca", "nj"])
+def test_zero_volatility_reproduces_the_ledger_with_a_state(state) -> None:
+    """The simulator charges the state's tax (taxopt.state_tax over the paths' arrays) as
+    the ledger does: with a state the deterministic path still reproduces the ledger's
+    tax and spending to the cent (it charged federal tax only, a state's tax short)."""
+    plan = load_plan(EXAMPLES / "retiree-drawing-2.5-percent.toml")
+    plan = plan.model_copy(update={"return_basis": "mean"}).with_state(state)
+    result = optimize(plan, US, mode="fast", with_baselines=False)
+    assert result.yearly["state_tax"].sum() > 500
+    sim = simulate(result, paths=2, seed=1, returns=Lognormal(volatility=_zero_volatility(result)))
+    _assert_matches_ledger(sim, result)

@@ -103,3 +103,14 @@ def test_resolve_after_a_bound_change_matches_a_fresh_solve(retiree):
     assert warm.status == fresh.status == "optimal"
     assert warm.objective == pytest.approx(fresh.objective, rel=1e-7)
     assert fresh.objective <= first.objective + 1e-6
+
+
+def test_an_lp_stopped_by_the_time_limit_is_no_plan(retiree):
+    """An interior-point solve cut short holds an iterate, not a feasible point (HiGHS
+    reports no primal solution): it must not come back as a "feasible" plan to be read.
+    (Read as one, a --time-limit run reported $0 of spending and every RMD unmet.)"""
+    plan, rules = retiree
+    ctx = build_model(plan, rules, "exact")
+    report = solve(ctx, time_limit=1e-6, relax=True, rough=True)
+    assert report.status == "not_solved" and report.objective is None
+    assert solve(ctx, relax=True, rough=True).status == "optimal"  # the same LP, given time

@@ -109,9 +109,12 @@ def _read_table(given: pd.DataFrame | str | Path) -> tuple[pd.DataFrame, str, in
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
-            return pd.read_csv(path, skipinitialspace=True), str(path), 2
+            # Only an empty cell is blank (the template's value): "nan", "NA" or "null" typed
+            # in a cell is refused as not a number, never read as "keep the template".
+            table = pd.read_csv(path, skipinitialspace=True, keep_default_na=False, na_values=[""])
+            return table, str(path), 2
         if suffix in (".xlsx", ".xlsm"):
-            return pd.read_excel(path), str(path), 2
+            return pd.read_excel(path, keep_default_na=False, na_values=[""]), str(path), 2
         return pd.read_parquet(path), str(path), 1
     except ImportError:
         raise InputError(f"{path}: reading Parquet needs pyarrow; {PARQUET_HINT}") from None

@@ -15,6 +15,7 @@ else is caught.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import sys
 
@@ -93,7 +94,16 @@ def _command_named(argv: list[str]) -> str | None:
     return None
 
 
+# Allocations between young-generation garbage collections for a command run from the shell
+# (Python's default is 700): a run builds PuLP models of a few hundred thousand objects, and
+# collecting every 700 of them took about 6% of `taxopt optimize`; at 50,000 about 2%, with
+# the same peak memory (measured on the couple example). Figures do not depend on it.
+COMMAND_GC_THRESHOLD = 50_000
+
+
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:  # the `taxopt` command itself, not a caller's process (tests, scripts)
+        gc.set_threshold(COMMAND_GC_THRESHOLD, *gc.get_threshold()[1:])
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(argv)
     try:

@@ -1,8 +1,11 @@
 """`taxopt compare PLAN [PLAN|FOLDER ...] --rules A --rules B [-o XLSX] [--json FILE]`.
 
-Prints one row per (plan, rule set) in today's dollars. A pair the optimizer cannot run
-is a row with its message (and a warning on stderr); the other pairs are still shown and
-written. When no pair can run, nothing is written and the exit status is 2.
+Prints one row per (plan, rule set) in today's dollars. `--time-limit` covers the whole
+comparison (each pair stops starting search steps at the deadline and reports its best
+plan so far, with a warning); `--progress` (default on a terminal) prints a line as each
+pair is done. A pair the optimizer cannot run is a row with its message (and a warning on
+stderr); the other pairs are still shown and written. When no pair can run, nothing is
+written and the exit status is 2.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import argparse
 
 from taxopt.cli import add_rule_sets_and_mode
 from taxopt.cli.args import inputs_of, integer, output, warn
+from taxopt.cli.optimize_cmd import add_run_options
 
 MAX_PROCESSES = 256
 
@@ -40,19 +44,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("-o", "--output", metavar="XLSX", help="write the comparison workbook")
     parser.add_argument("--json", metavar="FILE", help="write the comparison as JSON")
+    add_run_options(parser)
     parser.set_defaults(handler=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
+    from taxopt import progress
     from taxopt.compare import compare, render_table
     from taxopt.errors import TaxoptError
     from taxopt.io import check_outputs, outputs_together
 
     outputs = [output(args.json, "json", "--json"), output(args.output, "xlsx", "-o")]
     check_outputs(outputs, inputs=inputs_of(*args.plans, *args.rules))
-    comparison = compare(
-        args.plans, args.rules, mode=args.mode, processes=args.processes, states=args.state
-    )
+    with progress.watch(args.time_limit, args.progress):
+        comparison = compare(
+            args.plans, args.rules, mode=args.mode, processes=args.processes, states=args.state
+        )
     if not comparison.results:
         reasons = "; ".join(
             f"{plan} under {rules}: {message}"
@@ -63,6 +70,11 @@ def _run(args: argparse.Namespace) -> int:
     print(render_table(comparison))
     for (plan, rules), message in comparison.errors.items():
         warn(f"{plan} under {rules}: {message} (shown as an error row)")
+    for plan, rules in comparison.time_limited:
+        warn(
+            f"{plan} under {rules}: the time limit cut the search short; the row is the best "
+            "plan found by then (a longer --time-limit may find a better one)"
+        )
     with outputs_together():
         if args.json:
             comparison.to_json(args.json)

@@ -52,6 +52,9 @@ Variable families (dims in key order; declared in the module named):
 | state_surtax_excess     | year, surtax         | state taxable income over surtax | state_taxes |
 | state_credit            | year                 | state credits used               | state_taxes |
 | state_relief            | year, cap            | tax taken off by a tax cap       | state_taxes |
+| state_local_segment     | year, segment        | local taxable income by bracket  | state_taxes |
+| state_take              | year, subtraction, kind | a subtraction's part of a kind | state_taxes |
+| state_recapture         | year                 | recaptured bracket benefit (NY)  | state_taxes |
 | premium                 | year                 | Medicare IRMAA premiums paid       | medicare |
 | marketplace_premium     | year                 | marketplace premium net of credit | marketplace |
 | aca_income              | year, region         | household income in one region    | marketplace |
@@ -96,7 +99,14 @@ adds it, and the module's docstring lists its families):
 | surtax_on_nii, surtax_nii_lesser_a,           |                     |               |
 | surtax_nii_lesser_b                           |                     |               |
 | state_taxable, state_credit_cap,              | year                | state_taxes   |
-| state_credit_allowed, state_tax_total         |                     |               |
+| state_credit_allowed, state_tax_total,        |                     |               |
+| state_local_taxable                           |                     |               |
+| state_take_limit                              | year, kind          | state_taxes   |
+| state_subtraction_tier,                       | year, name, tier    | state_taxes   |
+| state_subtraction_tier_cap                    |                     |               |
+| state_interval_below, state_interval_above    | year, name, piece   | state_taxes   |
+| state_interval_one, state_subtraction_cliff   | year, name          | state_taxes   |
+| state_recapture_piece, state_recapture_floor  | year, piece         | state_taxes   |
 | state_subtraction_share, state_surtax,        | year, name          | state_taxes   |
 | state_allowance_below, state_allowance_above, |                     |               |
 | state_cap_low, state_cap_high,                |                     |               |
