@@ -234,3 +234,17 @@ def test_unknown_rule_set_lists_known_ones(capsys: pytest.CaptureFixture[str]) -
     assert "no rule set named 'us-federal-1999'" in err
     assert "us-federal-2025" in err and "us-federal-2026" in err
     assert "Traceback" not in err
+
+
+def test_the_preferential_tax_line_names_the_rule_sets_schedules(capsys) -> None:
+    # UK 2025-26 (gov.uk rates): 80,000 of other income is higher rate; dividends 3,000 less
+    # the 500 allowance at 33.75% = 843.75; gains 10,000 less the 3,000 exempt amount at 24%
+    # = 1,680. Together 2,523.75, which is not all "capital gains tax".
+    args = ["--filing-status", "single", "--age", "50", "--ordinary-income", "80000"]
+    gains = ["--ltcg", "10000", "--qualified-dividends", "3000"]
+    code, out, _ = run(capsys, "--rules", "uk-2025-26", *args, *gains)
+    assert code == 0
+    assert "Tax on savings, dividends and capital gains   2,523.75" in out
+    code, out, _ = run(capsys, "--rules", "us-federal-2026", *args, *gains)
+    assert code == 0 and "Tax on qualified dividends and long-term gains" in out
+    assert "Capital gains tax" not in out

@@ -273,7 +273,7 @@ def result_table(household: Household, result: TaxResult, rates: dict[str, float
         ("  ordinary part", _money(result.ordinary_taxable_income)),
         ("  preferential part", _money(result.preferential_taxable_income)),
         ("Ordinary tax", _money(result.ordinary_tax)),
-        ("Capital gains tax", _money(result.capital_gains_tax)),
+        (_preferential_label(household.rules), _money(result.capital_gains_tax)),
         ("Credits (subtracted)", _money(result.credits)),
         ("NIIT", _money(result.niit)),
         ("Early-withdrawal penalty", _money(result.early_withdrawal_penalty)),
@@ -292,6 +292,16 @@ def result_table(household: Household, result: TaxResult, rates: dict[str, float
         title += f" (amounts in {currency.symbol(code).strip()}, {code})"
     lines = [title, ""] + [f"{label:<{width}}  {value:>{value_width}}" for label, value in rows]
     return "\n".join(lines)
+
+
+def _preferential_label(rules: RuleSet) -> str:
+    """The tax on preferential income, named by the rule set's schedules (US: qualified
+    dividends and long-term gains; UK: savings, dividends, capital gains)."""
+    names = [p.name.replace("_", " ") for p in rules.preferential]
+    if not names:
+        return "Tax on preferential income"
+    listed = ", ".join(names[:-1]) + (" and " if len(names) > 1 else "") + names[-1]
+    return f"Tax on {listed.replace('ltcg', 'long-term gains')}"
 
 
 def _layered_rows(rules: RuleSet, result: TaxResult) -> list[tuple[str, str]]:
