@@ -642,9 +642,8 @@ class _Search:
             )
             if report.status not in ("optimal", "feasible"):
                 break
-            decisions = read_decisions(ctx)
-            ledger = replay(plan, self.rules, decisions)
-            candidate = _Candidate(report, ctx, values(ctx), decisions, ledger)
+            candidate = self._candidate(report, ctx)
+            ledger = candidate.ledger
             if not _taxes_agree(ctx, ledger):
                 # The LP met a kink's fixed side on paper only (e.g. the §1(h)(1) cap row
                 # satisfied by filling brackets out of order), so its taxes are not the
@@ -714,10 +713,13 @@ class _Search:
         progress.step(f"cliff step-back LP: {report.status} ({report.seconds:.1f} s)")
         if report.status not in ("optimal", "feasible"):
             return None
+        candidate = self._candidate(report, ctx)
+        return candidate if _taxes_agree(ctx, candidate.ledger) else None
+
+    def _candidate(self, report: SolveReport, ctx: ModelContext) -> _Candidate:
+        """A solved model's plan, its solution kept and its decisions replayed by the ledger."""
         decisions = read_decisions(ctx)
-        ledger = replay(plan, self.rules, decisions)
-        if not _taxes_agree(ctx, ledger):
-            return None
+        ledger = replay(self.plan, self.rules, decisions)
         return _Candidate(report, ctx, values(ctx), decisions, ledger)
 
     def untangle(self, run: _Run) -> tuple[_Run, list[Circle], list[Circle]]:

@@ -287,6 +287,15 @@ def test_the_exact_model_pays_irmaa_and_agrees_with_the_ledger():
             assert medicare.irmaa(magi, "single", 1).annual_surcharge == pytest.approx(row["irmaa"])
 
 
+# A taxable account whose basis equals its value: selling it realizes no gain.
+CASH_AT_BASIS = {
+    "name": "cash",
+    "kind": "taxable",
+    "balances": {"index": 400_000},
+    "basis": {"index": 400_000},
+}
+
+
 def _converter(irmaa: bool):
     """Kim (65) converts to Roth before Social Security starts at 70 (heirs pay 35%)."""
     return _household(
@@ -295,14 +304,7 @@ def _converter(irmaa: bool):
         1_200_000,
         horizon_age=90,
         income=_social_security(2031, 30_000),
-        more_accounts=[
-            {
-                "name": "cash",
-                "kind": "taxable",
-                "balances": {"index": 400_000},
-                "basis": {"index": 400_000},
-            }
-        ],
+        more_accounts=[CASH_AT_BASIS],
         withdrawal={"policy": "fixed_real", "rate": 0.03, "basis": "net"},
         objective={"kind": "max_estate", "heir_tax_rate": 0.35},
     )
@@ -339,14 +341,7 @@ def _one_conversion_world(irmaa: bool, heir_tax_rate: float):
         horizon_age=66,
         inflation=0.0,
         tiers=[{"name": "index", "expected_return": 0.0, "yield": 0.0, "yield_character": "none"}],
-        more_accounts=[
-            {
-                "name": "cash",
-                "kind": "taxable",
-                "balances": {"index": 400_000},
-                "basis": {"index": 400_000},
-            }
-        ],
+        more_accounts=[CASH_AT_BASIS],
         withdrawal={"policy": "fixed_amount", "amount": 20_000, "basis": "net"},
         objective={"kind": "max_estate", "heir_tax_rate": heir_tax_rate},
     )
