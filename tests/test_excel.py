@@ -478,3 +478,16 @@ def test_a_plan_that_owes_no_tax_still_writes_its_workbook(tmp_path):
     path = tmp_path / "plan.xlsx"
     result.to_excel(path)
     assert "Charts" in load_workbook(path).sheetnames
+
+
+def test_a_note_naming_a_rule_set_field_is_not_sent_to_the_plan_file():
+    """Notes may name a rule-set field; the Inputs sheet names the rule set, not 'the plan
+    file', and still words plan-file fields as before."""
+    from taxopt.report.inputs import _rule_set_paths
+    from taxopt.rules import load_rules
+
+    rules = load_rules("uk-2025-26")
+    note = "above £268,275 (account_kinds.sipp.tax_free_lifetime_limit); (withdrawal.rate)"
+    assert _rule_set_paths(note, rules) == "above £268,275 (rule set uk-2025-26); (withdrawal.rate)"
+    note = "x (contribution_limits[sipp].after_withdrawal)"
+    assert _rule_set_paths(note, rules) == "x (rule set uk-2025-26)"

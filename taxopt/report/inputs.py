@@ -3,6 +3,8 @@ earnings, savings, assumptions, the rule set; where each tier lives; the plan fi
 
 from __future__ import annotations
 
+import re
+
 from taxopt.cashflows import claim_of
 from taxopt.report.book import Sheet
 from taxopt.report.labels import (
@@ -336,9 +338,24 @@ def _notes(sheet: Sheet, result) -> None:
     for note in notes:
         for name in sorted(labels, key=len, reverse=True):  # accounts by the client's names
             note = note.replace(name, labels[name])
+        note = _rule_set_paths(note, result.rules)
         text = SNAKE_CASE.sub(lambda m: f"{humanize(m.group(0)).lower()} (in the plan file)", note)
         sheet.wrapped(text, last, lines=max(1, len(text) // 110 + 1))
     sheet.skip()
+
+
+# "(account_kinds.sipp.tax_free_lifetime_limit)": a field path in parentheses.
+FIELD_PATH = re.compile(r"\((?P<root>[a-z][a-z0-9_]*)(?:\[[^\]]*\])?(?:\.[A-Za-z0-9_]+)*\)")
+
+
+def _rule_set_paths(note: str, rules) -> str:
+    """A note's field path into the rule set (not the plan file) named as the rule set."""
+    fields = type(rules).model_fields
+
+    def named(m: re.Match) -> str:
+        return f"(rule set {rules.name})" if m.group("root") in fields else m.group(0)
+
+    return FIELD_PATH.sub(named, note)
 
 
 def _implied_note(rules, account, label: str) -> str:
