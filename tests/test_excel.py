@@ -491,3 +491,18 @@ def test_a_note_naming_a_rule_set_field_is_not_sent_to_the_plan_file():
     assert _rule_set_paths(note, rules) == "above £268,275 (rule set uk-2025-26); (withdrawal.rate)"
     note = "x (contribution_limits[sipp].after_withdrawal)"
     assert _rule_set_paths(note, rules) == "x (rule set uk-2025-26)"
+
+
+def test_this_year_shows_the_state_tax_its_total_includes(result, tmp_path):
+    """With a state the expected total is federal + state; the sheet shows both, and the
+    ledger's federal tax is the sum of the federal lines above them."""
+    plan = result.plan.model_copy(update={"state": "ca"})
+    with_state = taxopt.optimize(plan, US_2026, mode="fast", with_baselines=False, paths=0)
+    book = openpyxl.load_workbook(write_plan_workbook(with_state, tmp_path / "ca.xlsx"))
+    rows = {r[0]: r[4] for r in rows_of(book["This year"]) if isinstance(r[0], str)}
+    federal, state = rows["Federal income tax ($)"], rows["State income tax, CA ($)"]
+    assert state > 0
+    assert rows["Expected income tax, total ($)"] == pytest.approx(federal + state, abs=0.5)
+    first = with_state.yearly.iloc[0]
+    parts = first[["ordinary_tax", "capital_gains_tax", "niit", "early_withdrawal_penalty"]]
+    assert federal == pytest.approx(parts.sum(), abs=0.5)  # US plans here claim no credits

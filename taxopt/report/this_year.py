@@ -317,6 +317,13 @@ def _tax_block(sheet: Sheet, result) -> None:
         ("Tax on dividends and gains ($)", row["capital_gains_tax"], "money"),
         ("Net investment income tax ($)", row["niit"], "money"),
         ("Early-withdrawal penalty ($)", row["early_withdrawal_penalty"], "money"),
+    ]
+    if result.plan.state is not None:  # the total adds the state's tax: show it beside
+        lines += [
+            ("Federal income tax ($)", row["federal_tax"], "money"),
+            (f"State income tax, {result.plan.state.upper()} ($)", row["state_tax"], "money"),
+        ]
+    lines += [
         ("Expected income tax, total ($)", row["total_tax"], "money"),
         ("Tax bracket of the last dollar of ordinary income", room.bracket_rate, "percent"),
     ]
