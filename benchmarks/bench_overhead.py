@@ -188,7 +188,7 @@ def breakdown(plan, rules, folder: Path, repeat: int, floor: float) -> list[tupl
 
     imports = (
         "import taxopt.cli, taxopt.cli.optimize_cmd, taxopt.optimize, taxopt.baselines, "
-        "taxopt.report.excel, pandas, pulp, highspy, openpyxl"
+        "taxopt.report.excel, pandas, pulp, highspy, xlsxwriter"
     )
     start_up = timed(lambda: subprocess.run([sys.executable, "-c", imports], check=True), repeat)[0]
     builds = statistics.median(build_cpu(plan, rules) for _ in range(repeat))
@@ -201,7 +201,7 @@ def breakdown(plan, rules, folder: Path, repeat: int, floor: float) -> list[tupl
     json_cpu = timed(lambda: result.to_json(folder / "b.json"), repeat)[0]
     workbook = timed(lambda: result.to_excel(folder / "b.xlsx"), repeat)[0]
     return [
-        ("python start-up and imports (pandas, PuLP, highspy, openpyxl, taxopt)", start_up),
+        ("python start-up and imports (pandas, PuLP, highspy, XlsxWriter, taxopt)", start_up),
         ("model builds (PuLP)", builds),
         (
             "optimize's other Python work (ledger replays, circles, reconciliation)",
