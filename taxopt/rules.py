@@ -525,6 +525,12 @@ class PreferentialSchedule(Cited):
         return self.allowance.get(status, 0.0)
 
 
+class PreferentialCap(Cited):
+    """The tax with the preferential schedules never exceeds the tax on all taxable income
+    at the ordinary rates (US: IRC §1(h)(1), "a tax equal to the lesser of"). A rule set
+    without this table taxes its preferential income at its own rates alone (UK)."""
+
+
 class CapitalGains(Cited):
     inclusion_rate: float = Field(1.0, gt=0, le=1, description="fraction of a gain that is taxable")
     annual_exemption: dict[FilingStatus, float] = Field(default_factory=dict)
@@ -1229,6 +1235,7 @@ class RuleSet(Strict):
     deductions: list[Deduction] = Field(default_factory=list)
     credits: list[Credit] = Field(default_factory=list)
     preferential: list[PreferentialSchedule] = Field(default_factory=list)
+    preferential_cap: PreferentialCap | None = None
     capital_gains: CapitalGains
     surtaxes: list[Surtax] = Field(default_factory=list)
     benefit_taxation: BenefitTaxation | None = None

@@ -170,7 +170,7 @@ def _declare_brackets(ctx: ModelContext, year: int, rules: RuleSet) -> None:
             v["preferential_band"].add((year, i))
     for i, (start, end) in enumerate(cuts):
         v["ordinary_segment"].add((year, i), high=None if end is None else end - start)
-    if rules.preferential and ctx.exact and _cap_saving(rules, status) > 0:
+    if _cap_applies(rules) and ctx.exact and _cap_saving(rules, status) > 0:
         ordinary = rules.ordinary.brackets[status]
         for i, (start, end, _rate) in enumerate(ordinary.bands()):
             v["regular_segment"].add((year, i), high=None if math.isinf(end) else end - start)
@@ -204,6 +204,11 @@ def _benefit_pieces(rules: RuleSet, status: str, benefits: float) -> list[float 
     len2 = (base2 - base1) - len1
     len3 = (table.max_fraction * benefits - first_cap) / table.rate2
     return [base1, len1, len2, len3, None]
+
+
+def _cap_applies(rules: RuleSet) -> bool:
+    """The rule set caps preferential tax at ordinary rates ([preferential_cap], US)."""
+    return bool(rules.preferential) and rules.preferential_cap is not None
 
 
 def _cap_saving(rules: RuleSet, status: str) -> float:
@@ -378,7 +383,7 @@ def _add_year_taxes(ctx: ModelContext, year: int, rules: RuleSet) -> None:
             ctx, year, rules.preferential[0].brackets[status], segments, preferential_income, big
         )
 
-    if rules.preferential:
+    if _cap_applies(rules):
         income_tax = _add_ordinary_cap(
             ctx,
             year,
