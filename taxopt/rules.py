@@ -904,8 +904,8 @@ class AccountKind(Cited):
         ge=0,
         le=MAX_AMOUNT,
         description="most one person may take tax free over a lifetime from accounts of this "
-        "kind (UK lump sum allowance), nominal, not indexed; the model and the ledger take "
-        "the fraction of every withdrawal tax free and the result warns where a plan passes it",
+        "kind (UK lump sum allowance), nominal, not indexed; the model and the ledger take at "
+        "most the fraction of each withdrawal tax free and at most this in all",
     )
     rmd: bool = False
     early_withdrawal_penalty: bool = False
