@@ -767,13 +767,19 @@ class SocialSecurity(Cited):
     further_reduction_per_month: float = Field(ge=0, le=1)
     delayed_credits: list[DelayedCredit]
     spousal_fraction: float | None = Field(
-        None, ge=0, le=1, description="a spouse's benefit at full retirement age, a fraction "
-        "of the other spouse's (0.5); none: no spousal benefit"
+        None,
+        ge=0,
+        le=1,
+        description="a spouse's benefit at full retirement age, a fraction "
+        "of the other spouse's (0.5); none: no spousal benefit",
     )
     spousal_reduction_per_month: float | None = Field(
-        None, ge=0, le=1, description="a spouse's benefit: reduction for each of the first "
+        None,
+        ge=0,
+        le=1,
+        description="a spouse's benefit: reduction for each of the first "
         "reduction_months months before full retirement age (25/36 of 1%); "
-        "further_reduction_per_month beyond"
+        "further_reduction_per_month beyond",
     )
 
     def claim_ages(self) -> range:
@@ -893,6 +899,11 @@ class AccountKind(Cited):
     """Tax treatment of an account kind; the model reads only this, never the kind's name."""
 
     label: str
+    short_label: str | None = Field(
+        None,
+        description="the kind's name in a heading (UK: 'ISA'); the report says 'Roth', "
+        "'traditional' or 'taxable' for its growth where a kind of that growth has none",
+    )
     contributions: Literal["deductible", "after_tax"]
     growth: Growth
     withdrawals: WithdrawalTax
@@ -1224,6 +1235,11 @@ class Meta(Strict):
         "not listed covers one person",
     )
     description: str = ""
+    estate_note: str = Field(
+        "",
+        description="what the after-tax estate figure leaves out under these rules "
+        "(UK: inheritance tax); shown beside the figure",
+    )
 
 
 class RuleSet(Strict):

@@ -27,8 +27,9 @@ from xlsxwriter.chart import Chart
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-from taxopt.currency import localize, number_format
+from taxopt.currency import number_format
 from taxopt.io import write_atomically
+from taxopt.report.vocabulary import Vocabulary
 
 FONT = "Arial"  # LibreOffice substitutes the metric-compatible Liberation Sans
 BODY_PT = 10
@@ -128,9 +129,16 @@ def clean(value: Any, kind: str = "text") -> Any:
 class Book:
     """One workbook: cached formats, the client and date for headers, atomic saving."""
 
-    def __init__(self, client: str, date: dt.date | None = None, currency: str = "USD"):
+    def __init__(
+        self,
+        client: str,
+        date: dt.date | None = None,
+        currency: str = "USD",
+        vocabulary: Vocabulary | None = None,
+    ):
         self.client = client
         self.currency = currency  # ISO 4217: money cells and texts show its symbol
+        self.vocabulary = vocabulary or Vocabulary(currency=currency)
         self.date = date or dt.date.today()
         self._buffer = io.BytesIO()
         self.workbook = xlsxwriter.Workbook(
@@ -159,6 +167,10 @@ class Book:
                 props["num_format"] = NUMBER_FORMATS[kind]
             self._formats[key] = self.workbook.add_format(props)
         return self._formats[key]
+
+    def say(self, text: str) -> str:
+        """A text written in US terms and dollars, in the rule set's words and currency."""
+        return self.vocabulary.say(text)
 
     def add_sheet(self, title: str, client: str | None = None) -> Sheet:
         sheet = Sheet(self, title, client or self.client)
@@ -287,7 +299,7 @@ class Sheet:
         elif isinstance(value, float):
             self.ws.write_number(row, col, value, fmt)
         else:
-            self.ws.write_string(row, col, localize(str(value), self.book.currency), fmt)
+            self.ws.write_string(row, col, self.book.say(str(value)), fmt)
 
     def formula(
         self, row: int, col: int, formula: str, value: float, kind: str, style: str = "body"
@@ -304,7 +316,7 @@ class Sheet:
         """A paragraph merged across columns 0..last_col, `lines` lines high."""
         height = max(1, lines) * 13.0
         row = self.advance(height)
-        text = localize(text, self.book.currency)
+        text = self.book.say(text)
         self.ws.merge_range(row, 0, row, last_col, text, self.book.format(style))
         return row
 

@@ -19,7 +19,7 @@ from taxopt.report.labels import (
     policy_label,
     tier_label,
 )
-from taxopt.report.tables import Column, Table, write_table, write_tables
+from taxopt.report.tables import Column, Table, first_column_width, write_table, write_tables
 
 TODAY = "(today's $)"
 CHOSEN_BY = {"optimizer": "the optimizer", "plan": "the plan"}
@@ -398,7 +398,8 @@ def write_location(sheet: Sheet, result) -> None:
     plan, rules = result.plan, result.rules
     labels = account_labels(plan, rules)
     tiers = plan.tier_names
-    sheet.set_widths([28, *([12.5] * (len(tiers) + 2))])
+    first = first_column_width(labels.values())
+    sheet.set_widths([first, *([12.5] * (len(tiers) + 2))])
     sheet.text_row("Where each tier lives", "title", 24.0)
     sheet.text_row(
         "Holdings after each year's moves, in nominal dollars of that year; the last column "

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from taxopt.report.labels import account_labels, humanize, place_of
 from taxopt.report.tables import Column, Table
+from taxopt.report.vocabulary import Vocabulary
 
 NOMINAL = "(nominal $)"
 REAL = "(today's $)"
@@ -264,6 +265,8 @@ def ledger_table(result) -> Table:
     y = result.yearly
     columns = []
     for key in y.columns:
+        if _not_in_rules(key, result.rules, y):
+            continue
         label, kind = _ledger_label(key, labels, rates)
         values = list(y[key])
         if key == "retired":
@@ -281,6 +284,19 @@ def ledger_table(result) -> Table:
             )
         )
     return Table("The ledger: every figure of every year", columns, keys=1)
+
+
+# Columns of US mechanisms (conversions, RMDs, Roth ordering, Social Security, IRMAA):
+# left out of the ledger of a rule set without them when they are zero every year.
+_US_ONLY = ("conversion", "rmd", "roth_", "irmaa", "social_security", "taxable_ss")
+
+
+def _not_in_rules(key: str, rules, yearly) -> bool:
+    words = Vocabulary.of(rules)
+    if words.is_us or not any(part in key for part in _US_ONLY):
+        return False
+    values = yearly[key]
+    return values.dtype.kind in "fiu" and bool((values.abs() < 0.005).all())
 
 
 def _ledger_label(key: str, labels: dict[str, str], rates) -> tuple[str, str]:
