@@ -350,3 +350,34 @@ def test_the_uk_example_is_shown_in_pounds(example, tmp_path):
     formats = {c.number_format for ws in book for row in ws.iter_rows() for c in row}
     assert '"£"#,##0;-"£"#,##0;0' in formats
     assert not any("#,##0;-#,##0;0" == f for f in formats)  # no money cell without £
+
+
+def test_the_uk_workbook_has_no_us_words_or_dollars(example, tmp_path):
+    """Every text of the real file (cells of every sheet, chart titles, axes and series,
+    number formats) is in the UK's words: no '$', 'Roth', 'RMD' or 'IRA' (the plan file
+    sheet quotes the plan verbatim, whose field names are lower-case identifiers)."""
+    import re
+    import zipfile
+
+    path = example.to_excel(tmp_path / "uk.xlsx")
+    with zipfile.ZipFile(path) as parts:
+        xml = {n: parts.read(n).decode("utf-8") for n in parts.namelist() if n.endswith(".xml")}
+    # Chart ranges ('Chart data'!$A$5:$A$50) are cell references, not text a reader sees.
+    xml = {n: re.sub(r"<c:f>.*?</c:f>", "", text) for n, text in xml.items()}
+    charts = [n for n in xml if n.startswith("xl/charts/")]
+    assert charts and "xl/sharedStrings.xml" in xml
+    for name in [*charts, "xl/sharedStrings.xml", "xl/styles.xml"]:
+        for word in (r"\$", r"\bRoth\b", r"\bRMDs?\b", r"\bIRA\b", r"\bdollars?\b"):
+            found = re.search(word, xml[name])
+            context = xml[name][max(0, found.start() - 80) : found.end() + 40] if found else ""
+            assert found is None, f"{name}: {context}"
+    book = openpyxl.load_workbook(path)
+    assert "Glossary" in book.sheetnames
+    terms = [c.value for c in book["Glossary"]["A"] if c.value]
+    assert {"ISA", "SIPP", "GIA"} <= set(terms)
+    this_year = book["This year"]
+    headers = [c.value for row in this_year.iter_rows(max_row=12) for c in row if c.value]
+    assert not any("Convert" in str(h) or "minimum withdrawal" in str(h) for h in headers)
+    longest = max(len(a) for a in ("Sam's Self-invested personal pension (SIPP)",))
+    assert this_year.column_dimensions["A"].width >= longest
+    assert book["Inputs"].column_dimensions["A"].width >= longest

@@ -28,7 +28,8 @@ CHOSEN_BY = {"optimizer": "the optimizer", "plan": "the plan"}
 def write_inputs(sheet: Sheet, result) -> None:
     plan = result.plan
     tiers = plan.tier_names
-    sheet.set_widths([30, 12, *([12.5] * max(len(tiers) + 2, 5))])
+    names = account_labels(plan, result.rules).values()
+    sheet.set_widths([first_column_width(names, 30), 12, *([12.5] * max(len(tiers) + 2, 5))])
     sheet.text_row("Inputs to confirm", "title", 24.0)
     sheet.text_row(
         f"Everything the plan assumes. Amounts are {plan.start_year} (today's) dollars.",
