@@ -210,7 +210,8 @@ class _Replay:
             if kind.withdrawals == WithdrawalTax.ORDINARY:
                 tax_free = self._tax_free(a, year, withdrawal + converted_out)
                 income.ordinary += withdrawal + converted_out - tax_free
-                row[f"tax_free_{name}"] = tax_free
+                if kind.tax_free_withdrawal_fraction > 0:
+                    row[f"tax_free_{name}"] = tax_free
                 if owner is not None and rules.withdrawal_is_early(
                     a.kind, owner.age_in(year), year
                 ):

@@ -86,8 +86,9 @@ FIRST_COLUMN_MIN = 28.0  # width units: the first column of a sheet of accounts
 
 
 def first_column_width(labels, minimum: float = FIRST_COLUMN_MIN) -> float:
-    """A first column wide enough for its longest label (about one unit a character)."""
-    return max([minimum, *(len(str(label)) + 2.0 for label in labels)])
+    """A first column wide enough for its longest label (a width unit is one digit; a
+    label's characters average about 0.8 of one in the body font)."""
+    return max([minimum, *(0.8 * len(str(label)) + 2.0 for label in labels)])
 
 
 def widths_for(tables: Sequence[Table], minimum: Sequence[float] = ()) -> list[float]:

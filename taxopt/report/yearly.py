@@ -251,6 +251,7 @@ _PER_ACCOUNT = {
     "contribution": "Contribution to",
     "withdrawal": "Withdrawal from",
     "conversion_out": "Converted to Roth from",
+    "tax_free": "Taken tax free from",
     "rmd": "RMD due from",
     "closing": "Closing balance",
 }
