@@ -437,3 +437,37 @@ def test_labels_are_unique(names):
 def test_money_never_prints_minus_zero(value):
     text = _money(value, signed=True)
     assert text not in ("-0", "+-0") and text[0] in "+-"
+
+
+# ---------------------------------------------------------------------------------------
+# One household under several jurisdictions (accounts mapped by `kinds`)
+
+
+def test_a_household_whose_accounts_map_runs_under_us_and_uk_rules():
+    """The UK example names each account's US kind (`kinds = { US = ... }`): it is planned
+    under both, each in its own currency, and the table says the units differ."""
+    plan = EXAMPLES / "uk-higher-rate-saver.toml"
+    result = compare([plan], [BASE, "uk-2025-26"], mode="fast", processes=1)
+    assert not result.errors
+    assert set(result.table["status"]) == {"optimal"}
+    footer = render_table(result).splitlines()[-1]
+    assert "not converted" in footer and "uk-2025-26 in £" in footer and f"{BASE} in $" in footer
+
+
+def test_an_account_without_a_mapping_is_refused_in_one_line_naming_it(tmp_path):
+    """Without its US kind the ISA cannot be placed under US rules: that pair is an error
+    row whose message is one line naming the field and the mapping to add; the UK pair
+    still runs."""
+    text = (EXAMPLES / "uk-higher-rate-saver.toml").read_text()
+    assert 'kinds = { US = "roth_ira" }\n' in text
+    unmapped = tmp_path / "uk-unmapped.toml"
+    unmapped.write_text(text.replace('kinds = { US = "roth_ira" }\n', ""))
+    result = compare([unmapped], [BASE, "uk-2025-26"], mode="fast", processes=1)
+    assert result.table.set_index("rules")["status"].to_dict() == {
+        BASE: "error",
+        "uk-2025-26": "optimal",
+    }
+    message = result.errors["UK higher-rate saver", BASE]
+    assert "\n" not in message
+    assert "accounts[1].kind: 'isa' is not an account kind of rule set us-federal-2026" in message
+    assert "kinds = { US = " in message and str(unmapped) in message
