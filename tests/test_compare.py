@@ -377,9 +377,7 @@ def test_cli_reports_a_failed_pair_as_a_row_and_a_warning(tmp_path, capsys):
     assert "Traceback" not in captured.err
 
 
-def test_cli_time_limit_with_room_changes_nothing_and_progress_names_each_pair(
-    tmp_path, capsys
-):
+def test_cli_time_limit_with_room_changes_nothing_and_progress_names_each_pair(tmp_path, capsys):
     """--time-limit covers the comparison (taxopt.progress); one that leaves room gives the
     rows a run without it gives, and --progress prints a line per pair as it is done."""
     base = ["compare", str(RETIREE), "--rules", BASE, "--rules", BASE, "--mode", "fast"]

@@ -20,6 +20,7 @@ from taxopt.report.labels import (
     tier_label,
 )
 from taxopt.report.tables import Column, Table, first_column_width, write_table, write_tables
+from taxopt.report.vocabulary import Vocabulary
 
 TODAY = "(today's $)"
 CHOSEN_BY = {"optimizer": "the optimizer", "plan": "the plan"}
@@ -289,7 +290,11 @@ def _assumptions(result) -> Table:
         ("Inflation a year", plan.inflation, "percent"),
         (f"Estate to leave at least {TODAY}", obj.bequest_floor, "money"),
         ("Heirs' tax rate on traditional money", obj.heir_tax_rate, "percent"),
-        ("Roth conversions allowed", "yes" if plan.options.roth_conversions else "no", "text"),
+        *(
+            [("Roth conversions allowed", "yes" if plan.options.roth_conversions else "no", "text")]
+            if Vocabulary.converts(result.rules)
+            else []
+        ),
         ("Portfolio mix (index tiers)", weights, "text"),
         ("Each tier may differ from its weight by", p.tolerance, "percent"),
     ]

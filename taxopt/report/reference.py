@@ -27,6 +27,8 @@ def write_rules(sheet: Sheet, rules) -> None:
         sheet.wrapped(meta.description, 2, lines=3)
     sheet.skip()
     values = [v for v in rule_values(rules) if v.table not in {"meta", "extends"}]
+    if not sheet.book.vocabulary.is_us:  # switches the rule set leaves off (rmd = false)
+        values = [v for v in values if v.value is not False]
     widths = [30.0, 36.0, 64.0]
     header = ["Item", "Value", "Source"]
     sheet.keep(20 + 30 + 4 * ROW_PT)

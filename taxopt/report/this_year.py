@@ -267,7 +267,8 @@ def write_this_year(sheet: Sheet, result) -> None:
                     Column("Hold after the moves ($)", [t.after for t in trades]),
                     Column("Buy (+) / sell (-) ($)", [t.change for t in trades]),
                 ],
-                note="Changes include this year's contributions, withdrawals and conversions.",
+                note="Changes include this year's contributions, withdrawals"
+                + (" and conversions." if words.has_conversions else "."),
             ),
         )
     else:
@@ -322,6 +323,11 @@ def _tax_block(sheet: Sheet, result) -> None:
     row = result.yearly.iloc[0]
     room = this_year_headroom(result)
     rules = result.rules
+    example_income = (
+        "a conversion"
+        if sheet.book.vocabulary.has_conversions
+        else "a withdrawal from a traditional account"
+    )
     lines: list[tuple[str, float | None, str]] = [
         ("Adjusted gross income ($)", row["agi"], "money"),
         ("Taxable income ($)", row["taxable_income"], "money"),
@@ -342,7 +348,7 @@ def _tax_block(sheet: Sheet, result) -> None:
     if room.ordinary_room is not None:
         lines.append(
             (
-                f"More ordinary income (a conversion, say) before the "
+                f"More ordinary income ({example_income}, say) before the "
                 f"{room.next_bracket_rate:.0%} bracket ($)",
                 room.ordinary_room,
                 "money",

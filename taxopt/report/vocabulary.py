@@ -42,9 +42,14 @@ class Vocabulary:
             currency=rules.meta.currency,
             places=places,
             has_rmd=rules.rmd is not None and any(k.rmd for k in rules.account_kinds.values()),
-            has_conversions=any(k.convertible_to for k in rules.account_kinds.values()),
+            has_conversions=cls.converts(rules),
             public_pension=public,
         )
+
+    @staticmethod
+    def converts(rules: RuleSet) -> bool:
+        """Whether any account kind of the rule set converts into another (US Roth)."""
+        return any(k.convertible_to for k in rules.account_kinds.values())
 
     @property
     def is_us(self) -> bool:
@@ -65,9 +70,9 @@ class Vocabulary:
             (r"\bTaxable accounts?\b", f"{taxed} account"),
             (r"\b[Ss]ocial [Ss]ecurity\b", self.public_pension),
             (r"\bdollar\b", UNIT_WORDS.get(self.currency.upper(), "unit").removesuffix("s")),
-            (r"\bAn minimum\b", "A minimum"),
             (r"\bRMDs?\b", "minimum withdrawal"),
             (r"\bIRA, 401\(k\)\b", deferred),
+            (r"\bAn minimum\b", "A minimum"),
         ):
             text = re.sub(pattern, word, text)
         return text
