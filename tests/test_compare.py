@@ -31,6 +31,7 @@ from taxopt.compare import (
     _label,
     _money,
     compare,
+    comparison_workbook,
     render_table,
 )
 from taxopt.report.excel import CLIENT_SHEETS, SHEETS
@@ -441,15 +442,34 @@ def test_money_never_prints_minus_zero(value):
 # One household under several jurisdictions (accounts mapped by `kinds`)
 
 
-def test_a_household_whose_accounts_map_runs_under_us_and_uk_rules():
+def test_a_household_whose_accounts_map_runs_under_us_and_uk_rules(tmp_path):
     """The UK example names each account's US kind (`kinds = { US = ... }`): it is planned
-    under both, each in its own currency, and the table says the units differ."""
+    under both, each in its own currency, and the table says the units differ. In the
+    workbook each pair's sheets speak its rule set: the UK pair's money cells carry £ and
+    its texts say ISA, the US pair's say Roth."""
     plan = EXAMPLES / "uk-higher-rate-saver.toml"
     result = compare([plan], [BASE, "uk-2025-26"], mode="fast", processes=1)
     assert not result.errors
     assert set(result.table["status"]) == {"optimal"}
     footer = render_table(result).splitlines()[-1]
     assert "not converted" in footer and "uk-2025-26 in £" in footer and f"{BASE} in $" in footer
+    path = comparison_workbook(result).save(tmp_path / "compare.xlsx")
+    book = openpyxl.load_workbook(path)
+
+    def texts(title: str) -> str:
+        return " ".join(str(c.value) for row in book[title].iter_rows() for c in row if c.value)
+
+    def pound_cells(title: str) -> int:
+        cells = [c for row in book[title].iter_rows() for c in row]
+        return sum("£" in (c.number_format or "") for c in cells)
+
+    us, uk = (
+        result.sheet_prefix(result.plans[0], BASE),
+        result.sheet_prefix(result.plans[0], "uk-2025-26"),
+    )
+    assert "Roth" in texts(f"{us}Plan") and pound_cells(f"{us}This year") == 0
+    assert "Roth" not in texts(f"{uk}Plan") and "ISA" in texts(f"{uk}Plan")
+    assert pound_cells(f"{uk}This year") > 0
 
 
 def test_an_account_without_a_mapping_is_refused_in_one_line_naming_it(tmp_path):

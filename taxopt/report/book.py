@@ -13,6 +13,7 @@ its header and no chart is split. Pages are US Letter, landscape (set in the fil
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import math
@@ -152,7 +153,7 @@ class Book:
         self.sheets: list[Sheet] = []
 
     def format(self, style: str = "body", kind: str = "text", **extra: Any) -> Format:
-        key = (style, kind, tuple(sorted(extra.items())))
+        key = (style, kind, self.currency, tuple(sorted(extra.items())))
         if key not in self._formats:
             props = {
                 "font_name": FONT,
@@ -167,6 +168,16 @@ class Book:
                 props["num_format"] = NUMBER_FORMATS[kind]
             self._formats[key] = self.workbook.add_format(props)
         return self._formats[key]
+
+    @contextlib.contextmanager
+    def speaking(self, currency: str, vocabulary: Vocabulary):
+        """Write in `currency` and `vocabulary` inside the block (one result's sheets)."""
+        saved = self.currency, self.vocabulary
+        self.currency, self.vocabulary = currency, vocabulary
+        try:
+            yield self
+        finally:
+            self.currency, self.vocabulary = saved
 
     def say(self, text: str) -> str:
         """A text written in US terms and dollars, in the rule set's words and currency."""

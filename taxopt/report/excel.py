@@ -90,7 +90,13 @@ def write_plan_workbook(
 
 
 def add_plan_sheets(book: Book, result, prefix: str = "") -> PlanSheets:
-    """Add one result's sheets to `book`, each title starting with `prefix`."""
+    """Add one result's sheets to `book`, each title starting with `prefix`, in the words
+    and currency of its rule set (a comparison's book holds several)."""
+    with book.speaking(result.rules.meta.currency, Vocabulary.of(result.rules, result.plan)):
+        return _add_plan_sheets(book, result, prefix)
+
+
+def _add_plan_sheets(book: Book, result, prefix: str) -> PlanSheets:
     client = result.plan.name
     group = PlanSheets(prefix)
     for base in sheets_of(result):
