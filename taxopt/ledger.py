@@ -233,13 +233,10 @@ class _Replay:
         (taxopt.model.tax_free), else the fraction until the limit is used. A choice beyond
         either limit is cut to it, with a warning."""
         kind = self.kinds[account.name]
-        share = kind.tax_free_withdrawal_fraction * drawn
-        limit = kind.tax_free_lifetime_limit
-        if limit is None or share == 0.0 and (account.name, year) not in self.decisions.tax_free:
-            return share
+        if kind.tax_free_lifetime_limit is None:
+            return kind.tax_free_part(drawn)
         key = (account.owner, account.kind)
-        left = max(0.0, limit - self.tax_free_taken.get(key, 0.0))
-        allowed = min(share, left)
+        allowed = float(kind.tax_free_part(drawn, self.tax_free_taken.get(key, 0.0)))
         chosen = self.decisions.tax_free.get((account.name, year), allowed)
         if chosen > allowed + MONEY_TOLERANCE:
             self.warnings.append(

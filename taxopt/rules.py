@@ -921,6 +921,17 @@ class AccountKind(Cited):
     rmd: bool = False
     early_withdrawal_penalty: bool = False
     convertible_to: str | None = Field(None, description="kind a conversion moves money into")
+
+    def tax_free_part(self, drawn: Any, taken: Any = 0.0) -> Any:
+        """The tax-free part of `drawn` (nominal; float or numpy array) when the owner has
+        taken `taken` tax free from this kind before: the fraction of it, at most what is
+        left of the lifetime limit (UK: a quarter of each UFPLS until the lump sum
+        allowance is used, FA 2004 Sch.29 para.4A, ITEPA 2003 s.637Q)."""
+        share = self.tax_free_withdrawal_fraction * drawn
+        if self.tax_free_lifetime_limit is None:
+            return share
+        return np.minimum(share, np.maximum(0.0, self.tax_free_lifetime_limit - taken))
+
     contribution_limit: str | None = None
     roth_distribution_rules: bool = Field(
         False,

@@ -383,3 +383,33 @@ def test_the_uk_workbook_has_no_us_words_or_dollars(example, tmp_path):
     longest = len("Sam's Self-invested personal pension (SIPP)")  # 43 characters
     for sheet in ("This year", "Inputs"):  # was fixed at 28 and 30 units
         assert book[sheet].column_dimensions["A"].width >= 0.8 * longest + 2
+
+
+def test_stress_paths_replay_the_tax_free_amounts_the_plan_chose(example):
+    """Paths that earn exactly the plan's returns reproduce the ledger's tax every year,
+    with the plan's tax-free amounts (here half of what the optimizer chose: a legal
+    schedule that is not a quarter of each withdrawal) or with none chosen (a quarter of
+    each withdrawal until the allowance is used, as the ledger takes it)."""
+    import numpy as np
+
+    from taxopt.simulate import simulate
+
+    plan = example.plan
+    median = [
+        (1 + t.expected_return) / np.sqrt(1 + (t.volatility / (1 + t.expected_return)) ** 2) - 1
+        for t in plan.tiers
+    ]
+    returns = np.tile(median, (len(plan.years), 1))
+    sim = simulate(example, paths=2, returns=returns)
+    assert np.abs(sim.tax - example.yearly["total_tax"].to_numpy()).max() < 0.01
+    halved = {k: v / 2 for k, v in example.decisions.tax_free.items()}
+    greedy = {}
+    taxes = {}
+    for name, chosen in (("halved", halved), ("greedy", greedy)):
+        decisions = replace(example.decisions, tax_free=chosen)
+        ledger = replay(plan, example.rules, decisions)
+        variant = replace(example, decisions=decisions, ledger=ledger)  # its own spending
+        taxes[name] = ledger.yearly["total_tax"].to_numpy()
+        sim = simulate(variant, paths=2, returns=returns)
+        assert np.abs(sim.tax - taxes[name]).max() < 0.01, name
+    assert np.abs(taxes["halved"] - taxes["greedy"]).max() > 100  # two schedules
