@@ -267,8 +267,8 @@ def write_this_year(sheet: Sheet, result) -> None:
                     Column("Hold after the moves ($)", [t.after for t in trades]),
                     Column("Buy (+) / sell (-) ($)", [t.change for t in trades]),
                 ],
-                note="Changes include this year's contributions, withdrawals"
-                + (" and conversions." if words.has_conversions else "."),
+                note="Changes include this year's contributions, "
+                + ("withdrawals and conversions." if words.has_conversions else "and withdrawals."),
             ),
         )
     else:

@@ -68,6 +68,8 @@ class Vocabulary:
             (r"\btaxable accounts\b", f"{taxed} accounts"),
             (r"\btaxable account\b", f"{taxed} account"),
             (r"\bTaxable accounts?\b", f"{taxed} account"),
+            (r"\bthe rest taxable\b", f"the rest in {taxed}"),
+            (r"\btaxable and\b", f"{taxed} and"),
             (r"\b[Ss]ocial [Ss]ecurity\b", self.public_pension),
             (r"\bdollar\b", UNIT_WORDS.get(self.currency.upper(), "unit").removesuffix("s")),
             (r"\bRMDs?\b", "minimum withdrawal"),
