@@ -540,7 +540,9 @@ class _Search:
         if (not thorough and _near(best, bound)) or progress.out_of_time():
             return best
         if not thorough and best is not None:
-            more = self.regime_search(plan, best.ledger, REGIME_ROUNDS - 1, solved)
+            # The same chain goes on (its first round already solved): a round that does
+            # not improve on `best` ends it, as inside one search of REGIME_ROUNDS rounds.
+            more = self.regime_search(plan, best.ledger, REGIME_ROUNDS - 1, solved, best)
             best = _best_of(plan, best, more)
         fast = self.build(plan, "fast")
         if not progress.out_of_time() and self.solve_start(fast).status == "optimal":
@@ -617,13 +619,21 @@ class _Search:
             report = self.solve(ctx, relax=relax)
         return report
 
-    def regime_search(self, plan: Plan, ledger: Ledger, rounds: int, solved: _Solved | None = None):
+    def regime_search(
+        self,
+        plan: Plan,
+        ledger: Ledger,
+        rounds: int,
+        solved: _Solved | None = None,
+        chain: _Candidate | None = None,
+    ):
         """Build the exact model with its binaries fixed to the regime the ledger's true taxes
         imply (an LP without big-M rows), solve it, and repeat from the new plan's regime
         while the objective improves: a plan often sits on a kink, where the neighbouring
-        regime can be better. A regime in `solved` is not solved again. Returns the best
-        candidate or None."""
-        best, previous, unfaithful = None, None, None
+        regime can be better. A regime in `solved` is not solved again. `chain`: the last
+        round of a search this one continues (`ledger` is its plan's): the first round
+        must improve on it by REGIME_TOLERANCE to go on. Returns the best candidate or None."""
+        best, previous, unfaithful = chain, None, None
         solved = solved or _Solved()
         done = repairs = 0
         while done < rounds:
