@@ -1109,7 +1109,8 @@ class Aca(Cited):
         k = np.minimum(
             np.searchsorted([b.end for b in self.bands], ratio, side="right"), len(self.bands) - 1
         )
-        start, end = np.array([b.start for b in self.bands])[k], np.array([b.end for b in self.bands])[k]
+        start = np.array([b.start for b in self.bands])[k]
+        end = np.array([b.end for b in self.bands])[k]
         initial = np.array([b.initial for b in self.bands])[k]
         final = np.array([b.final for b in self.bands])[k]
         share = initial + (final - initial) * ((ratio - start) / (end - start))
@@ -1122,7 +1123,8 @@ class Aca(Cited):
         """The benchmark premium less the credit (nominal dollars) at household income
         `magi`, a float (premium_tax_credit's net_premium) or a numpy array (one per path)."""
         if not isinstance(magi, np.ndarray):
-            return self.premium_tax_credit(magi, household_size, benchmark_premium, area).net_premium
+            credit = self.premium_tax_credit(magi, household_size, benchmark_premium, area)
+            return credit.net_premium
         share = self._applicable_percentages(magi / self.poverty_line(household_size, area))
         eligible = ~np.isnan(share)
         contribution = np.where(eligible, share, 0.0) * magi

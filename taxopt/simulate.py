@@ -28,9 +28,9 @@ paths; the loops are over years, accounts and tiers only):
 
 Spending is after tax and premiums: the withdrawal rule sets each retirement year's real
 spending target and the gross withdrawal is found per path by at most SECANT_STEPS secant
-steps on gross = spending + tax + premiums + contributions - income. Before retirement the target is the
-plan's own spending. Rules stated as a share of the portfolio apply it to the pre-tax
-opening balances and add the household's income (Social Security, pensions); the tax is
+steps on gross = spending + tax + premiums + contributions - income. Before retirement the
+target is the plan's own spending. Rules stated as a share of the portfolio apply it to the
+pre-tax opening balances and add the household's income (Social Security, pensions); the tax is
 drawn on top, so "4%" here asks more of the portfolio than a pre-tax 4% withdrawal.
 A path succeeds when every year's spending meets its target (within half a dollar, or a
 billionth of it); when the accounts cannot, the path spends what is left. A rule may ask
@@ -927,9 +927,7 @@ def run_paths(
         spend_all = np.isinf(target)
         if spend_all.any():  # more than the accounts can fund: they are emptied
             target = np.where(spend_all, 2.0 * (year.capacity + abs(year.income)) + 1.0, target)
-        start = (
-            target + year.contrib_total - year.income + policy.tax[i] + policy.premiums_paid[i]
-        )
+        start = target + year.contrib_total - year.income + policy.tax[i] + policy.premiums_paid[i]
         trade, residual = _gross_up(year, target, start)
         out.gross_up_residual = max(out.gross_up_residual, residual)
 

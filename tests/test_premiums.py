@@ -176,7 +176,9 @@ def test_the_rule_of_thumb_pays_the_marketplace_premium_net_of_the_credit():
 
 def test_above_the_cliff_the_rule_of_thumb_pays_the_whole_benchmark():
     # 70,000 is 447% of 15,650: above 400%, no credit.
-    run, yearly = _walk(_early_retiree(withdrawal={"policy": "fixed_amount", "amount": 70_000, "basis": "gross"}))
+    run, yearly = _walk(
+        _early_retiree(withdrawal={"policy": "fixed_amount", "amount": 70_000, "basis": "gross"})
+    )
     assert [o.premiums for o in run.outcomes] == pytest.approx([10_000] * 3)
     assert yearly["aca_credit"].to_numpy() == pytest.approx(0.0)
 
@@ -192,8 +194,13 @@ def _pensioner() -> dict:
         horizon_age=74,
         people=[{"name": "Kim", "birth_year": 1958}],
         income=[
-            {"name": "pension", "kind": "pension", "owner": "Kim", "start_year": 2026,
-             "annual": 150_000}
+            {
+                "name": "pension",
+                "kind": "pension",
+                "owner": "Kim",
+                "start_year": 2026,
+                "annual": 150_000,
+            }
         ],
         accounts=[
             {"name": "ira", "kind": "traditional_ira", "owner": "Kim", "balances": {"index": 5e5}},
@@ -258,4 +265,3 @@ def test_baselines_pay_the_premiums_and_agree_with_their_ledger(optimized):
         assert engine["premiums"].sum() > 100, name
         # The optimized plan, paying premiums too, still beats each rule of thumb.
         assert result.figures.sustainable_spending >= b.figures.sustainable_spending - CENT
-
