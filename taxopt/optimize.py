@@ -575,8 +575,22 @@ class _Search:
         progress.step(f"MILP over the cliff binaries: {report.status} ({report.seconds:.1f} s)")
         if report.status not in ("optimal", "feasible"):
             return None
-        ledger = replay(plan, self.rules, read_decisions(ctx))
-        return self.regime_search(plan, ledger, REGIME_ROUNDS)
+        # The MILP's plan meets its binaries only to the solver's tolerance: a year held at
+        # the cliff can sit cents above it, where the ledger reads the credit lost. So its
+        # own binaries (rounded) fix the regime LP first; the search goes on from that plan.
+        chosen = {
+            var.name: round(var.varValue or 0.0)
+            for var in ctx.prob.variables()
+            if var.name in free
+        }
+        held = self._fixed(
+            lambda name, year, rule: chosen.get(name, base(name, year, rule)), "MILP's cliff sides"
+        )
+        if held is None:
+            ledger = replay(plan, self.rules, read_decisions(ctx))
+            return self.regime_search(plan, ledger, REGIME_ROUNDS)
+        more = self.regime_search(plan, held.ledger, REGIME_ROUNDS, chain=held)
+        return _best_of(plan, held, more)
 
     def _milp(
         self, relaxed: ModelContext, bound: float, best: _Candidate | None, run: _Run | None
@@ -710,17 +724,21 @@ class _Search:
     def _stepped_back(self, best: _Candidate, stepped: dict[str, int]) -> _Candidate | None:
         """The regime LP of `best`'s plan with the binaries in `stepped` set below their
         cliffs; None unless it solves with taxes the ledger confirms."""
-        plan = self.plan
-        own = regime_from(best.ledger, plan.years)
+        own = regime_from(best.ledger, self.plan.years)
 
         def regime(name: str, year: int, rule) -> int:
             return stepped[name] if name in stepped else own(name, year, rule)
 
-        ctx = self.build(plan, "exact", regime)
+        return self._fixed(regime, "cliff step-back")
+
+    def _fixed(self, regime, what: str) -> _Candidate | None:
+        """The regime LP with binaries fixed by `regime` (name, year, rule -> 0 | 1); None
+        unless it solves with taxes the ledger confirms."""
+        ctx = self.build(self.plan, "exact", regime)
         if ctx.regime_conflicts:
             return None
         report = self.solve(ctx)
-        progress.step(f"cliff step-back LP: {report.status} ({report.seconds:.1f} s)")
+        progress.step(f"{what} LP: {report.status} ({report.seconds:.1f} s)")
         if report.status not in ("optimal", "feasible"):
             return None
         candidate = self._candidate(report, ctx)

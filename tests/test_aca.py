@@ -284,8 +284,7 @@ def test_the_plan_stays_under_the_cliff_when_the_credit_outweighs_the_conversion
     both sides grow with inflation.) So the plan holds every marketplace year's income at
     or under the cliff, where the plan blind to the credit converts through it.
 
-    IRMAA off: the couple reaches Medicare in 2031, and with IRMAA's binaries in the model
-    the search lands on the wrong side of the cliff (see the xfail test below)."""
+    IRMAA off here (the next test has it on)."""
     blind = optimize(plan_from_dict(_early_couple(None, False)), RULES, with_baselines=False)
     seen = optimize(plan_from_dict(_early_couple(15_000, False)), RULES, with_baselines=False)
     blind_yearly = blind.ledger.yearly.set_index("year")
@@ -300,20 +299,25 @@ def test_the_plan_stays_under_the_cliff_when_the_credit_outweighs_the_conversion
     assert seen.reconciliation_max_abs_error < 1.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known search defect (IRMAA on, the default): the MILP over the cliff binaries "
-    "puts 2026-2030 income at the 400% cliff (estate 2,065,628 before polishing), but its "
-    "solution sits a solver tolerance above the cliff, the ledger reads it as over it (the "
-    "credit lost: min spending 38,426), and the regime search from that ledger fixes the "
-    "years above the cliff: estate 1,972,062 against 2,071,850 with IRMAA off",
-)
 def test_with_irmaa_on_the_plan_still_stays_under_the_cliff():
+    """IRMAA on (the default) puts binaries in the model from 2031, and the MILP over the
+    cliff binaries then holds 2026-2030 at the cliff only to its tolerance: a year cents
+    above it, read by the ledger, lost the credit, and a search from that ledger kept the
+    years above the cliff (estate 1,972,062 against 2,071,850). The MILP's own cliff sides
+    now fix the regime LP that follows it."""
     seen = optimize(plan_from_dict(_early_couple(15_000)), RULES, with_baselines=False)
+    off = optimize(plan_from_dict(_early_couple(15_000, False)), RULES, with_baselines=False)
     yearly = seen.ledger.yearly.set_index("year")
     assert seen.plan.options.irmaa
     for year in ACA_YEARS:
         assert yearly.at[year, "aca_magi"] <= _cliff(year) + 0.01
+    # Blind to IRMAA (off), the plan's conversions cross the first tier (premiums in
+    # 2033-2035); seeing it, the plan spreads the same conversions under the tier at the
+    # same bracket rates and pays none, so the estate is no lower.
+    assert (yearly["irmaa"] == 0).all()
+    assert off.ledger.yearly["irmaa"].sum() > 0
+    assert seen.figures.after_tax_estate >= off.figures.after_tax_estate - 1.0
+    assert seen.reconciliation_max_abs_error < 1.0
 
 
 def test_the_plan_converts_through_the_cliff_when_the_credit_is_small():
