@@ -73,6 +73,11 @@ PERCENTILES = (5, 10, 25, 50, 75, 90, 95)
 # more than stopping at the interior point, but a vertex: without it this year's
 # instructions carry dollars of dust (buy $6, keep $15 of a tier).
 SCENARIO_OPTIONS: dict = {"solver": "ipm"}
+# Validation (choose_by_validation): paths both candidate plans are replayed on, and the
+# stream that seeds them (SeedSequence((seed, VALIDATION_STREAM)): apart from the scenario
+# model's draws, default_rng(seed), and from the stress test's).
+VALIDATION_PATHS = 2000
+VALIDATION_STREAM = 14
 
 
 @dataclass(frozen=True)
@@ -194,6 +199,11 @@ class ScenarioSolution:
     solve_seconds: float = 0.0
     seed: int | None = None
     returns: str = ""
+    # choose_by_validation: {candidate: safe spending at `target` on the validation paths,
+    # today's dollars}, the number of paths and the candidate kept.
+    validation: dict[str, float] = field(default_factory=dict)
+    validation_paths: int = 0
+    chosen: str = "scenarios"
 
     def table(self) -> pd.DataFrame:
         """Percentiles across scenarios of sustained spending, estate and lifetime tax."""
@@ -235,6 +245,9 @@ class ScenarioSolution:
             "nonzeros": self.nonzeros,
             "build_seconds": self.build_seconds,
             "solve_seconds": self.solve_seconds,
+            "validation": self.validation,
+            "validation_paths": self.validation_paths,
+            "chosen": self.chosen,
             "distribution": self.table().to_dict(orient="records"),
         }
 
@@ -419,3 +432,45 @@ def pin_first_year(ctx: ModelContext, decisions: dict, slack: float = 0.01) -> N
             low = max(low, var.lowBound)
         var.lowBound = low
         var.upBound = max(value + slack, low)
+
+
+def validation_returns(result, paths: int, seed: int | None) -> np.ndarray:
+    """(paths, years, tiers) lognormal returns for validation, seeded by the stream
+    SeedSequence((seed, VALIDATION_STREAM)) (fresh entropy when seed is None)."""
+    from taxopt.simulate import policy_from_result, sample_returns
+
+    stream = None if seed is None else np.random.SeedSequence((seed, VALIDATION_STREAM))
+    return sample_returns(policy_from_result(result), Lognormal(), paths, stream)
+
+
+def safe_spending(result, returns: np.ndarray, target: float) -> float:
+    """The plan's safe spending on `returns`: its decisions every year (the later years'
+    as planned), the highest constant real spending met on `target` of the paths (today's
+    dollars, within taxopt.stress.TOLERANCE)."""
+    from taxopt.simulate import meets_level, policy_from_result
+    from taxopt.stress import TOLERANCE, safe_level
+
+    policy = policy_from_result(result)
+    start = result.figures.sustainable_spending
+    met = meets_level(policy, returns, start)
+    return safe_level(policy, returns, target, start, met, TOLERANCE)
+
+
+def choose_by_validation(
+    solved: ScenarioSolution, candidates: dict, paths: int, target: float, seed: int | None
+) -> str:
+    """The candidate plan (optimize Results by name, "deterministic" among them) with the
+    highest safe spending at `target` on `paths` validation paths; ties go to the
+    deterministic plan. Records every figure in `solved`."""
+    returns = validation_returns(candidates["deterministic"], paths, seed)
+    solved.validation = {
+        name: safe_spending(result, returns, target) for name, result in candidates.items()
+    }
+    solved.validation_paths = paths
+    best = max(solved.validation.values())
+    solved.chosen = (
+        "deterministic"
+        if solved.validation["deterministic"] >= best
+        else max(solved.validation, key=solved.validation.__getitem__)
+    )
+    return solved.chosen
