@@ -148,8 +148,9 @@ def optimize(
     `result.scenarios` has the tree, the sizes and times and the spread of spending,
     estate and tax across the scenarios. With `validation_paths` V > 0 (max_spending) the
     scenario plan and the deterministic plan are both replayed by the simulator on V
-    validation paths (seeded apart from `seed`'s scenarios and stress paths) and the one
-    with the higher safe spending at `success` is kept (ties: the deterministic plan):
+    validation paths (seeded apart from `seed`'s scenarios and stress paths) and the
+    scenario plan is kept only if its safe spending at `success` is higher by more than
+    taxopt.scenarios.VALIDATION_MARGIN (else the deterministic plan, this year included):
     `result.scenarios.validation` has both figures and `chosen` says which.
 
     `explain` fills `result.shadow_prices` (taxopt.explain): the final LP solved once more

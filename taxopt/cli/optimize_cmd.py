@@ -83,8 +83,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=VALIDATION_PATHS,
         metavar="V",
         help="with --scenarios (max_spending): replay the scenario plan and the "
-        "deterministic plan on V validation paths and keep the one with the higher safe "
-        f"spending at --success (default {VALIDATION_PATHS}; 0: keep the scenario plan)",
+        "deterministic plan on V validation paths; the scenario plan is kept only if its "
+        "safe spending at --success is higher by more than 0.5% "
+        f"(default {VALIDATION_PATHS}; 0: keep the scenario plan)",
     )
     parser.add_argument(
         "--explain",
