@@ -292,3 +292,24 @@ def test_validation_keeps_the_plan_with_the_higher_safe_spending(us2026):
     # The validation stream is not the scenario model's: its first path differs.
     tree = make_tree(result.plan, 4)
     assert not np.allclose(returns[0, :2], sample_tree(result.plan, tree, 5)[0])
+
+
+def test_fan_tail_subset_equals_the_whole_lp(us2026, monkeypatch):
+    """The fan's max_spending solve holds only its likely tail (tail_start) and checks the
+    other paths one by one; its CVaR equals the whole LP's (every path in one LP), and
+    every left-out path sustains at least the tail's level ell. 12 two-period paths drawn
+    from the model, P = 0.75: beta N = 3, so the first LP holds 6 of the 12."""
+    import taxopt.scenarios as scenarios
+
+    plan = two_period_plan(accounts=WITH_IRA)
+    tree = make_tree(plan, 12)
+    returns = sample_tree(plan, tree, seed=7)
+    assert len(scenarios.tail_start(plan, returns, 0.75)) == 6
+    tail = solve_scenarios(plan, us2026, tree, returns, target=0.75)
+    monkeypatch.setattr(scenarios, "tail_start", lambda plan, r, target: list(range(12)))
+    whole = solve_scenarios(plan, us2026, tree, returns, target=0.75)
+    assert whole.tail_scenarios == 12 and 6 <= tail.tail_scenarios < 12
+    assert tail.cvar == pytest.approx(whole.cvar, abs=0.01)
+    assert (tail.sustained >= tail.level - 1.0).sum() >= 12 - tail.tail_scenarios
+    # The CVaR re-derived from the per-path sustained levels (the mean of the worst 3).
+    assert np.sort(tail.sustained)[:3].mean() == pytest.approx(tail.cvar, abs=0.01)
