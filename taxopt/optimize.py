@@ -61,7 +61,9 @@ from taxopt.returns import Lognormal
 from taxopt.roth import roth_clock_notes
 from taxopt.rules import Growth, RuleSet
 from taxopt.scenarios import (
+    VALIDATION_PATHS,
     ScenarioSolution,
+    choose_by_validation,
     make_tree,
     pin_first_year,
     sample_tree,
@@ -133,6 +135,7 @@ def optimize(
     explain: bool = False,
     scenarios: int = 0,
     branch_every: int | None = None,
+    validation_paths: int = VALIDATION_PATHS,
 ) -> Result:
     """Optimize a plan under a rule set; the Result holds the ledger's tables.
 
@@ -143,7 +146,12 @@ def optimize(
     plan's mode), those decisions pinned, re-plans the later years and the ledger
     replays it (exact taxes).
     `result.scenarios` has the tree, the sizes and times and the spread of spending,
-    estate and tax across the scenarios.
+    estate and tax across the scenarios. With `validation_paths` V > 0 (max_spending) the
+    scenario plan and the deterministic plan are both replayed by the simulator on V
+    validation paths (seeded apart from `seed`'s scenarios and stress paths) and the
+    scenario plan is kept only if its safe spending at `success` is higher by more than
+    taxopt.scenarios.VALIDATION_MARGIN (else the deterministic plan, this year included):
+    `result.scenarios.validation` has both figures and `chosen` says which.
 
     `explain` fills `result.shadow_prices` (taxopt.explain): the final LP solved once more
     for vertex duals, so the default run pays nothing for it.
@@ -173,7 +181,7 @@ def optimize(
     if claims_to_choose(plan):
         if scenarios:
             raise InputError(
-                f"{plan.source}: income: claim_age \"optimize\" and --scenarios cannot be "
+                f'{plan.source}: income: claim_age "optimize" and --scenarios cannot be '
                 "combined (each claiming age would need its own scenario model); pin claim_age "
                 "or leave out --scenarios"
             )
@@ -195,28 +203,33 @@ def optimize(
     with clock.timing("total"):
         plan, notes = _with_implied_accounts(plan, rules)
         scenario_plan = None
+
+        def new_search() -> _Search:
+            search = _Search(
+                plan,
+                rules,
+                mode or plan.options.mode,
+                solver or plan.options.solver,
+                DEFAULT_MIP_SECONDS if mip_seconds is None else mip_seconds,
+                thorough,
+                clock,
+            )
+            search.explain = explain
+            return search
+
         if scenarios:
             scenario_plan = _scenario_decisions(
                 plan, rules, scenarios, branch_every, success, seed, solver, clock
             )
-        search = _Search(
-            plan,
-            rules,
-            mode or plan.options.mode,
-            solver or plan.options.solver,
-            DEFAULT_MIP_SECONDS if mip_seconds is None else mip_seconds,
-            thorough,
-            clock,
-        )
-        search.explain = explain
-        if scenario_plan is not None:
-            search.pinned = scenario_plan.first_year
-            run, circles, netted = _replan(search)
+            search, (run, circles, netted), result = _scenario_plan_or_deterministic(
+                new_search, scenario_plan, validation_paths, success, seed, clock
+            )
         else:
+            search = new_search()
             run, circles, netted = _search_and_untangle(search)
+            result = _result_of(search, run, circles, netted)
         if lp_path:
             write_atomically(lp_path, lambda tmp: run.ctx.prob.writeLP(str(tmp)), kind="lp")
-        result = _result_of(search, run, circles, netted)
         result.notes = [
             *notes,
             *search.notes,
@@ -269,7 +282,7 @@ def _scenario_decisions(
     if policy_applies(plan) and plan.withdrawal.basis == "gross":
         raise InputError(
             f"{plan.source}: withdrawal.basis: --scenarios supports the net basis only (the "
-            "gross basis taxes the policy's withdrawal on one path); use basis = \"net\" or "
+            'gross basis taxes the policy\'s withdrawal on one path); use basis = "net" or '
             "leave out --scenarios"
         )
     tree = make_tree(plan, scenarios, branch_every)
@@ -294,6 +307,31 @@ def _scenario_decisions(
     return solved
 
 
+def _scenario_plan_or_deterministic(
+    new_search, solved: ScenarioSolution, paths: int, success: float, seed, clock: Stopwatch
+):
+    """(search, (run, circles, netted), result) of the re-plan keeping the scenario
+    model's first year; with `paths` validation paths (max_spending), of whichever of it
+    and the deterministic plan keeps the higher safe spending on them
+    (taxopt.scenarios.choose_by_validation)."""
+    search = new_search()
+    search.pinned = solved.first_year
+    run = _replan(search)
+    result = _result_of(search, *run)
+    if not paths or search.plan.objective.kind != "max_spending":
+        return search, run, result
+    other = new_search()
+    other_run = _search_and_untangle(other)
+    deterministic = _result_of(other, *other_run)
+    progress.step(f"validation: both plans on {paths:,} return paths")
+    with clock.timing("validation"):
+        candidates = {"scenarios": result, "deterministic": deterministic}
+        chosen = choose_by_validation(solved, candidates, paths, success, seed)
+    if chosen == "deterministic":
+        return other, other_run, deterministic
+    return search, run, result
+
+
 def _replan(search: _Search) -> tuple[_Run, list[Circle], list[Circle]]:
     """The plan's own search with this year's decisions pinned; in exact mode, when no
     exact plan keeps them (the fast taxes they were chosen with differ at a kink), the
@@ -313,6 +351,15 @@ def _replan(search: _Search) -> tuple[_Run, list[Circle], list[Circle]]:
 
 def scenario_note(solved: ScenarioSolution) -> str:
     """One line: where this year's decisions come from and what the later years are."""
+    if solved.chosen == "deterministic":
+        return (
+            f"the scenario model ({solved.tree.describe()}, {solved.returns}, seed "
+            f"{solved.seed}; {solved.objective_rule()}) proposed this year's decisions; "
+            f"replayed on {solved.validation_paths:,} validation paths, safe spending at "
+            f"{solved.target:.0%}: deterministic ${solved.validation['deterministic']:,.0f}, "
+            f"scenarios ${solved.validation['scenarios']:,.0f} (today's dollars), so the "
+            "deterministic plan is kept, this year included"
+        )
     text = (
         f"this year's decisions were chosen against {solved.tree.describe()} "
         f"({solved.returns}, seed {solved.seed}); {solved.objective_rule()}"
@@ -322,10 +369,18 @@ def scenario_note(solved: ScenarioSolution) -> str:
             f"; in sample, the worst {1 - solved.target:.0%} of the scenarios sustain "
             f"${solved.cvar:,.0f} a year on average (today's dollars)"
         )
-    return (
-        text + ". The later years shown re-plan from those decisions on the plan's own "
+    text += (
+        ". The later years shown re-plan from those decisions on the plan's own "
         "return path; the ledger re-checks every year with exact taxes"
     )
+    if solved.validation:
+        figures = ", ".join(f"{name} ${value:,.0f}" for name, value in solved.validation.items())
+        text += (
+            f". Replayed on {solved.validation_paths:,} validation paths, safe spending at "
+            f"{solved.target:.0%}: {figures} (today's dollars); kept: the {solved.chosen} "
+            "plan's decisions"
+        )
+    return text
 
 
 def _optimize_claims(
