@@ -102,6 +102,7 @@ class _YearIncome:
     """What a year's flows add to income (nominal dollars), summed over accounts."""
 
     ordinary: float = 0.0  # withdrawals and conversions taxed as ordinary income
+    pension: float = 0.0  # the withdrawals that are eligible pension income (Canada)
     deductible: float = 0.0  # deductible contributions
     early: float = 0.0  # distributions bearing the early-withdrawal penalty
     gains: float = 0.0  # realized on lot sales
@@ -209,6 +210,10 @@ class _Replay:
             if kind.withdrawals == WithdrawalTax.ORDINARY:
                 taxable_share = 1.0 - kind.tax_free_withdrawal_fraction
                 income.ordinary += (withdrawal + converted_out) * taxable_share
+                if owner is not None and rules.withdrawal_is_pension_income(
+                    a.kind, owner.age_in(year)
+                ):
+                    income.pension += withdrawal * taxable_share
                 if owner is not None and rules.withdrawal_is_early(
                     a.kind, owner.age_in(year), year
                 ):
@@ -265,6 +270,7 @@ class _Replay:
             social_security=social_security,
             early_distributions=income.early,
             year=year,
+            pension_income=income.pension,
         )
         tax = compute_tax(year_rules, tax_input)
         self.taxes.append(tax)
