@@ -118,9 +118,9 @@ def pension_income_terms(ctx: ModelContext, year: int) -> dict:
 
 
 def ramp(ctx: ModelContext, year: int, name: str, measured, start, rate, full, measure_of):
-    """lost = min(full, max(0, rate (measured - start))) as an expression (module
-    docstring, rows ramp_a-c); `measure_of(tax_result)` is the same income from the
-    calculator's result, for the regime of the binary."""
+    """lost = min(full, max(0, rate (measured - start))) as an expression (rows ramp_a,
+    ramp_b, ramp_c of the module docstring; fast mode ramp_a only); `measure_of(tax_result)`
+    is the same income from the calculator's result, for the regime of the binary."""
     key = (year, name)
     excess = rate * (measured - start)
     if ctx.exact:
@@ -178,8 +178,8 @@ def credit_ceiling(
 ):
     """The most the credits can take off a tax (before the limit to the tax), as an
     expression: each credit's rate x its amount for the qualifying people, less its
-    phase-out (a ramp), at most pension income when limited to it; plus each income
-    credit's rate x the grossed-up dividends `dividends`."""
+    phase-out (a ramp), at most pension income when limited to it (rows limited_amount,
+    limited_income); plus each income credit's rate x the grossed-up dividends."""
     status = ctx.plan.filing_status
     ages = ctx.ages(year)
     total = lin({})
@@ -229,7 +229,9 @@ def _measure_of(measure: str):
 def add_levels(
     ctx: ModelContext, year: int, rules: RuleSet, taxable_income, measures, pension, dividends
 ):
-    """The further levels' tax of the year as an expression (module docstring)."""
+    """The further levels' tax of the year as an expression (rows level_fill,
+    level_credit_value, level_after_credits, level_surtax and level_net of the module
+    docstring)."""
     out = lin({})
     status = ctx.plan.filing_status
     v = ctx.variables

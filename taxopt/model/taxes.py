@@ -58,6 +58,8 @@ Rows (constraint families), each per year:
 - surtax_excess, surtax_on_excess, surtax_on_nii, surtax_nii_lesser_a,
   surtax_nii_lesser_b (per surtax): NIIT, IRC §1411; see `_add_niit`;
 - credit_cap:            credit - ordinary tax - preferential tax <= 0 (nonrefundable);
+- credit_value:          credit - the credits' values <= 0 (shaped credits, income
+  credits: taxopt.model.layered, which also adds the clawbacks' and levels' rows);
 - tax_total:             T - (income tax + surtaxes + p sum early w - credit + state tax)
   = 0, with p the early-withdrawal rate (IRC §72(t), RuleSet.withdrawal_is_early) and the
   state tax of taxopt.model.state_taxes (0 without a state).
@@ -309,8 +311,11 @@ def _add_year_taxes(ctx: ModelContext, year: int, rules: RuleSet) -> None:
     - unused_ordinary_zero:   z=1 => O <= 0           ordinary income")
     - ordinary_fill:          sum_i o[i] - O = 0, O = N + taxable benefits - D + U
     - credit_cap:             C - S_o - S_p <= 0      (credits are nonrefundable)
-    - tax_total:              T - (y + surtaxes + p sum early w - C + Y) = 0, Y the
-      state's tax (`state_tax`, taxopt.model.state_taxes) for a plan with a state
+    - credit_value:           C - (the credits' values) <= 0, for shaped credits and
+      income credits (taxopt.model.layered.credit_ceiling)
+    - tax_total:              T - (y + surtaxes + p sum early w - C + Y + K + V) = 0, Y the
+      state's tax (`state_tax`, taxopt.model.state_taxes) for a plan with a state, K the
+      benefit clawbacks and V the further levels' tax (taxopt.model.layered)
 
     and, through the helpers, the gain, benefit, deduction, stacking, cap and surtax rows.
     """

@@ -1,0 +1,175 @@
+"""Canadian households planned from rule data alone (rules/ca-federal-2026.toml and
+rules/ca-on-2026.toml), against hand arguments.
+
+The optimizer reads Canada through the same rule objects as the calculator
+(taxopt.model.layered): the basic personal, age and pension income amounts (the age amount
+and the OAS recovery tax as ramps whose regime the exact search fixes), the eligible
+dividend gross-up and dividend tax credit, half of gains included, and Ontario as a
+further level with its credits, surtax and health premium. Every plan here is replayed by
+the ledger with the calculator and must agree with the model within C$1 a year.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+
+import taxopt
+from taxopt.baselines import run_baselines
+from taxopt.optimize import optimize
+from taxopt.plan import Plan
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+@pytest.fixture(scope="module")
+def rules():
+    return taxopt.load_rules("ca-on-2026")
+
+
+@pytest.fixture(scope="module")
+def example(rules):
+    plan = taxopt.load_plan(EXAMPLES / "ontario-retiree.toml")
+    return optimize(plan, rules, paths=0)
+
+
+def _clawbacks(ledger) -> list[float]:
+    return [sum(tax.clawbacks.values()) for tax in ledger.taxes]
+
+
+def test_the_ontario_example_reconciles_every_year(example):
+    assert example.mode == "exact" and example.status == "optimal"
+    assert example.reconciliation_max_abs_error < 1.0
+    ledger = example.ledger
+    # The figures the model matched are Canada's: Ontario's tax and the eligible pension
+    # income credit are in every year's tax; the plan pays no tax on nothing.
+    assert all(tax.levels["ontario"]["total"] > 0 for tax in ledger.taxes)
+    assert all(inp.pension_income > 0 for inp in ledger.inputs)  # RRIF payments from 65
+    assert all(tax.credit_details["pension_income_amount"] > 0 for tax in ledger.taxes)
+
+
+def test_the_ontario_example_beats_the_rules_of_thumb(example):
+    table = example.baselines_table
+    assert set(example.baselines) == {
+        "guide_rule_of_thumb",
+        "same_mix_everywhere",
+        "conventional_withdrawals",
+    }
+    assert (table.loc[list(example.baselines), "gain_in_sustainable_spending"] >= -1).all()
+
+
+def test_the_ontario_example_is_shown_in_canadian_dollars(example, tmp_path):
+    from taxopt.cli.optimize_cmd import summary_text
+
+    data = json.loads(example.to_json(tmp_path / "ca.json").read_text())
+    assert data["currency"] == "CAD" and data["currency_symbol"] == "C$"
+    text = summary_text(example)
+    assert "C$" in text
+    assert "$" not in text.replace("C$", "")  # every amount shown in C$
+
+
+def test_the_ontario_example_runs_from_the_cli(tmp_path, capsys):
+    from taxopt.cli import main
+
+    plan = EXAMPLES / "ontario-retiree.toml"
+    code = main(["optimize", str(plan), "--rules", "ca-on-2026", "--paths", "0",
+                 "--no-baselines", "--json", str(tmp_path / "out.json")])
+    assert code in (0, None)
+    out = capsys.readouterr().out
+    assert "under ca-on-2026 (exact mode" in out and "C$" in out
+    assert json.loads((tmp_path / "out.json").read_text())["reconciliation_max_abs_error"] < 1
+
+
+# ---------------------------------------------------------------------------------------
+# The RRSP meltdown: draw the RRSP before 71 when RRIF minimums and OAS would otherwise
+# meet the recovery tax.
+
+MELTDOWN = """
+name = "Ontario retiree with a large RRSP"
+filing_status = "single"
+start_year = 2026
+retirement_year = 2026
+horizon_age = 92
+inflation = 0.02
+tiers = [
+  { name = "bonds", expected_return = 0.045, yield = 0.035, yield_character = "ordinary", volatility = 0.06 },
+  { name = "equity", expected_return = 0.065, yield = 0.02, yield_character = "ordinary", volatility = 0.15 },
+  { name = "cash", expected_return = 0.03, yield = 0.03, yield_character = "ordinary", volatility = 0.01 },
+]
+[[people]]
+name = "Kim"
+birth_year = 1961
+[profile]
+weights = { bonds = 0.5, equity = 0.5 }
+reserve_tier = "cash"
+reserve_min = 0.02
+reserve_max = 0.10
+tolerance = 0.05
+[[accounts]]
+name = "kim_rrsp"
+kind = "rrsp"
+owner = "Kim"
+balances = { bonds = 700000, equity = 700000 }
+[[accounts]]
+name = "kim_tfsa"
+kind = "tfsa"
+owner = "Kim"
+balances = { equity = 100000 }
+[[accounts]]
+name = "kim_open"
+kind = "non_registered"
+balances = { bonds = 300000, equity = 300000, cash = 50000 }
+basis = { bonds = 300000, equity = 300000, cash = 50000 }
+[[income]]
+name = "Kim CPP"
+kind = "other_taxable"
+owner = "Kim"
+start_age = 65
+annual = 12000
+[[income]]
+name = "Kim OAS"
+kind = "state_pension"
+owner = "Kim"
+start_age = 65
+annual = 8900
+[objective]
+kind = "max_spending"
+[options]
+mode = "exact"
+"""
+
+
+def test_a_large_rrsp_is_melted_down_before_71_when_oas_clawback_would_bind(rules):
+    """Hand argument. Kim is 65 in 2026 with a C$1.4M RRSP growing about 5% a year: about
+    C$1.97M on January 1, 2033, the year after she turns 71. From then the RRIF must pay
+    at least the prescribed factor of that value each year (ITR 7308(4): 5.40% at 72,
+    rising to 6.82% at 80 and 20% from 95), about C$106,000 at 72; with CPP (C$12,000
+    indexed, about C$13,800) and OAS (about C$10,200) her net income is about C$130,000,
+    over the OAS recovery threshold (C$95,323 for 2026, ITA s.180.2, indexed: about
+    C$109,500 in 2033), so 15% of the excess is clawed back on top of the 29.65% federal
+    and Ontario rate there (20.5% + 9.15%; the age amount is already gone). Waiting
+    therefore taxes the RRSP at the top of that income every year from 72; drawing it
+    from 65, when her only other income is CPP and OAS, fills the lower brackets
+    (federal 14% to C$58,523, Ontario 5.05% to C$53,891) that waiting leaves empty and
+    shrinks the minimums below the clawback. So the optimized plan withdraws from the
+    RRSP before 71, and it pays less tax and recovery tax over its life than the plan
+    that waits (the conventional order: non-registered first, the RRSP only as its
+    minimums, then the TFSA) while spending at least as much."""
+    plan = Plan.model_validate(tomllib.loads(MELTDOWN))
+    result = optimize(plan, rules, paths=0, with_baselines=False)
+    assert result.status == "optimal" and result.reconciliation_max_abs_error < 1.0
+    yearly = result.ledger.yearly
+    before_71 = yearly[yearly["age_Kim"] <= 71]
+    assert before_71["withdrawal_kim_rrsp"].sum() > 100_000
+
+    waits = run_baselines(plan, rules, result)["conventional_withdrawals"]
+    waiting = waits.ledger.yearly
+    # The plan that waits: nothing from the RRSP before the RRIF minimums start at 72.
+    assert waiting.loc[waiting["age_Kim"] <= 71, "withdrawal_kim_rrsp"].sum() < 1.0
+    # ... meets the recovery tax once the minimums start, which the meltdown avoids.
+    assert sum(_clawbacks(waits.ledger)) > sum(_clawbacks(result.ledger)) + 1_000
+    assert waits.ledger.lifetime_tax_real > result.ledger.lifetime_tax_real + 5_000
+    assert waits.figures.sustainable_spending <= result.figures.sustainable_spending + 1.0
