@@ -761,13 +761,19 @@ class SocialSecurity(Cited):
     further_reduction_per_month: float = Field(ge=0, le=1)
     delayed_credits: list[DelayedCredit]
     spousal_fraction: float | None = Field(
-        None, ge=0, le=1, description="a spouse's benefit at full retirement age, a fraction "
-        "of the other spouse's (0.5); none: no spousal benefit"
+        None,
+        ge=0,
+        le=1,
+        description="a spouse's benefit at full retirement age, a fraction "
+        "of the other spouse's (0.5); none: no spousal benefit",
     )
     spousal_reduction_per_month: float | None = Field(
-        None, ge=0, le=1, description="a spouse's benefit: reduction for each of the first "
+        None,
+        ge=0,
+        le=1,
+        description="a spouse's benefit: reduction for each of the first "
         "reduction_months months before full retirement age (25/36 of 1%); "
-        "further_reduction_per_month beyond"
+        "further_reduction_per_month beyond",
     )
 
     def claim_ages(self) -> range:

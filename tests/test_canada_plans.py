@@ -75,8 +75,19 @@ def test_the_ontario_example_runs_from_the_cli(tmp_path, capsys):
     from taxopt.cli import main
 
     plan = EXAMPLES / "ontario-retiree.toml"
-    code = main(["optimize", str(plan), "--rules", "ca-on-2026", "--paths", "0",
-                 "--no-baselines", "--json", str(tmp_path / "out.json")])
+    code = main(
+        [
+            "optimize",
+            str(plan),
+            "--rules",
+            "ca-on-2026",
+            "--paths",
+            "0",
+            "--no-baselines",
+            "--json",
+            str(tmp_path / "out.json"),
+        ]
+    )
     assert code in (0, None)
     out = capsys.readouterr().out
     assert "under ca-on-2026 (exact mode" in out and "C$" in out
@@ -94,11 +105,24 @@ start_year = 2026
 retirement_year = 2026
 horizon_age = 92
 inflation = 0.02
-tiers = [
-  { name = "bonds", expected_return = 0.045, yield = 0.035, yield_character = "ordinary", volatility = 0.06 },
-  { name = "equity", expected_return = 0.065, yield = 0.02, yield_character = "ordinary", volatility = 0.15 },
-  { name = "cash", expected_return = 0.03, yield = 0.03, yield_character = "ordinary", volatility = 0.01 },
-]
+[[tiers]]
+name = "bonds"
+expected_return = 0.045
+yield = 0.035
+yield_character = "ordinary"
+volatility = 0.06
+[[tiers]]
+name = "equity"
+expected_return = 0.065
+yield = 0.02
+yield_character = "ordinary"
+volatility = 0.15
+[[tiers]]
+name = "cash"
+expected_return = 0.03
+yield = 0.03
+yield_character = "ordinary"
+volatility = 0.01
 [[people]]
 name = "Kim"
 birth_year = 1961

@@ -9,6 +9,8 @@ from taxopt.cli import main
 from taxopt.rules import RULES_DIR, available_rule_sets
 
 SHIPPED = available_rule_sets()
+
+
 def run(capsys, *argv: str) -> tuple[int, str, str]:
     code = main(["rules", *argv])
     out, err = capsys.readouterr()

@@ -55,7 +55,7 @@ Variable families (dims in key order; declared in the module named):
 | state_local_segment     | year, segment        | local taxable income by bracket  | state_taxes |
 | state_take              | year, subtraction, kind | a subtraction's part of a kind | state_taxes |
 | state_recapture         | year                 | recaptured bracket benefit (NY)  | state_taxes |
-| ramp                    | year, ramp           | amount lost to a clawback, phase-out or premium step | layered |
+| ramp                    | year, ramp           | lost to a clawback/phase-out/step  | layered |
 | limited_credit          | year, credit         | credit amount limited to an income | layered |
 | level_segment           | year, level, segment | a level's taxable income by bracket | layered |
 | level_credit            | year, level          | a level's personal credits used    | layered |

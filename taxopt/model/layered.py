@@ -192,8 +192,10 @@ def credit_ceiling(
         if credit.phaseout is not None:
             rule = credit.phaseout
             start = rule.start[status]
-            per_unit = rule.rate if rule.end is None else credit.amount[status] / (
-                rule.end[status] - start
+            per_unit = (
+                rule.rate
+                if rule.end is None
+                else credit.amount[status] / (rule.end[status] - start)
             )
             amount = amount - ramp(
                 ctx,
