@@ -47,6 +47,7 @@ from taxopt.io import write_atomically
 from taxopt.ledger import Ledger, replay
 from taxopt.model import build_model
 from taxopt.model.context import ModelContext
+from taxopt.model.layered import fast_mode_layered_notes
 from taxopt.model.state_taxes import StateRegimeRule, fast_mode_notes
 from taxopt.plan import (
     IMPLIED_TAXABLE,
@@ -173,7 +174,7 @@ def optimize(
     if claims_to_choose(plan):
         if scenarios:
             raise InputError(
-                f"{plan.source}: income: claim_age \"optimize\" and --scenarios cannot be "
+                f'{plan.source}: income: claim_age "optimize" and --scenarios cannot be '
                 "combined (each claiming age would need its own scenario model); pin claim_age "
                 "or leave out --scenarios"
             )
@@ -231,6 +232,7 @@ def optimize(
                 else []
             ),
             *_unseen_premiums(result),
+            *(fast_mode_layered_notes(rules) if search.mode == "fast" else []),
         ]
         if scenario_plan is not None:
             result.scenarios = scenario_plan
@@ -269,7 +271,7 @@ def _scenario_decisions(
     if policy_applies(plan) and plan.withdrawal.basis == "gross":
         raise InputError(
             f"{plan.source}: withdrawal.basis: --scenarios supports the net basis only (the "
-            "gross basis taxes the policy's withdrawal on one path); use basis = \"net\" or "
+            'gross basis taxes the policy\'s withdrawal on one path); use basis = "net" or '
             "leave out --scenarios"
         )
     tree = make_tree(plan, scenarios, branch_every)

@@ -197,3 +197,19 @@ def test_a_large_rrsp_is_melted_down_before_71_when_oas_clawback_would_bind(rule
     assert sum(_clawbacks(waits.ledger)) > sum(_clawbacks(result.ledger)) + 1_000
     assert waits.ledger.lifetime_tax_real > result.ledger.lifetime_tax_real + 5_000
     assert waits.figures.sustainable_spending <= result.figures.sustainable_spending + 1.0
+
+
+def test_fast_mode_over_states_tax_and_says_what_it_approximates(rules):
+    """Fast mode has no binaries: the Ontario Health Premium is charged at its cap (ON428
+    Part C chart: C$900 at most, not indexed) and the ramps run past their ends, so its
+    model tax is never below the calculator's, and above it by at most the premium's cap
+    where the ramps have not ended (this plan stays under the recovery threshold's end)."""
+    plan = taxopt.load_plan(EXAMPLES / "ontario-retiree.toml")
+    result = optimize(plan, rules, mode="fast", paths=0, with_baselines=False)
+    assert result.status == "optimal"
+    errors = result.reconciliation["tax_error"]
+    cap = sum(step.cap for step in rules.levels[0].premiums[0].steps)
+    assert cap == 900
+    assert (errors >= -1.0).all() and (errors <= cap + 1.0).all()
+    assert any("ontario_health_premium at its full amount" in n for n in result.notes)
+    assert any("oas_recovery_tax" in n and "run past their ends" in n for n in result.notes)

@@ -297,3 +297,26 @@ def _premiums(ctx: ModelContext, year: int, level, taxable_income):
                 lambda r: r.taxable_income,
             )
     return out
+
+
+def fast_mode_layered_notes(rules: RuleSet) -> list[str]:
+    """What fast mode approximates in this module's tables (empty when it has none)."""
+    ramps = [c.name for c in rules.benefit_clawbacks]
+    ramps += [c.name for c in rules.credits if c.phaseout is not None]
+    premiums = []
+    for level in rules.levels:
+        ramps += [f"{level.name} {c.name}" for c in level.credits if c.phaseout is not None]
+        premiums += [p.name for p in level.premiums]
+    notes = []
+    if ramps:
+        notes.append(
+            f"fast mode lets {', '.join(ramps)} run past their ends (a clawback beyond the "
+            "benefit, a credit below nothing), which over-states tax at high incomes; exact "
+            "mode models where each ends"
+        )
+    if premiums:
+        notes.append(
+            f"fast mode charges {', '.join(premiums)} at its full amount every year "
+            "(over-states tax at low incomes); exact mode follows its steps"
+        )
+    return notes
