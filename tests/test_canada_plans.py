@@ -213,3 +213,68 @@ def test_fast_mode_over_states_tax_and_says_what_it_approximates(rules):
     assert (errors >= -1.0).all() and (errors <= cap + 1.0).all()
     assert any("ontario_health_premium at its full amount" in n for n in result.notes)
     assert any("oas_recovery_tax" in n and "run past their ends" in n for n in result.notes)
+
+
+SMALL_RRSP = [
+    (
+        "balances = { bonds = 700000, equity = 700000 }",
+        "balances = { bonds = 60000, equity = 40000 }",
+    ),
+    (
+        "balances = { bonds = 300000, equity = 300000, cash = 50000 }",
+        "balances = { equity = 20000, cash = 10000 }",
+    ),
+    (
+        "basis = { bonds = 300000, equity = 300000, cash = 50000 }",
+        "basis = { equity = 12000, cash = 10000 }",
+    ),
+]
+VARIANTS = {
+    # Far past the end of the OAS recovery tax, the Ontario surtax's second threshold and
+    # the start of the enhanced basic personal amount's phase-out.
+    "rich": [
+        (
+            "balances = { bonds = 700000, equity = 700000 }",
+            "balances = { bonds = 2000000, equity = 2000000 }",
+        )
+    ],
+    # OAS and a small RRIF only: the credits exceed the tax (nonrefundable: tax 0).
+    "credits_exceed_tax": [*SMALL_RRSP, ("annual = 12000", "annual = 0")],
+    # 60 at the start (no age or pension amount, no OAS before 65), eligible dividends
+    # grossed up with the dividend tax credit, gains half included.
+    "younger_with_dividends": [
+        ("birth_year = 1961", "birth_year = 1966"),
+        (
+            'yield = 0.02\nyield_character = "ordinary"',
+            'yield = 0.03\nyield_character = "qualified_dividends"',
+        ),
+        (
+            "basis = { bonds = 300000, equity = 300000, cash = 50000 }",
+            "basis = { bonds = 250000, equity = 100000, cash = 50000 }",
+        ),
+    ],
+}
+
+
+@pytest.mark.parametrize("rule_set", ["ca-on-2026", "ca-federal-2026"])
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_every_canadian_mechanism_reconciles_in_exact_mode(variant, rule_set):
+    text = MELTDOWN
+    for old, new in VARIANTS[variant]:
+        assert old in text
+        text = text.replace(old, new)
+    plan = Plan.model_validate(tomllib.loads(text))
+    result = optimize(plan, taxopt.load_rules(rule_set), paths=0, with_baselines=False)
+    assert result.status == "optimal"
+    assert result.reconciliation_max_abs_error < 1.0
+    taxes = result.ledger.taxes
+    if variant == "rich":  # the whole OAS recovered in some year, and the surtax paid
+        oas = result.ledger.yearly["social_security"]
+        recovered = [t.clawbacks["oas_recovery_tax"] for t in taxes]
+        assert any(abs(r - b) < 0.01 for r, b in zip(recovered, oas, strict=True))
+        if rule_set == "ca-on-2026":
+            assert any(t.levels["ontario"]["surtax"] > 0 for t in taxes)
+    if variant == "credits_exceed_tax":
+        assert sum(t.total_tax < 0.01 for t in taxes) > len(taxes) // 2
+    if variant == "younger_with_dividends":
+        assert any(t.gross_up > 0 for t in taxes) and any(t.included_gains > 0 for t in taxes)
