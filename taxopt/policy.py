@@ -28,7 +28,7 @@ from typing import Protocol
 
 import pandas as pd
 
-from taxopt.cashflows import plan_flows
+from taxopt.cashflows import earned_income_before, plan_flows
 from taxopt.decisions import Decisions
 from taxopt.plan import Plan, surplus_years
 from taxopt.roth import RothDraw, RothLayers, opening_layers, settle_year
@@ -777,7 +777,8 @@ class _Room:
         for limit in self.rules.contribution_limits:
             if kind in limit.account_kinds:
                 key = (owner, limit.name)
-                self.limit_room.setdefault(key, limit.for_age(age))
+                earned = earned_income_before(self.engine.flows.earnings, self.year, owner)
+                self.limit_room.setdefault(key, limit.for_earned_income(age, earned))
                 keys.append(key)
         return keys
 

@@ -278,3 +278,28 @@ def test_every_canadian_mechanism_reconciles_in_exact_mode(variant, rule_set):
         assert sum(t.total_tax < 0.01 for t in taxes) > len(taxes) // 2
     if variant == "younger_with_dividends":
         assert any(t.gross_up > 0 for t in taxes) and any(t.included_gains > 0 for t in taxes)
+
+
+def test_rrsp_contributions_stay_within_18_percent_of_last_years_earnings(rules):
+    """The RRSP deduction limit is 18% of the previous year's earned income, at most the
+    RRSP dollar limit (ITA s.146(1); C$33,810 for 2026, CRA 'MP, DB, RRSP, DPSP, ALDA,
+    TFSA limits'). Earning C$80,000 (then indexed), a saver may put 18% of it, C$14,400 in
+    2026, in the RRSP, not the dollar limit: the rest of C$30,000 of savings goes to the
+    TFSA (C$7,000 a year) and the non-registered account."""
+    text = MELTDOWN.replace("birth_year = 1961", "birth_year = 1981").replace(
+        "retirement_year = 2026", "retirement_year = 2031"
+    )
+    text = text.replace("[objective]", "[contributions]\nannual = 30000\n\n[objective]")
+    text = text.replace(
+        "[[income]]", '[[earnings]]\nperson = "Kim"\nannual = 80000\n\n[[income]]', 1
+    )
+    plan = Plan.model_validate(tomllib.loads(text))
+    result = optimize(plan, rules, paths=0, with_baselines=False)
+    assert result.status == "optimal" and result.reconciliation_max_abs_error < 1.0
+    yearly = result.ledger.yearly.set_index("year")
+    working = [y for y in yearly.index if y < 2031]
+    for year in working:
+        earned_before = 80_000 * plan.inflation_factor(max(year - 1, 2026))
+        assert yearly.at[year, "contribution_kim_rrsp"] <= 0.18 * earned_before + 0.01
+    # The limit binds: a saver in the 29.65% bracket who will draw at lower rates fills it.
+    assert yearly.at[2026, "contribution_kim_rrsp"] == pytest.approx(14_400, abs=1)
