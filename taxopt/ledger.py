@@ -210,10 +210,6 @@ class _Replay:
             if kind.withdrawals == WithdrawalTax.ORDINARY:
                 taxable_share = 1.0 - kind.tax_free_withdrawal_fraction
                 income.ordinary += (withdrawal + converted_out) * taxable_share
-                if owner is not None and rules.withdrawal_is_pension_income(
-                    a.kind, owner.age_in(year)
-                ):
-                    income.pension += withdrawal * taxable_share
                 if owner is not None and rules.withdrawal_is_early(
                     a.kind, owner.age_in(year), year
                 ):
@@ -225,6 +221,9 @@ class _Replay:
             row[f"conversion_out_{name}"] = converted_out
             row[f"rmd_{name}"] = required
             row[f"opening_{name}"] = opening[name]
+            if owner is not None and rules.withdrawal_is_pension_income(a.kind, owner.age_in(year)):
+                # Eligible pension income (a credit limited to it): the taxed share drawn.
+                income.pension += withdrawal * (1.0 - kind.tax_free_withdrawal_fraction)
             income.withdrawals += withdrawal
             income.contributions += contribution
 
