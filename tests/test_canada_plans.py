@@ -303,3 +303,35 @@ def test_rrsp_contributions_stay_within_18_percent_of_last_years_earnings(rules)
         assert yearly.at[year, "contribution_kim_rrsp"] <= 0.18 * earned_before + 0.01
     # The limit binds: a saver in the 29.65% bracket who will draw at lower rates fills it.
     assert yearly.at[2026, "contribution_kim_rrsp"] == pytest.approx(14_400, abs=1)
+
+
+# ---------------------------------------------------------------------------------------
+# One household under Canadian and US rules (taxopt compare).
+
+
+def test_compare_runs_the_ontario_household_under_us_rules_when_its_accounts_map(tmp_path):
+    from taxopt.compare import compare
+
+    result = compare(
+        [EXAMPLES / "ontario-retiree.toml"],
+        ["ca-on-2026", "us-federal-2026"],
+        mode="fast",
+        processes=1,
+        with_baselines=False,
+    )
+    statuses = dict(zip(result.table["rules"], result.table["status"], strict=True))
+    assert statuses == {"ca-on-2026": "optimal", "us-federal-2026": "optimal"}
+
+
+def test_an_unmapped_canadian_account_is_refused_under_us_rules_in_one_line(tmp_path):
+    from taxopt.compare import compare
+
+    text = (EXAMPLES / "ontario-retiree.toml").read_text()
+    unmapped = tmp_path / "unmapped.toml"
+    unmapped.write_text(text.replace('kinds = { US = "traditional_ira" }\n', ""))
+    result = compare([unmapped], ["ca-on-2026", "us-federal-2026"], mode="fast", processes=1)
+    message = result.errors["Ontario retiree", "us-federal-2026"]
+    assert "\n" not in message
+    assert str(unmapped) in message
+    assert "accounts[0].kind: 'rrsp' is not an account kind of rule set us-federal-2026" in message
+    assert "kinds = { US = " in message
