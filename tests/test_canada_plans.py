@@ -51,14 +51,14 @@ def test_the_ontario_example_reconciles_every_year(example):
     assert all(tax.credit_details["pension_income_amount"] > 0 for tax in ledger.taxes)
 
 
-def test_the_ontario_example_beats_the_rules_of_thumb(example):
-    table = example.baselines_table
-    assert set(example.baselines) == {
-        "guide_rule_of_thumb",
-        "same_mix_everywhere",
-        "conventional_withdrawals",
-    }
-    assert (table.loc[list(example.baselines), "gain_in_sustainable_spending"] >= -1).all()
+def test_the_ontario_example_beats_every_rule_of_thumb(example):
+    """The rules of thumb spend the non-registered account first and leave the RRSP to its
+    RRIF minimums, so its withdrawals later stack on CPP and OAS at higher rates; the plan
+    fills the low brackets from 65 instead: more spending and less tax than each of them."""
+    others = example.baselines_table.drop(index="optimized")
+    assert len(others) == 3
+    assert (others["gain_in_sustainable_spending"] > 500).all()
+    assert (others["tax_saved_pv"] > 10_000).all()
 
 
 def test_the_ontario_example_is_shown_in_canadian_dollars(example, tmp_path):
