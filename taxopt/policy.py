@@ -499,13 +499,17 @@ class PolicyEngine:
         # Roth money beyond the basis the ordering rules leave free is income / early.
         ordinary = sum(d.income for d in roth)
         early = sum(d.early for d in roth)
-        deductible = ordinary_yield = qualified_yield = 0.0
+        deductible = ordinary_yield = qualified_yield = pension = 0.0
         for a in self.accounts:
             kind = self.kinds[a]
             out = withdrawals.get(a, 0.0)
+            owner = self.owner_person[a]
+            if owner is not None and self.rules.withdrawal_is_pension_income(
+                self.kind_name[a], owner.age_in(year)
+            ):  # eligible pension income, as the ledger counts it
+                pension += out * (1.0 - kind.tax_free_withdrawal_fraction)
             if kind.withdrawals == WithdrawalTax.ORDINARY:
                 ordinary += out * (1.0 - kind.tax_free_withdrawal_fraction)
-                owner = self.owner_person[a]
                 if owner is not None and self.rules.withdrawal_is_early(
                     self.kind_name[a], owner.age_in(year), year
                 ):
@@ -536,6 +540,7 @@ class PolicyEngine:
             social_security=flows.social_security[year],
             early_distributions=early,
             year=year,
+            pension_income=pension,
         )
         return federal, ordinary
 
