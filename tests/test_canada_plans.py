@@ -335,3 +335,14 @@ def test_an_unmapped_canadian_account_is_refused_under_us_rules_in_one_line(tmp_
     assert str(unmapped) in message
     assert "accounts[0].kind: 'rrsp' is not an account kind of rule set us-federal-2026" in message
     assert "kinds = { US = " in message
+
+
+def test_a_us_state_with_canadian_rules_is_refused_in_one_line(capsys):
+    from taxopt.cli import main
+
+    plan = EXAMPLES / "ontario-retiree.toml"
+    code = main(["optimize", str(plan), "--rules", "ca-on-2026", "--state", "ny", "--paths", "0"])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "state: 'ny' is a US state, but rule set ca-on-2026 is for CA-ON" in err
+    assert "remove `state` from the plan (or --state)" in err
