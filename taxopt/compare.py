@@ -42,6 +42,7 @@ import pandas as pd
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from taxopt import progress
+from taxopt.currency import localize, symbol
 from taxopt.errors import InputError, TaxoptError
 from taxopt.io import write_json
 from taxopt.optimize import TIME_LIMIT_NOTE, optimize
@@ -673,10 +674,21 @@ def render_table(comparison: Comparison) -> str:
         for line in lines
     ]
     out.append(
-        f"today's dollars; d = difference from {_reference_words(comparison)}; effective rate "
-        f"= {EFFECTIVE_RATE}; location at retirement"
+        f"{_units_words(comparison)}; d = difference from {_reference_words(comparison)}; "
+        f"effective rate = {EFFECTIVE_RATE}; location at retirement"
     )
     return "\n".join(out)
+
+
+def _units_words(comparison: Comparison) -> str:
+    """'today's dollars', or for rule sets in several currencies each one's unit: amounts
+    are never converted, so a difference across currencies is in mixed units."""
+    currencies = {r.rules.name: r.rules.meta.currency for r in comparison.results.values()}
+    if len(set(currencies.values())) <= 1:
+        code = next(iter(currencies.values()), "USD")
+        return localize("today's dollars", code)
+    each = ", ".join(f"{name} in {symbol(code).strip()}" for name, code in currencies.items())
+    return f"today's money, not converted ({each}: a difference across currencies mixes units)"
 
 
 def _reference_words(comparison: Comparison) -> str:

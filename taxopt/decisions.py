@@ -22,6 +22,10 @@ class Decisions:
     buys: dict[tuple[str, str, int], float] = field(default_factory=dict)  # (acct, tier, year)
     lot_sales: dict[tuple[str, str, int, bool, int], float] = field(default_factory=dict)
     # ^ (account, tier, purchase year, is opening lot, sale year) -> units sold
+    # Capped tax-free parts of withdrawals (UK lump sum allowance; taxopt.model.tax_free):
+    # (account, year) -> nominal amount taken tax free; an account without entries takes
+    # its kind's fraction of each withdrawal until the lifetime limit is used.
+    tax_free: dict[tuple[str, int], float] = field(default_factory=dict)
     label: str = "optimized"
 
     def contribution(self, account: str, year: int) -> float:

@@ -152,6 +152,7 @@ class _Replay:
         self.state_results: list[StateTaxResult | None] = []
         self.warnings: list[str] = []
         self.magi: dict[int, float] = {}  # by year, for the IRMAA lookback
+        self.tax_free_taken: dict[tuple, float] = {}  # (owner, kind) -> nominal, to date
         self.marketplace = marketplace_years(plan, rules)
 
     def year(self, year: int) -> dict:
@@ -208,8 +209,10 @@ class _Replay:
                     f"{year} {name}: RMD {required:,.2f} not met (withdrew {withdrawal:,.2f})"
                 )
             if kind.withdrawals == WithdrawalTax.ORDINARY:
-                taxable_share = 1.0 - kind.tax_free_withdrawal_fraction
-                income.ordinary += (withdrawal + converted_out) * taxable_share
+                tax_free = self._tax_free(a, year, withdrawal + converted_out)
+                income.ordinary += withdrawal + converted_out - tax_free
+                if kind.tax_free_withdrawal_fraction > 0:
+                    row[f"tax_free_{name}"] = tax_free
                 if owner is not None and rules.withdrawal_is_early(
                     a.kind, owner.age_in(year), year
                 ):
@@ -226,6 +229,27 @@ class _Replay:
                 income.pension += withdrawal * (1.0 - kind.tax_free_withdrawal_fraction)
             income.withdrawals += withdrawal
             income.contributions += contribution
+
+    def _tax_free(self, account, year: int, drawn: float) -> float:
+        """The tax-free part of `drawn` (withdrawn and converted out, nominal): the kind's
+        fraction of it; where the kind has a lifetime limit (UK lump sum allowance, ITEPA
+        2003 s.637Q), at most what the owner has left of it: the amount the decisions chose
+        (taxopt.model.tax_free), else the fraction until the limit is used. A choice beyond
+        either limit is cut to it, with a warning."""
+        kind = self.kinds[account.name]
+        if kind.tax_free_lifetime_limit is None:
+            return kind.tax_free_part(drawn)
+        key = (account.owner, account.kind)
+        allowed = float(kind.tax_free_part(drawn, self.tax_free_taken.get(key, 0.0)))
+        chosen = self.decisions.tax_free.get((account.name, year), allowed)
+        if chosen > allowed + MONEY_TOLERANCE:
+            self.warnings.append(
+                f"{year} {account.name}: {chosen:,.2f} taken tax free, above the "
+                f"{allowed:,.2f} the withdrawal and the lifetime limit allow"
+            )
+        free = max(0.0, min(chosen, allowed))
+        self.tax_free_taken[key] = self.tax_free_taken.get(key, 0.0) + free
+        return free
 
     def _roth_income(self, year: int, row: dict, income: _YearIncome) -> None:
         """Step 2: Roth withdrawals beyond the basis the ordering rules leave free

@@ -1170,6 +1170,7 @@ def read_decisions(ctx: ModelContext) -> Decisions:
         conversions={(s, t, y): x for (y, s, t), x in values("convert").items()},
         allocation={(a, t, y): x for (y, a, t), x in values("hold").items() if a in sheltered},
         buys={(a, t, y): x for (y, a, t), x in values("buy").items()},
+        tax_free={(a, y): x for (y, a), x in values("tax_free").items()},
     )
     sales = values("sell")
     for lot in ctx.lots:

@@ -70,12 +70,15 @@ class PolicyState:
     balances: dict[tuple[str, str], float]
     lots: dict[LotKey, PolicyLot]
     roth: dict[str, RothLayers] = field(default_factory=dict)
+    # (owner, kind) -> taken tax free so far, where the kind has a lifetime limit
+    tax_free_taken: dict[tuple, float] = field(default_factory=dict)
 
     def copy(self) -> PolicyState:
         return PolicyState(
             dict(self.balances),
             {k: PolicyLot(**vars(lot)) for k, lot in self.lots.items()},
             {owner: layers.copy() for owner, layers in self.roth.items()},
+            dict(self.tax_free_taken),
         )
 
 
@@ -189,6 +192,7 @@ class PolicyEngine:
         self.owner = {a.name: a.owner for a in plan.accounts}
         self.owner_person = {a.name: plan.owner(a.name) for a in plan.accounts}
         self.kind_name = {a.name: a.kind for a in plan.accounts}
+        self.owner_name = {a.name: a.owner for a in plan.accounts}
         self.tiers = [t.name for t in plan.tiers]
         self.tier = {t.name: t for t in plan.tiers}
         self.growth = plan.tier_growth
@@ -288,8 +292,9 @@ class PolicyEngine:
         # As the ledger counts it: a taxable account's withdrawal is its net cash out.
         cash_out = {a: cash[a] + proceeds[a] - sum(buys.get(a, {}).values()) for a in self.taxable}
         roth = self._roth_draws(y.state, year, contributions, withdrawals)
+        tax_free, _taken = self.tax_free(y.state, withdrawals)
         tax_input, distributions = self._tax_input(
-            year, withdrawals, contributions, post, realized, roth
+            year, withdrawals, contributions, post, realized, roth, tax_free
         )
         tax = compute_tax(self.year_rules[year], tax_input)
         # The state's tax on the same figures, split as the ledger splits them.
@@ -369,8 +374,27 @@ class PolicyEngine:
         assert best is not None
         return best
 
+    def tax_free(
+        self, state: PolicyState, withdrawals: dict[str, float]
+    ) -> tuple[dict[str, float], dict[tuple, float]]:
+        """Each ordinary account's tax-free part of its withdrawal, taken as the ledger
+        takes it without chosen amounts (AccountKind.tax_free_part, in account order), and
+        the lifetime totals after them."""
+        taken = dict(state.tax_free_taken)
+        out: dict[str, float] = {}
+        for a in self.accounts:
+            kind = self.kinds[a]
+            if kind.withdrawals != WithdrawalTax.ORDINARY:
+                continue
+            key = (self.owner_name[a], self.kind_name[a])
+            out[a] = float(kind.tax_free_part(withdrawals.get(a, 0.0), taken.get(key, 0.0)))
+            if kind.tax_free_lifetime_limit is not None:
+                taken[key] = taken.get(key, 0.0) + out[a]
+        return out, taken
+
     def apply(self, state: PolicyState, o: YearOutcome) -> dict[str, float]:
         """Carry out a year's outcome on the state (as the ledger replays it); grow; closing."""
+        _free, state.tax_free_taken = self.tax_free(state, o.withdrawals)
         b = state.balances
         for a in self.sheltered:
             total = (
@@ -493,6 +517,7 @@ class PolicyEngine:
         post: dict[tuple[str, str], float],
         realized: float,
         roth: list[RothDraw],
+        tax_free: dict[str, float],
     ) -> tuple[TaxInput, float]:
         """The year's federal tax input and its IRA distributions (traditional withdrawals
         and taxable Roth earnings: the part a state may exempt), nominal dollars."""
@@ -509,7 +534,7 @@ class PolicyEngine:
             ):  # eligible pension income, as the ledger counts it
                 pension += out * (1.0 - kind.tax_free_withdrawal_fraction)
             if kind.withdrawals == WithdrawalTax.ORDINARY:
-                ordinary += out * (1.0 - kind.tax_free_withdrawal_fraction)
+                ordinary += out - tax_free.get(a, 0.0)
                 if owner is not None and self.rules.withdrawal_is_early(
                     self.kind_name[a], owner.age_in(year), year
                 ):

@@ -253,7 +253,7 @@ class Result:
 
     @property
     def spending_rule(self) -> str:
-        return spending_rule(self.plan)
+        return localize(spending_rule(self.plan), self.rules.meta.currency)
 
     @property
     def spending_check(self) -> pd.DataFrame:

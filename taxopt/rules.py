@@ -525,6 +525,12 @@ class PreferentialSchedule(Cited):
         return self.allowance.get(status, 0.0)
 
 
+class PreferentialCap(Cited):
+    """The tax with the preferential schedules never exceeds the tax on all taxable income
+    at the ordinary rates (US: IRC §1(h)(1), "a tax equal to the lesser of"). A rule set
+    without this table taxes its preferential income at its own rates alone (UK)."""
+
+
 class CapitalGains(Cited):
     inclusion_rate: float = Field(1.0, gt=0, le=1, description="fraction of a gain that is taxable")
     annual_exemption: dict[FilingStatus, float] = Field(default_factory=dict)
@@ -893,6 +899,11 @@ class AccountKind(Cited):
     """Tax treatment of an account kind; the model reads only this, never the kind's name."""
 
     label: str
+    short_label: str | None = Field(
+        None,
+        description="the kind's name in a heading (UK: 'ISA'); the report says 'Roth', "
+        "'traditional' or 'taxable' for its growth where a kind of that growth has none",
+    )
     contributions: Literal["deductible", "after_tax"]
     growth: Growth
     withdrawals: WithdrawalTax
@@ -904,12 +915,23 @@ class AccountKind(Cited):
         ge=0,
         le=MAX_AMOUNT,
         description="most one person may take tax free over a lifetime from accounts of this "
-        "kind (UK lump sum allowance), nominal, not indexed; the model and the ledger take "
-        "the fraction of every withdrawal tax free and the result warns where a plan passes it",
+        "kind (UK lump sum allowance), nominal, not indexed; the model and the ledger take at "
+        "most the fraction of each withdrawal tax free and at most this in all",
     )
     rmd: bool = False
     early_withdrawal_penalty: bool = False
     convertible_to: str | None = Field(None, description="kind a conversion moves money into")
+
+    def tax_free_part(self, drawn: Any, taken: Any = 0.0) -> Any:
+        """The tax-free part of `drawn` (nominal; float or numpy array) when the owner has
+        taken `taken` tax free from this kind before: the fraction of it, at most what is
+        left of the lifetime limit (UK: a quarter of each UFPLS until the lump sum
+        allowance is used, FA 2004 Sch.29 para.4A, ITEPA 2003 s.637Q)."""
+        share = self.tax_free_withdrawal_fraction * drawn
+        if self.tax_free_lifetime_limit is None:
+            return share
+        return np.minimum(share, np.maximum(0.0, self.tax_free_lifetime_limit - taken))
+
     contribution_limit: str | None = None
     roth_distribution_rules: bool = Field(
         False,
@@ -1232,6 +1254,11 @@ class Meta(Strict):
         "not listed covers one person",
     )
     description: str = ""
+    estate_note: str = Field(
+        "",
+        description="what the after-tax estate figure leaves out under these rules "
+        "(UK: inheritance tax); shown beside the figure",
+    )
 
 
 class RuleSet(Strict):
@@ -1243,6 +1270,7 @@ class RuleSet(Strict):
     deductions: list[Deduction] = Field(default_factory=list)
     credits: list[Credit] = Field(default_factory=list)
     preferential: list[PreferentialSchedule] = Field(default_factory=list)
+    preferential_cap: PreferentialCap | None = None
     capital_gains: CapitalGains
     surtaxes: list[Surtax] = Field(default_factory=list)
     benefit_taxation: BenefitTaxation | None = None

@@ -60,7 +60,7 @@ from taxopt.cashflows import plan_flows
 from taxopt.errors import InputError
 from taxopt.plan import Plan
 from taxopt.returns import ReturnModel, make_return_model
-from taxopt.rules import Growth, RuleSet, WithdrawalTax
+from taxopt.rules import AccountKind, Growth, RuleSet, WithdrawalTax
 from taxopt.state_tax import OrdinaryParts, plan_state_tax_arrays
 from taxopt.tax import compute_tax_arrays
 from taxopt.validation import check_simulation_size
@@ -116,6 +116,13 @@ class Policy:
     year_rules: list[RuleSet]
     ages: list[tuple[int, ...]]
     retire_index: int
+    # Accounts whose tax-free part has a lifetime limit, grouped by (owner, kind): the
+    # account indices and the kind (UK lump sum allowance; AccountKind.tax_free_part).
+    capped: list[tuple[list[int], AccountKind]] = field(default_factory=list)
+    # (Y, G) the plan's chosen tax-free amounts of each group (decisions.tax_free), at
+    # most what a path's withdrawals allow; NaN where the plan chose none (then a path
+    # takes the fraction until the limit is used)
+    tax_free_plan: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
 
     @property
     def n_years(self) -> int:
@@ -208,7 +215,30 @@ def policy_from_result(result) -> Policy:
         year_rules=[rules.for_year(y, plan.inflation) for y in years],
         ages=[plan.ages_in(y) for y in years],
         retire_index=retired[0] if retired else n_y,
+        capped=(capped := _capped_groups(plan, kinds)),
+        tax_free_plan=_planned_tax_free(decisions, accounts, years, capped),
     )
+
+
+def _planned_tax_free(decisions, accounts: list[str], years: list[int], capped) -> np.ndarray:
+    """(Y, G) the plan's tax-free amount of each capped group a year; NaN: not chosen."""
+    out = np.full((len(years), len(capped)), np.nan)
+    for g, (indices, _kind) in enumerate(capped):
+        keys = [(accounts[j], y) for j in indices for y in years]
+        if not any(k in decisions.tax_free for k in keys):
+            continue
+        for i, y in enumerate(years):
+            out[i, g] = sum(decisions.tax_free.get((accounts[j], y), 0.0) for j in indices)
+    return out
+
+
+def _capped_groups(plan: Plan, kinds: list[AccountKind]) -> list[tuple[list[int], AccountKind]]:
+    """Ordinary accounts whose tax-free part has a lifetime limit, by (owner, kind)."""
+    groups: dict[tuple, tuple[list[int], AccountKind]] = {}
+    for j, (account, kind) in enumerate(zip(plan.accounts, kinds, strict=True)):
+        if kind.tax_free_lifetime_limit is not None and kind.withdrawals == WithdrawalTax.ORDINARY:
+            groups.setdefault((account.owner, account.kind), ([], kind))[0].append(j)
+    return list(groups.values())
 
 
 def holding_shares(plan: Plan, holdings: pd.DataFrame) -> np.ndarray:
@@ -640,8 +670,17 @@ class _Trade:
 class _Year:
     """One year of the replay on all paths (arrays path-last: (A, T, P), (A, P), (P,))."""
 
-    def __init__(self, policy: Policy, i: int, balances: np.ndarray, basis: np.ndarray):
+    def __init__(
+        self,
+        policy: Policy,
+        i: int,
+        balances: np.ndarray,
+        basis: np.ndarray,
+        taken: np.ndarray | None = None,
+    ):
         self.p, self.i = policy, i
+        # (G, P): taken tax free so far by each group of policy.capped, on each path
+        self.taken = taken if taken is not None else np.zeros((len(policy.capped), 0))
         self.balances, self.basis = balances, basis
         self.opening = balances.sum(axis=1)  # (A, P)
         contrib = policy.contributions[i]
@@ -741,6 +780,7 @@ class _Year:
                 ordinary += w[j] * p.ordinary_share[j]
                 if p.penalty[i, j]:
                     early += w[j]
+        ordinary += self.tax_free_beyond_limit(w)[1]
         ordinary_yield = np.zeros(w.shape[1])
         qualified_yield = np.zeros(w.shape[1])
         for holdings in post.values():
@@ -766,6 +806,21 @@ class _Year:
             p.plan.state, year, p.plan.inflation, status, ages, income, tax, parts
         )
         return tax.total_tax + state
+
+    def tax_free_beyond_limit(self, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(G, P) tax-free parts taken this year by each capped group, and (P,) the part of
+        the fractions the lifetime limits leave taxed (ordinary income on top of
+        ordinary_share), for withdrawals `w` (A, P) and the year's conversions."""
+        free = np.zeros_like(self.taken)
+        excess = np.zeros(w.shape[1])
+        for g, (indices, kind) in enumerate(self.p.capped):
+            drawn = sum(w[j] + self.conv_out[j] for j in indices)
+            free[g] = kind.tax_free_part(drawn, self.taken[g])
+            chosen = self.p.tax_free_plan[self.i, g]
+            if not np.isnan(chosen):
+                free[g] = np.minimum(free[g], chosen)
+            excess += kind.tax_free_withdrawal_fraction * drawn - free[g]
+        return free, excess
 
     def need(self, trade: _Trade, target: np.ndarray) -> np.ndarray:
         """Gross withdrawal that funds `target` spending given this trade's tax."""
@@ -856,9 +911,10 @@ def run_paths(
     ages = [max(a) for a in policy.ages]
     yields = (policy.yield_rate[None, :] * policy.taxable[:, None])[:, :, None]  # (A, T, 1)
     last_return = np.zeros(n_p)
+    taken = np.zeros((len(policy.capped), n_p))  # lifetime tax-free amounts so far
     for i in range(n_y):
         infl = policy.inflation_factor[i]
-        year = _Year(policy, i, balances, basis)
+        year = _Year(policy, i, balances, basis, taken)
         if i >= policy.retire_index:
             view = YearView(
                 index=i,
@@ -881,6 +937,7 @@ def run_paths(
         trade, residual = _gross_up(year, target, start)
         out.gross_up_residual = max(out.gross_up_residual, residual)
 
+        taken = taken + year.tax_free_beyond_limit(trade.withdrawals)[0]
         post, basis = year.holdings(trade)
         basis += post * yields  # yields on taxable holdings are reinvested
         balances = post * growth[i]

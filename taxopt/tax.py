@@ -334,12 +334,15 @@ def calculate(
         rules, status, ordinary_taxable, pref_amounts, preferential_income, taxable_base, xp
     )
     stacked = _stacked_preferential_tax(status, ordinary_taxable, slices, xp)
-    # A preferential schedule is relief: the tax with it never exceeds the tax on all
-    # taxable income as ordinary (IRC §1(h)(1) "shall not exceed"; Form 1040 Qualified
-    # Dividends and Capital Gain Tax Worksheet, "smaller of" line). It binds where a 15%
-    # band starts inside the 12% bracket (2026 single: 49,450 vs 50,400).
-    all_ordinary_extra = schedule_tax(schedule, taxable_income, xp) - ordinary_tax
-    capital_gains_tax = xp.maximum(0.0, xp.minimum(stacked, all_ordinary_extra))
+    # With [preferential_cap] (US) the schedules are relief: the tax with them never
+    # exceeds the tax on all taxable income as ordinary (IRC §1(h)(1) "shall not exceed";
+    # Form 1040 Qualified Dividends and Capital Gain Tax Worksheet, "smaller of" line). It
+    # binds where a 15% band starts inside the 12% bracket (2026 single: 49,450 vs 50,400).
+    # Without it (UK) the preferential rates stand on their own.
+    if rules.preferential_cap is not None:
+        all_ordinary_extra = schedule_tax(schedule, taxable_income, xp) - ordinary_tax
+        stacked = xp.minimum(stacked, all_ordinary_extra)
+    capital_gains_tax = xp.maximum(0.0, stacked)
 
     credit_details = credit_values(
         rules.credits, schedule, status, ages, measures, pension_income, xp

@@ -134,39 +134,19 @@ def uninvested_savings(plan: Plan, rules: RuleSet, yearly) -> list[str]:
 
 
 def lifetime_limit_notes(plan: Plan, rules: RuleSet, yearly) -> list[str]:
-    """Where a plan passes a limit the model does not enforce (one line each): a person's
-    tax-free withdrawals above their kind's `tax_free_lifetime_limit` (UK lump sum
-    allowance: the excess is taxed as income, so the plan under-states that tax), or
-    contributions above a limit's `after_withdrawal` amount from the year the person first
-    withdrew from its kinds (UK money purchase annual allowance: the excess is charged)."""
+    """Where a plan passes a limit the model does not enforce (one line each): contributions
+    above a limit's `after_withdrawal` amount from the year the person first withdrew from
+    its kinds (UK money purchase annual allowance: the excess is charged). The lump sum
+    allowance (`tax_free_lifetime_limit`) is enforced by the model and the ledger
+    (taxopt.model.tax_free)."""
     notes = []
     for person in plan.people:
         owned = [a for a in plan.accounts if a.owner == person.name]
-        for kind_name in sorted({a.kind for a in owned}):
-            column = [f"withdrawal_{a.name}" for a in owned if a.kind == kind_name]
-            notes += _tax_free_note(person.name, kind_name, rules, yearly, column)
         for limit in rules.contribution_limits:
             limited = [a.name for a in owned if a.kind in limit.account_kinds]
             if limit.after_withdrawal is not None and limited:
                 notes += _after_withdrawal_note(person.name, limit, yearly, limited)
     return notes
-
-
-def _tax_free_note(person: str, kind_name: str, rules: RuleSet, yearly, columns) -> list[str]:
-    kind = rules.account_kinds[kind_name]
-    cap, fraction = kind.tax_free_lifetime_limit, kind.tax_free_withdrawal_fraction
-    if cap is None or fraction == 0:
-        return []
-    tax_free = (fraction * sum(yearly[c] for c in columns)).cumsum()
-    over = yearly["year"][tax_free > cap + MONEY_SLACK]
-    if over.empty:
-        return []
-    return [
-        f"{person}'s {kind.label} withdrawals take ${tax_free.iloc[-1]:,.0f} (nominal) tax "
-        f"free, above the ${cap:,.0f} a person may (account_kinds.{kind_name}."
-        f"tax_free_lifetime_limit) from {int(over.iloc[0])}: the plan under-states the tax "
-        "on the excess"
-    ]
 
 
 def _after_withdrawal_note(person: str, limit, yearly, accounts: list[str]) -> list[str]:

@@ -31,6 +31,7 @@ from taxopt.compare import (
     _label,
     _money,
     compare,
+    comparison_workbook,
     render_table,
 )
 from taxopt.report.excel import CLIENT_SHEETS, SHEETS
@@ -377,9 +378,7 @@ def test_cli_reports_a_failed_pair_as_a_row_and_a_warning(tmp_path, capsys):
     assert "Traceback" not in captured.err
 
 
-def test_cli_time_limit_with_room_changes_nothing_and_progress_names_each_pair(
-    tmp_path, capsys
-):
+def test_cli_time_limit_with_room_changes_nothing_and_progress_names_each_pair(tmp_path, capsys):
     """--time-limit covers the comparison (taxopt.progress); one that leaves room gives the
     rows a run without it gives, and --progress prints a line per pair as it is done."""
     base = ["compare", str(RETIREE), "--rules", BASE, "--rules", BASE, "--mode", "fast"]
@@ -437,3 +436,56 @@ def test_labels_are_unique(names):
 def test_money_never_prints_minus_zero(value):
     text = _money(value, signed=True)
     assert text not in ("-0", "+-0") and text[0] in "+-"
+
+
+# ---------------------------------------------------------------------------------------
+# One household under several jurisdictions (accounts mapped by `kinds`)
+
+
+def test_a_household_whose_accounts_map_runs_under_us_and_uk_rules(tmp_path):
+    """The UK example names each account's US kind (`kinds = { US = ... }`): it is planned
+    under both, each in its own currency, and the table says the units differ. In the
+    workbook each pair's sheets speak its rule set: the UK pair's money cells carry £ and
+    its texts say ISA, the US pair's say Roth."""
+    plan = EXAMPLES / "uk-higher-rate-saver.toml"
+    result = compare([plan], [BASE, "uk-2025-26"], mode="fast", processes=1)
+    assert not result.errors
+    assert set(result.table["status"]) == {"optimal"}
+    footer = render_table(result).splitlines()[-1]
+    assert "not converted" in footer and "uk-2025-26 in £" in footer and f"{BASE} in $" in footer
+    path = comparison_workbook(result).save(tmp_path / "compare.xlsx")
+    book = openpyxl.load_workbook(path)
+
+    def texts(title: str) -> str:
+        return " ".join(str(c.value) for row in book[title].iter_rows() for c in row if c.value)
+
+    def pound_cells(title: str) -> int:
+        cells = [c for row in book[title].iter_rows() for c in row]
+        return sum("£" in (c.number_format or "") for c in cells)
+
+    us, uk = (
+        result.sheet_prefix(result.plans[0], BASE),
+        result.sheet_prefix(result.plans[0], "uk-2025-26"),
+    )
+    assert "Roth" in texts(f"{us}Plan") and pound_cells(f"{us}This year") == 0
+    assert "Roth" not in texts(f"{uk}Plan") and "ISA" in texts(f"{uk}Plan")
+    assert pound_cells(f"{uk}This year") > 0
+
+
+def test_an_account_without_a_mapping_is_refused_in_one_line_naming_it(tmp_path):
+    """Without its US kind the ISA cannot be placed under US rules: that pair is an error
+    row whose message is one line naming the field and the mapping to add; the UK pair
+    still runs."""
+    text = (EXAMPLES / "uk-higher-rate-saver.toml").read_text()
+    assert 'kinds = { US = "roth_ira" }\n' in text
+    unmapped = tmp_path / "uk-unmapped.toml"
+    unmapped.write_text(text.replace('kinds = { US = "roth_ira" }\n', ""))
+    result = compare([unmapped], [BASE, "uk-2025-26"], mode="fast", processes=1)
+    assert result.table.set_index("rules")["status"].to_dict() == {
+        BASE: "error",
+        "uk-2025-26": "optimal",
+    }
+    message = result.errors["UK higher-rate saver", BASE]
+    assert "\n" not in message
+    assert "accounts[1].kind: 'isa' is not an account kind of rule set us-federal-2026" in message
+    assert "kinds = { US = " in message and str(unmapped) in message

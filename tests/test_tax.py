@@ -177,6 +177,18 @@ def test_preferential_tax_never_exceeds_all_ordinary_tax(r26: RuleSet) -> None:
     assert result.total_tax == pytest.approx(5_800, abs=CENT)
 
 
+def test_the_cap_on_preferential_tax_is_rule_data(r26: RuleSet) -> None:
+    # The same case as above under a rule set without [preferential_cap]: the stacked tax
+    # stands (15% x 950 = 142.50), and the UK files, which have no such cap, carry none.
+    uncapped = r26.model_copy(update={"preferential_cap": None})
+    result = compute_tax(uncapped, single(ordinary_income=65_550, qualified_dividends=950))
+    assert result.capital_gains_tax == pytest.approx(142.50, abs=CENT)
+    assert result.total_tax == pytest.approx(5_828.50, abs=CENT)
+    assert r26.preferential_cap is not None
+    for name in ("uk-2025-26", "uk-2026-27", "uk-scotland-2025-26"):
+        assert load_rules(name).preferential_cap is None
+
+
 def test_deductions_exceeding_ordinary_income_reduce_gains(r25: RuleSet) -> None:
     # IRC §1(h): preferential income is at most taxable income. Single 40: 5,000 wages,
     # 60,000 gains; taxable 65,000 - 15,750 = 49,250, all of it gains (ordinary part 0):

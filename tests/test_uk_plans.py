@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 import openpyxl
 import pytest
 
 import taxopt
+from taxopt.ledger import replay
 from taxopt.optimize import optimize
 from taxopt.plan import Plan
 
@@ -179,27 +181,58 @@ def test_an_unmapped_account_is_refused_in_one_line_naming_the_fix():
 
 
 # ---------------------------------------------------------------------------------------
-# Limits the model does not enforce are checked on the result (taxopt.validation).
+# The lump sum allowance (enforced: taxopt.model.tax_free) and the money purchase annual
+# allowance (checked on the result: taxopt.validation).
 
 
-def test_a_plan_past_the_lump_sum_allowance_says_so():
-    """£1.6m in a SIPP drawn over the plan: a quarter of it is £400,000 tax free, above the
-    £268,275 lump sum allowance (ITEPA 2003 s.637Q), so the result says the tax on the
-    excess is under-stated."""
+LUMP_SUM_ALLOWANCE = 268_275  # ITEPA 2003 s.637Q (FA 2024 Sch.9), a person, not indexed
+
+
+@pytest.fixture(scope="module")
+def big_sipp():
+    """£1.6m in a SIPP drawn over the plan: a quarter of it is over £400,000, above the
+    lump sum allowance."""
     text = SAVER.replace(
         "balances = { bonds = 60000, global_equity = 60000 }",
         "balances = { bonds = 800000, global_equity = 800000 }",
     )
     plan = Plan.model_validate(tomllib.loads(text))
-    result = optimize(
-        plan, taxopt.load_rules("uk-2025-26"), mode="fast", paths=0, with_baselines=False
-    )
-    drawn = result.yearly["withdrawal_sam_sipp"].sum()
-    assert 0.25 * drawn > 268_275
-    notes = [n for n in result.notes if "tax_free_lifetime_limit" in n]
-    assert len(notes) == 1  # texts say $; the CLI shows them in the rule set's currency
-    assert notes[0].startswith("Sam's Self-invested personal pension (SIPP) withdrawals take")
-    assert "above the $268,275 a person may" in notes[0]
+    return optimize(plan, taxopt.load_rules("uk-2025-26"), paths=0, with_baselines=False)
+
+
+def test_a_large_sipp_takes_no_more_tax_free_than_the_lump_sum_allowance(big_sipp):
+    """The model caps the tax-free part at a quarter of each withdrawal and the allowance
+    over life; the ledger replays it and the tax agrees every year."""
+    y = big_sipp.yearly
+    assert 0.25 * y["withdrawal_sam_sipp"].sum() > LUMP_SUM_ALLOWANCE + 100_000
+    assert y["tax_free_sam_sipp"].sum() == pytest.approx(LUMP_SUM_ALLOWANCE, abs=1.0)
+    assert (y["tax_free_sam_sipp"] <= 0.25 * y["withdrawal_sam_sipp"] + 0.01).all()
+    assert big_sipp.reconciliation_max_abs_error < 1.0
+    assert not [n for n in big_sipp.notes if "tax_free_lifetime_limit" in n]
+
+
+def test_without_chosen_amounts_the_ledger_takes_a_quarter_until_the_allowance_is_used(
+    big_sipp,
+):
+    """A rule of thumb chooses no tax-free amounts: each withdrawal is an UFPLS, a quarter
+    tax free (FA 2004 Sch.29 para.4A) until the allowance is used, then all of it is
+    pension income. Worked year by year from the withdrawals; the income the calculator
+    sees moves by exactly the tax-free amounts that differ from the optimized replay."""
+    greedy = replay(big_sipp.plan, big_sipp.rules, replace(big_sipp.decisions, tax_free={}))
+    y = greedy.yearly
+    left = float(LUMP_SUM_ALLOWANCE)
+    crossed = False
+    for drawn, free in zip(y["withdrawal_sam_sipp"], y["tax_free_sam_sipp"], strict=True):
+        expected = min(0.25 * drawn, left)
+        crossed |= 0 < left < 0.25 * drawn
+        assert free == pytest.approx(expected, abs=0.01)
+        left -= expected
+    assert crossed and left == pytest.approx(0.0, abs=0.01)
+    chosen = big_sipp.ledger
+    for i in range(len(y)):
+        moved = greedy.inputs[i].ordinary_income - chosen.inputs[i].ordinary_income
+        gap = chosen.yearly["tax_free_sam_sipp"][i] - y["tax_free_sam_sipp"][i]
+        assert moved == pytest.approx(gap, abs=0.01)
 
 
 def test_contributions_after_first_drawing_the_sipp_are_checked_against_the_mpaa():
@@ -317,3 +350,66 @@ def test_the_uk_example_is_shown_in_pounds(example, tmp_path):
     formats = {c.number_format for ws in book for row in ws.iter_rows() for c in row}
     assert '"£"#,##0;-"£"#,##0;0' in formats
     assert not any("#,##0;-#,##0;0" == f for f in formats)  # no money cell without £
+
+
+def test_the_uk_workbook_has_no_us_words_or_dollars(example, tmp_path):
+    """Every text of the real file (cells of every sheet, chart titles, axes and series,
+    number formats) is in the UK's words: no '$', 'Roth', 'RMD' or 'IRA' (the plan file
+    sheet quotes the plan verbatim, whose field names are lower-case identifiers)."""
+    import re
+    import zipfile
+
+    path = example.to_excel(tmp_path / "uk.xlsx")
+    with zipfile.ZipFile(path) as parts:
+        xml = {n: parts.read(n).decode("utf-8") for n in parts.namelist() if n.endswith(".xml")}
+    # Chart ranges ('Chart data'!$A$5:$A$50) are cell references, not text a reader sees.
+    xml = {n: re.sub(r"<c:f>.*?</c:f>", "", text) for n, text in xml.items()}
+    charts = [n for n in xml if n.startswith("xl/charts/")]
+    assert charts and "xl/sharedStrings.xml" in xml
+    for name in [*charts, "xl/sharedStrings.xml", "xl/styles.xml"]:
+        # UK pensions have no conversions: no sheet, chart or sentence speaks of them.
+        us_words = (r"\$", r"\bRoth\b", r"\bRMDs?\b", r"\bIRA\b", r"\bdollars?\b", r"\b[Cc]onver")
+        for word in us_words:
+            found = re.search(word, xml[name])
+            context = xml[name][max(0, found.start() - 80) : found.end() + 40] if found else ""
+            assert found is None, f"{name}: {context}"
+    book = openpyxl.load_workbook(path)
+    assert "Glossary" in book.sheetnames
+    terms = [c.value for c in book["Glossary"]["A"] if c.value]
+    assert {"ISA", "SIPP", "GIA"} <= set(terms)
+    this_year = book["This year"]
+    headers = [c.value for row in this_year.iter_rows(max_row=12) for c in row if c.value]
+    assert not any("Convert" in str(h) or "minimum withdrawal" in str(h) for h in headers)
+    longest = len("Sam's Self-invested personal pension (SIPP)")  # 43 characters
+    for sheet in ("This year", "Inputs"):  # was fixed at 28 and 30 units
+        assert book[sheet].column_dimensions["A"].width >= 0.8 * longest + 2
+
+
+def test_stress_paths_replay_the_tax_free_amounts_the_plan_chose(example):
+    """Paths that earn exactly the plan's returns reproduce the ledger's tax every year,
+    with the plan's tax-free amounts (here half of what the optimizer chose: a legal
+    schedule that is not a quarter of each withdrawal) or with none chosen (a quarter of
+    each withdrawal until the allowance is used, as the ledger takes it)."""
+    import numpy as np
+
+    from taxopt.simulate import simulate
+
+    plan = example.plan
+    median = [
+        (1 + t.expected_return) / np.sqrt(1 + (t.volatility / (1 + t.expected_return)) ** 2) - 1
+        for t in plan.tiers
+    ]
+    returns = np.tile(median, (len(plan.years), 1))
+    sim = simulate(example, paths=2, returns=returns)
+    assert np.abs(sim.tax - example.yearly["total_tax"].to_numpy()).max() < 0.01
+    halved = {k: v / 2 for k, v in example.decisions.tax_free.items()}
+    greedy = {}
+    taxes = {}
+    for name, chosen in (("halved", halved), ("greedy", greedy)):
+        decisions = replace(example.decisions, tax_free=chosen)
+        ledger = replay(plan, example.rules, decisions)
+        variant = replace(example, decisions=decisions, ledger=ledger)  # its own spending
+        taxes[name] = ledger.yearly["total_tax"].to_numpy()
+        sim = simulate(variant, paths=2, returns=returns)
+        assert np.abs(sim.tax - taxes[name]).max() < 0.01, name
+    assert np.abs(taxes["halved"] - taxes["greedy"]).max() > 100  # two schedules

@@ -186,6 +186,7 @@ def summary_text(result) -> str:
         *_scenario_lines(result.scenarios),
         f"  after-tax estate at {result.plan.end_year}: ${f.after_tax_estate:,.0f} "
         "(today's dollars)",
+        *([f"    {result.rules.meta.estate_note}"] if result.rules.meta.estate_note else []),
         f"  lifetime tax: ${f.lifetime_tax_pv:,.0f} present value at {f.discount_rate:.2%} a year "
         f"(the {result.plan.safe_tier.name} tier's return); ${f.lifetime_tax:,.0f} as a sum in "
         "today's dollars",

@@ -19,6 +19,7 @@ from taxopt.model.mix import add_mix
 from taxopt.model.objective import add_objective
 from taxopt.model.roth import add_roth_rules
 from taxopt.model.state_taxes import add_state_taxes, declare_state_taxes
+from taxopt.model.tax_free import add_tax_free, declare_tax_free
 from taxopt.model.taxes import add_taxes, declare_taxes
 from taxopt.model.withdrawals import add_withdrawals, declare_withdrawals
 from taxopt.plan import Plan
@@ -28,6 +29,7 @@ from taxopt.rules import RuleSet
 VARIABLES = (
     declare_holdings,
     declare_withdrawals,
+    declare_tax_free,
     declare_taxes,
     declare_state_taxes,
     declare_medicare,
@@ -39,6 +41,7 @@ CONSTRAINTS = (
     add_contributions,
     add_withdrawals,
     add_roth_rules,
+    add_tax_free,
     add_taxes,
     add_state_taxes,
     add_medicare,

@@ -26,6 +26,7 @@ Variable families (dims in key order; declared in the module named):
 | convert                 | year, source, target | Roth conversion                    | holdings |
 | buy                     | year, account, tier  | taxable purchase (opens a lot)     | holdings |
 | sell                    | year, lot            | units of a lot sold                | holdings |
+| tax_free                | year, account        | tax-free part of withdrawals (cap) | tax_free |
 | spend                   | year                 | household spending                 | withdrawals|
 | spending_level          | ()                   | max_spending level, today's $      | withdrawals|
 | beyond_policy           | year                 | drawn or spent beyond the policy   | withdrawals|
@@ -82,6 +83,8 @@ adds it, and the module's docstring lists its families):
 | cash_flow, spending_floor, policy,            | year                | withdrawals   |
 | policy_spending                               |                     |               |
 | roth_ordering                                 | year, owner         | roth          |
+| tax_free_share                                | year, account       | tax_free      |
+| tax_free_lifetime                             | year, owner, kind   | tax_free      |
 | gain, gain_floor, gain_is_realized,           | year                | taxes         |
 | gain_is_zero, included_gain                   |                     |               |
 | provisional, ss_order0, ss_order1a,           | year                | taxes         |

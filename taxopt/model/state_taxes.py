@@ -87,7 +87,7 @@ from dataclasses import dataclass
 from taxopt.model.context import ModelContext, lin
 from taxopt.model.contributions import deductible_contributions
 from taxopt.model.holdings import yield_income
-from taxopt.rules import WithdrawalTax
+from taxopt.model.tax_free import taxed_withdrawal_terms
 from taxopt.state_rules import (
     Allowance,
     IncomeKind,
@@ -265,15 +265,7 @@ def state_income_kinds(ctx: ModelContext, year: int) -> dict[IncomeKind, object]
     distributions are ordinary withdrawals and conversions, pensions the plan's pension
     streams, interest the ordinary yields, wages the rest of ordinary income."""
     v = ctx.variables
-    distributions: dict = {}
-    for account in ctx.accounts:
-        kind = ctx.kind[account.name]
-        if kind.withdrawals == WithdrawalTax.ORDINARY:
-            taxed = 1.0 - kind.tax_free_withdrawal_fraction
-            distributions[v["withdraw"][year, account.name]] = taxed
-    for (y, source, _target), var in v["convert"].items.items():
-        if y == year:
-            distributions[var] = 1.0 - ctx.kind[source].tax_free_withdrawal_fraction
+    distributions = taxed_withdrawal_terms(ctx, year)
     pensions = ctx.pensions[year]
     other = sum(ctx.earnings[year].values()) + ctx.other_income[year] - pensions
     wages = lin({var: -coef for var, coef in deductible_contributions(ctx, year).items()}, other)

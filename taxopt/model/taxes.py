@@ -91,8 +91,9 @@ from taxopt.model.stacking import (
     offsetting_schedule,
     preferential_amounts,
 )
+from taxopt.model.tax_free import taxed_withdrawal_terms
 from taxopt.model.withdrawals import early_withdrawals
-from taxopt.rules import RuleSet, WithdrawalTax
+from taxopt.rules import RuleSet
 from taxopt.tax import deduction_amount
 from taxopt.tax import schedule_tax as _schedule_tax
 
@@ -185,7 +186,7 @@ def _declare_brackets(ctx: ModelContext, year: int, rules: RuleSet) -> None:
             v["preferential_band"].add((year, i))
     for i, (start, end) in enumerate(cuts):
         v["ordinary_segment"].add((year, i), high=None if end is None else end - start)
-    if rules.preferential and ctx.exact and _cap_saving(rules, status) > 0:
+    if _cap_applies(rules) and ctx.exact and _cap_saving(rules, status) > 0:
         ordinary = rules.ordinary.brackets[status]
         for i, (start, end, _rate) in enumerate(ordinary.bands()):
             v["regular_segment"].add((year, i), high=None if math.isinf(end) else end - start)
@@ -219,6 +220,11 @@ def _benefit_pieces(rules: RuleSet, status: str, benefits: float) -> list[float 
     len2 = (base2 - base1) - len1
     len3 = (table.max_fraction * benefits - first_cap) / table.rate2
     return [base1, len1, len2, len3, None]
+
+
+def _cap_applies(rules: RuleSet) -> bool:
+    """The rule set caps preferential tax at ordinary rates ([preferential_cap], US)."""
+    return bool(rules.preferential) and rules.preferential_cap is not None
 
 
 def _cap_saving(rules: RuleSet, status: str) -> float:
@@ -285,15 +291,7 @@ def add_taxes(ctx: ModelContext) -> None:
 
 def ordinary_income_terms(ctx: ModelContext, year: int) -> tuple[dict, float]:
     """Ordinary income before deductions: ({variable: coef}, constant), nominal dollars."""
-    terms: dict = {}
-    withdraw = ctx.variables["withdraw"]
-    for account in ctx.accounts:
-        kind = ctx.kind[account.name]
-        if kind.withdrawals == WithdrawalTax.ORDINARY:
-            terms[withdraw[year, account.name]] = 1.0 - kind.tax_free_withdrawal_fraction
-    for (y, source, _target), var in ctx.variables["convert"].items.items():
-        if y == year:
-            terms[var] = 1.0 - ctx.kind[source].tax_free_withdrawal_fraction
+    terms = taxed_withdrawal_terms(ctx, year)
     for var, coef in yield_income(ctx, year, "ordinary").items():
         terms[var] = terms.get(var, 0.0) + coef
     for var in deductible_contributions(ctx, year):
@@ -402,7 +400,7 @@ def _add_year_taxes(ctx: ModelContext, year: int, rules: RuleSet) -> None:
             ctx, year, rules.preferential[0].brackets[status], segments, preferential_income, big
         )
 
-    if rules.preferential:
+    if _cap_applies(rules):
         income_tax = _add_ordinary_cap(
             ctx,
             year,
@@ -411,8 +409,8 @@ def _add_year_taxes(ctx: ModelContext, year: int, rules: RuleSet) -> None:
             lin(preferential_tax_terms) + lin(ordinary_tax_terms),
             big,
         )
-    else:
-        income_tax = lin(ordinary_tax_terms)
+    else:  # no cap: the stacked tax as it is (preferential_tax_terms is {} without any)
+        income_tax = lin(preferential_tax_terms) + lin(ordinary_tax_terms)
 
     niit = _add_niit(ctx, year, rules, magi, lin(qualified) + included, big)
 

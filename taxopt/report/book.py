@@ -13,6 +13,7 @@ its header and no chart is split. Pages are US Letter, landscape (set in the fil
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import math
@@ -27,8 +28,9 @@ from xlsxwriter.chart import Chart
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-from taxopt.currency import localize, number_format
+from taxopt.currency import number_format
 from taxopt.io import write_atomically
+from taxopt.report.vocabulary import Vocabulary
 
 FONT = "Arial"  # LibreOffice substitutes the metric-compatible Liberation Sans
 BODY_PT = 10
@@ -128,9 +130,16 @@ def clean(value: Any, kind: str = "text") -> Any:
 class Book:
     """One workbook: cached formats, the client and date for headers, atomic saving."""
 
-    def __init__(self, client: str, date: dt.date | None = None, currency: str = "USD"):
+    def __init__(
+        self,
+        client: str,
+        date: dt.date | None = None,
+        currency: str = "USD",
+        vocabulary: Vocabulary | None = None,
+    ):
         self.client = client
         self.currency = currency  # ISO 4217: money cells and texts show its symbol
+        self.vocabulary = vocabulary or Vocabulary(currency=currency)
         self.date = date or dt.date.today()
         self._buffer = io.BytesIO()
         self.workbook = xlsxwriter.Workbook(
@@ -144,7 +153,7 @@ class Book:
         self.sheets: list[Sheet] = []
 
     def format(self, style: str = "body", kind: str = "text", **extra: Any) -> Format:
-        key = (style, kind, tuple(sorted(extra.items())))
+        key = (style, kind, self.currency, tuple(sorted(extra.items())))
         if key not in self._formats:
             props = {
                 "font_name": FONT,
@@ -159,6 +168,20 @@ class Book:
                 props["num_format"] = NUMBER_FORMATS[kind]
             self._formats[key] = self.workbook.add_format(props)
         return self._formats[key]
+
+    @contextlib.contextmanager
+    def speaking(self, currency: str, vocabulary: Vocabulary):
+        """Write in `currency` and `vocabulary` inside the block (one result's sheets)."""
+        saved = self.currency, self.vocabulary
+        self.currency, self.vocabulary = currency, vocabulary
+        try:
+            yield self
+        finally:
+            self.currency, self.vocabulary = saved
+
+    def say(self, text: str) -> str:
+        """A text written in US terms and dollars, in the rule set's words and currency."""
+        return self.vocabulary.say(text)
 
     def add_sheet(self, title: str, client: str | None = None) -> Sheet:
         sheet = Sheet(self, title, client or self.client)
@@ -287,7 +310,7 @@ class Sheet:
         elif isinstance(value, float):
             self.ws.write_number(row, col, value, fmt)
         else:
-            self.ws.write_string(row, col, localize(str(value), self.book.currency), fmt)
+            self.ws.write_string(row, col, self.book.say(str(value)), fmt)
 
     def formula(
         self, row: int, col: int, formula: str, value: float, kind: str, style: str = "body"
@@ -304,7 +327,7 @@ class Sheet:
         """A paragraph merged across columns 0..last_col, `lines` lines high."""
         height = max(1, lines) * 13.0
         row = self.advance(height)
-        text = localize(text, self.book.currency)
+        text = self.book.say(text)
         self.ws.merge_range(row, 0, row, last_col, text, self.book.format(style))
         return row
 

@@ -94,17 +94,24 @@ def make_chart(
     chart = book.add_chart(kind, subtype)
     palette = list(colors) or PALETTE
     for i, s in enumerate(series):
-        chart.add_series(_series(kind, s, categories, palette[i % len(palette)]))
+        chart.add_series(_series(kind, s, categories, palette[i % len(palette)], book.say))
     if lines:
         overlay = book.add_chart("line")
         for j, s in enumerate(lines):
             color = PALETTE[(len(series) + j) % len(PALETTE)]
-            overlay.add_series(_series("line", s, categories, color, dash=j > 0 and kind == "line"))
+            dashed = j > 0 and kind == "line"
+            overlay.add_series(_series("line", s, categories, color, book.say, dash=dashed))
         chart.combine(overlay)
     stacked = subtype == "stacked"
     values = [v for s in (*series, *lines) for v in s.values]
     groups = [[s.values for s in series]] if stacked else []
     low, high = y_bounds or nice_bounds(values, groups)
+    say = book.say
+    title, x_title, y_title = (
+        say(title),
+        say(x_title) if x_title else x_title,
+        say(y_title) if y_title else y_title,
+    )
     chart.set_title({"name": title, "name_font": TITLE_FONT, "overlay": False})
     category_axis, value_axis = (
         (chart.set_y_axis, chart.set_x_axis)
@@ -140,9 +147,9 @@ def make_chart(
     return chart
 
 
-def _series(kind: str, s: Series, categories: Series, color: str, dash: bool = False) -> dict:
+def _series(kind: str, s: Series, categories: Series, color: str, say, dash: bool = False) -> dict:
     spec = {
-        "name": s.name,
+        "name": say(s.name),
         "categories": categories.ref(),
         "values": s.ref(),
     }

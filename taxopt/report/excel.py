@@ -31,6 +31,7 @@ from taxopt.report.inputs import write_inputs, write_location, write_plan_file
 from taxopt.report.reference import write_glossary, write_reconciliation, write_rules
 from taxopt.report.tables import Column, Table, write_table, write_tables
 from taxopt.report.this_year import write_this_year
+from taxopt.report.vocabulary import Vocabulary
 from taxopt.report.why_sheet import SHEET as WHY_SHEET
 from taxopt.report.why_sheet import write_why
 from taxopt.report.yearly import chart_series, instruction_tables, ledger_table, tax_tables
@@ -69,7 +70,11 @@ class PlanSheets:
 
 def build_plan_workbook(result, client: str | None = None) -> Book:
     """The advisor's workbook for one Result, not yet saved (`Book.save(path)`)."""
-    book = Book(client or result.plan.name, currency=result.rules.meta.currency)
+    book = Book(
+        client or result.plan.name,
+        currency=result.rules.meta.currency,
+        vocabulary=Vocabulary.of(result.rules, result.plan),
+    )
     add_plan_sheets(book, result)
     return book
 
@@ -85,7 +90,13 @@ def write_plan_workbook(
 
 
 def add_plan_sheets(book: Book, result, prefix: str = "") -> PlanSheets:
-    """Add one result's sheets to `book`, each title starting with `prefix`."""
+    """Add one result's sheets to `book`, each title starting with `prefix`, in the words
+    and currency of its rule set (a comparison's book holds several)."""
+    with book.speaking(result.rules.meta.currency, Vocabulary.of(result.rules, result.plan)):
+        return _add_plan_sheets(book, result, prefix)
+
+
+def _add_plan_sheets(book: Book, result, prefix: str) -> PlanSheets:
     client = result.plan.name
     group = PlanSheets(prefix)
     for base in sheets_of(result):
@@ -109,7 +120,7 @@ def add_plan_sheets(book: Book, result, prefix: str = "") -> PlanSheets:
         s["Taxes"], "Taxes", "Each year's tax from the tax calculator.", tax_tables(result)
     )
     write_charts(s["Charts"], result, data)
-    write_glossary(s["Glossary"])
+    write_glossary(s["Glossary"], result.rules)
     write_rules(s["Rules"], result.rules)
     write_reconciliation(s["Reconciliation"], result)
     _tables_sheet(
@@ -202,7 +213,9 @@ def write_charts(sheet: Sheet, result, data: dict[str, Series]) -> None:
             if taxes
             else None,  # a plan that owes no tax in any year has nothing to chart
         ),
-        (
+        None
+        if not book.vocabulary.has_conversions
+        else (
             "Ordinary taxable income with Roth conversions on top (bars), against the tops of "
             "the tax brackets (lines): conversions fill a bracket up to its top.",
             make_chart(
@@ -232,7 +245,7 @@ def write_charts(sheet: Sheet, result, data: dict[str, Series]) -> None:
             ),
         ),
     ]
-    charts = [(caption, chart) for caption, chart in charts if chart is not None]
+    charts = [c for c in charts if c is not None and c[1] is not None]
     for n, (caption, chart) in enumerate(charts):
         if n:
             sheet.page_break()

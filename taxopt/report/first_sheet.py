@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 
-from taxopt.currency import localize
 from taxopt.report import story
 from taxopt.report.book import Sheet, column_points
 from taxopt.report.charts import Series, make_chart
@@ -33,7 +32,7 @@ def write_first_sheet(sheet: Sheet, result, chart_data: dict[str, Series], clien
     def paragraph(text: str, style: str = "wrap") -> None:
         lines = _lines(text, text_width)
         row = sheet.advance(13.0 * lines + 2)
-        text = localize(text, sheet.book.currency)
+        text = sheet.book.say(text)
         sheet.ws.merge_range(row, 0, row, TEXT_COLS - 1, text, sheet.book.format(style))
 
     sheet.text_row(f"{client}: the plan", "title", 24.0)
@@ -51,7 +50,8 @@ def write_first_sheet(sheet: Sheet, result, chart_data: dict[str, Series], clien
     placement = story.tier_placement(result)
     if placement:
         paragraph("Where each tier lives at retirement: " + "; ".join(placement) + ".")
-    paragraph(story.conversion_sentence(result))
+    if sheet.book.vocabulary.has_conversions:
+        paragraph(story.conversion_sentence(result))
     paragraph(story.withdrawal_order(result))
     for sentence in story.claiming_sentences(result):
         paragraph(sentence)

@@ -19,7 +19,8 @@ from taxopt.report.labels import (
     policy_label,
     tier_label,
 )
-from taxopt.report.tables import Column, Table, write_table, write_tables
+from taxopt.report.tables import Column, Table, first_column_width, write_table, write_tables
+from taxopt.report.vocabulary import Vocabulary
 
 TODAY = "(today's $)"
 CHOSEN_BY = {"optimizer": "the optimizer", "plan": "the plan"}
@@ -28,7 +29,8 @@ CHOSEN_BY = {"optimizer": "the optimizer", "plan": "the plan"}
 def write_inputs(sheet: Sheet, result) -> None:
     plan = result.plan
     tiers = plan.tier_names
-    sheet.set_widths([30, 12, *([12.5] * max(len(tiers) + 2, 5))])
+    names = account_labels(plan, result.rules).values()
+    sheet.set_widths([first_column_width(names, 30), 12, *([12.5] * max(len(tiers) + 2, 5))])
     sheet.text_row("Inputs to confirm", "title", 24.0)
     sheet.text_row(
         f"Everything the plan assumes. Amounts are {plan.start_year} (today's) dollars.",
@@ -288,7 +290,11 @@ def _assumptions(result) -> Table:
         ("Inflation a year", plan.inflation, "percent"),
         (f"Estate to leave at least {TODAY}", obj.bequest_floor, "money"),
         ("Heirs' tax rate on traditional money", obj.heir_tax_rate, "percent"),
-        ("Roth conversions allowed", "yes" if plan.options.roth_conversions else "no", "text"),
+        *(
+            [("Roth conversions allowed", "yes" if plan.options.roth_conversions else "no", "text")]
+            if Vocabulary.converts(result.rules)
+            else []
+        ),
         ("Portfolio mix (index tiers)", weights, "text"),
         ("Each tier may differ from its weight by", p.tolerance, "percent"),
     ]
@@ -398,7 +404,8 @@ def write_location(sheet: Sheet, result) -> None:
     plan, rules = result.plan, result.rules
     labels = account_labels(plan, rules)
     tiers = plan.tier_names
-    sheet.set_widths([28, *([12.5] * (len(tiers) + 2))])
+    first = first_column_width(labels.values())
+    sheet.set_widths([first, *([12.5] * (len(tiers) + 2))])
     sheet.text_row("Where each tier lives", "title", 24.0)
     sheet.text_row(
         "Holdings after each year's moves, in nominal dollars of that year; the last column "

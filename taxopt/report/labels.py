@@ -120,6 +120,53 @@ def implied_purpose(rules, account) -> str:
     return "to open for Roth conversions"
 
 
+US_TERMS = {
+    "Roth account",
+    "Traditional account",
+    "Taxable account",
+    "RMD",
+    "Roth conversion",
+    "0% gains band",
+    "NIIT",
+    "AGI / MAGI",
+}
+
+
+def glossary(rules=None) -> list[tuple[str, str]]:
+    """The glossary for a rule set: the US terms for a US rule set (or none given); for
+    another, its account kinds described from their treatment, then the common terms."""
+    kinds = rules.account_kinds if rules is not None else {}
+    if rules is None or not any(k.short_label for k in kinds.values()):
+        return GLOSSARY
+    own = [(kind.short_label or kind.label, _kind_meaning(kind)) for kind in kinds.values()]
+    return own + [(term, text) for term, text in GLOSSARY if term not in US_TERMS]
+
+
+def _kind_meaning(kind) -> str:
+    """One account kind's treatment in words, from its rule data."""
+    paid = (
+        "funded before tax (contributions get tax relief)"
+        if kind.contributions == "deductible"
+        else "funded with taxed money"
+    )
+    growth = {
+        Growth.EXEMPT: "income and gains inside are not taxed",
+        Growth.DEFERRED: "income and gains inside are not taxed until withdrawn",
+        Growth.TAXED: "income is taxed each year and gains when investments are sold",
+    }[kind.growth]
+    text = f"{kind.label}: {paid}; {growth}"
+    if kind.withdrawals == "ordinary":
+        free = kind.tax_free_withdrawal_fraction
+        text += "; withdrawals are taxed as income"
+        if free:
+            text += f", except {free:.0%} of each, tax free"
+            if kind.tax_free_lifetime_limit:
+                text += f" up to ${kind.tax_free_lifetime_limit:,.0f} over a lifetime"
+    elif kind.withdrawals == "exempt":
+        text += "; withdrawals are tax free"
+    return text + "."
+
+
 def tier_label(name: str) -> str:
     return humanize(name)
 

@@ -4,7 +4,7 @@ reconciliation of the optimizer with the ledger (the only sheet with solver deta
 from __future__ import annotations
 
 from taxopt.report.book import ROW_PT, Sheet
-from taxopt.report.labels import GLOSSARY
+from taxopt.report.labels import glossary
 from taxopt.report.tables import Column, Table, write_tables
 from taxopt.rules_report import format_value, rule_values
 
@@ -27,6 +27,8 @@ def write_rules(sheet: Sheet, rules) -> None:
         sheet.wrapped(meta.description, 2, lines=3)
     sheet.skip()
     values = [v for v in rule_values(rules) if v.table not in {"meta", "extends"}]
+    if not sheet.book.vocabulary.is_us:  # switches the rule set leaves off (rmd = false)
+        values = [v for v in values if v.value is not False]
     widths = [30.0, 36.0, 64.0]
     header = ["Item", "Value", "Source"]
     sheet.keep(20 + 30 + 4 * ROW_PT)
@@ -41,7 +43,7 @@ def write_rules(sheet: Sheet, rules) -> None:
             _header(sheet, header)
         row = sheet.advance(height)
         for col, text in enumerate(cells):
-            sheet.ws.write_string(row, col, text, sheet.book.format("wrap"))
+            sheet.ws.write_string(row, col, sheet.book.say(text), sheet.book.format("wrap"))
 
 
 def _breakable(path: str) -> str:
@@ -64,14 +66,14 @@ def _lines(text: str, width_chars: float) -> int:
     return max(1, -(-len(text) // per_line))
 
 
-def write_glossary(sheet: Sheet) -> None:
+def write_glossary(sheet: Sheet, rules=None) -> None:
     sheet.set_widths([22, 100])
     sheet.text_row("Glossary", "title", 24.0)
     sheet.skip()
-    for term, meaning in GLOSSARY:
+    for term, meaning in glossary(rules):
         row = sheet.advance(12.5 * _lines(meaning, 100) + 3)
         sheet.write(row, 0, term, style="bold")
-        sheet.ws.write_string(row, 1, meaning, sheet.book.format("wrap"))
+        sheet.ws.write_string(row, 1, sheet.book.say(meaning), sheet.book.format("wrap"))
 
 
 def write_reconciliation(sheet: Sheet, result) -> None:
@@ -98,7 +100,7 @@ def write_reconciliation(sheet: Sheet, result) -> None:
     ]
     for label, value in facts:
         row = sheet.advance()
-        sheet.ws.merge_range(row, 0, row, 2, label, sheet.book.format("bold"))
+        sheet.ws.merge_range(row, 0, row, 2, sheet.book.say(label), sheet.book.format("bold"))
         sheet.ws.merge_range(row, 3, row, 5, str(value), sheet.book.format("body"))
     sheet.skip()
     cols = [Column("Year", list(frame["year"]), "year", width=6)]

@@ -248,7 +248,8 @@ def headlines(result) -> list[Headline]:
             "Estate after tax (today's $)",
             f.after_tax_estate,
             "money",
-            f"at the end of {plan.end_year}, heirs' tax on traditional money deducted",
+            f"at the end of {plan.end_year}, heirs' tax on traditional money deducted"
+            + (f". {result.rules.meta.estate_note}" if result.rules.meta.estate_note else ""),
         ),
         Headline(
             "Lifetime tax (today's $)",

@@ -82,6 +82,15 @@ def split(
     ]
 
 
+FIRST_COLUMN_MIN = 28.0  # width units: the first column of a sheet of accounts
+
+
+def first_column_width(labels, minimum: float = FIRST_COLUMN_MIN) -> float:
+    """A first column wide enough for its longest label (a width unit is one digit; a
+    label's characters average about 0.8 of one in the body font)."""
+    return max([minimum, *(0.8 * len(str(label)) + 2.0 for label in labels)])
+
+
 def widths_for(tables: Sequence[Table], minimum: Sequence[float] = ()) -> list[float]:
     """Width of each sheet column: the widest column any table puts there."""
     n = max([len(t.columns) for t in tables] + [len(minimum)])

@@ -13,7 +13,7 @@ from taxopt.marketplace import marketplace_years
 from taxopt.report.book import Sheet
 from taxopt.report.headroom import Headroom, headroom, with_irmaa_room
 from taxopt.report.labels import account_labels, surtax_label, tier_label
-from taxopt.report.tables import Column, Table, write_table
+from taxopt.report.tables import Column, Table, first_column_width, write_table
 
 TRADE_FLOOR = 1.0  # dollars: smaller tier changes are not trades
 
@@ -207,7 +207,15 @@ def marketplace_position(result) -> MarketplacePosition | None:
 
 def write_this_year(sheet: Sheet, result) -> None:
     year = first_year(result)
-    sheet.set_widths([28, 12, 11, 11, 11, 20, 11, 12])
+    words = sheet.book.vocabulary
+    actions = account_actions(result)
+    first = first_column_width([a.account for a in actions])
+    sheet.set_widths(
+        [first, 12, 11, 11]
+        + ([11, 20] if words.has_conversions else [])
+        + ([11] if words.has_rmd else [])
+        + [12]
+    )
     sheet.text_row(f"What to do in {year}", "title", 24.0)
     sheet.text_row(
         f"All amounts are {year} dollars (the plan's first year, so also today's dollars).",
@@ -221,25 +229,29 @@ def write_this_year(sheet: Sheet, result) -> None:
             "subtitle",
         )
     sheet.skip()
-    actions = account_actions(result)
+    columns = [
+        Column("Account", [a.account for a in actions], "text", width=first),
+        Column(f"Balance at the start of {year} ($)", [a.opening for a in actions], total=True),
+        Column("Contribute ($)", [a.contribute for a in actions], total=True),
+        Column("Withdraw ($)", [a.withdraw for a in actions], total=True),
+    ]
+    if words.has_conversions:
+        columns += [
+            Column("Convert to Roth ($)", [a.convert_out for a in actions], total=True),
+            Column("Convert into", [a.convert_to for a in actions], "text"),
+        ]
+    if words.has_rmd:
+        columns.append(Column("RMD due ($)", [a.rmd_due for a in actions], total=True))
+    columns.append(Column("Balance after these moves ($)", [a.after for a in actions], total=True))
+    note = "Withdrawals from a taxable account are sales net of purchases"
+    if words.has_rmd:
+        note += "; an RMD is met by the withdrawal and conversion from the same account"
     write_table(
         sheet,
         Table(
             "Each account",
-            [
-                Column("Account", [a.account for a in actions], "text", width=28),
-                Column(
-                    f"Balance at the start of {year} ($)", [a.opening for a in actions], total=True
-                ),
-                Column("Contribute ($)", [a.contribute for a in actions], total=True),
-                Column("Withdraw ($)", [a.withdraw for a in actions], total=True),
-                Column("Convert to Roth ($)", [a.convert_out for a in actions], total=True),
-                Column("Convert into", [a.convert_to for a in actions], "text"),
-                Column("RMD due ($)", [a.rmd_due for a in actions], total=True),
-                Column("Balance after these moves ($)", [a.after for a in actions], total=True),
-            ],
-            note="Withdrawals from a taxable account are sales net of purchases; an RMD is "
-            "met by the withdrawal and conversion from the same account.",
+            columns,
+            note=note + ".",
         ),
     )
     trades = tier_trades(result)
@@ -255,7 +267,8 @@ def write_this_year(sheet: Sheet, result) -> None:
                     Column("Hold after the moves ($)", [t.after for t in trades]),
                     Column("Buy (+) / sell (-) ($)", [t.change for t in trades]),
                 ],
-                note="Changes include this year's contributions, withdrawals and conversions.",
+                note="Changes include this year's contributions, "
+                + ("withdrawals and conversions." if words.has_conversions else "and withdrawals."),
             ),
         )
     else:
@@ -310,6 +323,11 @@ def _tax_block(sheet: Sheet, result) -> None:
     row = result.yearly.iloc[0]
     room = this_year_headroom(result)
     rules = result.rules
+    example_income = (
+        "a conversion"
+        if sheet.book.vocabulary.has_conversions
+        else "a withdrawal from a traditional account"
+    )
     lines: list[tuple[str, float | None, str]] = [
         ("Adjusted gross income ($)", row["agi"], "money"),
         ("Taxable income ($)", row["taxable_income"], "money"),
@@ -330,7 +348,7 @@ def _tax_block(sheet: Sheet, result) -> None:
     if room.ordinary_room is not None:
         lines.append(
             (
-                f"More ordinary income (a conversion, say) before the "
+                f"More ordinary income ({example_income}, say) before the "
                 f"{room.next_bracket_rate:.0%} bracket ($)",
                 room.ordinary_room,
                 "money",
@@ -369,7 +387,7 @@ def _tax_block(sheet: Sheet, result) -> None:
     sheet.text_row("Expected tax and the room left this year", "section", 20.0)
     for label, value, kind in lines:
         row = sheet.advance()
-        sheet.ws.merge_range(row, 0, row, 3, label, sheet.book.format("body"))
+        sheet.ws.merge_range(row, 0, row, 3, sheet.book.say(label), sheet.book.format("body"))
         sheet.write(row, 4, value, kind, "bold" if "total" in label else "body")
     sheet.text_row(
         "Room figures come from the tax calculator: each is the extra income of that kind "

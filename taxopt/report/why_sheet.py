@@ -36,7 +36,7 @@ def write_why(sheet: Sheet, result) -> None:
     table = result.shadow_prices
     names = account_labels(result.plan, result.rules)
     unit = UNITS[str(table["objective"].iloc[0])]
-    yearly = yearly_table(table, names, unit)
+    yearly = yearly_table(table, names, unit, sheet.book.vocabulary.has_conversions)
     widths = widths_for(split(yearly))
     sheet.set_widths(widths)
     last = len(widths) - 1  # paragraphs span the printed columns
@@ -55,13 +55,19 @@ def write_why(sheet: Sheet, result) -> None:
     for line in explain_lines(table, result.plan.retirement_year):
         sheet.wrapped(_relabel(line[0].upper() + line[1:] + ".", names), last, lines=2)
     sheet.skip()
+    converting = (
+        " A year that converts has no conversion limit: the bracket is what stops it, so its "
+        "room is that bracket's; a year without conversions shows what converting $1,000 "
+        "would cost."
+        if sheet.book.vocabulary.has_conversions
+        else ""
+    )
     sheet.wrapped(
         "Rooms: a bracket's room is one more dollar taxed at the rate where ordinary income "
         "tops out instead of the next rate (with no ordinary income taxed, one more dollar of "
-        "deductions). A year that converts has no conversion limit: the bracket is what stops "
-        "it, so its room is that bracket's; a year without conversions shows what converting "
-        "$1,000 would cost. A contribution limit's room is shared by the traditional and Roth "
-        "accounts it covers. Spending: $1,000 more spent that year, paid from the portfolio.",
+        f"deductions).{converting} A contribution limit's room is shared by the traditional "
+        "and Roth accounts it covers. Spending: $1,000 more spent that year, paid from the "
+        "portfolio.",
         last,
         lines=4,
         style="wrapnote",
@@ -71,7 +77,9 @@ def write_why(sheet: Sheet, result) -> None:
     write_table(sheet, yearly)
 
 
-def yearly_table(table: pd.DataFrame, names: dict[str, str], unit: str) -> Table:
+def yearly_table(
+    table: pd.DataFrame, names: dict[str, str], unit: str, conversions: bool = True
+) -> Table:
     """One row per year: each room's value per $1,000 (the largest where there are several)."""
     years = sorted(int(y) for y in table["year"].unique())
 
@@ -112,8 +120,16 @@ def yearly_table(table: pd.DataFrame, names: dict[str, str], unit: str) -> Table
             style="indented",
         ),
         Column("Bracket room", [value(bracket, y) for y in years], "cents", width=11),
-        Column("Conversion", [converted(y) for y in years], "text", width=28, style="indented"),
-        Column("Converting more", [value(conversion, y) for y in years], "cents", width=11),
+        *(
+            [
+                Column(
+                    "Conversion", [converted(y) for y in years], "text", width=28, style="indented"
+                ),
+                Column("Converting more", [value(conversion, y) for y in years], "cents", width=11),
+            ]
+            if conversions
+            else []
+        ),
         Column(
             "Contribution limit",
             [_relabel(limit[y]["who"], names) if y in limit else "" for y in years],

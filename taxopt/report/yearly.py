@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from taxopt.report.labels import account_labels, humanize, place_of
 from taxopt.report.tables import Column, Table
+from taxopt.report.vocabulary import Vocabulary
 
 NOMINAL = "(nominal $)"
 REAL = "(today's $)"
@@ -68,8 +69,12 @@ def instruction_tables(result) -> list[Table]:
             Column(f"Spending after tax {REAL}", list(y["spending_real"]), total=True),
         ],
         keys=n,
-        note="In (+): contributions and purchases; out (-): withdrawals and sales. "
-        "An RMD is met by the money taken out of and converted from that account.",
+        note="In (+): contributions and purchases; out (-): withdrawals and sales."
+        + (
+            " An RMD is met by the money taken out of and converted from that account."
+            if has_rmd
+            else ""
+        ),
     )
     balances = Table(
         "Balances at year end",
@@ -94,7 +99,11 @@ def instruction_tables(result) -> list[Table]:
             Column(f"Social Security {NOMINAL}", list(y["social_security"]), total=True),
             Column(f"Pensions and other income {NOMINAL}", list(y["other_income"]), total=True),
             Column(f"Taken from the accounts {NOMINAL}", list(y["withdrawals"]), total=True),
-            Column(f"Converted to Roth {NOMINAL}", list(y["roth_conversions"]), total=True),
+            *(
+                [Column(f"Converted to Roth {NOMINAL}", list(y["roth_conversions"]), total=True)]
+                if Vocabulary.converts(rules)
+                else []
+            ),
             Column(f"Gains realized {NOMINAL}", list(y["realized_gains"]), total=True),
             Column(f"Adjusted gross income {NOMINAL}", list(y["agi"]), total=True),
             Column(f"Taxable income {NOMINAL}", list(y["taxable_income"]), total=True),
@@ -250,6 +259,7 @@ _PER_ACCOUNT = {
     "contribution": "Contribution to",
     "withdrawal": "Withdrawal from",
     "conversion_out": "Converted to Roth from",
+    "tax_free": "Taken tax free from",
     "rmd": "RMD due from",
     "closing": "Closing balance",
 }
@@ -264,6 +274,8 @@ def ledger_table(result) -> Table:
     y = result.yearly
     columns = []
     for key in y.columns:
+        if _not_in_rules(key, result):
+            continue
         label, kind = _ledger_label(key, labels, rates)
         values = list(y[key])
         if key == "retired":
@@ -281,6 +293,28 @@ def ledger_table(result) -> Table:
             )
         )
     return Table("The ledger: every figure of every year", columns, keys=1)
+
+
+# Columns of US mechanisms (conversions, RMDs, Roth ordering, Social Security, IRMAA):
+# left out of the ledger of a rule set without them when they are zero every year.
+_US_ONLY = ("conversion", "rmd", "roth_", "irmaa", "social_security", "taxable_ss")
+
+
+def _not_in_rules(key: str, result) -> bool:
+    """A ledger column of a US mechanism the rule set lacks (always zero, or IRMAA's
+    lookback year without [medicare]), or the federal tax of a non-US plan without a
+    state (it is the total)."""
+    rules, yearly = result.rules, result.yearly
+    if Vocabulary.of(rules).is_us:
+        return False
+    if key == "federal_tax" and result.plan.state is None:
+        return True
+    if key.startswith("irmaa") and rules.medicare is None:
+        return True
+    if not any(part in key for part in _US_ONLY):
+        return False
+    values = yearly[key]
+    return values.dtype.kind in "fiu" and bool((values.abs() < 0.005).all())
 
 
 def _ledger_label(key: str, labels: dict[str, str], rates) -> tuple[str, str]:
@@ -334,6 +368,10 @@ def chart_series(result) -> dict[str, list[float]]:
         [t - c for t, c in zip(taxed, converted, strict=True)]
     )
     out["Roth conversions (taxable part)"] = real(converted)
+    if not Vocabulary.converts(rules):  # no conversions chart (taxopt.report.excel)
+        del out["Ordinary taxable income before conversions"]
+        del out["Roth conversions (taxable part)"]
+        return _with_balances(out, result, real, places)
     tops = [bracket_tops(result, int(year)) for year in y["year"]]
     rates = rules.ordinary.brackets[plan.filing_status].rates
     reached = max(
@@ -353,8 +391,14 @@ def chart_series(result) -> dict[str, list[float]]:
     ceiling = next((i for i, t in enumerate(top_real) if min(t) > reached), len(top_real) - 1)
     for i in range(max(0, ceiling - 2), ceiling + 1):
         out[f"Top of the {rates[i]:.0%} bracket"] = top_real[i]
+    return _with_balances(out, result, real, places)
+
+
+def _with_balances(out: dict, result, real, places: dict[str, list[str]]) -> dict:
+    """`out` with each place's year-end balance (today's dollars) added."""
+    y = result.yearly
     for place, names in places.items():
         out[f"Balance in {place} accounts"] = real(
-            sum(y[f"closing_{n}"] for n in names) / (1 + plan.inflation)
+            sum(y[f"closing_{n}"] for n in names) / (1 + result.plan.inflation)
         )
     return out
