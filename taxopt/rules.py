@@ -1259,6 +1259,12 @@ class Meta(Strict):
         description="what the after-tax estate figure leaves out under these rules "
         "(UK: inheritance tax); shown beside the figure",
     )
+    public_pension: str = Field(
+        "",
+        description="what the report calls the public pension the rule set's benefit input "
+        "is (Canada: 'OAS'); empty: Social Security where the rule set taxes it as such, "
+        "else 'State Pension' or 'public pensions'",
+    )
 
 
 class RuleSet(Strict):
