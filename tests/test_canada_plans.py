@@ -346,3 +346,23 @@ def test_a_us_state_with_canadian_rules_is_refused_in_one_line(capsys):
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "state: 'ny' is a US state, but rule set ca-on-2026 is for CA-ON" in err
     assert "remove `state` from the plan (or --state)" in err
+
+
+def test_the_ontario_workbook_speaks_canadian(example, tmp_path):
+    """The workbook in the rule set's words: C$ money cells, RRSP/TFSA/non-registered for
+    the places, OAS for the public pension, the estate note on the deemed disposition."""
+    import re
+
+    import openpyxl
+
+    from taxopt.cli.optimize_cmd import summary_text
+
+    book = openpyxl.load_workbook(example.to_excel(tmp_path / "ca.xlsx"))
+    cells = [c for ws in book for row in ws.iter_rows() for c in row]
+    texts = [c.value for c in cells if isinstance(c.value, str)]
+    formats = {c.number_format for c in cells}
+    assert '"C$"#,##0;-"C$"#,##0;0' in formats
+    words = " ".join(texts)
+    assert "OAS" in words and "RRSP" in words and "TFSA" in words
+    assert not re.search(r"(?<!C)\$|\bRoth\b|\bIRA\b|Social Security|\bRMDs?\b", words)
+    assert "deemed disposition at death" in summary_text(example)
