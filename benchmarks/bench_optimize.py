@@ -129,8 +129,8 @@ def bench_modes(
     base = base_plan_dict()
     if state is not None:
         base["state"] = state
-    if irmaa:
-        base.setdefault("options", {})["irmaa"] = True
+    # Explicit both ways: IRMAA is on by default, and the plain rows stay comparable.
+    base.setdefault("options", {})["irmaa"] = irmaa
     rows = []
     for years in horizons:
         plan = plan_with_horizon(base, years)

@@ -2,20 +2,29 @@
 
     python benchmarks/bench_overhead.py [PLAN] [--rules NAME] [--repeat N]
 
-1. The floor: the CPU and wall time of every HiGHS `run()` inside `optimize` (no rules of
-   thumb, no stress pass; first solves and warm re-solves alike), summed per run; the median
-   of the runs.
-2. A cross-check: every LP captured as MPS and solved again by highspy alone (same options
-   as taxopt.solve); MPS rounds coefficients to 12 digits, so the interior point path
-   differs a little.
+1. The floor, HiGHS alone on the same LPs: every LP `optimize` hands HiGHS (no rules of
+   thumb, no stress pass) is captured as the arrays and options it was given and solved
+   again cold, each in a fresh highspy model, timing only HiGHS' run(). The first solves
+   (the exact model's relaxation and the regime LP) are the floor; the warm re-solves
+   (circle netting, bounds changed) solved cold, and the same LPs under HiGHS' default
+   options, are shown beside it.
+2. The CPU and wall time of every HiGHS `run()` inside `optimize` as it runs (first
+   solves and warm re-solves alike, HiGHS' first-use start-up included), summed per run.
 3. Times, each repeated, `optimize` without the rules of thumb and without its stress pass,
    with the rules of thumb, with both (as the command runs it), and the whole command
    `taxopt optimize PLAN --json ... -o ...` in a fresh process (start-up, imports,
    baselines, stress pass, JSON and workbook included), with `--paths 0` (no stress pass:
    issue 15's 1.5x target predates it) and as it runs by default.
-Prints CPU seconds (this process and its children) and wall seconds, and each as a
-multiple of the floor; writes benchmarks/results/overhead.md. On a shared machine the
-ratios are steadier than the seconds, since every figure is measured in the same run.
+Prints CPU seconds (this process and its children) and wall seconds, each as a multiple
+of the floor, and CPU seconds as a multiple of the in-process run() calls; writes
+benchmarks/results/overhead.md. On a shared machine the ratios are steadier than the
+seconds, since every figure is measured in the same run.
+
+An earlier floor wrote each LP as MPS (PuLP's writeMPS) and solved the files: 3.6x the
+in-process run() calls, because that was not the same problem. PuLP writes a maximize
+objective's sense only as a comment, so HiGHS minimized it (both LPs came back unbounded);
+the relaxation's 283 binaries came back as integer columns (a MILP solve); and the
+relaxation ran with the full options instead of the rough start's (solve.START_OPTIONS).
 """
 
 from __future__ import annotations
@@ -28,6 +37,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,28 +63,67 @@ def timed(fn, repeat: int) -> tuple[float, float]:
     return statistics.median(cpu), statistics.median(wall)
 
 
-def capture_lps(plan, rules, folder: Path) -> list[Path]:
-    """Run optimize (with its rules of thumb) and save each LP it solves as MPS."""
-    from taxopt.optimize import optimize
+# The options taxopt.solve sets on a model; a captured LP is solved again with the same.
+SOLVE_OPTIONS = ("solver", "ipm_optimality_tolerance", "run_crossover", "mip_rel_gap", "time_limit")
 
-    # `import taxopt.optimize as m` would give the function taxopt.optimize, not the module
-    optimize_module = sys.modules["taxopt.optimize"]
 
-    saved: list[Path] = []
-    original = optimize_module.solve
+@dataclass
+class CapturedLp:
+    """One HiGHS run() inside optimize: the model as HiGHS held it and the options set."""
 
-    def recording(ctx, *args, **kwargs):
-        path = folder / f"lp{len(saved)}.mps"
-        ctx.prob.writeMPS(str(path))
-        saved.append(path)
-        return original(ctx, *args, **kwargs)
+    lp: object  # highspy.HighsLp
+    options: dict
+    warm: bool  # started from the previous solve's basis (solve.resolve)
 
-    optimize_module.solve = recording
+
+def capture_lps(plan, rules) -> list[CapturedLp]:
+    """Run optimize (no rules of thumb, no stress pass) and keep each LP HiGHS solves."""
+    import highspy
+
+    from taxopt import optimize
+
+    captured: list[CapturedLp] = []
+    original = highspy.Highs.run
+
+    def recording(self):
+        options = {key: self.getOptionValue(key)[1] for key in SOLVE_OPTIONS}
+        captured.append(CapturedLp(self.getLp(), options, bool(self.getBasis().valid)))
+        return original(self)
+
+    highspy.Highs.run = recording
     try:
-        optimize(plan, rules, paths=0)
+        optimize(plan, rules, with_baselines=False, paths=0)
     finally:
-        optimize_module.solve = original
-    return saved
+        del highspy.Highs.run
+    return captured
+
+
+def highs_alone(lps: list[CapturedLp], options: bool = True) -> Callable[[], tuple[float, float]]:
+    """A function solving `lps` cold, each in a fresh highspy model, with the options taxopt
+    gave (or HiGHS' defaults); returns the (CPU, wall) seconds of the run() calls alone."""
+    import highspy
+
+    def run() -> tuple[float, float]:
+        cpu = wall = 0.0
+        for captured in lps:
+            h = highspy.Highs()
+            h.setOptionValue("output_flag", False)
+            for key, value in (captured.options if options else {}).items():
+                h.setOptionValue(key, value)
+            h.passModel(captured.lp)
+            c0, w0 = _cpu(), time.perf_counter()
+            h.run()
+            cpu, wall = cpu + _cpu() - c0, wall + time.perf_counter() - w0
+            if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                raise RuntimeError(f"a captured LP solved cold: {h.getModelStatus()}")
+        return cpu, wall
+
+    return run
+
+
+def median_of(fn: Callable[[], tuple[float, float]], repeat: int) -> tuple[float, float]:
+    runs = [fn() for _ in range(repeat)]
+    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
 
 
 def solver_floor(plan, rules, repeat: int) -> tuple[float, float]:
@@ -99,30 +149,6 @@ def solver_floor(plan, rules, repeat: int) -> tuple[float, float]:
     finally:
         del highspy.Highs.run
     return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
-
-
-def highs_alone(paths: list[Path]) -> callable:
-    import highspy
-
-    from taxopt.solve import HIGHS_OPTIONS
-
-    models = []
-    for path in paths:
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
-        h.readModel(str(path))
-        models.append(h.getLp())
-
-    def run() -> None:
-        for lp in models:
-            h = highspy.Highs()
-            h.setOptionValue("output_flag", False)
-            for key, value in HIGHS_OPTIONS.items():
-                h.setOptionValue(key, value)
-            h.passModel(lp)
-            h.run()
-
-    return run
 
 
 TAX_COMMAND_ARGS = [
@@ -162,7 +188,7 @@ def breakdown(plan, rules, folder: Path, repeat: int, floor: float) -> list[tupl
 
     imports = (
         "import taxopt.cli, taxopt.cli.optimize_cmd, taxopt.optimize, taxopt.baselines, "
-        "taxopt.report.excel, pandas, pulp, highspy, openpyxl"
+        "taxopt.report.excel, pandas, pulp, highspy, xlsxwriter"
     )
     start_up = timed(lambda: subprocess.run([sys.executable, "-c", imports], check=True), repeat)[0]
     builds = statistics.median(build_cpu(plan, rules) for _ in range(repeat))
@@ -175,7 +201,7 @@ def breakdown(plan, rules, folder: Path, repeat: int, floor: float) -> list[tupl
     json_cpu = timed(lambda: result.to_json(folder / "b.json"), repeat)[0]
     workbook = timed(lambda: result.to_excel(folder / "b.xlsx"), repeat)[0]
     return [
-        ("python start-up and imports (pandas, PuLP, highspy, openpyxl, taxopt)", start_up),
+        ("python start-up and imports (pandas, PuLP, highspy, XlsxWriter, taxopt)", start_up),
         ("model builds (PuLP)", builds),
         (
             "optimize's other Python work (ledger replays, circles, reconciliation)",
@@ -203,9 +229,13 @@ def main() -> None:
     plan, rules = load_plan(args.plan), load_rules(args.rules)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        lps = capture_lps(plan, rules, folder)
-        floor = solver_floor(plan, rules, args.repeat)
-        from_mps = timed(highs_alone(lps), args.repeat)
+        load_before = os.getloadavg()
+        lps = capture_lps(plan, rules)
+        first = [lp for lp in lps if not lp.warm]
+        floor = median_of(highs_alone(first), args.repeat)
+        every_cold = median_of(highs_alone(lps), args.repeat)
+        defaults = median_of(highs_alone(first, options=False), args.repeat)
+        in_process = solver_floor(plan, rules, args.repeat)
         bare = timed(lambda: optimize(plan, rules, with_baselines=False, paths=0), args.repeat)
         with_baselines = timed(lambda: optimize(plan, rules, paths=0), args.repeat)
         as_command = timed(lambda: optimize(plan, rules), args.repeat)
@@ -226,10 +256,17 @@ def main() -> None:
         tax = timed(
             lambda: subprocess.run(TAX_COMMAND, check=True, capture_output=True), args.repeat
         )
-        parts = breakdown(plan, rules, folder, args.repeat, floor[0])
+        parts = breakdown(plan, rules, folder, args.repeat, in_process[0])
+        load_after = os.getloadavg()
+    warm = len(lps) - len(first)
     rows = [
-        ("HiGHS' own run() calls inside optimize (the floor)", floor),
-        (f"the {len(lps)} first-solve LPs from MPS files, highspy alone", from_mps),
+        (f"HiGHS alone, cold, on the {len(first)} LPs optimize solves first (the floor)", floor),
+        (f"the same {len(first)} LPs under HiGHS' default options", defaults),
+        (
+            f"HiGHS alone, cold, on all {len(lps)} LPs (its {warm} warm re-solves solved cold)",
+            every_cold,
+        ),  # fmt: skip
+        ("HiGHS' own run() calls inside optimize (in-process)", in_process),
         ("optimize(), no rules of thumb, no stress pass", bare),
         ("optimize(), with the rules of thumb", with_baselines),
         ("optimize(), with the rules of thumb and the stress pass", as_command),
@@ -240,18 +277,21 @@ def main() -> None:
     ]
     lines = [
         f"Plan {Path(args.plan).name}, rules {args.rules}, median of {args.repeat}, "
-        f"{os.cpu_count()} cores (shared machine: read the ratios).",
+        f"{os.cpu_count()} cores (shared machine: read the ratios); load average "
+        f"{load_before[0]:.1f} at the start, {load_after[0]:.1f} at the end.",
         "",
-        "| step | CPU s | x floor | wall s | x floor |",
-        "|---|---|---|---|---|",
+        "| step | CPU s | x floor | x run() | wall s | x floor |",
+        "|---|---|---|---|---|---|",
     ]
     for label, (cpu, wall) in rows:
         lines.append(
-            f"| {label} | {cpu:.2f} | {cpu / floor[0]:.2f} | {wall:.2f} | {wall / floor[1]:.2f} |"
+            f"| {label} | {cpu:.2f} | {cpu / floor[0]:.2f} | {cpu / in_process[0]:.2f} "
+            f"| {wall:.2f} | {wall / floor[1]:.2f} |"
         )
     lines += [
         "",
-        "Where the whole command's time goes beyond the floor (CPU s, same run):",
+        "Where the whole command's time goes beyond HiGHS' in-process run() calls (CPU s, "
+        "same run):",
         "",
         "| cost | CPU s | x floor |",
         "|---|---|---|",

@@ -20,7 +20,14 @@ scenario model's seed), and the safe spending at the plan's target (the highest 
 real spending met on at least 90% of the paths, taxopt.stress.safe_level) is reported with
 this year's location and conversions of each plan.
 
-    python benchmarks/oos_scenarios.py [--scenarios 32] [--paths 10000]
+Selection (taxopt.scenarios.choose_by_validation, what `optimize(scenarios=N)` does with
+one candidate): scenario plans for N in --scenarios (8 and 16; the young accumulator's
+65 years at most 8) and seeds in --seeds (0 and 1) and the deterministic plan are replayed
+(`replan`) on --validation paths (2,000, seed stream (0, 14), independent of the fresh
+paths); the best scenario plan is kept only if it leads the deterministic one by more
+than VALIDATION_MARGIN. The kept plan is then measured on the fresh paths.
+
+    python benchmarks/oos_scenarios.py [--scenarios 8 16] [--seeds 0 1] [--paths 10000]
 
 Results: benchmarks/results/oos_scenarios.md and .csv.
 """
@@ -42,6 +49,7 @@ from bench_optimize import markdown_table  # benchmarks/ is the script's folder
 import taxopt
 from taxopt.plan import plan_from_dict
 from taxopt.returns import Lognormal
+from taxopt.scenarios import VALIDATION_PATHS, choose_by_validation, safe_spending
 from taxopt.simulate import Policy, meets_level, policy_from_result, sample_returns
 from taxopt.stress import TOLERANCE, safe_level
 
@@ -54,6 +62,14 @@ EXAMPLES = (
 )
 FRESH_SEED = 20261
 TARGET = 0.9
+YOUNG_SCENARIOS = 8
+
+
+def sizes_for(name: str, asked: list[int]) -> list[int]:
+    """The young accumulator's 65-year model gets at most 8 scenarios (CPU time)."""
+    if not name.startswith("young"):
+        return asked
+    return sorted({min(n, YOUNG_SCENARIOS) for n in asked})
 
 
 def load(name: str):
@@ -108,9 +124,11 @@ def this_year(result) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--scenarios", type=int, default=16)
+    parser.add_argument("--scenarios", type=int, nargs="*", default=[8, 16])
+    parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1])
     parser.add_argument("--branch-every", type=int, default=None)
     parser.add_argument("--paths", type=int, default=10_000)
+    parser.add_argument("--validation", type=int, default=VALIDATION_PATHS)
     parser.add_argument("--out", default="oos_scenarios", help="results file name")
     parser.add_argument("--examples", nargs="*", default=list(EXAMPLES))
     args = parser.parse_args()
@@ -122,32 +140,60 @@ def main() -> None:
         det = taxopt.optimize(plan, rules, paths=0, with_baselines=False)
         det_seconds = time.perf_counter() - started
         started = time.perf_counter()
-        sc = taxopt.optimize(
-            plan,
-            rules,
-            paths=0,
-            with_baselines=False,
-            scenarios=args.scenarios,
-            branch_every=args.branch_every,
-        )
+        candidates = {}
+        for n in sizes_for(name, args.scenarios):
+            for k in args.seeds:
+                candidates[f"N={n} seed {k}"] = taxopt.optimize(
+                    plan,
+                    rules,
+                    paths=0,
+                    with_baselines=False,
+                    scenarios=n,
+                    seed=k,
+                    branch_every=args.branch_every,
+                    validation_paths=0,  # the selection below, over all candidates
+                )
         sc_seconds = time.perf_counter() - started
+        first = next(iter(candidates.values()))
+        # taxopt.scenarios.choose_by_validation (what optimize does with one candidate).
+        chosen_name = choose_by_validation(
+            first.scenarios, {**candidates, "deterministic": det}, args.validation, TARGET, 0
+        )
+        validation = first.scenarios.validation
+        best_scenario = max(candidates, key=validation.__getitem__)
+        sc = candidates[best_scenario]
+        chosen = det if chosen_name == "deterministic" else sc
         rule = policy_from_result(det)
         returns = sample_returns(rule, Lognormal(), args.paths, FRESH_SEED)
         safe = {}
-        for label, result in (("deterministic", det), ("scenarios", sc)):
+        for label, result in (("deterministic", det), ("scenarios", sc), ("chosen", chosen)):
             own = policy_from_result(result)
             for later, policy in (("replan", own), ("held", first_year_then_rule(own, rule))):
                 start = result.figures.sustainable_spending
                 met = meets_level(policy, returns, start)
                 safe[label, later] = safe_level(policy, returns, TARGET, start, met, TOLERANCE)
+        for label, result in candidates.items():
+            test = safe_spending(result, returns, TARGET)
+            print(label, "validation", round(validation[label]), "test", round(test), flush=True)
+
         row = {
             "plan": name,
             "years": len(plan.years),
-            "scenarios": args.scenarios,
             "tree": sc.scenarios.tree.describe(),
             "paths": args.paths,
         }
-        for later in ("replan", "held"):
+        row |= {
+            "candidates": ", ".join(candidates),
+            "validation: deterministic": round(validation["deterministic"]),
+            "validation: best scenario plan": round(validation[best_scenario]),
+            "best scenario plan": best_scenario,
+            "chosen": chosen_name,
+            "test: deterministic": round(safe["deterministic", "replan"]),
+            "test: chosen": round(safe["chosen", "replan"]),
+            "test: difference": round(safe["chosen", "replan"] - safe["deterministic", "replan"]),
+            "test: best scenario plan (chosen or not)": round(safe["scenarios", "replan"]),
+        }
+        for later in ("held",):
             a, b = safe["deterministic", later], safe["scenarios", later]
             row[f"{later}: safe deterministic"] = round(a)
             row[f"{later}: safe scenarios"] = round(b)

@@ -31,8 +31,9 @@ import pandas as pd
 
 from taxopt.cashflows import plan_flows
 from taxopt.decisions import Decisions
-from taxopt.marketplace import household_income, marketplace_years
+from taxopt.marketplace import household_income
 from taxopt.plan import Plan
+from taxopt.premiums import PlanPremiums
 from taxopt.roth import replay_decisions
 from taxopt.rules import Growth, RuleSet, WithdrawalTax
 from taxopt.state_tax import OrdinaryParts, StateTaxResult, plan_state_result
@@ -153,7 +154,7 @@ class _Replay:
         self.warnings: list[str] = []
         self.magi: dict[int, float] = {}  # by year, for the IRMAA lookback
         self.tax_free_taken: dict[tuple, float] = {}  # (owner, kind) -> nominal, to date
-        self.marketplace = marketplace_years(plan, rules)
+        self.premiums = PlanPremiums(plan, rules)
 
     def year(self, year: int) -> dict:
         """One row of the yearly table: the steps of the module docstring, in order."""
@@ -307,8 +308,7 @@ class _Replay:
         self.state_results.append(state_result)
         state_tax = 0.0 if state_result is None else float(state_result.total_tax)
         self.magi[year] = tax.magi
-        irmaa = self._irmaa(year, year_rules, row)
-        paid_premiums = (irmaa if plan.options.irmaa else 0.0) + self._marketplace(
+        paid_premiums = self._irmaa(year, year_rules, row) + self._marketplace(
             year, year_rules, household_income(tax_input, tax), row
         )
         spending = (
@@ -345,21 +345,11 @@ class _Replay:
             )
 
     def _irmaa(self, year: int, year_rules: RuleSet, row: dict) -> float:
-        """Medicare IRMAA premiums of `year` (nominal), set by the MAGI of the return
-        `lookback_years` before on the premium year's tiers, for each person on Medicare.
-        A return before the plan counts when plan.prior_magi gives it; else no premium."""
-        medicare = year_rules.medicare
-        looked_at = year - (medicare.lookback_years if medicare is not None else 0)
-        magi = self.magi.get(looked_at, self.plan.prior_magi.get(looked_at))
-        if medicare is None or magi is None:
-            row.update(irmaa=0.0, irmaa_tier=0, irmaa_magi_year=looked_at)
-            return 0.0
-        people = medicare.on_medicare(self.plan.ages_in(year))
-        result = medicare.irmaa(magi, self.plan.filing_status, people)
-        surcharge = result.annual_surcharge if people else 0.0
-        row.update(irmaa=surcharge, irmaa_tier=result.tier if people else 0)
-        row["irmaa_magi_year"] = looked_at
-        return surcharge
+        """Medicare IRMAA premiums of `year` (nominal; taxopt.premiums) and what spending
+        pays of them (all with options.irmaa, else nothing)."""
+        due = self.premiums.irmaa(year, year_rules, self.magi)
+        row.update(irmaa=due.premium, irmaa_tier=due.tier, irmaa_magi_year=due.magi_year)
+        return self.premiums.irmaa_paid(due)
 
     def _marketplace(self, year: int, year_rules: RuleSet, magi: float, row: dict) -> float:
         """Marketplace premiums of `year` net of the premium tax credit (nominal), on the
@@ -368,20 +358,18 @@ class _Replay:
         without the table get no aca_ columns."""
         if self.plan.aca is None:
             return 0.0
-        bought = self.marketplace.get(year)
+        bought = self.premiums.bought(year)
         row["aca_magi"] = magi
         if bought is None:
             row.update(aca_benchmark=0.0, aca_credit=0.0, aca_premium=0.0)
             return 0.0
-        ptc = year_rules.aca.premium_tax_credit(
-            magi, bought.household_size, bought.benchmark_premium, bought.area
-        )
+        net = self.premiums.marketplace_net(year, year_rules, magi)
         row.update(
             aca_benchmark=bought.benchmark_premium,
-            aca_credit=ptc.credit,
-            aca_premium=ptc.net_premium,
+            aca_credit=bought.benchmark_premium - net,
+            aca_premium=net,
         )
-        return ptc.net_premium
+        return net
 
     def _close(self, year: int, row: dict) -> None:
         """Step 5: record the post-trade holdings, grow them, and close the year."""

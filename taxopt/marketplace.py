@@ -8,6 +8,7 @@ cliff) is the rule set's `Aca` table (taxopt.rules).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from taxopt.plan import Plan
 from taxopt.rules import RuleSet
@@ -61,4 +62,10 @@ def marketplace_years(plan: Plan, rules: RuleSet) -> dict[int, MarketplaceYear]:
 def household_income(tax_input: TaxInput, tax: TaxResult) -> float:
     """MAGI for the premium tax credit (IRC §36B(d)(2)(B)): AGI plus the Social Security
     benefits not included in it (plans hold no tax-exempt interest), the same year."""
-    return tax.magi + tax_input.social_security - tax.taxable_social_security
+    return credit_income(tax, tax_input.social_security)
+
+
+def credit_income(tax: Any, social_security: Any) -> Any:
+    """`household_income` from a tax result of one household or of many paths (arrays):
+    its MAGI plus the part of `social_security` it left out of income."""
+    return tax.magi + social_security - tax.taxable_social_security

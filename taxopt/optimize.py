@@ -62,7 +62,9 @@ from taxopt.returns import Lognormal
 from taxopt.roth import roth_clock_notes
 from taxopt.rules import Growth, RuleSet
 from taxopt.scenarios import (
+    VALIDATION_PATHS,
     ScenarioSolution,
+    choose_by_validation,
     make_tree,
     pin_first_year,
     sample_tree,
@@ -134,6 +136,7 @@ def optimize(
     explain: bool = False,
     scenarios: int = 0,
     branch_every: int | None = None,
+    validation_paths: int = VALIDATION_PATHS,
 ) -> Result:
     """Optimize a plan under a rule set; the Result holds the ledger's tables.
 
@@ -144,7 +147,12 @@ def optimize(
     plan's mode), those decisions pinned, re-plans the later years and the ledger
     replays it (exact taxes).
     `result.scenarios` has the tree, the sizes and times and the spread of spending,
-    estate and tax across the scenarios.
+    estate and tax across the scenarios. With `validation_paths` V > 0 (max_spending) the
+    scenario plan and the deterministic plan are both replayed by the simulator on V
+    validation paths (seeded apart from `seed`'s scenarios and stress paths) and the
+    scenario plan is kept only if its safe spending at `success` is higher by more than
+    taxopt.scenarios.VALIDATION_MARGIN (else the deterministic plan, this year included):
+    `result.scenarios.validation` has both figures and `chosen` says which.
 
     `explain` fills `result.shadow_prices` (taxopt.explain): the final LP solved once more
     for vertex duals, so the default run pays nothing for it.
@@ -196,28 +204,33 @@ def optimize(
     with clock.timing("total"):
         plan, notes = _with_implied_accounts(plan, rules)
         scenario_plan = None
+
+        def new_search() -> _Search:
+            search = _Search(
+                plan,
+                rules,
+                mode or plan.options.mode,
+                solver or plan.options.solver,
+                DEFAULT_MIP_SECONDS if mip_seconds is None else mip_seconds,
+                thorough,
+                clock,
+            )
+            search.explain = explain
+            return search
+
         if scenarios:
             scenario_plan = _scenario_decisions(
                 plan, rules, scenarios, branch_every, success, seed, solver, clock
             )
-        search = _Search(
-            plan,
-            rules,
-            mode or plan.options.mode,
-            solver or plan.options.solver,
-            DEFAULT_MIP_SECONDS if mip_seconds is None else mip_seconds,
-            thorough,
-            clock,
-        )
-        search.explain = explain
-        if scenario_plan is not None:
-            search.pinned = scenario_plan.first_year
-            run, circles, netted = _replan(search)
+            search, (run, circles, netted), result = _scenario_plan_or_deterministic(
+                new_search, scenario_plan, validation_paths, success, seed, clock
+            )
         else:
+            search = new_search()
             run, circles, netted = _search_and_untangle(search)
+            result = _result_of(search, run, circles, netted)
         if lp_path:
             write_atomically(lp_path, lambda tmp: run.ctx.prob.writeLP(str(tmp)), kind="lp")
-        result = _result_of(search, run, circles, netted)
         result.notes = [
             *notes,
             *search.notes,
@@ -296,6 +309,31 @@ def _scenario_decisions(
     return solved
 
 
+def _scenario_plan_or_deterministic(
+    new_search, solved: ScenarioSolution, paths: int, success: float, seed, clock: Stopwatch
+):
+    """(search, (run, circles, netted), result) of the re-plan keeping the scenario
+    model's first year; with `paths` validation paths (max_spending), of whichever of it
+    and the deterministic plan keeps the higher safe spending on them
+    (taxopt.scenarios.choose_by_validation)."""
+    search = new_search()
+    search.pinned = solved.first_year
+    run = _replan(search)
+    result = _result_of(search, *run)
+    if not paths or search.plan.objective.kind != "max_spending":
+        return search, run, result
+    other = new_search()
+    other_run = _search_and_untangle(other)
+    deterministic = _result_of(other, *other_run)
+    progress.step(f"validation: both plans on {paths:,} return paths")
+    with clock.timing("validation"):
+        candidates = {"scenarios": result, "deterministic": deterministic}
+        chosen = choose_by_validation(solved, candidates, paths, success, seed)
+    if chosen == "deterministic":
+        return other, other_run, deterministic
+    return search, run, result
+
+
 def _replan(search: _Search) -> tuple[_Run, list[Circle], list[Circle]]:
     """The plan's own search with this year's decisions pinned; in exact mode, when no
     exact plan keeps them (the fast taxes they were chosen with differ at a kink), the
@@ -315,6 +353,15 @@ def _replan(search: _Search) -> tuple[_Run, list[Circle], list[Circle]]:
 
 def scenario_note(solved: ScenarioSolution) -> str:
     """One line: where this year's decisions come from and what the later years are."""
+    if solved.chosen == "deterministic":
+        return (
+            f"the scenario model ({solved.tree.describe()}, {solved.returns}, seed "
+            f"{solved.seed}; {solved.objective_rule()}) proposed this year's decisions; "
+            f"replayed on {solved.validation_paths:,} validation paths, safe spending at "
+            f"{solved.target:.0%}: deterministic ${solved.validation['deterministic']:,.0f}, "
+            f"scenarios ${solved.validation['scenarios']:,.0f} (today's dollars), so the "
+            "deterministic plan is kept, this year included"
+        )
     text = (
         f"this year's decisions were chosen against {solved.tree.describe()} "
         f"({solved.returns}, seed {solved.seed}); {solved.objective_rule()}"
@@ -324,10 +371,18 @@ def scenario_note(solved: ScenarioSolution) -> str:
             f"; in sample, the worst {1 - solved.target:.0%} of the scenarios sustain "
             f"${solved.cvar:,.0f} a year on average (today's dollars)"
         )
-    return (
-        text + ". The later years shown re-plan from those decisions on the plan's own "
+    text += (
+        ". The later years shown re-plan from those decisions on the plan's own "
         "return path; the ledger re-checks every year with exact taxes"
     )
+    if solved.validation:
+        figures = ", ".join(f"{name} ${value:,.0f}" for name, value in solved.validation.items())
+        text += (
+            f". Replayed on {solved.validation_paths:,} validation paths, safe spending at "
+            f"{solved.target:.0%}: {figures} (today's dollars); kept: the {solved.chosen} "
+            "plan's decisions"
+        )
+    return text
 
 
 def _optimize_claims(
@@ -552,7 +607,9 @@ class _Search:
         if (not thorough and _near(best, bound)) or progress.out_of_time():
             return best
         if not thorough and best is not None:
-            more = self.regime_search(plan, best.ledger, REGIME_ROUNDS - 1, solved)
+            # The same chain goes on (its first round already solved): a round that does
+            # not improve on `best` ends it, as inside one search of REGIME_ROUNDS rounds.
+            more = self.regime_search(plan, best.ledger, REGIME_ROUNDS - 1, solved, best)
             best = _best_of(plan, best, more)
         fast = self.build(plan, "fast")
         if not progress.out_of_time() and self.solve_start(fast).status == "optimal":
@@ -585,8 +642,22 @@ class _Search:
         progress.step(f"MILP over the cliff binaries: {report.status} ({report.seconds:.1f} s)")
         if report.status not in ("optimal", "feasible"):
             return None
-        ledger = replay(plan, self.rules, read_decisions(ctx))
-        return self.regime_search(plan, ledger, REGIME_ROUNDS)
+        # The MILP's plan meets its binaries only to the solver's tolerance: a year held at
+        # the cliff can sit cents above it, where the ledger reads the credit lost. So its
+        # own binaries (rounded) fix the regime LP first; the search goes on from that plan.
+        chosen = {
+            var.name: round(var.varValue or 0.0)
+            for var in ctx.prob.variables()
+            if var.name in free
+        }
+        held = self._fixed(
+            lambda name, year, rule: chosen.get(name, base(name, year, rule)), "MILP's cliff sides"
+        )
+        if held is None:
+            ledger = replay(plan, self.rules, read_decisions(ctx))
+            return self.regime_search(plan, ledger, REGIME_ROUNDS)
+        more = self.regime_search(plan, held.ledger, REGIME_ROUNDS, chain=held)
+        return _best_of(plan, held, more)
 
     def _milp(
         self, relaxed: ModelContext, bound: float, best: _Candidate | None, run: _Run | None
@@ -629,13 +700,21 @@ class _Search:
             report = self.solve(ctx, relax=relax)
         return report
 
-    def regime_search(self, plan: Plan, ledger: Ledger, rounds: int, solved: _Solved | None = None):
+    def regime_search(
+        self,
+        plan: Plan,
+        ledger: Ledger,
+        rounds: int,
+        solved: _Solved | None = None,
+        chain: _Candidate | None = None,
+    ):
         """Build the exact model with its binaries fixed to the regime the ledger's true taxes
         imply (an LP without big-M rows), solve it, and repeat from the new plan's regime
         while the objective improves: a plan often sits on a kink, where the neighbouring
-        regime can be better. A regime in `solved` is not solved again. Returns the best
-        candidate or None."""
-        best, previous, unfaithful = None, None, None
+        regime can be better. A regime in `solved` is not solved again. `chain`: the last
+        round of a search this one continues (`ledger` is its plan's): the first round
+        must improve on it by REGIME_TOLERANCE to go on. Returns the best candidate or None."""
+        best, previous, unfaithful = chain, None, None
         solved = solved or _Solved()
         done = repairs = 0
         while done < rounds:
@@ -712,17 +791,21 @@ class _Search:
     def _stepped_back(self, best: _Candidate, stepped: dict[str, int]) -> _Candidate | None:
         """The regime LP of `best`'s plan with the binaries in `stepped` set below their
         cliffs; None unless it solves with taxes the ledger confirms."""
-        plan = self.plan
-        own = regime_from(best.ledger, plan.years)
+        own = regime_from(best.ledger, self.plan.years)
 
         def regime(name: str, year: int, rule) -> int:
             return stepped[name] if name in stepped else own(name, year, rule)
 
-        ctx = self.build(plan, "exact", regime)
+        return self._fixed(regime, "cliff step-back")
+
+    def _fixed(self, regime, what: str) -> _Candidate | None:
+        """The regime LP with binaries fixed by `regime` (name, year, rule -> 0 | 1); None
+        unless it solves with taxes the ledger confirms."""
+        ctx = self.build(self.plan, "exact", regime)
         if ctx.regime_conflicts:
             return None
         report = self.solve(ctx)
-        progress.step(f"cliff step-back LP: {report.status} ({report.seconds:.1f} s)")
+        progress.step(f"{what} LP: {report.status} ({report.seconds:.1f} s)")
         if report.status not in ("optimal", "feasible"):
             return None
         candidate = self._candidate(report, ctx)

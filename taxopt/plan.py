@@ -542,13 +542,14 @@ class Options(Strict):
         "and more than circle_min_gain_share of the money it moves",
     )
     irmaa: bool = Field(
-        False,
+        True,
         description="pay Medicare IRMAA premiums (Parts B and D, from the MAGI of two years "
-        "before, per person 65+) from the portfolio: the exact model sees them as cliffs "
-        "(regime binaries) and the ledger nets them from spending; fast mode's model leaves "
-        "them out and the ledger still charges them (a note says how much). Off (default): "
-        "the ledger only reports them (column irmaa) and nothing pays them; the rules of "
-        "thumb do not pay them yet",
+        "before, per person 65+) from the portfolio (default): the exact model sees them as "
+        "cliffs (regime binaries), and the ledger, the rules of thumb and the simulator net "
+        "them from spending; fast mode's model leaves them out and the ledger still charges "
+        "them (a note says how much). It applies only where someone is on Medicare within the "
+        "horizon under a rule set with a [medicare] table. false: the ledger only reports them "
+        "(column irmaa) and nothing pays them",
     )
     circle_min_gain_share: float = Field(
         0.005,

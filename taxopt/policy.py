@@ -8,7 +8,10 @@ and pro rata across tiers (the account's mix is kept), and asks a `Placement` wh
 sheltered money and the taxable purchases go. It grosses the draw up for tax by a
 safeguarded fixed-point (secant) iteration on the pure tax calculator (federal, and the
 plan's state from taxopt.state_tax as the ledger charges it), since the tax depends on
-which accounts are drawn and on the gains the sales realize.
+which accounts are drawn and on the gains the sales realize. Premiums are drawn on top like
+tax, as the ledger charges them (taxopt.premiums): Medicare IRMAA on the MAGI of the return
+two years before (with options.irmaa; the engine remembers each year's MAGI), marketplace
+premiums net of the premium tax credit on the year's own income (plans with [aca]).
 
 The engine keeps its own state (balances per account and tier; taxable lots with units,
 value and basis per unit, kept as the ledger keeps them) and emits `Decisions`; the ledger's
@@ -30,7 +33,9 @@ import pandas as pd
 
 from taxopt.cashflows import earned_income_before, plan_flows
 from taxopt.decisions import Decisions
+from taxopt.marketplace import household_income
 from taxopt.plan import Plan, surplus_years
+from taxopt.premiums import PlanPremiums
 from taxopt.roth import RothDraw, RothLayers, opening_layers, settle_year
 from taxopt.rules import Growth, RuleSet, WithdrawalTax
 from taxopt.state_tax import OrdinaryParts, plan_state_tax
@@ -70,6 +75,7 @@ class PolicyState:
     balances: dict[tuple[str, str], float]
     lots: dict[LotKey, PolicyLot]
     roth: dict[str, RothLayers] = field(default_factory=dict)
+    magi: dict[int, float] = field(default_factory=dict)  # years walked: IRMAA's lookback
     # (owner, kind) -> taken tax free so far, where the kind has a lifetime limit
     tax_free_taken: dict[tuple, float] = field(default_factory=dict)
 
@@ -78,6 +84,7 @@ class PolicyState:
             dict(self.balances),
             {k: PolicyLot(**vars(lot)) for k, lot in self.lots.items()},
             {owner: layers.copy() for owner, layers in self.roth.items()},
+            dict(self.magi),
             dict(self.tax_free_taken),
         )
 
@@ -116,10 +123,12 @@ class YearOutcome:
     realized_gains: float
     tax_input: TaxInput
     tax: TaxResult
-    spending: float  # after federal and state tax
+    spending: float  # after federal and state tax and premiums
     unplaced: float  # cash no account could take (spent instead)
     shortfall: float  # money the year needed beyond everything the portfolio held
     state_tax: float = 0.0  # the plan's state tax (taxopt.state_tax), as the ledger charges it
+    # IRMAA and net marketplace premiums paid from spending (taxopt.premiums), as the ledger.
+    premiums: float = 0.0
 
 
 @dataclass
@@ -170,6 +179,7 @@ class PolicyRun:
                 "total_tax": o.tax.total_tax + o.state_tax,
                 "spending": o.spending,
                 "spending_real": o.spending / infl,
+                "premiums": o.premiums,
                 "realized_gains": o.realized_gains,
                 "contributions": sum(o.contributions.values()),
                 "shortfall": o.shortfall,
@@ -215,6 +225,7 @@ class PolicyEngine:
             for y in plan.years
         }
         self.pensions = self.flows.pensions
+        self.premiums = PlanPremiums(plan, rules)
         self.heir_keep = {
             a: 1.0 - plan.objective.heir_tax_rate if a in self.deferred else 1.0
             for a in self.accounts
@@ -265,7 +276,9 @@ class PolicyEngine:
             for a in self.taxable
             for t in self.tiers
         }
-        return _Year(year, state, opening, rmd, capacity, lots)
+        # IRMAA is set by a return already filed (or given): the same for every draw.
+        irmaa = self.premiums.irmaa(year, self.year_rules[year], state.magi)
+        return _Year(year, state, opening, rmd, capacity, lots, self.premiums.irmaa_paid(irmaa))
 
     def evaluate(self, y: _Year, draw: float) -> YearOutcome:
         """The year's flows, trades and tax for a net draw (withdrawals - contributions)."""
@@ -302,6 +315,11 @@ class PolicyEngine:
         state_tax = plan_state_tax(
             self.plan.state, year, self.plan.inflation, tax_input, tax, parts
         )
+        # The marketplace premium is set by this year's own income, so by the draw.
+        marketplace = self.premiums.marketplace_net(
+            year, self.year_rules[year], household_income(tax_input, tax)
+        )
+        premiums = y.irmaa + marketplace
         sheltered_out = sum(withdrawals.get(a, 0.0) for a in self.sheltered)
         spending = (
             sheltered_out
@@ -310,6 +328,7 @@ class PolicyEngine:
             - sum(contributions.values())
             - tax.total_tax
             - state_tax
+            - premiums
         )
         for a in self.taxable:
             withdrawals[a] = withdrawals.get(a, 0.0)
@@ -328,6 +347,7 @@ class PolicyEngine:
             unplaced=unplaced,
             shortfall=shortfall,
             state_tax=state_tax,
+            premiums=premiums,
         )
 
     def solve_year(self, y: _Year, target: float) -> YearOutcome:
@@ -422,6 +442,7 @@ class PolicyEngine:
             for t in self.tiers:
                 b[a, t] = max(0.0, b[a, t])
         settle_year(self.plan, self.rules, state.roth, o.year, o.contributions, {}, o.withdrawals)
+        state.magi[o.year] = o.tax.magi
         for lot in state.lots.values():
             lot.basis_per_unit += self.tier[lot.tier].yield_rate * lot.value_per_unit
             lot.value_per_unit *= self.growth[lot.tier]
@@ -778,6 +799,7 @@ class _Year:
     rmd: dict[str, float]
     capacity: float  # the most cash the year's contributions can take
     lots: dict[tuple[str, str], list[PolicyLot]]
+    irmaa: float = 0.0  # IRMAA premiums spending pays this year (set by an earlier return)
 
     @property
     def forced(self) -> float:

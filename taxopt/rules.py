@@ -1139,6 +1139,34 @@ class Aca(Cited):
             return None
         return self.bands[self._band_index(ratio)].percentage(ratio)
 
+    def _applicable_percentages(self, ratio: np.ndarray) -> np.ndarray:
+        """`applicable_percentage` of each element (NaN outside eligibility): the same band
+        (the first whose end is above the ratio, else the last) and the same formula."""
+        k = np.minimum(
+            np.searchsorted([b.end for b in self.bands], ratio, side="right"), len(self.bands) - 1
+        )
+        start = np.array([b.start for b in self.bands])[k]
+        end = np.array([b.end for b in self.bands])[k]
+        initial = np.array([b.initial for b in self.bands])[k]
+        final = np.array([b.final for b in self.bands])[k]
+        share = initial + (final - initial) * ((ratio - start) / (end - start))
+        eligible = (ratio >= self.eligible_from) & (ratio <= self.eligible_to)
+        return np.where(eligible, share, np.nan)
+
+    def net_premium(
+        self, magi: Any, household_size: int, benchmark_premium: float, area: str = "contiguous"
+    ) -> Any:
+        """The benchmark premium less the credit (nominal dollars) at household income
+        `magi`, a float (premium_tax_credit's net_premium) or a numpy array (one per path)."""
+        if not isinstance(magi, np.ndarray):
+            credit = self.premium_tax_credit(magi, household_size, benchmark_premium, area)
+            return credit.net_premium
+        share = self._applicable_percentages(magi / self.poverty_line(household_size, area))
+        eligible = ~np.isnan(share)
+        contribution = np.where(eligible, share, 0.0) * magi
+        credit = np.where(eligible, np.maximum(0.0, benchmark_premium - contribution), 0.0)
+        return benchmark_premium - credit
+
     def _band_index(self, ratio: float) -> int:
         for k, band in enumerate(self.bands):
             if ratio < band.end:

@@ -20,13 +20,17 @@ paths; the loops are over years, accounts and tiers only):
   post-trade shares buys, or sells at average cost. Basis is tracked per account and tier
   as one aggregate (average cost); net losses in a year are not carried (as in the ledger);
 - taxes each year from `compute_tax_arrays`, the tax calculator over arrays, plus the
-  plan's state tax from the state calculator over the same arrays (taxopt.state_tax).
+  plan's state tax from the state calculator over the same arrays (taxopt.state_tax);
+- premiums as the ledger charges them, by the same functions (taxopt.premiums) over the
+  path's own figures: Medicare IRMAA on the path's MAGI two years before (plan.prior_magi
+  for a return before the plan; paid with options.irmaa) and marketplace premiums net of
+  the premium tax credit on the path's household income that year (plans with [aca]).
 
-Spending is after tax: the withdrawal rule sets each retirement year's real spending target
-and the gross withdrawal is found per path by at most SECANT_STEPS secant steps on
-gross = spending + tax + contributions - income. Before retirement the target is the
-plan's own spending. Rules stated as a share of the portfolio apply it to the pre-tax
-opening balances and add the household's income (Social Security, pensions); the tax is
+Spending is after tax and premiums: the withdrawal rule sets each retirement year's real
+spending target and the gross withdrawal is found per path by at most SECANT_STEPS secant
+steps on gross = spending + tax + premiums + contributions - income. Before retirement the
+target is the plan's own spending. Rules stated as a share of the portfolio apply it to the
+pre-tax opening balances and add the household's income (Social Security, pensions); the tax is
 drawn on top, so "4%" here asks more of the portfolio than a pre-tax 4% withdrawal.
 A path succeeds when every year's spending meets its target (within half a dollar, or a
 billionth of it); when the accounts cannot, the path spends what is left. A rule may ask
@@ -58,7 +62,9 @@ import pandas as pd
 
 from taxopt.cashflows import plan_flows
 from taxopt.errors import InputError
+from taxopt.marketplace import credit_income
 from taxopt.plan import Plan
+from taxopt.premiums import PlanPremiums
 from taxopt.returns import ReturnModel, make_return_model
 from taxopt.rules import AccountKind, Growth, RuleSet, WithdrawalTax
 from taxopt.state_tax import OrdinaryParts, plan_state_tax_arrays
@@ -107,6 +113,8 @@ class Policy:
     rank: list[int]  # accounts in the order the plan draws them
     spending: np.ndarray  # (Y,) the plan's after-tax spending, nominal
     tax: np.ndarray  # (Y,) the plan's tax, nominal
+    premiums_paid: np.ndarray  # (Y,) the premiums the plan's spending paid, nominal
+    premiums: PlanPremiums  # what each year's premiums are (taxopt.premiums)
     wages: np.ndarray
     other_income: np.ndarray
     social_security: np.ndarray
@@ -206,6 +214,8 @@ def policy_from_result(result) -> Policy:
         rank=draw_order(plan, decisions, kinds),
         spending=yearly["spending"].reindex(years).to_numpy(dtype=float),
         tax=yearly["total_tax"].reindex(years).to_numpy(dtype=float),
+        premiums_paid=_premiums_paid(yearly, plan, years),
+        premiums=PlanPremiums(plan, rules),
         wages=np.array([flows.wages(y) for y in years]),
         other_income=np.array([flows.other_income[y] for y in years]),
         social_security=np.array([flows.social_security[y] for y in years]),
@@ -218,6 +228,17 @@ def policy_from_result(result) -> Policy:
         capped=(capped := _capped_groups(plan, kinds)),
         tax_free_plan=_planned_tax_free(decisions, accounts, years, capped),
     )
+
+
+def _premiums_paid(yearly: pd.DataFrame, plan: Plan, years: list[int]) -> np.ndarray:
+    """(Y,) the premiums the ledger took from the plan's spending (nominal): IRMAA with
+    options.irmaa, marketplace premiums net of the credit."""
+    paid = pd.Series(0.0, index=yearly.index)
+    if plan.options.irmaa and "irmaa" in yearly:
+        paid = paid + yearly["irmaa"]
+    if "aca_premium" in yearly:
+        paid = paid + yearly["aca_premium"]
+    return paid.reindex(years).to_numpy(dtype=float)
 
 
 def _planned_tax_free(decisions, accounts: list[str], years: list[int], capped) -> np.ndarray:
@@ -648,6 +669,7 @@ class _Paths:
     spending: np.ndarray  # nominal
     target: np.ndarray  # nominal
     tax: np.ndarray  # nominal
+    premiums: np.ndarray  # nominal, paid from spending (IRMAA, net marketplace)
     withdrawals: np.ndarray  # (Y, A, P) nominal
     closing: np.ndarray  # (Y, A, P) nominal
     wealth_real: np.ndarray  # after-tax closing wealth, today's dollars
@@ -665,6 +687,8 @@ class _Trade:
     basis: dict[int, np.ndarray]  # taxable account -> (T, P) post-trade basis
     gains: np.ndarray  # (P,)
     tax: np.ndarray  # (P,)
+    premiums: np.ndarray  # (P,) IRMAA and net marketplace premiums paid from spending
+    magi: np.ndarray  # (P,) the year's MAGI (a later year's IRMAA reads it)
 
 
 class _Year:
@@ -677,10 +701,16 @@ class _Year:
         balances: np.ndarray,
         basis: np.ndarray,
         taken: np.ndarray | None = None,
+        magi: dict[int, np.ndarray] | None = None,
     ):
         self.p, self.i = policy, i
         # (G, P): taken tax free so far by each group of policy.capped, on each path
         self.taken = taken if taken is not None else np.zeros((len(policy.capped), 0))
+        year = policy.years[i]
+        # IRMAA: set by the MAGI of an earlier year (`magi`: each path's, by year), so the
+        # same for every draw this year.
+        due = policy.premiums.irmaa(year, policy.year_rules[i], magi or {})
+        self.irmaa = policy.premiums.irmaa_paid(due)
         self.balances, self.basis = balances, basis
         self.opening = balances.sum(axis=1)  # (A, P)
         contrib = policy.contributions[i]
@@ -738,7 +768,7 @@ class _Year:
         for j in self.taxable_index:
             post[j], basis[j], g = self._taxable(j, w[j])
             gains += g
-        return _Trade(w, post, basis, gains, self._tax(w, post, gains))
+        return _Trade(w, post, basis, gains, *self._tax(w, post, gains))
 
     def holdings(self, trade: _Trade) -> tuple[np.ndarray, np.ndarray]:
         """Post-trade holdings and basis (A, T, P) of every account for a final trade."""
@@ -771,7 +801,10 @@ class _Year:
         gains = (sold - sold_basis).sum(axis=0) + (extra - extra_basis).sum(axis=0)
         return target, left_basis + bought - extra_basis, gains
 
-    def _tax(self, w: np.ndarray, post: dict[int, np.ndarray], gains: np.ndarray) -> np.ndarray:
+    def _tax(
+        self, w: np.ndarray, post: dict[int, np.ndarray], gains: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(tax, premiums paid, MAGI) per path for withdrawals `w`."""
         p, i = self.p, self.i
         ordinary = self.ordinary_fixed.copy()
         early = np.zeros(w.shape[1])
@@ -805,7 +838,10 @@ class _Year:
         state = plan_state_tax_arrays(
             p.plan.state, year, p.plan.inflation, status, ages, income, tax, parts
         )
-        return tax.total_tax + state
+        household = credit_income(tax, p.social_security[i])
+        marketplace = p.premiums.marketplace_net(year, p.year_rules[i], household)
+        premiums = np.broadcast_to(self.irmaa + marketplace, w.shape[1:])
+        return tax.total_tax + state, premiums, np.broadcast_to(tax.magi, w.shape[1:])
 
     def tax_free_beyond_limit(self, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(G, P) tax-free parts taken this year by each capped group, and (P,) the part of
@@ -824,11 +860,17 @@ class _Year:
 
     def need(self, trade: _Trade, target: np.ndarray) -> np.ndarray:
         """Gross withdrawal that funds `target` spending given this trade's tax."""
-        return target + trade.tax + self.contrib_total - self.income
+        return target + trade.tax + trade.premiums + self.contrib_total - self.income
 
     def spending(self, trade: _Trade) -> np.ndarray:
         """The ledger's identity: what is left to spend after contributions and tax."""
-        return trade.withdrawals.sum(axis=0) + self.income - self.contrib_total - trade.tax
+        return (
+            trade.withdrawals.sum(axis=0)
+            + self.income
+            - self.contrib_total
+            - trade.tax
+            - trade.premiums
+        )
 
 
 def _gross_up(year: _Year, target: np.ndarray, start: np.ndarray) -> tuple[_Trade, float]:
@@ -901,6 +943,7 @@ def run_paths(
         spending=np.zeros((n_y, n_p)),
         target=np.zeros((n_y, n_p)),
         tax=np.zeros((n_y, n_p)),
+        premiums=np.zeros((n_y, n_p)),
         withdrawals=np.zeros((n_y, n_a, n_p)),
         closing=np.zeros((n_y, n_a, n_p)),
         wealth_real=np.zeros((n_y, n_p)),
@@ -912,9 +955,10 @@ def run_paths(
     yields = (policy.yield_rate[None, :] * policy.taxable[:, None])[:, :, None]  # (A, T, 1)
     last_return = np.zeros(n_p)
     taken = np.zeros((len(policy.capped), n_p))  # lifetime tax-free amounts so far
+    magi: dict[int, np.ndarray] = {}  # each path's MAGI by year, for IRMAA's lookback
     for i in range(n_y):
         infl = policy.inflation_factor[i]
-        year = _Year(policy, i, balances, basis, taken)
+        year = _Year(policy, i, balances, basis, taken, magi)
         if i >= policy.retire_index:
             view = YearView(
                 index=i,
@@ -933,7 +977,7 @@ def run_paths(
         spend_all = np.isinf(target)
         if spend_all.any():  # more than the accounts can fund: they are emptied
             target = np.where(spend_all, 2.0 * (year.capacity + abs(year.income)) + 1.0, target)
-        start = target + year.contrib_total - year.income + policy.tax[i]
+        start = target + year.contrib_total - year.income + policy.tax[i] + policy.premiums_paid[i]
         trade, residual = _gross_up(year, target, start)
         out.gross_up_residual = max(out.gross_up_residual, residual)
 
@@ -949,6 +993,8 @@ def run_paths(
         out.spending[i] = year.spending(trade)
         out.target[i] = np.where(spend_all, out.spending[i], target)
         out.tax[i] = trade.tax
+        out.premiums[i] = trade.premiums
+        magi[policy.years[i]] = trade.magi
         out.withdrawals[i] = trade.withdrawals
         out.closing[i] = closing
         out.wealth_real[i] = policy.heir_keep @ closing / policy.inflation_factor[i + 1]
@@ -976,6 +1022,7 @@ class Simulation:
     spending_real: np.ndarray  # (P, Y)
     target_real: np.ndarray  # (P, Y)
     tax: np.ndarray  # (P, Y) nominal
+    premiums: np.ndarray  # (P, Y) nominal: IRMAA and net marketplace premiums paid
     withdrawals: np.ndarray  # (P, Y, A) nominal
     closing: np.ndarray  # (P, Y, A) nominal closing balance per account
     wealth_real: np.ndarray  # (P, Y) after-tax closing wealth
@@ -1096,6 +1143,7 @@ class Simulation:
             frame[f"withdrawal_{name}"] = self.withdrawals[path, :, j]
             frame[f"closing_{name}"] = self.closing[path, :, j]
         frame["total_tax"] = self.tax[path]
+        frame["premiums"] = self.premiums[path]
         frame["realized_gains"] = self.realized_gains[path]
         frame["spending_real"] = self.spending_real[path]
         frame["target_real"] = self.target_real[path]
@@ -1185,6 +1233,7 @@ def _simulation(
         spending_real=(paths.spending / infl).T,
         target_real=(paths.target / infl).T,
         tax=paths.tax.T,
+        premiums=paths.premiums.T,
         withdrawals=paths.withdrawals.transpose(2, 0, 1),
         closing=paths.closing.transpose(2, 0, 1),
         wealth_real=paths.wealth_real.T,

@@ -247,26 +247,32 @@ def recapture_pieces(rules: StateRuleSet, status: str, deductions: float) -> lis
     schedule = rules.brackets.schedules[status]
     start = recapture.start[status]
 
-    def extra(m: float) -> float:
-        taxable = max(0.0, m - deductions)
-        return float(recaptured_benefit(schedule, taxable, m, start, recapture.phase_in))
-
     points = {deductions, start, start + recapture.phase_in}
     for threshold in schedule.thresholds:
         points |= {deductions + threshold, threshold, threshold + recapture.phase_in}
     uppers: list[float | None] = [p for p in sorted(points) if p > 0]
-    pieces: list[LinearPiece] = []
+    # Each piece's probes (a, b, the midpoint checked), evaluated in one array call.
+    probes: list[tuple[float, float, float]] = []
     low = 0.0
     for upper in [*uppers, None]:
         if upper is None:
-            a, b = low + PIECE_PROBE_DOLLARS, low + 2 * PIECE_PROBE_DOLLARS
-            probe = low + 3 * PIECE_PROBE_DOLLARS
+            step = PIECE_PROBE_DOLLARS
+            probes.append((low + step, low + 2 * step, low + 3 * step))
         else:
-            a, b, probe = low + (upper - low) / 4, upper, low + (upper - low) / 2
-        slope = (extra(b) - extra(a)) / (b - a)
-        intercept = extra(a) - slope * a
-        if abs(slope * probe + intercept - extra(probe)) > PIECE_LINEAR_TOLERANCE * max(
-            1.0, extra(probe)
+            probes.append((low + (upper - low) / 4, upper, low + (upper - low) / 2))
+            low = upper
+    measure = np.array(probes, dtype=float)
+    taxable = np.maximum(0.0, measure - deductions)
+    values = recaptured_benefit(schedule, taxable, measure, start, recapture.phase_in)
+    pieces: list[LinearPiece] = []
+    low = 0.0
+    for upper, (a, b, probe), (at_a, at_b, at_probe) in zip(
+        [*uppers, None], probes, values.tolist(), strict=True
+    ):
+        slope = (at_b - at_a) / (b - a)
+        intercept = at_a - slope * a
+        if abs(slope * probe + intercept - at_probe) > PIECE_LINEAR_TOLERANCE * max(
+            1.0, at_probe
         ):
             raise ValueError(f"{rules.name}: the recapture is not linear from {low:,.0f}")
         last = pieces[-1] if pieces else None

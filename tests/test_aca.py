@@ -231,7 +231,7 @@ def test_coverage_starts_at_from_year_and_alaska_has_its_own_line():
 # The exact model: the cliff and the bands as regime binaries, reconciled with the ledger.
 
 
-def _early_couple(benchmark_each: float | None) -> dict:
+def _early_couple(benchmark_each: float | None, irmaa: bool | None = None) -> dict:
     """Ana and Ben, both 60 in 2026, retired, mfj: an IRA of 1.5M, a brokerage account of
     800,000 all basis, 60,000 a year to spend, heirs taxed 30% on the IRA; Medicare from
     2031 (65). Every account grows 5% with no yield, so a dollar converted gains the heirs'
@@ -260,7 +260,7 @@ def _early_couple(benchmark_each: float | None) -> dict:
         ],
         "withdrawal": {"policy": "fixed_amount", "amount": 60_000, "basis": "net"},
         "objective": {"kind": "max_estate", "heir_tax_rate": 0.30},
-        "options": {"mode": "exact"},
+        "options": {"mode": "exact"} if irmaa is None else {"mode": "exact", "irmaa": irmaa},
     }
     if benchmark_each is not None:
         data["aca"] = {"benchmark_premium": {"Ana": benchmark_each, "Ben": benchmark_each}}
@@ -282,9 +282,11 @@ def test_the_plan_stays_under_the_cliff_when_the_credit_outweighs_the_conversion
     at most 18% x 48,400 = 8,712, and the whole 22% bracket (to 211,400 + 32,200) at most
     8% x 110,600 = 8,848: 17,560 in all, less than the credit. (The same holds each year:
     both sides grow with inflation.) So the plan holds every marketplace year's income at
-    or under the cliff, where the plan blind to the credit converts through it."""
-    blind = optimize(plan_from_dict(_early_couple(None)), RULES, with_baselines=False)
-    seen = optimize(plan_from_dict(_early_couple(15_000)), RULES, with_baselines=False)
+    or under the cliff, where the plan blind to the credit converts through it.
+
+    IRMAA off here (the next test has it on)."""
+    blind = optimize(plan_from_dict(_early_couple(None, False)), RULES, with_baselines=False)
+    seen = optimize(plan_from_dict(_early_couple(15_000, False)), RULES, with_baselines=False)
     blind_yearly = blind.ledger.yearly.set_index("year")
     yearly = seen.ledger.yearly.set_index("year")
     for year in ACA_YEARS:
@@ -294,6 +296,27 @@ def test_the_plan_stays_under_the_cliff_when_the_credit_outweighs_the_conversion
         # Within the 300-400% band a dollar costs 9.96% in premium and 12% or 22% in tax,
         # less than the heirs' 30%: the plan converts up to the cliff itself.
         assert yearly.at[year, "aca_magi"] >= _cliff(year) - 1.0
+    assert seen.reconciliation_max_abs_error < 1.0
+
+
+def test_with_irmaa_on_the_plan_still_stays_under_the_cliff():
+    """IRMAA on (the default) puts binaries in the model from 2031, and the MILP over the
+    cliff binaries then holds 2026-2030 at the cliff only to its tolerance: a year cents
+    above it, read by the ledger, lost the credit, and a search from that ledger kept the
+    years above the cliff (estate 1,972,062 against 2,071,850). The MILP's own cliff sides
+    now fix the regime LP that follows it."""
+    seen = optimize(plan_from_dict(_early_couple(15_000)), RULES, with_baselines=False)
+    off = optimize(plan_from_dict(_early_couple(15_000, False)), RULES, with_baselines=False)
+    yearly = seen.ledger.yearly.set_index("year")
+    assert seen.plan.options.irmaa
+    for year in ACA_YEARS:
+        assert yearly.at[year, "aca_magi"] <= _cliff(year) + 0.01
+    # Blind to IRMAA (off), the plan's conversions cross the first tier (premiums in
+    # 2033-2035); seeing it, the plan spreads the same conversions under the tier at the
+    # same bracket rates and pays none, so the estate is no lower.
+    assert (yearly["irmaa"] == 0).all()
+    assert off.ledger.yearly["irmaa"].sum() > 0
+    assert seen.figures.after_tax_estate >= off.figures.after_tax_estate - 1.0
     assert seen.reconciliation_max_abs_error < 1.0
 
 

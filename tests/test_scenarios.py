@@ -166,7 +166,9 @@ def test_zero_volatility_scenarios_equal_the_deterministic_plan(us2026):
         assert mine[key] == pytest.approx(value, abs=1.0), key
     kw = dict(paths=0, with_baselines=False, mode="fast")
     alone = optimize(plan, us2026, **kw)
-    chosen = optimize(plan, us2026, scenarios=3, **kw)
+    # validation_paths=0: the scenario plan itself (validation would keep the
+    # deterministic plan on a tie, which would make this comparison hold trivially).
+    chosen = optimize(plan, us2026, scenarios=3, validation_paths=0, **kw)
     assert chosen.scenarios is not None and chosen.scenarios.tree.scenarios == 3
     for name in ("sustainable_spending", "after_tax_estate", "lifetime_tax"):
         assert getattr(chosen.figures, name) == pytest.approx(
@@ -247,7 +249,7 @@ def test_first_year_is_pinned_and_replayed_by_the_ledger(us2026):
     (within the pin's cent), and the ledger replays them with exact taxes (its year-one
     tax beside the fast model's in the reconciliation)."""
     plan = two_period_plan(accounts=WITH_IRA)
-    result = optimize(plan, us2026, scenarios=4, paths=0, with_baselines=False)
+    result = optimize(plan, us2026, scenarios=4, paths=0, with_baselines=False, validation_paths=0)
     first = result.scenarios.first_year
     for account in ("roth", "ira"):
         assert result.decisions.withdrawal(account, 2026) == pytest.approx(
@@ -256,3 +258,58 @@ def test_first_year_is_pinned_and_replayed_by_the_ledger(us2026):
     row = result.reconciliation.iloc[0]
     assert row["year"] == 2026
     assert any("chosen against 4 scenarios" in note for note in result.notes)
+
+
+def test_validation_keeps_the_plan_with_the_higher_safe_spending(us2026):
+    """optimize(scenarios=N, validation_paths=V): the scenario plan and the deterministic
+    plan are replayed on V validation paths; the result is the scenario plan only if its
+    safe spending leads by more than VALIDATION_MARGIN. Second witness: the kept result's
+    safe spending, recomputed by the simulator on the same paths, is the recorded figure,
+    and its first year is that candidate's own."""
+    from taxopt.scenarios import VALIDATION_MARGIN, safe_spending, validation_returns
+
+    plan = two_period_plan(accounts=WITH_IRA)
+    kw = dict(paths=0, with_baselines=False, scenarios=4, seed=5)
+    result = optimize(plan, us2026, validation_paths=400, **kw)
+    solved = result.scenarios
+    assert set(solved.validation) == {"scenarios", "deterministic"}
+    assert solved.validation_paths == 400
+    lead = solved.validation["scenarios"] / solved.validation["deterministic"] - 1.0
+    assert solved.chosen == ("scenarios" if lead > VALIDATION_MARGIN else "deterministic")
+    best = solved.validation[solved.chosen]
+    returns = validation_returns(result, 400, 5)
+    assert returns.shape[0] == 400
+    assert safe_spending(result, returns, 0.9) == pytest.approx(best, abs=0.01)
+    alone = {
+        "scenarios": optimize(plan, us2026, validation_paths=0, **kw),
+        "deterministic": optimize(plan, us2026, paths=0, with_baselines=False),
+    }[solved.chosen]
+    for account in ("roth", "ira"):
+        assert result.decisions.withdrawal(account, 2026) == pytest.approx(
+            alone.decisions.withdrawal(account, 2026), abs=0.02
+        )
+    assert any("validation paths" in note for note in result.notes)
+    # The validation stream is not the scenario model's: its first path differs.
+    tree = make_tree(result.plan, 4)
+    assert not np.allclose(returns[0, :2], sample_tree(result.plan, tree, 5)[0])
+
+
+def test_fan_tail_subset_equals_the_whole_lp(us2026, monkeypatch):
+    """The fan's max_spending solve holds only its likely tail (tail_start) and checks the
+    other paths one by one; its CVaR equals the whole LP's (every path in one LP), and
+    every left-out path sustains at least the tail's level ell. 12 two-period paths drawn
+    from the model, P = 0.75: beta N = 3, so the first LP holds 6 of the 12."""
+    import taxopt.scenarios as scenarios
+
+    plan = two_period_plan(accounts=WITH_IRA)
+    tree = make_tree(plan, 12)
+    returns = sample_tree(plan, tree, seed=7)
+    assert len(scenarios.tail_start(plan, returns, 0.75)) == 6
+    tail = solve_scenarios(plan, us2026, tree, returns, target=0.75)
+    monkeypatch.setattr(scenarios, "tail_start", lambda plan, r, target: list(range(12)))
+    whole = solve_scenarios(plan, us2026, tree, returns, target=0.75)
+    assert whole.tail_scenarios == 12 and 6 <= tail.tail_scenarios < 12
+    assert tail.cvar == pytest.approx(whole.cvar, abs=0.01)
+    assert (tail.sustained >= tail.level - 1.0).sum() >= 12 - tail.tail_scenarios
+    # The CVaR re-derived from the per-path sustained levels (the mean of the worst 3).
+    assert np.sort(tail.sustained)[:3].mean() == pytest.approx(tail.cvar, abs=0.01)

@@ -9,6 +9,7 @@ from taxopt.currency import localize
 from taxopt.stress import DEFAULT_PATHS, DEFAULT_SEED, DEFAULT_TARGET
 
 MAX_SCENARIOS = 1024  # taxopt.scenarios.MAX_SCENARIOS (not imported: startup time)
+VALIDATION_PATHS = 2000  # taxopt.scenarios.VALIDATION_PATHS (likewise)
 
 MAX_SECONDS = 7 * 24 * 3600.0  # a week: more is a typo, not a plan
 MAX_STRESS_PATHS = 10_000_000  # the memory budget (taxopt.validation) usually binds first
@@ -77,6 +78,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "the first year)",
     )
     parser.add_argument(
+        "--validation-paths",
+        type=integer(0, 100_000),
+        default=VALIDATION_PATHS,
+        metavar="V",
+        help="with --scenarios (max_spending): replay the scenario plan and the "
+        "deterministic plan on V validation paths; the scenario plan is kept only if its "
+        "safe spending at --success is higher by more than 0.5% "
+        f"(default {VALIDATION_PATHS}; 0: keep the scenario plan)",
+    )
+    parser.add_argument(
         "--explain",
         action="store_true",
         help="say why: the marginal values of the plan's rooms, from the final LP's duals "
@@ -143,6 +154,7 @@ def _run(args: argparse.Namespace) -> int:
             explain=args.explain or bool(args.output),
             scenarios=args.scenarios,
             branch_every=args.branch_every,
+            validation_paths=args.validation_paths,
         )
     with outputs_together():
         if args.json:
@@ -267,6 +279,16 @@ def _scenario_lines(solved) -> list[str]:
     lines = [
         f"  scenarios: {solved.tree.describe()}; {solved.rows:,} rows x {solved.columns:,} "
         f"columns, build {solved.build_seconds:.1f} s, solve {solved.solve_seconds:.1f} s",
+        *(
+            [
+                f"  validation ({solved.validation_paths:,} paths, safe spending at "
+                f"{solved.target:.0%}): "
+                + ", ".join(f"{k} ${v:,.0f}" for k, v in solved.validation.items())
+                + f"; kept: {solved.chosen}"
+            ]
+            if solved.validation
+            else []
+        ),
         "    percentile   lowest spending/yr   after-tax estate   lifetime tax",
     ]
     for p, row in table.iterrows():

@@ -85,7 +85,9 @@ def add_medicare(ctx: ModelContext) -> None:
             )
             ceiling = floor - (CENT if inclusive else 0.0)
             ctx.implies("irmaa_below", (t, k + 1), reached, 0, magi - ceiling, big)
-            ctx.implies("irmaa_above", (t, k + 1), reached, 1, floor - magi, big)
+            # MAGI >= 0, so floor - MAGI <= floor: a plan too small for MAGI to reach the
+            # floor (big < floor) must still be able to stay below it.
+            ctx.implies("irmaa_above", (t, k + 1), reached, 1, floor - magi, big + floor)
             step = people * (annual[k] - (annual[k - 1] if k else 0.0))
             if isinstance(reached, int):
                 constant -= step * reached

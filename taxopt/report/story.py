@@ -184,10 +184,25 @@ def scenario_sentence(result) -> str | None:
     if solved is None:
         return None
     year = result.plan.start_year
+    validation = getattr(solved, "validation", {})
+    if getattr(solved, "chosen", "scenarios") == "deterministic" and validation:
+        return (
+            f"This year's ({year}) moves are the one-path plan's: replayed on "
+            f"{solved.validation_paths:,} simulated market paths they keep "
+            f"{money(validation['deterministic'])} a year safe against "
+            f"{money(validation['scenarios'])} for the moves chosen against "
+            f"{solved.tree.scenarios} paths at once."
+        )
     text = (
         f"This year's ({year}) moves were chosen against {solved.tree.scenarios} possible "
         f"market paths at once, not one: no decision relies on knowing which path comes."
     )
+    if validation:
+        text += (
+            f" Replayed on {solved.validation_paths:,} other paths they keep "
+            f"{money(validation['scenarios'])} a year safe, against "
+            f"{money(validation['deterministic'])} for the one-path plan's moves."
+        )
     if solved.cvar is not None:
         text += (
             f" On the worst {1 - solved.target:.0%} of those paths the plan still sustains "
