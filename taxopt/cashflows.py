@@ -28,6 +28,14 @@ class PlanFlows:
         return sum(self.earnings[year].values())
 
 
+def earned_income_before(earnings: dict[int, dict[str, float]], year: int, person: str) -> float:
+    """`person`'s earned income of the year before `year` (nominal), for a contribution
+    limit that is a fraction of it (Canada's RRSP, ITA s.146(1)); in the plan's first year,
+    that year's own earnings stand in for the year before it."""
+    before = earnings.get(year - 1, earnings[year])
+    return before.get(person, 0.0)
+
+
 def plan_flows(plan: Plan, rules: RuleSet) -> PlanFlows:
     c = plan.contributions
     last_contribution = c.until_year if c.until_year is not None else plan.retirement_year - 1

@@ -103,6 +103,7 @@ class _YearIncome:
     """What a year's flows add to income (nominal dollars), summed over accounts."""
 
     ordinary: float = 0.0  # withdrawals and conversions taxed as ordinary income
+    pension: float = 0.0  # the withdrawals that are eligible pension income (Canada)
     deductible: float = 0.0  # deductible contributions
     early: float = 0.0  # distributions bearing the early-withdrawal penalty
     gains: float = 0.0  # realized on lot sales
@@ -224,6 +225,9 @@ class _Replay:
             row[f"conversion_out_{name}"] = converted_out
             row[f"rmd_{name}"] = required
             row[f"opening_{name}"] = opening[name]
+            if owner is not None and rules.withdrawal_is_pension_income(a.kind, owner.age_in(year)):
+                # Eligible pension income (a credit limited to it): the taxed share drawn.
+                income.pension += withdrawal * (1.0 - kind.tax_free_withdrawal_fraction)
             income.withdrawals += withdrawal
             income.contributions += contribution
 
@@ -290,6 +294,7 @@ class _Replay:
             social_security=social_security,
             early_distributions=income.early,
             year=year,
+            pension_income=income.pension,
         )
         tax = compute_tax(year_rules, tax_input)
         self.taxes.append(tax)

@@ -47,6 +47,7 @@ from taxopt.io import write_atomically
 from taxopt.ledger import Ledger, replay
 from taxopt.model import build_model
 from taxopt.model.context import ModelContext
+from taxopt.model.layered import fast_mode_layered_notes
 from taxopt.model.state_taxes import StateRegimeRule, fast_mode_notes
 from taxopt.plan import (
     IMPLIED_TAXABLE,
@@ -244,6 +245,7 @@ def optimize(
                 else []
             ),
             *_unseen_premiums(result),
+            *(fast_mode_layered_notes(rules) if search.mode == "fast" else []),
         ]
         if scenario_plan is not None:
             result.scenarios = scenario_plan
@@ -430,12 +432,22 @@ def _unseen_premiums(result: Result) -> list[str]:
     return notes
 
 
+# The jurisdiction (RuleSet.meta.jurisdiction, before any "-") whose states rules/states/ holds.
+US_JURISDICTION = "US"
+
+
 def _check_options(plan: Plan, rules: RuleSet, paths: int, success: float) -> None:
     """Refuse, before any work, a plan the rules or the optimizer cannot handle and stress
     options out of range."""
     plan.check_against(rules)
     rules.check_optimizer_support()
     if plan.state is not None:
+        if rules.meta.jurisdiction.split("-", 1)[0] != US_JURISDICTION:
+            raise InputError(
+                f"{plan.source}: state: '{plan.state}' is a US state, but rule set {rules.name} "
+                f"is for {rules.meta.jurisdiction}; US state tax goes with US federal rules "
+                "only: remove `state` from the plan (or --state); a province is its own rule set"
+            )
         find_state_rules(plan.state, plan.start_year).check_optimizer_support()
     check_stress_options(paths, success)
     check_simulation_size(paths, len(plan.years), len(plan.tiers), len(plan.accounts), False)

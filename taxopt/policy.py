@@ -31,7 +31,7 @@ from typing import Protocol
 
 import pandas as pd
 
-from taxopt.cashflows import plan_flows
+from taxopt.cashflows import earned_income_before, plan_flows
 from taxopt.decisions import Decisions
 from taxopt.marketplace import household_income
 from taxopt.plan import Plan, surplus_years
@@ -545,13 +545,17 @@ class PolicyEngine:
         # Roth money beyond the basis the ordering rules leave free is income / early.
         ordinary = sum(d.income for d in roth)
         early = sum(d.early for d in roth)
-        deductible = ordinary_yield = qualified_yield = 0.0
+        deductible = ordinary_yield = qualified_yield = pension = 0.0
         for a in self.accounts:
             kind = self.kinds[a]
             out = withdrawals.get(a, 0.0)
+            owner = self.owner_person[a]
+            if owner is not None and self.rules.withdrawal_is_pension_income(
+                self.kind_name[a], owner.age_in(year)
+            ):  # eligible pension income, as the ledger counts it
+                pension += out * (1.0 - kind.tax_free_withdrawal_fraction)
             if kind.withdrawals == WithdrawalTax.ORDINARY:
                 ordinary += out - tax_free.get(a, 0.0)
-                owner = self.owner_person[a]
                 if owner is not None and self.rules.withdrawal_is_early(
                     self.kind_name[a], owner.age_in(year), year
                 ):
@@ -582,6 +586,7 @@ class PolicyEngine:
             social_security=flows.social_security[year],
             early_distributions=early,
             year=year,
+            pension_income=pension,
         )
         return federal, ordinary
 
@@ -824,7 +829,8 @@ class _Room:
         for limit in self.rules.contribution_limits:
             if kind in limit.account_kinds:
                 key = (owner, limit.name)
-                self.limit_room.setdefault(key, limit.for_age(age))
+                earned = earned_income_before(self.engine.flows.earnings, self.year, owner)
+                self.limit_room.setdefault(key, limit.for_earned_income(age, earned))
                 keys.append(key)
         return keys
 

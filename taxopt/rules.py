@@ -938,6 +938,14 @@ class AccountKind(Cited):
         description="distributions follow the Roth ordering and 5-year rules of the rule "
         "set's [roth_distributions] table, pooled over all such accounts of one owner",
     )
+    pension_income_from_age: int | None = Field(
+        None,
+        ge=0,
+        le=MAX_AGE,
+        description="withdrawals are eligible pension income (for a credit limited to "
+        "pension income) from this owner age, at the end of the year (Canada: RRIF "
+        "payments from 65, ITA s.118(7))",
+    )
 
 
 class MedicareTiers(Strict):
@@ -1279,6 +1287,12 @@ class Meta(Strict):
         description="what the after-tax estate figure leaves out under these rules "
         "(UK: inheritance tax); shown beside the figure",
     )
+    public_pension: str = Field(
+        "",
+        description="what the report calls the public pension the rule set's benefit input "
+        "is (Canada: 'OAS'); empty: Social Security where the rule set taxes it as such, "
+        "else 'State Pension' or 'public pensions'",
+    )
 
 
 class RuleSet(Strict):
@@ -1356,6 +1370,12 @@ class RuleSet(Strict):
         kind = self.account_kinds[account_kind]
         return kind.early_withdrawal_penalty and rule is not None and rule.applies(age, year)
 
+    def withdrawal_is_pension_income(self, account_kind: str, age: int) -> bool:
+        """Whether a withdrawal from an account of `account_kind` whose owner is `age` at
+        the end of the year is eligible pension income (AccountKind.pension_income_from_age)."""
+        start = self.account_kinds[account_kind].pension_income_from_age
+        return start is not None and age >= start
+
     def rmd_divisor(self, account_kind: str, age: int, birth_year: int) -> float | None:
         """Distribution-table divisor when an RMD is due from an account of `account_kind`
         whose owner, born in `birth_year`, is `age` at the end of the year; None if none."""
@@ -1376,27 +1396,17 @@ class RuleSet(Strict):
     def optimizer_support_problems(self) -> list[str]:
         """What in this rule set the optimizer cannot encode ("field: what" each; empty when
         it can). The optimizer reads every table the calculator reads (preferential
-        schedules in any number with their allowances, taxopt.model.stacking) except the
-        layered tables of `_layered_support_problems` (levels, clawbacks, gross-ups, income
-        credits and shaped credits); a table the model cannot follow adds its check here."""
-        return self._layered_support_problems()
-
-    def _layered_support_problems(self) -> list[str]:
-        """The tables the optimizer does not encode yet: levels, clawbacks, gross-ups,
-        income credits and credits beyond a flat amount at a stated rate."""
-        problems = [f"levels[{lv.name}]: a further tax level" for lv in self.levels]
-        problems += [f"benefit_clawbacks[{c.name}]: a clawback" for c in self.benefit_clawbacks]
-        problems += [f"gross_ups[{g.name}]: a gross-up" for g in self.gross_ups]
-        problems += [f"income_credits[{c.name}]: an income credit" for c in self.income_credits]
-        shaped = [
-            c.name
-            for c in self.credits
-            if c.rate is None or c.min_age is not None or c.limited_to or c.phaseout
-        ]
-        if shaped:
-            problems.append(
-                f"credits[{', '.join(shaped)}]: ages, income limits, phase-outs or implied rates"
-            )
+        schedules in any number with their allowances, taxopt.model.stacking; levels,
+        clawbacks, gross-ups and shaped credits, taxopt.model.layered); a table the model
+        cannot follow adds its check here."""
+        problems = []
+        for level in self.levels:
+            for status, schedule in level.ordinary.brackets.items():
+                if any(b < a for a, b in zip(schedule.rates, schedule.rates[1:], strict=False)):
+                    problems.append(
+                        f"levels[{level.name}].ordinary.brackets.{status}: rates that fall "
+                        "with income"
+                    )
         return problems
 
     def check_optimizer_support(self) -> None:

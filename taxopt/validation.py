@@ -92,7 +92,7 @@ def _check_savings_can_be_invested(plan: Plan, rules: RuleSet, source: str) -> N
     flows = plan_flows(plan, rules)
     for year in flows.contribution_years:
         savings = flows.savings[year]
-        room = _room(plan, rules, accounts, year, flows.earnings[year])
+        room = _room(plan, rules, accounts, year, flows.earnings)
         if savings > room + MONEY_SLACK:
             where = ", ".join(a.name for a in accounts) or "(none)"
             infl = plan.inflation_factor(year)
@@ -164,15 +164,20 @@ def _after_withdrawal_note(person: str, limit, yearly, accounts: list[str]) -> l
     ]
 
 
-def _room(plan: Plan, rules: RuleSet, accounts: list, year: int, wages: dict) -> float:
-    """Most that `accounts` (all under contribution limits) can take in `year`."""
+def _room(plan: Plan, rules: RuleSet, accounts: list, year: int, earnings: dict) -> float:
+    """Most that `accounts` (all under contribution limits) can take in `year`
+    (`earnings`: PlanFlows.earnings, wages by year and person)."""
+    from taxopt.cashflows import earned_income_before
+
+    wages = earnings[year]
     year_rules = rules.for_year(year, plan.inflation)
     total = 0.0
     for person in plan.people:
         own = {a.kind for a in accounts if a.owner == person.name}
         age = year - person.birth_year
+        earned = earned_income_before(earnings, year, person.name)
         limit = sum(
-            lim.for_age(age)
+            lim.for_earned_income(age, earned)
             for lim in year_rules.contribution_limits
             if own & set(lim.account_kinds)
         )
@@ -183,7 +188,7 @@ def _room(plan: Plan, rules: RuleSet, accounts: list, year: int, wages: dict) ->
 def _fixed_too_large(plan: Plan, rules: RuleSet) -> bool:
     """Whether a fixed contribution exceeds its account's limit or its owner's wages in
     some year (taxopt.diagnose then reports it with the closest amount that works)."""
-    from taxopt.cashflows import plan_flows
+    from taxopt.cashflows import earned_income_before, plan_flows
 
     by_name = {a.name: a for a in plan.accounts}
     flows = None
@@ -198,8 +203,9 @@ def _fixed_too_large(plan: Plan, rules: RuleSet) -> bool:
                 continue
             year_rules = rules.for_year(year, plan.inflation)
             age = year - plan.person(account.owner).birth_year
+            earned = earned_income_before(flows.earnings, year, account.owner)
             limit = min(
-                lim.for_age(age)
+                lim.for_earned_income(age, earned)
                 for lim in year_rules.contribution_limits
                 if account.kind in lim.account_kinds
             )

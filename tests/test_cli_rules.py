@@ -9,7 +9,6 @@ from taxopt.cli import main
 from taxopt.rules import RULES_DIR, available_rule_sets
 
 SHIPPED = available_rule_sets()
-CALCULATOR_ONLY = ("ca-federal-2026", "ca-on-2026")  # the optimizer refuses them, saying why
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -75,11 +74,26 @@ def test_validate_ok_files(capsys):
     oks = [line for line in out.splitlines() if not line.startswith("  note:")]
     assert [line.split()[0] for line in oks] == ["ok:"] * len(SHIPPED)
     assert "us-federal-2026-pre-tcja, year 2026" in out
-    # Every shipped rule set is one the optimizer can model, except Canada's (its levels,
-    # clawbacks, gross-ups and shaped credits are calculator-only so far), which says so.
-    notes = [line for line in out.splitlines() if line.startswith("  note:")]
-    assert len(notes) == len(CALCULATOR_ONLY)
-    assert all("levels[ontario]" in n or "benefit_clawbacks" in n for n in notes)
+    # Every shipped rule set is one the optimizer can model (Canada's levels, clawbacks,
+    # gross-ups and shaped credits too: taxopt.model.layered), so none has a note.
+    assert not [line for line in out.splitlines() if line.startswith("  note:")]
+
+
+def test_validate_notes_a_level_the_optimizer_cannot_model(capsys, tmp_path):
+    text = (RULES_DIR / "ca-on-2026.toml").read_text()
+    falling = text.replace(
+        "rates      = [0.0505, 0.0915, 0.1116, 0.1216, 0.1316]",
+        "rates      = [0.0505, 0.0915, 0.1116, 0.1216, 0.1016]",
+    )
+    assert falling != text
+    path = tmp_path / "ca-on-falling.toml"
+    path.write_text(falling.replace('name = "ca-on-2026"', 'name = "ca-on-falling"'))
+    code, out, _ = run(capsys, "validate", str(path))
+    assert code == 0
+    assert (
+        "note: the optimizer cannot model this rule set (`taxopt tax` can): "
+        "levels[ontario].ordinary.brackets.single: rates that fall with income" in out
+    )
 
 
 def test_validate_reports_file_field_and_reason_and_exits_2(capsys, tmp_path):

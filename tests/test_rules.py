@@ -531,7 +531,7 @@ def test_early_withdrawal_penalty_rate():
 
 
 def test_optimizer_support_is_a_property_of_the_rule_set():
-    for name in ALL_RULE_SETS:
+    for name in [*ALL_RULE_SETS, "ca-federal-2026", "ca-on-2026"]:
         assert load_rules(name).optimizer_support_problems() == []
 
 

@@ -464,18 +464,22 @@ def test_tax_is_never_negative_and_rises_with_income(case, kind, more):
     assert bumped.total_tax >= r.total_tax - 1e-6
 
 
-def test_optimize_refuses_the_canadian_rule_set_in_one_line(capsys, tmp_path):
-    plan = (EXAMPLES / "young-accumulator.toml").read_text()
-    plan = plan.replace('kind = "roth_ira"', 'kind = "tfsa"').replace(
-        'kind = "taxable"', 'kind = "non_registered"'
-    )
-    path = tmp_path / "ca.toml"
-    path.write_text(plan)
-    code = main(["optimize", str(path), "--rules", "ca-on-2026"])
+def test_optimize_refuses_a_level_it_cannot_model_in_one_line(capsys, tmp_path):
+    """The optimizer plans Canadian rule sets (tests/test_canada_plans.py); a level whose
+    rates fall with income cannot fill its brackets in order, so it is refused."""
+    rules = (RULES_DIR / "ca-on-2026.toml").read_text()
+    falling = rules.replace(
+        "rates      = [0.0505, 0.0915, 0.1116, 0.1216, 0.1316]",
+        "rates      = [0.0505, 0.0915, 0.1116, 0.1216, 0.1016]",
+    ).replace('name = "ca-on-2026"', 'name = "ca-on-falling"')
+    assert falling != rules
+    rules_path = tmp_path / "ca-on-falling.toml"
+    rules_path.write_text(falling)
+    code = main(["optimize", str(EXAMPLES / "ontario-retiree.toml"), "--rules", str(rules_path)])
     err = capsys.readouterr().err
     assert code == 2
-    assert "levels[ontario]" in err and "`taxopt tax`" in err
-    assert len(err.strip().splitlines()) == 1
+    assert "levels[ontario].ordinary.brackets.single: rates that fall" in err
+    assert "`taxopt tax`" in err and len(err.strip().splitlines()) == 1
 
 
 @settings(max_examples=60, deadline=None)

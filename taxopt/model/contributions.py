@@ -1,7 +1,9 @@
 """Contributions: routing the plan's savings within each account kind's limits.
 
 Symbols: c[t,a] = `contribute` (nominal dollars), L_j(age) the rule set's limit j for a
-person of that age at the end of year t (with catch-up, `ContributionLimit.for_age`),
+person of that age at the end of year t (with catch-up, `ContributionLimit.for_age`; for a
+limit with an `earned_income_fraction`, at most that fraction of the person's wages the
+year before, `ContributionLimit.for_earned_income`: Canada's RRSP deduction limit),
 W[t,p] the person's wages, A[t,f] a fixed routing's amount (today's dollars x inflation).
 
 Rows (constraint families):
@@ -13,6 +15,7 @@ Rows (constraint families):
 
 from __future__ import annotations
 
+from taxopt.cashflows import earned_income_before
 from taxopt.model.context import ModelContext, lin
 
 
@@ -37,8 +40,11 @@ def add_contributions(ctx: ModelContext) -> None:
                     and (year, a.name) in contribute
                 }
                 if terms:
+                    earned = earned_income_before(ctx.earnings, year, person.name)
                     ctx.constrain(
-                        "limit", (year, person.name, limit.name), lin(terms) <= limit.for_age(age)
+                        "limit",
+                        (year, person.name, limit.name),
+                        lin(terms) <= limit.for_earned_income(age, earned),
                     )
                     limited_terms.update(terms)
             if limited_terms:

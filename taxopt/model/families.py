@@ -56,6 +56,13 @@ Variable families (dims in key order; declared in the module named):
 | state_local_segment     | year, segment        | local taxable income by bracket  | state_taxes |
 | state_take              | year, subtraction, kind | a subtraction's part of a kind | state_taxes |
 | state_recapture         | year                 | recaptured bracket benefit (NY)  | state_taxes |
+| ramp                    | year, ramp           | lost to a clawback/phase-out/step  | layered |
+| limited_credit          | year, credit         | credit amount limited to an income | layered |
+| level_segment           | year, level, segment | a level's taxable income by bracket | layered |
+| level_credit            | year, level          | a level's personal credits used    | layered |
+| level_after_credits     | year, level          | a level's tax after its credits    | layered |
+| level_surtax            | year, level, surtax  | a level's surtax over one threshold | layered |
+| level_net               | year, level          | a level's tax after income credits | layered |
 | premium                 | year                 | Medicare IRMAA premiums paid       | medicare |
 | marketplace_premium     | year                 | marketplace premium net of credit | marketplace |
 | aca_income              | year, region         | household income in one region    | marketplace |
@@ -101,6 +108,12 @@ adds it, and the module's docstring lists its families):
 | surtax_excess, surtax_on_excess,              | surtax, year        | taxes         |
 | surtax_on_nii, surtax_nii_lesser_a,           |                     |               |
 | surtax_nii_lesser_b                           |                     |               |
+| ramp_a, ramp_b, ramp_c                        | year, ramp          | layered       |
+| limited_amount, limited_income                | year, credit        | layered       |
+| credit_value                                  | year                | layered       |
+| level_fill, level_credit_value,               | year, level         | layered       |
+| level_after_credits, level_net                |                     |               |
+| level_surtax                                  | year, level, surtax | layered       |
 | state_taxable, state_credit_cap,              | year                | state_taxes   |
 | state_credit_allowed, state_tax_total,        |                     |               |
 | state_local_taxable                           |                     |               |

@@ -58,6 +58,8 @@ Rows (constraint families), each per year:
 - surtax_excess, surtax_on_excess, surtax_on_nii, surtax_nii_lesser_a,
   surtax_nii_lesser_b (per surtax): NIIT, IRC §1411; see `_add_niit`;
 - credit_cap:            credit - ordinary tax - preferential tax <= 0 (nonrefundable);
+- credit_value:          credit - the credits' values <= 0 (shaped credits, income
+  credits: taxopt.model.layered, which also adds the clawbacks' and levels' rows);
 - tax_total:             T - (income tax + surtaxes + p sum early w - credit + state tax)
   = 0, with p the early-withdrawal rate (IRC §72(t), RuleSet.withdrawal_is_early) and the
   state tax of taxopt.model.state_taxes (0 without a state).
@@ -70,6 +72,15 @@ import math
 from taxopt.model.context import ModelContext, lin
 from taxopt.model.contributions import deductible_contributions
 from taxopt.model.holdings import GAIN_NOISE, realized_gains, yield_income
+from taxopt.model.layered import (
+    add_clawbacks,
+    add_levels,
+    credit_ceiling,
+    declare_layered,
+    dividend_factor,
+    needs_layered,
+    pension_income_terms,
+)
 from taxopt.model.stacking import (
     add_layers,
     add_offsets,
@@ -111,6 +122,7 @@ def declare_taxes(ctx: ModelContext) -> None:
     ctx.declare("surtax_excess", ("surtax", "year"), "{surtax}_excess_{year}")
     ctx.declare("surtax", ("surtax", "year"), "{surtax}_{year}")
     declare_stacking_families(ctx)
+    declare_layered(ctx)
     for name in (
         "other_income",
         "magi",
@@ -138,9 +150,12 @@ def _declare_year(ctx: ModelContext, year: int, rules: RuleSet) -> None:
         v["included_gain"].add(year)
     v["unused_deduction"].add(year)
     _declare_brackets(ctx, year, rules)
-    credits = sum(c.rate * c.amount[status] for c in rules.credits)
-    if credits:
-        v["credit"].add(year, high=credits)
+    if needs_layered(rules):  # credits bounded by rows (taxopt.model.layered)
+        v["credit"].add(year, low=0.0 if ctx.exact else None)
+    else:
+        credits = sum(c.rate * c.amount[status] for c in rules.credits)
+        if credits:
+            v["credit"].add(year, high=credits)
     benefits = ctx.social_security[year]
     if ctx.exact and benefits > 0 and rules.benefit_taxation is not None:
         for i, length in enumerate(_benefit_pieces(rules, status, benefits)):
@@ -294,8 +309,11 @@ def _add_year_taxes(ctx: ModelContext, year: int, rules: RuleSet) -> None:
     - unused_ordinary_zero:   z=1 => O <= 0           ordinary income")
     - ordinary_fill:          sum_i o[i] - O = 0, O = N + taxable benefits - D + U
     - credit_cap:             C - S_o - S_p <= 0      (credits are nonrefundable)
-    - tax_total:              T - (y + surtaxes + p sum early w - C + Y) = 0, Y the
-      state's tax (`state_tax`, taxopt.model.state_taxes) for a plan with a state
+    - credit_value:           C - (the credits' values) <= 0, for shaped credits and
+      income credits (taxopt.model.layered.credit_ceiling)
+    - tax_total:              T - (y + surtaxes + p sum early w - C + Y + K + V) = 0, Y the
+      state's tax (`state_tax`, taxopt.model.state_taxes) for a plan with a state, K the
+      benefit clawbacks and V the further levels' tax (taxopt.model.layered)
 
     and, through the helpers, the gain, benefit, deduction, stacking, cap and surtax rows.
     """
@@ -305,7 +323,11 @@ def _add_year_taxes(ctx: ModelContext, year: int, rules: RuleSet) -> None:
     big = ctx.money_bound(year)
 
     ordinary_terms, ordinary_constant = ordinary_income_terms(ctx, year)
-    qualified = yield_income(ctx, year, "qualified_dividends")
+    # Dividends as they enter income: grossed up where the rule set says (Canada).
+    factor = dividend_factor(rules)
+    qualified = {
+        var: rate * factor for var, rate in yield_income(ctx, year, "qualified_dividends").items()
+    }
 
     gains = _add_gains(ctx, year, big)
     included = _included_gains(ctx, year, rules, gains)
@@ -316,8 +338,10 @@ def _add_year_taxes(ctx: ModelContext, year: int, rules: RuleSet) -> None:
     taxable_ss = _add_taxable_benefits(ctx, year, rules, other, big)
     magi = other + taxable_ss
     e["magi"].set(year, magi)
+    # Benefit clawbacks (taxopt.model.layered); the deductible ones leave net income.
+    clawbacks, repaid = add_clawbacks(ctx, year, rules, magi)
 
-    measures = {"magi": magi, "total_income": magi - included}
+    measures = {"magi": magi, "total_income": magi - included, "net_income": magi - repaid}
     deduction = _add_deductions(ctx, year, rules, measures, status, ages, big)
 
     # Taxable income splits into ordinary (brackets) and preferential (stacked on top);
@@ -332,7 +356,7 @@ def _add_year_taxes(ctx: ModelContext, year: int, rules: RuleSet) -> None:
     unused = v["unused_deduction"][year]
     ordinary_taxable = _ordinary_part(
         rules,
-        lin(ordinary_terms, ordinary_constant) + taxable_ss - deduction + unused,
+        lin(ordinary_terms, ordinary_constant) + taxable_ss - deduction + unused - repaid,
         kinds,
     )
     # Each schedule's income after deductions (taxopt.model.stacking.add_offsets).
@@ -394,7 +418,13 @@ def _add_year_taxes(ctx: ModelContext, year: int, rules: RuleSet) -> None:
     if rules.early_withdrawal is not None:
         penalty = rules.early_withdrawal_penalty_rate() * lin(early_withdrawals(ctx, year))
 
-    tax_expr = income_tax + niit + penalty
+    tax_expr = income_tax + niit + penalty + clawbacks
+    pension = lin(pension_income_terms(ctx, year))
+    if rules.levels:  # further levels on the same taxable income (taxopt.model.layered)
+        taxable_income = e["taxable_income"][year]
+        tax_expr = tax_expr + add_levels(
+            ctx, year, rules, taxable_income, measures, pension, lin(qualified)
+        )
     if year in v["state_tax"]:  # the state's tax (taxopt.model.state_taxes)
         tax_expr = tax_expr + v["state_tax"][year]
     if year in v["credit"]:
@@ -404,6 +434,19 @@ def _add_year_taxes(ctx: ModelContext, year: int, rules: RuleSet) -> None:
             year,
             credit - lin(ordinary_tax_terms) - lin(preferential_tax_terms) <= 0,
         )
+        if needs_layered(rules):
+            ceiling = credit_ceiling(
+                ctx,
+                year,
+                "federal",
+                rules.credits,
+                rules.income_credits,
+                schedule,
+                measures,
+                pension,
+                lin(qualified),
+            )
+            ctx.constrain("credit_value", year, credit - ceiling <= 0)
         tax_expr = tax_expr - credit
     ctx.constrain("tax_total", year, v["tax"][year] - tax_expr == 0)
     e["ordinary_tax"].set(year, lin(ordinary_tax_terms))

@@ -38,6 +38,7 @@ class Vocabulary:
         public = "Social Security"
         if rules.social_security is None:
             public = "State Pension" if "state_pension" in streams else "public pensions"
+        public = rules.meta.public_pension or public
         return cls(
             currency=rules.meta.currency,
             places=places,
@@ -70,6 +71,7 @@ class Vocabulary:
             (r"\bTaxable accounts?\b", f"{taxed} account"),
             (r"\bthe rest taxable\b", f"the rest in {taxed}"),
             (r"\btaxable and\b", f"{taxed} and"),
+            (r"\btaxable (?=\d)", f"{taxed} "),  # a share: "taxable 61%"
             (r"\b[Ss]ocial [Ss]ecurity\b", self.public_pension),
             (r"\bdollar\b", UNIT_WORDS.get(self.currency.upper(), "unit").removesuffix("s")),
             (r"\bRMDs?\b", "minimum withdrawal"),
