@@ -73,6 +73,7 @@ class Vocabulary:
             (r"\btaxable and\b", f"{taxed} and"),
             (r"\btaxable (?=\d)", f"{taxed} "),  # a share: "taxable 61%"
             (r"\b[Ss]ocial [Ss]ecurity\b", self.public_pension),
+            (r"\bState Pension\b", self.public_pension),  # the stream kind's label
             (r"\bdollar\b", UNIT_WORDS.get(self.currency.upper(), "unit").removesuffix("s")),
             (r"\bRMDs?\b", "minimum withdrawal"),
             (r"\bIRA, 401\(k\)\b", deferred),
