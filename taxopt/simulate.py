@@ -1157,7 +1157,9 @@ class Simulation:
         if names is None and self._comparison is not None:
             return self._comparison
         rows = []
-        for name in names or list(WITHDRAWAL_RULES):
+        # By default every rule that applies: the RMD rule needs the rule set's [rmd] table.
+        applicable = [n for n in WITHDRAWAL_RULES if n != "rmd" or self.policy.rules.rmd]
+        for name in names or applicable:
             if name == self.rule.name:
                 sim = self
             else:

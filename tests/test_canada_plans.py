@@ -364,5 +364,6 @@ def test_the_ontario_workbook_speaks_canadian(example, tmp_path):
     assert '"C$"#,##0;-"C$"#,##0;0' in formats
     words = " ".join(texts)
     assert "OAS" in words and "RRSP" in words and "TFSA" in words
-    assert not re.search(r"(?<!C)\$|\bRoth\b|\bIRA\b|Social Security|State Pension|\bRMDs?\b", words)
+    us_terms = r"(?<!C)\$|\bRoth\b|\bIRA\b|Social Security|State Pension|\bRMDs?\b"
+    assert not re.search(us_terms, words)
     assert "deemed disposition at death" in summary_text(example)

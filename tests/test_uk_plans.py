@@ -413,3 +413,17 @@ def test_stress_paths_replay_the_tax_free_amounts_the_plan_chose(example):
         sim = simulate(variant, paths=2, returns=returns)
         assert np.abs(sim.tax - taxes[name]).max() < 0.01, name
     assert np.abs(taxes["halved"] - taxes["greedy"]).max() > 100  # two schedules
+
+
+def test_simulate_compares_the_rules_that_apply_in_pounds(capsys):
+    """`simulate --compare` under a rule set without an [rmd] table leaves the RMD rule out
+    (it was an error naming a rule the user never chose) and speaks in pounds."""
+    from taxopt.cli import main
+
+    plan = EXAMPLES / "uk-higher-rate-saver.toml"
+    code = main(["simulate", str(plan), "--rules", "uk-2025-26", "--paths", "200", "--compare"])
+    out = capsys.readouterr().out
+    assert code == 0
+    rules = [line.split()[0] for line in out.splitlines() if "success" in line and "median" in line]
+    assert "fixed" in rules and "vpw" in rules and "rmd" not in rules
+    assert "£" in out and "$" not in out and "dollars" not in out

@@ -6,6 +6,7 @@ import argparse
 
 from taxopt.cli.args import inputs_of, integer, number, output
 from taxopt.cli.optimize_cmd import add_run_options
+from taxopt.currency import localize
 from taxopt.errors import InputError
 from taxopt.returns import RETURN_MODELS, SCENARIOS
 from taxopt.simulate import WITHDRAWAL_RULES, Simulation
@@ -129,7 +130,7 @@ def _run(args: argparse.Namespace) -> int:
             from taxopt.report.stress_sheet import add_stress_sheet
 
             write_plan_workbook(result, args.output, extend=lambda wb: add_stress_sheet(wb, sim))
-    print("\n".join(summary))
+    print(localize("\n".join(summary), rules.meta.currency))
     for written in (args.json, args.output):
         if written:
             print(f"wrote {written}")
