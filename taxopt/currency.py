@@ -12,6 +12,7 @@ import re
 SYMBOLS = {"USD": "$", "GBP": "£", "CAD": "C$", "EUR": "€", "AUD": "A$"}
 UNIT_WORDS = {"USD": "dollars", "GBP": "pounds", "CAD": "dollars", "EUR": "euros", "AUD": "dollars"}
 _DOLLAR_WORDS = re.compile(r"\bdollars\b")
+_BARE_DOLLAR = re.compile(r"(?<![A-Z])\$")
 
 
 def symbol(currency: str) -> str:
@@ -33,7 +34,8 @@ def localize(text: str, currency: str) -> str:
     code = currency.upper()
     if code == "USD":
         return text
-    text = text.replace("$", symbol(code))
+    # A '$' already in a symbol ('C$', 'A$': a part written by money()) stays as it is.
+    text = _BARE_DOLLAR.sub(symbol(code), text)
     return _DOLLAR_WORDS.sub(UNIT_WORDS.get(code, code), text)
 
 

@@ -69,6 +69,16 @@ def test_the_ontario_example_is_shown_in_canadian_dollars(example, tmp_path):
     text = summary_text(example)
     assert "C$" in text
     assert "$" not in text.replace("C$", "")  # every amount shown in C$
+    assert "CC$" not in text  # a part already in C$ (the bequest floor) is not localized twice
+
+
+def test_localizing_twice_changes_nothing():
+    from taxopt.currency import localize
+
+    once = localize("floor $0, spending $72,069 in today's dollars", "CAD")
+    assert once == "floor C$0, spending C$72,069 in today's dollars"
+    assert localize(once, "CAD") == once
+    assert localize("A$5 and $5", "AUD") == "A$5 and A$5"
 
 
 def test_the_ontario_example_runs_from_the_cli(tmp_path, capsys):
