@@ -376,4 +376,5 @@ def test_the_ontario_workbook_speaks_canadian(example, tmp_path):
     assert "OAS" in words and "RRSP" in words and "TFSA" in words
     us_terms = r"(?<!C)\$|\bRoth\b|\bIRA\b|Social Security|State Pension|\bRMDs?\b"
     assert not re.search(us_terms, words)
+    assert not re.search(r"\ban minimum\b|^minimum|\bconversion", words, re.M)
     assert "deemed disposition at death" in summary_text(example)

@@ -250,7 +250,8 @@ def write_this_year(sheet: Sheet, result) -> None:
     columns.append(Column("Balance after these moves ($)", [a.after for a in actions], total=True))
     note = "Withdrawals from a taxable account are sales net of purchases"
     if words.has_rmd:
-        note += "; an RMD is met by the withdrawal and conversion from the same account"
+        met_by = "withdrawal and conversion" if words.has_conversions else "withdrawal"
+        note += f"; the RMD due is met by the {met_by} from the same account"
     write_table(
         sheet,
         Table(

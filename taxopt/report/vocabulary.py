@@ -78,6 +78,8 @@ class Vocabulary:
             (r"\bRMDs?\b", "minimum withdrawal"),
             (r"\bIRA, 401\(k\)\b", deferred),
             (r"\bAn minimum\b", "A minimum"),
+            (r"\ban minimum\b", "a minimum"),
+            (r"^minimum withdrawal", "Minimum withdrawal"),  # a header or sentence start
         ):
             text = re.sub(pattern, word, text)
         return text
