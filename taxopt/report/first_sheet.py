@@ -76,7 +76,7 @@ def write_first_sheet(sheet: Sheet, result, chart_data: dict[str, Series], clien
             ("Lifetime tax saved (today's $)", versus.tax_saved),
         ]
         if versus.tax_saved_pv is not None:  # the figure the summary line uses
-            rows.append(("Lifetime tax saved, present value (today's $)", versus.tax_saved_pv))
+            rows.append(("Tax saved, present value (today's $)", versus.tax_saved_pv))
         for label, value in rows:
             row = sheet.advance()
             sheet.write(row, 0, label)
