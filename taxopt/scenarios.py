@@ -319,14 +319,7 @@ def solve_scenarios(
         solve_seconds += report.seconds
         started = time.perf_counter()
         if report.status not in ("optimal", "feasible"):
-            from taxopt.errors import SolverError
-
-            raise SolverError(
-                f"the scenario model ({tree.describe()}) ended '{report.status}'; the plan "
-                "may be infeasible on some paths (a bequest floor or fixed contribution no "
-                "path can meet): try fewer scenarios, a lower bequest floor, or without "
-                "--scenarios"
-            )
+            _explain_unsolved(plan, tree, report.status, scenario_model, solver)
         for var, rep in shared.items():
             var.varValue = rep.varValue
         if len(subset) == n:
@@ -361,6 +354,45 @@ def solve_scenarios(
         tail_scenarios=len(subset),
         seed=seed,
         returns=returns_text,
+    )
+
+
+def _explain_unsolved(plan: Plan, tree: ScenarioTree, status: str, scenario_model, solver: str):
+    """Raise the error of a scenario model that did not solve, naming what no plan can meet
+    on which paths: each scenario's model is solved alone to count those that fail."""
+    from taxopt.errors import SolverError
+
+    failing = [
+        s
+        for s in range(tree.scenarios)
+        if solve(scenario_model(s), solver, options=SCENARIO_OPTIONS).status
+        not in ("optimal", "feasible")
+    ]
+    objective = plan.objective
+    if objective.kind == "max_spending":
+        needs = f"a bequest floor of ${objective.bequest_floor:,.0f}"
+    else:
+        rate = getattr(plan.withdrawal, "rate", None)
+        policy = plan.withdrawal.policy + (f" at {rate:.2%}" if rate else "")
+        needs = f"the withdrawal policy's spending ({policy})"
+        if objective.bequest_floor:
+            needs += f" and a bequest floor of ${objective.bequest_floor:,.0f}"
+    if not failing:
+        raise SolverError(
+            f"the scenario model ({tree.describe()}) ended '{status}', though each "
+            "scenario solves alone: try fewer scenarios or without --scenarios"
+        )
+    fix = (
+        "lower the bequest floor"
+        if objective.kind == "max_spending"
+        else "lower the withdrawal rate, or use objective kind = \"max_spending\" (it finds "
+        "the spending the paths can sustain)"
+    )
+    raise SolverError(
+        f"--scenarios: {len(failing)} of the {tree.scenarios} scenario paths cannot meet "
+        f"{needs} and the plan's fixed contributions on any plan (scenario "
+        f"{', '.join(str(s) for s in failing[:5])}{', ...' if len(failing) > 5 else ''}); "
+        f"a scenario plan must meet them on every path: {fix}, or run without --scenarios"
     )
 
 

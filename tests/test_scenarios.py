@@ -313,3 +313,29 @@ def test_fan_tail_subset_equals_the_whole_lp(us2026, monkeypatch):
     assert (tail.sustained >= tail.level - 1.0).sum() >= 12 - tail.tail_scenarios
     # The CVaR re-derived from the per-path sustained levels (the mean of the worst 3).
     assert np.sort(tail.sustained)[:3].mean() == pytest.approx(tail.cvar, abs=0.01)
+
+
+def test_a_path_that_cannot_fund_the_fixed_spending_is_named(us2026):
+    """max_estate spends a fixed $50,000 a year: 2026 leaves $50,000, half in the risky
+    tier (tolerance 0). On UP 2027 opens at 25,000 + 1.5 x 25,000 = 62,500, enough; on
+    DOWN at 25,000 + 0.7 x 25,000 = 42,500, short of 50,000 on any plan. The error says
+    how many paths fail, which, and the fix, instead of the LP's bare 'infeasible'."""
+    from taxopt.errors import SolverError
+
+    plan = two_period_plan(
+        objective={"kind": "max_estate"},
+        withdrawal={"policy": "fixed_amount", "amount": 50_000.0, "basis": "net"},
+    )
+    tree = make_tree(plan, 2)
+    with pytest.raises(SolverError) as failed:
+        solve_scenarios(plan, us2026, tree, _returns(UP, DOWN), target=0.5)
+    message = str(failed.value)
+    assert "1 of the 2 scenario paths cannot meet the withdrawal policy's spending" in message
+    assert "(scenario 1)" in message and "max_spending" in message
+    # Both paths fund $40,000: the same plan solves.
+    feasible = two_period_plan(
+        objective={"kind": "max_estate"},
+        withdrawal={"policy": "fixed_amount", "amount": 40_000.0, "basis": "net"},
+    )
+    solved = solve_scenarios(feasible, us2026, make_tree(feasible, 2), _returns(UP, DOWN), 0.5)
+    assert solved.status == "optimal"
