@@ -875,6 +875,25 @@ class Plan(Strict):
         plan._source = self._source
         return plan
 
+    def _status_problem(self, rules: RuleSet, source: str) -> str:
+        """Why the plan's filing status does not exist under `rules`, and the fix."""
+        status = printable(self.filing_status)
+        people = len(self.people)
+        fitting = [s for s in rules.meta.filing_statuses if rules.people_covered(s) == people]
+        if fitting:
+            return (
+                f"{source}: filing_status: '{status}' is not defined by rule set {rules.name}; "
+                f"use {' or '.join(repr(s) for s in fitting)}"
+            )
+        # Rule sets that tax each person separately (UK, Canada) list only one-person
+        # statuses; taxopt does not yet split a couple's income into two returns.
+        return (
+            f"{source}: filing_status: '{status}' covers {people} people, but rule set "
+            f"{rules.name} taxes each person separately and taxopt plans only one-person "
+            "households under it; plan each spouse as a one-person plan with their own "
+            "accounts and income"
+        )
+
     def check_against(self, rules: RuleSet, source: str = "plan") -> None:
         """Errors for what only the rule set can tell: unknown account kinds, filing status
         and the people it covers, savings the accounts cannot take (taxopt.validation).
@@ -883,10 +902,7 @@ class Plan(Strict):
             self.under(rules).check_against(rules, source)
             return
         if self.filing_status not in rules.meta.filing_statuses:
-            raise InputError(
-                f"{source}: filing_status: '{printable(self.filing_status)}' is not defined by "
-                f"rule set {rules.name}; use one of {', '.join(rules.meta.filing_statuses)}"
-            )
+            raise InputError(self._status_problem(rules, source))
         for i, account in enumerate(self.accounts):
             kind = rules.account_kinds.get(account.kind)
             if kind is None:
@@ -895,7 +911,7 @@ class Plan(Strict):
                     f"{source}: accounts[{i}].kind: '{printable(account.kind)}' is not an account "
                     f"kind of rule set {rules.name}; use one of {', '.join(rules.account_kinds)}"
                     f", or name its kind under {jurisdiction} rules beside it: "
-                    f'kinds = {{ {jurisdiction} = "{next(iter(rules.account_kinds))}" }}'
+                    f'kinds = {{ {jurisdiction} = "{nearest_kind(account.kind, rules)}" }}'
                 )
             if account.basis and kind.growth != Growth.TAXED:
                 raise InputError(
@@ -1161,3 +1177,24 @@ def plan_from_dict(data: dict, source: str = "plan") -> Plan:
 
 def plan_json_schema() -> dict:
     return Plan.model_json_schema(by_alias=True)
+
+
+def nearest_kind(kind_name: str, rules: RuleSet) -> str:
+    """The kind of `rules` taxed most like `kind_name` is taxed in a bundled rule set that
+    defines it (same growth and contributions, else same growth); the first kind when no
+    bundled rule set knows `kind_name`. Only an error message's suggestion."""
+    from taxopt.rules import available_rule_sets, load_rules
+
+    for name in available_rule_sets():
+        other = load_rules(name).account_kinds.get(kind_name)
+        if other is None:
+            continue
+        treatments = [
+            (n, k.growth == other.growth, k.contributions == other.contributions)
+            for n, k in rules.account_kinds.items()
+        ]
+        alike = [n for n, growth, contributions in treatments if growth and contributions]
+        same_growth = [n for n, growth, _ in treatments if growth]
+        if alike or same_growth:
+            return (alike or same_growth)[0]
+    return next(iter(rules.account_kinds))

@@ -344,7 +344,8 @@ def test_an_unmapped_canadian_account_is_refused_under_us_rules_in_one_line(tmp_
     assert "\n" not in message
     assert str(unmapped) in message
     assert "accounts[0].kind: 'rrsp' is not an account kind of rule set us-federal-2026" in message
-    assert "kinds = { US = " in message
+    # The suggestion is the US kind taxed like an RRSP (deductible in, deferred growth).
+    assert 'kinds = { US = "traditional_ira" }' in message
 
 
 def test_a_us_state_with_canadian_rules_is_refused_in_one_line(capsys):

@@ -208,7 +208,8 @@ def test_unsupported_rule_set_is_reported_per_pair(tmp_path):
     }
     errors = result.errors
     assert (
-        "filing_status: 'mfj' is not defined by rule set uk-2025-26"
+        "filing_status: 'mfj' covers 2 people, but rule set uk-2025-26 taxes each person "
+        "separately and taxopt plans only one-person households under it"
         in errors[RETIREE_NAME, "uk-2025-26"]
     )
     assert str(uk_plan) in errors["UK saver", BASE]  # names the file to fix
@@ -488,4 +489,4 @@ def test_an_account_without_a_mapping_is_refused_in_one_line_naming_it(tmp_path)
     message = result.errors["UK higher-rate saver", BASE]
     assert "\n" not in message
     assert "accounts[1].kind: 'isa' is not an account kind of rule set us-federal-2026" in message
-    assert "kinds = { US = " in message and str(unmapped) in message
+    assert 'kinds = { US = "roth_ira" }' in message and str(unmapped) in message  # taxed alike

@@ -427,3 +427,14 @@ def test_simulate_compares_the_rules_that_apply_in_pounds(capsys):
     rules = [line.split()[0] for line in out.splitlines() if "success" in line and "median" in line]
     assert "fixed" in rules and "vpw" in rules and "rmd" not in rules
     assert "£" in out and "$" not in out and "dollars" not in out
+
+
+@pytest.mark.parametrize(
+    ("us_kind", "uk_kind"), [("taxable", "gia"), ("traditional_ira", "sipp"), ("roth_ira", "isa")]
+)
+def test_the_suggested_mapping_is_the_kind_taxed_alike(us_kind, uk_kind):
+    """An unmapped account's suggested kind is read from the two rule sets' treatments
+    (growth, contributions), not the rule set's first kind."""
+    from taxopt.plan import nearest_kind
+
+    assert nearest_kind(us_kind, taxopt.load_rules("uk-2025-26")) == uk_kind
