@@ -52,6 +52,7 @@ from taxopt.report.charts import Series, make_chart
 from taxopt.report.excel import add_plan_sheets
 from taxopt.report.labels import tier_label
 from taxopt.report.tables import Column, Table, write_tables
+from taxopt.report.vocabulary import Vocabulary
 from taxopt.result import Result
 from taxopt.rules import Growth, RuleSet, load_rules
 
@@ -60,6 +61,10 @@ FIGURES = ["sustainable_spending", "after_tax_estate", "lifetime_tax", "effectiv
 PLAN_SUFFIXES = (".toml", ".json")
 NEGLIGIBLE_SHIFT = 0.0005  # fraction of the portfolio: below this a shift reads "none"
 EFFECTIVE_RATE = "lifetime tax / lifetime AGI, both in today's dollars"
+EFFECTIVE_RATE_ANY_LAW = (
+    "lifetime tax / lifetime gross income (AGI under US rules; total income under UK and "
+    "Canadian rules), both in today's money"
+)
 
 PlanInput = Plan | str | Path
 RulesInput = RuleSet | str | Path
@@ -397,12 +402,21 @@ def _add_differences(table: pd.DataFrame, comparison: Comparison, shares: list[s
         table.loc[mine, "versus"] = f"{reference} / {first}"
         if base["status"] == "error":
             continue
+        base_currency = _currency(comparison, reference, first)
         for index in table[mine & (table["status"] != "error")].index:
-            for figure in FIGURES:
-                table.at[index, f"{figure}_vs_first"] = table.at[index, figure] - base[figure]
+            # Amounts are never converted: a £ less a $ means nothing (shares still compare).
+            if _currency(comparison, plan, table.at[index, "rules"]) == base_currency:
+                for figure in FIGURES:
+                    table.at[index, f"{figure}_vs_first"] = table.at[index, figure] - base[figure]
             label, points = _largest_shift(table.loc[index], base, shares)
             table.at[index, "largest_shift"] = label
             table.at[index, "largest_shift_points"] = points
+
+
+def _currency(comparison: Comparison, plan: str, rules: str) -> str | None:
+    """ISO code of a solved pair's amounts; None for a pair that could not be planned."""
+    result = comparison.results.get((plan, rules))
+    return None if result is None else result.rules.meta.currency
 
 
 def _largest_shift(row: pd.Series, base: pd.Series, shares: list[str]) -> tuple[str, float]:
@@ -456,6 +470,11 @@ _FIGURE_ROWS = [  # key, label, number kind
     ("first_year_withdrawal_rate", "First-year withdrawal rate", "rate"),
     ("lifetime_conversions", "Roth conversions, lifetime (today's $)", "money"),
 ]
+_ANY_LAW_LABELS = {  # the rows' words when the columns are under several laws
+    "lifetime_agi": "Lifetime gross income (today's money)",
+    "effective_rate": "Effective rate (lifetime tax / gross income)",
+    "lifetime_conversions": "Conversions, lifetime (today's money)",
+}
 _DIFFERENCE_LABELS = {
     "sustainable_spending": "Spending vs {first} (today's $)",
     "after_tax_estate": "Estate vs {first} (today's $)",
@@ -484,21 +503,43 @@ def _pair_label(comparison: Comparison, plan: str, rules: str) -> str:
     return f"{plan}: {rules}" if len(comparison.plans) > 1 else rules
 
 
+def _column_words(comparison: Comparison, records: list[dict]) -> list[Vocabulary | None]:
+    """Each column's words and currency (None: a pair that could not be planned)."""
+    out = []
+    for record in records:
+        result = comparison.results.get((record["plan"], record["rules"]))
+        out.append(None if result is None else Vocabulary.of(result.rules, result.plan))
+    return out
+
+
+def _mixed(words: list[Vocabulary | None]) -> bool:
+    """Whether the columns speak of more than US places in dollars."""
+    known = [w for w in words if w is not None]
+    return any(not w.is_us for w in known) or len({w.currency for w in known}) > 1
+
+
 def _comparison_sheet(ws, comparison: Comparison) -> None:
     table = comparison.table
     records = table.to_dict(orient="records")
     n = len(records)
-    first = comparison.rule_sets[0]
+    words = _column_words(comparison, records)
+    mixed = _mixed(words)
+    ws.book.dollar_sign = mixed
     ws.set_widths([46, *([20] * n)])
     ws.fit_one_page()
     ws.text_row(f"Tax law compared: {', '.join(comparison.plans)}", "title", 24.0)
-    ws.wrapped(
-        f"Today's dollars (each plan's start year). Differences are against "
-        f"{_reference_words(comparison)}. Effective rate = {EFFECTIVE_RATE}.",
-        n,
-        lines=2,
-        style="wrapnote",
-    )
+    if mixed:
+        note = (
+            "Today's money (each plan's start year), each column in its rule set's currency, "
+            f"never converted. Differences are against {_reference_words(comparison)}, only "
+            f"between columns in the same currency. Effective rate = {EFFECTIVE_RATE_ANY_LAW}."
+        )
+    else:
+        note = (
+            f"Today's dollars (each plan's start year). Differences are against "
+            f"{_reference_words(comparison)}. Effective rate = {EFFECTIVE_RATE}."
+        )
+    ws.wrapped(note, n, lines=2, style="wrapnote")
     ws.skip()
     header = ws.advance(30.0)
     ws.write(header, 0, "", style="header")
@@ -506,35 +547,12 @@ def _comparison_sheet(ws, comparison: Comparison) -> None:
         ws.write(
             header, j, _pair_label(comparison, record["plan"], record["rules"]), style="header"
         )
-    rows: dict[str, int] = {}
-    for key, label, kind in _FIGURE_ROWS:
-        row = rows[key] = ws.advance()
-        ws.write(row, 0, label)
-        for j, record in enumerate(records, start=1):
-            ws.write(row, j, None if record["status"] == "error" else record[key], kind)
-    base_col = {
-        plan: 1
-        + next(
-            i
-            for i, r in enumerate(records)
-            if r["plan"] == comparison.versus.get(plan, plan) and r["rules"] == first
-        )
-        for plan in comparison.plans
-    }
-    states = any(comparison.versus.get(p, p) != p for p in comparison.plans)
-    for key, template in _DIFFERENCE_LABELS.items():
-        kind = "rate" if key == "effective_rate" else "money"
-        row = ws.advance()
-        ws.write(row, 0, template.format(first="the first state" if states else first))
-        for j, record in enumerate(records, start=1):
-            value = record[f"{key}_vs_first"]
-            b = base_col[record["plan"]]
-            if record["status"] == "error" or value is None or math.isnan(value):
-                ws.write(row, j, None, kind)
-                continue
-            formula = f"={xl_rowcol_to_cell(rows[key], j)}-{xl_rowcol_to_cell(rows[key], b)}"
-            ws.formula(row, j, formula, value, kind)
-    shifts = [_shift_words(str(r["largest_shift"] or "")) for r in records]
+    rows = _figure_rows(ws, records, words, mixed)
+    _difference_rows(ws, comparison, records, words, rows, mixed)
+    shifts = [
+        _shift_words(str(r["largest_shift"] or ""), said)
+        for r, said in zip(records, words, strict=True)
+    ]
     shift = ws.advance(13.0 * max(1, *(len(s) // 20 + 1 for s in shifts)) + 4)
     ws.write(shift, 0, "Largest change in where a tier lives (at retirement)", style="wrap")
     for j, text in enumerate(shifts, start=1):
@@ -552,10 +570,63 @@ def _comparison_sheet(ws, comparison: Comparison) -> None:
         for j, record in enumerate(records, start=1):
             ws.ws.write_string(errors, j, str(record["error"] or ""), ws.book.format("wrap"))
     ws.skip()
-    _comparison_chart(ws, comparison, records, header, rows)
+    _comparison_chart(ws, comparison, records, header, rows, mixed)
+    ws.book.dollar_sign = False
 
 
-def _comparison_chart(ws, comparison, records, header: int, rows: dict[str, int]) -> None:
+def _figure_rows(ws, records: list[dict], words: list, mixed: bool) -> dict[str, int]:
+    """One row per figure, each column in its own currency; returns the rows by figure."""
+    rows: dict[str, int] = {}
+    for key, label, kind in _FIGURE_ROWS:
+        row = rows[key] = ws.advance()
+        ws.write(row, 0, _ANY_LAW_LABELS.get(key, label.replace("$", "money")) if mixed else label)
+        for j, (record, said) in enumerate(zip(records, words, strict=True), start=1):
+            if said is None:
+                ws.write(row, j, None, kind)
+            elif key == "lifetime_conversions" and not said.has_conversions:
+                ws.write(row, j, "none in this law", style="rightnote")
+            else:
+                with ws.book.speaking(said.currency, said):
+                    ws.write(row, j, record[key], kind)
+    return rows
+
+
+def _difference_rows(ws, comparison, records: list[dict], words: list, rows: dict, mixed: bool):
+    """Each figure less its reference column's, as a formula; blank across currencies."""
+    first = comparison.rule_sets[0]
+    base_col = {
+        plan: 1
+        + next(
+            i
+            for i, r in enumerate(records)
+            if r["plan"] == comparison.versus.get(plan, plan) and r["rules"] == first
+        )
+        for plan in comparison.plans
+    }
+    states = any(comparison.versus.get(p, p) != p for p in comparison.plans)
+    for key, template in _DIFFERENCE_LABELS.items():
+        kind = "rate" if key == "effective_rate" else "money"
+        row = ws.advance()
+        label = template.format(first="the first state" if states else first)
+        ws.write(row, 0, label.replace("$", "money") if mixed else label)
+        for j, (record, said) in enumerate(zip(records, words, strict=True), start=1):
+            value = record[f"{key}_vs_first"]
+            b = base_col[record["plan"]]
+            base_words = words[b - 1]
+            if said is None:
+                ws.write(row, j, None, kind)
+            elif value is None or math.isnan(value):
+                other = base_words is not None and base_words.currency != said.currency
+                ws.write(row, j, "other currency" if other else None, style="rightnote")
+            else:
+                formula = f"={xl_rowcol_to_cell(rows[key], j)}-{xl_rowcol_to_cell(rows[key], b)}"
+                with ws.book.speaking(said.currency, said):
+                    ws.formula(row, j, formula, value, kind)
+
+
+def _comparison_chart(
+    ws, comparison, records, header: int, rows: dict[str, int], mixed: bool = False
+) -> None:
     n = len(records)
     values = {
         key: [0.0 if r["status"] == "error" else float(r[key]) for r in records]
@@ -571,7 +642,7 @@ def _comparison_chart(ws, comparison, records, header: int, rows: dict[str, int]
         ws.book,
         "column",
         "Spending a year and lifetime tax",
-        "Today's dollars",
+        "Today's money, each in its own currency" if mixed else "Today's dollars",
         categories,
         series,
         x_title="",
@@ -584,44 +655,72 @@ def _location_sheet(ws, comparison: Comparison) -> None:
     records = table.to_dict(orient="records")
     shares = sorted(c for c in table.columns if c.startswith("share_"))
     weights = [c for c in table.columns if c.startswith("weight_")]
+    places = _place_words(_column_words(comparison, records))
     ws.set_widths([40, *([20] * len(records))])
     ws.text_row("Where each tier lives at retirement, by tax law", "title", 24.0)
     ws.wrapped(
-        "Share of each tier's dollars held in Roth, traditional (tax-deferred) or taxable "
-        "accounts; the last rows give each tier's share of the whole portfolio.",
+        f"Share of each tier's money held in {places['roth']} (tax-free), "
+        f"{places['deferred']} (tax-deferred) or {places['taxable']} accounts; the last rows "
+        "give each tier's share of the whole portfolio.",
         len(records),
         lines=2,
         style="wrapnote",
     )
     ws.skip()
-    labels = [
-        f"{tier_label(c.removeprefix('share_').rsplit('_in_', 1)[0])} in "
-        f"{_PLACE_WORDS[c.rsplit('_in_', 1)[1]]}"
-        for c in shares
-    ] + [f"{tier_label(c.removeprefix('weight_'))}: share of the portfolio" for c in weights]
-    columns = [Column("", labels, "text", width=40)]
-    for record in records:
-        columns.append(
+    tables = []
+    for plan in comparison.plans:
+        mine = [r for r in records if r["plan"] == plan]
+        # Only the plan's own tiers: another plan's tiers would be empty rows here.
+        keys = [c for c in [*shares, *weights] if any(_is_number(r.get(c)) for r in mine)]
+        columns = [Column("", [_share_label(c, places) for c in keys], "text", width=40)]
+        columns += [
             Column(
-                _pair_label(comparison, record["plan"], record["rules"]),
-                [record.get(c) for c in [*shares, *weights]],
+                _pair_label(comparison, r["plan"], r["rules"]),
+                [r.get(c) for c in keys],
                 "percent",
                 width=20,
             )
+            for r in mine
+        ]
+        several = len(comparison.plans) > 1
+        tables.append(
+            Table(f"Shares at retirement: {plan}" if several else "Shares at retirement", columns)
         )
-    write_tables(ws, [Table("Shares at retirement", columns)], new_page_each=False)
+    write_tables(ws, tables, new_page_each=False)
+
+
+def _share_label(column: str, places: dict[str, str]) -> str:
+    if column.startswith("weight_"):
+        return f"{tier_label(column.removeprefix('weight_'))}: share of the portfolio"
+    tier, place = column.removeprefix("share_").rsplit("_in_", 1)
+    return f"{tier_label(tier)} in {places[place]}"
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not math.isnan(value)
 
 
 _PLACE_WORDS = {"roth": "Roth", "deferred": "traditional", "taxable": "taxable"}
 
 
-def _shift_words(text: str) -> str:
-    """'aggressive in roth: 62% -> 55% ...' as the client reads it: 'Aggressive in Roth: ...'."""
+def _place_words(words: list[Vocabulary | None]) -> dict[str, str]:
+    """Each place in every column's words: 'Roth/ISA/TFSA' when the laws differ."""
+    said = [w for w in words if w is not None] or [Vocabulary()]
+    return {
+        place: "/".join(dict.fromkeys(w.places[growth] for w in said))
+        for growth, place in PLACES.items()
+    }
+
+
+def _shift_words(text: str, said: Vocabulary | None = None) -> str:
+    """'aggressive in roth: 62% -> 55% ...' as the client reads it: 'Aggressive in Roth: ...',
+    in the column's own words (UK: 'in ISA')."""
     head, sep, tail = text.partition(": ")
     tier, _in, place = head.rpartition(" in ")
     if not sep or not _in or place not in _PLACE_WORDS:
         return "None" if text == "none" else text
-    return f"{tier_label(tier)} in {_PLACE_WORDS[place]}: {tail}"
+    words = _place_words([said])
+    return f"{tier_label(tier)} in {words[place]}: {tail}"
 
 
 # ---------------------------------------------------------------------------------------
@@ -673,9 +772,12 @@ def render_table(comparison: Comparison) -> str:
         ).rstrip()
         for line in lines
     ]
+    records = table.to_dict(orient="records")
+    mixed = _mixed(_column_words(comparison, records))
+    rate_words = EFFECTIVE_RATE_ANY_LAW if mixed else EFFECTIVE_RATE
     out.append(
         f"{_units_words(comparison)}; d = difference from {_reference_words(comparison)}; "
-        f"effective rate = {EFFECTIVE_RATE}; location at retirement"
+        f"effective rate = {rate_words}; location at retirement"
     )
     return "\n".join(out)
 
@@ -688,7 +790,7 @@ def _units_words(comparison: Comparison) -> str:
         code = next(iter(currencies.values()), "USD")
         return localize("today's dollars", code)
     each = ", ".join(f"{name} in {symbol(code).strip()}" for name, code in currencies.items())
-    return f"today's money, not converted ({each}: a difference across currencies mixes units)"
+    return f"today's money, not converted ({each}; no difference across currencies)"
 
 
 def _reference_words(comparison: Comparison) -> str:

@@ -39,11 +39,12 @@ def localize(text: str, currency: str) -> str:
     return _DOLLAR_WORDS.sub(UNIT_WORDS.get(code, code), text)
 
 
-def number_format(kind_format: str, currency: str) -> str:
+def number_format(kind_format: str, currency: str, dollar_sign: bool = False) -> str:
     """An Excel money format ('#,##0;-#,##0;0') with the currency symbol on its amounts;
-    US workbooks keep their symbol-less format (their labels say '$')."""
+    US workbooks keep their symbol-less format (their labels say '$') unless `dollar_sign`
+    (a sheet whose columns are in several currencies)."""
     code = currency.upper()
-    if code == "USD":
+    if code == "USD" and not dollar_sign:
         return kind_format
     quoted = f'"{symbol(code)}"'
     positive, negative, zero = kind_format.split(";")

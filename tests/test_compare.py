@@ -490,3 +490,24 @@ def test_an_account_without_a_mapping_is_refused_in_one_line_naming_it(tmp_path)
     assert "\n" not in message
     assert "accounts[1].kind: 'isa' is not an account kind of rule set us-federal-2026" in message
     assert 'kinds = { US = "roth_ira" }' in message and str(unmapped) in message  # taxed alike
+
+
+def test_the_comparison_sheet_of_two_currencies_speaks_each_column_and_subtracts_none(tmp_path):
+    """US and UK columns side by side: each money cell carries its own symbol ($ beside £),
+    a difference across currencies is left out (the data too: a £ less a $ means nothing)
+    while the location shift still compares, and no row label says '$' or 'AGI'."""
+    plan = EXAMPLES / "uk-higher-rate-saver.toml"
+    result = compare([plan], [BASE, "uk-2025-26"], mode="fast", processes=1)
+    uk_row = result.table.set_index("rules").loc["uk-2025-26"]
+    assert math.isnan(uk_row["sustainable_spending_vs_first"])
+    assert uk_row["largest_shift"] != "none"
+    path = comparison_workbook(result).save(tmp_path / "compare.xlsx")
+    sheet = openpyxl.load_workbook(path)["Comparison"]
+    rows = {r[0].value: r[1:3] for r in sheet.iter_rows() if r[0].value}
+    spending = rows["Spending a year after tax (today's money)"]
+    assert "$" in spending[0].number_format and "£" in spending[1].number_format
+    assert spending[1].value == pytest.approx(uk_row["sustainable_spending"])
+    assert rows[f"Spending vs {BASE} (today's money)"][1].value == "other currency"
+    assert rows["Conversions, lifetime (today's money)"][1].value == "none in this law"
+    labels = " ".join(str(label) for label in rows)
+    assert "$" not in labels and "adjusted gross" not in labels

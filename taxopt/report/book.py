@@ -93,6 +93,7 @@ _STYLES: dict[str, dict[str, Any]] = {
     "big": {"bold": True, "font_size": 13},
     "boldleft": {"bold": True, "align": "left"},
     "center": {"align": "center"},
+    "rightnote": {"align": "right", "italic": True, "font_color": "#404040"},
 }
 
 
@@ -140,6 +141,7 @@ class Book:
         self.client = client
         self.currency = currency  # ISO 4217: money cells and texts show its symbol
         self.vocabulary = vocabulary or Vocabulary(currency=currency)
+        self.dollar_sign = False  # money cells in USD show '$' (columns in several currencies)
         self.date = date or dt.date.today()
         self._buffer = io.BytesIO()
         self.workbook = xlsxwriter.Workbook(
@@ -153,7 +155,7 @@ class Book:
         self.sheets: list[Sheet] = []
 
     def format(self, style: str = "body", kind: str = "text", **extra: Any) -> Format:
-        key = (style, kind, self.currency, tuple(sorted(extra.items())))
+        key = (style, kind, self.currency, self.dollar_sign, tuple(sorted(extra.items())))
         if key not in self._formats:
             props = {
                 "font_name": FONT,
@@ -163,7 +165,9 @@ class Book:
                 **extra,
             }
             if kind in ("money", "cents"):
-                props["num_format"] = number_format(NUMBER_FORMATS[kind], self.currency)
+                props["num_format"] = number_format(
+                    NUMBER_FORMATS[kind], self.currency, self.dollar_sign
+                )
             elif kind != "text":
                 props["num_format"] = NUMBER_FORMATS[kind]
             self._formats[key] = self.workbook.add_format(props)
