@@ -646,9 +646,7 @@ class _Search:
         # the cliff can sit cents above it, where the ledger reads the credit lost. So its
         # own binaries (rounded) fix the regime LP first; the search goes on from that plan.
         chosen = {
-            var.name: round(var.varValue or 0.0)
-            for var in ctx.prob.variables()
-            if var.name in free
+            var.name: round(var.varValue or 0.0) for var in ctx.prob.variables() if var.name in free
         }
         held = self._fixed(
             lambda name, year, rule: chosen.get(name, base(name, year, rule)), "MILP's cliff sides"
@@ -676,6 +674,7 @@ class _Search:
             if run is None:
                 _raise_if_unsolved(plan, rules, relaxed, mip)
             return run
+        incumbent = run
         decisions = read_decisions(relaxed)
         run = _Run(mip, relaxed, decisions, replay(plan, rules, decisions), "milp", bound)
         # A MIP solution honours its binaries only to the solver's tolerance, which big-M
@@ -684,6 +683,10 @@ class _Search:
         polished = self.regime_search(plan, run.ledger, rounds)
         if polished is None:
             return run
+        if best is not None and not _better(plan, polished.report.objective, best.report.objective):
+            # Made exact, the MILP's plan can fall back below the plan it started from.
+            _restore(best.ctx, best.values)
+            return incumbent
         return _Run(
             polished.report,
             polished.ctx,

@@ -620,3 +620,15 @@ def test_location_and_withdrawal_rate_agree_with_independent_figures(example_res
                     assert shares.share_of_account.sum() == pytest.approx(1.0)
         if name == "retiree-drawing-2.5-percent":
             assert result.figures.sustainable_spending == pytest.approx(35_750 + 60_000, abs=0.01)
+
+
+def test_time_for_the_full_milp_never_leaves_a_worse_plan(us2026):
+    """`mip_seconds` lets the full MILP try to beat the regime search's plan; whatever it
+    finds is made exact again, and the answer is never worse than without it (the
+    polished MILP plan is compared with the plan it started from), and still reconciles."""
+    plan = load_plan(EXAMPLES / "retiree-drawing-2.5-percent.toml")
+    without = optimize(plan, us2026, mode="exact", mip_seconds=0, with_baselines=False, paths=0)
+    with_mip = optimize(plan, us2026, mode="exact", mip_seconds=3, with_baselines=False, paths=0)
+    assert with_mip.objective >= without.objective - 0.01
+    assert with_mip.objective <= with_mip.objective_bound + 0.01
+    assert with_mip.reconciliation_max_abs_error < 1.0
