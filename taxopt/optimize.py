@@ -62,8 +62,13 @@ from taxopt.returns import Lognormal
 from taxopt.roth import roth_clock_notes
 from taxopt.rules import Growth, RuleSet
 from taxopt.scenarios import (
+    DEFAULT_CANDIDATES,
+    MAX_CANDIDATES,
+    VALIDATION_MARGIN,
     VALIDATION_PATHS,
     ScenarioSolution,
+    best_candidate,
+    candidate_seed,
     choose_by_validation,
     make_tree,
     pin_first_year,
@@ -137,6 +142,7 @@ def optimize(
     scenarios: int = 0,
     branch_every: int | None = None,
     validation_paths: int = VALIDATION_PATHS,
+    candidates: int = DEFAULT_CANDIDATES,
 ) -> Result:
     """Optimize a plan under a rule set; the Result holds the ledger's tables.
 
@@ -151,8 +157,14 @@ def optimize(
     scenario plan and the deterministic plan are both replayed by the simulator on V
     validation paths (seeded apart from `seed`'s scenarios and stress paths) and the
     scenario plan is kept only if its safe spending at `success` is higher by more than
-    taxopt.scenarios.VALIDATION_MARGIN (else the deterministic plan, this year included):
-    `result.scenarios.validation` has both figures and `chosen` says which.
+    taxopt.scenarios.VALIDATION_MARGIN (else the deterministic plan, this year included).
+    `candidates` K scenario trees are drawn (candidate k from SeedSequence((seed,
+    SCENARIO_STREAM, k)): deterministic given `seed`), each solved and re-planned, and all
+    K replayed on the same validation paths; the best of them is the one held against the
+    deterministic plan. `result.scenarios` is the kept candidate (the best one when the
+    deterministic plan is kept); its `validation` has every candidate's figure and the
+    deterministic plan's, and `chosen` names the plan kept. Without validation (V = 0, or
+    an objective other than max_spending) only the first candidate is solved.
 
     `explain` fills `result.shadow_prices` (taxopt.explain): the final LP solved once more
     for vertex duals, so the default run pays nothing for it.
@@ -219,11 +231,9 @@ def optimize(
             return search
 
         if scenarios:
-            scenario_plan = _scenario_decisions(
-                plan, rules, scenarios, branch_every, success, seed, solver, clock
-            )
-            search, (run, circles, netted), result = _scenario_plan_or_deterministic(
-                new_search, scenario_plan, validation_paths, success, seed, clock
+            tree = (scenarios, branch_every, candidates, validation_paths)
+            search, (run, circles, netted), result, scenario_plan = _scenario_run(
+                plan, rules, new_search, tree, success, seed, solver, clock
             )
         else:
             search = new_search()
@@ -270,6 +280,25 @@ def optimize(
     return _timed(result, clock)
 
 
+def _scenario_run(plan, rules, new_search, tree: tuple, success, seed, solver, clock):
+    """optimize's scenario branch: `tree` (N, branch_every, candidates, validation paths);
+    the candidates solved (one without validation), then _best_scenario_plan."""
+    scenarios, branch_every, candidates, validation_paths = tree
+    if not 1 <= candidates <= MAX_CANDIDATES:
+        raise InputError(
+            f"candidates: {candidates}; give between 1 and {MAX_CANDIDATES} scenario trees"
+        )
+    validates = bool(validation_paths) and plan.objective.kind == "max_spending"
+    solutions = [
+        _scenario_decisions(plan, rules, scenarios, branch_every, success, seed, solver, clock, k)
+        for k in range(candidates if validates else 1)
+    ]
+    for solved in solutions:
+        solved.candidates = len(solutions)
+    paths = validation_paths if validates else 0
+    return _best_scenario_plan(new_search, solutions, paths, success, seed, clock)
+
+
 def _scenario_decisions(
     plan: Plan,
     rules: RuleSet,
@@ -279,8 +308,10 @@ def _scenario_decisions(
     seed: int | None,
     solver: str | None,
     clock: Stopwatch,
+    candidate: int = 0,
 ) -> ScenarioSolution:
-    """This year's decisions from the scenario model (taxopt.scenarios)."""
+    """This year's decisions from the scenario model (taxopt.scenarios) on candidate
+    `candidate`'s tree (0-based; its own seed stream)."""
     if policy_applies(plan) and plan.withdrawal.basis == "gross":
         raise InputError(
             f"{plan.source}: withdrawal.basis: --scenarios supports the net basis only (the "
@@ -289,8 +320,8 @@ def _scenario_decisions(
         )
     tree = make_tree(plan, scenarios, branch_every)
     model = Lognormal()
-    returns = sample_tree(plan, tree, seed, model)
-    progress.step(f"scenario model: {tree.describe()}")
+    returns = sample_tree(plan, tree, candidate_seed(seed, candidate), model)
+    progress.step(f"scenario model, candidate {candidate + 1}: {tree.describe()}")
     with clock.timing("scenarios"):
         solved = solve_scenarios(
             plan,
@@ -302,6 +333,7 @@ def _scenario_decisions(
             seed=seed,
             returns_text=model.describe(),
         )
+    solved.candidate = candidate
     progress.step(
         f"scenario model solved ({solved.rows:,} rows, {solved.columns:,} columns, "
         f"{solved.build_seconds:.1f} s build, {solved.solve_seconds:.1f} s solve)"
@@ -309,29 +341,30 @@ def _scenario_decisions(
     return solved
 
 
-def _scenario_plan_or_deterministic(
-    new_search, solved: ScenarioSolution, paths: int, success: float, seed, clock: Stopwatch
+def _best_scenario_plan(
+    new_search, solutions: list[ScenarioSolution], paths: int, success: float, seed, clock
 ):
-    """(search, (run, circles, netted), result) of the re-plan keeping the scenario
-    model's first year; with `paths` validation paths (max_spending), of whichever of it
-    and the deterministic plan keeps the higher safe spending on them
-    (taxopt.scenarios.choose_by_validation)."""
-    search = new_search()
-    search.pinned = solved.first_year
-    run = _replan(search)
-    result = _result_of(search, *run)
-    if not paths or search.plan.objective.kind != "max_spending":
-        return search, run, result
+    """(search, (run, circles, netted), result, kept solution): each candidate's first
+    year pinned and the later years re-planned; with `paths` validation paths, every
+    candidate and the deterministic plan replayed on the same paths and the best kept
+    (taxopt.scenarios.choose_by_validation), else the only candidate's re-plan."""
+    plans = {}
+    for solved in solutions:
+        search = new_search()
+        search.pinned = solved.first_year
+        run = _replan(search)
+        plans[solved.name] = (search, run, _result_of(search, *run))
+    if not paths:
+        return (*plans[solutions[0].name], solutions[0])
     other = new_search()
     other_run = _search_and_untangle(other)
-    deterministic = _result_of(other, *other_run)
-    progress.step(f"validation: both plans on {paths:,} return paths")
+    plans["deterministic"] = (other, other_run, _result_of(other, *other_run))
+    progress.step(f"validation: {len(plans)} plans on {paths:,} return paths")
     with clock.timing("validation"):
-        candidates = {"scenarios": result, "deterministic": deterministic}
-        chosen = choose_by_validation(solved, candidates, paths, success, seed)
-    if chosen == "deterministic":
-        return other, other_run, deterministic
-    return search, run, result
+        results = {name: result for name, (_, _, result) in plans.items()}
+        chosen = choose_by_validation(solutions[0], results, paths, success, seed)
+    best = best_candidate(solutions)
+    return (*plans[chosen], best)
 
 
 def _replan(search: _Search) -> tuple[_Run, list[Circle], list[Circle]]:
@@ -352,35 +385,40 @@ def _replan(search: _Search) -> tuple[_Run, list[Circle], list[Circle]]:
 
 
 def scenario_note(solved: ScenarioSolution) -> str:
-    """One line: where this year's decisions come from and what the later years are."""
-    if solved.chosen == "deterministic":
-        return (
-            f"the scenario model ({solved.tree.describe()}, {solved.returns}, seed "
-            f"{solved.seed}; {solved.objective_rule()}) proposed this year's decisions; "
-            f"replayed on {solved.validation_paths:,} validation paths, safe spending at "
-            f"{solved.target:.0%}: deterministic ${solved.validation['deterministic']:,.0f}, "
-            f"scenarios ${solved.validation['scenarios']:,.0f} (today's dollars), so the "
-            "deterministic plan is kept, this year included"
-        )
-    text = (
-        f"this year's decisions were chosen against {solved.tree.describe()} "
-        f"({solved.returns}, seed {solved.seed}); {solved.objective_rule()}"
+    """One line: where this year's decisions come from, what the later years are, and
+    every candidate's validation figure."""
+    trees = (
+        f"{solved.candidates} scenario trees ({solved.tree.describe()} each, {solved.returns}, "
+        f"seed {solved.seed}, one seed stream per tree)"
+        if solved.candidates > 1
+        else f"{solved.tree.describe()} ({solved.returns}, seed {solved.seed})"
     )
-    if solved.cvar is not None:
+    if not solved.kept:
+        text = (
+            f"the scenario model on {trees} proposed this year's decisions "
+            f"({solved.objective_rule()}); none kept more safe spending on the validation "
+            "paths than the deterministic plan by more than "
+            f"{VALIDATION_MARGIN:.1%}, so the deterministic plan is kept, this year included"
+        )
+    else:
+        which = f"{solved.name} of " if solved.candidates > 1 else ""
+        text = (
+            f"this year's decisions were chosen against {which}{trees}; {solved.objective_rule()}"
+        )
+        if solved.cvar is not None:
+            text += (
+                f"; in sample, the worst {1 - solved.target:.0%} of its scenarios sustain "
+                f"${solved.cvar:,.0f} a year on average (today's dollars)"
+            )
         text += (
-            f"; in sample, the worst {1 - solved.target:.0%} of the scenarios sustain "
-            f"${solved.cvar:,.0f} a year on average (today's dollars)"
+            ". The later years shown re-plan from those decisions on the plan's own "
+            "return path; the ledger re-checks every year with exact taxes"
         )
-    text += (
-        ". The later years shown re-plan from those decisions on the plan's own "
-        "return path; the ledger re-checks every year with exact taxes"
-    )
     if solved.validation:
         figures = ", ".join(f"{name} ${value:,.0f}" for name, value in solved.validation.items())
         text += (
             f". Replayed on {solved.validation_paths:,} validation paths, safe spending at "
-            f"{solved.target:.0%}: {figures} (today's dollars); kept: the {solved.chosen} "
-            "plan's decisions"
+            f"{solved.target:.0%}: {figures} (today's dollars); kept: {solved.chosen}"
         )
     return text
 

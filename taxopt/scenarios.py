@@ -81,6 +81,16 @@ SCENARIO_OPTIONS: dict = {"solver": "ipm"}
 TAIL_TOLERANCE = 1.0
 VALIDATION_PATHS = 2000
 VALIDATION_STREAM = 14
+# Candidate k's scenario tree is drawn from SeedSequence((seed, SCENARIO_STREAM, k)):
+# independent of each other, of the validation paths and of the stress paths.
+SCENARIO_STREAM = 13
+# Scenario trees solved and replayed on the validation paths (optimize's `candidates`):
+# the CVaR optimum of one small sample is often not the best plan (benchmarks/results/
+# oos_scenarios.md: the retiree's four candidates spanned 77,744-80,811 on validation,
+# two of them behind the deterministic plan's 78,796), and each costs one scenario solve,
+# one re-plan and one replay: three keep the run within about three times one candidate.
+DEFAULT_CANDIDATES = 3
+MAX_CANDIDATES = 64
 # A scenario plan replaces the deterministic one only if its validation safe spending is
 # higher by more than this fraction of the deterministic figure: the 90% quantile on 2,000
 # paths moves by a few tenths of a percent between path sets (the couple's best scenario
@@ -159,8 +169,19 @@ def _split(n: int, parts: int) -> list[int]:
     return factors
 
 
+def candidate_seed(seed: int | None, candidate: int) -> np.random.SeedSequence | None:
+    """The seed of candidate `candidate`'s tree (0-based): SeedSequence((seed,
+    SCENARIO_STREAM, candidate)); None (fresh entropy) when `seed` is None."""
+    if seed is None:
+        return None
+    return np.random.SeedSequence((seed, SCENARIO_STREAM, candidate))
+
+
 def sample_tree(
-    plan: Plan, tree: ScenarioTree, seed: int | None, model: ReturnModel | None = None
+    plan: Plan,
+    tree: ScenarioTree,
+    seed: int | np.random.SeedSequence | None,
+    model: ReturnModel | None = None,
 ) -> np.ndarray:
     """(N, years, tiers) annual returns on the tree: each node's children draw their own
     segment from `model` (default Lognormal) with `default_rng(seed)`, in a fixed order."""
@@ -210,11 +231,25 @@ class ScenarioSolution:
     tail_scenarios: int = 0
     seed: int | None = None
     returns: str = ""
-    # choose_by_validation: {candidate: safe spending at `target` on the validation paths,
-    # today's dollars}, the number of paths and the candidate kept.
+    # Which of optimize's `candidates` trees this is (0-based; its paths were drawn from
+    # candidate_seed(seed, candidate)) and how many were solved.
+    candidate: int = 0
+    candidates: int = 1
+    # choose_by_validation: {candidate name: safe spending at `target` on the validation
+    # paths, today's dollars} ("deterministic" among them), the paths and the name kept.
     validation: dict[str, float] = field(default_factory=dict)
     validation_paths: int = 0
-    chosen: str = "scenarios"
+    chosen: str = ""
+
+    @property
+    def name(self) -> str:
+        """This candidate's name in `validation` and `chosen`."""
+        return candidate_name(self.candidate)
+
+    @property
+    def kept(self) -> bool:
+        """True when the result's plan is this candidate's (not the deterministic one)."""
+        return self.chosen in ("", self.name)
 
     def table(self) -> pd.DataFrame:
         """Percentiles across scenarios of sustained spending, estate and lifetime tax."""
@@ -257,9 +292,14 @@ class ScenarioSolution:
             "build_seconds": self.build_seconds,
             "solve_seconds": self.solve_seconds,
             "tail_scenarios": self.tail_scenarios,
+            "candidate": self.name,
+            "candidates": self.candidates,
+            "seed_stream": (
+                None if self.seed is None else [self.seed, SCENARIO_STREAM, self.candidate]
+            ),
             "validation": self.validation,
             "validation_paths": self.validation_paths,
-            "chosen": self.chosen,
+            "chosen": self.chosen or self.name,
             "distribution": self.table().to_dict(orient="records"),
         }
 
@@ -385,7 +425,7 @@ def _explain_unsolved(plan: Plan, tree: ScenarioTree, status: str, scenario_mode
     fix = (
         "lower the bequest floor"
         if objective.kind == "max_spending"
-        else "lower the withdrawal rate, or use objective kind = \"max_spending\" (it finds "
+        else 'lower the withdrawal rate, or use objective kind = "max_spending" (it finds '
         "the spending the paths can sustain)"
     )
     raise SolverError(
@@ -530,13 +570,18 @@ def safe_spending(result, returns: np.ndarray, target: float) -> float:
     return safe_level(policy, returns, target, start, met, TOLERANCE)
 
 
+def candidate_name(candidate: int) -> str:
+    """How candidate `candidate` (0-based) is named to the user: 'candidate 1', ..."""
+    return f"candidate {candidate + 1}"
+
+
 def choose_by_validation(
     solved: ScenarioSolution, candidates: dict, paths: int, target: float, seed: int | None
 ) -> str:
     """The candidate plan (optimize Results by name, "deterministic" among them) with the
-    highest safe spending at `target` on `paths` validation paths; ties go to the
-    deterministic plan, and so does any lead of VALIDATION_MARGIN or less. Records every
-    figure in `solved`."""
+    highest safe spending at `target` on `paths` validation paths, all replayed on the
+    same paths; ties go to the deterministic plan, and so does any lead of
+    VALIDATION_MARGIN or less. Records every figure in `solved`."""
     returns = validation_returns(candidates["deterministic"], paths, seed)
     solved.validation = {
         name: safe_spending(result, returns, target) for name, result in candidates.items()
@@ -546,6 +591,20 @@ def choose_by_validation(
     bar = solved.validation["deterministic"] * (1.0 + VALIDATION_MARGIN)
     solved.chosen = best if solved.validation[best] > bar else "deterministic"
     return solved.chosen
+
+
+def best_candidate(solutions: list[ScenarioSolution]) -> ScenarioSolution:
+    """The candidate with the highest validation figure (the first when none has one),
+    given the validation record of solutions[0] (choose_by_validation), which it shares
+    with every candidate."""
+    record = solutions[0]
+    for solved in solutions[1:]:
+        solved.validation = record.validation
+        solved.validation_paths = record.validation_paths
+        solved.chosen = record.chosen
+    if not record.validation:
+        return record
+    return max(solutions, key=lambda s: record.validation.get(s.name, -math.inf))
 
 
 def tail_start(plan: Plan, returns: np.ndarray, target: float) -> list[int]:

@@ -10,6 +10,8 @@ from taxopt.stress import DEFAULT_PATHS, DEFAULT_SEED, DEFAULT_TARGET
 
 MAX_SCENARIOS = 1024  # taxopt.scenarios.MAX_SCENARIOS (not imported: startup time)
 VALIDATION_PATHS = 2000  # taxopt.scenarios.VALIDATION_PATHS (likewise)
+CANDIDATES = 3  # taxopt.scenarios.DEFAULT_CANDIDATES (likewise)
+MAX_CANDIDATES = 64  # taxopt.scenarios.MAX_CANDIDATES (likewise)
 
 MAX_SECONDS = 7 * 24 * 3600.0  # a week: more is a typo, not a plan
 MAX_STRESS_PATHS = 10_000_000  # the memory budget (taxopt.validation) usually binds first
@@ -84,8 +86,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="V",
         help="with --scenarios (max_spending): replay the scenario plan and the "
         "deterministic plan on V validation paths; the scenario plan is kept only if its "
-        "safe spending at --success is higher by more than 0.5% "
+        "safe spending at --success is higher by more than 0.5%% "
         f"(default {VALIDATION_PATHS}; 0: keep the scenario plan)",
+    )
+    parser.add_argument(
+        "--candidates",
+        type=integer(1, MAX_CANDIDATES),
+        default=CANDIDATES,
+        metavar="K",
+        help="with --scenarios and validation: solve K scenario trees (each from its own "
+        "seed stream of --seed), replay all on the validation paths and keep the best "
+        f"(default {CANDIDATES}; each costs about one scenario solve and one re-plan)",
     )
     parser.add_argument(
         "--explain",
@@ -155,6 +166,7 @@ def _run(args: argparse.Namespace) -> int:
             scenarios=args.scenarios,
             branch_every=args.branch_every,
             validation_paths=args.validation_paths,
+            candidates=args.candidates,
         )
     with outputs_together():
         if args.json:

@@ -185,27 +185,39 @@ def scenario_sentence(result) -> str | None:
         return None
     year = result.plan.start_year
     validation = getattr(solved, "validation", {})
-    if getattr(solved, "chosen", "scenarios") == "deterministic" and validation:
+    own = validation.get(solved.name)
+    paths = solved.tree.scenarios
+    tried = (
+        f"{solved.candidates} sets of {paths} paths (the best set's moves)"
+        if solved.candidates > 1
+        else f"{paths} paths at once"
+    )
+    if not solved.kept and validation:
         return (
             f"This year's ({year}) moves are the one-path plan's: replayed on "
             f"{solved.validation_paths:,} simulated market paths they keep "
             f"{money(validation['deterministic'])} a year safe against "
-            f"{money(validation['scenarios'])} for the moves chosen against "
-            f"{solved.tree.scenarios} paths at once."
+            f"{money(own)} for the moves chosen against {tried}."
         )
     text = (
-        f"This year's ({year}) moves were chosen against {solved.tree.scenarios} possible "
+        f"This year's ({year}) moves were chosen against {paths} possible "
         f"market paths at once, not one: no decision relies on knowing which path comes."
     )
     if validation:
         text += (
             f" Replayed on {solved.validation_paths:,} other paths they keep "
-            f"{money(validation['scenarios'])} a year safe, against "
-            f"{money(validation['deterministic'])} for the one-path plan's moves."
+            f"{money(own)} a year safe, against "
+            f"{money(validation['deterministic'])} for the one-path plan's moves"
+            + (
+                f" (the best of {solved.candidates} sets of {paths} paths)."
+                if solved.candidates > 1
+                else "."
+            )
         )
     if solved.cvar is not None:
         text += (
-            f" On the worst {1 - solved.target:.0%} of those paths the plan still sustains "
+            f" On the worst {1 - solved.target:.0%} of the {paths} paths they were chosen "
+            "against the plan still sustains "
             f"{money(solved.cvar)} a year on average."
         )
     return text + " The later years shown re-plan from this year on the median path."

@@ -223,11 +223,10 @@ def write_this_year(sheet: Sheet, result) -> None:
     )
     solved = getattr(result, "scenarios", None)
     if solved is not None:
-        kept = getattr(solved, "chosen", "scenarios")
         sheet.text_row(
             f"Chosen against {solved.tree.scenarios} return scenarios (table below); later "
             "years re-plan from them on the median path."
-            if kept == "scenarios"
+            if solved.kept
             else f"The one-path plan's moves: on {solved.validation_paths:,} validation paths "
             f"they kept more safe spending than those chosen against {solved.tree.scenarios} "
             "scenarios (table below).",
