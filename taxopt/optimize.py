@@ -57,7 +57,7 @@ from taxopt.plan import (
     with_implied_roths,
     with_implied_taxable,
 )
-from taxopt.result import PlanFigures, Result, reconcile
+from taxopt.result import PlanFigures, Result, reconcile, sustained_headline
 from taxopt.returns import Lognormal
 from taxopt.roth import roth_clock_notes
 from taxopt.rules import Growth, RuleSet
@@ -259,6 +259,7 @@ def optimize(
         ]
         if scenario_plan is not None:
             result.scenarios = scenario_plan
+            result.figures = sustained_headline(result.plan, result.ledger, result.figures)
             result.notes.append(scenario_note(scenario_plan))
             if with_baselines:  # the rules of thumb for comparison; no restart from them
                 from taxopt.baselines import run_baselines
@@ -276,7 +277,8 @@ def optimize(
             )
         elif paths > 0:
             progress.step(f"stress test: {paths:,} return paths")
-            result.stress = stress_test(result, paths, success, seed)
+            spread = scenario_plan is not None  # what each path sustains, beside the level
+            result.stress = stress_test(result, paths, success, seed, spread=spread)
     return _timed(result, clock)
 
 

@@ -11,7 +11,7 @@ spending on random return paths (taxopt.stress).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -61,6 +61,9 @@ class PlanFigures:
     lifetime_tax_pv: float = 0.0  # present value at discount_rate
     discount_rate: float = 0.0  # annual nominal fraction
     lifetime_premiums: float = 0.0  # IRMAA and net marketplace premiums (not tax)
+    # Scenario plans (sustained_headline): the first retirement year's real spending when
+    # the headline is the lower level every retirement year keeps; else None.
+    first_year_spending: float | None = None
 
     @property
     def lifetime_cost(self) -> float:
@@ -77,6 +80,7 @@ class PlanFigures:
             "lifetime_cost": self.lifetime_cost,
             "discount_rate": self.discount_rate,
             "first_year_withdrawal_rate": self.first_year_withdrawal_rate,
+            "first_year_spending": self.first_year_spending,
         }
 
 
@@ -99,6 +103,22 @@ def plan_figures(plan: Plan, ledger: Ledger) -> PlanFigures:
         ),
         discount_rate=plan.discount_rate,
         lifetime_premiums=ledger.lifetime_premiums_real,
+    )
+
+
+def sustained_headline(plan: Plan, ledger: Ledger, figures: PlanFigures) -> PlanFigures:
+    """The figures with the headline spending the level every retirement year keeps (the
+    lowest real spending of those years, today's dollars). A scenario plan's first year is
+    pinned to moves chosen against many paths, so its first year may spend more than the
+    re-plan can keep afterwards; that first-year figure is kept as first_year_spending."""
+    yearly = ledger.yearly
+    retired = yearly[yearly["year"] >= plan.retirement_year]
+    lowest = float((retired if len(retired) else yearly)["spending_real"].min())
+    first = figures.sustainable_spending
+    return replace(
+        figures,
+        sustainable_spending=lowest,
+        first_year_spending=first if first > lowest + 0.5 else None,
     )
 
 

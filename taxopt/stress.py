@@ -37,6 +37,8 @@ DEFAULT_SEED = 0
 TOLERANCE = 10.0  # today's dollars a year: the safe level is found to within this
 ROUND_BUDGET = 1500  # simulated paths per search round: undecided paths x levels tried
 MAX_LEVELS = 64  # levels tried in one round
+MAX_DOUBLINGS = 40  # sustained_by_path: 2^40 times the headline is no spending level
+SPREAD_PERCENTILES = (5, 10, 25, 50, 75, 90, 95)
 
 
 @dataclass
@@ -54,6 +56,9 @@ class StressFigures:
     tolerance: float  # dollars: safe_spending + tolerance is met on fewer than target
     seconds: float
     returns: str  # the return model, described
+    # stress_test(spread=True): {percentile: the highest constant real spending a path
+    # meets, at that percentile of the paths} (today's dollars; sustained_by_path).
+    spread: dict[int, float] | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -65,8 +70,10 @@ def stress_test(
     target: float = DEFAULT_TARGET,
     seed: int | None = DEFAULT_SEED,
     tolerance: float = TOLERANCE,
+    spread: bool = False,
 ) -> StressFigures:
-    """Success rate of the headline spending and the safe spending at `target`."""
+    """Success rate of the headline spending and the safe spending at `target`; with
+    `spread`, the percentiles of what each path sustains (SPREAD_PERCENTILES)."""
     check_stress_options(paths, target)
     if paths < 1:
         raise InputError(f"paths: {paths}; the stress test needs at least 1 path")
@@ -77,6 +84,7 @@ def stress_test(
     headline = result.figures.sustainable_spending
     met_headline = meets_level(policy, returns, headline)
     safe = safe_level(policy, returns, target, headline, met_headline, tolerance)
+    levels = sustained_by_path(policy, returns, headline, tolerance) if spread else None
     return StressFigures(
         success_rate=float(met_headline.mean()),
         safe_spending=safe,
@@ -86,7 +94,37 @@ def stress_test(
         tolerance=tolerance,
         seconds=time.perf_counter() - started,
         returns=model.describe(),
+        spread=None
+        if levels is None
+        else {p: float(np.percentile(levels, p)) for p in SPREAD_PERCENTILES},
     )
+
+
+def sustained_by_path(
+    policy: Policy, returns: np.ndarray, start: float, tolerance: float
+) -> np.ndarray:
+    """(P,) the highest constant real spending each path meets, to within `tolerance`
+    (today's dollars; 0 when even no spending fails). Bisection on every path at once,
+    on the property the module doc states: a path that meets a level meets every lower
+    one. The safe spending at target P is the level the best ceil(P x paths) paths meet."""
+    n = returns.shape[0]
+    low = np.zeros(n)
+    high = np.full(n, 2.0 * max(start, tolerance))
+    rising = np.arange(n)
+    for _ in range(MAX_DOUBLINGS):  # a bracket [low, high) for every path
+        rising = rising[meets_level(policy, returns[rising], high[rising])]
+        if not rising.size:
+            break
+        low[rising] = high[rising]
+        high[rising] *= 2.0
+    while True:
+        todo = np.flatnonzero(high - low > tolerance)
+        if not todo.size:
+            return low
+        middle = 0.5 * (low[todo] + high[todo])
+        met = meets_level(policy, returns[todo], middle)
+        low[todo[met]] = middle[met]
+        high[todo[~met]] = middle[~met]
 
 
 def check_stress_options(paths: int, target: float) -> None:

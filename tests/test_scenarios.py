@@ -13,7 +13,11 @@ from taxopt.model import build_model
 from taxopt.optimize import _with_implied_accounts, optimize
 from taxopt.plan import plan_from_dict
 from taxopt.scenarios import (
+    DEFAULT_CANDIDATES,
+    MAX_CANDIDATES,
+    SCENARIO_STREAM,
     ScenarioTree,
+    candidate_seed,
     first_year_decisions,
     make_tree,
     sample_tree,
@@ -170,10 +174,20 @@ def test_zero_volatility_scenarios_equal_the_deterministic_plan(us2026):
     # deterministic plan on a tie, which would make this comparison hold trivially).
     chosen = optimize(plan, us2026, scenarios=3, validation_paths=0, **kw)
     assert chosen.scenarios is not None and chosen.scenarios.tree.scenarios == 3
-    for name in ("sustainable_spending", "after_tax_estate", "lifetime_tax"):
-        assert getattr(chosen.figures, name) == pytest.approx(
-            getattr(alone.figures, name), abs=1.0
-        ), name
+    # With candidates and validation: every candidate's tree is the plan's own path, so
+    # each candidate is a plan of the deterministic plan's value; replayed by the
+    # simulator, alternative optima (the two Roth IRAs above) differ by a few dollars in
+    # 150,000, well inside the margin, and the result is the deterministic plan's within $1.
+    several = optimize(plan, us2026, scenarios=3, candidates=2, validation_paths=200, **kw)
+    validation = several.scenarios.validation
+    assert list(validation) == ["candidate 1", "candidate 2", "deterministic"]
+    for name in ("candidate 1", "candidate 2"):
+        assert validation[name] == pytest.approx(validation["deterministic"], rel=1e-3)
+    for result in (chosen, several):
+        for name in ("sustainable_spending", "after_tax_estate", "lifetime_tax"):
+            assert getattr(result.figures, name) == pytest.approx(
+                getattr(alone.figures, name), abs=1.0
+            ), name
 
 
 def _by_place(plan, rules, decisions: dict) -> dict:
@@ -223,8 +237,8 @@ def test_cli_scenarios_json_and_workbook(tmp_path, capsys):
     source.write_text(json.dumps(plan.model_dump(mode="json", by_alias=True, exclude_none=True)))
     out, book = tmp_path / "r.json", tmp_path / "r.xlsx"
     code = main(
-        ["optimize", str(source), "--scenarios", "4", "--paths", "0", "--json", str(out),
-         "-o", str(book)]
+        ["optimize", str(source), "--scenarios", "4", "--candidates", "2", "--paths", "0",
+         "--json", str(out), "-o", str(book)]
     )  # fmt: skip
     assert code == 0
     printed = capsys.readouterr().out
@@ -235,13 +249,26 @@ def test_cli_scenarios_json_and_workbook(tmp_path, capsys):
     assert len(solved["distribution"]) == 8
     assert solved["cvar"] > 0
     assert data["mode"] == "fast"  # the plan's own mode, used by the re-plan
+    assert list(solved["validation"]) == ["candidate 1", "candidate 2", "deterministic"]
+    assert solved["candidates"] == 2 and solved["seed_stream"][:2] == [0, SCENARIO_STREAM]
+    assert "candidate 1 $" in printed and f"kept: {solved['chosen']}" in printed
     wb = openpyxl.load_workbook(book)
     first = " ".join(str(c.value) for row in wb["Plan"].iter_rows() for c in row if c.value)
-    assert "possible market paths" in first and "Spending on the worst paths" in first
+    kept = "one-path plan's" if solved["chosen"] == "deterministic" else "possible market paths"
+    assert kept in first and "Spending on the worst paths" in first
+    assert "best of 2 sets of 4 paths" in first or "2 sets of 4 paths" in first
     this_year = " ".join(
         str(c.value) for row in wb["This year"].iter_rows() for c in row if c.value
     )
     assert "Across the 4 scenarios" in this_year
+
+
+def test_cli_constants_are_the_library_s():
+    """The CLI repeats taxopt.scenarios' constants (not imported: start-up time)."""
+    from taxopt.cli import optimize_cmd
+
+    assert optimize_cmd.CANDIDATES == DEFAULT_CANDIDATES
+    assert optimize_cmd.MAX_CANDIDATES == MAX_CANDIDATES
 
 
 def test_first_year_is_pinned_and_replayed_by_the_ledger(us2026):
@@ -261,37 +288,109 @@ def test_first_year_is_pinned_and_replayed_by_the_ledger(us2026):
 
 
 def test_validation_keeps_the_plan_with_the_higher_safe_spending(us2026):
-    """optimize(scenarios=N, validation_paths=V): the scenario plan and the deterministic
-    plan are replayed on V validation paths; the result is the scenario plan only if its
-    safe spending leads by more than VALIDATION_MARGIN. Second witness: the kept result's
-    safe spending, recomputed by the simulator on the same paths, is the recorded figure,
-    and its first year is that candidate's own."""
+    """optimize(scenarios=N, candidates=K, validation_paths=V): the K candidates and the
+    deterministic plan are replayed on the same V validation paths; the result is the
+    best candidate only if its safe spending leads by more than VALIDATION_MARGIN, and
+    result.scenarios is the best candidate either way. Second witness: the kept result's
+    safe spending, recomputed by the simulator on the same paths, is the recorded best
+    figure, and its first year is that plan's own (candidate 1 alone: candidates=1 draws
+    the same first tree)."""
     from taxopt.scenarios import VALIDATION_MARGIN, safe_spending, validation_returns
 
     plan = two_period_plan(accounts=WITH_IRA)
     kw = dict(paths=0, with_baselines=False, scenarios=4, seed=5)
-    result = optimize(plan, us2026, validation_paths=400, **kw)
+    result = optimize(plan, us2026, validation_paths=400, candidates=3, **kw)
     solved = result.scenarios
-    assert set(solved.validation) == {"scenarios", "deterministic"}
-    assert solved.validation_paths == 400
-    lead = solved.validation["scenarios"] / solved.validation["deterministic"] - 1.0
-    assert solved.chosen == ("scenarios" if lead > VALIDATION_MARGIN else "deterministic")
-    best = solved.validation[solved.chosen]
+    names = ["candidate 1", "candidate 2", "candidate 3"]
+    assert list(solved.validation) == [*names, "deterministic"]
+    assert solved.validation_paths == 400 and solved.candidates == 3
+    best = max(names, key=solved.validation.__getitem__)
+    assert solved.name == best
+    lead = solved.validation[best] / solved.validation["deterministic"] - 1.0
+    assert solved.chosen == (best if lead > VALIDATION_MARGIN else "deterministic")
+    assert solved.kept == (solved.chosen == best)
     returns = validation_returns(result, 400, 5)
     assert returns.shape[0] == 400
-    assert safe_spending(result, returns, 0.9) == pytest.approx(best, abs=0.01)
+    kept_figure = solved.validation[solved.chosen]
+    assert safe_spending(result, returns, 0.9) == pytest.approx(kept_figure, abs=0.01)
+    assert kept_figure == max(solved.validation.values()) or solved.chosen == "deterministic"
+    first = optimize(plan, us2026, validation_paths=0, **kw)  # candidate 1's tree only
+    assert first.scenarios.candidates == 1 and first.scenarios.name == "candidate 1"
+    assert first.scenarios.validation == {}
     alone = {
-        "scenarios": optimize(plan, us2026, validation_paths=0, **kw),
         "deterministic": optimize(plan, us2026, paths=0, with_baselines=False),
-    }[solved.chosen]
-    for account in ("roth", "ira"):
-        assert result.decisions.withdrawal(account, 2026) == pytest.approx(
-            alone.decisions.withdrawal(account, 2026), abs=0.02
-        )
+        "candidate 1": first,
+    }.get(solved.chosen)
+    if alone is not None:
+        for account in ("roth", "ira"):
+            assert result.decisions.withdrawal(account, 2026) == pytest.approx(
+                alone.decisions.withdrawal(account, 2026), abs=0.02
+            )
+    # The kept candidate's first year is what the result does this year.
+    if solved.kept:
+        for account in ("roth", "ira"):
+            assert result.decisions.withdrawal(account, 2026) == pytest.approx(
+                solved.first_year["withdraw", (2026, account)], abs=0.02
+            )
     assert any("validation paths" in note for note in result.notes)
+    assert all(name in result.notes[-1] for name in names)
     # The validation stream is not the scenario model's: its first path differs.
     tree = make_tree(result.plan, 4)
-    assert not np.allclose(returns[0, :2], sample_tree(result.plan, tree, 5)[0])
+    assert not np.allclose(returns[0, :2], sample_tree(result.plan, tree, candidate_seed(5, 0))[0])
+
+
+def test_candidates_are_deterministic_given_the_seed(us2026):
+    """Candidate k's tree is drawn from SeedSequence((seed, SCENARIO_STREAM, k)): the same
+    seed gives the same trees, plans and validation figures; the candidates' trees differ
+    from each other, and candidate k's does not depend on how many are drawn."""
+    plan = two_period_plan(accounts=WITH_IRA)
+    tree = make_tree(plan, 4)
+    draws = [sample_tree(plan, tree, candidate_seed(5, k)) for k in range(3)]
+    assert np.array_equal(draws[0], sample_tree(plan, tree, candidate_seed(5, 0)))
+    assert not np.allclose(draws[0], draws[1]) and not np.allclose(draws[1], draws[2])
+    assert not np.allclose(draws[0], sample_tree(plan, tree, candidate_seed(6, 0)))
+    kw = dict(paths=0, with_baselines=False, scenarios=4, seed=5, validation_paths=300)
+    once, twice = (optimize(plan, us2026, candidates=2, **kw) for _ in range(2))
+    assert once.scenarios.validation == twice.scenarios.validation
+    assert once.scenarios.chosen == twice.scenarios.chosen
+    assert once.scenarios.first_year == twice.scenarios.first_year
+    assert once.figures == twice.figures
+    with pytest.raises(InputError, match="candidates: 0"):
+        optimize(plan, us2026, candidates=0, **kw)
+
+
+def test_scenario_headline_is_the_level_every_year_keeps(us2026):
+    """A scenario result's headline spending is the lowest real spending of its retirement
+    years in the ledger (not the first year's, which is pinned to the scenario moves),
+    and with spread=True the stress test gives what each path sustains: its 10th
+    percentile is the safe spending at 90% (two algorithms, the same paths; within the
+    search tolerance of each)."""
+    from taxopt.returns import Lognormal
+    from taxopt.simulate import meets_level, policy_from_result, sample_returns
+    from taxopt.stress import TOLERANCE, sustained_by_path
+
+    plan = two_period_plan(accounts=WITH_IRA)
+    result = optimize(
+        plan, us2026, scenarios=4, seed=5, paths=1000, with_baselines=False, candidates=2
+    )
+    yearly = result.ledger.yearly
+    lowest = yearly.loc[yearly.year >= result.plan.retirement_year, "spending_real"].min()
+    first = yearly["spending_real"].iloc[0]
+    assert result.figures.sustainable_spending == pytest.approx(lowest, abs=0.01)
+    assert result.figures.first_year_spending == (
+        None if first <= lowest + 0.5 else pytest.approx(first)
+    )
+    stress = result.stress
+    assert list(stress.spread) == [5, 10, 25, 50, 75, 90, 95]
+    policy = policy_from_result(result)
+    returns = sample_returns(policy, Lognormal(), 1000, 5)  # the stress paths (seed 5)
+    levels = sustained_by_path(policy, returns, lowest, TOLERANCE)
+    assert stress.spread[10] == pytest.approx(np.percentile(levels, 10))
+    # The safe level at 90% is met by 900 of the 1,000 paths: the 101st lowest level.
+    assert np.sort(levels)[100] == pytest.approx(stress.safe_spending, abs=2 * TOLERANCE)
+    met = meets_level(policy, returns, levels)  # each path meets its own level ...
+    assert met.all()
+    assert not meets_level(policy, returns, levels + TOLERANCE).any()  # ... and no more
 
 
 def test_fan_tail_subset_equals_the_whole_lp(us2026, monkeypatch):

@@ -204,8 +204,7 @@ def summary_text(result) -> str:
         f"{result.status})",
         f"  built on {result.return_basis} returns a year: {growth}",
         f"  spending rule: {result.spending_rule}",
-        f"  sustainable spending, first retirement year: ${f.sustainable_spending:,.0f} "
-        f"(today's dollars, after tax)",
+        _spending_line(result),
         *_stress_lines(result.stress),
         *_scenario_lines(result.scenarios),
         f"  after-tax estate at {result.plan.end_year}: ${f.after_tax_estate:,.0f} "
@@ -272,15 +271,40 @@ def _bound_note(result) -> str:
     return f"; objective {objective:,.2f}, no plan {side} {bound:,.2f} (LP relaxation)"
 
 
+def _spending_line(result) -> str:
+    """The headline: a scenario plan's is the level every retirement year keeps."""
+    f = result.figures
+    if result.scenarios is None:
+        return (
+            f"  sustainable spending, first retirement year: ${f.sustainable_spending:,.0f} "
+            "(today's dollars, after tax)"
+        )
+    first = (
+        f"; the first year spends ${f.first_year_spending:,.0f}"
+        if f.first_year_spending is not None
+        else ""
+    )
+    return (
+        f"  sustained spending, every retirement year: ${f.sustainable_spending:,.0f} "
+        f"(today's dollars, after tax; the level the re-plan keeps on the median path{first})"
+    )
+
+
 def _stress_lines(stress) -> list[str]:
     if stress is None:
         return []
-    return [
+    lines = [
         f"  on {stress.paths:,} random return paths (seed {stress.seed}): the headline is met "
         f"every year on {stress.success_rate:.1%} of them; safe spending "
         f"${stress.safe_spending:,.0f}/yr is met on {stress.target:.0%} "
         f"(to ${stress.tolerance:,.0f})"
     ]
+    if stress.spread:
+        lines.append(
+            "    the constant spending each path sustains, by percentile of the paths: "
+            + ", ".join(f"{p}th ${v:,.0f}" for p, v in stress.spread.items())
+        )
+    return lines
 
 
 def _scenario_lines(solved) -> list[str]:

@@ -227,18 +227,47 @@ def stress_of(result):
     return getattr(result, "stress", None)
 
 
+def spending_headline(result) -> Headline:
+    """The spending headline: a scenario plan's is the level every retirement year keeps
+    (its first year, pinned to moves chosen against many paths, may spend more)."""
+    f = result.figures
+    year = max(result.plan.retirement_year, result.plan.start_year)
+    if scenarios_of(result) is None:
+        return Headline(
+            "Spending a year, after tax (today's $)",
+            f.sustainable_spending,
+            "money",
+            f"first retirement year, {year}",
+        )
+    first = getattr(f, "first_year_spending", None)
+    return Headline(
+        "Spending kept every year, after tax (today's $)",
+        f.sustainable_spending,
+        "money",
+        f"every retirement year from {year} on the median path"
+        + (f"; {year} itself spends {money(first)}" if first is not None else ""),
+    )
+
+
+def spread_headline(stress) -> Headline | None:
+    """What the stress paths sustain, at the median and the 10th and 90th percentiles."""
+    spread = getattr(stress, "spread", None)
+    if not spread:
+        return None
+    return Headline(
+        "Spending the paths sustain, median (today's $)",
+        spread[50],
+        "money",
+        f"10th percentile {money(spread[10])}, 90th {money(spread[90])}: the highest constant "
+        "spending each simulated path meets",
+    )
+
+
 def headlines(result) -> list[Headline]:
     """The figures of the first sheet, today's dollars."""
     f = result.figures
     plan = result.plan
-    out = [
-        Headline(
-            "Spending a year, after tax (today's $)",
-            f.sustainable_spending,
-            "money",
-            f"first retirement year, {max(plan.retirement_year, plan.start_year)}",
-        )
-    ]
+    out = [spending_headline(result)]
     stress = stress_of(result)
     if stress is not None:
         target = getattr(stress, "target", None)
@@ -259,6 +288,9 @@ def headlines(result) -> list[Headline]:
                 f"met on at least {target:.0%} of the paths" if target else "",
             )
         )
+        spread = spread_headline(stress)
+        if spread is not None:
+            out.append(spread)
     solved = scenarios_of(result)
     if solved is not None and solved.cvar is not None:
         out.append(
