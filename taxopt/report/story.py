@@ -168,6 +168,9 @@ def spending_sentence(result) -> str:
         how = "the highest steady amount the plan can keep to the end"
     else:
         how = "set by the withdrawal policy: " + policy_label(plan.withdrawal)
+    first = getattr(f, "first_year_spending", None)
+    if first is not None:  # a scenario plan's year one, pinned, spends more
+        how += f"; {max(plan.retirement_year, plan.start_year)} itself spends {money(first)}"
     return (
         f"Spend {money(f.sustainable_spending)} a year after tax (today's dollars) from "
         f"{max(plan.retirement_year, plan.start_year)}: {how}."
